@@ -1,0 +1,57 @@
+import pino, { type Logger } from "pino";
+
+/**
+ * Structured logs. Secrets are redacted by key wherever they appear, so a credential that slips into
+ * a logged object still never reaches the output.
+ */
+const REDACT_PATHS = [
+  "password",
+  "*.password",
+  "secret",
+  "*.secret",
+  "token",
+  "*.token",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "headers.cookie",
+  "*.headers.cookie",
+  "cookie",
+  "databaseUrl",
+  "*.databaseUrl",
+  "DATABASE_URL",
+  "*.DATABASE_URL",
+];
+
+function levelFromEnv(): string {
+  const level = process.env.LOG_LEVEL;
+  return level && ["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level) ? level : "info";
+}
+
+let root: Logger | undefined;
+
+export function getLogger(): Logger {
+  root ??= pino({
+    level: levelFromEnv(),
+    base: { pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+  return root;
+}
+
+export function childLogger(component: string): Logger {
+  return getLogger().child({ component });
+}
+
+/** Replaces the password of a connection URL, for messages shown to people. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Provision the external tools Signet's tests need.
+#
+#   scripts/provision/tools.sh                  # provision all tools
+#   scripts/provision/tools.sh cosign crane     # provision only some
+#   eval "$(scripts/provision/tools.sh --print-env)"   # provision, then export
+#
+# Tools:
+#   cosign    go install github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION
+#   crane     go install github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION
+#   registry  Debian package docker-registry (CNCF distribution) -> /usr/bin/docker-registry
+#   chromium  Debian package chromium                            -> /usr/bin/chromium
+#
+# Go-built tools land in $SIGNET_CACHE/tools/bin; GOPATH, GOMODCACHE and GOCACHE
+# live under $SIGNET_CACHE/go, so caching $SIGNET_CACHE in CI caches everything.
+# Idempotent: a tool already present at the pinned version is not rebuilt.
+# Status lines ("<tool> <version>: <path> (cached|built|installed)") go to
+# stdout, or to stderr with --print-env (stdout then carries only exports).
+set -euo pipefail
+
+COSIGN_VERSION="v3.1.3"
+CRANE_VERSION="v0.22.1"
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SIGNET_CACHE="${SIGNET_CACHE:-$REPO_ROOT/.cache}"
+mkdir -p "$SIGNET_CACHE"
+SIGNET_CACHE="$(cd "$SIGNET_CACHE" && pwd)"
+TOOLS_BIN="$SIGNET_CACHE/tools/bin"
+
+COSIGN_BIN="$TOOLS_BIN/cosign"
+CRANE_BIN="$TOOLS_BIN/crane"
+REGISTRY_BIN="/usr/bin/docker-registry"
+CHROMIUM_BIN="/usr/bin/chromium"
+
+print_env=0
+tools=()
+for arg in "$@"; do
+  case "$arg" in
+    --print-env) print_env=1 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    cosign|crane|registry|docker-registry|chromium) tools+=("${arg/docker-registry/registry}") ;;
+    *) echo "tools.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane registry chromium)
+
+status() {
+  if [ "$print_env" = 1 ]; then echo "$*" >&2; else echo "$*"; fi
+}
+
+# --- Go-built tools ----------------------------------------------------------
+go_env() {
+  export GOPATH="$SIGNET_CACHE/go"
+  export GOMODCACHE="$SIGNET_CACHE/go/pkg/mod"
+  export GOCACHE="$SIGNET_CACHE/go/cache"
+  export GOBIN="$TOOLS_BIN"
+  export GOTOOLCHAIN=local
+  export CGO_ENABLED=0
+  # -modcacherw keeps the module cache deletable (rm -rf .cache) without chmod.
+  export GOFLAGS="-buildvcs=false -trimpath -modcacherw"
+  unset GOWORK
+}
+
+# Version string a Go-built binary reports, or empty if absent/broken.
+# `cosign version` / `crane version` fall back to the module version from the
+# embedded build info, which `go install pkg@vX` sets to vX.
+tool_version() {
+  local bin="$1"
+  [ -x "$bin" ] || return 0
+  case "$(basename "$bin")" in
+    cosign) "$bin" version 2>/dev/null | awk '/^GitVersion:/ {print $2}' || true ;;
+    crane)  "$bin" version 2>/dev/null | head -n1 || true ;;
+  esac
+}
+
+go_tool() {
+  local name="$1" pkg="$2" version="$3" bin="$TOOLS_BIN/$1" have
+  have="$(tool_version "$bin")"
+  if [ "$have" = "$version" ]; then
+    status "$name $version: $bin (cached)"
+    return 0
+  fi
+  command -v go >/dev/null || { echo "tools.sh: go not found on PATH (needed for $name)" >&2; exit 1; }
+  mkdir -p "$TOOLS_BIN"
+  (
+    go_env
+    # Build to a temp GOBIN then move into place, so an interrupted build never
+    # leaves a half-written binary that looks installed.
+    tmp="$(mktemp -d "$SIGNET_CACHE/tools/.build.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    GOBIN="$tmp" go install "$pkg@$version" >&2
+    mv -f "$tmp/$name" "$bin"
+  )
+  have="$(tool_version "$bin")"
+  if [ "$have" != "$version" ]; then
+    echo "tools.sh: $name built but reports version '${have}', expected $version" >&2
+    exit 1
+  fi
+  status "$name $version: $bin (built)"
+}
+
+# --- Debian packages ---------------------------------------------------------
+apt_updated=0
+apt_install() {
+  local pkg="$1"
+  if [ "$(id -u)" != 0 ]; then
+    echo "tools.sh: $pkg is missing and installing it needs root (apt-get install $pkg)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  local opts=(-y -q --no-install-recommends -o Dpkg::Use-Pty=0)
+  if ! apt-get install "${opts[@]}" "$pkg" >&2; then
+    if [ "$apt_updated" = 0 ]; then
+      apt-get update -q >&2
+      apt_updated=1
+    fi
+    apt-get install "${opts[@]}" "$pkg" >&2
+  fi
+}
+
+deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+
+deb_tool() {
+  local name="$1" pkg="$2" bin="$3" how="cached"
+  if [ ! -x "$bin" ]; then
+    apt_install "$pkg"
+    how="installed"
+    [ -x "$bin" ] || { echo "tools.sh: installed $pkg but $bin is missing" >&2; exit 1; }
+  fi
+  status "$name $(deb_version "$pkg"): $bin ($how)"
+}
+
+# --- main --------------------------------------------------------------------
+mkdir -p "$TOOLS_BIN"
+# Serialise concurrent runs (e.g. parallel CI steps) on the same cache.
+if command -v flock >/dev/null; then
+  exec 9>"$SIGNET_CACHE/tools/.lock"
+  flock 9
+fi
+
+for t in "${tools[@]}"; do
+  case "$t" in
+    cosign)   go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN_VERSION" ;;
+    crane)    go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" ;;
+    registry) deb_tool docker-registry docker-registry "$REGISTRY_BIN" ;;
+    chromium) deb_tool chromium chromium "$CHROMIUM_BIN" ;;
+  esac
+done
+
+if [ "$print_env" = 1 ]; then
+  q() { printf '%q' "$1"; }
+  echo "export SIGNET_CACHE=$(q "$SIGNET_CACHE")"
+  echo "export PATH=$(q "$TOOLS_BIN"):\"\$PATH\""
+  echo "export COSIGN_BIN=$(q "$COSIGN_BIN")"
+  echo "export CRANE_BIN=$(q "$CRANE_BIN")"
+  echo "export REGISTRY_BIN=$(q "$REGISTRY_BIN")"
+  echo "export CHROMIUM_BIN=$(q "$CHROMIUM_BIN")"
+fi
