@@ -64,7 +64,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new EnvError(problems);
   }
   const env = result.data;
-  return { ...env, SIGNET_DATA_DIR: path.resolve(env.SIGNET_DATA_DIR ?? path.join(process.cwd(), ".data")) };
+  return { ...env, SIGNET_DATA_DIR: path.resolve(/*turbopackIgnore: true*/ env.SIGNET_DATA_DIR ?? path.join(/*turbopackIgnore: true*/ process.cwd(), ".data")) };
 }
 
 let cached: Env | undefined;

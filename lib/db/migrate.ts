@@ -11,7 +11,7 @@ import pg from "pg";
  * CLI's `migrate status` / `migrate dev` keep working on the same database. An advisory lock makes
  * concurrent starters (web, worker, several machines) apply each migration once.
  */
-export const MIGRATIONS_DIR = path.join(process.cwd(), "prisma", "migrations");
+export const MIGRATIONS_DIR = path.join(/*turbopackIgnore: true*/ process.cwd(), "prisma", "migrations");
 const LOCK_KEY = 72_707_369; // arbitrary, constant: pg_advisory_lock key for migrations
 
 export interface Migration {
@@ -29,11 +29,11 @@ export interface MigrationStatus {
 }
 
 export async function listMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const entries = await fs.readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true });
   const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const out: Migration[] = [];
   for (const name of names) {
-    const sql = await fs.readFile(path.join(dir, name, "migration.sql"), "utf8").catch(() => undefined);
+    const sql = await fs.readFile(path.join(/*turbopackIgnore: true*/ dir, name, "migration.sql"), "utf8").catch(() => undefined);
     if (sql === undefined) continue;
     out.push({ name, sql, checksum: createHash("sha256").update(sql).digest("hex") });
   }
@@ -58,13 +58,18 @@ interface Row {
   rolled_back_at: Date | null;
 }
 
-async function appliedRows(client: pg.ClientBase): Promise<Row[] | undefined> {
-  const { rows: exists } = await client.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
-  if (!exists[0]?.t) return undefined;
-  const { rows } = await client.query<Row>(
+/** Anything that runs a parameterless SQL string: a pg client, or Prisma's $queryRawUnsafe wrapped. */
+export interface Queryable {
+  query(sql: string): Promise<{ rows: unknown[] }>;
+}
+
+async function appliedRows(client: Queryable): Promise<Row[] | undefined> {
+  const { rows: exists } = await client.query(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
+  if (!(exists[0] as { t: string | null } | undefined)?.t) return undefined;
+  const { rows } = await client.query(
     `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`,
   );
-  return rows;
+  return rows as Row[];
 }
 
 function statusFrom(migrations: Migration[], rows: Row[] | undefined): MigrationStatus {
@@ -83,7 +88,7 @@ function statusFrom(migrations: Migration[], rows: Row[] | undefined): Migration
   };
 }
 
-export async function getMigrationStatus(client: pg.ClientBase, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
+export async function getMigrationStatus(client: Queryable, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
   return statusFrom(await listMigrations(dir), await appliedRows(client));
 }
 

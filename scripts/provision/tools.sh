@@ -13,6 +13,9 @@
 #
 # Go-built tools land in $SIGNET_CACHE/tools/bin; GOPATH, GOMODCACHE and GOCACHE
 # live under $SIGNET_CACHE/go, so caching $SIGNET_CACHE in CI caches everything.
+# After a successful build the Go build and module caches (~3 GB for cosign)
+# are pruned so that only the binaries (~150 MB) remain to be cached; set
+# SIGNET_KEEP_GO_CACHE=1 to keep them.
 # Idempotent: a tool already present at the pinned version is not rebuilt.
 # Status lines ("<tool> <version>: <path> (cached|built|installed)") go to
 # stdout, or to stderr with --print-env (stdout then carries only exports).
@@ -98,6 +101,14 @@ go_tool() {
     exit 1
   fi
   status "$name $version: $bin (built)"
+  built_any=1
+}
+
+built_any=0
+prune_go_cache() {
+  [ "$built_any" = 1 ] && [ "${SIGNET_KEEP_GO_CACHE:-0}" != 1 ] || return 0
+  ( go_env; go clean -cache -modcache ) >&2 || true
+  rm -rf "$SIGNET_CACHE/go"
 }
 
 # --- Debian packages ---------------------------------------------------------
@@ -147,6 +158,7 @@ for t in "${tools[@]}"; do
     chromium) deb_tool chromium chromium "$CHROMIUM_BIN" ;;
   esac
 done
+prune_go_cache
 
 if [ "$print_env" = 1 ]; then
   q() { printf '%q' "$1"; }

@@ -1,0 +1,45 @@
+import "server-only";
+import { PgBoss } from "pg-boss";
+import type { z } from "zod";
+import type { JobDefinition } from "@/lib/jobs/registry";
+
+export const BOSS_SCHEMA = "pgboss";
+
+export function createBoss(url: string, opts: { supervise?: boolean; schedule?: boolean; max?: number } = {}): PgBoss {
+  return new PgBoss({
+    connectionString: url,
+    schema: BOSS_SCHEMA,
+    application_name: "signet",
+    max: opts.max ?? 5,
+    supervise: opts.supervise ?? false,
+    schedule: opts.schedule ?? false,
+    migrate: true,
+  });
+}
+
+/** Creates (or updates) the queue of each job with its declared options. */
+export async function ensureQueues(boss: PgBoss, jobs: JobDefinition[]): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  for (const job of jobs) {
+    const { policy, ...options } = job.queue ?? {};
+    if (!existing.has(job.name)) {
+      await boss.createQueue(job.name, { policy: policy ?? "standard", ...options });
+    } else if (Object.keys(options).length) {
+      await boss.updateQueue(job.name, options);
+    }
+  }
+}
+
+/** Validates the payload against the job's schema, then sends it with the job's deterministic key. */
+export async function sendJob<S extends z.ZodType>(
+  boss: PgBoss,
+  job: JobDefinition<S>,
+  payload: z.input<S>,
+  options: { startAfter?: number | Date } = {},
+): Promise<string | null> {
+  const data = job.schema.parse(payload) as object;
+  return boss.send(job.name, data, {
+    singletonKey: job.key?.(data as z.output<S>),
+    startAfter: options.startAfter,
+  });
+}

@@ -1,0 +1,39 @@
+import type { Logger } from "pino";
+import type { QueueOptions, QueuePolicy } from "pg-boss";
+import type { z } from "zod";
+import type { Db } from "@/lib/db/client";
+
+/** What a handler receives besides its payload. */
+export interface JobContext {
+  jobId: string;
+  /** 0 on the first attempt. */
+  retryCount: number;
+  db: Db;
+  log: Logger;
+  signal: AbortSignal;
+  /** Enqueue follow-up work (validated against the target job's schema). */
+  enqueue: <S extends z.ZodType>(job: JobDefinition<S>, payload: z.input<S>) => Promise<string | null>;
+}
+
+/**
+ * A job is data: a name, a zod payload schema, queue options and an idempotent handler. Handlers must
+ * tolerate being run twice for the same payload (a worker can die after doing the work and before
+ * acknowledging it), typically by skipping when the target row is already in the wanted state.
+ */
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  schema: S;
+  queue?: QueueOptions & { policy?: QueuePolicy };
+  /** Deterministic key: two sends with the same key while one is queued collapse into one job. */
+  key?: (payload: z.output<S>) => string;
+  /** Parallel executions per worker process. */
+  concurrency?: number;
+  handler: (payload: z.output<S>, ctx: JobContext) => Promise<unknown>;
+}
+
+export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
+  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/.test(def.name)) {
+    throw new Error(`job name "${def.name}" must be dotted lower-case words`);
+  }
+  return def;
+}

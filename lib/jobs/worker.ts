@@ -1,0 +1,104 @@
+import "server-only";
+import os from "node:os";
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { PgBoss } from "pg-boss";
+import { createDb, type Db } from "@/lib/db/client";
+import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
+import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  jobs: JobDefinition[];
+  log: Logger;
+  heartbeatSeconds: number;
+  concurrency: number;
+}
+
+export interface RunningWorker {
+  id: string;
+  boss: PgBoss;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts pg-boss workers for every registered job and a heartbeat row that /api/health reads.
+ * Several workers on several machines share the queues; pg-boss hands each job to one of them.
+ */
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = opts.log.child({ worker: id });
+  const db = createDb(opts.databaseUrl, Math.max(4, opts.concurrency + 2));
+  const boss = createBoss(opts.databaseUrl, { supervise: true, schedule: true, max: Math.max(4, opts.concurrency + 2) });
+  boss.on("error", (err) => log.error({ err }, "pg-boss error"));
+  await boss.start();
+  await ensureQueues(boss, opts.jobs);
+
+  const abort = new AbortController();
+  const enqueue: JobContext["enqueue"] = (job, payload) => sendJob(boss, job, payload);
+
+  for (const job of opts.jobs) {
+    await boss.work<unknown>(
+      job.name,
+      { localConcurrency: job.concurrency ?? opts.concurrency, batchSize: 1, pollingIntervalSeconds: 0.5 },
+      async ([raw]) => {
+        if (!raw) return;
+        const jobLog = log.child({ job: job.name, jobId: raw.id });
+        const parsed = job.schema.safeParse(raw.data);
+        if (!parsed.success) {
+          // A payload that can never be valid is failed without retries piling up.
+          jobLog.error({ issues: parsed.error.issues }, "invalid job payload");
+          throw new Error(`invalid payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+        }
+        const started = Date.now();
+        try {
+          const output = await job.handler(parsed.data, {
+            jobId: raw.id,
+            retryCount: (raw as { retryCount?: number }).retryCount ?? 0,
+            db,
+            log: jobLog,
+            signal: abort.signal,
+            enqueue,
+          });
+          jobLog.debug({ ms: Date.now() - started }, "job done");
+          return output;
+        } catch (err) {
+          jobLog.warn({ err, ms: Date.now() - started }, "job failed");
+          throw err;
+        }
+      },
+    );
+  }
+
+  const startedAt = new Date();
+  const beat = async () => {
+    try {
+      await db.workerHeartbeat.upsert({
+        where: { id },
+        create: { id, hostname: os.hostname(), pid: process.pid, startedAt, beatAt: new Date() },
+        update: { beatAt: new Date() },
+      });
+    } catch (err) {
+      log.warn({ err }, "heartbeat failed");
+    }
+  };
+  await beat();
+  const timer = setInterval(beat, opts.heartbeatSeconds * 1000);
+  timer.unref();
+  log.info({ jobs: opts.jobs.map((j) => j.name) }, "worker started");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      abort.abort();
+      await boss.stop({ graceful: true, timeout: 10_000 }).catch((err) => log.warn({ err }, "pg-boss stop"));
+      await db.workerHeartbeat.delete({ where: { id } }).catch(() => undefined);
+      await db.$disconnect();
+      log.info("worker stopped");
+    })();
+    return stopping;
+  };
+  return { id, boss, db, stop };
+}

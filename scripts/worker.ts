@@ -1,0 +1,40 @@
+// Worker process entry: `npm start` runs it next to the web server; run it alone on more machines to
+// scale verification (all workers share the Postgres queues).
+import { getEnv, EnvError } from "@/lib/env";
+import { getLogger } from "@/lib/log";
+import { allJobs } from "@/lib/jobs/definitions";
+import { startWorker } from "@/lib/jobs/worker";
+import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
+
+const log = getLogger().child({ component: "worker" });
+
+async function main() {
+  const env = getEnv();
+  if (!env.DATABASE_URL) throw new DatabaseUnavailableError("DATABASE_URL is not set (the launcher sets it; see README)");
+  await checkDatabase(env.DATABASE_URL, env.SIGNET_DB_CONNECT_TIMEOUT_MS);
+  const worker = await startWorker({
+    databaseUrl: env.DATABASE_URL,
+    jobs: allJobs,
+    log,
+    heartbeatSeconds: env.SIGNET_HEARTBEAT_SECONDS,
+    concurrency: env.SIGNET_WORKER_CONCURRENCY,
+  });
+  const shutdown = (signal: string) => {
+    log.info({ signal }, "stopping worker");
+    worker.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof EnvError || err instanceof DatabaseUnavailableError) {
+    process.stderr.write(`signet worker: ${err.message}\n`);
+  } else {
+    log.fatal({ err }, "worker failed to start");
+  }
+  process.exit(1);
+});
