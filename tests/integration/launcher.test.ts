@@ -10,7 +10,7 @@ describe("launcher start-up errors", () => {
   });
   afterAll(async () => db?.drop());
 
-  const run = async (env: NodeJS.ProcessEnv) => {
+  const run = async (env: Record<string, string>) => {
     const p = spawnTs("scripts/launch.ts", ["--dev"], { SIGNET_NO_WORKER: "1", PORT: "1", ...env });
     const exit = await p.exited;
     return { ...exit, output: p.output() };

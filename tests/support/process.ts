@@ -10,7 +10,7 @@ export interface Spawned {
 }
 
 /** Runs a project TypeScript entry (scripts/*.ts) the way production does: tsx + react-server condition. */
-export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv): Spawned {
+export function spawnTs(script: string, args: string[], env: Record<string, string | undefined>): Spawned {
   const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ApiError } from "@/lib/api/errors";
 import { ACCESS, route } from "@/lib/api/route";
 
-const req = (url: string, init?: RequestInit) => new NextRequest(new URL(url, "http://localhost"), init);
+const req = (url: string, init?: ConstructorParameters<typeof NextRequest>[1]) => new NextRequest(new URL(url, "http://localhost"), init);
 
 describe("route wrapper", () => {
   it("parses query and body with zod and returns JSON", async () => {
