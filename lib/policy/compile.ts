@@ -1,0 +1,76 @@
+import { createHash, createPublicKey } from "node:crypto";
+import type { PolicyAuthority, PolicySpec } from "@/lib/policy/schema";
+
+/** A policy ready for evaluation: key references resolved, key fingerprints computed once. */
+export interface CompiledPolicy {
+  name: string;
+  version: number;
+  spec: PolicySpec;
+  /** Key authority name → "sha256:<hex>" of its SPKI DER. */
+  keyFingerprints: Map<string, string>;
+  /** Key authority name → PEM, the candidate keys verification tries. */
+  keys: Map<string, string>;
+}
+
+/** "sha256:<hex>" of a PEM public key's DER SubjectPublicKeyInfo (cosign's and Signet's key id). */
+export function publicKeyFingerprint(pem: string): string {
+  const der = createPublicKey(pem).export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(der).digest("hex")}`;
+}
+
+/** What a stored authority (`key: { ref }`) resolves to. */
+export interface StoredKey {
+  pem: string;
+  status?: PolicyAuthority["status"];
+  validFrom?: Date;
+  validUntil?: Date;
+}
+
+export class PolicyCompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyCompileError";
+  }
+}
+
+/**
+ * Resolves `key: { ref }` authorities through `resolveKey` (stored authorities: their status and
+ * validity window override the policy's, so revoking a stored key affects every policy using it) and
+ * parses every PEM once. A key that cannot be parsed fails compilation: a policy is never evaluated
+ * with an authority silently missing.
+ */
+export function compilePolicy(
+  name: string,
+  version: number,
+  spec: PolicySpec,
+  resolveKey: (ref: string) => StoredKey | undefined = () => undefined,
+): CompiledPolicy {
+  const keyFingerprints = new Map<string, string>();
+  const keys = new Map<string, string>();
+  const authorities = spec.authorities.map((a) => {
+    if (!a.key) return a;
+    let pem: string;
+    let resolved = a;
+    if ("ref" in a.key) {
+      const stored = resolveKey(a.key.ref);
+      if (!stored) throw new PolicyCompileError(`authority ${a.name}: no stored key named "${a.key.ref}"`);
+      pem = stored.pem;
+      resolved = {
+        ...a,
+        status: stored.status ?? a.status,
+        validFrom: stored.validFrom ?? a.validFrom,
+        validUntil: stored.validUntil ?? a.validUntil,
+      };
+    } else {
+      pem = a.key.pem;
+    }
+    try {
+      keyFingerprints.set(a.name, publicKeyFingerprint(pem));
+    } catch (err) {
+      throw new PolicyCompileError(`authority ${a.name}: the public key cannot be parsed (${(err as Error).message})`);
+    }
+    keys.set(a.name, pem);
+    return resolved;
+  });
+  return { name, version, spec: { ...spec, authorities }, keyFingerprints, keys };
+}

@@ -1,0 +1,47 @@
+import { matchesAnyGlob } from "@/lib/policy/glob";
+import type { LabelSelector, PolicySpec } from "@/lib/policy/schema";
+
+/** Where a container runs and what it runs, as scope matching sees it. */
+export interface ScopeContext {
+  cluster: string;
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  /** Normalized "registry/repository" (e.g. index.docker.io/library/nginx). */
+  imageName: string;
+  /** The reference as written in the pod spec, normalized (may carry :tag or @digest). */
+  imageRef?: string;
+}
+
+export function matchesLabelSelector(labels: Record<string, string>, selector: LabelSelector): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const value = labels[e.key];
+    switch (e.operator) {
+      case "In":
+        if (!has || !(e.values ?? []).includes(value!)) return false;
+        break;
+      case "NotIn":
+        if (has && (e.values ?? []).includes(value!)) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/** Whether a policy applies to a container: cluster, namespace (names, exclusions, labels) and image. */
+export function policyApplies(spec: Pick<PolicySpec, "scope">, ctx: ScopeContext): boolean {
+  const s = spec.scope;
+  if (s.clusters?.length && !matchesAnyGlob(ctx.cluster, s.clusters)) return false;
+  if (s.namespaces?.length && !matchesAnyGlob(ctx.namespace, s.namespaces)) return false;
+  if (s.excludeNamespaces?.length && matchesAnyGlob(ctx.namespace, s.excludeNamespaces)) return false;
+  if (s.namespaceSelector && !matchesLabelSelector(ctx.namespaceLabels, s.namespaceSelector)) return false;
+  if (matchesAnyGlob(ctx.imageName, s.images)) return true;
+  return ctx.imageRef !== undefined && matchesAnyGlob(ctx.imageRef, s.images);
+}
