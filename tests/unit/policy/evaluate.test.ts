@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compilePolicy, publicKeyFingerprint } from "@/lib/policy/compile";
-import { evaluate, reasonCodes } from "@/lib/policy/evaluate";
+import { evaluate, reasonCodes, type EvaluationContext } from "@/lib/policy/evaluate";
 import type { EvidenceFact } from "@/lib/policy/facts";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 
@@ -37,7 +37,7 @@ const keyless = (id: string, identity: string, issuer: string, over: Partial<Evi
   ...over,
 });
 const found = { discovery: { outcome: "found" as const }, now };
-const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx = found) => evaluate(p.spec, ev, ctx, p.keyFingerprints);
+const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx: EvaluationContext = found) => evaluate(p.spec, ev, ctx, p.keyFingerprints);
 
 describe("evaluate: key authorities and requirements", () => {
   const threeSigners = `authorities:\n${keyAuth("build", KA!)}${keyAuth("scanner", KB!)}${keyAuth("qa", KC!)}`;
