@@ -1,0 +1,68 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The audit log's hash chain, pure. Each event's hash covers its content and the previous event's
+ * hash, so changing, removing or reordering any stored row breaks every later link:
+ *   hash = sha256("signet-audit-v1\n" + prevHash + "\n" + canonicalJson(content))
+ */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** The hashed content of an event (everything but seq, prevHash and hash). */
+export interface AuditContent {
+  occurredAt: string;
+  kind: string;
+  actor: string | null;
+  clusterName: string | null;
+  namespace: string | null;
+  workload: string | null;
+  containerId: string | null;
+  imageDigest: string | null;
+  policyName: string | null;
+  policyVersion: number | null;
+  verdict: string | null;
+  previousVerdict: string | null;
+  reasons: unknown;
+  evidence: unknown;
+  details: unknown;
+}
+
+/** JSON with object keys sorted recursively, so jsonb's storage order does not matter. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error("non-finite number in audit content");
+    return JSON.stringify(value) ?? "null";
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+export function hashEvent(prevHash: string, content: AuditContent): string {
+  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalJson(content)}`).digest("hex");
+}
+
+export interface StoredLink {
+  seq: bigint;
+  prevHash: string;
+  hash: string;
+  content: AuditContent;
+}
+
+export type ChainCheck =
+  | { ok: true; checked: number; lastHash: string }
+  | { ok: false; checked: number; brokenAt: bigint; reason: "prev-hash" | "hash" };
+
+/** Checks a run of links that follows `expectedPrev`; returns where it first breaks. */
+export function checkLinks(links: Iterable<StoredLink>, expectedPrev: string, checkedBefore = 0): ChainCheck {
+  let prev = expectedPrev;
+  let checked = checkedBefore;
+  for (const link of links) {
+    if (link.prevHash !== prev) return { ok: false, checked, brokenAt: link.seq, reason: "prev-hash" };
+    if (hashEvent(link.prevHash, link.content) !== link.hash) return { ok: false, checked, brokenAt: link.seq, reason: "hash" };
+    prev = link.hash;
+    checked++;
+  }
+  return { ok: true, checked, lastHash: prev };
+}
