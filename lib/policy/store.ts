@@ -1,0 +1,116 @@
+import "server-only";
+import { appendAuditEvents } from "@/lib/audit/store";
+import type { Db } from "@/lib/db/client";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { canonicalJson } from "@/lib/audit/chain";
+import { compilePolicy, type CompiledPolicy, type StoredKey } from "@/lib/policy/compile";
+import { policySpecSchema, type PolicyDocument } from "@/lib/policy/schema";
+
+/**
+ * Persistence of policies with versions. Saving a document whose spec changed creates a new version
+ * (verdicts record the version they were computed under) and appends an `admin` audit event; saving
+ * the same spec again is a no-op, so imports and file syncs are idempotent.
+ */
+export interface SaveOptions {
+  source?: "signet" | "file" | "cluster_import";
+  readOnly?: boolean;
+  sourceCluster?: string;
+  actor: string;
+}
+
+export interface SaveResult {
+  policyId: string;
+  version: number;
+  changed: boolean;
+}
+
+export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: SaveOptions): Promise<SaveResult> {
+  const spec = JSON.parse(JSON.stringify(doc.spec)) as Prisma.InputJsonValue;
+  return db.$transaction(async (tx) => {
+    // Serialize concurrent saves of the same policy name.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`policy:${doc.metadata.name}`}))`;
+    const existing = await tx.policy.findUnique({
+      where: { name: doc.metadata.name },
+      include: { versions: { orderBy: { version: "desc" }, take: 1 } },
+    });
+    if (existing?.readOnly && opts.source !== "cluster_import") {
+      throw new PolicyReadOnlyError(doc.metadata.name);
+    }
+    const latest = existing?.versions[0];
+    const same =
+      latest !== undefined &&
+      canonicalJson(latest.spec) === canonicalJson(spec) &&
+      existing!.description === (doc.metadata.description ?? null) &&
+      existing!.mode === doc.spec.mode &&
+      existing!.archivedAt === null;
+    if (existing && same) return { policyId: existing.id, version: existing.currentVersion, changed: false };
+
+    const version = (latest?.version ?? 0) + 1;
+    const policy = existing
+      ? await tx.policy.update({
+          where: { id: existing.id },
+          data: { description: doc.metadata.description ?? null, mode: doc.spec.mode, currentVersion: version, archivedAt: null },
+        })
+      : await tx.policy.create({
+          data: {
+            name: doc.metadata.name,
+            description: doc.metadata.description ?? null,
+            mode: doc.spec.mode,
+            source: opts.source ?? "signet",
+            readOnly: opts.readOnly ?? opts.source === "cluster_import",
+            sourceCluster: opts.sourceCluster ?? null,
+            currentVersion: version,
+          },
+        });
+    await tx.policyVersion.create({ data: { policyId: policy.id, version, spec, createdBy: opts.actor } });
+    await appendAuditEvents(tx, [
+      {
+        kind: "admin",
+        actor: opts.actor,
+        policyName: doc.metadata.name,
+        policyVersion: version,
+        details: { action: existing ? "policy.update" : "policy.create", source: opts.source ?? "signet", mode: doc.spec.mode },
+      },
+    ]);
+    return { policyId: policy.id, version, changed: true };
+  });
+}
+
+export class PolicyReadOnlyError extends Error {
+  constructor(name: string) {
+    super(`policy ${name} is imported from a cluster and read-only`);
+    this.name = "PolicyReadOnlyError";
+  }
+}
+
+export type LoadedPolicy =
+  | { id: string; name: string; version: number; mode: string; policy: CompiledPolicy; error?: undefined }
+  /** A stored policy that cannot be used (e.g. a key reference to a deleted authority): its verdicts are `error`. */
+  | { id: string; name: string; version: number; mode: string; policy?: undefined; error: string };
+
+/** Every enabled, non-archived policy at its current version, compiled (stored key references resolved). */
+export async function loadActivePolicies(db: Db): Promise<LoadedPolicy[]> {
+  const rows = await db.policy.findMany({
+    where: { enabled: true, archivedAt: null },
+    include: { versions: { orderBy: { version: "desc" }, take: 1 } },
+    orderBy: { name: "asc" },
+  });
+  const keys = await db.authority.findMany({ where: { kind: "key", publicKeyPem: { not: null } } });
+  const byName = new Map<string, StoredKey>(
+    keys.map((k) => [
+      k.name,
+      { pem: k.publicKeyPem!, status: k.status, validFrom: k.validFrom ?? undefined, validUntil: k.validUntil ?? undefined },
+    ]),
+  );
+  return rows.flatMap((row) => {
+    const v = row.versions[0];
+    if (!v) return [];
+    const base = { id: row.id, name: row.name, version: v.version, mode: row.mode };
+    try {
+      const spec = policySpecSchema.parse(v.spec);
+      return [{ ...base, policy: compilePolicy(row.name, v.version, spec, (ref) => byName.get(ref)) }];
+    } catch (err) {
+      return [{ ...base, error: (err as Error).message.split("\n")[0] ?? "invalid policy" }];
+    }
+  });
+}
