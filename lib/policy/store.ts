@@ -102,7 +102,7 @@ export async function loadActivePolicies(db: Db): Promise<LoadedPolicy[]> {
       { pem: k.publicKeyPem!, status: k.status, validFrom: k.validFrom ?? undefined, validUntil: k.validUntil ?? undefined },
     ]),
   );
-  return rows.flatMap((row) => {
+  return rows.flatMap((row): LoadedPolicy[] => {
     const v = row.versions[0];
     if (!v) return [];
     const base = { id: row.id, name: row.name, version: v.version, mode: row.mode };
