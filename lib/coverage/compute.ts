@@ -76,9 +76,13 @@ export function computeCoverage(rows: readonly ContainerVerdicts[]): CoverageSna
   const byCluster = new Map<string, ContainerVerdicts[]>();
   const byNamespace = new Map<string, ContainerVerdicts[]>();
   for (const r of rows) {
-    byCluster.set(r.cluster, [...(byCluster.get(r.cluster) ?? []), r]);
+    const c = byCluster.get(r.cluster);
+    if (c) c.push(r);
+    else byCluster.set(r.cluster, [r]);
     const k = `${r.cluster}\u0000${r.namespace}`;
-    byNamespace.set(k, [...(byNamespace.get(k) ?? []), r]);
+    const n = byNamespace.get(k);
+    if (n) n.push(r);
+    else byNamespace.set(k, [r]);
   }
   return [
     { scope: "fleet", cluster: null, namespace: null, ...figures(rows) },
