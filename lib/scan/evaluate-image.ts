@@ -1,0 +1,162 @@
+import "server-only";
+import { canonicalJson } from "@/lib/audit/chain";
+import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
+import type { Db } from "@/lib/db/client";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
+import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
+import { policyApplies } from "@/lib/policy/scope";
+import type { LoadedPolicy } from "@/lib/policy/store";
+
+/**
+ * Evaluates every applicable policy for every running container of one image and stores the result:
+ * the latest Verdict per (container, policy) is inserted or updated, verdicts of policies that no longer
+ * apply are removed, and each new or changed outcome appends a verification event — all in one
+ * transaction, so verdicts and the audit log never disagree.
+ */
+export interface EvaluateImageInput {
+  imageId: string;
+  facts: EvidenceFact[];
+  discovery: DiscoveryFact;
+  policies: LoadedPolicy[];
+  now: Date;
+  /** Why this evaluation happens (scan, policy-change, revocation, …), recorded in events. */
+  trigger: string;
+  /** Append an event even when the outcome did not change (an explicitly requested re-verification). */
+  recordUnchanged?: boolean;
+}
+
+export interface EvaluateImageResult {
+  containers: number;
+  verdicts: number;
+  changed: number;
+}
+
+type VerdictValue = "verified" | "failed" | "unsigned" | "error";
+
+function policyErrorVerdict(error: string): PolicyVerdict {
+  return { value: "error", reasons: [{ code: "evidence-error", message: `policy cannot be evaluated: ${error}` }], satisfiedBy: [], evidenceIds: [] };
+}
+
+export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<EvaluateImageResult> {
+  const image = await db.image.findUnique({
+    where: { id: input.imageId },
+    include: {
+      containers: {
+        where: { pod: { deletedAt: null } },
+        include: {
+          pod: { include: { namespace: true, cluster: true, workload: true } },
+          verdicts: true,
+        },
+      },
+    },
+  });
+  if (!image) return { containers: 0, verdicts: 0, changed: 0 };
+  const imageName = `${image.registry}/${image.repository}`;
+  const evidenceSummary = (ids: string[]) =>
+    input.facts
+      .filter((f) => ids.includes(f.id))
+      .map((f) => ({
+        id: f.id,
+        kind: f.kind,
+        signer: f.signer?.kind === "key" ? { key: f.signer.fingerprints } : f.signer ? { identity: f.signer.identity, issuer: f.signer.issuer } : null,
+        logIndex: f.tlog?.logIndex ?? null,
+        integratedTime: f.tlog?.integratedTime.toISOString() ?? null,
+        predicateType: f.predicateType ?? null,
+      }));
+
+  // One evaluation per policy (the result depends on the image's evidence, not on the container),
+  // then scope decides which containers it applies to.
+  const results = new Map<string, PolicyVerdict>();
+  for (const p of input.policies) {
+    results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
+  }
+
+  const upserts: Prisma.VerdictUpsertArgs[] = [];
+  const events: NewAuditEvent[] = [];
+  const removals: string[] = [];
+  const untouched: string[] = [];
+  let verdicts = 0;
+  for (const c of image.containers) {
+    const ns = c.pod.namespace;
+    const ctx = {
+      cluster: c.pod.cluster.name,
+      namespace: ns.name,
+      namespaceLabels: (ns.labels ?? {}) as Record<string, string>,
+      imageName,
+      imageRef: c.imageRef,
+    };
+    const applicable = input.policies.filter((p) => (p.policy ? policyApplies(p.policy.spec, ctx) : true));
+    const applicableIds = new Set(applicable.map((p) => p.id));
+    const existing = new Map(c.verdicts.map((v) => [v.policyId, v]));
+    const eventBase = {
+      kind: "verdict" as const,
+      clusterName: ctx.cluster,
+      namespace: ctx.namespace,
+      workload: c.pod.workload ? `${c.pod.workload.kind}/${c.pod.workload.name}` : `Pod/${c.pod.name}`,
+      containerId: c.id,
+      imageDigest: image.digest,
+      occurredAt: input.now,
+    };
+    for (const v of c.verdicts) {
+      if (applicableIds.has(v.policyId)) continue;
+      removals.push(v.id);
+      const p = input.policies.find((x) => x.id === v.policyId);
+      events.push({
+        ...eventBase,
+        policyName: p?.name ?? null,
+        policyVersion: p?.version ?? v.policyVersion,
+        verdict: "unmatched",
+        previousVerdict: v.value,
+        reasons: [{ code: "out-of-scope", message: "the policy no longer applies to this container" }],
+        details: { trigger: input.trigger },
+      });
+    }
+    for (const p of applicable) {
+      const r = results.get(p.id)!;
+      verdicts++;
+      const prev = existing.get(p.id);
+      const value = r.value as VerdictValue;
+      const changed = !prev || prev.value !== value || prev.policyVersion !== p.version;
+      const reasons = r.reasons as unknown as Prisma.InputJsonValue;
+      const same =
+        prev &&
+        !changed &&
+        canonicalJson(prev.reasons) === canonicalJson(JSON.parse(JSON.stringify(r.reasons))) &&
+        canonicalJson(prev.evidenceIds) === canonicalJson(r.evidenceIds);
+      if (same) untouched.push(prev.id);
+      else upserts.push({
+        where: { containerId_policyId: { containerId: c.id, policyId: p.id } },
+        create: { containerId: c.id, policyId: p.id, policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now },
+        update: {
+          policyVersion: p.version,
+          value,
+          reasons,
+          evidenceIds: r.evidenceIds,
+          evaluatedAt: input.now,
+          ...(prev && prev.value !== value ? { changedAt: input.now } : {}),
+        },
+      });
+      if (changed || input.recordUnchanged) {
+        events.push({
+          ...eventBase,
+          policyName: p.name,
+          policyVersion: p.version,
+          verdict: value,
+          previousVerdict: prev?.value ?? null,
+          reasons: r.reasons satisfies Reason[],
+          evidence: evidenceSummary(r.evidenceIds),
+          details: { trigger: input.trigger, mode: p.mode, satisfiedBy: r.satisfiedBy },
+        });
+      }
+    }
+  }
+  await db.$transaction(async (tx) => {
+    if (removals.length) await tx.verdict.deleteMany({ where: { id: { in: removals } } });
+    for (const u of upserts) await tx.verdict.upsert(u);
+    // nothing changed: one statement records that these were re-evaluated
+    if (untouched.length) await tx.verdict.updateMany({ where: { id: { in: untouched } }, data: { evaluatedAt: input.now } });
+    await appendAuditEvents(tx, events);
+  }, { timeout: 60_000 });
+  return { containers: image.containers.length, verdicts, changed: events.length };
+}
