@@ -6,6 +6,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
 import { policyApplies } from "@/lib/policy/scope";
+import { overallVerdict, type Verdict as CoverageVerdict } from "@/lib/coverage/compute";
 import type { LoadedPolicy } from "@/lib/policy/store";
 
 /**
@@ -77,6 +78,7 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
   const removals: string[] = [];
   const untouched: string[] = [];
   let verdicts = 0;
+  const perContainer: CoverageVerdict[] = [];
   for (const c of image.containers) {
     const ns = c.pod.namespace;
     const ctx = {
@@ -87,6 +89,7 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
       imageRef: c.imageRef,
     };
     const applicable = input.policies.filter((p) => (p.policy ? policyApplies(p.policy.spec, ctx) : true));
+    perContainer.push(overallVerdict(applicable.map((p) => results.get(p.id)!.value)));
     const applicableIds = new Set(applicable.map((p) => p.id));
     const existing = new Map(c.verdicts.map((v) => [v.policyId, v]));
     const eventBase = {
@@ -157,6 +160,25 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
     // nothing changed: one statement records that these were re-evaluated
     if (untouched.length) await tx.verdict.updateMany({ where: { id: { in: untouched } }, data: { evaluatedAt: input.now } });
     await appendAuditEvents(tx, events);
+    await tx.image.update({
+      where: { id: image.id },
+      data: {
+        verdict: perContainer.length ? overallVerdict(perContainer) : null,
+        runningContainers: image.containers.length,
+        signers: signerIds(input.facts),
+      },
+    });
   }, { timeout: 60_000 });
   return { containers: image.containers.length, verdicts, changed: events.length };
+}
+
+/** Ids of the signers of valid evidence, for filtering images by signer. */
+export function signerIds(facts: readonly EvidenceFact[]): string[] {
+  const ids = new Set<string>();
+  for (const f of facts) {
+    if (f.status !== "valid" || !f.signer) continue;
+    if (f.signer.kind === "key") for (const fp of f.signer.fingerprints) ids.add(`key:${fp}`);
+    else ids.add(`keyless:${f.signer.issuer}|${f.signer.identity}`);
+  }
+  return [...ids].sort();
 }

@@ -69,6 +69,12 @@ spec:
     expect(rows.every((v) => v.value === "verified" && v.policyVersion === 1 && v.evidenceIds[0] === "m1/l1")).toBe(true);
     const events = await db.verificationEvent.findMany({ where: { kind: "verdict" } });
     expect(events).toHaveLength(2);
+    // the sandbox container has no applicable policy: the image is verified where policies apply
+    expect(await db.image.findUniqueOrThrow({ where: { id: imageId } })).toMatchObject({
+      verdict: "verified",
+      runningContainers: 3,
+      signers: [`key:${publicKeyFingerprint(PEM)}`],
+    });
     expect(events[0]).toMatchObject({ verdict: "verified", previousVerdict: null, clusterName: "prod-eu", namespace: "payments", workload: "Deployment/api", imageDigest: DIGEST, policyName: "prod" });
   });
 
@@ -83,6 +89,7 @@ spec:
     expect((await run("revocation")).changed).toBe(2);
     const rows = await db.verdict.findMany();
     expect(rows.every((v) => v.value === "failed" && (v.reasons as { code: string }[]).some((x) => x.code === "revoked"))).toBe(true);
+    expect((await db.image.findUniqueOrThrow({ where: { id: imageId } })).verdict).toBe("failed");
     const last = await db.verificationEvent.findFirst({ orderBy: { seq: "desc" } });
     expect(last).toMatchObject({ verdict: "failed", previousVerdict: "verified", details: expect.objectContaining({ trigger: "revocation" }) });
   });
