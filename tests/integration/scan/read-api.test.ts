@@ -1,0 +1,101 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getOverview } from "@/lib/data/coverage";
+import { listAuditEvents } from "@/lib/data/audit";
+import { listImages } from "@/lib/data/images";
+import { createDb, type Db } from "@/lib/db/client";
+import { auditQuery, imageListQuery } from "@/lib/dto/read";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import type { EvidenceFact } from "@/lib/policy/facts";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { seedInventory } from "@/tests/support/inventory";
+
+const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+describe("read API data layer over evaluated inventory", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+    const seeded = await seedInventory(db, {
+      cluster: "prod",
+      namespaces: [
+        { name: "pay", pods: [1, 2, 3].map((i) => ({ name: `p${i}`, containers: [{ name: "app", image: `ghcr.io/acme/pay@${d(i)}` }] })) },
+        { name: "web", pods: [4, 5].map((i) => ({ name: `w${i}`, containers: [{ name: "app", image: `docker.io/library/web@${d(i)}` }] })) },
+      ],
+    });
+    await savePolicyDocument(
+      db,
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: all }
+spec:
+  mode: enforce
+  requireTlog: false
+  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
+      { actor: "test" },
+    );
+    const policies = await loadActivePolicies(db);
+    const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null }];
+    let i = 0;
+    for (const [ref, imageId] of seeded.images) {
+      i++;
+      const verified = ref.includes("pay") && i !== 3;
+      await evaluateImage(db, {
+        imageId,
+        facts: verified ? signed : [],
+        discovery: verified ? { outcome: "found" } : i === 5 ? { outcome: "error", reason: "timeout" } : { outcome: "none" },
+        policies,
+        now: new Date(Date.now() - (10 - i) * 1000),
+        trigger: "scan",
+      });
+    }
+    await writeCoverageSnapshot(db);
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("overview: fleet figures, clusters, worst namespaces and newest failures", async () => {
+    const o = await getOverview(db);
+    expect(o.fleet).toMatchObject({ containersTotal: 5, containersVerified: 2, containersUnsigned: 2, containersError: 1, imagesTotal: 5, imagesVerified: 2 });
+    expect(o.clusters).toEqual([expect.objectContaining({ cluster: "prod", containersTotal: 5 })]);
+    expect(o.worstNamespaces.map((n) => [n.namespace, n.coveragePct])).toEqual([["web", 0], ["pay", 66.7]]);
+    expect(o.newestFailures).toHaveLength(3);
+    expect(o.newestFailures[0]).toMatchObject({ verdict: "error", namespace: "web", policy: "all", mode: "enforce" });
+    expect(o.trend).toHaveLength(1);
+  });
+
+  it("image list: filters, search, sort and paging", async () => {
+    const all = await listImages(db, imageListQuery.parse({}));
+    expect(all.total).toBe(5);
+    expect((await listImages(db, imageListQuery.parse({ verdict: "verified" }))).rows.map((r) => r.digest)).toEqual([d(1), d(2)]);
+    expect((await listImages(db, imageListQuery.parse({ namespace: "web" }))).total).toBe(2);
+    expect((await listImages(db, imageListQuery.parse({ cluster: "nope" }))).total).toBe(0);
+    expect((await listImages(db, imageListQuery.parse({ registry: "docker.io" }))).total).toBe(2);
+    expect((await listImages(db, imageListQuery.parse({ signer: `key:${publicKeyFingerprint(PEM)}` }))).total).toBe(2);
+    expect((await listImages(db, imageListQuery.parse({ q: "PAY" }))).total).toBe(3);
+    const page2 = await listImages(db, imageListQuery.parse({ pageSize: "2", page: "2", sort: "repository" }));
+    expect(page2).toMatchObject({ total: 5, page: 2, pageSize: 2 });
+    expect(page2.rows).toHaveLength(2);
+    expect(() => imageListQuery.parse({ pageSize: "1000" })).toThrow();
+  });
+
+  it("audit events: newest first with keyset paging and filters", async () => {
+    const first = await listAuditEvents(db, auditQuery.parse({ limit: "3" }));
+    expect(first.events).toHaveLength(3);
+    expect(BigInt(first.events[0]!.seq)).toBeGreaterThan(BigInt(first.events[2]!.seq));
+    const second = await listAuditEvents(db, auditQuery.parse({ limit: "3", before: first.nextBefore! }));
+    expect(second.events.length).toBeGreaterThan(0);
+    expect(BigInt(second.events[0]!.seq)).toBeLessThan(BigInt(first.events[2]!.seq));
+    expect((await listAuditEvents(db, auditQuery.parse({ kind: "admin" }))).events).toHaveLength(1);
+    expect((await listAuditEvents(db, auditQuery.parse({ verdict: "unsigned" }))).events).toHaveLength(2);
+  });
+});
