@@ -1,0 +1,208 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import type { ClusterInventory, ClusterRejections } from "@/lib/kube/types";
+
+/**
+ * Writes one cluster's inventory with set-based upserts (INSERT … SELECT FROM unnest … ON CONFLICT),
+ * a few statements per thousand rows instead of one per row. Pods no longer listed are marked
+ * deleted (their history stays). A failed inventory records the cluster's error and keeps the last
+ * known inventory untouched: a failure never erases data.
+ */
+export interface PersistResult {
+  clusterId: string;
+  pods: number;
+  containers: number;
+  images: number;
+  deletedPods: number;
+  /** Images whose containers appeared or changed digest in this inventory. */
+  imageIds: string[];
+}
+
+const CHUNK = 2000;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function upsertCluster(db: Db, inv: Pick<ClusterInventory, "cluster" | "error" | "collectedAt">): Promise<string> {
+  const c = inv.cluster;
+  const row = await db.cluster.upsert({
+    where: { name: c.name },
+    create: {
+      name: c.name,
+      source: c.source,
+      context: c.context,
+      server: c.server,
+      ...(inv.error ? { lastError: `${inv.error.kind}: ${inv.error.message}`, lastErrorAt: inv.error.at } : { lastInventoryAt: inv.collectedAt }),
+    },
+    update: {
+      source: c.source,
+      context: c.context,
+      server: c.server,
+      ...(inv.error
+        ? { lastError: `${inv.error.kind}: ${inv.error.message}`, lastErrorAt: inv.error.at }
+        : { lastInventoryAt: inv.collectedAt, lastError: null, lastErrorAt: null }),
+    },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+export async function persistInventory(db: Db, inv: ClusterInventory): Promise<PersistResult> {
+  const clusterId = await upsertCluster(db, inv);
+  if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [] };
+  const now = inv.collectedAt;
+
+  return db.$transaction(
+    async (tx) => {
+      // namespaces
+      const nsRows = inv.namespaces.length
+        ? await tx.$queryRaw<{ id: string; name: string }[]>`
+            INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen", "deletedAt")
+            SELECT gen_random_uuid(), ${clusterId}::uuid, n, l::jsonb, ${now}, ${now}, NULL
+            FROM unnest(${inv.namespaces.map((n) => n.name)}::text[], ${inv.namespaces.map((n) => JSON.stringify(n.labels))}::text[]) AS t(n, l)
+            ON CONFLICT ("clusterId", name) DO UPDATE SET labels = EXCLUDED.labels, "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+            RETURNING id, name`
+        : [];
+      const nsId = new Map(nsRows.map((r) => [r.name, r.id]));
+      // namespaces referenced by pods but not listed (e.g. created between the two lists)
+      const missingNs = [...new Set(inv.pods.map((p) => p.namespace))].filter((n) => !nsId.has(n));
+      if (missingNs.length) {
+        const extra = await tx.$queryRaw<{ id: string; name: string }[]>`
+          INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen")
+          SELECT gen_random_uuid(), ${clusterId}::uuid, n, '{}'::jsonb, ${now}, ${now} FROM unnest(${missingNs}::text[]) AS t(n)
+          ON CONFLICT ("clusterId", name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+          RETURNING id, name`;
+        for (const r of extra) nsId.set(r.name, r.id);
+      }
+      await tx.$executeRaw`UPDATE "Namespace" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
+
+      // workloads (one per namespace/kind/name, including bare pods as kind Pod)
+      const wlKey = (ns: string, kind: string, name: string) => `${ns}\u0000${kind}\u0000${name}`;
+      const wl = new Map<string, { ns: string; kind: string; name: string }>();
+      for (const w of inv.workloads) wl.set(wlKey(w.namespace, w.kind, w.name), { ns: w.namespace, kind: w.kind, name: w.name });
+      for (const p of inv.pods) wl.set(wlKey(p.namespace, p.workload.kind, p.workload.name), { ns: p.namespace, kind: p.workload.kind, name: p.workload.name });
+      const wlId = new Map<string, string>();
+      for (const part of chunks([...wl.values()])) {
+        const rows = await tx.$queryRaw<{ id: string; ns: string; kind: string; name: string }[]>`
+          INSERT INTO "Workload" (id, "clusterId", "namespaceId", kind, name, "firstSeen", "lastSeen")
+          SELECT gen_random_uuid(), ${clusterId}::uuid, ns, k::"WorkloadKind", n, ${now}, ${now}
+          FROM unnest(${part.map((w) => nsId.get(w.ns)!)}::uuid[], ${part.map((w) => w.kind)}::text[], ${part.map((w) => w.name)}::text[]) AS t(ns, k, n)
+          ON CONFLICT ("namespaceId", kind, name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
+          RETURNING id, "namespaceId" AS ns, kind::text AS kind, name`;
+        const nsName = new Map([...nsId].map(([n, id]) => [id, n]));
+        for (const r of rows) wlId.set(wlKey(nsName.get(r.ns)!, r.kind, r.name), r.id);
+      }
+
+      // images (distinct registry/repository/digest of containers whose digest is known)
+      const imgKey = (reg: string, repo: string, dig: string) => `${reg}/${repo}@${dig}`;
+      const images = new Map<string, { reg: string; repo: string; dig: string }>();
+      for (const p of inv.pods) {
+        for (const c of p.containers) {
+          if (c.digest && c.image) images.set(imgKey(c.image.registry, c.image.repository, c.digest), { reg: c.image.registry, repo: c.image.repository, dig: c.digest });
+        }
+      }
+      const imgId = new Map<string, string>();
+      for (const part of chunks([...images.values()])) {
+        const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
+          INSERT INTO "Image" (id, registry, repository, digest, "firstSeen", "lastSeen")
+          SELECT gen_random_uuid(), r, p, d, ${now}, ${now}
+          FROM unnest(${part.map((i) => i.reg)}::text[], ${part.map((i) => i.repo)}::text[], ${part.map((i) => i.dig)}::text[]) AS t(r, p, d)
+          ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
+          RETURNING id, registry, repository, digest`;
+        for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+      }
+
+      // pods
+      const podId = new Map<string, string>();
+      for (const part of chunks(inv.pods)) {
+        const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
+          INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "firstSeen", "lastSeen", "deletedAt")
+          SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ${now}, ${now}, NULL
+          FROM unnest(
+            ${part.map((p) => nsId.get(p.namespace)!)}::uuid[],
+            ${part.map((p) => wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null)}::uuid[],
+            ${part.map((p) => p.uid)}::text[],
+            ${part.map((p) => p.name)}::text[],
+            ${part.map((p) => p.phase)}::text[],
+            ${part.map((p) => p.nodeName)}::text[]
+          ) AS t(ns, wl, u, n, ph, nd)
+          ON CONFLICT ("clusterId", uid) DO UPDATE SET "namespaceId" = EXCLUDED."namespaceId", "workloadId" = EXCLUDED."workloadId",
+            name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+          RETURNING id, uid`;
+        for (const r of rows) podId.set(r.uid, r.id);
+      }
+      const deleted = await tx.$executeRaw`UPDATE "Pod" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
+
+      // containers; report images whose container set changed (new container or new digest)
+      const containers = inv.pods.flatMap((p) =>
+        p.containers.map((c) => ({
+          pod: podId.get(p.uid)!,
+          kind: c.kind,
+          name: c.name,
+          ref: c.imageRef,
+          digest: c.digest,
+          source: c.digestSource,
+          image: c.digest && c.image ? (imgId.get(imgKey(c.image.registry, c.image.repository, c.digest)) ?? null) : null,
+        })),
+      );
+      const changedImages = new Set<string>();
+      for (const part of chunks(containers)) {
+        const rows = await tx.$queryRaw<{ image: string | null; inserted: boolean; changed: boolean }[]>`
+          WITH prev AS (
+            SELECT c."podId", c.kind::text AS kind, c.name, c.digest FROM "Container" c
+            WHERE c."podId" = ANY(${[...new Set(part.map((c) => c.pod))]}::uuid[])
+          )
+          INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource", "firstSeen", "lastSeen")
+          SELECT gen_random_uuid(), pod, img, k::"ContainerKind", n, ref, dig, src::"DigestSource", ${now}, ${now}
+          FROM unnest(
+            ${part.map((c) => c.pod)}::uuid[], ${part.map((c) => c.image)}::uuid[], ${part.map((c) => c.kind)}::text[],
+            ${part.map((c) => c.name)}::text[], ${part.map((c) => c.ref)}::text[], ${part.map((c) => c.digest)}::text[],
+            ${part.map((c) => c.source)}::text[]
+          ) AS t(pod, img, k, n, ref, dig, src)
+          ON CONFLICT ("podId", kind, name) DO UPDATE SET "imageRef" = EXCLUDED."imageRef",
+            digest = COALESCE(EXCLUDED.digest, "Container".digest),
+            "digestSource" = CASE WHEN EXCLUDED.digest IS NULL THEN "Container"."digestSource" ELSE EXCLUDED."digestSource" END,
+            "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
+            "lastSeen" = EXCLUDED."lastSeen"
+          RETURNING "imageId" AS image, (xmax = 0) AS inserted,
+            (SELECT prev.digest IS DISTINCT FROM "Container".digest FROM prev WHERE prev."podId" = "Container"."podId" AND prev.kind = "Container".kind::text AND prev.name = "Container".name) AS changed`;
+        for (const r of rows) if (r.image && (r.inserted || r.changed)) changedImages.add(r.image);
+      }
+      return {
+        clusterId,
+        pods: inv.pods.length,
+        containers: containers.length,
+        images: images.size,
+        deletedPods: Number(deleted),
+        imageIds: [...changedImages],
+      };
+    },
+    { timeout: 120_000 },
+  );
+}
+
+/** Upserts admission rejections by (cluster, event uid): counts and last-seen move forward only. */
+export async function persistRejections(db: Db, rej: ClusterRejections): Promise<number> {
+  const clusterId = await upsertCluster(db, { cluster: rej.cluster, error: rej.error, collectedAt: rej.collectedAt });
+  if (rej.error || rej.rejections.length === 0) return 0;
+  let n = 0;
+  for (const part of chunks(rej.rejections, 1000)) {
+    n += Number(await db.$executeRaw`
+      INSERT INTO "AdmissionRejection" (id, "clusterId", namespace, "workloadKind", "workloadName", image, controller, webhook, "policyName", message, "eventUid", "firstSeen", "lastSeen", count)
+      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wk, wn, img, ctl::"AdmissionController", wh, pol, msg, uid, fs, ls, cnt
+      FROM unnest(
+        ${part.map((r) => r.namespace)}::text[], ${part.map((r) => r.workloadKind)}::text[], ${part.map((r) => r.workloadName)}::text[],
+        ${part.map((r) => r.image)}::text[], ${part.map((r) => r.controller)}::text[], ${part.map((r) => r.webhook)}::text[],
+        ${part.map((r) => r.policyName)}::text[], ${part.map((r) => r.message)}::text[], ${part.map((r) => r.eventUid)}::text[],
+        ${part.map((r) => r.firstSeen)}::timestamptz[], ${part.map((r) => r.lastSeen)}::timestamptz[], ${part.map((r) => r.count)}::int[]
+      ) AS t(ns, wk, wn, img, ctl, wh, pol, msg, uid, fs, ls, cnt)
+      ON CONFLICT ("clusterId", "eventUid") DO UPDATE SET
+        "lastSeen" = GREATEST("AdmissionRejection"."lastSeen", EXCLUDED."lastSeen"),
+        count = GREATEST("AdmissionRejection".count, EXCLUDED.count),
+        message = EXCLUDED.message`);
+  }
+  return n;
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db/client";
+import type { ClusterInventory, ContainerRecord, PodRecord } from "@/lib/kube/types";
+import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+
+const dig = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+const container = (name: string, repo: string, digest: string | null, kind: ContainerRecord["kind"] = "app"): ContainerRecord => ({
+  kind,
+  name,
+  imageRef: `${repo}:v1`,
+  image: { registry: "ghcr.io", repository: repo, tag: "v1", digest: null, name: `ghcr.io/${repo}` },
+  digest,
+  digestSource: digest ? "observed" : "unknown",
+  digestOrigin: digest ? "status" : null,
+  needsResolution: !digest,
+  imageID: digest ? `ghcr.io/${repo}@${digest}` : null,
+  observedRepository: null,
+});
+const pod = (ns: string, name: string, containers: ContainerRecord[], workload = { kind: "Deployment" as const, name: "api" }): PodRecord => ({
+  namespace: ns,
+  uid: `uid-${ns}-${name}`,
+  name,
+  phase: "Running",
+  nodeName: "n1",
+  workload,
+  containers,
+});
+const inventory = (pods: PodRecord[], at: Date, error: ClusterInventory["error"] = null): ClusterInventory => ({
+  cluster: { name: "prod", source: "kubeconfig", context: "prod", server: "https://127.0.0.1:6443" },
+  collectedAt: at,
+  error,
+  namespaces: error ? [] : [{ name: "pay", uid: "u1", labels: { env: "prod" } }, { name: "web", uid: "u2", labels: {} }],
+  workloads: [],
+  pods: error ? [] : pods,
+  warnings: [],
+  stats: { namespacePages: 1, podPages: 1, replicaSetPages: 1, jobPages: 1, pods: pods.length, containers: 0, distinctDigests: 0, containersNeedingResolution: 0, durationMs: 1 },
+});
+
+describe("persist a cluster inventory with set-based upserts", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("writes namespaces, workloads, pods, containers and images, then tracks changes and deletions", async () => {
+    const t1 = new Date("2026-11-25T10:00:00Z");
+    const r1 = await persistInventory(
+      db,
+      inventory(
+        [
+          pod("pay", "api-1", [container("app", "acme/api", dig(1)), container("init", "acme/migrate", dig(2), "init")]),
+          pod("pay", "api-2", [container("app", "acme/api", dig(1))]),
+          pod("web", "solo", [container("app", "acme/web", null)], { kind: "Pod", name: "solo" }),
+        ],
+        t1,
+      ),
+    );
+    expect(r1).toMatchObject({ pods: 3, containers: 4, images: 2, deletedPods: 0 });
+    expect(r1.imageIds).toHaveLength(2);
+    expect(await db.workload.count()).toBe(2);
+    const ns = await db.namespace.findFirstOrThrow({ where: { name: "pay" } });
+    expect(ns.labels).toEqual({ env: "prod" });
+    const solo = await db.container.findFirstOrThrow({ where: { pod: { name: "solo" } } });
+    expect(solo).toMatchObject({ digest: null, digestSource: "unknown", imageId: null, imageRef: "acme/web:v1" });
+
+    // unchanged re-inventory: nothing reported as changed
+    const r2 = await persistInventory(
+      db,
+      inventory(
+        [
+          pod("pay", "api-1", [container("app", "acme/api", dig(1)), container("init", "acme/migrate", dig(2), "init")]),
+          pod("pay", "api-2", [container("app", "acme/api", dig(1))]),
+          pod("web", "solo", [container("app", "acme/web", null)], { kind: "Pod", name: "solo" }),
+        ],
+        new Date("2026-11-25T10:10:00Z"),
+      ),
+    );
+    expect(r2.imageIds).toEqual([]);
+
+    // api-2 gone, api-1's app moved to a new digest
+    const t3 = new Date("2026-11-25T10:20:00Z");
+    const r3 = await persistInventory(db, inventory([pod("pay", "api-1", [container("app", "acme/api", dig(3)), container("init", "acme/migrate", dig(2), "init")]), pod("web", "solo", [container("app", "acme/web", null)], { kind: "Pod", name: "solo" })], t3));
+    expect(r3.deletedPods).toBe(1);
+    const newImage = await db.image.findFirstOrThrow({ where: { digest: dig(3) } });
+    expect(r3.imageIds).toEqual([newImage.id]);
+    expect((await db.pod.findFirstOrThrow({ where: { name: "api-2" } })).deletedAt).toEqual(t3);
+    expect(await db.container.count({ where: { pod: { deletedAt: null } } })).toBe(3);
+  });
+
+  it("a failed inventory records the cluster error and keeps the stored inventory", async () => {
+    const before = await db.pod.count({ where: { deletedAt: null } });
+    const r = await persistInventory(db, inventory([], new Date("2026-11-25T10:30:00Z"), { kind: "unauthorized", message: "token expired", status: 401, at: new Date("2026-11-25T10:30:00Z") }));
+    expect(r.pods).toBe(0);
+    expect(await db.pod.count({ where: { deletedAt: null } })).toBe(before);
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    expect(cluster.lastError).toBe("unauthorized: token expired");
+    expect(cluster.lastInventoryAt).toEqual(new Date("2026-11-25T10:20:00Z"));
+  });
+
+  it("upserts admission rejections by event uid", async () => {
+    const rej = {
+      cluster: "prod", namespace: "pay", workloadKind: "Deployment" as const, workloadName: "api", image: "ghcr.io/acme/api:v1", images: [],
+      controller: "kyverno" as const, webhook: "validate.kyverno.svc-fail", policyName: "check-images", policyNames: [],
+      message: "admission webhook \"validate.kyverno.svc-fail\" denied the request: …", eventUid: "ev-1",
+      firstSeen: new Date("2026-11-25T09:00:00Z"), lastSeen: new Date("2026-11-25T09:05:00Z"), count: 3,
+      involvedObject: { kind: "ReplicaSet", name: "api-123" }, eventApi: "core/v1" as const,
+    };
+    const base = { cluster: { name: "prod", source: "kubeconfig" as const, context: "prod", server: null }, collectedAt: new Date(), error: null, warnings: [] };
+    await persistRejections(db, { ...base, rejections: [rej] });
+    await persistRejections(db, { ...base, rejections: [{ ...rej, count: 5, lastSeen: new Date("2026-11-25T09:09:00Z") }] });
+    const rows = await db.admissionRejection.findMany();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ count: 5, controller: "kyverno", policyName: "check-images", lastSeen: new Date("2026-11-25T09:09:00Z") });
+  });
+});
