@@ -1,4 +1,5 @@
 import { AppShell } from "@/components/app-shell";
+import { requireUser } from "@/lib/auth/current-user";
 import { getDb } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
 import { checkHealth } from "@/lib/health/check";
@@ -18,6 +19,7 @@ function Stat({ label, value, testId }: { label: string; value: number | string;
 }
 
 export default async function OverviewPage() {
+  await requireUser();
   const db = getDb();
   const [overview, health] = await Promise.all([
     getOverview(db),

@@ -23,6 +23,33 @@ const booleanFromString = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+/** 32 bytes, base64 (standard or url-safe alphabet). */
+const secretKey = z
+  .string()
+  .trim()
+  .refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)");
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be an http:// or https:// URL");
+
+/** `group=role,group=role`: which OIDC groups grant which role. */
+const roleMap = z
+  .string()
+  .trim()
+  .refine(
+    (v) => v.split(",").every((pair) => /^[^=,]+=(viewer|auditor|admin)$/.test(pair.trim())),
+    'must be a comma-separated list of group=role pairs, role one of viewer, auditor, admin (e.g. "admins=admin,auditors=auditor")',
+  );
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_URL: postgresUrl.optional(),
@@ -38,7 +65,36 @@ const envSchema = z.object({
   SIGNET_DB_CONNECT_TIMEOUT_MS: intFromString(100, 120_000).default(5000),
   SIGNET_NO_WORKER: booleanFromString.default(false),
   KUBECONFIG: z.string().optional(),
+  /** The address people use to reach Signet (scheme + host + port); https here makes cookies Secure. */
+  SIGNET_PUBLIC_URL: httpUrl.optional(),
+  /** AES-256-GCM key for secrets at rest; unset → generated once under SIGNET_DATA_DIR/secret.key. */
+  SIGNET_SECRET_KEY: secretKey.optional(),
+  /** Earlier keys, comma-separated, still accepted for decryption during a key rotation. */
+  SIGNET_SECRET_KEY_PREVIOUS: z
+    .string()
+    .trim()
+    .refine((v) => v.split(",").every((k) => secretKey.safeParse(k).success), "must be comma-separated 32-byte base64 keys")
+    .optional(),
+  SIGNET_SESSION_HOURS: intFromString(1, 24 * 90).default(12),
+  /** Client addresses of reverse proxies whose X-Forwarded-For is trusted (IPs or CIDRs, comma-separated). */
+  SIGNET_TRUSTED_PROXIES: z.string().trim().optional(),
+  SIGNET_OIDC_ISSUER: httpUrl.optional(),
+  SIGNET_OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
+  SIGNET_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  SIGNET_OIDC_NAME: z.string().trim().min(1).max(60).default("single sign-on"),
+  SIGNET_OIDC_SCOPES: z.string().trim().min(1).default("openid email profile"),
+  SIGNET_OIDC_GROUPS_CLAIM: z.string().trim().min(1).default("groups"),
+  SIGNET_OIDC_ROLE_MAP: roleMap.optional(),
+  /** Role of an SSO user in none of the mapped groups; `none` refuses them. */
+  SIGNET_OIDC_DEFAULT_ROLE: z.enum(["viewer", "auditor", "admin", "none"]).default("viewer"),
   CI: booleanFromString.optional(),
+}).superRefine((env, ctx) => {
+  const oidc = [env.SIGNET_OIDC_ISSUER, env.SIGNET_OIDC_CLIENT_ID, env.SIGNET_OIDC_CLIENT_SECRET];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+    for (const key of ["SIGNET_OIDC_ISSUER", "SIGNET_OIDC_CLIENT_ID", "SIGNET_OIDC_CLIENT_SECRET"] as const) {
+      if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "is required when single sign-on is configured (issuer, client id and client secret go together)" });
+    }
+  }
 });
 
 export type Env = Omit<z.infer<typeof envSchema>, "SIGNET_DATA_DIR"> & { SIGNET_DATA_DIR: string };

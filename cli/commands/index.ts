@@ -1,7 +1,10 @@
 import type { Command } from "@/cli/commands/types";
 import { audit } from "@/cli/commands/audit";
 import { db } from "@/cli/commands/db";
+import { inventory } from "@/cli/commands/inventory";
 import { jobs } from "@/cli/commands/jobs";
+import { rejections } from "@/cli/commands/rejections";
+import { users } from "@/cli/commands/users";
 
 export type { Command } from "@/cli/commands/types";
 
@@ -9,5 +12,8 @@ export type { Command } from "@/cli/commands/types";
 export const commands: Command[] = [
   audit,
   db,
+  inventory,
   jobs,
+  rejections,
+  users,
 ];

@@ -28,12 +28,12 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
   };
   const orderBy: Prisma.ImageOrderByWithRelationInput[] =
     q.sort === "lastSeen"
-      ? [{ lastSeen: q.order }, { id: "asc" }]
+      ? [{ lastSeen: q.order }, { digest: "asc" }, { id: "asc" }]
       : q.sort === "containers"
-        ? [{ runningContainers: q.order }, { id: "asc" }]
+        ? [{ runningContainers: q.order }, { digest: "asc" }, { id: "asc" }]
         : q.sort === "verdict"
-          ? [{ verdict: { sort: q.order, nulls: "last" } }, { repository: "asc" }, { id: "asc" }]
-          : [{ registry: q.order }, { repository: q.order }, { id: "asc" }];
+          ? [{ verdict: { sort: q.order, nulls: "last" } }, { repository: "asc" }, { digest: "asc" }, { id: "asc" }]
+          : [{ registry: q.order }, { repository: q.order }, { digest: q.order }, { id: "asc" }];
   const [total, rows] = await Promise.all([
     db.image.count({ where }),
     db.image.findMany({

@@ -24,10 +24,12 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   schema: S;
   queue?: QueueOptions & { policy?: QueuePolicy };
-  /** Deterministic key: two sends with the same key while one is queued collapse into one job. */
+  /** Deterministic key. With queue policy "short", a send while a job with the same key is queued collapses into it. */
   key?: (payload: z.output<S>) => string;
   /** Parallel executions per worker process. */
   concurrency?: number;
+  /** Cron expression: the worker schedules the job (payload `{}`) once across all workers. */
+  cron?: string;
   handler: (payload: z.output<S>, ctx: JobContext) => Promise<unknown>;
 }
 

@@ -71,6 +71,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     );
   }
 
+  for (const job of opts.jobs) {
+    if (job.cron) await boss.schedule(job.name, job.cron, {}, { tz: "UTC" });
+  }
+
   const startedAt = new Date();
   const beat = async () => {
     try {

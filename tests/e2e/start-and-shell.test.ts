@@ -5,6 +5,7 @@ import pg from "pg";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findFreePort } from "@/lib/db/embedded";
+import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
 
@@ -17,6 +18,7 @@ describe("npm start on the embedded default", () => {
   let port: number;
   let app: Spawned | undefined;
   let browser: Browser;
+  const admin = { name: "First Admin", email: "admin@example.test", password: "first admin password" };
 
   const start = () =>
     spawnTs("scripts/launch.ts", [], { DATABASE_URL: "", SIGNET_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn" });
@@ -50,8 +52,17 @@ describe("npm start on the embedded default", () => {
     });
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // nothing is shown before sign-in; the first start offers a one-time link to create the first admin
+    await page.goto(`http://127.0.0.1:${port}/`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+    // pages stream behind a loading boundary: wait for the content to be revealed before asserting on it
+    await page.getByTestId("setup-notice").waitFor();
+    expect(await page.getByTestId("setup-notice").isVisible()).toBe(true);
+    await createFirstAdmin(page, await waitForSetupLink(() => app!.output()), admin);
+
     const res = await page.goto(`http://127.0.0.1:${port}/`);
     expect(res?.status()).toBe(200);
+    await page.getByTestId("stat-clusters").waitFor();
     await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Overview");
     expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link").first().textContent()).toBe("Overview");
     expect(await page.getByTestId("stat-clusters").textContent()).toBe("0");
@@ -67,6 +78,8 @@ describe("npm start on the embedded default", () => {
       port: number; user: string; password: string; database: string;
     };
     expect((await fs.stat(path.join(dataDir, "postgres.json"))).mode & 0o777).toBe(0o600);
+    // the embedded default generated its secret key for secrets at rest, readable by the owner only
+    expect((await fs.stat(path.join(dataDir, "secret.key"))).mode & 0o777).toBe(0o600);
     const url = `postgresql://${state.user}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${state.database}`;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -86,6 +99,11 @@ describe("npm start on the embedded default", () => {
     expect(again.port).toBe(state.port);
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+    // a user exists now: no setup link any more
+    await page.locator('input[name="email"]').waitFor();
+    expect(await page.getByTestId("setup-notice").count()).toBe(0);
+    await signInInBrowser(page, `http://127.0.0.1:${port}`, admin.email, admin.password);
     expect(await page.getByTestId("stat-clusters").textContent()).toBe("1");
     await page.close();
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
-import type { ClusterInventory, ContainerRecord, PodRecord } from "@/lib/kube/types";
+import type { ClusterInventory, ContainerRecord, PodRecord, WorkloadRef } from "@/lib/kube/types";
 import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
@@ -17,7 +17,7 @@ const container = (name: string, repo: string, digest: string | null, kind: Cont
   imageID: digest ? `ghcr.io/${repo}@${digest}` : null,
   observedRepository: null,
 });
-const pod = (ns: string, name: string, containers: ContainerRecord[], workload = { kind: "Deployment" as const, name: "api" }): PodRecord => ({
+const pod = (ns: string, name: string, containers: ContainerRecord[], workload: WorkloadRef = { kind: "Deployment", name: "api" }): PodRecord => ({
   namespace: ns,
   uid: `uid-${ns}-${name}`,
   name,

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { parseAdmissionDenial } from "@/lib/kube/admission-denial";
+import { D1, D2, DENIALS } from "@/tests/support/kube-fixtures";
+
+describe("parseAdmissionDenial", () => {
+  it("policy-controller: policy name and image per failed container", () => {
+    const d = parseAdmissionDenial(DENIALS.policyController)!;
+    expect(d).toMatchObject({ controller: "policy_controller", webhook: "policy.sigstore.dev", policyNames: ["my-cip"], images: [`registry.example.com/app@${D1}`] });
+    expect(d.message.startsWith('admission webhook "policy.sigstore.dev" denied the request: validation failed: failed policy: my-cip')).toBe(true);
+    expect(d.reason).toContain("no matching signatures");
+    const two = parseAdmissionDenial(DENIALS.policyControllerTwo)!;
+    expect(two.policyNames).toEqual(["keyless-cip"]);
+    expect(two.images).toEqual([`index.docker.io/library/nginx@${D2}`, `ghcr.io/org/init@${D1}`]);
+    expect(parseAdmissionDenial(DENIALS.policyControllerNoMatch)).toMatchObject({ controller: "policy_controller", policyNames: [], images: [`ghcr.io/org/unknown@${D1}`] });
+  });
+
+  it("Kyverno: policies from the violation block and the verified image (both message generations)", () => {
+    expect(parseAdmissionDenial(DENIALS.kyverno)).toMatchObject({
+      controller: "kyverno",
+      webhook: "validate.kyverno.svc-fail",
+      policyNames: ["check-image-signature"],
+      images: ["ghcr.io/kyverno/test-verify-image:signed"],
+    });
+    expect(parseAdmissionDenial(DENIALS.kyvernoMutate)).toMatchObject({
+      controller: "kyverno",
+      webhook: "mutate.kyverno.svc-fail",
+      policyNames: ["verify-image"],
+      images: ["registry.example.com/shop/api:1.4"],
+    });
+  });
+
+  it("Gatekeeper: every constraint in brackets, images named by the templates", () => {
+    expect(parseAdmissionDenial(DENIALS.gatekeeper)).toMatchObject({
+      controller: "gatekeeper",
+      webhook: "validation.gatekeeper.sh",
+      policyNames: ["prod-repo-is-openpolicyagent", "must-have-owner"],
+      images: ["nginx:1.25"],
+    });
+    expect(parseAdmissionDenial(DENIALS.gatekeeperRatify)).toMatchObject({ controller: "gatekeeper", policyNames: ["ratify-constraint"], images: [`registry.example.com/db@${D2}`] });
+  });
+
+  it("other webhooks and ValidatingAdmissionPolicies", () => {
+    expect(parseAdmissionDenial(DENIALS.other)).toMatchObject({ controller: "other", webhook: "images.corp.example", policyNames: [], images: [`registry.example.com/x@${D1}`] });
+    expect(parseAdmissionDenial(DENIALS.vap)).toMatchObject({ controller: "other", webhook: null, policyNames: ["require-signed"], reason: "images must be signed" });
+  });
+
+  it("recognizes renamed webhooks by their message format", () => {
+    const renamed = DENIALS.policyController.replace("policy.sigstore.dev", "cosigned.internal");
+    expect(parseAdmissionDenial(renamed)?.controller).toBe("policy_controller");
+    expect(parseAdmissionDenial(DENIALS.kyverno.replace("validate.kyverno.svc-fail", "policy.internal"))?.controller).toBe("kyverno");
+  });
+
+  it("is null for anything that is not a denial", () => {
+    expect(parseAdmissionDenial('Error creating: pods "web-1" is forbidden: exceeded quota: compute')).toBeNull();
+    expect(parseAdmissionDenial('Internal error occurred: failed calling webhook "policy.sigstore.dev": context deadline exceeded')).toBeNull();
+    expect(parseAdmissionDenial("Back-off pulling image")).toBeNull();
+  });
+});
