@@ -1,0 +1,105 @@
+/** Trust material: the offline public-good seed, custom trusted_root.json validation, TUF refresh fallback. */
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { refreshTrustRoot } from "@/lib/sigstore/refresh-trusted-root";
+import { loadPublicGoodTrustRoot, parseTrustedRoot, readPublicGoodSeedBytes, TrustRootError } from "@/lib/sigstore/trusted-root";
+import { trustedRootPath, vectorsAvailable } from "../../support/sigstore-vectors";
+import { makePrivateSigstore } from "../../support/sigstore-pki";
+import { createRequire } from "node:module";
+
+const available = vectorsAvailable();
+
+describe("public-good trusted root (offline seed from @sigstore/tuf)", () => {
+  it.skipIf(!available)("is byte-identical to the vectors' public-good-trusted_root.json", () => {
+    expect(readPublicGoodSeedBytes().equals(fs.readFileSync(trustedRootPath()))).toBe(true);
+  });
+
+  it("loads with the expected logs and authorities", () => {
+    const root = loadPublicGoodTrustRoot();
+    expect(root).toMatchObject({ id: "public-good", source: "seed", sha256: "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66" });
+    expect([...root.tlogUrls]).toEqual([
+      ["c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d", "https://rekor.sigstore.dev"],
+      ["cf1199155bddd051268d1f16ac5c0c75c009f6fb5a63f4177f8e18d7051e3fa0", "https://log2025-1.rekor.sigstore.dev"],
+    ]);
+    expect(root.material.certificateAuthorities).toHaveLength(2);
+    expect(root.material.ctlogs).toHaveLength(2);
+    expect(root.material.timestampAuthorities).toHaveLength(1);
+    expect(loadPublicGoodTrustRoot()).toBe(root);
+  });
+});
+
+describe("custom trusted_root.json", () => {
+  const base = JSON.parse(makePrivateSigstore().trustedRootJson);
+  const attempt = (edit: (json: any) => void) => {
+    const json = structuredClone(base);
+    edit(json);
+    return () => parseTrustedRoot(JSON.stringify(json), { id: "custom" });
+  };
+
+  it("accepts a well-formed root (both media type spellings)", () => {
+    expect(attempt(() => undefined)().source).toBe("file");
+    expect(attempt((j) => (j.mediaType = "application/vnd.dev.sigstore.trustedroot.v0.2+json"))().mediaType).toContain("v0.2");
+  });
+
+  it.each<[string, (json: any) => void, RegExp]>([
+    ["unknown media type", (j) => (j.mediaType = "application/json"), /mediaType/],
+    ["a log without validFor.start", (j) => delete j.tlogs[0].publicKey.validFor.start, /validFor/],
+    ["a log key that is not base64", (j) => (j.tlogs[0].publicKey.rawBytes = "not base64!"), /not base64/],
+    ["a log key that is not a key", (j) => (j.tlogs[0].publicKey.rawBytes = Buffer.from("hello").toString("base64")), /unusable/],
+    ["a CA certificate that is not a certificate", (j) => (j.certificateAuthorities[0].certChain.certificates[0].rawBytes = "AAAA"), /unusable/],
+    ["an empty certificate chain", (j) => (j.certificateAuthorities[0].certChain.certificates = []), /certChain/],
+    ["a bad timestamp", (j) => (j.ctlogs[0].publicKey.validFor.start = "yesterday"), /timestamp/],
+  ])("refuses %s with a readable TrustRootError", (_name, edit, message) => {
+    const parse = attempt(edit);
+    expect(parse).toThrow(TrustRootError);
+    expect(parse).toThrow(message);
+  });
+
+  it("refuses non-JSON and oversized input", () => {
+    expect(() => parseTrustedRoot("{", { id: "x" })).toThrow(/not JSON/);
+    expect(() => parseTrustedRoot(Buffer.alloc(2 * 1024 * 1024, 0x20), { id: "x" })).toThrow(/too large/);
+  });
+});
+
+describe("TUF refresh (no network here: it must fall back to the offline seed)", () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "signet-tuf-"));
+    dirs.push(dir);
+    return dir;
+  };
+  const hanging = http.createServer(() => undefined);
+  afterAll(() => {
+    hanging.closeAllConnections();
+    hanging.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("falls back to the public-good seed with a clear reason when the mirror is unreachable", async () => {
+    const result = await refreshTrustRoot({ cachePath: tmp(), timeoutMs: 8000 });
+    expect(result.source).toBe("fallback");
+    expect(result.root).toBe(loadPublicGoodTrustRoot());
+    expect(result.fallbackReason).toMatch(/^TUF refresh from https:\/\/tuf-repo-cdn\.sigstore\.dev failed, using the offline trusted root: /);
+  });
+
+  it("gives up at the deadline when the mirror never answers", async () => {
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    const seeds = createRequire(import.meta.url)("@sigstore/tuf/seeds.json") as Record<string, { "root.json": string }>;
+    const rootPath = path.join(tmp(), "root.json");
+    fs.writeFileSync(rootPath, Buffer.from(seeds["https://tuf-repo-cdn.sigstore.dev"]!["root.json"], "base64"));
+    const started = Date.now();
+    const result = await refreshTrustRoot({ cachePath: tmp(), mirrorURL: `http://127.0.0.1:${port}`, rootPath, timeoutMs: 300, fallback: loadPublicGoodTrustRoot() });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.source).toBe("fallback");
+    expect(result.fallbackReason).toMatch(/timed out after 300 ms/);
+  });
+
+  it("needs an explicit fallback for a private mirror", async () => {
+    await expect(refreshTrustRoot({ cachePath: tmp(), mirrorURL: "http://127.0.0.1:9" })).rejects.toThrow(TrustRootError);
+  });
+});
