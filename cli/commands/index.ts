@@ -1,6 +1,7 @@
 import type { Command } from "@/cli/commands/types";
 import { audit } from "@/cli/commands/audit";
 import { db } from "@/cli/commands/db";
+import { discover } from "@/cli/commands/discover";
 import { inventory } from "@/cli/commands/inventory";
 import { jobs } from "@/cli/commands/jobs";
 import { rejections } from "@/cli/commands/rejections";
@@ -12,6 +13,7 @@ export type { Command } from "@/cli/commands/types";
 export const commands: Command[] = [
   audit,
   db,
+  discover,
   inventory,
   jobs,
   rejections,
