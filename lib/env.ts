@@ -19,6 +19,9 @@ const postgresUrl = z
 
 const intFromString = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** "a, b,c" → ["a", "b", "c"] (empty items dropped). */
+const commaList = z.string().transform((v) => v.split(",").map((x) => x.trim()).filter(Boolean));
+
 const booleanFromString = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
   .transform((v) => v === "1" || v === "true" || v === "yes");
@@ -65,6 +68,23 @@ const envSchema = z.object({
   SIGNET_DB_CONNECT_TIMEOUT_MS: intFromString(100, 120_000).default(5000),
   SIGNET_NO_WORKER: booleanFromString.default(false),
   KUBECONFIG: z.string().optional(),
+  /** Kubeconfig contexts to watch (comma-separated); default: every context. */
+  SIGNET_KUBE_CONTEXTS: commaList.optional(),
+  /** Set by the kubelet in a pod; with a mounted service-account token Signet also watches its own cluster. */
+  KUBERNETES_SERVICE_HOST: z.string().optional(),
+  KUBERNETES_SERVICE_PORT: z.string().optional(),
+  /** Registries reached over plain HTTP (comma-separated hosts, e.g. "registry.local:5000"). */
+  SIGNET_REGISTRY_INSECURE: commaList.optional(),
+  /** Only these registry hosts may be contacted (globs, comma-separated); default: any. */
+  SIGNET_REGISTRY_ALLOW: commaList.optional(),
+  /** Registry hosts never contacted (globs); wins over the allow list. */
+  SIGNET_REGISTRY_DENY: commaList.optional(),
+  /** A docker config.json with registry credentials (in addition to those stored in Signet). */
+  SIGNET_DOCKER_CONFIG: z.string().min(1).optional(),
+  SIGNET_REGISTRY_TIMEOUT_MS: intFromString(500, 300_000).default(30_000),
+  SIGNET_REGISTRY_CONCURRENCY: intFromString(1, 256).default(16),
+  /** Cap of one signature / attestation / bundle blob. */
+  SIGNET_MAX_BLOB_KIB: intFromString(1, 1024 * 1024).default(8192),
   /** The address people use to reach Signet (scheme + host + port); https here makes cookies Secure. */
   SIGNET_PUBLIC_URL: httpUrl.optional(),
   /** AES-256-GCM key for secrets at rest; unset → generated once under SIGNET_DATA_DIR/secret.key. */

@@ -1,0 +1,104 @@
+import { z } from "zod";
+import { getEnv } from "@/lib/env";
+import { defineJob, type JobContext } from "@/lib/jobs/registry";
+import { getScanAdapters } from "@/lib/scan/real-adapters";
+import { checkImage, createScan, finalizeScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+
+/**
+ * The scan pipeline's jobs. Keys make them deterministic: one start per scan, one check per
+ * (image, scan); handlers are idempotent, so pg-boss retries after a crash are harmless.
+ */
+function pipeline(ctx: JobContext): PipelineContext {
+  return {
+    db: ctx.db,
+    adapters: getScanAdapters(),
+    log: ctx.log,
+    enqueueImageCheck: (p) => ctx.enqueue(imageCheck, p),
+  };
+}
+
+export const scanStart = defineJob({
+  name: "scan.start",
+  schema: z.object({ scanId: z.uuid() }),
+  key: (p) => p.scanId,
+  queue: { policy: "short", retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 1800 },
+  concurrency: 2,
+  handler: async (p, ctx) => startScan(pipeline(ctx), p.scanId),
+});
+
+export const imageCheck = defineJob({
+  name: "image.check",
+  schema: z.object({
+    imageId: z.uuid(),
+    scanId: z.uuid().optional(),
+    mode: z.enum(["scan", "reverify"]),
+    trigger: z.string().max(100).optional(),
+  }),
+  key: (p) => `${p.imageId}:${p.scanId ?? p.mode}`,
+  queue: { policy: "short", retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 600 },
+  handler: async (p, ctx) => checkImage(pipeline(ctx), p),
+});
+
+/**
+ * Every minute: start the periodic full scan when due, and sweep — re-send checks that were lost
+ * (a worker killed between claiming and finishing, a job expired), finalize scans whose items are all
+ * settled, restart scans stuck in inventory.
+ */
+export const scanTick = defineJob({
+  name: "scan.tick",
+  schema: z.object({}).loose(),
+  cron: "* * * * *",
+  queue: { policy: "short", retryLimit: 0, expireInSeconds: 300 },
+  handler: async (_p, ctx) => {
+    const { db } = ctx;
+    const now = Date.now();
+    const intervalMs = getEnv().SIGNET_SCAN_INTERVAL_MINUTES * 60_000;
+    const active = await db.scan.findFirst({ where: { status: { in: ["queued", "running"] }, kind: "full" } });
+    const last = await db.scan.findFirst({ where: { kind: "full" }, orderBy: { createdAt: "desc" } });
+    let started: string | null = null;
+    if (!active && (!last || now - last.createdAt.getTime() >= intervalMs)) {
+      started = await createScan(db, { trigger: "schedule" });
+      await ctx.enqueue(scanStart, { scanId: started });
+    }
+    const running = await db.scan.findMany({ where: { status: { in: ["queued", "running"] } } });
+    let resent = 0;
+    for (const scan of running) {
+      if (scan.id === started) continue;
+      const age = now - (scan.startedAt ?? scan.createdAt).getTime();
+      if ((scan.stage === "queued" || scan.stage === "inventory" || scan.stage === "resolve") && age > 2 * 60_000) {
+        await ctx.enqueue(scanStart, { scanId: scan.id });
+        continue;
+      }
+      if (scan.stage !== "verify") continue;
+      const stale = await db.scanItem.findMany({
+        where: { scanId: scan.id, status: "pending", updatedAt: { lt: new Date(now - 2 * 60_000) } },
+        select: { imageId: true },
+        take: 5000,
+      });
+      for (const item of stale) {
+        await ctx.enqueue(imageCheck, { imageId: item.imageId, scanId: scan.id, mode: "scan", trigger: scan.trigger });
+        resent++;
+      }
+      if (stale.length) await db.scanItem.updateMany({ where: { scanId: scan.id, imageId: { in: stale.map((s) => s.imageId) } }, data: { updatedAt: new Date() } });
+      await finalizeScan(pipeline(ctx), scan.id);
+    }
+    return { started, resent };
+  },
+});
+
+/**
+ * A policy or an authority changed: re-verify and re-evaluate every running image from stored
+ * evidence (no registry traffic).
+ */
+export const reevaluateAll = defineJob({
+  name: "policy.reevaluate",
+  schema: z.object({ reason: z.string().max(200) }),
+  key: () => "all",
+  queue: { policy: "short", retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
+  concurrency: 1,
+  handler: async (p, ctx) => {
+    const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true } });
+    for (const i of images) await ctx.enqueue(imageCheck, { imageId: i.id, mode: "reverify", trigger: p.reason });
+    return { images: images.length };
+  },
+});

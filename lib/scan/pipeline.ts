@@ -1,0 +1,248 @@
+import "server-only";
+import type { Logger } from "pino";
+import type { Db } from "@/lib/db/client";
+import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
+import { parseImageReference } from "@/lib/kube/image-ref";
+import type { DiscoveryFact } from "@/lib/policy/facts";
+import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
+import type { PublicKeyCandidate } from "@/lib/sigstore/types";
+import type { ScanAdapters } from "@/lib/scan/adapters";
+import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { loadStoredArtifacts, storeDiscovery, storeVerification } from "@/lib/scan/evidence-store";
+import { toEvidenceFact } from "@/lib/scan/facts";
+import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+
+/**
+ * The scan pipeline as plain functions over the database and the adapters; lib/jobs/definitions/scan.ts
+ * runs them as pg-boss jobs:
+ *   scan.start (per scan): inventory every cluster → persist → resolve tags → one ScanItem per image
+ *   image.check (per image): discover (or reuse stored artifacts) → verify → evaluate → store
+ *   finalize (when every item is settled): coverage snapshot, scan status and counts
+ * Every step is idempotent: a job killed at any point and run again converges on the same rows.
+ */
+export interface PipelineContext {
+  db: Db;
+  adapters: ScanAdapters;
+  log: Logger;
+  now?: () => Date;
+  enqueueImageCheck(payload: ImageCheckPayload): Promise<unknown>;
+}
+
+export interface ImageCheckPayload {
+  imageId: string;
+  scanId?: string;
+  /** scan: discover from the registry; reverify: use stored artifacts (policy or key change, no network). */
+  mode: "scan" | "reverify";
+  trigger?: string;
+}
+
+export interface ScanError {
+  cluster?: string;
+  imageId?: string;
+  stage: string;
+  message: string;
+}
+
+const clock = (ctx: PipelineContext) => (ctx.now ? ctx.now() : new Date());
+
+export async function createScan(db: Db, opts: { cluster?: string; trigger: string }): Promise<string> {
+  let clusterId: string | null = null;
+  if (opts.cluster) {
+    const c = await db.cluster.upsert({ where: { name: opts.cluster }, create: { name: opts.cluster }, update: {}, select: { id: true } });
+    clusterId = c.id;
+  }
+  const scan = await db.scan.create({ data: { kind: opts.cluster ? "cluster" : "full", trigger: opts.trigger, clusterId, status: "queued", stage: "queued" } });
+  return scan.id;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Inventory → persist → resolve → work items. Safe to run again after a crash at any point. */
+export async function startScan(ctx: PipelineContext, scanId: string): Promise<void> {
+  const { db, adapters, log } = ctx;
+  const scan = await db.scan.findUnique({ where: { id: scanId }, include: { cluster: true } });
+  if (!scan || scan.status === "succeeded" || scan.status === "partial" || scan.status === "failed") return;
+  await db.scan.update({ where: { id: scanId }, data: { status: "running", stage: "inventory", startedAt: scan.startedAt ?? clock(ctx) } });
+
+  const errors: ScanError[] = [];
+  let targets = await adapters.listClusters();
+  if (scan.cluster) targets = targets.filter((t) => t.name === scan.cluster!.name);
+  if (scan.cluster && targets.length === 0) errors.push({ cluster: scan.cluster.name, stage: "inventory", message: "no such cluster in the configuration" });
+  await db.scan.update({ where: { id: scanId }, data: { total: targets.length, done: 0 } });
+
+  let clustersOk = 0;
+  await mapLimit(targets, 4, async (t) => {
+    const inv = await adapters.inventory(t);
+    const persisted = await persistInventory(db, inv);
+    if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
+    else clustersOk++;
+    try {
+      await persistRejections(db, await adapters.rejections(t));
+    } catch (err) {
+      errors.push({ cluster: t.name, stage: "rejections", message: (err as Error).message });
+    }
+    await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
+    log.info({ cluster: t.name, pods: persisted.pods, error: inv.error?.message }, "cluster inventoried");
+  });
+  const clusterNames = targets.map((t) => t.name);
+
+  // Tags without an observed digest: resolve each distinct reference once through its registry.
+  await db.scan.update({ where: { id: scanId }, data: { stage: "resolve" } });
+  const unresolved = await db.container.findMany({
+    where: { digest: null, pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } },
+    select: { id: true, imageRef: true },
+  });
+  const byRef = new Map<string, string[]>();
+  for (const c of unresolved) byRef.set(c.imageRef, [...(byRef.get(c.imageRef) ?? []), c.id]);
+  await mapLimit([...byRef], 8, async ([ref, ids]) => {
+    const parsed = parseImageReference(ref);
+    if (!parsed) {
+      errors.push({ stage: "resolve", message: `${ref}: not a valid image reference` });
+      return;
+    }
+    const r = await adapters.resolveDigest(parsed);
+    if ("error" in r) {
+      errors.push({ stage: "resolve", message: `${ref}: ${r.error}` });
+      return;
+    }
+    const image = await db.image.upsert({
+      where: { registry_repository_digest: { registry: parsed.registry, repository: parsed.repository, digest: r.digest } },
+      create: { registry: parsed.registry, repository: parsed.repository, digest: r.digest },
+      update: { lastSeen: clock(ctx) },
+      select: { id: true },
+    });
+    await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
+  });
+
+  // One work item per distinct image running in the scanned clusters.
+  const images = await db.image.findMany({
+    where: { containers: { some: { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } } } },
+    select: { id: true },
+  });
+  await db.scanItem.createMany({ data: images.map((i) => ({ scanId, imageId: i.id })), skipDuplicates: true });
+  const pending = await db.scanItem.findMany({ where: { scanId, status: "pending" }, select: { imageId: true } });
+  const total = await db.scanItem.count({ where: { scanId } });
+  const done = total - pending.length;
+  await db.scan.update({
+    where: { id: scanId },
+    data: {
+      stage: "verify",
+      total,
+      done,
+      errors: errors as never,
+      counts: { clusters: targets.length, clustersOk, images: total } as never,
+    },
+  });
+  for (const p of pending) await ctx.enqueueImageCheck({ imageId: p.imageId, scanId, mode: "scan", trigger: scan.trigger });
+  if (pending.length === 0) await finalizeScan(ctx, scanId);
+}
+
+/** Candidate public keys of every active policy (verification checks each signature against all). */
+function candidateKeys(policies: LoadedPolicy[]): PublicKeyCandidate[] {
+  const seen = new Map<string, PublicKeyCandidate>();
+  for (const p of policies) {
+    for (const [authority, pem] of p.policy?.keys ?? []) seen.set(`${p.name}/${authority}`, { keyId: `${p.name}/${authority}`, pem });
+  }
+  return [...seen.values()];
+}
+
+/** Discover (or reuse stored artifacts), verify, evaluate and store one image; settle its scan item. */
+export async function checkImage(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcome: string }> {
+  const { db, adapters } = ctx;
+  const now = clock(ctx);
+  const image = await db.image.findUnique({ where: { id: payload.imageId } });
+  if (!image) {
+    if (payload.scanId) await settleItem(ctx, payload.scanId, payload.imageId, "error", "gone", "the image no longer exists");
+    return { outcome: "gone" };
+  }
+  const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+  const policies = await loadActivePolicies(db);
+
+  let artifacts: DiscoveredArtifact[];
+  let discovery: DiscoveryFact;
+  if (payload.mode === "reverify" && (image.discovery === "found" || image.discovery === "none")) {
+    artifacts = await loadStoredArtifacts(db, image.id);
+    discovery = { outcome: image.discovery };
+  } else {
+    let result: DiscoveryResult;
+    try {
+      result = await adapters.discover(at);
+    } catch (err) {
+      // an adapter that throws is a bug or an outage, never "no signature"
+      result = { outcome: "error", image: at, code: "network", reason: (err as Error).message, partial: [] };
+    }
+    await storeDiscovery(db, image.id, result, now);
+    artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
+    discovery = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
+  }
+  const verifiable = artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
+  const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys: candidateKeys(policies), now }) : [];
+  if (discovery.outcome !== "error") await storeVerification(db, image.id, verified, now);
+  const facts = verified.map(toEvidenceFact);
+  await evaluateImage(db, { imageId: image.id, facts, discovery, policies, now, trigger: payload.trigger ?? payload.mode });
+  const outcome = discovery.outcome === "error" ? "error" : discovery.outcome;
+  if (payload.scanId) {
+    await settleItem(ctx, payload.scanId, image.id, discovery.outcome === "error" ? "error" : "done", outcome, discovery.outcome === "error" ? discovery.reason : null);
+  }
+  return { outcome };
+}
+
+/** Marks an item settled once; only the first transition advances the scan's progress. */
+async function settleItem(ctx: PipelineContext, scanId: string, imageId: string, status: "done" | "error", outcome: string, error: string | null) {
+  const { db } = ctx;
+  const changed = await db.scanItem.updateMany({
+    where: { scanId, imageId, status: "pending" },
+    data: { status, outcome, error: error?.slice(0, 2000) ?? null, updatedAt: clock(ctx) },
+  });
+  if (changed.count === 0) return;
+  const rows = await db.$queryRaw<{ done: number; total: number }[]>`
+    UPDATE "Scan" SET done = done + 1 WHERE id = ${scanId}::uuid RETURNING done, total`;
+  const r = rows[0];
+  if (r && r.done >= r.total) await finalizeScan(ctx, scanId);
+}
+
+/** Coverage snapshot, final status and counts. Runs once per scan (advisory lock + status check). */
+export async function finalizeScan(ctx: PipelineContext, scanId: string): Promise<boolean> {
+  const { db } = ctx;
+  return db.$transaction(
+    async (tx) => {
+      const locked = await tx.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${`scan:${scanId}`})) AS ok`;
+      if (!locked[0]?.ok) return false;
+      const scan = await tx.scan.findUnique({ where: { id: scanId } });
+      if (!scan || scan.status !== "running" || scan.stage !== "verify") return false;
+      const items = await tx.scanItem.groupBy({ by: ["status"], where: { scanId }, _count: true });
+      const count = (s: string) => items.find((i) => i.status === s)?._count ?? 0;
+      if (count("pending") > 0) return false;
+      const now = clock(ctx);
+      const snapshot = await writeCoverageSnapshot(tx as unknown as Db, now);
+      const counts = (scan.counts ?? {}) as { clusters?: number; clustersOk?: number };
+      const errors = (scan.errors ?? []) as unknown as ScanError[];
+      const status =
+        counts.clusters !== undefined && counts.clusters > 0 && counts.clustersOk === 0 ? "failed" : errors.length || count("error") ? "partial" : "succeeded";
+      await tx.scan.update({
+        where: { id: scanId },
+        data: {
+          status,
+          stage: "done",
+          finishedAt: now,
+          counts: { ...counts, imagesChecked: count("done"), imagesError: count("error"), coverage: snapshot.fleet } as never,
+        },
+      });
+      return true;
+    },
+    { timeout: 120_000 },
+  );
+}

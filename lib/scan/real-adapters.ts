@@ -1,0 +1,130 @@
+import "server-only";
+import fs from "node:fs";
+import { storedCredentials } from "@/lib/credentials/provider";
+import { getDb } from "@/lib/db/client";
+import { getEnv, type Env } from "@/lib/env";
+import { childLogger } from "@/lib/log";
+import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarget } from "@/lib/kube/clusters";
+import { inventoryCluster } from "@/lib/kube/inventory";
+import { listAdmissionRejections } from "@/lib/kube/rejections";
+import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
+import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/credentials";
+import { discover } from "@/lib/registry/discover";
+import { loadPublicGoodTrustRoot, parseTrustedRoot, verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
+import type { ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
+
+/**
+ * The production adapters: clusters from the kubeconfig (and the in-cluster service account),
+ * registries through one RegistryClient configured from the environment and Signet's stored
+ * registry settings, verification against the public-good root plus stored custom trusted roots.
+ * Registry settings and trusted roots are reloaded at most once a minute.
+ */
+const log = childLogger("scan-adapters");
+const RELOAD_MS = 60_000;
+
+interface Loaded {
+  at: number;
+  client: RegistryClient;
+  trust: TrustRoot[];
+}
+
+let loaded: Loaded | undefined;
+let loading: Promise<Loaded> | undefined;
+
+async function load(env: Env): Promise<Loaded> {
+  const db = getDb();
+  const stored = await db.registryCredential.findMany({ select: { host: true, insecure: true, caPem: true } });
+  const registries = new Map<string, RegistryConfig>();
+  for (const host of env.SIGNET_REGISTRY_INSECURE ?? []) registries.set(host, { host, insecure: true });
+  for (const r of stored) registries.set(r.host, { host: r.host, insecure: r.insecure || registries.get(r.host)?.insecure === true, ...(r.caPem ? { caPem: r.caPem } : {}) });
+  let dockerConfig;
+  if (env.SIGNET_DOCKER_CONFIG) {
+    try {
+      dockerConfig = credentialsFromDockerConfig(fs.readFileSync(env.SIGNET_DOCKER_CONFIG, "utf8"));
+    } catch (err) {
+      log.error({ file: env.SIGNET_DOCKER_CONFIG, err: (err as Error).message }, "cannot read SIGNET_DOCKER_CONFIG; continuing without it");
+    }
+  }
+  const client = new RegistryClient({
+    registries: [...registries.values()],
+    hosts: { allow: env.SIGNET_REGISTRY_ALLOW, deny: env.SIGNET_REGISTRY_DENY },
+    credentials: chainCredentials(storedCredentials(db), dockerConfig),
+    requestTimeoutMs: env.SIGNET_REGISTRY_TIMEOUT_MS,
+    maxConcurrencyPerRegistry: env.SIGNET_REGISTRY_CONCURRENCY,
+    maxBlobBytes: env.SIGNET_MAX_BLOB_KIB * 1024,
+  });
+  const trust: TrustRoot[] = [loadPublicGoodTrustRoot()];
+  for (const r of await db.trustedRoot.findMany()) {
+    try {
+      trust.push(parseTrustedRoot(JSON.stringify(r.document), { id: r.name, source: "file" }));
+    } catch (err) {
+      log.error({ trustedRoot: r.name, err: (err as Error).message }, "stored trusted root is unusable; skipped");
+    }
+  }
+  const previous = loaded?.client;
+  // let in-flight requests of the previous client finish before closing its connections
+  if (previous) setTimeout(() => void previous.close().catch(() => undefined), 5 * 60_000).unref();
+  return { at: Date.now(), client, trust };
+}
+
+async function current(): Promise<Loaded> {
+  if (loaded && Date.now() - loaded.at < RELOAD_MS) return loaded;
+  loading ??= load(getEnv()).finally(() => (loading = undefined));
+  loaded = await loading;
+  return loaded;
+}
+
+/** Clusters Signet watches: kubeconfig contexts (SIGNET_KUBE_CONTEXTS selects), plus its own cluster in a pod. */
+export function listClusterTargets(env: Env = getEnv()): KubeTarget[] {
+  const targets: KubeTarget[] = [];
+  const envMap = { KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT };
+  if (isInCluster(envMap)) targets.push(loadInClusterTarget({ env: envMap }));
+  try {
+    targets.push(...loadKubeconfigClusters({ kubeconfigEnv: env.KUBECONFIG, contexts: env.SIGNET_KUBE_CONTEXTS }));
+  } catch (err) {
+    // no kubeconfig at all is normal in a pod; a broken one is reported by inventory of no cluster
+    if (targets.length === 0) log.warn({ err: (err as Error).message }, "no clusters configured");
+  }
+  return targets;
+}
+
+let adapters: ScanAdapters | undefined;
+
+export function getScanAdapters(): ScanAdapters {
+  adapters ??= createScanAdapters();
+  return adapters;
+}
+
+export function createScanAdapters(): ScanAdapters {
+  const targets = new Map<string, KubeTarget>();
+  const target = (t: ClusterTarget): KubeTarget => {
+    const k = targets.get(t.name);
+    if (!k) throw new Error(`unknown cluster ${t.name}`);
+    return k;
+  };
+  return {
+    async listClusters() {
+      targets.clear();
+      for (const t of listClusterTargets()) targets.set(t.name, t);
+      return [...targets.values()].map((t) => ({ name: t.name }));
+    },
+    inventory: (t) => inventoryCluster(target(t)),
+    rejections: (t) => listAdmissionRejections(target(t)),
+    async resolveDigest(ref) {
+      const { client } = await current();
+      try {
+        return { digest: await client.resolveDigest({ registry: ref.registry, repository: ref.repository, tag: ref.tag ?? "latest" }) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    },
+    async discover(image) {
+      const { client } = await current();
+      return discover(image, { client });
+    },
+    async verify({ image, artifacts, keys, now }) {
+      const { trust } = await current();
+      return verifyArtifacts({ image, artifacts, trust, keys, now });
+    },
+  };
+}

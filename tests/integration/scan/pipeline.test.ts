@@ -1,0 +1,182 @@
+import fs from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyAuditChain } from "@/lib/audit/store";
+import { createDb, getDb, type Db } from "@/lib/db/client";
+import { resetEnvCache } from "@/lib/env";
+import { createBoss, sendJob } from "@/lib/jobs/boss";
+import { diagnosticsPing } from "@/lib/jobs/definitions/diagnostics";
+import { imageCheck, reevaluateAll, scanStart } from "@/lib/jobs/definitions/scan";
+import type { JobDefinition } from "@/lib/jobs/registry";
+import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
+import { getLogger } from "@/lib/log";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { savePolicyDocument } from "@/lib/policy/store";
+import { createScan } from "@/lib/scan/pipeline";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { waitFor } from "@/tests/support/process";
+import { createCosignWorkspace, cosignAttest, cosignSign, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
+import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+
+/**
+ * The whole pipeline on real parts: a kube-apiserver with pods, a registry holding images signed by
+ * real cosign (classic and v3 bundle format, an attestation, a foreign key, an unsigned image), a
+ * worker processing the pg-boss jobs, and real PostgreSQL.
+ */
+describe("scan pipeline end to end", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let kube: KubeApiserver;
+  let registry: TestRegistry;
+  let ws: CosignWorkspace;
+  let worker: RunningWorker;
+  const digests: Record<string, string> = {};
+
+  beforeAll(async () => {
+    [tdb, kube, registry, ws] = await Promise.all([createTestDatabase(), startKubeApiserver(), startRegistry(), createCosignWorkspace()]);
+    db = createDb(tdb.url, 4);
+    process.env.DATABASE_URL = tdb.url;
+    process.env.KUBECONFIG = kube.kubeconfigPath;
+    process.env.SIGNET_KUBE_CONTEXTS = "admin";
+    process.env.SIGNET_REGISTRY_INSECURE = registry.host;
+    resetEnvCache();
+
+    const h = registry.host;
+    const [classic, bundle, attested, foreign, unsigned] = await Promise.all(
+      ["classic", "bundle", "attested", "foreign", "unsigned"].map((r) => pushRandomImage(ws, h, `apps/${r}`, "v1")),
+    );
+    Object.assign(digests, { classic, bundle, attested, foreign, unsigned });
+    const otherKey = await generateExtraKey(ws, "other");
+    await cosignSign(ws, `${h}/apps/classic@${classic}`, { bundle: false });
+    await cosignSign(ws, `${h}/apps/bundle@${bundle}`, { bundle: true });
+    await cosignSign(ws, `${h}/apps/attested@${attested}`, { bundle: false });
+    await cosignAttest(ws, `${h}/apps/attested@${attested}`, { bundle: false });
+    await cosignSign(ws, `${h}/apps/foreign@${foreign}`, { bundle: false, key: otherKey });
+
+    await createNamespace(kube, "payments", { env: "prod" });
+    await createNamespace(kube, "tools", { env: "dev" });
+    const pods: [string, string, string][] = [
+      ["payments", "classic", classic!],
+      ["payments", "bundle", bundle!],
+      ["payments", "attested", attested!],
+      ["payments", "foreign", foreign!],
+      ["tools", "unsigned", unsigned!],
+    ];
+    for (const [ns, name, digest] of pods) {
+      await createPod(kube, { namespace: ns, name, containers: [{ name: "app", image: `${h}/apps/${name}:v1` }] });
+      await setPodStatus(kube, ns, name, { containers: [{ name: "app", imageID: `${h}/apps/${name}@${digest}` }] });
+    }
+    // a pod whose runtime has not reported a digest: the tag is resolved through the registry
+    await createPod(kube, { namespace: "tools", name: "pending", containers: [{ name: "app", image: `${h}/apps/classic:v1` }] });
+
+    const pub = await fs.readFile(ws.pub, "utf8");
+    await savePolicyDocument(
+      db,
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: release }
+spec:
+  mode: enforce
+  requireTlog: false
+  scope: { images: ["${h}/apps/**"] }
+  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pub)} } } ]`)[0]!,
+      { actor: "test" },
+    );
+    // the tick (cron) is left out: the test drives scans itself
+    worker = await startWorker({
+      databaseUrl: tdb.url,
+      jobs: [diagnosticsPing, scanStart, imageCheck, reevaluateAll] as unknown as JobDefinition[],
+      log: getLogger(),
+      heartbeatSeconds: 5,
+      concurrency: 4,
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await db?.$disconnect();
+    await getDb().$disconnect().catch(() => undefined);
+    await Promise.all([kube?.stop(), registry?.stop(), ws?.cleanup()]);
+    await tdb?.drop();
+  });
+
+  const runScan = async () => {
+    const scanId = await createScan(db, { trigger: "test" });
+    const boss = createBoss(tdb.url, { max: 2 });
+    await boss.start();
+    try {
+      await sendJob(boss, scanStart, { scanId });
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+    return waitFor(
+      async () => {
+        const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
+        return ["succeeded", "partial", "failed"].includes(s.status) ? s : undefined;
+      },
+      120_000,
+      "scan to finish",
+    );
+  };
+
+  const verdictOf = async (pod: string) => {
+    const v = await db.verdict.findMany({ where: { container: { pod: { name: pod, deletedAt: null } } }, include: { policy: true } });
+    return v.map((x) => x.value);
+  };
+
+  it("inventories, discovers, verifies and evaluates every running image", async () => {
+    const scan = await runScan();
+    expect(scan.status).toBe("succeeded");
+    expect(scan.total).toBe(5);
+    expect(scan.done).toBe(5);
+    expect(await verdictOf("classic")).toEqual(["verified"]);
+    expect(await verdictOf("bundle")).toEqual(["verified"]);
+    expect(await verdictOf("attested")).toEqual(["verified"]);
+    expect(await verdictOf("foreign")).toEqual(["failed"]);
+    expect(await verdictOf("unsigned")).toEqual(["unsigned"]);
+    // resolved through the registry, then verified like the observed one
+    const pending = await db.container.findFirstOrThrow({ where: { pod: { name: "pending" } } });
+    expect(pending).toMatchObject({ digest: digests.classic, digestSource: "resolved" });
+    expect(await verdictOf("pending")).toEqual(["verified"]);
+
+    const attested = await db.image.findFirstOrThrow({ where: { digest: digests.attested }, include: { evidence: true } });
+    expect(attested.evidence.map((e) => [e.kind, e.status]).sort()).toEqual([["attestation", "valid"], ["signature", "valid"]]);
+    expect(attested.evidence.find((e) => e.kind === "attestation")?.predicateType).toBe("https://slsa.dev/provenance/v0.2");
+    const bundle = await db.image.findFirstOrThrow({ where: { digest: digests.bundle }, include: { evidence: true } });
+    expect(bundle.evidence.map((e) => e.kind)).toEqual(["bundle"]);
+
+    const snapshot = await db.coverageSnapshot.findFirstOrThrow({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" } });
+    expect(snapshot).toMatchObject({ containersTotal: 6, containersVerified: 4, containersFailed: 1, containersUnsigned: 1, imagesTotal: 5, imagesVerified: 3 });
+    expect(await db.verificationEvent.count({ where: { kind: "verdict" } })).toBe(6);
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
+  it("a rescan with nothing changed records no new verdict event; a removed signature is noticed", async () => {
+    const before = await db.verificationEvent.count({ where: { kind: "verdict" } });
+    await runScan();
+    expect(await db.verificationEvent.count({ where: { kind: "verdict" } })).toBe(before);
+
+    // delete the classic signature tag from the registry: next pass says unsigned
+    const sigTag = `sha256-${digests.classic!.slice(7)}.sig`;
+    const head = await fetch(`${registry.url}/v2/apps/classic/manifests/${sigTag}`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    const manifestDigest = head.headers.get("docker-content-digest")!;
+    const del = await fetch(`${registry.url}/v2/apps/classic/manifests/${manifestDigest}`, { method: "DELETE" });
+    expect(del.status).toBe(202);
+    await runScan();
+    expect(await verdictOf("classic")).toEqual(["unsigned"]);
+    expect(await verdictOf("pending")).toEqual(["unsigned"]);
+    const ev = await db.verificationEvent.findFirstOrThrow({ where: { imageDigest: digests.classic, verdict: "unsigned" }, orderBy: { seq: "desc" } });
+    expect(ev.previousVerdict).toBe("verified");
+  });
+
+  it("a registry outage is an error verdict, never unsigned or verified", async () => {
+    await registry.stop();
+    const scan = await runScan();
+    expect(scan.status).toBe("partial");
+    for (const pod of ["bundle", "attested", "foreign", "unsigned"]) expect(await verdictOf(pod)).toEqual(["error"]);
+    const img = await db.image.findFirstOrThrow({ where: { digest: digests.bundle } });
+    expect(img.discovery).toBe("error");
+    // evidence already stored is kept
+    expect(await db.evidence.count({ where: { imageId: img.id } })).toBe(1);
+  });
+});
