@@ -86,7 +86,8 @@ async function main() {
     ? [nextBin, "dev", "-p", String(env.PORT), "-H", env.HOST]
     : [nextBin, "start", "-p", String(env.PORT), "-H", env.HOST];
   children.push(spawnChild("web", webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
-  const workerArgs = ["--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
+  // A capped young generation keeps the worker's RSS low under the allocation rate of inventory pages.
+  const workerArgs = ["--max-semi-space-size=16", "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
   if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, childEnv));
   log.info(
     { url: `http://${env.HOST}:${env.PORT}`, embedded: Boolean(embedded), ms: Date.now() - started },
