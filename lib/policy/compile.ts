@@ -1,5 +1,5 @@
-import { createHash, createPublicKey } from "node:crypto";
 import type { PolicyAuthority, PolicySpec } from "@/lib/policy/schema";
+import { parsePublicKey } from "@/lib/sigstore/public-key";
 
 /** A policy ready for evaluation: key references resolved, key fingerprints computed once. */
 export interface CompiledPolicy {
@@ -12,10 +12,12 @@ export interface CompiledPolicy {
   keys: Map<string, string>;
 }
 
-/** "sha256:<hex>" of a PEM public key's DER SubjectPublicKeyInfo (cosign's and Signet's key id). */
+/**
+ * "sha256:<hex>" of a PEM public key's DER SubjectPublicKeyInfo (cosign's and Signet's key id) — the
+ * same parser verification uses, so a policy's key and a verified signer always agree.
+ */
 export function publicKeyFingerprint(pem: string): string {
-  const der = createPublicKey(pem).export({ type: "spki", format: "der" });
-  return `sha256:${createHash("sha256").update(der).digest("hex")}`;
+  return parsePublicKey(pem).fingerprint;
 }
 
 /** What a stored authority (`key: { ref }`) resolves to. */
