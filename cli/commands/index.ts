@@ -6,6 +6,8 @@ import { inventory } from "@/cli/commands/inventory";
 import { jobs } from "@/cli/commands/jobs";
 import { rejections } from "@/cli/commands/rejections";
 import { users } from "@/cli/commands/users";
+import { verify } from "@/cli/commands/verify";
+import { verifyBundleCommand } from "@/cli/commands/verify-bundle";
 
 export type { Command } from "@/cli/commands/types";
 
@@ -18,4 +20,6 @@ export const commands: Command[] = [
   jobs,
   rejections,
   users,
+  verify,
+  verifyBundleCommand,
 ];

@@ -21,6 +21,13 @@ export type ReasonCode =
   | "tlog-set"
   | "dsse-subject"
   | "malformed"
+  | "tlog-inclusion"
+  | "tlog-body-mismatch"
+  | "cert-expired-at-integrated-time"
+  | "cert-chain"
+  | "cert-eku"
+  | "sct"
+  | "timestamp"
   | "evidence-invalid"
   // policy-level
   | "tlog-missing"
@@ -62,7 +69,21 @@ export interface EvaluationContext {
   now: Date;
 }
 
-const PREFERRED_INVALID: ReasonCode[] = ["payload-digest", "dsse-subject", "tlog-set", "signature", "malformed"];
+/** Which evidence reason names an invalid signature in the verdict (the first one present); others are "evidence-invalid". */
+const PREFERRED_INVALID: ReasonCode[] = [
+  "payload-digest",
+  "dsse-subject",
+  "tlog-set",
+  "tlog-inclusion",
+  "tlog-body-mismatch",
+  "cert-expired-at-integrated-time",
+  "cert-chain",
+  "cert-eku",
+  "sct",
+  "timestamp",
+  "signature",
+  "malformed",
+];
 
 /** The time a signature is known to have existed: transparency log, then RFC 3161, else unknown. */
 function signedAt(e: EvidenceFact): Date | null {
