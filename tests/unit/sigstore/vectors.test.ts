@@ -92,7 +92,7 @@ function expectRekorFacts(e: VerifiedEvidence, expected: ExpectedCase, verified:
 
 describe("locating the vectors", () => {
   it("skips when the folder is missing locally, and fails under CI", () => {
-    expect(vectorsAvailable("/nonexistent/vectors", undefined)).toBe(false);
+    expect(vectorsAvailable("/nonexistent/vectors", "")).toBe(false);
     expect(() => vectorsAvailable("/nonexistent/vectors", "true")).toThrow(/CI requires them/);
   });
 });
