@@ -53,6 +53,7 @@ export async function storeDiscovery(db: Db, imageId: string, result: DiscoveryR
         imageId,
         kind: KIND[a.kind],
         artifactDigest: a.manifestDigest,
+        layerIndex: index,
         layerDigest: l.digest,
         mediaType: l.mediaType,
         annotations: l.annotations,
@@ -62,12 +63,14 @@ export async function storeDiscovery(db: Db, imageId: string, result: DiscoveryR
     });
   });
   await db.$transaction(async (tx) => {
-    const keep = rows.map((r) => `${r.artifactDigest}\u0000${r.layerDigest}`);
-    const existing = await tx.evidence.findMany({ where: { imageId }, select: { id: true, artifactDigest: true, layerDigest: true } });
-    const stale = existing.filter((e) => !keep.includes(`${e.artifactDigest}\u0000${e.layerDigest}`)).map((e) => e.id);
+    // a row is the same evidence when artifact, position and layer bytes are all the same
+    const key = (e: { artifactDigest: string; layerIndex?: number; layerDigest: string }) => `${e.artifactDigest}\u0000${e.layerIndex ?? 0}\u0000${e.layerDigest}`;
+    const keep = new Set(rows.map(key));
+    const existing = await tx.evidence.findMany({ where: { imageId }, select: { id: true, artifactDigest: true, layerIndex: true, layerDigest: true } });
+    const stale = existing.filter((e) => !keep.has(key(e))).map((e) => e.id);
     if (stale.length) await tx.evidence.deleteMany({ where: { id: { in: stale } } });
-    const have = new Set(existing.map((e) => `${e.artifactDigest}\u0000${e.layerDigest}`));
-    const fresh = rows.filter((r) => !have.has(`${r.artifactDigest}\u0000${r.layerDigest}`));
+    const have = new Set(existing.map(key));
+    const fresh = rows.filter((r) => !have.has(key(r)));
     if (fresh.length) await tx.evidence.createMany({ data: fresh, skipDuplicates: true });
     await tx.image.update({
       where: { id: imageId },
@@ -112,7 +115,7 @@ export async function storeVerification(db: Db, imageId: string, verified: Verif
     const signer = v.signer;
     const keyFp = v.matchedKeys[0]?.fingerprint ?? (signer?.kind === "key" ? signer.fingerprint : null);
     await db.evidence.updateMany({
-      where: { imageId, artifactDigest: v.origin.manifestDigest, layerDigest: v.origin.layerDigest },
+      where: { imageId, artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest },
       data: {
         status: v.status,
         statusReason: v.reasons.map((r) => `${r.code}: ${r.message}`).join("; ").slice(0, 4000) || null,
