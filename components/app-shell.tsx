@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { SignOutButton } from "@/components/auth/sign-out-button";
 import { NAV } from "@/components/nav";
+import { ThemeToggle } from "@/components/theme-toggle";
 import { getCurrentUser } from "@/lib/auth/current-user";
 import { hasRole, type Role } from "@/lib/auth/roles";
 
@@ -35,11 +36,11 @@ export async function AppShell({ children, current }: { children: ReactNode; cur
     return !need || hasRole(user?.role, need);
   });
   return (
-    <div className="flex min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+    <div className="flex min-h-screen flex-col bg-slate-50 text-slate-900 md:flex-row dark:bg-slate-950 dark:text-slate-100">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-white focus:p-2">
         Skip to content
       </a>
-      <aside className="flex w-60 shrink-0 flex-col border-r border-slate-200 bg-white px-3 py-4 dark:border-slate-800 dark:bg-slate-900">
+      <aside className="flex shrink-0 flex-col border-b md:sticky md:top-0 md:h-screen md:w-56 md:border-b-0 md:border-r border-slate-200 bg-white px-3 py-4 dark:border-slate-800 dark:bg-slate-900">
         <div className="mb-6 flex items-center gap-2 px-2">
           <img src="/favicon.svg" alt="" width={24} height={24} />
           <span className="text-lg font-semibold tracking-tight">Signet</span>
@@ -75,8 +76,11 @@ export async function AppShell({ children, current }: { children: ReactNode; cur
             </ul>
           </nav>
         )}
+        <div className="mt-auto px-2 pb-3">
+          <ThemeToggle />
+        </div>
         {user && (
-          <div className="mt-auto border-t border-slate-200 px-2 pt-3 text-sm dark:border-slate-800" data-testid="signed-in-user">
+          <div className="border-t border-slate-200 px-2 pt-3 text-sm dark:border-slate-800" data-testid="signed-in-user">
             <div className="truncate font-medium" title={user.email}>
               {user.name || user.email}
             </div>
@@ -90,7 +94,7 @@ export async function AppShell({ children, current }: { children: ReactNode; cur
           </div>
         )}
       </aside>
-      <main id="main" className="min-w-0 flex-1 px-8 py-6">
+      <main id="main" tabIndex={-1} className="min-w-0 flex-1 px-6 py-6 focus:outline-none lg:px-8">
         {children}
       </main>
     </div>

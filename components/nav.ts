@@ -8,12 +8,13 @@ export interface NavItem {
 
 export const NAV: NavItem[] = [
   { href: "/", label: "Overview", audience: "managers", ready: true },
-  { href: "/images", label: "Images", audience: "security", ready: false },
-  { href: "/clusters", label: "Clusters & namespaces", audience: "security", ready: false },
-  { href: "/policies", label: "Policies & authorities", audience: "security", ready: false },
-  { href: "/keys", label: "Keys & reminders", audience: "security", ready: false },
-  { href: "/rejections", label: "Admission rejections", audience: "security", ready: false },
-  { href: "/audit", label: "Audit log", audience: "auditors", ready: false },
-  { href: "/scans", label: "Scans", audience: "operators", ready: false },
-  { href: "/exports", label: "Exports", audience: "auditors", ready: false },
+  { href: "/images", label: "Images", audience: "security", ready: true },
+  { href: "/clusters", label: "Clusters & namespaces", audience: "security", ready: true },
+  { href: "/policies", label: "Policies & authorities", audience: "security", ready: true },
+  { href: "/keys", label: "Keys", audience: "security", ready: true },
+  { href: "/reminders", label: "Reminders", audience: "security", ready: true },
+  { href: "/rejections", label: "Admission rejections", audience: "security", ready: true },
+  { href: "/audit", label: "Audit log", audience: "auditors", ready: true },
+  { href: "/scans", label: "Scans", audience: "operators", ready: true },
+  { href: "/exports", label: "Exports", audience: "auditors", ready: true },
 ];

@@ -61,6 +61,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SIGNET_SCAN_INTERVAL_MINUTES: intFromString(1, 24 * 60).default(10),
+  /** The scan.tick sweep re-sends scan work untouched for this long (a worker died holding it). */
+  SIGNET_SWEEP_STALE_SECONDS: intFromString(1, 86_400).default(120),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),
@@ -108,6 +110,8 @@ const envSchema = z.object({
   /** Role of an SSO user in none of the mapped groups; `none` refuses them. */
   SIGNET_OIDC_DEFAULT_ROLE: z.enum(["viewer", "auditor", "admin", "none"]).default("viewer"),
   CI: booleanFromString.optional(),
+  /** Coverage goal in percent: the target line of the overview's trend chart. */
+  SIGNET_COVERAGE_TARGET: z.coerce.number().min(0).max(100).default(95),
 }).superRefine((env, ctx) => {
   const oidc = [env.SIGNET_OIDC_ISSUER, env.SIGNET_OIDC_CLIENT_ID, env.SIGNET_OIDC_CLIENT_SECRET];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) {

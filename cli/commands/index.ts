@@ -4,7 +4,10 @@ import { db } from "@/cli/commands/db";
 import { discover } from "@/cli/commands/discover";
 import { inventory } from "@/cli/commands/inventory";
 import { jobs } from "@/cli/commands/jobs";
+import { keys } from "@/cli/commands/keys";
 import { rejections } from "@/cli/commands/rejections";
+import { revoke } from "@/cli/commands/revoke";
+import { scan } from "@/cli/commands/scan";
 import { users } from "@/cli/commands/users";
 import { verify } from "@/cli/commands/verify";
 import { verifyBundleCommand } from "@/cli/commands/verify-bundle";
@@ -18,7 +21,10 @@ export const commands: Command[] = [
   discover,
   inventory,
   jobs,
+  keys,
   rejections,
+  revoke,
+  scan,
   users,
   verify,
   verifyBundleCommand,

@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
@@ -13,7 +14,9 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
     },
   };
   const where: Prisma.ImageWhereInput = {
-    containers: { some: running },
+    // Without a cluster or namespace filter, the denormalized count (kept by every scan) answers
+    // "is it running" without a join over containers and pods.
+    ...(q.cluster || q.namespace ? { containers: { some: running } } : { runningContainers: { gt: 0 } }),
     ...(q.verdict ? { verdict: q.verdict } : {}),
     ...(q.registry ? { registry: q.registry } : {}),
     ...(q.signer ? { signers: { has: q.signer } } : {}),
@@ -49,5 +52,125 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
     page: q.page,
     pageSize: q.pageSize,
     rows: rows.map((r) => ({ ...r, lastSeen: r.lastSeen.toISOString() })),
+  });
+}
+
+/** Distinct values the image filters offer (running inventory only). */
+export async function listImageFacets(db: Db): Promise<ImageFacetsDto> {
+  const [clusters, namespaces, registries, signers] = await Promise.all([
+    db.cluster.findMany({ where: { enabled: true }, select: { name: true }, orderBy: { name: "asc" } }),
+    db.$queryRaw<{ name: string }[]>`SELECT DISTINCT name FROM "Namespace" WHERE "deletedAt" IS NULL ORDER BY name LIMIT 2000`,
+    db.$queryRaw<{ registry: string }[]>`SELECT DISTINCT registry FROM "Image" WHERE "runningContainers" > 0 ORDER BY registry LIMIT 500`,
+    db.$queryRaw<{ signer: string }[]>`SELECT DISTINCT unnest(signers) AS signer FROM "Image" WHERE "runningContainers" > 0 ORDER BY 1 LIMIT 500`,
+  ]);
+  return imageFacetsDto.parse({
+    clusters: clusters.map((c) => c.name),
+    namespaces: namespaces.map((n) => n.name),
+    registries: registries.map((r) => r.registry),
+    signers: signers.map((s) => s.signer),
+  });
+}
+
+/** Every row of an image list (all pages) for a CSV export, in the list's order; capped. */
+export async function* iterateImages(db: Db, q: ImageListQuery, cap = 100_000): AsyncGenerator<ImageListDto["rows"][number]> {
+  let seen = 0;
+  for (let page = 1; ; page += 1) {
+    const res = await listImages(db, { ...q, page, pageSize: 200 });
+    for (const row of res.rows) {
+      if (seen++ >= cap) return;
+      yield row;
+    }
+    if (res.rows.length < 200) return;
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v ? v : null);
+
+/** One image: its trust chain (evidence with signer, Rekor entry, provenance), where it runs, verdicts and history. */
+export async function getImageDetail(db: Db, id: string): Promise<ImageDetailDto | null> {
+  const image = await db.image.findUnique({
+    where: { id },
+    include: {
+      evidence: { orderBy: [{ kind: "asc" }, { fetchedAt: "asc" }] },
+      containers: {
+        where: { pod: { deletedAt: null } },
+        include: {
+          pod: { include: { cluster: { select: { name: true } }, namespace: { select: { name: true } }, workload: { select: { kind: true, name: true } } } },
+          verdicts: { include: { policy: { select: { name: true, mode: true } } }, orderBy: { policy: { name: "asc" } } },
+        },
+        take: 500,
+      },
+    },
+  });
+  if (!image) return null;
+  const history = await db.verificationEvent.findMany({
+    where: { imageDigest: image.digest, kind: "verdict" },
+    orderBy: { seq: "desc" },
+    take: 200,
+    select: { seq: true, occurredAt: true, clusterName: true, namespace: true, workload: true, policyName: true, policyVersion: true, verdict: true, previousVerdict: true },
+  });
+  // the source of the build: Fulcio extensions of a valid keyless signature, else SLSA provenance
+  let source = { repository: null as string | null, commit: null as string | null, builder: null as string | null };
+  for (const e of image.evidence) {
+    if (e.status !== "valid") continue;
+    const ext = (e.certExtensions ?? {}) as Record<string, unknown>;
+    const prov = (e.provenance ?? {}) as Record<string, unknown>;
+    source = {
+      repository: source.repository ?? str(ext.sourceRepositoryUri) ?? str(ext.githubWorkflowRepository) ?? str(prov.sourceRepository),
+      commit: source.commit ?? str(ext.sourceRepositoryDigest) ?? str(ext.githubWorkflowSha) ?? str(prov.sourceCommit),
+      builder: source.builder ?? str(ext.buildSignerUri) ?? str(prov.builderId),
+    };
+  }
+  return imageDetailDto.parse({
+    id: image.id,
+    registry: image.registry,
+    repository: image.repository,
+    digest: image.digest,
+    verdict: image.verdict,
+    discovery: image.discovery,
+    discoveryError: image.discoveryError,
+    discoveredAt: image.discoveredAt?.toISOString() ?? null,
+    verifiedAt: image.verifiedAt?.toISOString() ?? null,
+    signers: image.signers,
+    source,
+    evidence: image.evidence.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      artifactDigest: e.artifactDigest,
+      mediaType: e.mediaType,
+      status: e.status,
+      statusReason: e.statusReason,
+      signerKind: e.signerKind,
+      keyFingerprint: e.keyFingerprint,
+      certIdentity: e.certIdentity,
+      certIssuer: e.certIssuer,
+      certExtensions: e.certExtensions && typeof e.certExtensions === "object" && !Array.isArray(e.certExtensions)
+        ? Object.fromEntries(Object.entries(e.certExtensions).filter(([, v]) => v !== null))
+        : null,
+      tlogLogIndex: e.tlogLogIndex?.toString() ?? null,
+      tlogIntegratedTime: e.tlogIntegratedTime?.toISOString() ?? null,
+      predicateType: e.predicateType,
+      provenance: e.provenance ?? null,
+      verifiedAt: e.verifiedAt?.toISOString() ?? null,
+    })),
+    containers: image.containers.map((c) => ({
+      id: c.id,
+      cluster: c.pod.cluster.name,
+      namespace: c.pod.namespace.name,
+      workload: c.pod.workload ? `${c.pod.workload.kind}/${c.pod.workload.name}` : `Pod/${c.pod.name}`,
+      pod: c.pod.name,
+      name: c.name,
+      imageRef: c.imageRef,
+      verdicts: c.verdicts.map((v) => ({
+        policy: v.policy.name,
+        policyId: v.policyId,
+        mode: v.policy.mode,
+        policyVersion: v.policyVersion,
+        verdict: v.value,
+        reasons: ((v.reasons as { message?: string }[] | null) ?? []).map((r) => r.message ?? "").filter(Boolean),
+        evaluatedAt: v.evaluatedAt.toISOString(),
+      })),
+    })),
+    history: history.map((h) => ({ ...h, seq: h.seq.toString(), occurredAt: h.occurredAt.toISOString() })),
   });
 }

@@ -39,36 +39,46 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const enqueue: JobContext["enqueue"] = (job, payload) => sendJob(boss, job, payload);
 
   for (const job of opts.jobs) {
-    await boss.work<unknown>(
-      job.name,
-      { localConcurrency: job.concurrency ?? opts.concurrency, batchSize: 1, pollingIntervalSeconds: 0.5 },
-      async ([raw]) => {
-        if (!raw) return;
-        const jobLog = log.child({ job: job.name, jobId: raw.id });
-        const parsed = job.schema.safeParse(raw.data);
-        if (!parsed.success) {
-          // A payload that can never be valid is failed without retries piling up.
-          jobLog.error({ issues: parsed.error.issues }, "invalid job payload");
-          throw new Error(`invalid payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
-        }
-        const started = Date.now();
-        try {
-          const output = await job.handler(parsed.data, {
-            jobId: raw.id,
-            retryCount: (raw as { retryCount?: number }).retryCount ?? 0,
-            db,
-            log: jobLog,
-            signal: abort.signal,
-            enqueue,
-          });
-          jobLog.debug({ ms: Date.now() - started }, "job done");
-          return output;
-        } catch (err) {
-          jobLog.warn({ err, ms: Date.now() - started }, "job failed");
-          throw err;
-        }
-      },
-    );
+    // One pg-boss worker per slot (localConcurrency 1 each), so that a slot that just finished a job
+    // can wake itself: pg-boss otherwise waits out the polling interval after every job of a batch of
+    // one, which capped a slot at two jobs a second however short the jobs were. A slot whose fetch
+    // comes back empty falls back to polling.
+    const slots = job.concurrency ?? opts.concurrency;
+    for (let slot = 0; slot < slots; slot++) {
+      let workerId: string | undefined = undefined;
+      workerId = await boss.work<unknown>(
+        job.name,
+        { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 0.5 },
+        async ([raw]) => {
+          if (!raw) return;
+          // fetch the next job right after this one (see above)
+          if (workerId) boss.notifyWorker(workerId);
+          const jobLog = log.child({ job: job.name, jobId: raw.id });
+          const parsed = job.schema.safeParse(raw.data);
+          if (!parsed.success) {
+            // A payload that can never be valid is failed without retries piling up.
+            jobLog.error({ issues: parsed.error.issues }, "invalid job payload");
+            throw new Error(`invalid payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+          }
+          const started = Date.now();
+          try {
+            const output = await job.handler(parsed.data, {
+              jobId: raw.id,
+              retryCount: (raw as { retryCount?: number }).retryCount ?? 0,
+              db,
+              log: jobLog,
+              signal: abort.signal,
+              enqueue,
+            });
+            jobLog.debug({ ms: Date.now() - started }, "job done");
+            return output;
+          } catch (err) {
+            jobLog.warn({ err, ms: Date.now() - started }, "job failed");
+            throw err;
+          }
+        },
+      );
+    }
   }
 
   for (const job of opts.jobs) {

@@ -39,8 +39,24 @@ function policyErrorVerdict(error: string): PolicyVerdict {
   return { value: "error", reasons: [{ code: "evidence-error", message: `policy cannot be evaluated: ${error}` }], satisfiedBy: [], evidenceIds: [] };
 }
 
+/**
+ * Reads the current verdicts, evaluates and writes in one transaction under a per-image advisory lock:
+ * two evaluations of the same image (a job re-sent by the sweep while the first is still running, a
+ * scan check racing a re-verification) are serialized, so the second sees the first's verdicts and
+ * neither duplicates a verdict event nor fails on the (container, policy) unique key.
+ */
 export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<EvaluateImageResult> {
-  const image = await db.image.findUnique({
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`image:${input.imageId}`}))`;
+      return evaluateImageLocked(tx, input);
+    },
+    { timeout: 60_000, maxWait: 30_000 },
+  );
+}
+
+async function evaluateImageLocked(tx: Prisma.TransactionClient, input: EvaluateImageInput): Promise<EvaluateImageResult> {
+  const image = await tx.image.findUnique({
     where: { id: input.imageId },
     include: {
       containers: {
@@ -73,7 +89,9 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
     results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
   }
 
-  const upserts: Prisma.VerdictUpsertArgs[] = [];
+  // the image's advisory lock (held by the caller) makes "no verdict yet" stable until commit: plain inserts
+  const creates: Prisma.VerdictCreateManyInput[] = [];
+  const updates = new Map<string, { ids: string[]; data: Prisma.VerdictUpdateManyMutationInput }>();
   const events: NewAuditEvent[] = [];
   const removals: string[] = [];
   const untouched: string[] = [];
@@ -128,18 +146,22 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
         canonicalJson(prev.reasons) === canonicalJson(JSON.parse(JSON.stringify(r.reasons))) &&
         canonicalJson(prev.evidenceIds) === canonicalJson(r.evidenceIds);
       if (same) untouched.push(prev.id);
-      else upserts.push({
-        where: { containerId_policyId: { containerId: c.id, policyId: p.id } },
-        create: { containerId: c.id, policyId: p.id, policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now },
-        update: {
-          policyVersion: p.version,
-          value,
-          reasons,
-          evidenceIds: r.evidenceIds,
-          evaluatedAt: input.now,
-          ...(prev && prev.value !== value ? { changedAt: input.now } : {}),
-        },
-      });
+      else if (!prev) {
+        creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
+      } else {
+        // the result is per policy, so every container's update for it is the same: one statement each
+        const valueChanged = prev.value !== value;
+        const key = `${p.id}|${valueChanged}`;
+        let g = updates.get(key);
+        if (!g) {
+          g = {
+            ids: [],
+            data: { policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, ...(valueChanged ? { changedAt: input.now } : {}) },
+          };
+          updates.set(key, g);
+        }
+        g.ids.push(prev.id);
+      }
       if (changed || input.recordUnchanged) {
         events.push({
           ...eventBase,
@@ -154,9 +176,10 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
       }
     }
   }
-  await db.$transaction(async (tx) => {
+  {
     if (removals.length) await tx.verdict.deleteMany({ where: { id: { in: removals } } });
-    for (const u of upserts) await tx.verdict.upsert(u);
+    for (let i = 0; i < creates.length; i += 1000) await tx.verdict.createMany({ data: creates.slice(i, i + 1000) });
+    for (const g of updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
     // nothing changed: one statement records that these were re-evaluated
     if (untouched.length) await tx.verdict.updateMany({ where: { id: { in: untouched } }, data: { evaluatedAt: input.now } });
     await appendAuditEvents(tx, events);
@@ -168,7 +191,7 @@ export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<
         signers: signerIds(input.facts),
       },
     });
-  }, { timeout: 60_000 });
+  }
   return { containers: image.containers.length, verdicts, changed: events.length };
 }
 

@@ -70,8 +70,46 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-/** Inventory → persist → resolve → work items. Safe to run again after a crash at any point. */
+/**
+ * Runs `fn` while holding a transaction-scoped advisory lock on `key` (on a connection of its own), or
+ * returns `{ skipped: true }` at once when another live process holds it. A process that dies releases
+ * the lock with its connection, so the sweep's re-sent job takes over.
+ */
+async function exclusively<T>(db: Db, key: string, fn: () => Promise<T>): Promise<{ skipped: true } | { skipped: false; value: T }> {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let settle!: (ok: boolean) => void;
+  let fail!: (err: unknown) => void;
+  const acquired = new Promise<boolean>((res, rej) => ((settle = res), (fail = rej)));
+  const tx = db
+    .$transaction(
+      async (t) => {
+        const rows = await t.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${key})) AS ok`;
+        const ok = rows[0]?.ok === true;
+        settle(ok);
+        if (ok) await held;
+      },
+      { timeout: 6 * 3600_000, maxWait: 30_000 },
+    )
+    .catch((err: unknown) => fail(err));
+  try {
+    if (!(await acquired)) return { skipped: true };
+    return { skipped: false, value: await fn() };
+  } finally {
+    release();
+    await tx;
+  }
+}
+
+/**
+ * Inventory → persist → resolve → work items. Safe to run again after a crash at any point; a second
+ * run while the first is alive (the sweep re-sends scans that look stuck) returns without doing anything.
+ */
 export async function startScan(ctx: PipelineContext, scanId: string): Promise<void> {
+  await exclusively(ctx.db, `scan-start:${scanId}`, () => startScanLocked(ctx, scanId));
+}
+
+async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<void> {
   const { db, adapters, log } = ctx;
   const scan = await db.scan.findUnique({ where: { id: scanId }, include: { cluster: true } });
   if (!scan || scan.status === "succeeded" || scan.status === "partial" || scan.status === "failed") return;
@@ -126,6 +164,14 @@ export async function startScan(ctx: PipelineContext, scanId: string): Promise<v
     });
     await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
   });
+
+  // Keep the denormalized count of running containers true for every image (image lists filter on it),
+  // including images whose last pod just went away.
+  await db.$executeRaw`
+    UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
+    FROM (SELECT i2.id, (SELECT count(*)::int FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+                         WHERE c."imageId" = i2.id) AS count FROM "Image" i2) n
+    WHERE n.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
 
   // One work item per distinct image running in the scanned clusters.
   const images = await db.image.findMany({
@@ -203,14 +249,18 @@ export async function checkImage(ctx: PipelineContext, payload: ImageCheckPayloa
 /** Marks an item settled once; only the first transition advances the scan's progress. */
 async function settleItem(ctx: PipelineContext, scanId: string, imageId: string, status: "done" | "error", outcome: string, error: string | null) {
   const { db } = ctx;
-  const changed = await db.scanItem.updateMany({
-    where: { scanId, imageId, status: "pending" },
-    data: { status, outcome, error: error?.slice(0, 2000) ?? null, updatedAt: clock(ctx) },
+  // one transaction: a worker killed between settling the item and counting it would otherwise leave
+  // the scan's progress one short for good
+  const r = await db.$transaction(async (tx) => {
+    const changed = await tx.scanItem.updateMany({
+      where: { scanId, imageId, status: "pending" },
+      data: { status, outcome, error: error?.slice(0, 2000) ?? null, updatedAt: clock(ctx) },
+    });
+    if (changed.count === 0) return undefined;
+    const rows = await tx.$queryRaw<{ done: number; total: number }[]>`
+      UPDATE "Scan" SET done = done + 1 WHERE id = ${scanId}::uuid RETURNING done, total`;
+    return rows[0];
   });
-  if (changed.count === 0) return;
-  const rows = await db.$queryRaw<{ done: number; total: number }[]>`
-    UPDATE "Scan" SET done = done + 1 WHERE id = ${scanId}::uuid RETURNING done, total`;
-  const r = rows[0];
   if (r && r.done >= r.total) await finalizeScan(ctx, scanId);
 }
 
@@ -238,6 +288,8 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
           status,
           stage: "done",
           finishedAt: now,
+          // progress as the items say (every item is settled here)
+          done: count("done") + count("error"),
           counts: { ...counts, imagesChecked: count("done"), imagesError: count("error"), coverage: snapshot.fleet } as never,
         },
       });

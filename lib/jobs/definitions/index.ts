@@ -1,6 +1,8 @@
 import type { JobDefinition } from "@/lib/jobs/registry";
 import { diagnosticsPing } from "@/lib/jobs/definitions/diagnostics";
+import { notifyDeliver, notifyTick } from "@/lib/jobs/definitions/notify";
 import { imageCheck, reevaluateAll, scanStart, scanTick } from "@/lib/jobs/definitions/scan";
+import { trustSnapshot } from "@/lib/jobs/definitions/trust";
 
 /** Every job the worker runs. A job missing here is never processed, so tests check this list. */
-export const allJobs: JobDefinition[] = [diagnosticsPing, scanStart, imageCheck, scanTick, reevaluateAll] as unknown as JobDefinition[];
+export const allJobs: JobDefinition[] = [diagnosticsPing, scanStart, imageCheck, scanTick, reevaluateAll, trustSnapshot, notifyTick, notifyDeliver] as unknown as JobDefinition[];

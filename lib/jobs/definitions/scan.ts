@@ -53,6 +53,7 @@ export const scanTick = defineJob({
     const { db } = ctx;
     const now = Date.now();
     const intervalMs = getEnv().SIGNET_SCAN_INTERVAL_MINUTES * 60_000;
+    const staleMs = getEnv().SIGNET_SWEEP_STALE_SECONDS * 1000;
     const active = await db.scan.findFirst({ where: { status: { in: ["queued", "running"] }, kind: "full" } });
     const last = await db.scan.findFirst({ where: { kind: "full" }, orderBy: { createdAt: "desc" } });
     let started: string | null = null;
@@ -65,13 +66,14 @@ export const scanTick = defineJob({
     for (const scan of running) {
       if (scan.id === started) continue;
       const age = now - (scan.startedAt ?? scan.createdAt).getTime();
-      if ((scan.stage === "queued" || scan.stage === "inventory" || scan.stage === "resolve") && age > 2 * 60_000) {
+      if ((scan.stage === "queued" || scan.stage === "inventory" || scan.stage === "resolve") && age > staleMs) {
+        // a live scan.start holds the scan's lock, so a duplicate returns at once (startScan)
         await ctx.enqueue(scanStart, { scanId: scan.id });
         continue;
       }
       if (scan.stage !== "verify") continue;
       const stale = await db.scanItem.findMany({
-        where: { scanId: scan.id, status: "pending", updatedAt: { lt: new Date(now - 2 * 60_000) } },
+        where: { scanId: scan.id, status: "pending", updatedAt: { lt: new Date(now - staleMs) } },
         select: { imageId: true },
         take: 5000,
       });

@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { route } from "@/lib/api/route";
+import { getDb } from "@/lib/db/client";
+import { createKeyAuthority, getInventory } from "@/lib/trust/service";
+
+export const dynamic = "force-dynamic";
+
+/** The authority inventory: stored keys and identities, and those embedded in policies, with live usage and due dates. */
+export const GET = route({ access: "viewer" }, async () => ({ authorities: await getInventory(getDb()) }));
+
+const newKey = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lower-case letters, digits and dashes"),
+    publicKeyPem: z.string().max(20_000).regex(/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/, "a PEM public key"),
+    owner: z.string().max(200).optional(),
+    rotateBy: z.coerce.date().optional(),
+    source: z.enum(["manual", "file", "cosign.pub", "cluster"]).default("manual"),
+  })
+  .strict();
+
+/** Stores a public key as an authority policies can reference (`key: { ref: <name> }`) (admin). */
+export const POST = route({ access: "admin", body: newKey }, async ({ body, user }) => {
+  const row = await createKeyAuthority(getDb(), body, user.email);
+  return { authority: { name: row.name, fingerprint: `sha256:${row.fingerprint}`, status: row.status } };
+});

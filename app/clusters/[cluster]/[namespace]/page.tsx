@@ -1,0 +1,82 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { AppShell } from "@/components/app-shell";
+import { CoverageTrendChart } from "@/components/charts";
+import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { getNamespaceDetail } from "@/lib/data/namespaces";
+import { getDb } from "@/lib/db/client";
+import { getEnv } from "@/lib/env";
+import { pct } from "@/lib/ui/format";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Namespace" };
+
+export default async function NamespacePage({ params }: { params: Promise<{ cluster: string; namespace: string }> }) {
+  await requireUser();
+  const p = await params;
+  const cluster = decodeURIComponent(p.cluster);
+  const namespace = decodeURIComponent(p.namespace);
+  const detail = await getNamespaceDetail(getDb(), cluster, namespace);
+  if (!detail) notFound();
+  const latest = detail.trend.at(-1);
+  return (
+    <AppShell current="/clusters">
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <TextLink href="/clusters">Clusters & namespaces</TextLink> / <span className="text-slate-500">{cluster}</span>
+      </nav>
+      <PageHeader
+        title={`${cluster}/${namespace}`}
+        description={
+          <>
+            Coverage now: <span data-testid="ns-coverage">{latest ? pct(latest.containersVerified, latest.containersTotal) : "—"}</span>
+            {Object.keys(detail.labels).length > 0 && <> · labels {Object.entries(detail.labels).map(([k, v]) => `${k}=${v}`).join(", ")}</>}
+          </>
+        }
+      />
+      <Card title="Coverage over time" className="mt-6" testId="ns-trend">
+        {detail.trend.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">No snapshot yet.</p> : <CoverageTrendChart points={detail.trend} target={getEnv().SIGNET_COVERAGE_TARGET} />}
+      </Card>
+      <Card title="Policies that apply" className="mt-4" testId="ns-policies">
+        {detail.policies.length === 0 ? (
+          <EmptyState title="No policy applies here">No enabled policy's scope covers the containers running in this namespace.</EmptyState>
+        ) : (
+          <div className="space-y-4">
+            {detail.policies.map((pol) => (
+              <div key={pol.id} data-testid={`ns-policy-${pol.name}`}>
+                <div className="flex flex-wrap items-baseline gap-2 text-sm">
+                  <TextLink href={`/policies/${pol.id}`}>{pol.name}</TextLink>
+                  <span className="text-xs text-slate-500">
+                    v{pol.version} · {pol.mode}
+                  </span>
+                  <span className="tabular-nums">
+                    {pol.verified} of {pol.containers} containers verified ({pct(pol.verified, pol.containers)})
+                  </span>
+                </div>
+                {pol.mode !== "enforce" && (
+                  <div className="mt-2 rounded border border-amber-300 bg-amber-50 p-3 text-sm dark:border-amber-800 dark:bg-amber-950" data-testid={`would-break-${pol.name}`}>
+                    <div className="font-medium">If this policy were enforced: {pol.wouldBreak.length === 0 ? "nothing would break." : `${pol.wouldBreak.length} container(s) would be rejected`}</div>
+                    {pol.wouldBreak.length > 0 && (
+                      <SimpleTable head={["Workload", "Container", "Image", "Verdict"]} caption="Containers enforcement would reject">
+                        {pol.wouldBreak.map((w) => (
+                          <tr key={`${w.pod}/${w.container}`}>
+                            <td className={td}>{w.workload}</td>
+                            <td className={td}>{w.container}</td>
+                            <td className={`${td} break-all`}>{w.image}</td>
+                            <td className={td}>
+                              <VerdictBadge verdict={w.verdict} />
+                            </td>
+                          </tr>
+                        ))}
+                      </SimpleTable>
+                    )}
+                  </div>
+                )}
+              </div>
+            ))}
+          </div>
+        )}
+      </Card>
+    </AppShell>
+  );
+}

@@ -1,0 +1,76 @@
+import type { Metadata } from "next";
+import { AppShell } from "@/components/app-shell";
+import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { getOverview } from "@/lib/data/coverage";
+import { listNamespaceCoverage } from "@/lib/data/namespaces";
+import { getDb } from "@/lib/db/client";
+import { formatTime, pct } from "@/lib/ui/format";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Clusters & namespaces" };
+
+export default async function ClustersPage() {
+  await requireUser();
+  const db = getDb();
+  const [overview, list, clusters] = await Promise.all([
+    getOverview(db, { trendDays: 1 }),
+    listNamespaceCoverage(db),
+    db.cluster.findMany({ orderBy: { name: "asc" }, select: { name: true, enabled: true, server: true, lastInventoryAt: true, lastError: true } }),
+  ]);
+  const coverage = new Map(overview.clusters.map((c) => [c.cluster, c]));
+  return (
+    <AppShell current="/clusters">
+      <PageHeader title="Clusters & namespaces" description={`Coverage per cluster and namespace at the latest snapshot${list.takenAt ? ` (${formatTime(list.takenAt)})` : ""}. Open a namespace for its trend, the policies that apply and what enforcing them would break.`} />
+      {clusters.length === 0 ? (
+        <div className="mt-6">
+          <EmptyState title="No clusters yet">Configure kubeconfig contexts (SIGNET_KUBE_CONTEXTS) and run a scan.</EmptyState>
+        </div>
+      ) : (
+        <>
+          <Card title="Clusters" className="mt-6" testId="clusters-table">
+            <SimpleTable head={["Cluster", "Server", "Last inventory", "Containers", "Coverage", "Status"]} caption="Clusters">
+              {clusters.map((c) => {
+                const cov = coverage.get(c.name);
+                return (
+                  <tr key={c.name} data-testid={`cluster-row-${c.name}`}>
+                    <td className={`${td} font-medium`}>{c.name}</td>
+                    <td className={`${td} break-all text-xs`}>{c.server ?? "—"}</td>
+                    <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(c.lastInventoryAt?.toISOString())}</td>
+                    <td className={`${td} tabular-nums`}>{cov?.containersTotal ?? 0}</td>
+                    <td className={`${td} tabular-nums`}>{cov ? pct(cov.containersVerified, cov.containersTotal) : "—"}</td>
+                    <td className={`${td} text-xs`}>{!c.enabled ? "disabled" : c.lastError ? <span className="text-red-700 dark:text-red-400">{c.lastError}</span> : "ok"}</td>
+                  </tr>
+                );
+              })}
+            </SimpleTable>
+          </Card>
+          <Card title="Namespaces" className="mt-4" testId="namespaces-table">
+            {list.namespaces.length === 0 ? (
+              <p className="text-sm text-slate-600 dark:text-slate-400">No coverage snapshot yet: run a scan.</p>
+            ) : (
+              <SimpleTable head={["Namespace", "Containers", "Verified", "Failed", "Unsigned", "Error", "Unmatched", "Coverage"]} caption="Namespaces">
+                {list.namespaces.map((n) => (
+                  <tr key={`${n.cluster}/${n.namespace}`} data-testid={`ns-row-${n.namespace}`}>
+                    <td className={td}>
+                      <TextLink href={`/clusters/${encodeURIComponent(n.cluster)}/${encodeURIComponent(n.namespace)}`}>
+                        {n.cluster}/{n.namespace}
+                      </TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>{n.containersTotal}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersVerified}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersFailed}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersUnsigned}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersError}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersUnmatched}</td>
+                    <td className={`${td} tabular-nums`} data-testid={`ns-coverage-${n.namespace}`}>{pct(n.containersVerified, n.containersTotal)}</td>
+                  </tr>
+                ))}
+              </SimpleTable>
+            )}
+          </Card>
+        </>
+      )}
+    </AppShell>
+  );
+}

@@ -1,0 +1,93 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { buttonClass, Card, ErrorState, inputClass, Stat } from "@/components/ui";
+import { complianceReportDto } from "@/lib/dto/dashboard";
+import { getJson, toSearch } from "@/lib/ui/fetch-json";
+import { queryKeys } from "@/lib/ui/query-keys";
+import { useHydrated } from "@/lib/ui/use-hydrated";
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+export function ExportsClient({ clusters, namespaces }: { clusters: string[]; namespaces: string[] }) {
+  const [today] = useState(() => new Date());
+  const hydrated = useHydrated();
+  const [f, setF] = useState({ from: day(new Date(today.getTime() - 30 * 86_400_000)), to: day(today), cluster: "", namespace: "" });
+  const params = { from: `${f.from}T00:00:00.000Z`, to: `${f.to}T23:59:59.999Z`, cluster: f.cluster || undefined, namespace: f.namespace || undefined };
+  const preview = useQuery({
+    queryKey: [...queryKeys.all, "compliance", params],
+    queryFn: ({ signal }) => getJson(`/api/exports/compliance${toSearch({ ...params, format: "json" })}`, complianceReportDto, signal),
+  });
+  return (
+    <div data-hydrated={hydrated}>
+      <form aria-label="Report scope" className="flex flex-wrap items-end gap-3" onSubmit={(e) => e.preventDefault()}>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          From
+          <input type="date" name="from" required className={`${inputClass} mt-1`} value={f.from} max={f.to} onChange={(e) => e.target.value && setF({ ...f, from: e.target.value })} />
+        </label>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          To
+          <input type="date" name="to" required className={`${inputClass} mt-1`} value={f.to} min={f.from} onChange={(e) => e.target.value && setF({ ...f, to: e.target.value })} />
+        </label>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          Cluster
+          <select name="cluster" className={`${inputClass} mt-1`} value={f.cluster} onChange={(e) => setF({ ...f, cluster: e.target.value })}>
+            <option value="">All</option>
+            {clusters.map((c) => (
+              <option key={c}>{c}</option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          Namespace
+          <select name="namespace" className={`${inputClass} mt-1`} value={f.namespace} onChange={(e) => setF({ ...f, namespace: e.target.value })}>
+            <option value="">All</option>
+            {namespaces.map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </label>
+        <a className={buttonClass} href={`/api/exports/compliance${toSearch({ ...params, format: "csv" })}`} download data-testid="compliance-csv">
+          Download CSV
+        </a>
+        <a className={buttonClass} href={`/api/exports/compliance${toSearch({ ...params, format: "json" })}`} download data-testid="compliance-json">
+          Download JSON
+        </a>
+      </form>
+      <div className="mt-4" aria-live="polite">
+        {preview.isPending ? (
+          <p role="status" className="text-sm text-slate-500" data-testid="loading-state">
+            Preparing the preview…
+          </p>
+        ) : preview.isError ? (
+          <ErrorState message={`Could not build the report: ${preview.error.message}`} onRetry={() => void preview.refetch()} />
+        ) : (
+          <>
+            <div className="grid gap-4 sm:grid-cols-3">
+              <Stat label="Rows (container × policy)" value={preview.data.summary.rows} testId="report-rows" />
+              <Stat label="Running digests" value={preview.data.summary.digests} testId="report-digests" />
+              <Stat label="Verified rows" value={preview.data.summary.verified} testId="report-verified" />
+            </div>
+            {preview.data.rows.length === 0 ? (
+              <p className="mt-4 text-sm text-slate-600 dark:text-slate-400" data-testid="empty-state">
+                Nothing in scope: no running container has a verdict under a policy.
+              </p>
+            ) : (
+              <Card title="Preview (first 20 rows)" className="mt-4">
+                <ul className="space-y-1 text-xs">
+                  {preview.data.rows.slice(0, 20).map((r, i) => (
+                    <li key={i} className="break-all">
+                      {r.cluster}/{r.namespace}/{r.workload} · {r.digest.slice(0, 19)} · {r.policy} v{r.policyVersion} · <b>{r.verdict}</b>
+                      {r.rekorLogIndexes.length ? ` · rekor ${r.rekorLogIndexes.join(",")}` : ""}
+                    </li>
+                  ))}
+                </ul>
+              </Card>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}

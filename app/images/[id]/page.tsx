@@ -1,0 +1,192 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { AppShell } from "@/components/app-shell";
+import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { getImageDetail } from "@/lib/data/images";
+import { getDb } from "@/lib/db/client";
+import type { EvidenceDto } from "@/lib/dto/dashboard";
+import { formatTime, shortDigest, signerLabel } from "@/lib/ui/format";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Image" };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function Field({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</dt>
+      <dd className="mt-0.5 break-all text-sm" data-testid={testId}>
+        {children ?? <span className="text-slate-400">—</span>}
+      </dd>
+    </div>
+  );
+}
+
+function signerOf(e: EvidenceDto): string {
+  if (e.keyFingerprint) return signerLabel(`key:${e.keyFingerprint.startsWith("sha256:") ? "" : "sha256:"}${e.keyFingerprint}`);
+  if (e.certIdentity) return `${e.certIdentity} (issuer ${e.certIssuer ?? "?"})`;
+  return "unknown signer";
+}
+
+export default async function ImageDetailPage({ params }: { params: Promise<{ id: string }> }) {
+  await requireUser();
+  const { id } = await params;
+  if (!UUID.test(id)) notFound();
+  const image = await getImageDetail(getDb(), id);
+  if (!image) notFound();
+  const ext = (e: EvidenceDto) => Object.entries(e.certExtensions ?? {});
+  return (
+    <AppShell current="/images">
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <TextLink href="/images">Images</TextLink> / <span className="text-slate-500">{image.repository}</span>
+      </nav>
+      <PageHeader
+        title={`${image.registry}/${image.repository}`}
+        description={
+          <span className="font-mono text-xs" data-testid="image-digest">
+            {image.digest}
+          </span>
+        }
+        actions={<VerdictBadge verdict={image.verdict} />}
+      />
+
+      <Card title="Trust chain" className="mt-6" testId="trust-chain">
+        <ol className="grid gap-3 md:grid-cols-4">
+          <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
+            <div className="text-xs font-medium uppercase text-slate-500">1 · Source</div>
+            <dl className="mt-2 space-y-2">
+              <Field label="Repository" testId="source-repository">{image.source.repository}</Field>
+              <Field label="Commit" testId="source-commit">{image.source.commit}</Field>
+            </dl>
+          </li>
+          <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
+            <div className="text-xs font-medium uppercase text-slate-500">2 · Build identity</div>
+            <dl className="mt-2 space-y-2">
+              <Field label="Builder">{image.source.builder}</Field>
+              <Field label="Signers" testId="image-signers">
+                {image.signers.length ? image.signers.map((s) => <div key={s}>{signerLabel(s)}</div>) : null}
+              </Field>
+            </dl>
+          </li>
+          <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
+            <div className="text-xs font-medium uppercase text-slate-500">3 · Registry</div>
+            <dl className="mt-2 space-y-2">
+              <Field label="Digest">{shortDigest(image.digest)}</Field>
+              <Field label="Discovery">
+                {image.discovery}
+                {image.discoveryError ? ` — ${image.discoveryError}` : ""}
+              </Field>
+              <Field label="Checked">{formatTime(image.discoveredAt)}</Field>
+            </dl>
+          </li>
+          <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
+            <div className="text-xs font-medium uppercase text-slate-500">4 · Running</div>
+            <dl className="mt-2 space-y-2">
+              <Field label="Containers" testId="running-count">{image.containers.length}</Field>
+              <Field label="Namespaces">{[...new Set(image.containers.map((c) => `${c.cluster}/${c.namespace}`))].join(", ") || null}</Field>
+            </dl>
+          </li>
+        </ol>
+      </Card>
+
+      <Card title="Signatures and attestations" className="mt-4" testId="evidence">
+        {image.evidence.length === 0 ? (
+          <EmptyState title="No signature or attestation found" testId="no-evidence">
+            The registry holds no signature, attestation or referrer for this digest.
+          </EmptyState>
+        ) : (
+          <ul className="space-y-3">
+            {image.evidence.map((e) => (
+              <li key={e.id} className="rounded border border-slate-200 p-3 dark:border-slate-800" data-testid={`evidence-${e.kind}`}>
+                <div className="flex flex-wrap items-center gap-2 text-sm">
+                  <span className="font-medium">{e.kind}</span>
+                  <span className={`rounded px-1.5 py-0.5 text-xs ${e.status === "valid" ? "bg-emerald-100 text-emerald-900 dark:bg-emerald-900/50 dark:text-emerald-200" : "bg-red-100 text-red-900 dark:bg-red-900/50 dark:text-red-200"}`}>
+                    {e.status}
+                  </span>
+                  <span className="text-slate-600 dark:text-slate-400">{signerOf(e)}</span>
+                </div>
+                {e.statusReason && <p className="mt-1 text-xs text-red-700 dark:text-red-300">{e.statusReason}</p>}
+                <dl className="mt-2 grid gap-2 text-sm sm:grid-cols-2 lg:grid-cols-4">
+                  <Field label="Rekor log index">{e.tlogLogIndex}</Field>
+                  <Field label="Integrated time">{e.tlogIntegratedTime ? formatTime(e.tlogIntegratedTime) : null}</Field>
+                  <Field label="Predicate type">{e.predicateType}</Field>
+                  <Field label="Artifact">{shortDigest(e.artifactDigest)}</Field>
+                </dl>
+                {ext(e).length > 0 && (
+                  <details className="mt-2 text-xs">
+                    <summary className="cursor-pointer">Certificate extensions</summary>
+                    <dl className="mt-1 grid gap-1 sm:grid-cols-2">
+                      {ext(e).map(([k, v]) => (
+                        <Field key={k} label={k}>{String(v)}</Field>
+                      ))}
+                    </dl>
+                  </details>
+                )}
+                {e.provenance != null && (
+                  <details className="mt-2 text-xs">
+                    <summary className="cursor-pointer">Provenance</summary>
+                    <pre className="mt-1 overflow-x-auto rounded bg-slate-100 p-2 dark:bg-slate-800">{JSON.stringify(e.provenance, null, 2)}</pre>
+                  </details>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+
+      <Card title="Where it runs and verdicts per policy" className="mt-4" testId="placements">
+        {image.containers.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">Not running anywhere now.</p>
+        ) : (
+          <SimpleTable head={["Where", "Container", "Policy", "Verdict", "Reasons"]} caption="Containers running this image and their verdicts">
+            {image.containers.flatMap((c) =>
+              (c.verdicts.length ? c.verdicts : [null]).map((v, i) => (
+                <tr key={`${c.id}-${v?.policyId ?? "none"}`} data-testid={`placement-${c.pod}`}>
+                  <td className={td}>{i === 0 ? `${c.cluster}/${c.namespace}/${c.workload}` : ""}</td>
+                  <td className={td}>{i === 0 ? c.name : ""}</td>
+                  <td className={td}>
+                    {v ? (
+                      <>
+                        <TextLink href={`/policies/${v.policyId}`}>{v.policy}</TextLink> <span className="text-xs text-slate-500">v{v.policyVersion} · {v.mode}</span>
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td className={td}>{v ? <VerdictBadge verdict={v.verdict} /> : <VerdictBadge verdict={null} />}</td>
+                  <td className={`${td} text-xs text-slate-600 dark:text-slate-400`}>{v?.reasons.join("; ")}</td>
+                </tr>
+              )),
+            )}
+          </SimpleTable>
+        )}
+      </Card>
+
+      <Card title="Verdict history" className="mt-4" testId="history">
+        {image.history.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No verdict recorded yet.</p>
+        ) : (
+          <SimpleTable head={["When", "Where", "Policy", "From", "To"]} caption="Verdict changes of this digest">
+            {image.history.map((h) => (
+              <tr key={h.seq}>
+                <td className={`${td} whitespace-nowrap`}>{formatTime(h.occurredAt)}</td>
+                <td className={td}>
+                  {h.clusterName}/{h.namespace}/{h.workload}
+                </td>
+                <td className={td}>
+                  {h.policyName} {h.policyVersion !== null && <span className="text-xs text-slate-500">v{h.policyVersion}</span>}
+                </td>
+                <td className={td}>{h.previousVerdict ? <VerdictBadge verdict={h.previousVerdict} /> : "—"}</td>
+                <td className={td}>
+                  <VerdictBadge verdict={h.verdict} />
+                </td>
+              </tr>
+            ))}
+          </SimpleTable>
+        )}
+      </Card>
+    </AppShell>
+  );
+}

@@ -1,0 +1,82 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { AppShell } from "@/components/app-shell";
+import { Card, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { hasRole } from "@/lib/auth/roles";
+import { getPolicyDetail } from "@/lib/data/policies";
+import { getDb } from "@/lib/db/client";
+import { formatTime, pct, VERDICTS } from "@/lib/ui/format";
+import { PolicyEditor } from "../page-client";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Policy" };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export default async function PolicyPage({ params }: { params: Promise<{ id: string }> }) {
+  const user = await requireUser();
+  const { id } = await params;
+  if (!UUID.test(id)) notFound();
+  const p = await getPolicyDetail(getDb(), id);
+  if (!p) notFound();
+  const canEdit = hasRole(user.role, "admin") && !p.readOnly;
+  return (
+    <AppShell current="/policies">
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <TextLink href="/policies">Policies & authorities</TextLink> / <span className="text-slate-500">{p.name}</span>
+      </nav>
+      <PageHeader
+        title={p.name}
+        description={`${p.mode} · version ${p.version} · source ${p.source}${p.readOnly ? " (read-only, imported)" : ""}${p.description ? ` · ${p.description}` : ""}`}
+      />
+      <div className="mt-6 grid gap-4 xl:grid-cols-2">
+        <Card title="Versions and their effect" testId="policy-versions">
+          <SimpleTable head={["Version", "Saved", "By", ...VERDICTS.slice(0, 4)]} caption="Versions with verdict events recorded under each">
+            {p.versions.map((v) => (
+              <tr key={v.version} data-testid={`version-${v.version}`}>
+                <td className={`${td} tabular-nums`}>v{v.version}</td>
+                <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(v.createdAt)}</td>
+                <td className={`${td} text-xs`}>{v.createdBy ?? "—"}</td>
+                {VERDICTS.slice(0, 4).map((k) => (
+                  <td key={k} className={`${td} tabular-nums`}>
+                    {v.events[k] ?? 0}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </SimpleTable>
+          <p className="mt-2 text-xs text-slate-500">
+            Now: {p.verdicts.verified ?? 0} verified of {VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0)} evaluated containers (
+            {pct(p.verdicts.verified ?? 0, VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0))}).
+          </p>
+        </Card>
+        <Card title={p.mode === "enforce" ? "Enforced" : "What would break if this policy were enforced"} testId="policy-would-break">
+          {p.mode === "enforce" ? (
+            <p className="text-sm text-slate-600 dark:text-slate-400">This policy is enforced: admission controllers reject what it does not verify.</p>
+          ) : p.wouldBreak.length === 0 ? (
+            <p className="text-sm">Nothing: every container in scope is verified.</p>
+          ) : (
+            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption="Containers enforcement would reject">
+              {p.wouldBreak.map((w, i) => (
+                <tr key={i}>
+                  <td className={td}>
+                    {w.cluster}/{w.namespace}/{w.workload}
+                  </td>
+                  <td className={`${td} break-all text-xs`}>{w.image}</td>
+                  <td className={td}>
+                    <VerdictBadge verdict={w.verdict} />
+                  </td>
+                  <td className={`${td} text-xs`}>{w.reason}</td>
+                </tr>
+              ))}
+            </SimpleTable>
+          )}
+        </Card>
+      </div>
+      <Card title={canEdit ? "Edit" : "Document"} className="mt-4" testId="policy-document">
+        {canEdit ? <PolicyEditor initialYaml={p.yaml} mode="edit" /> : <pre className="overflow-x-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-800">{p.yaml}</pre>}
+      </Card>
+    </AppShell>
+  );
+}

@@ -1,0 +1,95 @@
+import type { Metadata } from "next";
+import { AppShell } from "@/components/app-shell";
+import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { hasRole } from "@/lib/auth/roles";
+import { listPolicies } from "@/lib/data/policies";
+import { getDb } from "@/lib/db/client";
+import { formatTime, pct } from "@/lib/ui/format";
+import { PolicyEditor } from "./page-client";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Policies & authorities" };
+
+const NEW_POLICY = `apiVersion: signet.dev/v1
+kind: Policy
+metadata:
+  name: my-policy
+spec:
+  mode: audit
+  scope:
+    images: ["registry.example.com/**"]
+  authorities:
+    - name: ci
+      key:
+        pem: |
+          -----BEGIN PUBLIC KEY-----
+          ...
+          -----END PUBLIC KEY-----
+`;
+
+export default async function PoliciesPage() {
+  const user = await requireUser();
+  const data = await listPolicies(getDb());
+  const isAdmin = hasRole(user.role, "admin");
+  return (
+    <AppShell current="/policies">
+      <PageHeader title="Policies & authorities" description="Which signers a running image must be signed by, where. Warn and audit policies show what enforcing them would break." />
+      <Card title="Policies" className="mt-6" testId="policies-table">
+        {data.policies.length === 0 ? (
+          <EmptyState title="No policies yet">Without a policy every image is “unmatched”. {isAdmin ? "Create one below, upload a YAML file or import the cluster's policies." : "An administrator can create one."}</EmptyState>
+        ) : (
+          <SimpleTable head={["Policy", "Mode", "Source", "Version", "Verified", "Not verified", "Updated"]} caption="Policies">
+            {data.policies.map((p) => {
+              const total = Object.entries(p.verdicts).filter(([k]) => k !== "unmatched").reduce((a, [, n]) => a + (n ?? 0), 0);
+              const ok = p.verdicts.verified ?? 0;
+              return (
+                <tr key={p.id} data-testid={`policy-row-${p.name}`}>
+                  <td className={td}>
+                    <TextLink href={`/policies/${p.id}`}>{p.name}</TextLink>
+                    {p.description && <div className="text-xs text-slate-500">{p.description}</div>}
+                  </td>
+                  <td className={td}>{p.mode}</td>
+                  <td className={`${td} text-xs`}>
+                    {p.source}
+                    {p.readOnly ? " · read-only" : ""}
+                    {p.sourceCluster ? ` · ${p.sourceCluster}` : ""}
+                  </td>
+                  <td className={`${td} tabular-nums`}>v{p.version}</td>
+                  <td className={`${td} tabular-nums`} data-testid={`policy-verified-${p.name}`}>
+                    {ok} ({pct(ok, total)})
+                  </td>
+                  <td className={`${td} tabular-nums`}>{total - ok}</td>
+                  <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(p.updatedAt)}</td>
+                </tr>
+              );
+            })}
+          </SimpleTable>
+        )}
+      </Card>
+      <Card title="Authorities" className="mt-4" testId="authorities-table">
+        {data.authorities.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No stored authorities: policies name their keys and identities inline.</p>
+        ) : (
+          <SimpleTable head={["Authority", "Kind", "Status", "Key / identity", "Rotate by", "Used by"]} caption="Authorities">
+            {data.authorities.map((a) => (
+              <tr key={a.id}>
+                <td className={`${td} font-medium`}>{a.name}</td>
+                <td className={td}>{a.kind}</td>
+                <td className={td}>{a.status}</td>
+                <td className={`${td} break-all text-xs`}>{a.fingerprint ? `sha256:${a.fingerprint.slice(0, 16)}…` : `${a.subject ?? "?"} @ ${a.issuer ?? "?"}`}</td>
+                <td className={`${td} text-xs`}>{formatTime(a.rotateBy)}</td>
+                <td className={`${td} text-xs`}>{a.policies.join(", ") || "—"}</td>
+              </tr>
+            ))}
+          </SimpleTable>
+        )}
+      </Card>
+      {isAdmin && (
+        <Card title="New policy" className="mt-4" testId="policy-create">
+          <PolicyEditor initialYaml={NEW_POLICY} mode="create" />
+        </Card>
+      )}
+    </AppShell>
+  );
+}

@@ -1,0 +1,166 @@
+// `npm run bench:api`: the read models behind the overview and the image list on a large fleet.
+// Seeds 100,000 images (150,000 running containers in 1,000 namespaces of 5 clusters, a verdict each),
+// 5,000,000 verification events and 30 days of hourly coverage snapshots into an embedded PostgreSQL
+// in a temp dir, then prints p50 / p95 of getOverview and of listImages under several filters.
+// Goals: getOverview p95 ≤ 100 ms, listImages p95 ≤ 150 ms.
+//   --images N --events N   change the sizes     --keep   leave the temp dir (prints its path)
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { getOverview } from "@/lib/data/coverage";
+import { listImages } from "@/lib/data/images";
+import { createDb } from "@/lib/db/client";
+import { startEmbeddedPostgres } from "@/lib/db/embedded";
+import { applyMigrations } from "@/lib/db/migrate";
+import { imageListQuery } from "@/lib/dto/read";
+import { getLogger } from "@/lib/log";
+
+const { values: args } = parseArgs({
+  options: {
+    images: { type: "string", default: "100000" },
+    events: { type: "string", default: "5000000" },
+    iterations: { type: "string", default: "40" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const IMAGES = Number(args.images);
+const EVENTS = Number(args.events);
+const ITER = Number(args.iterations);
+const CLUSTERS = 5;
+const NAMESPACES = 1000;
+const SNAPSHOTS = 30 * 24;
+
+const t = () => performance.now();
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function seed(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const step = async (what: string, sql: string) => {
+    const t0 = t();
+    await c.query(sql);
+    process.stdout.write(`  seeded ${what} in ${((t() - t0) / 1000).toFixed(1)} s\n`);
+  };
+  // bench database only: no audit triggers while bulk-loading synthetic (unchained) events
+  await c.query("SET session_replication_role = replica");
+  await step(
+    "clusters, namespaces, policy",
+    `INSERT INTO "Cluster" (id, name, "updatedAt") SELECT gen_random_uuid(), 'cluster-' || g, now() FROM generate_series(1, ${CLUSTERS}) g;
+     INSERT INTO "Namespace" (id, "clusterId", name)
+       SELECT gen_random_uuid(), c.id, 'ns-' || g FROM generate_series(0, ${NAMESPACES / CLUSTERS - 1}) g CROSS JOIN "Cluster" c;
+     INSERT INTO "Policy" (id, name, mode, "updatedAt") VALUES (gen_random_uuid(), 'release', 'enforce', now());`,
+  );
+  await step(
+    `${IMAGES} images`,
+    `INSERT INTO "Image" (id, registry, repository, digest, discovery, verdict, "runningContainers", signers, "lastSeen")
+     SELECT gen_random_uuid(),
+            (ARRAY['ghcr.io','docker.io','quay.io','registry.example.com','gcr.io'])[1 + g % 5],
+            'team-' || (g % 500) || '/svc-' || g,
+            'sha256:' || md5(g::text) || md5((g + 1)::text),
+            'found',
+            (CASE WHEN g % 10 < 7 THEN 'verified' WHEN g % 10 = 7 THEN 'failed' WHEN g % 10 = 8 THEN 'unsigned' ELSE 'error' END)::"VerdictValue",
+            1 + (g % 2),
+            CASE WHEN g % 10 < 7 THEN ARRAY['key:sha256:' || md5((g % 20)::text) || md5((g % 20)::text)] ELSE '{}' END,
+            now() - (g % 1000) * interval '1 minute'
+     FROM generate_series(1, ${IMAGES}) g`,
+  );
+  await step(
+    "pods and containers",
+    `CREATE TEMP TABLE ns AS SELECT row_number() OVER (ORDER BY n.name, n."clusterId") - 1 AS i, n.id, n."clusterId" FROM "Namespace" n;
+     CREATE TEMP TABLE img AS SELECT row_number() OVER (ORDER BY id) - 1 AS i, id, digest, "runningContainers" AS n FROM "Image";
+     INSERT INTO "Pod" (id, "clusterId", "namespaceId", uid, name)
+       SELECT gen_random_uuid(), ns."clusterId", ns.id, 'uid-' || img.i, 'pod-' || img.i FROM img JOIN ns ON ns.i = img.i % ${NAMESPACES};
+     INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource")
+       SELECT gen_random_uuid(), p.id, img.id, 'app', 'c' || k, 'ref@' || img.digest, img.digest, 'observed'
+       FROM img JOIN "Pod" p ON p.uid = 'uid-' || img.i CROSS JOIN LATERAL generate_series(1, img.n) k;
+     INSERT INTO "Verdict" (id, "containerId", "policyId", "policyVersion", value, "changedAt")
+       SELECT gen_random_uuid(), c.id, (SELECT id FROM "Policy" LIMIT 1), 1, i.verdict, now() - (random() * 30) * interval '1 day'
+       FROM "Container" c JOIN "Image" i ON i.id = c."imageId";`,
+  );
+  await step(
+    `${SNAPSHOTS} coverage snapshots (fleet, clusters, namespaces)`,
+    `INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, "containersTotal", "containersVerified", "containersFailed",
+        "containersUnsigned", "containersError", "containersUnmatched", "imagesTotal", "imagesVerified")
+     SELECT gen_random_uuid(), date_trunc('hour', now()) - h * interval '1 hour', s.scope::"CoverageScope", s."clusterId", s.namespace,
+            150, 100 + (h % 40), 20, 10, 5, 15, 100, 70
+     FROM generate_series(0, ${SNAPSHOTS - 1}) h
+     CROSS JOIN (
+       SELECT 'fleet' AS scope, NULL::uuid AS "clusterId", NULL::text AS namespace
+       UNION ALL SELECT 'cluster', id, NULL FROM "Cluster"
+       UNION ALL SELECT 'namespace', "clusterId", name FROM "Namespace"
+     ) s`,
+  );
+  await step(
+    `${EVENTS} verification events`,
+    `INSERT INTO "VerificationEvent" (seq, "occurredAt", kind, "clusterName", namespace, workload, "imageDigest", "policyName", "policyVersion",
+        verdict, "prevHash", hash)
+     SELECT g, now() - (${EVENTS} - g) * interval '500 milliseconds', 'verdict', 'cluster-' || (g % ${CLUSTERS} + 1), 'ns-' || (g % 200), 'Pod/pod-' || (g % ${IMAGES}),
+            'sha256:' || md5((g % ${IMAGES} + 1)::text) || md5((g % ${IMAGES} + 2)::text), 'release', 1,
+            (CASE WHEN g % 10 < 7 THEN 'verified' ELSE 'failed' END)::"VerdictValue",
+            md5((g - 1)::text) || md5(g::text), md5(g::text) || md5((g + 1)::text)
+     FROM generate_series(1, ${EVENTS}) g;
+     SELECT setval(pg_get_serial_sequence('"VerificationEvent"', 'seq'), ${EVENTS});`,
+  );
+  await c.query("SET session_replication_role = DEFAULT");
+  await step("analyze", "ANALYZE");
+  await c.end();
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function measure(name: string, fn: () => Promise<unknown>, goal: number): Promise<boolean> {
+  for (let i = 0; i < 3; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < ITER; i++) {
+    const t0 = t();
+    await fn();
+    times.push(t() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const p95 = percentile(times, 95);
+  const ok = p95 <= goal;
+  process.stdout.write(`${name.padEnd(58)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(p95).padStart(9)}  ${ok ? "ok" : `OVER ${goal} ms`}\n`);
+  return ok;
+}
+
+async function main() {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-api-"));
+  const log = getLogger().child({ component: "bench" });
+  const pgs = await startEmbeddedPostgres(dir, log);
+  let failed = 0;
+  try {
+    await applyMigrations(pgs.url);
+    process.stdout.write(`seeding ${IMAGES} images, ${EVENTS} events into ${dir}\n`);
+    await seed(pgs.url);
+    const db = createDb(pgs.url, 8);
+    const q = (o: Record<string, string>) => imageListQuery.parse(o);
+    const signer = `key:sha256:${"c4ca4238a0b923820dcc509a6f75849b".repeat(2)}`; // md5("1") twice
+    const cases: [string, Record<string, string>][] = [
+      ["listImages default (repository asc, page 1)", {}],
+      ["listImages page 100", { page: "100" }],
+      ["listImages verdict=failed", { verdict: "failed" }],
+      ["listImages registry=quay.io, sort lastSeen desc", { registry: "quay.io", sort: "lastSeen", order: "desc" }],
+      ["listImages signer", { signer }],
+      ["listImages cluster=cluster-3", { cluster: "cluster-3" }],
+      ["listImages namespace=ns-17", { namespace: "ns-17" }],
+      ["listImages cluster + namespace + verdict=unsigned", { cluster: "cluster-2", namespace: "ns-42", verdict: "unsigned" }],
+      ["listImages search q=svc-4242", { q: "svc-4242" }],
+      ["listImages sort containers desc", { sort: "containers", order: "desc" }],
+    ];
+    process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);
+    if (!(await measure("getOverview (30-day trend)", () => getOverview(db), 100))) failed++;
+    for (const [name, o] of cases) if (!(await measure(name, () => listImages(db, q(o)), 150))) failed++;
+    await db.$disconnect();
+  } finally {
+    await pgs.stop();
+    if (args.keep) process.stdout.write(`kept ${dir}\n`);
+    else await fs.rm(dir, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+void main();

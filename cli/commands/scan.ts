@@ -1,0 +1,189 @@
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { Command } from "@/cli/commands/types";
+import { createDb, type Db } from "@/lib/db/client";
+import { locateDatabaseUrl } from "@/lib/db/locate";
+import { checkDatabase } from "@/lib/db/preflight";
+import { getEnv, resetEnvCache } from "@/lib/env";
+import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
+import { imageCheck, reevaluateAll, scanStart } from "@/lib/jobs/definitions/scan";
+import type { JobDefinition } from "@/lib/jobs/registry";
+import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
+import { getLogger } from "@/lib/log";
+import { createScan, type ScanError } from "@/lib/scan/pipeline";
+import { listClusterTargets } from "@/lib/scan/real-adapters";
+
+const HELP = `Creates a scan and sends it to the worker. With one --context, a scan of that cluster only.
+
+Options:
+  --kubeconfig FILE   clusters from this kubeconfig (runs the scan in this process)
+  --context NAME      a kubeconfig context to scan (repeatable; runs the scan in this process)
+  --wait              wait for the scan to finish and print a summary
+  --timeout S         give up waiting after S seconds (default 3600)
+  --json              print the summary as JSON
+
+Without a live worker (no fresh heartbeat), or with --kubeconfig / --context (a running worker
+would not see them), the scan runs in this process and the command waits for it.
+
+Exit codes: 0 done and nothing rejected, 1 an enforce-mode policy would reject a running container
+of the scanned clusters, 2 the scan failed or could not run, 64 usage.`;
+
+interface Summary {
+  scanId: string;
+  status: string;
+  ranIn: "worker" | "this process";
+  clusters: { name: string; ok: boolean; errors: string[] }[];
+  images: { total: number; checked: number; errors: number };
+  verdicts: Record<string, number>;
+  coverage: number | null;
+  enforceViolations: number;
+  errors: ScanError[];
+}
+
+async function freshWorkers(db: Db, staleSeconds: number): Promise<number> {
+  return db.workerHeartbeat.count({ where: { beatAt: { gt: new Date(Date.now() - staleSeconds * 1000) } } });
+}
+
+async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: Summary["ranIn"]): Promise<Summary> {
+  const scan = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
+  const counts = (scan.counts ?? {}) as { clusters?: number; clustersOk?: number; imagesChecked?: number; imagesError?: number; coverage?: { containersTotal: number; containersVerified: number } };
+  const errors = (scan.errors ?? []) as unknown as ScanError[];
+  const inScope = { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } };
+  const grouped = await db.verdict.groupBy({ by: ["value"], where: { container: inScope }, _count: true });
+  const verdicts = Object.fromEntries(grouped.map((g) => [g.value, g._count]));
+  const enforceViolations = await db.verdict.count({ where: { value: { not: "verified" }, policy: { mode: "enforce" }, container: inScope } });
+  const cov = counts.coverage;
+  return {
+    scanId,
+    status: scan.status,
+    ranIn,
+    clusters: clusterNames.map((name) => {
+      const errs = errors.filter((e) => e.cluster === name && e.stage === "inventory").map((e) => e.message);
+      return { name, ok: errs.length === 0, errors: errors.filter((e) => e.cluster === name).map((e) => `${e.stage}: ${e.message}`) };
+    }),
+    images: { total: scan.total, checked: counts.imagesChecked ?? 0, errors: counts.imagesError ?? 0 },
+    verdicts,
+    coverage: cov && cov.containersTotal > 0 ? Math.round((cov.containersVerified / cov.containersTotal) * 1000) / 10 : null,
+    enforceViolations,
+    errors,
+  };
+}
+
+function printSummary(s: Summary) {
+  const lines = [`scan ${s.scanId}: ${s.status} (ran in ${s.ranIn})`];
+  for (const c of s.clusters) lines.push(`  cluster ${c.name}: ${c.ok ? "ok" : "FAILED"}${c.errors.length ? ` — ${c.errors.join("; ")}` : ""}`);
+  lines.push(`  images: ${s.images.total} (${s.images.checked} checked, ${s.images.errors} with errors)`);
+  const v = s.verdicts;
+  lines.push(`  verdicts: ${["verified", "failed", "unsigned", "error"].map((k) => `${k} ${v[k] ?? 0}`).join(", ")}`);
+  lines.push(`  coverage: ${s.coverage === null ? "n/a" : `${s.coverage} %`} of running containers verified`);
+  for (const e of s.errors.filter((e) => !e.cluster)) lines.push(`  error (${e.stage}): ${e.message}`);
+  if (s.enforceViolations) lines.push(`  ${s.enforceViolations} container verdict(s) an enforce-mode policy would reject`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+export const scan: Command = {
+  name: "scan",
+  usage: "scan [--kubeconfig F] [--context C]... [--wait] [--json]",
+  summary: "scan the clusters now: inventory, discover, verify, evaluate",
+  help: HELP,
+  async run(args) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          kubeconfig: { type: "string" },
+          context: { type: "string", multiple: true, default: [] },
+          wait: { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+          timeout: { type: "string", default: "3600" },
+        },
+      }));
+    } catch (err) {
+      process.stderr.write(`signet scan: ${(err as Error).message}\n`);
+      return 64;
+    }
+    const contexts = values.context as string[];
+    const timeoutS = Number(values.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+      process.stderr.write("signet scan: --timeout must be a positive number of seconds\n");
+      return 64;
+    }
+    // the flags become the environment the in-process adapters read (before any adapter exists)
+    if (values.kubeconfig) process.env.KUBECONFIG = path.resolve(values.kubeconfig);
+    if (contexts.length) process.env.SIGNET_KUBE_CONTEXTS = contexts.join(",");
+    resetEnvCache();
+
+    let url: string;
+    try {
+      url = await locateDatabaseUrl(getEnv());
+      await checkDatabase(url, getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS);
+    } catch (err) {
+      process.stderr.write(`signet scan: ${(err as Error).message}\n`);
+      return 2;
+    }
+    process.env.DATABASE_URL = url;
+    resetEnvCache();
+    const env = getEnv();
+    const db = createDb(url, 4);
+    let worker: RunningWorker | undefined;
+    try {
+      const inProcess = Boolean(values.kubeconfig) || contexts.length > 0 || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
+      const scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });
+      const jobs = [scanStart, imageCheck, reevaluateAll] as unknown as JobDefinition[];
+      if (inProcess) {
+        worker = await startWorker({ databaseUrl: url, jobs, log: getLogger().child({ component: "cli-scan" }), heartbeatSeconds: env.SIGNET_HEARTBEAT_SECONDS, concurrency: env.SIGNET_WORKER_CONCURRENCY });
+        await sendJob(worker.boss, scanStart, { scanId });
+      } else {
+        const boss = createBoss(url, { max: 2 });
+        boss.on("error", () => undefined);
+        await boss.start();
+        try {
+          await ensureQueues(boss, [scanStart as unknown as JobDefinition]);
+          await sendJob(boss, scanStart, { scanId });
+        } finally {
+          await boss.stop({ graceful: false });
+        }
+      }
+      if (!values.wait && !inProcess) {
+        if (values.json) process.stdout.write(`${JSON.stringify({ scanId, status: "queued", ranIn: "worker" })}\n`);
+        else process.stdout.write(`scan ${scanId} queued; a worker runs it (signet scan --wait to follow it)\n`);
+        return 0;
+      }
+      const deadline = Date.now() + timeoutS * 1000;
+      let finished = false;
+      while (Date.now() < deadline) {
+        const s = await db.scan.findUniqueOrThrow({ where: { id: scanId }, select: { status: true } });
+        if (s.status === "succeeded" || s.status === "partial" || s.status === "failed") {
+          finished = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (!finished) {
+        process.stderr.write(`signet scan: scan ${scanId} did not finish within ${timeoutS} s\n`);
+        return 2;
+      }
+      const row = await db.scan.findUniqueOrThrow({ where: { id: scanId }, include: { cluster: true } });
+      // the clusters the scan covered: its own, or every configured one it inventoried
+      const clusterNames = row.cluster
+        ? [row.cluster.name]
+        : inProcess
+          ? listClusterTargets(env).map((t) => t.name)
+          : (await db.cluster.findMany({ where: { pods: { some: { deletedAt: null } } }, select: { name: true } })).map((c) => c.name);
+      const errorClusters = ((row.errors ?? []) as unknown as ScanError[]).map((e) => e.cluster).filter((c): c is string => Boolean(c));
+      const names = [...new Set([...clusterNames, ...errorClusters])].sort();
+      const summary = await summarize(db, scanId, names, inProcess ? "this process" : "worker");
+      if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else printSummary(summary);
+      if (summary.status === "failed") return 2;
+      return summary.enforceViolations > 0 ? 1 : 0;
+    } catch (err) {
+      process.stderr.write(`signet scan: ${(err as Error).message}\n`);
+      return 2;
+    } finally {
+      await worker?.stop();
+      await db.$disconnect();
+    }
+  },
+};

@@ -1,0 +1,238 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent, type ReactNode } from "react";
+import { errorMessage, sendJson } from "@/components/auth/send-json";
+
+export const inputClass =
+  "mt-1 block w-full rounded border border-slate-300 bg-white px-3 py-1.5 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:border-slate-700 dark:bg-slate-900";
+const button = "rounded bg-teal-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-teal-800 disabled:opacity-60";
+
+/** A form posting its fields as JSON; `toBody` maps the FormData, `onDone` runs on success (default: refresh). */
+function JsonForm({
+  label,
+  url,
+  method,
+  submit,
+  toBody,
+  children,
+  onDone,
+  className = "grid max-w-xl grid-cols-2 gap-3",
+}: {
+  label: string;
+  url: string;
+  method: string;
+  submit: string;
+  toBody: (f: FormData) => unknown;
+  children: ReactNode;
+  onDone?: (data: unknown) => void;
+  className?: string;
+}) {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formEl = e.currentTarget;
+    setBusy(true);
+    setError(null);
+    const res = await sendJson(url, method, toBody(new FormData(formEl)));
+    setBusy(false);
+    if (!res.ok) {
+      setError(errorMessage(res.data, "The request failed."));
+      return;
+    }
+    formEl.reset();
+    if (onDone) onDone(res.data);
+    else router.refresh();
+  }
+  return (
+    <form onSubmit={onSubmit} aria-label={label} className={className}>
+      {children}
+      {error && (
+        <p role="alert" className="col-span-2 text-sm text-red-700 dark:text-red-400">
+          {error}
+        </p>
+      )}
+      <div className="col-span-2">
+        <button type="submit" disabled={busy} className={button}>
+          {busy ? "Working…" : submit}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const text = (f: FormData, k: string) => {
+  const v = String(f.get(k) ?? "").trim();
+  return v === "" ? undefined : v;
+};
+
+export function AddKeyForm() {
+  return (
+    <JsonForm
+      label="Add a key"
+      url="/api/authorities"
+      method="POST"
+      submit="Add key"
+      toBody={(f) => ({ name: text(f, "name"), publicKeyPem: text(f, "pem"), owner: text(f, "owner"), rotateBy: text(f, "rotateBy"), source: text(f, "source") ?? "manual" })}
+    >
+      <label className="block text-sm">
+        Name
+        <input name="name" required placeholder="release-2026" className={inputClass} />
+      </label>
+      <label className="block text-sm">
+        Owner
+        <input name="owner" placeholder="platform team" className={inputClass} />
+      </label>
+      <label className="col-span-2 block text-sm">
+        Public key (PEM, e.g. cosign.pub)
+        <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />
+      </label>
+      <label className="block text-sm">
+        Rotate by
+        <input name="rotateBy" type="date" className={inputClass} />
+      </label>
+      <label className="block text-sm">
+        Came from
+        <select name="source" className={inputClass} defaultValue="cosign.pub">
+          <option value="cosign.pub">cosign.pub</option>
+          <option value="file">file</option>
+          <option value="cluster">cluster policy</option>
+          <option value="manual">manual</option>
+        </select>
+      </label>
+    </JsonForm>
+  );
+}
+
+export function RotateKeyForm({ from }: { from: string }) {
+  return (
+    <JsonForm
+      label={`Rotate ${from}`}
+      url={`/api/authorities/${encodeURIComponent(from)}/rotate`}
+      method="POST"
+      submit={`Rotate ${from}`}
+      toBody={(f) => ({ newName: text(f, "newName"), publicKeyPem: text(f, "pem"), rotateBy: text(f, "rotateBy") })}
+    >
+      <label className="block text-sm">
+        New key name
+        <input name="newName" required className={inputClass} />
+      </label>
+      <label className="block text-sm">
+        Rotate the new key by
+        <input name="rotateBy" type="date" className={inputClass} />
+      </label>
+      <label className="col-span-2 block text-sm">
+        New public key (PEM)
+        <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />
+      </label>
+    </JsonForm>
+  );
+}
+
+/** The confirmation step of a revocation: type the name, give a reason. Shows the outcome. */
+export function RevokeConfirmForm({ authorityRef, label }: { authorityRef: string; label: string }) {
+  const [done, setDone] = useState<{ revoked: string; reevaluated: number; radius: { containers: number; workloads: number } } | null>(null);
+  if (done) {
+    return (
+      <div role="status" data-testid="revoke-result" className="rounded border border-emerald-300 bg-emerald-50 p-4 text-sm dark:border-emerald-800 dark:bg-emerald-950">
+        Revoked <strong>{done.revoked}</strong>. Re-evaluated {done.reevaluated} image(s): {done.radius.containers} container(s) in {done.radius.workloads}{" "}
+        workload(s) now fail. <a href="/" className="underline">See the overview</a> · <a href="/keys" className="underline">Keys</a>
+      </div>
+    );
+  }
+  return (
+    <JsonForm
+      label="Confirm revocation"
+      url={`/api/authorities/${encodeURIComponent(authorityRef)}/revoke`}
+      method="POST"
+      submit="Revoke now"
+      toBody={(f) => ({ confirm: text(f, "confirm") ?? "", reason: text(f, "reason") ?? "" })}
+      onDone={(d) => setDone(d as typeof done)}
+    >
+      <label className="col-span-2 block text-sm">
+        Reason
+        <input name="reason" required minLength={3} placeholder="private key leaked in CI logs" className={inputClass} />
+      </label>
+      <label className="col-span-2 block text-sm">
+        Type <code className="font-mono">{label}</code> to confirm
+        <input name="confirm" required autoComplete="off" className={inputClass} />
+      </label>
+    </JsonForm>
+  );
+}
+
+export function SettingsForm({ retireSafeDays, reminderDays }: { retireSafeDays: number; reminderDays: number }) {
+  return (
+    <JsonForm
+      label="Reminder settings"
+      url="/api/reminders/settings"
+      method="PATCH"
+      submit="Save settings"
+      toBody={(f) => ({ retireSafeDays: Number(f.get("retireSafeDays")), reminderDays: Number(f.get("reminderDays")) })}
+    >
+      <label className="block text-sm">
+        Remind days ahead
+        <input name="reminderDays" type="number" min={1} max={365} defaultValue={reminderDays} className={inputClass} />
+      </label>
+      <label className="block text-sm">
+        Retire after empty for (days)
+        <input name="retireSafeDays" type="number" min={0} max={365} defaultValue={retireSafeDays} className={inputClass} />
+      </label>
+    </JsonForm>
+  );
+}
+
+export function AddWebhookForm({ events }: { events: readonly string[] }) {
+  return (
+    <JsonForm
+      label="Add a webhook"
+      url="/api/webhooks"
+      method="POST"
+      submit="Add webhook"
+      toBody={(f) => ({ name: text(f, "name"), url: text(f, "url"), format: text(f, "format") ?? "generic", events: f.getAll("events").map(String) })}
+    >
+      <label className="block text-sm">
+        Name
+        <input name="name" required className={inputClass} />
+      </label>
+      <label className="block text-sm">
+        Format
+        <select name="format" className={inputClass} defaultValue="generic">
+          <option value="generic">generic JSON</option>
+          <option value="slack">Slack-compatible</option>
+        </select>
+      </label>
+      <label className="col-span-2 block text-sm">
+        URL (stored encrypted, never shown again)
+        <input name="url" type="password" required autoComplete="off" className={inputClass} />
+      </label>
+      <fieldset className="col-span-2 text-sm">
+        <legend>Events (none ticked: all)</legend>
+        {events.map((e) => (
+          <label key={e} className="mr-4 inline-flex items-center gap-1">
+            <input type="checkbox" name="events" value={e} /> {e}
+          </label>
+        ))}
+      </fieldset>
+    </JsonForm>
+  );
+}
+
+export function DeleteWebhookButton({ id, name }: { id: string; name: string }) {
+  const router = useRouter();
+  return (
+    <button
+      type="button"
+      aria-label={`Delete webhook ${name}`}
+      className="text-xs text-red-700 underline dark:text-red-400"
+      onClick={async () => {
+        await sendJson(`/api/webhooks/${id}`, "DELETE");
+        router.refresh();
+      }}
+    >
+      Delete
+    </button>
+  );
+}

@@ -1,0 +1,61 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { rejectionsDto, type RejectionQuery, type RejectionsDto } from "@/lib/dto/dashboard";
+
+/** Admission rejections seen in the last `days`, filtered and paginated, with a count per day. */
+export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
+  const since = new Date(now.getTime() - q.days * 86_400_000);
+  const where: Prisma.AdmissionRejectionWhereInput = {
+    lastSeen: { gte: since },
+    ...(q.cluster ? { cluster: { name: q.cluster } } : {}),
+    ...(q.namespace ? { namespace: q.namespace } : {}),
+    ...(q.controller ? { controller: q.controller } : {}),
+    ...(q.q
+      ? {
+          OR: [
+            { image: { contains: q.q, mode: "insensitive" as const } },
+            { workloadName: { contains: q.q, mode: "insensitive" as const } },
+            { message: { contains: q.q, mode: "insensitive" as const } },
+          ],
+        }
+      : {}),
+  };
+  const [total, agg, rows, days] = await Promise.all([
+    db.admissionRejection.count({ where }),
+    db.admissionRejection.aggregate({ where, _sum: { count: true } }),
+    db.admissionRejection.findMany({
+      where,
+      orderBy: [{ lastSeen: "desc" }, { id: "asc" }],
+      skip: (q.page - 1) * q.pageSize,
+      take: q.pageSize,
+      include: { cluster: { select: { name: true } } },
+    }),
+    db.admissionRejection.findMany({ where, select: { lastSeen: true, count: true }, take: 50_000 }),
+  ]);
+  const perDay = new Map<string, number>();
+  for (const d of days) {
+    const day = d.lastSeen.toISOString().slice(0, 10);
+    perDay.set(day, (perDay.get(day) ?? 0) + d.count);
+  }
+  return rejectionsDto.parse({
+    total,
+    attempts: agg._sum.count ?? 0,
+    page: q.page,
+    pageSize: q.pageSize,
+    perDay: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, count]) => ({ day, count })),
+    rows: rows.map((r) => ({
+      id: r.id,
+      cluster: r.cluster.name,
+      namespace: r.namespace,
+      workload: r.workloadName ? `${r.workloadKind ?? "Workload"}/${r.workloadName}` : null,
+      image: r.image,
+      controller: r.controller,
+      policyName: r.policyName,
+      message: r.message,
+      count: r.count,
+      firstSeen: r.firstSeen.toISOString(),
+      lastSeen: r.lastSeen.toISOString(),
+    })),
+  });
+}

@@ -1,0 +1,260 @@
+import { z } from "zod";
+import { coverageFigures, coveragePoint, verdictValue } from "@/lib/dto/read";
+
+/**
+ * DTOs of the dashboard pages beyond the read API of lib/dto/read.ts: image detail, namespaces,
+ * policies, rejections, exports. Shared by the server (parse before sending) and the client (types).
+ */
+
+/** Values the image filters offer. */
+export const imageFacetsDto = z.object({
+  clusters: z.array(z.string()),
+  namespaces: z.array(z.string()),
+  registries: z.array(z.string()),
+  signers: z.array(z.string()),
+});
+export type ImageFacetsDto = z.infer<typeof imageFacetsDto>;
+
+export const evidenceDto = z.object({
+  id: z.string(),
+  kind: z.string(),
+  artifactDigest: z.string(),
+  mediaType: z.string(),
+  status: z.string(),
+  statusReason: z.string().nullable(),
+  signerKind: z.string().nullable(),
+  keyFingerprint: z.string().nullable(),
+  certIdentity: z.string().nullable(),
+  certIssuer: z.string().nullable(),
+  /** Fulcio extensions by name (sourceRepositoryURI, sourceRepositoryDigest, buildSignerURI, ...). */
+  certExtensions: z.record(z.string(), z.unknown()).nullable(),
+  tlogLogIndex: z.string().nullable(),
+  tlogIntegratedTime: z.string().nullable(),
+  predicateType: z.string().nullable(),
+  provenance: z.unknown(),
+  verifiedAt: z.string().nullable(),
+});
+export type EvidenceDto = z.infer<typeof evidenceDto>;
+
+export const imageDetailDto = z.object({
+  id: z.string(),
+  registry: z.string(),
+  repository: z.string(),
+  digest: z.string(),
+  verdict: verdictValue.nullable(),
+  discovery: z.string(),
+  discoveryError: z.string().nullable(),
+  discoveredAt: z.string().nullable(),
+  verifiedAt: z.string().nullable(),
+  signers: z.array(z.string()),
+  /** Source of the build as signed certificates or provenance state it (first found). */
+  source: z.object({ repository: z.string().nullable(), commit: z.string().nullable(), builder: z.string().nullable() }),
+  evidence: z.array(evidenceDto),
+  containers: z.array(
+    z.object({
+      id: z.string(),
+      cluster: z.string(),
+      namespace: z.string(),
+      workload: z.string(),
+      pod: z.string(),
+      name: z.string(),
+      imageRef: z.string(),
+      verdicts: z.array(
+        z.object({
+          policy: z.string(),
+          policyId: z.string(),
+          mode: z.string(),
+          policyVersion: z.number().int(),
+          verdict: verdictValue,
+          reasons: z.array(z.string()),
+          evaluatedAt: z.string(),
+        }),
+      ),
+    }),
+  ),
+  history: z.array(
+    z.object({
+      seq: z.string(),
+      occurredAt: z.string(),
+      clusterName: z.string().nullable(),
+      namespace: z.string().nullable(),
+      workload: z.string().nullable(),
+      policyName: z.string().nullable(),
+      policyVersion: z.number().int().nullable(),
+      verdict: verdictValue.nullable(),
+      previousVerdict: verdictValue.nullable(),
+    }),
+  ),
+});
+export type ImageDetailDto = z.infer<typeof imageDetailDto>;
+
+export const namespaceRowDto = coverageFigures.extend({ cluster: z.string(), namespace: z.string(), coveragePct: z.number() });
+export const namespaceListDto = z.object({ takenAt: z.string().nullable(), namespaces: z.array(namespaceRowDto) });
+export type NamespaceListDto = z.infer<typeof namespaceListDto>;
+
+export const namespaceDetailDto = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  labels: z.record(z.string(), z.string()),
+  trend: z.array(coveragePoint),
+  policies: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      mode: z.string(),
+      version: z.number().int(),
+      /** Running containers of the namespace this policy applies to. */
+      containers: z.number().int(),
+      verified: z.number().int(),
+      /** For warn / audit policies: containers that enforcement would reject. */
+      wouldBreak: z.array(z.object({ workload: z.string(), pod: z.string(), container: z.string(), image: z.string(), verdict: verdictValue })),
+    }),
+  ),
+});
+export type NamespaceDetailDto = z.infer<typeof namespaceDetailDto>;
+
+const verdictCounts = z.partialRecord(verdictValue, z.number().int());
+
+export const policyRowDto = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  mode: z.string(),
+  source: z.string(),
+  readOnly: z.boolean(),
+  sourceCluster: z.string().nullable(),
+  enabled: z.boolean(),
+  version: z.number().int(),
+  updatedAt: z.string(),
+  verdicts: verdictCounts,
+});
+export type PolicyRowDto = z.infer<typeof policyRowDto>;
+
+export const authorityRowDto = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  fingerprint: z.string().nullable(),
+  issuer: z.string().nullable(),
+  subject: z.string().nullable(),
+  rotateBy: z.string().nullable(),
+  policies: z.array(z.string()),
+});
+export const policiesPageDto = z.object({ policies: z.array(policyRowDto), authorities: z.array(authorityRowDto) });
+export type PoliciesPageDto = z.infer<typeof policiesPageDto>;
+
+export const policyDetailDto = policyRowDto.extend({
+  /** The current version's document as YAML, for the editor. */
+  yaml: z.string(),
+  versions: z.array(
+    z.object({
+      version: z.number().int(),
+      createdAt: z.string(),
+      createdBy: z.string().nullable(),
+      /** Verdict events recorded under this version, by verdict (its effect on coverage). */
+      events: verdictCounts,
+    }),
+  ),
+  wouldBreak: z.array(z.object({ cluster: z.string(), namespace: z.string(), workload: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
+});
+export type PolicyDetailDto = z.infer<typeof policyDetailDto>;
+
+export const policySaveBody = z.object({ yaml: z.string().min(1).max(256 * 1024) });
+export const policySaveResultDto = z.object({
+  saved: z.array(z.object({ name: z.string(), policyId: z.string(), version: z.number().int(), changed: z.boolean() })),
+  reevaluationQueued: z.boolean(),
+});
+export type PolicySaveResultDto = z.infer<typeof policySaveResultDto>;
+
+export const clusterImportResultDto = z.object({
+  clusters: z.array(z.object({ cluster: z.string(), error: z.string().nullable(), found: z.number().int() })),
+  saved: z.array(z.object({ name: z.string(), version: z.number().int(), changed: z.boolean() })),
+  problems: z.array(z.string()),
+  reevaluationQueued: z.boolean(),
+});
+export type ClusterImportResultDto = z.infer<typeof clusterImportResultDto>;
+
+export const rejectionQuery = z.object({
+  cluster: z.string().max(253).optional(),
+  namespace: z.string().max(253).optional(),
+  controller: z.enum(["policy_controller", "kyverno", "gatekeeper", "other"]).optional(),
+  q: z.string().max(200).optional(),
+  days: z.coerce.number().int().min(1).max(365).default(30),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type RejectionQuery = z.infer<typeof rejectionQuery>;
+
+export const rejectionsDto = z.object({
+  total: z.number().int(),
+  /** Sum of Kubernetes event counts (a rejection repeated by a controller counts each time). */
+  attempts: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  perDay: z.array(z.object({ day: z.string(), count: z.number().int() })),
+  rows: z.array(
+    z.object({
+      id: z.string(),
+      cluster: z.string(),
+      namespace: z.string(),
+      workload: z.string().nullable(),
+      image: z.string().nullable(),
+      controller: z.string(),
+      policyName: z.string().nullable(),
+      message: z.string(),
+      count: z.number().int(),
+      firstSeen: z.string(),
+      lastSeen: z.string(),
+    }),
+  ),
+});
+export type RejectionsDto = z.infer<typeof rejectionsDto>;
+
+export const chainStatusDto = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  brokenAt: z.string().nullable(),
+  reason: z.string().nullable(),
+  checkedAt: z.string(),
+  /** Served from the cache (the chain had not grown since the last walk). */
+  cached: z.boolean(),
+});
+export type ChainStatusDto = z.infer<typeof chainStatusDto>;
+
+export const complianceQuery = z.object({
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  cluster: z.string().max(253).optional(),
+  namespace: z.string().max(253).optional(),
+  format: z.enum(["csv", "json"]).default("json"),
+});
+export type ComplianceQuery = z.infer<typeof complianceQuery>;
+
+export const complianceRowDto = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  workload: z.string(),
+  container: z.string(),
+  image: z.string(),
+  digest: z.string(),
+  policy: z.string(),
+  policyVersion: z.number().int(),
+  mode: z.string(),
+  verdict: verdictValue,
+  evaluatedAt: z.string(),
+  signers: z.array(z.string()),
+  rekorLogIndexes: z.array(z.string()),
+  reasons: z.array(z.string()),
+  /** Verdict changes recorded for this digest and policy within the report's time range. */
+  eventsInRange: z.number().int(),
+});
+export const complianceReportDto = z.object({
+  generatedAt: z.string(),
+  from: z.string(),
+  to: z.string(),
+  scope: z.object({ cluster: z.string().nullable(), namespace: z.string().nullable() }),
+  summary: z.object({ rows: z.number().int(), digests: z.number().int(), verified: z.number().int() }),
+  rows: z.array(complianceRowDto),
+});
+export type ComplianceReportDto = z.infer<typeof complianceReportDto>;

@@ -1,0 +1,325 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
+import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { EXPECTED, startDashboardScenario, type DashboardScenario } from "@/tests/support/dashboard-scenario";
+import { waitFor } from "@/tests/support/process";
+
+/**
+ * The dashboard in Chromium against the production build, on data a real scan produced: an admin
+ * saves the policies through the editor, starts a scan with "Scan now" and watches its progress; then
+ * every page shows the scenario's figures, filters change the tables, and exports match the scenario.
+ */
+describe("dashboard pages on a real scan", () => {
+  let s: DashboardScenario;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+  const admin = { name: "Dana Dashboard", email: "dana@example.test", password: "dana's dashboard password" };
+
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  const text = async (testId: string) => ((await page.getByTestId(testId).first().textContent()) ?? "").trim();
+  /** Nothing overflows horizontally at the current viewport (1280 px wide). */
+  const noHorizontalOverflow = async () => expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  /** Opens a page and waits until its interactive part is hydrated (handlers attached). */
+  const open = async (pathname: string) => {
+    await page.goto(`${s.base}${pathname}`);
+    await page.locator('main [data-hydrated="true"]').first().waitFor();
+  };
+  const csvRows = async (p: string) => (await fs.readFile(p, "utf8")).trim().split(/\r?\n/);
+
+  beforeAll(async () => {
+    await fs.mkdir(ARTIFACTS, { recursive: true });
+    [s, browser] = await Promise.all([startDashboardScenario(), launchChromium()]);
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: "light" });
+    page = await context.newPage();
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(e.message));
+    await createFirstAdmin(page, await waitForSetupLink(() => s.app.output()), admin);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.stop();
+  });
+
+  it("saves the policies through the editor, then a scan started with Scan now shows live progress", async () => {
+    await open("/policies");
+    // an invalid document is refused with the validator's reasons
+    const editor = page.locator('form[aria-label="New policy"] textarea');
+    await editor.fill("apiVersion: signet.dev/v1\nkind: Policy\nmetadata: { name: broken }\nspec: { mode: sometimes }\n");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByTestId("policy-error").waitFor();
+    expect(await text("policy-error")).toContain("spec.mode");
+    // the browser logs the refused request (422) as a console error: expected here, and only here
+    await waitFor(async () => (errors.length > 0 ? true : undefined), 5_000, "the 422 in the console");
+    expect(errors).toEqual([expect.stringContaining("422")]);
+    errors.length = 0;
+
+    await editor.fill(s.policyYaml);
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByTestId("policy-saved").waitFor();
+    expect(await text("policy-saved")).toContain("Saved release as version 1");
+    await page.getByTestId("policy-row-release").waitFor();
+    expect(await page.getByTestId("policy-row-tools-audit").textContent()).toContain("audit");
+
+    await open("/scans");
+    await page.getByRole("button", { name: "Scan now" }).waitFor();
+    // record every state the progress bar shows (a MutationObserver, no sleeping)
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __progress: string[] }).__progress = seen;
+      const record = () => {
+        const bar = document.querySelector('[role="progressbar"]');
+        const v = bar?.getAttribute("aria-valuetext");
+        if (v && seen[seen.length - 1] !== v) seen.push(v);
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-valuetext"] });
+    });
+    await page.waitForFunction(() => !document.querySelector("button[disabled]")?.textContent?.includes("Scan now"));
+    await page.getByRole("button", { name: "Scan now" }).click();
+    await page.getByTestId("scan-progress").waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="scan-stage"]')?.textContent === "done", undefined, { timeout: 90_000 });
+    const progress = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)).toBe(`done: ${EXPECTED.images} of ${EXPECTED.images} images`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="scans-table"] [data-testid="scan-status"]')?.textContent === "succeeded", undefined, { timeout: 30_000 });
+    await shot("scans");
+  });
+
+  it("overview: coverage, verdict mix, trend, worst namespaces and newest failures of the scenario", async () => {
+    await page.goto(`${s.base}/`);
+    await page.getByTestId("stat-coverage-containers").waitFor();
+    expect(await text("stat-coverage-containers")).toBe("66.6%"); // 4 of 6
+    expect(await text("stat-coverage-images")).toBe("60.0%"); // 3 of 5
+    expect(await text("stat-failing")).toBe(String(EXPECTED.failed + EXPECTED.unsigned));
+    expect(await text("mix-verified")).toBe(`verified${EXPECTED.verified}`);
+    expect(await text("mix-failed")).toBe(`failed${EXPECTED.failed}`);
+    expect(await text("mix-unsigned")).toBe(`unsigned${EXPECTED.unsigned}`);
+    expect(await text("stat-containers")).toBe(String(EXPECTED.containers));
+    // tools (1 of 2 verified) is worse than payments (3 of 4)
+    const worst = page.getByTestId("worst-namespaces").locator("tbody tr");
+    expect(await worst.first().textContent()).toContain("admin/tools");
+    expect(await page.getByTestId("worst-tools").textContent()).toContain("50.0%");
+    expect(await page.getByTestId("worst-payments").textContent()).toContain("75.0%");
+    const failures = (await page.getByTestId("newest-failures").textContent()) ?? "";
+    expect(failures).toContain("apps/foreign");
+    expect(failures).toContain("apps/unsigned");
+    // the trend chart draws its target line (SIGNET_COVERAGE_TARGET=90)
+    await page.getByTestId("coverage-trend").locator("svg").first().waitFor();
+    expect(await page.getByTestId("coverage-trend").textContent()).toContain("target 90%");
+    await noHorizontalOverflow();
+    await shot("overview");
+
+    // the theme toggle switches to dark, and the choice survives a reload
+    const html = page.locator("html");
+    await page.locator('[data-testid="theme-toggle"][data-hydrated="true"]').waitFor();
+    expect(await html.getAttribute("class")).not.toContain("dark");
+    await page.getByTestId("theme-toggle").click(); // system → light
+    await page.getByTestId("theme-toggle").click(); // light → dark
+    expect(await html.getAttribute("class")).toContain("dark");
+    await page.reload();
+    await page.locator('[data-testid="theme-toggle"][data-hydrated="true"]').waitFor();
+    expect(await html.getAttribute("class")).toContain("dark");
+    await shot("overview-dark");
+    await page.getByTestId("theme-toggle").click(); // dark → system (light here)
+    expect(await html.getAttribute("class")).not.toContain("dark");
+
+    // keyboard: the first Tab reaches the skip link
+    await page.reload();
+    await page.getByTestId("stat-coverage-containers").waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+  });
+
+  it("images: every running image; filters change the table; the CSV export follows the filter", async () => {
+    await open("/images");
+    await page.getByTestId("images-table").waitFor();
+    const rows = page.getByTestId("images-table").locator("tbody tr");
+    expect(await rows.count()).toBe(EXPECTED.images);
+    expect(await text("pager-summary")).toBe(`1–${EXPECTED.images} of ${EXPECTED.images}`);
+    await noHorizontalOverflow();
+    await shot("images");
+
+    await page.locator('select[name="verdict"]').selectOption("verified");
+    await waitFor(async () => ((await rows.count()) === EXPECTED.imagesVerified ? true : undefined), 10_000, "verified images only");
+    // the filter is in the address, so the view can be shared and reloaded
+    await waitFor(async () => (new URL(page.url()).searchParams.get("verdict") === "verified" ? true : undefined), 10_000, "verdict in the URL");
+    const names = await rows.locator("td:first-child a").allTextContents();
+    expect(names.map((n) => n.split("/").pop()).sort()).toEqual(["attested", "bundle", "classic"]);
+
+    await page.locator('select[name="verdict"]').selectOption("");
+    await page.locator('select[name="namespace"]').selectOption("tools");
+    await waitFor(async () => ((await rows.count()) === 2 ? true : undefined), 10_000, "images of namespace tools");
+    expect((await rows.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort()).toEqual(["classic", "unsigned"]);
+
+    await page.locator('select[name="namespace"]').selectOption("");
+    await page.locator('select[name="verdict"]').selectOption("failed");
+    await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "failed images");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+    expect(download.suggestedFilename()).toMatch(/^signet-images-.*\.csv$/);
+    const lines = await csvRows((await download.path())!);
+    expect(lines[0]).toBe("registry,repository,digest,verdict,discovery,running_containers,signers,last_seen");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`apps/foreign,${s.digests.foreign},failed`);
+
+    // keyboard: sorting by a header button reorders on the server
+    await page.locator('select[name="verdict"]').selectOption("");
+    await waitFor(async () => ((await rows.count()) === EXPECTED.images ? true : undefined), 10_000, "all images again");
+    await page.getByRole("button", { name: /Containers/ }).focus();
+    await page.keyboard.press("Enter");
+    await waitFor(async () => (new URL(page.url()).searchParams.get("sort") === "containers" ? true : undefined), 10_000, "sorted by containers");
+    await page.getByRole("button", { name: /Containers/ }).press("Enter");
+    await waitFor(async () => ((await rows.first().textContent())?.includes("apps/classic") ? true : undefined), 10_000, "classic (2 containers) first when descending");
+  });
+
+  it("image detail: trust chain, each signature and attestation, verdicts per policy and history", async () => {
+    await open("/images?q=attested");
+    await page.getByTestId("images-table").locator("tbody tr").first().locator("a").click();
+    await page.getByTestId("trust-chain").waitFor();
+    expect(await text("image-digest")).toBe(s.digests.attested);
+    expect(await page.getByTestId("evidence-signature").textContent()).toContain("valid");
+    expect(await page.getByTestId("evidence-attestation").textContent()).toContain("https://slsa.dev/provenance/v0.2");
+    expect(await text("image-signers")).toMatch(/^key sha256:[0-9a-f]{12}$/);
+    const placement = (await page.getByTestId("placement-attested").textContent()) ?? "";
+    expect(placement).toContain("admin/payments/Pod/attested");
+    expect(placement).toContain("release");
+    expect(placement).toContain("verified");
+    expect(await page.getByTestId("history").textContent()).toContain("release");
+    await noHorizontalOverflow();
+    await shot("image-detail");
+  });
+
+  it("clusters and namespaces: coverage per namespace, applicable policies and what enforcing would break", async () => {
+    await page.goto(`${s.base}/clusters`);
+    await page.getByTestId("namespaces-table").waitFor();
+    expect(await text("ns-coverage-tools")).toBe("50.0%");
+    expect(await text("ns-coverage-payments")).toBe("75.0%");
+    expect(await page.getByTestId("cluster-row-admin").textContent()).toContain("66.6%");
+    await shot("clusters");
+    await page.getByRole("link", { name: "admin/tools" }).click();
+    await page.getByTestId("ns-policies").waitFor();
+    expect(await text("ns-coverage")).toBe("50.0%");
+    const wouldBreak = (await page.getByTestId("would-break-tools-audit").textContent()) ?? "";
+    expect(wouldBreak).toContain("1 container(s) would be rejected");
+    expect(wouldBreak).toContain("apps/unsigned");
+    expect(wouldBreak).not.toContain("apps/classic");
+    expect(await page.getByTestId("ns-policy-release").count()).toBe(0);
+    await shot("namespace");
+  });
+
+  it("policies: verdicts per policy, versions and their effect", async () => {
+    await open("/policies");
+    await page.getByTestId("policies-table").waitFor();
+    expect(await text("policy-verified-release")).toBe("3 (75.0%)");
+    expect(await text("policy-verified-tools-audit")).toBe("1 (50.0%)");
+    await shot("policies");
+    await page.getByRole("link", { name: "release", exact: true }).click();
+    await page.getByTestId("policy-versions").waitFor();
+    // version 1 recorded 3 verified and 1 failed verdict events
+    const v1 = (await page.getByTestId("version-1").locator("td").allTextContents()).slice(3);
+    expect(v1).toEqual(["3", "1", "0", "0"]);
+    expect(await page.getByTestId("policy-would-break").textContent()).toContain("enforced");
+  });
+
+  it("rejections: the admission rejection with counts; a filter empties the list", async () => {
+    await open("/rejections");
+    await page.getByTestId("rejections-table").waitFor();
+    expect(await text("rejections-total")).toBe("1");
+    expect(await text("rejections-attempts")).toBe("3");
+    expect(await page.getByTestId("rejections-table").textContent()).toContain("policy_controller");
+    await shot("rejections");
+    await page.locator('select[name="controller"]').selectOption("kyverno");
+    await page.getByTestId("empty-state").waitFor();
+    expect(await page.getByTestId("rejections-table").count()).toBe(0);
+  });
+
+  it("audit log: intact chain, filters, and exports that match the events", async () => {
+    await open("/audit");
+    await page.getByTestId("audit-table").waitFor();
+    await page.getByText(/Chain intact/).waitFor();
+    expect(await text("chain-status")).toMatch(/Chain intact: \d+ events verified/);
+    await shot("audit");
+    await page.locator('select[name="kind"]').selectOption("admin");
+    const rows = page.getByTestId("audit-table").locator("tbody tr");
+    await waitFor(async () => ((await page.getByTestId("event-verdict").count()) === 0 && (await rows.count()) > 0 ? true : undefined), 10_000, "admin events only");
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export-csv").click()]);
+    const lines = await csvRows((await csv.path())!);
+    expect(lines[0]!.startsWith("seq,occurred_at,kind")).toBe(true);
+    expect(lines.slice(1).every((l) => l.split(",")[2] === "admin")).toBe(true);
+    expect(lines.slice(1).some((l) => l.includes("tools-audit"))).toBe(true);
+    expect(lines.length - 1).toBe(await rows.count());
+
+    await page.locator('select[name="kind"]').selectOption("verdict");
+    await waitFor(async () => ((await page.getByTestId("event-admin").count()) === 0 && (await rows.count()) > 0 ? true : undefined), 10_000, "verdict events only");
+    const [json] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export-json").click()]);
+    const body = JSON.parse(await fs.readFile((await json.path())!, "utf8")) as { events: { kind: string; verdict: string; imageDigest: string }[] };
+    // one verdict event per container (each had no verdict before)
+    expect(body.events.filter((e) => e.kind === "verdict")).toHaveLength(EXPECTED.containers);
+    expect(body.events.find((e) => e.imageDigest === s.digests.foreign)?.verdict).toBe("failed");
+  });
+
+  it("exports: the compliance report's rows match the scenario", async () => {
+    await open("/exports");
+    await page.getByTestId("report-rows").or(page.getByTestId("error-state")).waitFor();
+    if (await page.getByTestId("error-state").count()) throw new Error(`export preview failed: ${await page.getByTestId("error-state").textContent()}\n${s.app.output().slice(-3000)}`);
+    expect(await text("report-rows")).toBe(String(EXPECTED.containers));
+    expect(await text("report-digests")).toBe(String(EXPECTED.images));
+    expect(await text("report-verified")).toBe(String(EXPECTED.verified));
+    await shot("exports");
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("compliance-csv").click()]);
+    const lines = await csvRows((await csv.path())!);
+    expect(lines).toHaveLength(EXPECTED.containers + 1);
+    const header = lines[0]!.split(",");
+    const rows = lines.slice(1).map((l) => Object.fromEntries(l.split(",").map((v, i) => [header[i], v])));
+    const foreign = rows.find((r) => r.digest === s.digests.foreign)!;
+    expect(foreign).toMatchObject({ namespace: "payments", policy: "release", policy_version: "1", verdict: "failed" });
+    const classic = rows.find((r) => r.digest === s.digests.classic && r.namespace === "payments")!;
+    expect(classic.verdict).toBe("verified");
+    expect(classic.signers).toMatch(/^key:sha256:[0-9a-f]{64}$/);
+
+    await page.locator('select[name="namespace"]').selectOption("tools");
+    await waitFor(async () => ((await text("report-rows")) === "2" ? true : undefined), 10_000, "tools only");
+    expect(errors).toEqual([]);
+  });
+
+  it("a viewer sees the figures but no admin or auditor controls", async () => {
+    const viewer = { name: "Vera Viewer", email: "vera@example.test", password: "vera's viewer password" };
+    await page.goto(`${s.base}/admin/users`);
+    await page.getByTestId("users-table").waitFor();
+    await page.locator('form[aria-label="Add a user"] input[name="name"]').fill(viewer.name);
+    await page.locator('form[aria-label="Add a user"] input[name="email"]').fill(viewer.email);
+    await page.locator('form[aria-label="Add a user"] input[name="password"]').fill(viewer.password);
+    await page.getByRole("button", { name: "Add user" }).click();
+    await page.getByTestId(`user-${viewer.email}`).waitFor();
+
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const vp = await other.newPage();
+    try {
+      await signInInBrowser(vp, s.base, viewer.email, viewer.password);
+      expect(await vp.getByTestId("stat-coverage-containers").textContent()).toBe("66.6%");
+      const nav = (await vp.getByRole("navigation", { name: "Main" }).textContent()) ?? "";
+      expect(nav).not.toContain("Audit log");
+      expect(nav).not.toContain("Exports");
+      await vp.goto(`${s.base}/policies`);
+      await vp.getByTestId("policies-table").waitFor();
+      expect(await vp.getByTestId("policy-create").count()).toBe(0);
+      await vp.goto(`${s.base}/scans`);
+      await vp.getByTestId("scans-table").waitFor();
+      expect(await vp.getByRole("button", { name: "Scan now" }).count()).toBe(0);
+      await vp.goto(`${s.base}/audit`);
+      expect(await vp.getByTestId("error-state").textContent()).toContain("auditor role");
+      // the server refuses regardless of what the page shows
+      const res = await vp.request.post(`${s.base}/api/policies`, { data: { yaml: s.policyYaml }, headers: { origin: s.base } });
+      expect(res.status()).toBe(403);
+      expect((await vp.request.get(`${s.base}/api/exports/compliance`)).status()).toBe(403);
+    } finally {
+      await other.close();
+    }
+  });
+});

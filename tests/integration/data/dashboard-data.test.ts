@@ -1,0 +1,212 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appendAuditEvents } from "@/lib/audit/store";
+import { getAuditChainStatus, iterateAuditEvents, resetAuditChainCache } from "@/lib/data/audit";
+import { buildComplianceReport } from "@/lib/data/exports";
+import { getImageDetail, iterateImages, listImageFacets } from "@/lib/data/images";
+import { getNamespaceDetail, listNamespaceCoverage } from "@/lib/data/namespaces";
+import { getPolicyDetail, listPolicies } from "@/lib/data/policies";
+import { listRejections } from "@/lib/data/rejections";
+import { createDb, type Db } from "@/lib/db/client";
+import { complianceQuery, rejectionQuery } from "@/lib/dto/dashboard";
+import { auditQuery, imageListQuery } from "@/lib/dto/read";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import type { EvidenceFact } from "@/lib/policy/facts";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { csvField, csvLine } from "@/lib/ui/csv";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { seedInventory } from "@/tests/support/inventory";
+
+const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const FP = publicKeyFingerprint(PEM);
+const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+/**
+ * The dashboard's read models over an evaluated inventory: prod/pay runs 3 images (2 signed) under an
+ * enforce policy, prod/web runs 2 unsigned images under an audit policy.
+ */
+describe("dashboard data layer", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let seeded: Awaited<ReturnType<typeof seedInventory>>;
+  let releaseId: string;
+  let webId: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+    seeded = await seedInventory(db, {
+      cluster: "prod",
+      namespaces: [
+        { name: "pay", labels: { team: "pay" }, pods: [1, 2, 3].map((i) => ({ name: `p${i}`, workload: "api", containers: [{ name: "app", image: `ghcr.io/acme/pay@${d(i)}` }] })) },
+        { name: "web", pods: [4, 5].map((i) => ({ name: `w${i}`, containers: [{ name: "app", image: `docker.io/library/web@${d(i)}` }] })) },
+      ],
+    });
+    const doc = (name: string, mode: string, ns: string) =>
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: ${name} }
+spec:
+  mode: ${mode}
+  requireTlog: false
+  scope: { namespaces: [${ns}] }
+  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!;
+    releaseId = (await savePolicyDocument(db, doc("release", "enforce", "pay"), { actor: "test" })).policyId;
+    webId = (await savePolicyDocument(db, doc("web-audit", "audit", "web"), { actor: "test" })).policyId;
+    const policies = await loadActivePolicies(db);
+    const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [FP] }, tlog: null }];
+    let i = 0;
+    for (const [ref, imageId] of seeded.images) {
+      i++;
+      const verified = ref.includes("pay") && i !== 3;
+      if (verified) {
+        await db.evidence.create({
+          data: {
+            imageId,
+            kind: "signature",
+            artifactDigest: d(100 + i),
+            layerDigest: d(200 + i),
+            mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+            status: "valid",
+            signerKind: "key",
+            keyFingerprint: FP,
+            tlogLogIndex: BigInt(4242 + i),
+            certExtensions: { sourceRepositoryUri: "https://github.com/acme/pay", sourceRepositoryDigest: "abc123", buildSignerUri: null },
+          },
+        });
+        await db.image.update({ where: { id: imageId }, data: { signers: [`key:${FP}`] } });
+      }
+      // evidence ids as lib/sigstore names them: "<artifact manifest digest>#<layer index>"
+      const facts: EvidenceFact[] = verified ? [{ ...signed[0]!, id: `${d(100 + i)}#0` }] : [];
+      await evaluateImage(db, { imageId, facts, discovery: verified ? { outcome: "found" } : { outcome: "none" }, policies, now: new Date(), trigger: "scan" });
+    }
+    await writeCoverageSnapshot(db);
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const now = Date.now();
+    await db.admissionRejection.createMany({
+      data: [
+        { clusterId: cluster.id, namespace: "pay", workloadKind: "ReplicaSet", workloadName: "api-1", image: "ghcr.io/acme/evil:1", controller: "policy_controller", message: "no matching signatures", eventUid: "e1", firstSeen: new Date(now - 3_600_000), lastSeen: new Date(now - 3_600_000), count: 4 },
+        { clusterId: cluster.id, namespace: "web", image: "docker.io/x:1", controller: "kyverno", message: "verify-signature failed", eventUid: "e2", firstSeen: new Date(now - 2 * 86_400_000), lastSeen: new Date(now - 2 * 86_400_000), count: 1 },
+        { clusterId: cluster.id, namespace: "web", image: "docker.io/old:1", controller: "kyverno", message: "old", eventUid: "e3", firstSeen: new Date(now - 60 * 86_400_000), lastSeen: new Date(now - 60 * 86_400_000), count: 1 },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("image facets and the CSV iteration follow the running inventory and filters", async () => {
+    const f = await listImageFacets(db);
+    expect(f).toEqual({ clusters: ["prod"], namespaces: ["pay", "web"], registries: ["docker.io", "ghcr.io"], signers: [`key:${FP}`] });
+    const all = [];
+    for await (const r of iterateImages(db, imageListQuery.parse({ pageSize: "1" }))) all.push(r);
+    expect(all).toHaveLength(5);
+    const verified = [];
+    for await (const r of iterateImages(db, imageListQuery.parse({ verdict: "verified" }))) verified.push(r.digest);
+    expect(verified).toEqual([d(1), d(2)]);
+    const capped = [];
+    for await (const r of iterateImages(db, imageListQuery.parse({}), 2)) capped.push(r);
+    expect(capped).toHaveLength(2);
+  });
+
+  it("image detail: evidence with Rekor index and source, placements with verdicts, history", async () => {
+    const id = seeded.images.get(`ghcr.io/acme/pay@${d(1)}`)!;
+    const img = (await getImageDetail(db, id))!;
+    expect(img).toMatchObject({ digest: d(1), verdict: "verified", source: { repository: "https://github.com/acme/pay", commit: "abc123", builder: null } });
+    expect(img.evidence).toEqual([expect.objectContaining({ kind: "signature", status: "valid", tlogLogIndex: "4243", keyFingerprint: FP })]);
+    // null extensions are left out
+    expect(img.evidence[0]!.certExtensions).toEqual({ sourceRepositoryUri: "https://github.com/acme/pay", sourceRepositoryDigest: "abc123" });
+    expect(img.containers).toEqual([expect.objectContaining({ namespace: "pay", workload: "Deployment/api", verdicts: [expect.objectContaining({ policy: "release", verdict: "verified", policyVersion: 1 })] })]);
+    expect(img.history.map((h) => h.verdict)).toEqual(["verified"]);
+    expect(await getImageDetail(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
+  });
+
+  it("namespaces: coverage at the latest snapshot; applicable policies and what enforcing would break", async () => {
+    const list = await listNamespaceCoverage(db);
+    expect(list.namespaces.map((n) => [n.namespace, n.containersTotal, n.containersVerified, n.coveragePct])).toEqual([
+      ["pay", 3, 2, 66.7],
+      ["web", 2, 0, 0],
+    ]);
+    const web = (await getNamespaceDetail(db, "prod", "web"))!;
+    expect(web.trend).toHaveLength(1);
+    expect(web.policies).toEqual([expect.objectContaining({ name: "web-audit", mode: "audit", containers: 2, verified: 0 })]);
+    expect(web.policies[0]!.wouldBreak.map((w) => [w.pod, w.verdict])).toEqual(expect.arrayContaining([["w4", "unsigned"], ["w5", "unsigned"]]));
+    const pay = (await getNamespaceDetail(db, "prod", "pay"))!;
+    expect(pay.labels).toEqual({ team: "pay" });
+    // an enforced policy already rejects what it does not verify: nothing listed
+    expect(pay.policies).toEqual([expect.objectContaining({ name: "release", containers: 3, verified: 2, wouldBreak: [] })]);
+    expect(await getNamespaceDetail(db, "prod", "nope")).toBeNull();
+  });
+
+  it("policies: verdict mix per policy, versions with their events, YAML, and what would break", async () => {
+    const { policies } = await listPolicies(db);
+    expect(policies.map((p) => [p.name, p.verdicts])).toEqual([
+      ["release", { verified: 2, unsigned: 1 }],
+      ["web-audit", { unsigned: 2 }],
+    ]);
+    const release = (await getPolicyDetail(db, releaseId))!;
+    expect(release.versions).toEqual([expect.objectContaining({ version: 1, createdBy: "test", events: { verified: 2, unsigned: 1 } })]);
+    expect(parsePolicyDocuments(release.yaml)[0]!.metadata.name).toBe("release");
+    expect(release.wouldBreak).toEqual([]);
+    const web = (await getPolicyDetail(db, webId))!;
+    expect(web.wouldBreak).toHaveLength(2);
+    expect(web.wouldBreak[0]).toMatchObject({ cluster: "prod", namespace: "web", verdict: "unsigned" });
+  });
+
+  it("rejections: period, filters, counts per day and attempts", async () => {
+    const r = await listRejections(db, rejectionQuery.parse({}));
+    expect(r.total).toBe(2);
+    expect(r.attempts).toBe(5);
+    expect(r.perDay.reduce((a, p) => a + p.count, 0)).toBe(5);
+    expect(r.rows[0]).toMatchObject({ cluster: "prod", namespace: "pay", workload: "ReplicaSet/api-1", controller: "policy_controller", count: 4 });
+    expect((await listRejections(db, rejectionQuery.parse({ controller: "kyverno" }))).total).toBe(1);
+    expect((await listRejections(db, rejectionQuery.parse({ days: "90" }))).total).toBe(3);
+    expect((await listRejections(db, rejectionQuery.parse({ q: "EVIL" }))).rows.map((x) => x.image)).toEqual(["ghcr.io/acme/evil:1"]);
+  });
+
+  it("audit chain status is cached until the chain grows; export iteration pages through everything", async () => {
+    resetAuditChainCache();
+    const first = await getAuditChainStatus(db);
+    expect(first).toMatchObject({ ok: true, cached: false });
+    expect(first.checked).toBeGreaterThan(0);
+    expect(await getAuditChainStatus(db)).toMatchObject({ ok: true, cached: true, checked: first.checked });
+    await appendAuditEvents(db, [{ kind: "system", details: { note: "grow" } }]);
+    const grown = await getAuditChainStatus(db);
+    expect(grown).toMatchObject({ ok: true, cached: false, checked: first.checked + 1 });
+    // concurrent callers share one walk
+    resetAuditChainCache();
+    const [a, b] = await Promise.all([getAuditChainStatus(db), getAuditChainStatus(db)]);
+    expect(a.checkedAt).toBe(b.checkedAt);
+
+    const seqs: string[] = [];
+    for await (const e of iterateAuditEvents(db, auditQuery.parse({}))) seqs.push(e.seq);
+    expect(seqs).toHaveLength(grown.checked);
+    expect(seqs.map(BigInt)).toEqual([...seqs.map(BigInt)].sort((x, y) => (x > y ? -1 : 1)));
+    const verdicts = [];
+    for await (const e of iterateAuditEvents(db, auditQuery.parse({ kind: "verdict" }))) verdicts.push(e);
+    expect(verdicts).toHaveLength(5);
+  });
+
+  it("compliance report: one row per running container and applicable policy, with signers and Rekor entries", async () => {
+    const r = await buildComplianceReport(db, complianceQuery.parse({}));
+    expect(r.summary).toEqual({ rows: 5, digests: 5, verified: 2 });
+    const row = r.rows.find((x) => x.digest === d(1))!;
+    expect(row).toMatchObject({ cluster: "prod", namespace: "pay", policy: "release", policyVersion: 1, verdict: "verified", signers: [`key:${FP}`], rekorLogIndexes: ["4243"], eventsInRange: 1 });
+    const webOnly = await buildComplianceReport(db, complianceQuery.parse({ namespace: "web" }));
+    expect(webOnly.rows.map((x) => x.verdict)).toEqual(["unsigned", "unsigned"]);
+    // a range before the verdicts were recorded counts no events
+    const old = await buildComplianceReport(db, complianceQuery.parse({ from: "2020-01-01", to: "2020-02-01" }));
+    expect(old.rows.every((x) => x.eventsInRange === 0)).toBe(true);
+  });
+
+  it("CSV fields are quoted and spreadsheet formulas neutralised", () => {
+    expect(csvField('a,"b"')).toBe('"a,""b"""');
+    expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
+    expect(csvField(null)).toBe("");
+    expect(csvLine(["x", ["a", "b"], 3])).toBe("x,a b,3\r\n");
+  });
+});

@@ -1,0 +1,101 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db/client";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { ROOT, waitFor } from "@/tests/support/process";
+import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
+import { saveSigningPolicy, seedPods } from "@/tests/support/scan";
+
+/** `signet scan` as an operator runs it (bin/signet.mjs, a child process) on a real apiserver and registry. */
+function signet(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "signet.mjs"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("signet scan", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let kube: KubeApiserver;
+  let registry: TestRegistry;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    [tdb, kube, registry] = await Promise.all([createTestDatabase(), startKubeApiserver(), startRegistry()]);
+    db = createDb(tdb.url, 2);
+    const key = generateSigningKey();
+    const signed = await Promise.all([0, 1, 2].map(() => pushSignedImage(registry.url, registry.host, "apps/web", key)));
+    const unsigned = await pushSignedImage(registry.url, registry.host, "apps/tool", key, { sign: false });
+    await seedPods(kube, registry.host, signed.map((s) => ({ repo: "apps/web", digest: s.digest })), { perPod: 3, namespaces: 1, prefix: "web" });
+    await seedPods(kube, registry.host, [{ repo: "apps/tool", digest: unsigned.digest }], { perPod: 1, namespaces: 1, prefix: "tool" });
+    await saveSigningPolicy(db, registry.host, key.publicKeyPem);
+    env = { DATABASE_URL: tdb.url, SIGNET_REGISTRY_INSECURE: registry.host, KUBECONFIG: "", SIGNET_KUBE_CONTEXTS: "" };
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await Promise.all([kube?.stop(), registry?.stop()]);
+    await tdb?.drop();
+  });
+
+  it("runs the scan in process for --kubeconfig/--context and exits 1 when an enforce policy would reject a container", async () => {
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], env);
+    // (pg prints a deprecation warning on stderr; nothing of Signet's may appear there)
+    expect(r.stderr).not.toMatch(/signet scan:|"level":(40|50|60)/);
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    expect(s).toMatchObject({
+      status: "succeeded",
+      ranIn: "this process",
+      clusters: [{ name: "admin", ok: true, errors: [] }],
+      images: { total: 4, checked: 4, errors: 0 },
+      verdicts: { verified: 3, unsigned: 1 },
+      coverage: 75,
+      enforceViolations: 1,
+    });
+    const scan = await db.scan.findUniqueOrThrow({ where: { id: s.scanId }, include: { cluster: true } });
+    expect(scan).toMatchObject({ kind: "cluster", trigger: "cli", cluster: { name: "admin" } });
+    // the in-process worker is gone with the command
+    expect(await db.workerHeartbeat.count()).toBe(0);
+  }, 120_000);
+
+  it("prints a readable summary and exits 0 once nothing is rejected", async () => {
+    await kube.request("DELETE", "/api/v1/namespaces/tool-0/pods/p-0-0?gracePeriodSeconds=0");
+    await waitFor(async () => ((await kube.request("GET", "/api/v1/namespaces/tool-0/pods/p-0-0", undefined, { allow: [404] })) as { code?: number }).code === 404 || undefined, 30_000, "pod deletion");
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: succeeded \(ran in this process\)/);
+    expect(r.stdout).toContain("cluster admin: ok");
+    expect(r.stdout).toContain("verdicts: verified 3, failed 0, unsigned 0, error 0");
+    expect(r.stdout).toContain("coverage: 100 %");
+  }, 120_000);
+
+  it("exits 2 when the scan fails (the only cluster is unreachable) and names the error", async () => {
+    const file = path.join(kube.dir, "dead-kubeconfig");
+    await writeKubeconfig(file, [{ name: "dead", server: "https://127.0.0.1:1", token: "x", insecure: true }]);
+    const r = await signet(["scan", "--kubeconfig", file, "--json"], env);
+    expect(r.code).toBe(2);
+    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    expect(s.status).toBe("failed");
+    expect(s.clusters).toEqual([expect.objectContaining({ name: "dead", ok: false })]);
+    expect(s.clusters[0].errors.join(" ")).toMatch(/inventory/);
+  }, 120_000);
+
+  it("refuses unknown options with exit 64", async () => {
+    const r = await signet(["scan", "--bogus"], env);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/signet scan:/);
+  }, 60_000);
+});

@@ -1,0 +1,149 @@
+/**
+ * Helpers for scan tests, the CLI test and the scan benchmark: many signed images in a real registry
+ * (pushSignedImage, no cosign processes), pods running them in a real kube-apiserver (several
+ * containers per pod, pods created in parallel), the signing policy, and driving scans through pg-boss.
+ */
+import type { Db } from "@/lib/db/client";
+import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
+import { imageCheck, scanStart, scanTick } from "@/lib/jobs/definitions/scan";
+import type { JobDefinition } from "@/lib/jobs/registry";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { savePolicyDocument } from "@/lib/policy/store";
+import { createScan } from "@/lib/scan/pipeline";
+import { createNamespace, mapLimit, podManifest, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { waitFor } from "@/tests/support/process";
+import { pushSignedImage, type SigningKey } from "@/tests/support/registry-fixtures";
+
+export interface SeededImage {
+  repo: string;
+  digest: string;
+}
+
+/** Pushes `count` signed images (repos `apps/svc-<i % repos>`) straight through the registry API. */
+export async function pushSignedImages(
+  registryUrl: string,
+  referenceHost: string,
+  key: SigningKey,
+  count: number,
+  opts: { repos?: number; concurrency?: number; sign?: boolean } = {},
+): Promise<SeededImage[]> {
+  const repos = opts.repos ?? Math.max(1, Math.ceil(count / 10));
+  return mapLimit(Array.from({ length: count }, (_, i) => i), opts.concurrency ?? 24, async (i) => {
+    const repo = `apps/svc-${i % repos}`;
+    const pushed = await pushSignedImage(registryUrl, referenceHost, repo, key, { sign: opts.sign });
+    return { repo, digest: pushed.digest };
+  });
+}
+
+/**
+ * Pods running `images` by digest (the runtime reported the digest): `perPod` containers per pod,
+ * `podsPerImage` times over, in `namespaces` namespaces, created `concurrency` at a time.
+ */
+export async function seedPods(
+  kube: KubeApiserver,
+  host: string,
+  images: SeededImage[],
+  opts: { perPod?: number; podsPerImage?: number; namespaces?: number; concurrency?: number; prefix?: string } = {},
+): Promise<{ pods: number; containers: number }> {
+  const perPod = opts.perPod ?? 10;
+  const copies = opts.podsPerImage ?? 1;
+  const nsCount = opts.namespaces ?? 4;
+  const prefix = opts.prefix ?? "rel";
+  const namespaces = Array.from({ length: nsCount }, (_, i) => `${prefix}-${i}`);
+  await mapLimit(namespaces, 8, (ns) => createNamespace(kube, ns, { env: "prod" }));
+  const pods: { ns: string; name: string; images: SeededImage[] }[] = [];
+  for (let copy = 0; copy < copies; copy++) {
+    for (let i = 0; i < images.length; i += perPod) {
+      const n = pods.length;
+      pods.push({ ns: namespaces[n % nsCount]!, name: `p-${copy}-${i / perPod}`, images: images.slice(i, i + perPod) });
+    }
+  }
+  await mapLimit(pods, opts.concurrency ?? 24, async (p) => {
+    const containers = p.images.map((img, j) => ({ name: `c${j}`, image: `${host}/${img.repo}:v1` }));
+    await kube.request("POST", `/api/v1/namespaces/${p.ns}/pods`, podManifest({ namespace: p.ns, name: p.name, containers }));
+    await kube.request(
+      "PATCH",
+      `/api/v1/namespaces/${p.ns}/pods/${p.name}/status`,
+      {
+        status: {
+          phase: "Running",
+          containerStatuses: p.images.map((img, j) => ({
+            name: `c${j}`,
+            image: `${host}/${img.repo}:v1`,
+            imageID: `${host}/${img.repo}@${img.digest}`,
+            ready: true,
+            restartCount: 0,
+            started: true,
+            state: { running: { startedAt: "2026-01-01T00:00:00Z" } },
+          })),
+        },
+      },
+      { contentType: "application/merge-patch+json" },
+    );
+  });
+  return { pods: pods.length, containers: pods.reduce((n, p) => n + p.images.length, 0) };
+}
+
+/** An enforce-mode policy: every image under `host/apps/**` signed by `publicKeyPem`. */
+export async function saveSigningPolicy(db: Db, host: string, publicKeyPem: string, opts: { name?: string; mode?: "enforce" | "audit" } = {}) {
+  await savePolicyDocument(
+    db,
+    parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: ${opts.name ?? "release"} }
+spec:
+  mode: ${opts.mode ?? "enforce"}
+  requireTlog: false
+  scope: { images: ["${host}/apps/**"] }
+  authorities: [ { name: ci, key: { pem: ${JSON.stringify(publicKeyPem)} } } ]`)[0]!,
+    { actor: "test" },
+  );
+}
+
+/** Sends one job through a short-lived pg-boss client. */
+export async function sendOnce(url: string, send: (boss: ReturnType<typeof createBoss>) => Promise<unknown>): Promise<void> {
+  const boss = createBoss(url, { max: 2 });
+  boss.on("error", () => undefined);
+  await boss.start();
+  try {
+    // the queues may not exist yet (no worker has started)
+    await ensureQueues(boss, [scanStart, imageCheck, scanTick] as unknown as JobDefinition[]);
+    await send(boss);
+  } finally {
+    await boss.stop({ graceful: false });
+  }
+}
+
+export const FINISHED = ["succeeded", "partial", "failed"];
+
+/** Creates a full scan and enqueues scan.start; returns the scan id. */
+export async function enqueueScan(db: Db, url: string): Promise<string> {
+  const scanId = await createScan(db, { trigger: "test" });
+  await sendOnce(url, (boss) => sendJob(boss, scanStart, { scanId }));
+  return scanId;
+}
+
+export async function enqueueTick(url: string): Promise<void> {
+  await sendOnce(url, (boss) => sendJob(boss, scanTick, {}));
+}
+
+export async function waitForScan(db: Db, scanId: string, timeoutMs: number, onPoll?: () => Promise<void>) {
+  return waitFor(
+    async () => {
+      await onPoll?.();
+      const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
+      return FINISHED.includes(s.status) ? s : undefined;
+    },
+    timeoutMs,
+    `scan ${scanId} to finish`,
+  );
+}
+
+/** Verdict value per container id (one policy), and the count of verdict rows per (container, policy). */
+export async function verdictsByContainer(db: Db) {
+  const rows = await db.verdict.findMany({
+    where: { container: { pod: { deletedAt: null } } },
+    select: { containerId: true, policyId: true, value: true, container: { select: { digest: true } } },
+  });
+  return rows;
+}
