@@ -1,33 +1,15 @@
-import fs from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
 import type { Command } from "@/cli/commands/types";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { RegistryClient } from "@/lib/registry/client";
-import { CredentialConfigError, credentialsFromDockerConfig, credentialsFromPullSecret, type CredentialProvider } from "@/lib/registry/credentials";
+import type { CredentialProvider } from "@/lib/registry/credentials";
+import { loadCredentialsFile } from "@/lib/registry/credentials-file";
 import { discover as discoverImage } from "@/lib/registry/discover";
 import { RegistryError } from "@/lib/registry/errors";
 import { InvalidReferenceError, formatImageReference, normalizeRegistryHost, parseImageReference, parseRepository } from "@/lib/registry/reference";
 
 const USAGE = "discover <image-ref> [--json] [--insecure-registry HOST]... [--docker-config FILE]";
 
-/** Reads a docker config.json, or a Kubernetes pull secret (JSON or YAML). */
-async function loadCredentials(file: string): Promise<CredentialProvider> {
-  const text = await fs.readFile(file, "utf8");
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    try {
-      doc = parseYaml(text);
-    } catch {
-      throw new CredentialConfigError(`${file} is neither JSON nor YAML`);
-    }
-  }
-  const obj = (doc ?? {}) as Record<string, unknown>;
-  if (obj.kind === "Secret" || (obj.data && !obj.auths)) return credentialsFromPullSecret(doc);
-  return credentialsFromDockerConfig(doc);
-}
 
 function toJson(result: DiscoveryResult): unknown {
   const artifacts = (list: DiscoveredArtifact[]) =>
@@ -137,7 +119,7 @@ export const discover: Command = {
     let credentials: CredentialProvider | undefined;
     if (values["docker-config"]) {
       try {
-        credentials = await loadCredentials(values["docker-config"]);
+        credentials = await loadCredentialsFile(values["docker-config"]);
       } catch (err) {
         process.stderr.write(`signet discover: cannot use ${values["docker-config"]}: ${(err as Error).message}\n`);
         return 2;

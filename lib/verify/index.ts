@@ -6,4 +6,4 @@
 export { verifyImage, evaluateDiscovered, summarizeEvidence, exitCodeOf, type ImageVerification, type PolicyResult, type EvidenceSummary, type VerifyImageInput } from "./image";
 export { compilePolicyFile, readPolicyFile, appliesToImage, candidateKeys, trustedRootSpec, loadTrustRoots, missingTrustedRoots, PolicyFileError } from "./policies";
 export { verifyBundle, hashFile, type BundleArtifact, type BundleTrustPolicy, type BundleVerification, type VerifyBundleInput } from "./bundle";
-export { loadCredentialsFile } from "./credentials";
+export { loadCredentialsFile } from "@/lib/registry/credentials-file";

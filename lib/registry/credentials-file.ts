@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { CredentialConfigError, credentialsFromDockerConfig, credentialsFromPullSecret, type CredentialProvider } from "@/lib/registry/credentials";
 
-/** Reads a docker config.json, or a Kubernetes pull secret (JSON or YAML), as `signet discover` does. */
+/** Reads a docker config.json, or a Kubernetes pull secret (JSON or YAML), for the CLI commands. */
 export async function loadCredentialsFile(file: string): Promise<CredentialProvider> {
   const text = await fs.readFile(file, "utf8");
   let doc: unknown;
