@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { commandLineRegistries } from "@/cli/commands/registry-options";
 import type { Command } from "@/cli/commands/types";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { RegistryClient } from "@/lib/registry/client";
@@ -6,7 +7,7 @@ import type { CredentialProvider } from "@/lib/registry/credentials";
 import { loadCredentialsFile } from "@/lib/registry/credentials-file";
 import { discover as discoverImage } from "@/lib/registry/discover";
 import { RegistryError } from "@/lib/registry/errors";
-import { InvalidReferenceError, formatImageReference, normalizeRegistryHost, parseImageReference, parseRepository } from "@/lib/registry/reference";
+import { InvalidReferenceError, formatImageReference, parseImageReference, parseRepository } from "@/lib/registry/reference";
 
 const USAGE = "discover <image-ref> [--json] [--insecure-registry HOST]... [--docker-config FILE]";
 
@@ -102,13 +103,8 @@ export const discover: Command = {
     let signatureRepository;
     try {
       ref = parseImageReference(positionals[0]!);
-      registries = values["insecure-registry"].map((host) => ({ host: normalizeRegistryHost(host), insecure: true }));
       signatureRepository = values["signature-repository"] ? parseRepository(values["signature-repository"]) : undefined;
-      // The operator named these registries (unlike a pod spec), so they count as configured: a
-      // registry on localhost or a private address is fine. Plain HTTP still needs --insecure-registry.
-      for (const host of [ref.registry, signatureRepository?.registry]) {
-        if (host && !registries.some((r) => r.host === host)) registries.push({ host, insecure: false });
-      }
+      registries = commandLineRegistries(ref, values["insecure-registry"], signatureRepository);
     } catch (err) {
       if (err instanceof InvalidReferenceError) {
         process.stderr.write(`signet discover: ${err.message}\n`);

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
+import { commandLineRegistries } from "@/cli/commands/registry-options";
 import type { Command } from "@/cli/commands/types";
 import { RegistryClient } from "@/lib/registry/client";
 import type { CredentialProvider } from "@/lib/registry/credentials";
-import { InvalidReferenceError, normalizeRegistryHost, parseImageReference, parseRepository } from "@/lib/registry/reference";
+import { InvalidReferenceError, parseImageReference, parseRepository } from "@/lib/registry/reference";
 import { TrustRootError } from "@/lib/sigstore";
 import { exitCodeOf, loadCredentialsFile, loadTrustRoots, missingTrustedRoots, PolicyFileError, readPolicyFile, verifyImage, type EvidenceSummary, type ImageVerification } from "@/lib/verify";
 
@@ -124,12 +125,8 @@ export const verify: Command = {
     let signatureRepository;
     try {
       ref = parseImageReference(positionals[0]!);
-      registries = values["insecure-registry"].map((host) => ({ host: normalizeRegistryHost(host), insecure: true }));
       signatureRepository = values["signature-repository"] ? parseRepository(values["signature-repository"]) : undefined;
-      // Hosts the operator named count as configured (private addresses allowed); plain HTTP still needs --insecure-registry.
-      for (const host of [ref.registry, signatureRepository?.registry]) {
-        if (host && !registries.some((r) => r.host === host)) registries.push({ host, insecure: false });
-      }
+      registries = commandLineRegistries(ref, values["insecure-registry"], signatureRepository);
     } catch (err) {
       if (err instanceof InvalidReferenceError) return usage(err.message);
       throw err;

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DiscoveredArtifact, DiscoveredLayer, ImageAt } from "@/lib/evidence/types";
+import { COSIGN_SIGN_PREDICATE } from "@/lib/scan/facts";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
 export const vectorsDir = path.resolve(repoRoot, "../shared/vectors");
@@ -169,4 +170,27 @@ export function loadCase(name: string): VectorCase {
   }
   const keyPath = path.join(dir, "key.pub");
   return { index, dir, expected, image, artifacts, keyPem: fs.existsSync(keyPath) ? fs.readFileSync(keyPath, "utf8") : null };
+}
+
+/** The Signet policy document equivalent to a case's expected.json policy (YAML). */
+export function signetPolicyFor(c: VectorCase): string {
+  const p = c.expected.policy;
+  const authority =
+    p.type === "key"
+      ? `{ name: signer, key: { pem: ${JSON.stringify(c.keyPem)} } }`
+      : `{ name: signer, keyless: { identities: [ { issuer: ${JSON.stringify(p.certificateOidcIssuer)}, subject: ${JSON.stringify(p.certificateIdentity)} } ] } }`;
+  // a bundle carrying the cosign image-signature predicate is a signature, not an attestation
+  const attestation = p.predicateType && p.predicateType !== COSIGN_SIGN_PREDICATE;
+  const require = attestation
+    ? `{ signatures: [], attestations: [ { predicateType: ${JSON.stringify(p.predicateType)} } ] }`
+    : "{ signatures: { anyOf: [signer] } }";
+  return `apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: vector }
+spec:
+  mode: enforce
+  requireTlog: ${p.requireTlog}
+  authorities: [ ${authority} ]
+  require: ${require}
+`;
 }
