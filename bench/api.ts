@@ -207,6 +207,9 @@ async function main() {
       ["listImages search q=svc-4242", { q: "svc-4242" }],
       ["listImages sort containers desc", { sort: "containers", order: "desc" }],
     ];
+    // measure real answers, not empty ones
+    const all = await listImages(db, q({}));
+    if (all.total !== IMAGES || all.rows.length !== 50) throw new Error(`image list returned ${all.total} images (${all.rows.length} rows), expected ${IMAGES}`);
     process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);
     if (!(await measure("getOverview (30-day trend)", () => getOverview(db), 100))) failed++;
     for (const [name, o] of cases) if (!(await measure(name, () => listImages(db, q(o)), 150))) failed++;
