@@ -50,7 +50,9 @@ function figures(rows: readonly ContainerVerdicts[]): CoverageFigures {
   };
   const images = new Map<string, boolean>();
   for (const r of rows) {
-    const v = overallVerdict(r.verdicts);
+    // No digest (the tag could not be resolved yet): we cannot tell what runs — an error, never
+    // "no policy applies".
+    const v = r.digest === null && r.verdicts.length === 0 ? "error" : overallVerdict(r.verdicts);
     if (v === "verified") f.containersVerified++;
     else if (v === "failed") f.containersFailed++;
     else if (v === "unsigned") f.containersUnsigned++;

@@ -11,7 +11,7 @@ describe("coverage", () => {
     expect(overallVerdict(["unsigned", "failed", "verified"])).toBe("failed");
   });
 
-  it("fleet, cluster and namespace figures; an image is verified only if all its containers are", () => {
+  it("fleet, cluster and namespace figures; an image is verified only if all its containers are; an unknown digest is an error", () => {
     const rows: ContainerVerdicts[] = [
       { containerId: "1", cluster: "a", namespace: "x", digest: "sha256:1", verdicts: ["verified"] },
       { containerId: "2", cluster: "a", namespace: "x", digest: "sha256:1", verdicts: ["verified", "failed"] },
@@ -23,7 +23,7 @@ describe("coverage", () => {
     const [fleet, ...rest] = computeCoverage(rows);
     expect(fleet).toEqual({
       scope: "fleet", cluster: null, namespace: null,
-      containersTotal: 6, containersVerified: 2, containersFailed: 1, containersUnsigned: 1, containersError: 1, containersUnmatched: 1,
+      containersTotal: 6, containersVerified: 2, containersFailed: 1, containersUnsigned: 1, containersError: 2, containersUnmatched: 0,
       imagesTotal: 5, imagesVerified: 1,
     });
     expect(rest.map((r) => [r.scope, r.cluster, r.namespace, r.containersTotal, r.containersVerified])).toEqual([
