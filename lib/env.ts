@@ -63,6 +63,11 @@ const envSchema = z.object({
   SIGNET_SCAN_INTERVAL_MINUTES: intFromString(1, 24 * 60).default(10),
   /** The scan.tick sweep re-sends scan work untouched for this long (a worker died holding it). */
   SIGNET_SWEEP_STALE_SECONDS: intFromString(1, 86_400).default(120),
+  /**
+   * A scan re-fetches an image's signatures when its stored evidence is older than this; younger
+   * evidence is reused while the registry's tag listing still shows the same cosign tags. 0: always.
+   */
+  SIGNET_EVIDENCE_MAX_AGE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),

@@ -215,6 +215,8 @@ export class RegistryClient {
       if (o.maxTags && tags.length >= o.maxTags) return tags.slice(0, o.maxTags);
       path = nextLink(res, repo.repository);
     }
+    // a list cut short must not pass for the whole list (callers treat a missing tag as absent)
+    if (path) throw new RegistryError("too-large", `tags of ${repo.repository}: more than ${MAX_PAGES} pages`);
     return tags;
   }
 

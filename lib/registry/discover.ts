@@ -5,6 +5,7 @@ import { childLogger } from "@/lib/log";
 import { artifactTypeOf, classifyReferrer, shouldFetchLayer } from "@/lib/registry/classify";
 import type { FetchedManifest, RegistryClient } from "@/lib/registry/client";
 import { digestTag, isDigest } from "@/lib/registry/digest";
+import type { DiscoverySession } from "@/lib/registry/discovery-session";
 import { RegistryError } from "@/lib/registry/errors";
 import { ManifestParseError, parseManifest, type Descriptor, type ParsedManifest } from "@/lib/registry/manifest";
 import { formatRepository, normalizeRegistryHost, parseRepository, type RepositoryRef } from "@/lib/registry/reference";
@@ -17,6 +18,11 @@ export interface DiscoverOptions {
    * "host/path" or a RepositoryRef. Applies to the tags and to referrers.
    */
   signatureRepository?: string | RepositoryRef;
+  /**
+   * Shared by the images of one batch: a repository's tags are listed once and cosign tags missing
+   * from the listing are not probed; a repository without the referrers API is not asked again.
+   */
+  session?: DiscoverySession;
 }
 
 const TAG_KINDS = [
@@ -35,7 +41,8 @@ const KIND_ORDER: Record<ArtifactKind, number> = { signature: 0, attestation: 1,
  * Discovery for one image digest: every cosign / Sigstore artifact stored for it, fetched and
  * digest-checked but not verified. Looks at the cosign tags (sha256-<hex>.sig / .att / .sbom) and at
  * OCI referrers (the referrers API, or on its 404 the referrers tag sha256-<hex>). The outcome is
- * "none" only when every one of those answered an authoritative 404 (or the API an empty list);
+ * "none" only when every one of those answered an authoritative 404 (or the API an empty list, or,
+ * with a session, a complete tag listing lacked the tag);
  * any other failure anywhere is "error", with whatever was fetched before it as `partial`.
  */
 export async function discover(image: ImageAt, opts: DiscoverOptions): Promise<DiscoveryResult> {
@@ -43,7 +50,7 @@ export async function discover(image: ImageAt, opts: DiscoverOptions): Promise<D
   const log = logger();
   const store = signatureStore(image, opts.signatureRepository);
   const where = formatRepository(store);
-  const { client } = opts;
+  const { client, session } = opts;
   const artifacts: DiscoveredArtifact[] = [];
   const checked: string[] = [];
 
@@ -68,6 +75,10 @@ export async function discover(image: ImageAt, opts: DiscoverOptions): Promise<D
 
   const tagArtifact = async (suffix: "sig" | "att" | "sbom", kind: ArtifactKind) => {
     const tag = digestTag(image.digest, suffix);
+    if (session && !(await session.mayHaveTag(store, tag))) {
+      checked.push(`${where}:${tag} (not in the tag list)`);
+      return;
+    }
     const fetched = await client.findManifest(store, tag);
     if (!fetched) {
       checked.push(`${where}:${tag} (404)`);
@@ -122,7 +133,8 @@ export async function discover(image: ImageAt, opts: DiscoverOptions): Promise<D
   };
 
   const referrers = async () => {
-    const api = await client.getReferrers(store, image.digest);
+    const ask = () => client.getReferrers(store, image.digest);
+    const api = session ? await session.referrers(store, ask) : await ask();
     let entries: Descriptor[];
     let source: "referrers-api" | "referrers-tag";
     let listedBy: string;
@@ -135,6 +147,10 @@ export async function discover(image: ImageAt, opts: DiscoverOptions): Promise<D
     } else {
       checked.push(`${where} referrers API (404)`);
       tag = digestTag(image.digest);
+      if (session && !(await session.mayHaveTag(store, tag))) {
+        checked.push(`${where}:${tag} (not in the tag list)`);
+        return;
+      }
       const fetched = await client.findManifest(store, tag);
       if (!fetched) {
         checked.push(`${where}:${tag} (404)`);

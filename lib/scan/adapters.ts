@@ -17,6 +17,21 @@ export interface ScanAdapters {
   rejections(target: ClusterTarget): Promise<ClusterRejections>;
   /** Resolves a tag to a manifest digest through the registry. */
   resolveDigest(ref: ImageReference): Promise<{ digest: string } | { error: string }>;
-  discover(image: ImageAt): Promise<DiscoveryResult>;
+  /** A discovery context for one batch of images (see DiscoveryBatch). */
+  openDiscoveryBatch(): Promise<DiscoveryBatch>;
   verify(input: { image: ImageAt; artifacts: DiscoveredArtifact[]; keys: PublicKeyCandidate[]; now: Date }): VerifiedEvidence[] | Promise<VerifiedEvidence[]>;
+}
+
+/**
+ * Discovery for the images of one batch, sharing registry round trips (one tag listing per
+ * repository, see lib/registry/discovery-session.ts). Short-lived: one batch, then dropped.
+ */
+export interface DiscoveryBatch {
+  /** Never throws: registry failures are `error` outcomes. */
+  discover(image: ImageAt): Promise<DiscoveryResult>;
+  /**
+   * Which of the image's cosign tags (sha256-<hex>.sig / .att / .sbom and the referrers tag) exist
+   * now, from one tag listing per repository; undefined when the repository cannot be listed.
+   */
+  cosignTags(image: ImageAt): Promise<ReadonlySet<string> | undefined>;
 }

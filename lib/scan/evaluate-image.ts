@@ -40,24 +40,51 @@ function policyErrorVerdict(error: string): PolicyVerdict {
 }
 
 /**
- * Reads the current verdicts, evaluates and writes in one transaction under a per-image advisory lock:
+ * Reads the current verdicts, evaluates and writes in one transaction under per-image advisory locks:
  * two evaluations of the same image (a job re-sent by the sweep while the first is still running, a
  * scan check racing a re-verification) are serialized, so the second sees the first's verdicts and
  * neither duplicates a verdict event nor fails on the (container, policy) unique key.
  */
 export async function evaluateImage(db: Db, input: EvaluateImageInput): Promise<EvaluateImageResult> {
+  const [r] = await evaluateImages(db, [input]);
+  return r!;
+}
+
+/**
+ * evaluateImage for a batch of images in one transaction: one read of every container and verdict,
+ * one write per kind of change, one append to the audit chain. Results are in input order.
+ */
+export async function evaluateImages(db: Db, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
+  if (inputs.length === 0) return [];
+  const ids = [...new Set(inputs.map((i) => i.imageId))];
+  if (ids.length !== inputs.length) throw new Error("evaluateImages: one input per image");
   return db.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`image:${input.imageId}`}))`;
-      return evaluateImageLocked(tx, input);
+      // locks in a stable order: two batches sharing images cannot deadlock
+      const keys = [...ids].sort().map((id) => `image:${id}`);
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(${keys}::text[]) AS k ORDER BY k`;
+      return evaluateImagesLocked(tx, inputs);
     },
-    { timeout: 60_000, maxWait: 30_000 },
+    { timeout: 120_000, maxWait: 30_000 },
   );
 }
 
-async function evaluateImageLocked(tx: Prisma.TransactionClient, input: EvaluateImageInput): Promise<EvaluateImageResult> {
-  const image = await tx.image.findUnique({
-    where: { id: input.imageId },
+type LoadedImage = Prisma.ImageGetPayload<{
+  include: { containers: { include: { pod: { include: { namespace: true; cluster: true; workload: true } }; verdicts: true } } };
+}>;
+
+interface Plan {
+  creates: Prisma.VerdictCreateManyInput[];
+  updates: Map<string, { ids: string[]; data: Prisma.VerdictUpdateManyMutationInput }>;
+  events: NewAuditEvent[];
+  removals: string[];
+  untouched: string[];
+  images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; signers: string[] }>;
+}
+
+async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
+  const loaded = await tx.image.findMany({
+    where: { id: { in: inputs.map((i) => i.imageId) } },
     include: {
       containers: {
         where: { pod: { deletedAt: null } },
@@ -65,10 +92,46 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
           pod: { include: { namespace: true, cluster: true, workload: true } },
           verdicts: true,
         },
+        orderBy: { id: "asc" },
       },
     },
   });
-  if (!image) return { containers: 0, verdicts: 0, changed: 0 };
+  const byId = new Map(loaded.map((i) => [i.id, i]));
+  const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], untouched: [], images: [] };
+  const results = inputs.map((input) => {
+    const image = byId.get(input.imageId);
+    return image ? planImage(image, input, plan) : { containers: 0, verdicts: 0, changed: 0 };
+  });
+  if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
+  for (let i = 0; i < plan.creates.length; i += 1000) await tx.verdict.createMany({ data: plan.creates.slice(i, i + 1000) });
+  for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
+  // nothing changed: one statement records that these were re-evaluated
+  const now = inputs[0]!.now;
+  for (let i = 0; i < plan.untouched.length; i += 5000) {
+    await tx.verdict.updateMany({ where: { id: { in: plan.untouched.slice(i, i + 5000) } }, data: { evaluatedAt: now } });
+  }
+  // the denormalized image columns, for the images whose values changed, in one statement
+  const changedImages = plan.images.filter((u) => {
+    const prev = byId.get(u.id)!;
+    return prev.verdict !== u.verdict || prev.runningContainers !== u.runningContainers || canonicalJson(prev.signers) !== canonicalJson(u.signers);
+  });
+  if (changedImages.length) {
+    await tx.$executeRaw`
+      UPDATE "Image" i SET
+        verdict = u.verdict::"VerdictValue",
+        "runningContainers" = u.running,
+        signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb))
+      FROM unnest(${changedImages.map((u) => u.id)}::uuid[], ${changedImages.map((u) => u.verdict)}::text[],
+                  ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.signers))}::text[])
+        AS u(id, verdict, running, signers)
+      WHERE i.id = u.id`;
+  }
+  // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
+  await appendAuditEvents(tx, plan.events);
+  return results;
+}
+
+function planImage(image: LoadedImage, input: EvaluateImageInput, plan: Plan): EvaluateImageResult {
   const imageName = `${image.registry}/${image.repository}`;
   const evidenceSummary = (ids: string[]) =>
     input.facts
@@ -88,14 +151,13 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
   for (const p of input.policies) {
     results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
   }
+  // canonical forms of each policy's result, computed once for all containers
+  const canonical = new Map([...results].map(([id, r]) => [id, { reasons: canonicalJson(JSON.parse(JSON.stringify(r.reasons))), evidenceIds: canonicalJson(r.evidenceIds) }]));
 
   // the image's advisory lock (held by the caller) makes "no verdict yet" stable until commit: plain inserts
-  const creates: Prisma.VerdictCreateManyInput[] = [];
-  const updates = new Map<string, { ids: string[]; data: Prisma.VerdictUpdateManyMutationInput }>();
-  const events: NewAuditEvent[] = [];
-  const removals: string[] = [];
-  const untouched: string[] = [];
+  const { creates, updates, events, removals, untouched } = plan;
   let verdicts = 0;
+  let changedCount = 0;
   const perContainer: CoverageVerdict[] = [];
   for (const c of image.containers) {
     const ns = c.pod.namespace;
@@ -123,6 +185,7 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
       if (applicableIds.has(v.policyId)) continue;
       removals.push(v.id);
       const p = input.policies.find((x) => x.id === v.policyId);
+      changedCount++;
       events.push({
         ...eventBase,
         policyName: p?.name ?? null,
@@ -143,15 +206,15 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
       const same =
         prev &&
         !changed &&
-        canonicalJson(prev.reasons) === canonicalJson(JSON.parse(JSON.stringify(r.reasons))) &&
-        canonicalJson(prev.evidenceIds) === canonicalJson(r.evidenceIds);
+        canonicalJson(prev.reasons) === canonical.get(p.id)!.reasons &&
+        canonicalJson(prev.evidenceIds) === canonical.get(p.id)!.evidenceIds;
       if (same) untouched.push(prev.id);
       else if (!prev) {
         creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
       } else {
-        // the result is per policy, so every container's update for it is the same: one statement each
+        // the result is per (image, policy), so every container's update for it is the same: one statement each
         const valueChanged = prev.value !== value;
-        const key = `${p.id}|${valueChanged}`;
+        const key = `${image.id}|${p.id}|${valueChanged}`;
         let g = updates.get(key);
         if (!g) {
           g = {
@@ -163,6 +226,7 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
         g.ids.push(prev.id);
       }
       if (changed || input.recordUnchanged) {
+        changedCount++;
         events.push({
           ...eventBase,
           policyName: p.name,
@@ -176,23 +240,13 @@ async function evaluateImageLocked(tx: Prisma.TransactionClient, input: Evaluate
       }
     }
   }
-  {
-    if (removals.length) await tx.verdict.deleteMany({ where: { id: { in: removals } } });
-    for (let i = 0; i < creates.length; i += 1000) await tx.verdict.createMany({ data: creates.slice(i, i + 1000) });
-    for (const g of updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
-    // nothing changed: one statement records that these were re-evaluated
-    if (untouched.length) await tx.verdict.updateMany({ where: { id: { in: untouched } }, data: { evaluatedAt: input.now } });
-    await appendAuditEvents(tx, events);
-    await tx.image.update({
-      where: { id: image.id },
-      data: {
-        verdict: perContainer.length ? overallVerdict(perContainer) : null,
-        runningContainers: image.containers.length,
-        signers: signerIds(input.facts),
-      },
-    });
-  }
-  return { containers: image.containers.length, verdicts, changed: events.length };
+  plan.images.push({
+    id: image.id,
+    verdict: perContainer.length ? overallVerdict(perContainer) : null,
+    runningContainers: image.containers.length,
+    signers: signerIds(input.facts),
+  });
+  return { containers: image.containers.length, verdicts, changed: changedCount };
 }
 
 /** Ids of the signers of valid evidence, for filtering images by signer. */

@@ -1,4 +1,5 @@
 import "server-only";
+import { createHash } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
@@ -86,7 +87,21 @@ export async function storeDiscovery(db: Db, imageId: string, result: DiscoveryR
 
 /** Rebuilds the discovered artifacts of an image from its stored evidence (no network). */
 export async function loadStoredArtifacts(db: Db, imageId: string): Promise<DiscoveredArtifact[]> {
-  const rows = await db.evidence.findMany({ where: { imageId }, select: { raw: true } });
+  return (await loadStoredArtifactsMany(db, [imageId])).get(imageId) ?? [];
+}
+
+/** loadStoredArtifacts for many images in one query; images without evidence map to []. */
+export async function loadStoredArtifactsMany(db: Db, imageIds: readonly string[]): Promise<Map<string, DiscoveredArtifact[]>> {
+  const out = new Map<string, DiscoveredArtifact[]>(imageIds.map((id) => [id, []]));
+  if (imageIds.length === 0) return out;
+  const rows = await db.evidence.findMany({ where: { imageId: { in: [...imageIds] } }, select: { imageId: true, raw: true }, orderBy: [{ imageId: "asc" }, { id: "asc" }] });
+  const grouped = new Map<string, Array<{ raw: unknown }>>();
+  for (const r of rows) grouped.set(r.imageId, [...(grouped.get(r.imageId) ?? []), r]);
+  for (const [imageId, list] of grouped) out.set(imageId, artifactsFromRows(list));
+  return out;
+}
+
+function artifactsFromRows(rows: ReadonlyArray<{ raw: unknown }>): DiscoveredArtifact[] {
   const byManifest = new Map<string, DiscoveredArtifact>();
   for (const r of rows) {
     const raw = r.raw as unknown as RawLayer | null;
@@ -109,8 +124,35 @@ export async function loadStoredArtifacts(db: Db, imageId: string): Promise<Disc
   return [...byManifest.values()].map((a) => ({ ...a, layers: a.layers.filter(Boolean) }));
 }
 
+/**
+ * A digest of everything storeVerification writes for these results: equal hashes mean the stored
+ * rows already say this, so a rescan with nothing changed writes nothing per evidence row.
+ */
+export function verificationHash(verified: readonly VerifiedEvidence[]): string {
+  const h = createHash("sha256");
+  for (const v of verified) {
+    h.update(
+      JSON.stringify([
+        v.origin.manifestDigest,
+        v.origin.layerIndex,
+        v.origin.layerDigest,
+        v.status,
+        v.reasons.map((r) => [r.code, r.message]),
+        v.matchedKeys.map((k) => k.fingerprint),
+        v.signer ?? null,
+        v.tlog ?? null,
+        v.predicateType ?? null,
+        v.provenance ?? null,
+      ]),
+    );
+    h.update("\n");
+  }
+  return h.digest("hex");
+}
+
 /** Stores the facts of the last verification on the evidence rows (for the trust-chain view). */
 export async function storeVerification(db: Db, imageId: string, verified: VerifiedEvidence[], now: Date): Promise<void> {
+  const hash = verificationHash(verified);
   for (const v of verified) {
     const signer = v.signer;
     const keyFp = v.matchedKeys[0]?.fingerprint ?? (signer?.kind === "key" ? signer.fingerprint : null);
@@ -135,5 +177,5 @@ export async function storeVerification(db: Db, imageId: string, verified: Verif
       },
     });
   }
-  await db.image.update({ where: { id: imageId }, data: { verifiedAt: now } });
+  await db.image.update({ where: { id: imageId }, data: { verifiedAt: now, verificationHash: hash } });
 }

@@ -6,9 +6,9 @@ import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
 import type { PublicKeyCandidate } from "@/lib/sigstore/types";
-import type { ScanAdapters } from "@/lib/scan/adapters";
-import { evaluateImage } from "@/lib/scan/evaluate-image";
-import { loadStoredArtifacts, storeDiscovery, storeVerification } from "@/lib/scan/evidence-store";
+import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
+import { evaluateImages, type EvaluateImageInput } from "@/lib/scan/evaluate-image";
+import { loadStoredArtifactsMany, storeDiscovery, storeVerification, verificationHash } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
@@ -27,10 +27,16 @@ export interface PipelineContext {
   log: Logger;
   now?: () => Date;
   enqueueImageCheck(payload: ImageCheckPayload): Promise<unknown>;
+  /**
+   * In a scan, stored evidence younger than this is reused when the repository's tag listing still
+   * shows the cosign tags it came from (SIGNET_EVIDENCE_MAX_AGE_MINUTES). 0 or unset: always discover.
+   */
+  evidenceMaxAgeMs?: number;
 }
 
 export interface ImageCheckPayload {
-  imageId: string;
+  /** A batch of images (see imageBatches). */
+  imageIds: string[];
   scanId?: string;
   /** scan: discover from the registry; reverify: use stored artifacts (policy or key change, no network). */
   mode: "scan" | "reverify";
@@ -179,7 +185,13 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     select: { id: true },
   });
   await db.scanItem.createMany({ data: images.map((i) => ({ scanId, imageId: i.id })), skipDuplicates: true });
-  const pending = await db.scanItem.findMany({ where: { scanId, status: "pending" }, select: { imageId: true } });
+  const pendingIds = new Set((await db.scanItem.findMany({ where: { scanId, status: "pending" }, select: { imageId: true } })).map((p) => p.imageId));
+  // batches of images of the same repositories share the registry round trips of discovery
+  const ordered = await db.image.findMany({ where: { id: { in: [...pendingIds] } }, select: { id: true }, orderBy: [{ registry: "asc" }, { repository: "asc" }, { id: "asc" }] });
+  const pending = ordered.map((i) => ({ imageId: i.id }));
+  // an item whose image was deleted in between still gets a check (which settles it as gone)
+  const listed = new Set(ordered.map((i) => i.id));
+  for (const id of pendingIds) if (!listed.has(id)) pending.push({ imageId: id });
   const total = await db.scanItem.count({ where: { scanId } });
   const done = total - pending.length;
   await db.scan.update({
@@ -192,7 +204,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       counts: { clusters: targets.length, clustersOk, images: total } as never,
     },
   });
-  for (const p of pending) await ctx.enqueueImageCheck({ imageId: p.imageId, scanId, mode: "scan", trigger: scan.trigger });
+  for (const b of imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger })) await ctx.enqueueImageCheck(b);
   if (pending.length === 0) await finalizeScan(ctx, scanId);
 }
 
@@ -205,60 +217,139 @@ function candidateKeys(policies: LoadedPolicy[]): PublicKeyCandidate[] {
   return [...seen.values()];
 }
 
-/** Discover (or reuse stored artifacts), verify, evaluate and store one image; settle its scan item. */
-export async function checkImage(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcome: string }> {
-  const { db, adapters } = ctx;
-  const now = clock(ctx);
-  const image = await db.image.findUnique({ where: { id: payload.imageId } });
-  if (!image) {
-    if (payload.scanId) await settleItem(ctx, payload.scanId, payload.imageId, "error", "gone", "the image no longer exists");
-    return { outcome: "gone" };
-  }
-  const at = { registry: image.registry, repository: image.repository, digest: image.digest };
-  const policies = await loadActivePolicies(db);
+/** Images per image-check job: big enough to share round trips, small enough to spread over workers. */
+export const IMAGE_BATCH_SIZE = 25;
 
-  let artifacts: DiscoveredArtifact[];
-  let discovery: DiscoveryFact;
-  if (payload.mode === "reverify" && (image.discovery === "found" || image.discovery === "none")) {
-    artifacts = await loadStoredArtifacts(db, image.id);
-    discovery = { outcome: image.discovery };
-  } else {
-    let result: DiscoveryResult;
-    try {
-      result = await adapters.discover(at);
-    } catch (err) {
-      // an adapter that throws is a bug or an outage, never "no signature"
-      result = { outcome: "error", image: at, code: "network", reason: (err as Error).message, partial: [] };
-    }
-    await storeDiscovery(db, image.id, result, now);
-    artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
-    discovery = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
-  }
-  const verifiable = artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
-  const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys: candidateKeys(policies), now }) : [];
-  if (discovery.outcome !== "error") await storeVerification(db, image.id, verified, now);
-  const facts = verified.map(toEvidenceFact);
-  await evaluateImage(db, { imageId: image.id, facts, discovery, policies, now, trigger: payload.trigger ?? payload.mode });
-  const outcome = discovery.outcome === "error" ? "error" : discovery.outcome;
-  if (payload.scanId) {
-    await settleItem(ctx, payload.scanId, image.id, discovery.outcome === "error" ? "error" : "done", outcome, discovery.outcome === "error" ? discovery.reason : null);
-  }
-  return { outcome };
+/** Splits image ids into image-check payloads of at most IMAGE_BATCH_SIZE, in the given order. */
+export function imageBatches(imageIds: readonly string[], base: Omit<ImageCheckPayload, "imageIds">, size = IMAGE_BATCH_SIZE): ImageCheckPayload[] {
+  const out: ImageCheckPayload[] = [];
+  for (let i = 0; i < imageIds.length; i += size) out.push({ ...base, imageIds: imageIds.slice(i, i + size) });
+  return out;
 }
 
-/** Marks an item settled once; only the first transition advances the scan's progress. */
-async function settleItem(ctx: PipelineContext, scanId: string, imageId: string, status: "done" | "error", outcome: string, error: string | null) {
+/** The cosign tags recorded for an image's stored artifacts (tag-stored signatures and the referrers tag). */
+function storedTags(artifacts: readonly DiscoveredArtifact[]): Set<string> {
+  const tags = new Set<string>();
+  for (const a of artifacts) if (a.tag && (a.source === "tag" || a.source === "referrers-tag")) tags.add(a.tag);
+  return tags;
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+
+interface Checked {
+  imageId: string;
+  artifacts: DiscoveredArtifact[];
+  discovery: DiscoveryFact;
+  /** Discovery ran and must be stored (found / none replacing the evidence set, or error). */
+  store?: DiscoveryResult;
+  /** Discovery ran and found exactly the stored artifacts: only discoveredAt moves. */
+  unchanged?: boolean;
+}
+
+/**
+ * Discovers (or reuses stored artifacts), verifies, evaluates and stores a batch of images; settles
+ * their scan items. Stored evidence is reused, without registry traffic, for a re-verification
+ * (policy or key change) and, in a scan, while it is younger than `evidenceMaxAgeMs` and the
+ * repository's tag listing still shows exactly the cosign tags it was discovered from (a deleted or
+ * newly pushed .sig / .att tag is noticed on the next pass; any other change once it is stale).
+ */
+export async function checkImages(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcomes: Record<string, number> }> {
+  const { db, adapters } = ctx;
+  const now = clock(ctx);
+  const ids = [...new Set(payload.imageIds)];
+  const images = await db.image.findMany({ where: { id: { in: ids } } });
+  const gone = ids.filter((id) => !images.some((i) => i.id === id));
+  const policies = await loadActivePolicies(db);
+  const keys = candidateKeys(policies);
+  const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
+
+  const reusable = images.filter(
+    (i) =>
+      (i.discovery === "found" || i.discovery === "none") &&
+      (payload.mode === "reverify" || (maxAgeMs > 0 && i.discoveredAt !== null && now.getTime() - i.discoveredAt.getTime() < maxAgeMs)),
+  );
+  const stored = await loadStoredArtifactsMany(db, reusable.map((i) => i.id));
+  let opened: Promise<DiscoveryBatch> | undefined;
+  const openBatch = () => (opened ??= adapters.openDiscoveryBatch());
+
+  const checked = await mapLimit(images, 32, async (image): Promise<Checked> => {
+    const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+    const kept = stored.get(image.id);
+    if (kept && image.discovery !== "pending" && image.discovery !== "error") {
+      if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+      const tags = await (await openBatch()).cosignTags(at);
+      if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+    }
+    // nothing reusable (in a re-verification too: an image never discovered, or whose discovery failed)
+    const result = await (await openBatch()).discover(at);
+    const artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
+    const discovery: DiscoveryFact = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
+    const unchanged =
+      result.outcome !== "error" &&
+      result.outcome === image.discovery &&
+      sameSet(new Set(result.outcome === "found" ? result.manifestDigests : []), new Set(image.artifactDigests));
+    return unchanged ? { imageId: image.id, artifacts, discovery, unchanged: true } : { imageId: image.id, artifacts, discovery, store: result };
+  });
+
+  // store discoveries: changed evidence sets one by one (rare), unchanged ones in one statement
+  for (const c of checked) if (c.store) await storeDiscovery(db, c.imageId, c.store, now);
+  const unchangedIds = checked.filter((c) => c.unchanged).map((c) => c.imageId);
+  if (unchangedIds.length) await db.image.updateMany({ where: { id: { in: unchangedIds } }, data: { discoveredAt: now } });
+
+  // verify (CPU only), then store results that differ from the stored ones
+  const byId = new Map(images.map((i) => [i.id, i]));
+  const evaluations: EvaluateImageInput[] = [];
+  const sameVerification: string[] = [];
+  for (const c of checked) {
+    const image = byId.get(c.imageId)!;
+    const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+    const verifiable = c.artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
+    const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys, now }) : [];
+    if (c.discovery.outcome !== "error") {
+      const evidenceRewritten = c.store !== undefined;
+      if (!evidenceRewritten && image.verificationHash === verificationHash(verified)) sameVerification.push(image.id);
+      else await storeVerification(db, image.id, verified, now);
+    }
+    evaluations.push({ imageId: image.id, facts: verified.map(toEvidenceFact), discovery: c.discovery, policies, now, trigger: payload.trigger ?? payload.mode });
+  }
+  if (sameVerification.length) await db.image.updateMany({ where: { id: { in: sameVerification } }, data: { verifiedAt: now } });
+  await evaluateImages(db, evaluations);
+
+  const outcomes: Record<string, number> = {};
+  const settled: Array<{ imageId: string; status: "done" | "error"; outcome: string; error: string | null }> = gone.map((imageId) => ({
+    imageId,
+    status: "error",
+    outcome: "gone",
+    error: "the image no longer exists",
+  }));
+  for (const c of checked) {
+    const error = c.discovery.outcome === "error";
+    settled.push({ imageId: c.imageId, status: error ? "error" : "done", outcome: c.discovery.outcome, error: error ? (c.discovery as { reason: string }).reason : null });
+  }
+  for (const s of settled) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
+  if (payload.scanId) await settleItems(ctx, payload.scanId, settled);
+  return { outcomes };
+}
+
+/** Marks items settled once; only the first transition of each advances the scan's progress. */
+async function settleItems(
+  ctx: PipelineContext,
+  scanId: string,
+  items: ReadonlyArray<{ imageId: string; status: "done" | "error"; outcome: string; error: string | null }>,
+) {
   const { db } = ctx;
-  // one transaction: a worker killed between settling the item and counting it would otherwise leave
-  // the scan's progress one short for good
+  if (items.length === 0) return;
+  // one transaction: a worker killed between settling items and counting them would otherwise leave
+  // the scan's progress short for good
   const r = await db.$transaction(async (tx) => {
-    const changed = await tx.scanItem.updateMany({
-      where: { scanId, imageId, status: "pending" },
-      data: { status, outcome, error: error?.slice(0, 2000) ?? null, updatedAt: clock(ctx) },
-    });
-    if (changed.count === 0) return undefined;
     const rows = await tx.$queryRaw<{ done: number; total: number }[]>`
-      UPDATE "Scan" SET done = done + 1 WHERE id = ${scanId}::uuid RETURNING done, total`;
+      WITH settled AS (
+        UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error, "updatedAt" = ${clock(ctx)}
+        FROM unnest(${items.map((i) => i.imageId)}::uuid[], ${items.map((i) => i.status)}::text[], ${items.map((i) => i.outcome)}::text[],
+                    ${items.map((i) => i.error?.slice(0, 2000) ?? null)}::text[]) AS u("imageId", status, outcome, error)
+        WHERE si."scanId" = ${scanId}::uuid AND si."imageId" = u."imageId" AND si.status = 'pending'
+        RETURNING 1)
+      UPDATE "Scan" SET done = done + (SELECT count(*) FROM settled)::int WHERE id = ${scanId}::uuid RETURNING done, total`;
     return rows[0];
   });
   if (r && r.done >= r.total) await finalizeScan(ctx, scanId);

@@ -10,6 +10,8 @@ import { listAdmissionRejections } from "@/lib/kube/rejections";
 import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
 import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/credentials";
 import { discover } from "@/lib/registry/discover";
+import { DiscoverySession } from "@/lib/registry/discovery-session";
+import type { DiscoveryResult } from "@/lib/evidence/types";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import type { ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
 
@@ -118,9 +120,17 @@ export function createScanAdapters(): ScanAdapters {
         return { error: (err as Error).message };
       }
     },
-    async discover(image) {
+    async openDiscoveryBatch() {
       const { client } = await current();
-      return discover(image, { client });
+      const session = new DiscoverySession(client);
+      return {
+        discover: (image) =>
+          discover(image, { client, session }).catch(
+            // discover reports registry failures as outcomes; anything thrown is a bug, never "no signature"
+            (err: unknown): DiscoveryResult => ({ outcome: "error", image, code: "bad-response", reason: `unexpected failure: ${(err as Error).message}`.slice(0, 500), partial: [] }),
+          ),
+        cosignTags: (image) => session.cosignTags(image),
+      };
     },
     async verify({ image, artifacts, keys, now }) {
       const { trust } = await current();

@@ -10,7 +10,7 @@ import { policySpecSchema, type PolicySpec } from "@/lib/policy/schema";
 import { addDualTrust } from "@/lib/trust/rotation";
 import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
 import type { ScanAdapters } from "@/lib/scan/adapters";
-import { checkImage } from "@/lib/scan/pipeline";
+import { checkImages, imageBatches } from "@/lib/scan/pipeline";
 import { storedFact } from "@/lib/trust/facts";
 import {
   blastRadius,
@@ -408,14 +408,12 @@ export interface ReverifyOptions {
 /** Re-verifies and re-evaluates images from stored evidence (no registry traffic), waiting for all. */
 export async function reverifyImages(db: Db, imageIds: string[], trigger: string, opts: ReverifyOptions): Promise<number> {
   const ids = [...new Set(imageIds)];
+  const batches = imageBatches(ids, { mode: "reverify", trigger });
   let next = 0;
   const ctx = { db, adapters: opts.adapters, log, now: opts.now ? () => opts.now! : undefined, enqueueImageCheck: async () => undefined };
   await Promise.all(
-    Array.from({ length: Math.min(opts.concurrency ?? 4, ids.length) }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        await checkImage(ctx, { imageId: id, mode: "reverify", trigger });
-      }
+    Array.from({ length: Math.min(opts.concurrency ?? 4, batches.length) }, async () => {
+      while (next < batches.length) await checkImages(ctx, batches[next++]!);
     }),
   );
   return ids.length;

@@ -11,6 +11,7 @@ import { evaluate, type Verdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import type { RegistryClient } from "@/lib/registry/client";
 import { discover } from "@/lib/registry/discover";
+import type { DiscoverySession } from "@/lib/registry/discovery-session";
 import { RegistryError } from "@/lib/registry/errors";
 import { formatImageReference, type ImageReference, type RepositoryRef } from "@/lib/registry/reference";
 import { toEvidenceFact } from "@/lib/scan/facts";
@@ -122,6 +123,8 @@ export interface VerifyImageInput {
   now?: Date;
   /** Where signatures live when not next to the image (cosign's COSIGN_REPOSITORY). */
   signatureRepository?: RepositoryRef;
+  /** Shared by the images of one run (see DiscoverySession). */
+  session?: DiscoverySession;
 }
 
 /**
@@ -148,7 +151,11 @@ export async function verifyImage(input: VerifyImageInput): Promise<ImageVerific
     return finish(given, image, { outcome: "error", artifacts: 0, code: err.code, reason: discovery.reason }, result, notApplicable);
   }
   const image: ImageAt = { registry: ref.registry, repository: ref.repository, digest };
-  const discovery = await discover(image, { client: input.client, ...(input.signatureRepository ? { signatureRepository: input.signatureRepository } : {}) });
+  const discovery = await discover(image, {
+    client: input.client,
+    ...(input.signatureRepository ? { signatureRepository: input.signatureRepository } : {}),
+    ...(input.session ? { session: input.session } : {}),
+  });
   const result = evaluateDiscovered({ image, discovery, policies: applicable, trust: input.trust, now });
   const summary: ImageVerification["discovery"] =
     discovery.outcome === "found"

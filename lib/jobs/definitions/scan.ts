@@ -1,8 +1,9 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { getEnv } from "@/lib/env";
 import { defineJob, type JobContext } from "@/lib/jobs/registry";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
-import { checkImage, createScan, finalizeScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, finalizeScan, imageBatches, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 
 /**
  * The scan pipeline's jobs. Keys make them deterministic: one start per scan, one check per
@@ -14,7 +15,14 @@ function pipeline(ctx: JobContext): PipelineContext {
     adapters: getScanAdapters(),
     log: ctx.log,
     enqueueImageCheck: (p) => ctx.enqueue(imageCheck, p),
+    evidenceMaxAgeMs: getEnv().SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
   };
+}
+
+/** A deterministic key for a batch: the same images of the same scan collapse into one queued job. */
+function batchKey(p: { imageIds: string[]; scanId?: string | undefined; mode: string }): string {
+  const ids = [...p.imageIds].sort().join(",");
+  return `${p.scanId ?? p.mode}:${createHash("sha256").update(ids).digest("hex").slice(0, 32)}`;
 }
 
 export const scanStart = defineJob({
@@ -29,14 +37,14 @@ export const scanStart = defineJob({
 export const imageCheck = defineJob({
   name: "image.check",
   schema: z.object({
-    imageId: z.uuid(),
+    imageIds: z.array(z.uuid()).min(1).max(500),
     scanId: z.uuid().optional(),
     mode: z.enum(["scan", "reverify"]),
     trigger: z.string().max(100).optional(),
   }),
-  key: (p) => `${p.imageId}:${p.scanId ?? p.mode}`,
-  queue: { policy: "short", retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 600 },
-  handler: async (p, ctx) => checkImage(pipeline(ctx), p),
+  key: batchKey,
+  queue: { policy: "short", retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 900 },
+  handler: async (p, ctx) => checkImages(pipeline(ctx), p),
 });
 
 /**
@@ -77,9 +85,9 @@ export const scanTick = defineJob({
         select: { imageId: true },
         take: 5000,
       });
-      for (const item of stale) {
-        await ctx.enqueue(imageCheck, { imageId: item.imageId, scanId: scan.id, mode: "scan", trigger: scan.trigger });
-        resent++;
+      for (const b of imageBatches(stale.map((i) => i.imageId), { scanId: scan.id, mode: "scan", trigger: scan.trigger })) {
+        await ctx.enqueue(imageCheck, b);
+        resent += b.imageIds.length;
       }
       if (stale.length) await db.scanItem.updateMany({ where: { scanId: scan.id, imageId: { in: stale.map((s) => s.imageId) } }, data: { updatedAt: new Date() } });
       await finalizeScan(pipeline(ctx), scan.id);
@@ -99,8 +107,8 @@ export const reevaluateAll = defineJob({
   queue: { policy: "short", retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
   concurrency: 1,
   handler: async (p, ctx) => {
-    const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true } });
-    for (const i of images) await ctx.enqueue(imageCheck, { imageId: i.id, mode: "reverify", trigger: p.reason });
+    const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
+    for (const b of imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason })) await ctx.enqueue(imageCheck, b);
     return { images: images.length };
   },
 });

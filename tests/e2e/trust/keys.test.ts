@@ -9,7 +9,7 @@ import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
-import { checkImage, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { createKeyAuthority } from "@/lib/trust/service";
 import { createFirstAdmin, waitForSetupLink } from "@/tests/support/auth-browser";
@@ -82,7 +82,7 @@ spec:
   scope: { images: ["${h}/apps/**"] }
   authorities: [ { name: a, key: { ref: key-a } }, { name: b, key: { ref: key-b } } ]`);
     await savePolicyDocument(db, doc!, { actor: "test" });
-    const ctx: PipelineContext = { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImage(ctx, p) };
+    const ctx: PipelineContext = { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImages(ctx, p) };
     const scanId = await createScan(db, { trigger: "test" });
     await startScan(ctx, scanId);
     const scan = await db.scan.findUniqueOrThrow({ where: { id: scanId } });

@@ -8,7 +8,7 @@ import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
-import { checkImage, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import {
   createKeyAuthority,
@@ -98,7 +98,7 @@ spec:
   authorities: [ { name: legacy, key: { pem: ${JSON.stringify(pubA)} } } ]`);
     for (const d of docs) await savePolicyDocument(db, d, { actor });
 
-    ctx = { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImage(ctx, p) };
+    ctx = { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImages(ctx, p) };
   }, 240_000);
 
   afterAll(async () => {
