@@ -28,6 +28,9 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "" },
     /** NODE_OPTIONS for the worker, e.g. "--max-semi-space-size=16" (caps V8's young generation). */
     "node-options": { type: "string", default: "" },
+    /** LOG_LEVEL of the worker (debug prints per-batch timings); its output goes to --worker-log. */
+    "log-level": { type: "string", default: "warn" },
+    "worker-log": { type: "string", default: "" },
   },
 });
 
@@ -63,7 +66,7 @@ async function main() {
       KUBECONFIG: kube.kubeconfigPath,
       SIGNET_KUBE_CONTEXTS: "admin",
       SIGNET_REGISTRY_INSECURE: registry.host,
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: values["log-level"],
       ...(values.concurrency ? { SIGNET_WORKER_CONCURRENCY: values.concurrency } : {}),
       ...(values["node-options"] ? { NODE_OPTIONS: values["node-options"] } : {}),
     });
@@ -81,6 +84,7 @@ async function main() {
     };
     const full = await run("full scan");
     const rescan = await run("rescan");
+    if (values["worker-log"]) await fs.writeFile(values["worker-log"], worker.output());
     const peak = await vmHwmMb(pid);
     const verified = await db.verdict.count({ where: { value: "verified" } });
     const containers = await db.container.count();

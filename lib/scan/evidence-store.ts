@@ -27,15 +27,27 @@ const KIND: Record<DiscoveredArtifact["kind"], "signature" | "attestation" | "sb
  * disappears); an error keeps the stored evidence (never lose data on a failure) and marks the image.
  */
 export async function storeDiscovery(db: Db, imageId: string, result: DiscoveryResult, now: Date): Promise<void> {
-  if (result.outcome === "error") {
-    await db.image.update({
-      where: { id: imageId },
-      data: { discovery: "error", discoveryError: `${result.code}: ${result.reason}`.slice(0, 2000), discoveredAt: now },
-    });
-    return;
-  }
-  const artifacts = result.outcome === "found" ? result.artifacts : [];
-  const rows: Prisma.EvidenceCreateManyInput[] = artifacts.flatMap((a) => {
+  await storeEvidenceBatch(db, [{ imageId, discovery: result }], now);
+}
+
+/** What one image's check learned, for storeEvidenceBatch. */
+export interface EvidenceUpdate {
+  imageId: string;
+  /**
+   * A discovery to record: found / none replace the evidence set, error marks the image and keeps
+   * its evidence. Absent when the stored evidence was reused or found again unchanged.
+   */
+  discovery?: DiscoveryResult;
+  /** Discovery ran and found exactly the stored artifacts: only discoveredAt moves. */
+  rediscovered?: boolean;
+  /** Results of verifying the image's artifacts (absent when discovery failed: nothing to record). */
+  verified?: VerifiedEvidence[];
+  /** Image.verificationHash before this check: equal results are not written again. */
+  storedHash?: string | null;
+}
+
+function evidenceRows(imageId: string, artifacts: readonly DiscoveredArtifact[], now: Date): Prisma.EvidenceCreateManyInput[] {
+  return artifacts.flatMap((a) => {
     const { layers, ...artifact } = a;
     return layers.map((l, index) => {
       const raw: RawLayer = {
@@ -63,26 +75,111 @@ export async function storeDiscovery(db: Db, imageId: string, result: DiscoveryR
       };
     });
   });
-  await db.$transaction(async (tx) => {
-    // a row is the same evidence when artifact, position and layer bytes are all the same
-    const key = (e: { artifactDigest: string; layerIndex?: number; layerDigest: string }) => `${e.artifactDigest}\u0000${e.layerIndex ?? 0}\u0000${e.layerDigest}`;
-    const keep = new Set(rows.map(key));
-    const existing = await tx.evidence.findMany({ where: { imageId }, select: { id: true, artifactDigest: true, layerIndex: true, layerDigest: true } });
-    const stale = existing.filter((e) => !keep.has(key(e))).map((e) => e.id);
-    if (stale.length) await tx.evidence.deleteMany({ where: { id: { in: stale } } });
-    const have = new Set(existing.map(key));
-    const fresh = rows.filter((r) => !have.has(key(r)));
-    if (fresh.length) await tx.evidence.createMany({ data: fresh, skipDuplicates: true });
-    await tx.image.update({
-      where: { id: imageId },
-      data: {
-        discovery: result.outcome,
-        discoveryError: null,
-        discoveredAt: now,
-        artifactDigests: result.outcome === "found" ? result.manifestDigests : [],
-      },
-    });
-  });
+}
+
+/** The verification columns of an evidence row. */
+function verificationColumns(v: VerifiedEvidence, now: Date) {
+  const signer = v.signer;
+  const keyFp = v.matchedKeys[0]?.fingerprint ?? (signer?.kind === "key" ? signer.fingerprint : null);
+  return {
+    status: v.status,
+    statusReason: v.reasons.map((r) => `${r.code}: ${r.message}`).join("; ").slice(0, 4000) || null,
+    signerKind: signer?.kind ?? null,
+    keyFingerprint: keyFp,
+    certIdentity: signer?.kind === "keyless" ? signer.identity : null,
+    certIssuer: signer?.kind === "keyless" ? signer.issuer : null,
+    certExtensions: signer?.kind === "keyless" ? (signer.extensions as unknown as Prisma.InputJsonValue) : undefined,
+    certNotBefore: signer?.kind === "keyless" ? new Date(signer.certificate.notBefore) : null,
+    certNotAfter: signer?.kind === "keyless" ? new Date(signer.certificate.notAfter) : null,
+    tlogLogIndex: v.tlog ? BigInt(v.tlog.logIndex) : null,
+    tlogIntegratedTime: v.tlog ? new Date(v.tlog.integratedTimeISO) : null,
+    tlogLogId: v.tlog?.logId ?? null,
+    predicateType: v.predicateType,
+    provenance: (v.provenance ?? undefined) as unknown as Prisma.InputJsonValue | undefined,
+    verifiedAt: now,
+  } satisfies Prisma.EvidenceUpdateManyMutationInput;
+}
+
+const rowKey = (e: { artifactDigest: string; layerIndex?: number; layerDigest: string }) => `${e.artifactDigest}\u0000${e.layerIndex ?? 0}\u0000${e.layerDigest}`;
+const originKey = (v: VerifiedEvidence) => rowKey({ artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest });
+
+/**
+ * Stores what a batch of image checks learned, in one transaction and a few statements: replaced
+ * evidence sets (stale rows deleted, new rows inserted with their verification results), errors
+ * (the image is marked, its evidence kept), and verification results that changed (rows of an
+ * unchanged evidence set are only rewritten when the results' hash moved).
+ */
+export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdate[], now: Date): Promise<void> {
+  if (updates.length === 0) return;
+  await db.$transaction(
+    async (tx) => {
+      const replaced = updates.filter((u) => u.discovery && u.discovery.outcome !== "error");
+      const existing = replaced.length
+        ? await tx.evidence.findMany({
+            where: { imageId: { in: replaced.map((u) => u.imageId) } },
+            select: { id: true, imageId: true, artifactDigest: true, layerIndex: true, layerDigest: true },
+          })
+        : [];
+      const existingByImage = new Map<string, typeof existing>();
+      for (const e of existing) existingByImage.set(e.imageId, [...(existingByImage.get(e.imageId) ?? []), e]);
+
+      const stale: string[] = [];
+      const fresh: Prisma.EvidenceCreateManyInput[] = [];
+      const rewrite: Array<{ imageId: string; v: VerifiedEvidence }> = [];
+      for (const u of updates) {
+        const hash = u.verified ? verificationHash(u.verified) : undefined;
+        const results = new Map((u.verified ?? []).map((v) => [originKey(v), v]));
+        if (u.discovery && u.discovery.outcome !== "error") {
+          // a row is the same evidence when artifact, position and layer bytes are all the same
+          const rows = evidenceRows(u.imageId, u.discovery.outcome === "found" ? u.discovery.artifacts : [], now);
+          const keep = new Set(rows.map(rowKey));
+          const had = existingByImage.get(u.imageId) ?? [];
+          for (const e of had) if (!keep.has(rowKey(e))) stale.push(e.id);
+          const have = new Set(had.map(rowKey));
+          for (const r of rows) {
+            const v = results.get(rowKey(r));
+            if (!have.has(rowKey(r))) fresh.push(v ? { ...r, ...verificationColumns(v, now) } : r);
+            else if (v && hash !== u.storedHash) rewrite.push({ imageId: u.imageId, v });
+          }
+        } else if (u.verified && hash !== u.storedHash) {
+          for (const v of u.verified) rewrite.push({ imageId: u.imageId, v });
+        }
+      }
+      if (stale.length) await tx.evidence.deleteMany({ where: { id: { in: stale } } });
+      for (let i = 0; i < fresh.length; i += 500) await tx.evidence.createMany({ data: fresh.slice(i, i + 500), skipDuplicates: true });
+      for (const { imageId, v } of rewrite) {
+        await tx.evidence.updateMany({
+          where: { imageId, artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest },
+          data: verificationColumns(v, now),
+        });
+      }
+
+      // image columns: one statement per kind of change
+      const errors = updates.filter((u) => u.discovery?.outcome === "error");
+      for (const u of errors) {
+        const d = u.discovery as Extract<DiscoveryResult, { outcome: "error" }>;
+        await tx.image.update({ where: { id: u.imageId }, data: { discovery: "error", discoveryError: `${d.code}: ${d.reason}`.slice(0, 2000), discoveredAt: now } });
+      }
+      if (replaced.length) {
+        await tx.$executeRaw`
+          UPDATE "Image" i SET discovery = u.outcome::"DiscoveryOutcome", "discoveryError" = NULL, "discoveredAt" = ${now},
+            "artifactDigests" = ARRAY(SELECT jsonb_array_elements_text(u.digests::jsonb))
+          FROM unnest(${replaced.map((u) => u.imageId)}::uuid[], ${replaced.map((u) => u.discovery!.outcome)}::text[],
+                      ${replaced.map((u) => JSON.stringify(u.discovery!.outcome === "found" ? u.discovery!.manifestDigests : []))}::text[]) AS u(id, outcome, digests)
+          WHERE i.id = u.id`;
+      }
+      const rediscovered = updates.filter((u) => u.rediscovered).map((u) => u.imageId);
+      if (rediscovered.length) await tx.image.updateMany({ where: { id: { in: rediscovered } }, data: { discoveredAt: now } });
+      const verified = updates.filter((u) => u.verified);
+      if (verified.length) {
+        await tx.$executeRaw`
+          UPDATE "Image" i SET "verifiedAt" = ${now}, "verificationHash" = u.hash
+          FROM unnest(${verified.map((u) => u.imageId)}::uuid[], ${verified.map((u) => verificationHash(u.verified!))}::text[]) AS u(id, hash)
+          WHERE i.id = u.id`;
+      }
+    },
+    { timeout: 120_000 },
+  );
 }
 
 /** Rebuilds the discovered artifacts of an image from its stored evidence (no network). */
@@ -152,30 +249,5 @@ export function verificationHash(verified: readonly VerifiedEvidence[]): string 
 
 /** Stores the facts of the last verification on the evidence rows (for the trust-chain view). */
 export async function storeVerification(db: Db, imageId: string, verified: VerifiedEvidence[], now: Date): Promise<void> {
-  const hash = verificationHash(verified);
-  for (const v of verified) {
-    const signer = v.signer;
-    const keyFp = v.matchedKeys[0]?.fingerprint ?? (signer?.kind === "key" ? signer.fingerprint : null);
-    await db.evidence.updateMany({
-      where: { imageId, artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest },
-      data: {
-        status: v.status,
-        statusReason: v.reasons.map((r) => `${r.code}: ${r.message}`).join("; ").slice(0, 4000) || null,
-        signerKind: signer?.kind ?? null,
-        keyFingerprint: keyFp,
-        certIdentity: signer?.kind === "keyless" ? signer.identity : null,
-        certIssuer: signer?.kind === "keyless" ? signer.issuer : null,
-        certExtensions: signer?.kind === "keyless" ? (signer.extensions as unknown as Prisma.InputJsonValue) : undefined,
-        certNotBefore: signer?.kind === "keyless" ? new Date(signer.certificate.notBefore) : null,
-        certNotAfter: signer?.kind === "keyless" ? new Date(signer.certificate.notAfter) : null,
-        tlogLogIndex: v.tlog ? BigInt(v.tlog.logIndex) : null,
-        tlogIntegratedTime: v.tlog ? new Date(v.tlog.integratedTimeISO) : null,
-        tlogLogId: v.tlog?.logId ?? null,
-        predicateType: v.predicateType,
-        provenance: (v.provenance ?? undefined) as unknown as Prisma.InputJsonValue | undefined,
-        verifiedAt: now,
-      },
-    });
-  }
-  await db.image.update({ where: { id: imageId }, data: { verifiedAt: now, verificationHash: hash } });
+  await storeEvidenceBatch(db, [{ imageId, verified, storedHash: null }], now);
 }

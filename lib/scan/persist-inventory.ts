@@ -115,9 +115,33 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
         for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
       }
 
-      // pods
+      // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged
+      // cluster writes no pod row; a live pod's last sighting is the cluster's lastInventoryAt)
+      const uids = inv.pods.map((p) => p.uid);
+      const storedPods = await tx.$queryRaw<
+        { id: string; uid: string; namespaceId: string; workloadId: string | null; name: string; phase: string | null; nodeName: string | null; deletedAt: Date | null }[]
+      >`SELECT id, uid, "namespaceId", "workloadId", name, phase, "nodeName", "deletedAt" FROM "Pod"
+        WHERE "clusterId" = ${clusterId}::uuid AND ("deletedAt" IS NULL OR uid = ANY(${uids}::text[]))`;
+      const podByUid = new Map(storedPods.map((p) => [p.uid, p]));
       const podId = new Map<string, string>();
-      for (const part of chunks(inv.pods)) {
+      const podWrites = inv.pods.filter((p) => {
+        const stored = podByUid.get(p.uid);
+        const wl = wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null;
+        if (
+          stored &&
+          stored.deletedAt === null &&
+          stored.namespaceId === nsId.get(p.namespace) &&
+          stored.workloadId === wl &&
+          stored.name === p.name &&
+          stored.phase === p.phase &&
+          stored.nodeName === p.nodeName
+        ) {
+          podId.set(p.uid, stored.id);
+          return false;
+        }
+        return true;
+      });
+      for (const part of chunks(podWrites)) {
         const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
           INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "firstSeen", "lastSeen", "deletedAt")
           SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ${now}, ${now}, NULL
@@ -134,27 +158,47 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
           RETURNING id, uid`;
         for (const r of rows) podId.set(r.uid, r.id);
       }
-      const deleted = await tx.$executeRaw`UPDATE "Pod" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
+      // pods no longer listed
+      const deleted = await tx.$executeRaw`
+        UPDATE "Pod" SET "deletedAt" = ${now}
+        WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND NOT (uid = ANY(${uids}::text[]))`;
 
-      // containers; report images whose container set changed (new container or new digest)
+      // containers: the same (only new or changed rows are written); report images whose container
+      // set changed (a new container, or a container whose digest changed)
       const containers = inv.pods.flatMap((p) =>
         p.containers.map((c) => ({
           pod: podId.get(p.uid)!,
-          kind: c.kind,
+          kind: c.kind as string,
           name: c.name,
           ref: c.imageRef,
           digest: c.digest,
-          source: c.digestSource,
+          source: c.digestSource as string | null,
           image: c.digest && c.image ? (imgId.get(imgKey(c.image.registry, c.image.repository, c.digest)) ?? null) : null,
         })),
       );
+      const key = (pod: string, kind: string, name: string) => `${pod}\u0000${kind}\u0000${name}`;
+      const storedContainers = new Map<string, { imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }>();
+      for (const part of chunks([...new Set(podId.values())], 5000)) {
+        const rows = await tx.$queryRaw<{ podId: string; kind: string; name: string; imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }[]>`
+          SELECT "podId", kind::text AS kind, name, "imageRef", digest, "digestSource"::text AS "digestSource", "imageId" FROM "Container" WHERE "podId" = ANY(${part}::uuid[])`;
+        for (const r of rows) storedContainers.set(key(r.podId, r.kind, r.name), r);
+      }
       const changedImages = new Set<string>();
-      for (const part of chunks(containers)) {
-        const rows = await tx.$queryRaw<{ image: string | null; inserted: boolean; changed: boolean }[]>`
-          WITH prev AS (
-            SELECT c."podId", c.kind::text AS kind, c.name, c.digest FROM "Container" c
-            WHERE c."podId" = ANY(${[...new Set(part.map((c) => c.pod))]}::uuid[])
-          )
+      const containerWrites = containers.filter((c) => {
+        const stored = storedContainers.get(key(c.pod, c.kind, c.name));
+        if (!stored) {
+          if (c.image) changedImages.add(c.image);
+          return true;
+        }
+        // what the upsert below would store: a known digest wins over an unknown one
+        const digest = c.digest ?? stored.digest;
+        const source = c.digest === null ? stored.digestSource : c.source;
+        const image = c.image ?? stored.imageId;
+        if (digest !== stored.digest && image) changedImages.add(image);
+        return stored.imageRef !== c.ref || digest !== stored.digest || source !== stored.digestSource || image !== stored.imageId;
+      });
+      for (const part of chunks(containerWrites)) {
+        await tx.$executeRaw`
           INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource", "firstSeen", "lastSeen")
           SELECT gen_random_uuid(), pod, img, k::"ContainerKind", n, ref, dig, src::"DigestSource", ${now}, ${now}
           FROM unnest(
@@ -166,10 +210,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
             digest = COALESCE(EXCLUDED.digest, "Container".digest),
             "digestSource" = CASE WHEN EXCLUDED.digest IS NULL THEN "Container"."digestSource" ELSE EXCLUDED."digestSource" END,
             "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
-            "lastSeen" = EXCLUDED."lastSeen"
-          RETURNING "imageId" AS image, (xmax = 0) AS inserted,
-            (SELECT prev.digest IS DISTINCT FROM "Container".digest FROM prev WHERE prev."podId" = "Container"."podId" AND prev.kind = "Container".kind::text AND prev.name = "Container".name) AS changed`;
-        for (const r of rows) if (r.image && (r.inserted || r.changed)) changedImages.add(r.image);
+            "lastSeen" = EXCLUDED."lastSeen"`;
       }
       return {
         clusterId,

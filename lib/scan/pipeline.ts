@@ -8,7 +8,7 @@ import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
 import type { PublicKeyCandidate } from "@/lib/sigstore/types";
 import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, type EvaluateImageInput } from "@/lib/scan/evaluate-image";
-import { loadStoredArtifactsMany, storeDiscovery, storeVerification, verificationHash } from "@/lib/scan/evidence-store";
+import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
@@ -128,8 +128,18 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   await db.scan.update({ where: { id: scanId }, data: { total: targets.length, done: 0 } });
 
   let clustersOk = 0;
+  const t0 = performance.now();
+  const lap: Record<string, number> = {};
+  let lapAt = t0;
+  const mark = (name: string) => {
+    const at = performance.now();
+    lap[name] = Math.round(at - lapAt);
+    lapAt = at;
+  };
   await mapLimit(targets, 4, async (t) => {
+    const started = performance.now();
     const inv = await adapters.inventory(t);
+    const listedMs = Math.round(performance.now() - started);
     const persisted = await persistInventory(db, inv);
     if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
     else clustersOk++;
@@ -139,10 +149,11 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       errors.push({ cluster: t.name, stage: "rejections", message: (err as Error).message });
     }
     await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
-    log.info({ cluster: t.name, pods: persisted.pods, error: inv.error?.message }, "cluster inventoried");
+    log.info({ cluster: t.name, pods: persisted.pods, error: inv.error?.message, listedMs, persistedMs: Math.round(performance.now() - started) - listedMs }, "cluster inventoried");
   });
   const clusterNames = targets.map((t) => t.name);
 
+  mark("inventory");
   // Tags without an observed digest: resolve each distinct reference once through its registry.
   await db.scan.update({ where: { id: scanId }, data: { stage: "resolve" } });
   const unresolved = await db.container.findMany({
@@ -171,14 +182,18 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
   });
 
+  mark("resolve");
   // Keep the denormalized count of running containers true for every image (image lists filter on it),
   // including images whose last pod just went away.
+  // (one aggregate over the live containers, not a count per image)
   await db.$executeRaw`
     UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
-    FROM (SELECT i2.id, (SELECT count(*)::int FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-                         WHERE c."imageId" = i2.id) AS count FROM "Image" i2) n
-    WHERE n.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+    FROM "Image" i2
+    LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+               WHERE c."imageId" IS NOT NULL GROUP BY c."imageId") n ON n."imageId" = i2.id
+    WHERE i2.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
 
+  mark("counts");
   // One work item per distinct image running in the scanned clusters.
   const images = await db.image.findMany({
     where: { containers: { some: { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } } } },
@@ -204,7 +219,11 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       counts: { clusters: targets.length, clustersOk, images: total } as never,
     },
   });
-  for (const b of imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger })) await ctx.enqueueImageCheck(b);
+  mark("items");
+  const batches = imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger });
+  for (const b of batches) await ctx.enqueueImageCheck(b);
+  mark("enqueue");
+  log.info({ scanId, images: total, pending: pending.length, batches: batches.length, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");
   if (pending.length === 0) await finalizeScan(ctx, scanId);
 }
 
@@ -272,6 +291,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   let opened: Promise<DiscoveryBatch> | undefined;
   const openBatch = () => (opened ??= adapters.openDiscoveryBatch());
 
+  const t = { start: performance.now(), discovered: 0, stored: 0, verified: 0, evaluated: 0 };
   const checked = await mapLimit(images, 32, async (image): Promise<Checked> => {
     const at = { registry: image.registry, repository: image.repository, digest: image.digest };
     const kept = stored.get(image.id);
@@ -291,29 +311,32 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     return unchanged ? { imageId: image.id, artifacts, discovery, unchanged: true } : { imageId: image.id, artifacts, discovery, store: result };
   });
 
-  // store discoveries: changed evidence sets one by one (rare), unchanged ones in one statement
-  for (const c of checked) if (c.store) await storeDiscovery(db, c.imageId, c.store, now);
-  const unchangedIds = checked.filter((c) => c.unchanged).map((c) => c.imageId);
-  if (unchangedIds.length) await db.image.updateMany({ where: { id: { in: unchangedIds } }, data: { discoveredAt: now } });
-
-  // verify (CPU only), then store results that differ from the stored ones
+  t.discovered = performance.now();
+  // verify (CPU only)
   const byId = new Map(images.map((i) => [i.id, i]));
   const evaluations: EvaluateImageInput[] = [];
-  const sameVerification: string[] = [];
+  const updates: EvidenceUpdate[] = [];
   for (const c of checked) {
     const image = byId.get(c.imageId)!;
     const at = { registry: image.registry, repository: image.repository, digest: image.digest };
     const verifiable = c.artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
     const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys, now }) : [];
-    if (c.discovery.outcome !== "error") {
-      const evidenceRewritten = c.store !== undefined;
-      if (!evidenceRewritten && image.verificationHash === verificationHash(verified)) sameVerification.push(image.id);
-      else await storeVerification(db, image.id, verified, now);
-    }
+    updates.push({
+      imageId: image.id,
+      ...(c.store ? { discovery: c.store } : {}),
+      ...(c.unchanged ? { rediscovered: true } : {}),
+      // after a failed discovery there is nothing new to record about the stored evidence
+      ...(c.discovery.outcome !== "error" ? { verified } : {}),
+      storedHash: image.verificationHash,
+    });
     evaluations.push({ imageId: image.id, facts: verified.map(toEvidenceFact), discovery: c.discovery, policies, now, trigger: payload.trigger ?? payload.mode });
   }
-  if (sameVerification.length) await db.image.updateMany({ where: { id: { in: sameVerification } }, data: { verifiedAt: now } });
+  t.stored = performance.now();
+  // store: evidence sets that changed, errors, verification results that changed — one transaction
+  await storeEvidenceBatch(db, updates, now);
+  t.verified = performance.now();
   await evaluateImages(db, evaluations);
+  t.evaluated = performance.now();
 
   const outcomes: Record<string, number> = {};
   const settled: Array<{ imageId: string; status: "done" | "error"; outcome: string; error: string | null }> = gone.map((imageId) => ({
@@ -328,6 +351,19 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   }
   for (const s of settled) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
   if (payload.scanId) await settleItems(ctx, payload.scanId, settled);
+  const ms = (a: number, b: number) => Math.round(b - a);
+  ctx.log.debug(
+    {
+      images: ids.length,
+      reused: checked.filter((c) => !c.store && !c.unchanged).length,
+      discoverMs: ms(t.start, t.discovered),
+      verifyMs: ms(t.discovered, t.stored),
+      storeMs: ms(t.stored, t.verified),
+      evaluateMs: ms(t.verified, t.evaluated),
+      settleMs: ms(t.evaluated, performance.now()),
+    },
+    "image batch checked",
+  );
   return { outcomes };
 }
 
