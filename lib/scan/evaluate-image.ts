@@ -69,9 +69,64 @@ export async function evaluateImages(db: Db, inputs: readonly EvaluateImageInput
   );
 }
 
-type LoadedImage = Prisma.ImageGetPayload<{
-  include: { containers: { include: { pod: { include: { namespace: true; cluster: true; workload: true } }; verdicts: true } } };
-}>;
+/** An image with its running containers and their current verdicts, as evaluation reads them. */
+interface LoadedImage {
+  id: string;
+  registry: string;
+  repository: string;
+  digest: string;
+  verdict: CoverageVerdict | null;
+  runningContainers: number;
+  signers: string[];
+  containers: Array<{
+    id: string;
+    imageRef: string;
+    pod: { name: string; namespace: { name: string; labels: unknown }; cluster: { name: string }; workload: { kind: string; name: string } | null };
+    verdicts: Array<{ id: string; policyId: string; policyVersion: number; value: VerdictValue | "unmatched"; reasons: unknown; evidenceIds: string[] }>;
+  }>;
+}
+
+/** Three flat queries (images, live containers with pod / namespace / cluster / workload, verdicts). */
+async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<LoadedImage[]> {
+  const images = await tx.$queryRaw<Array<Omit<LoadedImage, "containers">>>`
+    SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", signers FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
+  const containers = await tx.$queryRaw<
+    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; cluster: string; workloadKind: string | null; workloadName: string | null }>
+  >`
+    SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.name AS namespace, ns.labels, cl.name AS cluster,
+           w.kind::text AS "workloadKind", w.name AS "workloadName"
+    FROM "Container" c
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Namespace" ns ON ns.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+    WHERE c."imageId" = ANY(${ids}::uuid[])
+    ORDER BY c.id`;
+  const verdicts = containers.length
+    ? await tx.$queryRaw<Array<LoadedImage["containers"][number]["verdicts"][number] & { containerId: string }>>`
+        SELECT id, "containerId", "policyId", "policyVersion", value::text AS value, reasons, "evidenceIds"
+        FROM "Verdict" WHERE "containerId" = ANY(${containers.map((c) => c.id)}::uuid[])`
+    : [];
+  const verdictsOf = new Map<string, LoadedImage["containers"][number]["verdicts"]>();
+  for (const v of verdicts) verdictsOf.set(v.containerId, [...(verdictsOf.get(v.containerId) ?? []), v]);
+  const byImage = new Map<string, LoadedImage["containers"]>();
+  for (const c of containers) {
+    const list = byImage.get(c.imageId) ?? [];
+    list.push({
+      id: c.id,
+      imageRef: c.imageRef,
+      pod: {
+        name: c.pod,
+        namespace: { name: c.namespace, labels: c.labels },
+        cluster: { name: c.cluster },
+        workload: c.workloadKind && c.workloadName ? { kind: c.workloadKind, name: c.workloadName } : null,
+      },
+      verdicts: verdictsOf.get(c.id) ?? [],
+    });
+    byImage.set(c.imageId, list);
+  }
+  return images.map((i) => ({ ...i, containers: byImage.get(i.id) ?? [] }));
+}
 
 interface Plan {
   creates: Prisma.VerdictCreateManyInput[];
@@ -83,19 +138,7 @@ interface Plan {
 }
 
 async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
-  const loaded = await tx.image.findMany({
-    where: { id: { in: inputs.map((i) => i.imageId) } },
-    include: {
-      containers: {
-        where: { pod: { deletedAt: null } },
-        include: {
-          pod: { include: { namespace: true, cluster: true, workload: true } },
-          verdicts: true,
-        },
-        orderBy: { id: "asc" },
-      },
-    },
-  });
+  const loaded = await loadImages(tx, inputs.map((i) => i.imageId));
   const byId = new Map(loaded.map((i) => [i.id, i]));
   const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], untouched: [], images: [] };
   const results = inputs.map((input) => {

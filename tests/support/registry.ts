@@ -57,6 +57,8 @@ export interface TestRegistry {
   /** "127.0.0.1:PORT", the registry host of image references. */
   host: string;
   dir: string;
+  /** The docker-registry process id (benchmarks read its CPU time). */
+  pid: number;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -140,7 +142,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
         }
         await fs.rm(dir, { recursive: true, force: true });
       };
-      return { url, host: `${listen}:${port}`, dir, logs: () => out, stop };
+      return { url, host: `${listen}:${port}`, dir, pid: proc.pid!, logs: () => out, stop };
     } catch (err) {
       lastError = err;
       await agent.close();
