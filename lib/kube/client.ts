@@ -6,6 +6,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
+  HttpMethod,
   KubeConfig,
   ServerConfiguration,
   createConfiguration,
@@ -22,6 +23,12 @@ export interface KubeClients {
   batch: BatchV1Api;
   events: EventsV1Api;
   custom: CustomObjectsApi;
+  /**
+   * GETs `path` (e.g. `/api/v1/pods`) with the same credentials, timeout and connection pool, and
+   * returns the parsed JSON as plain objects: no client-node model classes, which matters for lists
+   * of thousands of objects (see `listPages`). Non-2xx answers throw an `ApiException`.
+   */
+  getJson(path: string, query?: Record<string, string | number | undefined>): Promise<unknown>;
   /** Closes the pooled connections (call after every request has settled). */
   close(): Promise<void>;
 }
@@ -60,7 +67,20 @@ export function createKubeClients(kc: KubeConfig, opts: { timeoutMs?: number } =
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: auth },
   });
+  const getJson = async (apiPath: string, query: Record<string, string | number | undefined> = {}): Promise<unknown> => {
+    const context = configuration.baseServer.makeRequestContext(apiPath, HttpMethod.GET);
+    context.setHeaderParam("Accept", "application/json");
+    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== "") context.setQueryParam(key, String(value));
+    await auth.applySecurityAuthentication(context);
+    const response = await configuration.httpApi.send(context).toPromise();
+    const text = await response.body.text();
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+      throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode} from GET ${apiPath}`, text, response.headers);
+    }
+    return JSON.parse(text) as unknown;
+  };
   return {
+    getJson,
     core: new CoreV1Api(configuration),
     apps: new AppsV1Api(configuration),
     batch: new BatchV1Api(configuration),
@@ -206,6 +226,23 @@ export async function listAll<T>(
       throw err;
     }
   }
+}
+
+/**
+ * A `fetchPage` for `listAll` that reads `path` as raw JSON (`KubeClients.getJson`): each page's
+ * items stay plain parsed objects, to be validated and reduced to records by the caller before the
+ * next page arrives. `items` is `unknown[]`: the caller checks the fields it uses.
+ */
+export function rawListPages(clients: Pick<KubeClients, "getJson">, path: string, limit: number): (cont: string | undefined) => Promise<ListPage<unknown>> {
+  return async (cont) => {
+    const body = await clients.getJson(path, { limit, continue: cont });
+    const page = (body ?? {}) as { items?: unknown; metadata?: { continue?: unknown } | null };
+    if (page.items !== undefined && page.items !== null && !Array.isArray(page.items)) {
+      throw new Error(`GET ${path}: the answer is not a Kubernetes list (items is not an array)`);
+    }
+    const next = page.metadata?.continue;
+    return { items: (page.items as unknown[] | null | undefined) ?? [], metadata: { _continue: typeof next === "string" && next ? next : undefined } };
+  };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
