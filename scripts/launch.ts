@@ -12,6 +12,7 @@ import { getLogger } from "@/lib/log";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
 import { applyMigrations } from "@/lib/db/migrate";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded";
+import { WORKER_ENV, workerNodeFlags } from "@/lib/jobs/worker-runtime";
 
 const log = getLogger().child({ component: "launcher" });
 const dev = process.argv.includes("--dev");
@@ -86,9 +87,9 @@ async function main() {
     ? [nextBin, "dev", "-p", String(env.PORT), "-H", env.HOST]
     : [nextBin, "start", "-p", String(env.PORT), "-H", env.HOST];
   children.push(spawnChild("web", webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
-  // A capped young generation keeps the worker's RSS low under the allocation rate of inventory pages.
-  const workerArgs = ["--max-semi-space-size=16", "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
-  if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, childEnv));
+  // capped V8 generations and malloc arenas keep the worker's RSS low (lib/jobs/worker-runtime.ts)
+  const workerArgs = [...workerNodeFlags(env.SIGNET_WORKER_HEAP_MB), "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
+  if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, { ...WORKER_ENV, ...childEnv }));
   log.info(
     { url: `http://${env.HOST}:${env.PORT}`, embedded: Boolean(embedded), ms: Date.now() - started },
     "signet starting",

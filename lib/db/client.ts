@@ -14,8 +14,14 @@ export function getDatabaseUrl(): string {
   return url;
 }
 
-export function createDb(url: string, poolMax = getEnv().SIGNET_DB_POOL_MAX): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: url, max: poolMax, connectionTimeoutMillis: getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS });
+export function createDb(url: string, poolMax = getEnv().SIGNET_DB_POOL_MAX, opts: { asyncCommit?: boolean } = {}): PrismaClient {
+  const adapter = new PrismaPg({
+    connectionString: url,
+    max: poolMax,
+    connectionTimeoutMillis: getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS,
+    // see lib/jobs/worker.ts: commits return before their WAL reaches the disk
+    ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
+  });
   return new PrismaClient({ adapter });
 }
 

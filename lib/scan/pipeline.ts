@@ -237,7 +237,7 @@ function candidateKeys(policies: LoadedPolicy[]): PublicKeyCandidate[] {
 }
 
 /** Images per image-check job: big enough to share round trips, small enough to spread over workers. */
-export const IMAGE_BATCH_SIZE = 25;
+export const IMAGE_BATCH_SIZE = 50;
 
 /** Splits image ids into image-check payloads of at most IMAGE_BATCH_SIZE, in the given order. */
 export function imageBatches(imageIds: readonly string[], base: Omit<ImageCheckPayload, "imageIds">, size = IMAGE_BATCH_SIZE): ImageCheckPayload[] {

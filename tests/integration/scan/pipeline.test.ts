@@ -169,6 +169,42 @@ spec:
     expect(ev.previousVerdict).toBe("verified");
   });
 
+  it("an image signed after the last scan is verified by the next one (its new .sig tag is in the tag listing)", async () => {
+    const img = await db.image.findFirstOrThrow({ where: { digest: digests.unsigned } });
+    expect(img.discovery).toBe("none");
+    expect(await verdictOf("unsigned")).toEqual(["unsigned"]);
+    await cosignSign(ws, `${registry.host}/apps/unsigned@${digests.unsigned}`, { bundle: false });
+    await runScan();
+    expect(await verdictOf("unsigned")).toEqual(["verified"]);
+    const ev = await db.verificationEvent.findFirstOrThrow({ where: { imageDigest: digests.unsigned, verdict: "verified" }, orderBy: { seq: "desc" } });
+    expect(ev.previousVerdict).toBe("unsigned");
+  });
+
+  it("fresh evidence is reused while its tags are unchanged; a signature added to a .sig manifest is found once stale", async () => {
+    const img = await db.image.findFirstOrThrow({ where: { digest: digests.attested } });
+    const layers = () => db.evidence.count({ where: { imageId: img.id, kind: "signature" } });
+    expect(await layers()).toBe(1);
+    const otherKey = await generateExtraKey(ws, "third");
+    // a second signer: same .sig tag, a new manifest with two layers
+    await cosignSign(ws, `${registry.host}/apps/attested@${digests.attested}`, { bundle: false, key: otherKey });
+    await runScan();
+    const reused = await db.image.findUniqueOrThrow({ where: { id: img.id } });
+    expect(reused.discoveredAt?.getTime()).toBe(img.discoveredAt?.getTime()); // not fetched again
+    expect(await layers()).toBe(1);
+    process.env.SIGNET_EVIDENCE_MAX_AGE_MINUTES = "0";
+    resetEnvCache();
+    try {
+      await runScan();
+    } finally {
+      delete process.env.SIGNET_EVIDENCE_MAX_AGE_MINUTES;
+      resetEnvCache();
+    }
+    expect(await layers()).toBe(2);
+    expect((await db.image.findUniqueOrThrow({ where: { id: img.id } })).discoveredAt!.getTime()).toBeGreaterThan(img.discoveredAt!.getTime());
+    // the new signer's key is not trusted; the first signature still verifies
+    expect(await verdictOf("attested")).toEqual(["verified"]);
+  });
+
   it("a registry outage is an error verdict, never unsigned or verified", async () => {
     await registry.stop();
     const scan = await runScan();
