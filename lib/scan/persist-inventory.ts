@@ -1,4 +1,5 @@
 import "server-only";
+import { createHash } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import type { ClusterInventory, ClusterRejections } from "@/lib/kube/types";
 
@@ -16,6 +17,34 @@ export interface PersistResult {
   deletedPods: number;
   /** Images whose containers appeared or changed digest in this inventory. */
   imageIds: string[];
+  /** The pods and containers were exactly those last persisted (no row compared or written). */
+  unchanged: boolean;
+}
+
+/**
+ * A digest of everything persistInventory writes for pods and containers, independent of list order.
+ * Equal digests mean equal rows: only this function's caller writes pods and containers (tag
+ * resolution only fills digests the inventory lacks, which the row-by-row path keeps as well).
+ */
+export function inventoryHash(inv: Pick<ClusterInventory, "pods">): string {
+  const h = createHash("sha256").update("inventory-v1\n");
+  const pods = [...inv.pods].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  for (const p of pods) {
+    h.update(
+      JSON.stringify([
+        p.uid,
+        p.namespace,
+        p.name,
+        p.phase,
+        p.nodeName,
+        p.workload.kind,
+        p.workload.name,
+        p.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource, c.image ? `${c.image.registry}/${c.image.repository}` : null]),
+      ]),
+    );
+    h.update("\n");
+  }
+  return h.digest("hex");
 }
 
 const CHUNK = 2000;
@@ -52,7 +81,7 @@ export async function upsertCluster(db: Db, inv: Pick<ClusterInventory, "cluster
 
 export async function persistInventory(db: Db, inv: ClusterInventory): Promise<PersistResult> {
   const clusterId = await upsertCluster(db, inv);
-  if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [] };
+  if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false };
   const now = inv.collectedAt;
 
   return db.$transaction(
@@ -113,6 +142,14 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
           ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
           RETURNING id, registry, repository, digest`;
         for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+      }
+
+      // an inventory identical to the last one persisted changes no pod or container row
+      const hash = inventoryHash(inv);
+      const last = await tx.$queryRaw<{ inventoryHash: string | null }[]>`SELECT "inventoryHash" FROM "Cluster" WHERE id = ${clusterId}::uuid`;
+      if (last[0]?.inventoryHash === hash) {
+        const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
+        return { clusterId, pods: inv.pods.length, containers: containerCount, images: images.size, deletedPods: 0, imageIds: [], unchanged: true };
       }
 
       // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged
@@ -212,6 +249,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
             "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
             "lastSeen" = EXCLUDED."lastSeen"`;
       }
+      await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash} WHERE id = ${clusterId}::uuid`;
       return {
         clusterId,
         pods: inv.pods.length,
@@ -219,6 +257,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
         images: images.size,
         deletedPods: Number(deleted),
         imageIds: [...changedImages],
+        unchanged: false,
       };
     },
     { timeout: 120_000 },

@@ -70,24 +70,29 @@ describe("persist a cluster inventory with set-based upserts", () => {
     const solo = await db.container.findFirstOrThrow({ where: { pod: { name: "solo" } } });
     expect(solo).toMatchObject({ digest: null, digestSource: "unknown", imageId: null, imageRef: "acme/web:v1" });
 
-    // unchanged re-inventory: nothing reported as changed
+    expect(r1.unchanged).toBe(false);
+    // unchanged re-inventory (listed in another order): nothing reported as changed, no pod row written
+    const podsBefore = await db.pod.findMany({ orderBy: { uid: "asc" } });
     const r2 = await persistInventory(
       db,
       inventory(
         [
-          pod("pay", "api-1", [container("app", "acme/api", dig(1)), container("init", "acme/migrate", dig(2), "init")]),
-          pod("pay", "api-2", [container("app", "acme/api", dig(1))]),
           pod("web", "solo", [container("app", "acme/web", null)], { kind: "Pod", name: "solo" }),
+          pod("pay", "api-2", [container("app", "acme/api", dig(1))]),
+          pod("pay", "api-1", [container("app", "acme/api", dig(1)), container("init", "acme/migrate", dig(2), "init")]),
         ],
         new Date("2026-11-25T10:10:00Z"),
       ),
     );
     expect(r2.imageIds).toEqual([]);
+    expect(r2).toMatchObject({ unchanged: true, pods: 3, containers: 4, deletedPods: 0 });
+    expect(await db.pod.findMany({ orderBy: { uid: "asc" } })).toEqual(podsBefore);
 
     // api-2 gone, api-1's app moved to a new digest
     const t3 = new Date("2026-11-25T10:20:00Z");
     const r3 = await persistInventory(db, inventory([pod("pay", "api-1", [container("app", "acme/api", dig(3)), container("init", "acme/migrate", dig(2), "init")]), pod("web", "solo", [container("app", "acme/web", null)], { kind: "Pod", name: "solo" })], t3));
     expect(r3.deletedPods).toBe(1);
+    expect(r3.unchanged).toBe(false);
     const newImage = await db.image.findFirstOrThrow({ where: { digest: dig(3) } });
     expect(r3.imageIds).toEqual([newImage.id]);
     expect((await db.pod.findFirstOrThrow({ where: { name: "api-2" } })).deletedAt).toEqual(t3);
