@@ -68,6 +68,8 @@ const envSchema = z.object({
    * evidence is reused while the registry's tag listing still shows the same cosign tags. 0: always.
    */
   SIGNET_EVIDENCE_MAX_AGE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
+  /** Images per image-check job (they share registry round trips and database statements). */
+  SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).default(50),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   /** V8 old-generation cap of the worker process (MB): V8 collects early instead of growing to GBs. */
   SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(256),

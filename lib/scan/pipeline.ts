@@ -32,6 +32,8 @@ export interface PipelineContext {
    * shows the cosign tags it came from (SIGNET_EVIDENCE_MAX_AGE_MINUTES). 0 or unset: always discover.
    */
   evidenceMaxAgeMs?: number;
+  /** Images per image-check job (SIGNET_SCAN_BATCH_SIZE); default IMAGE_BATCH_SIZE. */
+  batchSize?: number;
 }
 
 export interface ImageCheckPayload {
@@ -220,7 +222,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     },
   });
   mark("items");
-  const batches = imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger });
+  const batches = imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger }, ctx.batchSize);
   for (const b of batches) await ctx.enqueueImageCheck(b);
   mark("enqueue");
   log.info({ scanId, images: total, pending: pending.length, batches: batches.length, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");

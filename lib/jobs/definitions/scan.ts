@@ -16,6 +16,7 @@ function pipeline(ctx: JobContext): PipelineContext {
     log: ctx.log,
     enqueueImageCheck: (p) => ctx.enqueue(imageCheck, p),
     evidenceMaxAgeMs: getEnv().SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
+    batchSize: getEnv().SIGNET_SCAN_BATCH_SIZE,
   };
 }
 
@@ -85,7 +86,7 @@ export const scanTick = defineJob({
         select: { imageId: true },
         take: 5000,
       });
-      for (const b of imageBatches(stale.map((i) => i.imageId), { scanId: scan.id, mode: "scan", trigger: scan.trigger })) {
+      for (const b of imageBatches(stale.map((i) => i.imageId), { scanId: scan.id, mode: "scan", trigger: scan.trigger }, getEnv().SIGNET_SCAN_BATCH_SIZE)) {
         await ctx.enqueue(imageCheck, b);
         resent += b.imageIds.length;
       }
@@ -108,7 +109,7 @@ export const reevaluateAll = defineJob({
   concurrency: 1,
   handler: async (p, ctx) => {
     const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
-    for (const b of imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason })) await ctx.enqueue(imageCheck, b);
+    for (const b of imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason }, getEnv().SIGNET_SCAN_BATCH_SIZE)) await ctx.enqueue(imageCheck, b);
     return { images: images.length };
   },
 });

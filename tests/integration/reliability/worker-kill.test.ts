@@ -53,6 +53,8 @@ describe("worker killed during a scan", () => {
       SIGNET_KUBE_CONTEXTS: "admin",
       SIGNET_REGISTRY_INSECURE: registry.host,
       SIGNET_WORKER_CONCURRENCY: "1",
+      // small batches: many jobs, so that every kill lands inside the scan
+      SIGNET_SCAN_BATCH_SIZE: "3",
       SIGNET_HEARTBEAT_SECONDS: "1",
       SIGNET_SWEEP_STALE_SECONDS: "3",
       LOG_LEVEL: "warn",
@@ -70,8 +72,9 @@ describe("worker killed during a scan", () => {
     while (kills < KILLS) {
       worker = await startWorkerProcess();
       await enqueueTick(tdb.url);
-      // a random point: anywhere from just after start-up to a few seconds into the work
-      const delay = Math.floor(random() * 2000);
+      // a random point: anywhere from just after start-up to most of a second into the work (the
+      // whole scan is a few seconds of work: longer waits would finish it before the tenth kill)
+      const delay = Math.floor(random() * 800);
       await new Promise((r) => setTimeout(r, delay));
       const scan = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
       if (FINISHED.includes(scan.status)) break;
