@@ -6,12 +6,11 @@ import { locateDatabaseUrl } from "@/lib/db/locate";
 import { checkDatabase } from "@/lib/db/preflight";
 import { getEnv, resetEnvCache } from "@/lib/env";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
-import { imageCheck, reevaluateAll, scanStart } from "@/lib/jobs/definitions/scan";
+import { scanStart } from "@/lib/jobs/definitions/scan";
 import type { JobDefinition } from "@/lib/jobs/registry";
-import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
-import { createScan, type ScanError } from "@/lib/scan/pipeline";
-import { listClusterTargets } from "@/lib/scan/real-adapters";
+import { checkImages, createScan, startScan, type ImageCheckPayload, type PipelineContext, type ScanError } from "@/lib/scan/pipeline";
+import { createScanAdapters, listClusterTargets } from "@/lib/scan/real-adapters";
 
 const HELP = `Creates a scan and sends it to the worker. With one --context, a scan of that cluster only.
 
@@ -23,7 +22,8 @@ Options:
   --json              print the summary as JSON
 
 Without a live worker (no fresh heartbeat), or with --kubeconfig / --context (a running worker
-would not see them), the scan runs in this process and the command waits for it.
+would not see them), the scan runs in this process, outside the job queues (no worker takes it, and
+this process takes no other scan's work), and the command waits for it.
 
 Exit codes: 0 done and nothing rejected, 1 an enforce-mode policy would reject a running container
 of the scanned clusters, 2 the scan failed or could not run, 64 usage.`;
@@ -126,14 +126,13 @@ export const scan: Command = {
     resetEnvCache();
     const env = getEnv();
     const db = createDb(url, 4);
-    let worker: RunningWorker | undefined;
     try {
       const inProcess = Boolean(values.kubeconfig) || contexts.length > 0 || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
       const scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });
-      const jobs = [scanStart, imageCheck, reevaluateAll] as unknown as JobDefinition[];
       if (inProcess) {
-        worker = await startWorker({ databaseUrl: url, jobs, log: getLogger().child({ component: "cli-scan" }), heartbeatSeconds: env.SIGNET_HEARTBEAT_SECONDS, concurrency: env.SIGNET_WORKER_CONCURRENCY });
-        await sendJob(worker.boss, scanStart, { scanId });
+        // The pipeline runs right here, not through the shared queues: a worker elsewhere must not
+        // take this scan (it would not see --kubeconfig / --context), nor this process another's.
+        await runScanInProcess(db, scanId, env.SIGNET_WORKER_CONCURRENCY);
       } else {
         const boss = createBoss(url, { max: 2 });
         boss.on("error", () => undefined);
@@ -182,8 +181,27 @@ export const scan: Command = {
       process.stderr.write(`signet scan: ${(err as Error).message}\n`);
       return 2;
     } finally {
-      await worker?.stop();
       await db.$disconnect();
     }
   },
 };
+
+/** The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time. */
+async function runScanInProcess(db: Db, scanId: string, concurrency: number): Promise<void> {
+  const env = getEnv();
+  const queued: ImageCheckPayload[] = [];
+  const ctx: PipelineContext = {
+    db,
+    adapters: createScanAdapters(),
+    log: getLogger().child({ component: "cli-scan" }),
+    enqueueImageCheck: async (p) => void queued.push(p),
+    evidenceMaxAgeMs: env.SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
+    batchSize: env.SIGNET_SCAN_BATCH_SIZE,
+  };
+  await startScan(ctx, scanId);
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, queued.length)) }, async () => {
+      for (let p = queued.shift(); p; p = queued.shift()) await checkImages(ctx, p);
+    }),
+  );
+}

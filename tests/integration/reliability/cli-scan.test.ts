@@ -67,8 +67,10 @@ describe("signet scan", () => {
     });
     const scan = await db.scan.findUniqueOrThrow({ where: { id: s.scanId }, include: { cluster: true } });
     expect(scan).toMatchObject({ kind: "cluster", trigger: "cli", cluster: { name: "admin" } });
-    // the in-process worker is gone with the command
+    // in process means outside the job queues: no worker heartbeat, and no job a worker could take
     expect(await db.workerHeartbeat.count()).toBe(0);
+    const jobs = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name IN ('scan.start', 'image.check')`).catch(() => [{ n: 0 }]);
+    expect(jobs[0]!.n).toBe(0);
   }, 120_000);
 
   it("prints a readable summary and exits 0 once nothing is rejected", async () => {
