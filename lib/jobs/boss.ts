@@ -43,3 +43,19 @@ export async function sendJob<S extends z.ZodType>(
     startAfter: options.startAfter,
   });
 }
+
+/**
+ * Sends many jobs of one definition in one statement (pg-boss `insert`, ON CONFLICT DO NOTHING):
+ * each payload is validated and keyed as sendJob does, so a job whose key is already queued under a
+ * "short" policy collapses into it just the same. Returns how many were sent.
+ */
+export async function sendJobs<S extends z.ZodType>(boss: PgBoss, job: JobDefinition<S>, payloads: ReadonlyArray<z.input<S>>): Promise<number> {
+  if (payloads.length === 0) return 0;
+  const jobs = payloads.map((payload) => {
+    const data = job.schema.parse(payload) as object;
+    const singletonKey = job.key?.(data as z.output<S>);
+    return { data, ...(singletonKey ? { singletonKey } : {}) };
+  });
+  for (let i = 0; i < jobs.length; i += 500) await boss.insert(job.name, jobs.slice(i, i + 500));
+  return jobs.length;
+}

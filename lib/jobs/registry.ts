@@ -13,6 +13,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Enqueue follow-up work (validated against the target job's schema). */
   enqueue: <S extends z.ZodType>(job: JobDefinition<S>, payload: z.input<S>) => Promise<string | null>;
+  /** Enqueue many jobs of one definition in one statement. */
+  enqueueMany: <S extends z.ZodType>(job: JobDefinition<S>, payloads: ReadonlyArray<z.input<S>>) => Promise<number>;
 }
 
 /**

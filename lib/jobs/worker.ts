@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { PgBoss } from "pg-boss";
 import { createDb, type Db } from "@/lib/db/client";
-import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
+import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
 
 export interface WorkerOptions {
@@ -51,6 +51,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     if (id && slots?.length) boss.notifyWorker(slots[turn++ % slots.length]!);
     return id;
   };
+  const enqueueMany: JobContext["enqueueMany"] = async (job, payloads) => {
+    const n = await sendJobs(boss, job, payloads);
+    const slots = local.get(job.name) ?? [];
+    for (let i = 0; i < Math.min(n, slots.length); i++) boss.notifyWorker(slots[turn++ % slots.length]!);
+    return n;
+  };
 
   for (const job of opts.jobs) {
     // One pg-boss worker per slot (localConcurrency 1 each), so that a slot that just finished a job
@@ -83,6 +89,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
               log: jobLog,
               signal: abort.signal,
               enqueue,
+              enqueueMany,
             });
             jobLog.debug({ ms: Date.now() - started }, "job done");
             return output;

@@ -1,5 +1,6 @@
 import "server-only";
 import { createHash } from "node:crypto";
+import { canonicalJson } from "@/lib/audit/chain";
 import type { Db } from "@/lib/db/client";
 import type { ClusterInventory, ClusterRejections } from "@/lib/kube/types";
 
@@ -22,12 +23,17 @@ export interface PersistResult {
 }
 
 /**
- * A digest of everything persistInventory writes for pods and containers, independent of list order.
+ * A digest of everything persistInventory writes (namespaces, workloads, pods, containers and the
+ * images they run), independent of list order.
  * Equal digests mean equal rows: only this function's caller writes pods and containers (tag
  * resolution only fills digests the inventory lacks, which the row-by-row path keeps as well).
  */
-export function inventoryHash(inv: Pick<ClusterInventory, "pods">): string {
-  const h = createHash("sha256").update("inventory-v1\n");
+export function inventoryHash(inv: Pick<ClusterInventory, "namespaces" | "workloads" | "pods">): string {
+  const h = createHash("sha256").update("inventory-v2\n");
+  const byName = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  for (const n of [...inv.namespaces].sort(byName((x) => x.name))) h.update(`${JSON.stringify([n.name, canonicalJson(n.labels)])}\n`);
+  for (const w of [...inv.workloads].sort(byName((x) => `${x.namespace}\u0000${x.kind}\u0000${x.name}`))) h.update(`${JSON.stringify([w.namespace, w.kind, w.name])}\n`);
+  h.update("pods\n");
   const pods = [...inv.pods].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
   for (const p of pods) {
     h.update(
@@ -86,6 +92,19 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
 
   return db.$transaction(
     async (tx) => {
+      // An inventory identical to the last one persisted changes no row: only the images it runs are
+      // marked seen (image lists show when an image was last seen).
+      const hash = inventoryHash(inv);
+      const last = await tx.$queryRaw<{ inventoryHash: string | null }[]>`SELECT "inventoryHash" FROM "Cluster" WHERE id = ${clusterId}::uuid`;
+      if (last[0]?.inventoryHash === hash) {
+        const seen = await tx.$executeRaw`
+          UPDATE "Image" SET "lastSeen" = ${now}
+          WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+                       WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
+        const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
+        return { clusterId, pods: inv.pods.length, containers: containerCount, images: Number(seen), deletedPods: 0, imageIds: [], unchanged: true };
+      }
+
       // namespaces
       const nsRows = inv.namespaces.length
         ? await tx.$queryRaw<{ id: string; name: string }[]>`
@@ -142,14 +161,6 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
           ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
           RETURNING id, registry, repository, digest`;
         for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
-      }
-
-      // an inventory identical to the last one persisted changes no pod or container row
-      const hash = inventoryHash(inv);
-      const last = await tx.$queryRaw<{ inventoryHash: string | null }[]>`SELECT "inventoryHash" FROM "Cluster" WHERE id = ${clusterId}::uuid`;
-      if (last[0]?.inventoryHash === hash) {
-        const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
-        return { clusterId, pods: inv.pods.length, containers: containerCount, images: images.size, deletedPods: 0, imageIds: [], unchanged: true };
       }
 
       // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged

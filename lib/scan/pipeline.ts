@@ -27,6 +27,8 @@ export interface PipelineContext {
   log: Logger;
   now?: () => Date;
   enqueueImageCheck(payload: ImageCheckPayload): Promise<unknown>;
+  /** Many at once (one statement); without it, enqueueImageCheck for each. */
+  enqueueImageChecks?(payloads: ImageCheckPayload[]): Promise<unknown>;
   /**
    * In a scan, stored evidence younger than this is reused when the repository's tag listing still
    * shows the cosign tags it came from (SIGNET_EVIDENCE_MAX_AGE_MINUTES). 0 or unset: always discover.
@@ -223,7 +225,8 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   });
   mark("items");
   const batches = imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger }, ctx.batchSize);
-  for (const b of batches) await ctx.enqueueImageCheck(b);
+  if (ctx.enqueueImageChecks) await ctx.enqueueImageChecks(batches);
+  else for (const b of batches) await ctx.enqueueImageCheck(b);
   mark("enqueue");
   log.info({ scanId, images: total, pending: pending.length, batches: batches.length, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");
   if (pending.length === 0) await finalizeScan(ctx, scanId);

@@ -15,6 +15,7 @@ function pipeline(ctx: JobContext): PipelineContext {
     adapters: getScanAdapters(),
     log: ctx.log,
     enqueueImageCheck: (p) => ctx.enqueue(imageCheck, p),
+    enqueueImageChecks: (ps) => ctx.enqueueMany(imageCheck, ps),
     evidenceMaxAgeMs: getEnv().SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
     batchSize: getEnv().SIGNET_SCAN_BATCH_SIZE,
   };
@@ -86,10 +87,9 @@ export const scanTick = defineJob({
         select: { imageId: true },
         take: 5000,
       });
-      for (const b of imageBatches(stale.map((i) => i.imageId), { scanId: scan.id, mode: "scan", trigger: scan.trigger }, getEnv().SIGNET_SCAN_BATCH_SIZE)) {
-        await ctx.enqueue(imageCheck, b);
-        resent += b.imageIds.length;
-      }
+      const batches = imageBatches(stale.map((i) => i.imageId), { scanId: scan.id, mode: "scan", trigger: scan.trigger }, getEnv().SIGNET_SCAN_BATCH_SIZE);
+      await ctx.enqueueMany(imageCheck, batches);
+      resent += stale.length;
       if (stale.length) await db.scanItem.updateMany({ where: { scanId: scan.id, imageId: { in: stale.map((s) => s.imageId) } }, data: { updatedAt: new Date() } });
       await finalizeScan(pipeline(ctx), scan.id);
     }
@@ -109,7 +109,7 @@ export const reevaluateAll = defineJob({
   concurrency: 1,
   handler: async (p, ctx) => {
     const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
-    for (const b of imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason }, getEnv().SIGNET_SCAN_BATCH_SIZE)) await ctx.enqueue(imageCheck, b);
+    await ctx.enqueueMany(imageCheck, imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason }, getEnv().SIGNET_SCAN_BATCH_SIZE));
     return { images: images.length };
   },
 });
