@@ -1,4 +1,5 @@
 import "server-only";
+import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
@@ -137,19 +138,88 @@ interface Plan {
   images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; signers: string[] }>;
 }
 
+/** Every policy's verdict for the image's evidence (the same for all its containers). */
+function policyResults(input: EvaluateImageInput): Map<string, PolicyVerdict> {
+  const results = new Map<string, PolicyVerdict>();
+  for (const p of input.policies) {
+    results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
+  }
+  return results;
+}
+
+/**
+ * A digest of everything an image's stored verdicts, events and denormalized columns are computed
+ * from: each policy's identity, version, mode, scope and result, the signers, and (from
+ * `containersDigest`) its live containers with their pod, namespace labels, cluster and workload.
+ * Equal digests mean a new evaluation would write exactly what is stored.
+ */
+function evaluationDigest(input: EvaluateImageInput, results: Map<string, PolicyVerdict>, containersDigest: string): string {
+  const h = createHash("sha256").update("evaluation-v1\n").update(containersDigest).update("\n");
+  for (const p of [...input.policies].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const r = results.get(p.id)!;
+    h.update(
+      `${canonicalJson(JSON.parse(JSON.stringify([p.id, p.name, p.version, p.mode, p.policy ? p.policy.spec.scope ?? null : p.error, r.value, r.reasons, r.evidenceIds, r.satisfiedBy])))}\n`,
+    );
+  }
+  h.update(JSON.stringify(signerIds(input.facts)));
+  return h.digest("hex");
+}
+
 async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
-  const loaded = await loadImages(tx, inputs.map((i) => i.imageId));
+  const ids = inputs.map((i) => i.imageId);
+  // the cheap check first: images whose evaluation inputs are those of their stored verdicts are
+  // not read back and rewritten (a rescan with nothing changed); their verdicts are only touched
+  const digests = await tx.$queryRaw<{ id: string; stored: string | null; containers: string | null; containerCount: number; verdictCount: number }[]>`
+    SELECT i.id, i."evaluationHash" AS stored, c.digest AS containers, COALESCE(c.n, 0)::int AS "containerCount", COALESCE(c.v, 0)::int AS "verdictCount"
+    FROM "Image" i
+    LEFT JOIN LATERAL (
+      SELECT md5(string_agg(concat_ws('|', c.id, c."imageRef", p.name, ns.name, ns.labels::text, cl.name, w.kind::text, w.name), ',' ORDER BY c.id)) AS digest,
+             count(*) AS n, sum((SELECT count(*) FROM "Verdict" v WHERE v."containerId" = c.id)) AS v
+      FROM "Container" c
+      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+      JOIN "Namespace" ns ON ns.id = p."namespaceId"
+      JOIN "Cluster" cl ON cl.id = p."clusterId"
+      LEFT JOIN "Workload" w ON w.id = p."workloadId"
+      WHERE c."imageId" = i.id) c ON true
+    WHERE i.id = ANY(${ids}::uuid[])`;
+  const digestOf = new Map(digests.map((d) => [d.id, d]));
+  const results = new Map<string, EvaluateImageResult>();
+  const computed = new Map<string, { verdicts: Map<string, PolicyVerdict>; digest: string }>();
+  const unchanged: string[] = [];
+  for (const input of inputs) {
+    const d = digestOf.get(input.imageId);
+    if (!d) {
+      results.set(input.imageId, { containers: 0, verdicts: 0, changed: 0 });
+      continue;
+    }
+    const verdicts = policyResults(input);
+    const digest = evaluationDigest(input, verdicts, d.containers ?? "");
+    computed.set(input.imageId, { verdicts, digest });
+    if (!input.recordUnchanged && d.stored === digest) {
+      unchanged.push(input.imageId);
+      results.set(input.imageId, { containers: d.containerCount, verdicts: d.verdictCount, changed: 0 });
+    }
+  }
+  const now = inputs[0]!.now;
+  if (unchanged.length) {
+    await tx.$executeRaw`
+      UPDATE "Verdict" SET "evaluatedAt" = ${now}
+      WHERE "containerId" IN (SELECT c.id FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL WHERE c."imageId" = ANY(${unchanged}::uuid[]))`;
+  }
+  const toEvaluate = inputs.filter((i) => computed.has(i.imageId) && !unchanged.includes(i.imageId));
+  if (toEvaluate.length === 0) return inputs.map((i) => results.get(i.imageId)!);
+
+  const loaded = await loadImages(tx, toEvaluate.map((i) => i.imageId));
   const byId = new Map(loaded.map((i) => [i.id, i]));
   const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], untouched: [], images: [] };
-  const results = inputs.map((input) => {
+  for (const input of toEvaluate) {
     const image = byId.get(input.imageId);
-    return image ? planImage(image, input, plan) : { containers: 0, verdicts: 0, changed: 0 };
-  });
+    results.set(input.imageId, image ? planImage(image, input, computed.get(input.imageId)!.verdicts, plan) : { containers: 0, verdicts: 0, changed: 0 });
+  }
   if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
   for (let i = 0; i < plan.creates.length; i += 1000) await tx.verdict.createMany({ data: plan.creates.slice(i, i + 1000) });
   for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
   // nothing changed: one statement records that these were re-evaluated
-  const now = inputs[0]!.now;
   for (let i = 0; i < plan.untouched.length; i += 5000) {
     await tx.verdict.updateMany({ where: { id: { in: plan.untouched.slice(i, i + 5000) } }, data: { evaluatedAt: now } });
   }
@@ -169,12 +239,17 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
         AS u(id, verdict, running, signers)
       WHERE i.id = u.id`;
   }
+  // what these verdicts were computed from, for the cheap check of the next evaluation
+  await tx.$executeRaw`
+    UPDATE "Image" i SET "evaluationHash" = u.digest
+    FROM unnest(${toEvaluate.map((i) => i.imageId)}::uuid[], ${toEvaluate.map((i) => computed.get(i.imageId)!.digest)}::text[]) AS u(id, digest)
+    WHERE i.id = u.id`;
   // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
   await appendAuditEvents(tx, plan.events);
-  return results;
+  return inputs.map((i) => results.get(i.imageId)!);
 }
 
-function planImage(image: LoadedImage, input: EvaluateImageInput, plan: Plan): EvaluateImageResult {
+function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<string, PolicyVerdict>, plan: Plan): EvaluateImageResult {
   const imageName = `${image.registry}/${image.repository}`;
   const evidenceSummary = (ids: string[]) =>
     input.facts
@@ -188,12 +263,8 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, plan: Plan): E
         predicateType: f.predicateType ?? null,
       }));
 
-  // One evaluation per policy (the result depends on the image's evidence, not on the container),
-  // then scope decides which containers it applies to.
-  const results = new Map<string, PolicyVerdict>();
-  for (const p of input.policies) {
-    results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
-  }
+  // One evaluation per policy (the result depends on the image's evidence, not on the container,
+  // computed by the caller), then scope decides which containers it applies to.
   // canonical forms of each policy's result, computed once for all containers
   const canonical = new Map([...results].map(([id, r]) => [id, { reasons: canonicalJson(JSON.parse(JSON.stringify(r.reasons))), evidenceIds: canonicalJson(r.evidenceIds) }]));
 

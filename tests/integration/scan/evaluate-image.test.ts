@@ -84,6 +84,26 @@ spec:
     expect(await db.verificationEvent.count()).toBe(before);
   });
 
+  it("unchanged inputs only touch evaluatedAt; a namespace relabelled into or out of scope is evaluated again", async () => {
+    const before = await db.verdict.findMany({ orderBy: { id: "asc" } });
+    const r = await run("scan");
+    expect(r).toEqual({ containers: 3, verdicts: 2, changed: 0 });
+    const after = await db.verdict.findMany({ orderBy: { id: "asc" } });
+    expect(after.map(({ evaluatedAt: _e, ...v }) => v)).toEqual(before.map(({ evaluatedAt: _e, ...v }) => v));
+    expect(after.every((v, i) => v.evaluatedAt.getTime() >= before[i]!.evaluatedAt.getTime())).toBe(true);
+
+    // the sandbox namespace gains env=prod: its container is now in scope
+    const sandbox = await db.namespace.findFirstOrThrow({ where: { name: "sandbox" } });
+    await db.namespace.update({ where: { id: sandbox.id }, data: { labels: { env: "prod" } } });
+    expect((await run("scan")).changed).toBe(1);
+    expect(await db.verdict.count({ where: { containerId: containers["sandbox/try/app"] } })).toBe(1);
+    // and out again: the verdict goes, with an unmatched event
+    await db.namespace.update({ where: { id: sandbox.id }, data: { labels: { env: "dev" } } });
+    expect((await run("scan")).changed).toBe(1);
+    expect(await db.verdict.count({ where: { containerId: containers["sandbox/try/app"] } })).toBe(0);
+    expect((await db.verificationEvent.findFirstOrThrow({ orderBy: { seq: "desc" } })).verdict).toBe("unmatched");
+  });
+
   it("revoking the key turns verdicts to failed (reason revoked) with events naming the previous verdict", async () => {
     await db.authority.update({ where: { name: "release-key" }, data: { status: "revoked" } });
     expect((await run("revocation")).changed).toBe(2);
