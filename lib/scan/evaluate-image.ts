@@ -169,19 +169,23 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   const ids = inputs.map((i) => i.imageId);
   // the cheap check first: images whose evaluation inputs are those of their stored verdicts are
   // not read back and rewritten (a rescan with nothing changed); their verdicts are only touched
-  const digests = await tx.$queryRaw<{ id: string; stored: string | null; containers: string | null; containerCount: number; verdictCount: number }[]>`
-    SELECT i.id, i."evaluationHash" AS stored, c.digest AS containers, COALESCE(c.n, 0)::int AS "containerCount", COALESCE(c.v, 0)::int AS "verdictCount"
-    FROM "Image" i
-    LEFT JOIN LATERAL (
-      SELECT md5(string_agg(concat_ws('|', c.id, c."imageRef", p.name, ns.name, ns.labels::text, cl.name, w.kind::text, w.name), ',' ORDER BY c.id)) AS digest,
-             count(*) AS n, sum((SELECT count(*) FROM "Verdict" v WHERE v."containerId" = c.id)) AS v
-      FROM "Container" c
-      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-      JOIN "Namespace" ns ON ns.id = p."namespaceId"
-      JOIN "Cluster" cl ON cl.id = p."clusterId"
-      LEFT JOIN "Workload" w ON w.id = p."workloadId"
-      WHERE c."imageId" = i.id) c ON true
-    WHERE i.id = ANY(${ids}::uuid[])`;
+  // (one grouped query over the batch's containers, not a subquery per image: a per-image plan
+  // rebuilds its hash joins for every image)
+  const stored = await tx.$queryRaw<{ id: string; stored: string | null }[]>`SELECT id, "evaluationHash" AS stored FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
+  const live = await tx.$queryRaw<{ id: string; containers: string; containerCount: number; verdictCount: number }[]>`
+    SELECT c."imageId" AS id,
+           md5(string_agg(concat_ws('|', c.id, c."imageRef", p.name, ns.name, ns.labels::text, cl.name, w.kind::text, w.name), ',' ORDER BY c.id)) AS containers,
+           count(*)::int AS "containerCount",
+           sum((SELECT count(*) FROM "Verdict" v WHERE v."containerId" = c.id))::int AS "verdictCount"
+    FROM "Container" c
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Namespace" ns ON ns.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+    WHERE c."imageId" = ANY(${ids}::uuid[])
+    GROUP BY c."imageId"`;
+  const liveOf = new Map(live.map((l) => [l.id, l]));
+  const digests = stored.map((i) => ({ id: i.id, stored: i.stored, containers: liveOf.get(i.id)?.containers ?? null, containerCount: liveOf.get(i.id)?.containerCount ?? 0, verdictCount: liveOf.get(i.id)?.verdictCount ?? 0 }));
   const digestOf = new Map(digests.map((d) => [d.id, d]));
   const results = new Map<string, EvaluateImageResult>();
   const computed = new Map<string, { verdicts: Map<string, PolicyVerdict>; digest: string }>();
