@@ -6,6 +6,7 @@ import type { PgBoss } from "pg-boss";
 import { createDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
+import { stopPodWatches } from "@/lib/kube/pod-watch";
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -129,6 +130,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopping ??= (async () => {
       clearInterval(timer);
       abort.abort();
+      stopPodWatches();
       await boss.stop({ graceful: true, timeout: 10_000 }).catch((err) => log.warn({ err }, "pg-boss stop"));
       await db.workerHeartbeat.delete({ where: { id } }).catch(() => undefined);
       await db.$disconnect();

@@ -233,10 +233,17 @@ export async function listAll<T>(
  * items stay plain parsed objects, to be validated and reduced to records by the caller before the
  * next page arrives. `items` is `unknown[]`: the caller checks the fields it uses.
  */
-export function rawListPages(clients: Pick<KubeClients, "getJson">, path: string, limit: number): (cont: string | undefined) => Promise<ListPage<unknown>> {
+export function rawListPages(
+  clients: Pick<KubeClients, "getJson">,
+  path: string,
+  limit: number,
+  onResourceVersion?: (rv: string) => void,
+): (cont: string | undefined) => Promise<ListPage<unknown>> {
   return async (cont) => {
     const body = await clients.getJson(path, { limit, continue: cont });
-    const page = (body ?? {}) as { items?: unknown; metadata?: { continue?: unknown } | null };
+    const page = (body ?? {}) as { items?: unknown; metadata?: { continue?: unknown; resourceVersion?: unknown } | null };
+    // every page of a paginated list is the same snapshot: its resourceVersion is where a watch starts
+    if (typeof page.metadata?.resourceVersion === "string" && page.metadata.resourceVersion) onResourceVersion?.(page.metadata.resourceVersion);
     if (page.items !== undefined && page.items !== null && !Array.isArray(page.items)) {
       throw new Error(`GET ${path}: the answer is not a Kubernetes list (items is not an array)`);
     }

@@ -13,6 +13,7 @@ import {
 } from "@/lib/kube/client";
 import { decideContainerDigest, parseImageReference, type ContainerDigest } from "@/lib/kube/image-ref";
 import { ownerKey, controllerOf, resolvePodWorkload, type OwnerIndex, type OwnerReference } from "@/lib/kube/owners";
+import { podWatchFor, type CachedPod } from "@/lib/kube/pod-watch";
 import type {
   ClusterInventory,
   ClusterRecord,
@@ -26,6 +27,11 @@ import type {
 } from "@/lib/kube/types";
 
 export interface InventoryOptions {
+  /**
+   * Keep a watch on the cluster's pods after listing them, and take the next inventory's pods from
+   * it while it has followed every change since (lib/kube/pod-watch.ts). For long-running workers.
+   */
+  watch?: boolean;
   /** `limit` of each list request (default 500, as kubectl uses). */
   pageSize?: number;
   /** Timeout of each request in ms (default 30 s). */
@@ -267,42 +273,51 @@ async function collect(
   // Pods are reduced to records page by page: a page's parsed JSON is garbage as soon as its records
   // are made, so at most one page of raw objects is alive at a time. The workload is set once the
   // owner indexes are complete; until then each record's owner references wait in `owners`.
+  // With a pod watch (opts.watch) that followed every change since its list, the pods come from it.
   const pods: PodRecord[] = [];
   const owners: (readonly OwnerReference[] | null | undefined)[] = [];
   const badPods = new Rejected();
-  const podsDone = must(
+  const watch = opts.watch && target.kubeConfig ? podWatchFor(target) : undefined;
+  const fromWatch = watch?.usable() ? watch.snapshot() : undefined;
+  const seeded: CachedPod[] | undefined = watch && !fromWatch ? [] : undefined;
+  let listRv: string | undefined;
+  if (fromWatch) {
+    for (const c of fromWatch) {
+      pods.push(c.record);
+      owners.push(c.owners);
+    }
+  }
+  const podsDone = fromWatch
+    ? Promise.resolve(0)
+    : must(
     "list pods",
     listAll(
-      rawListPages(clients, "/api/v1/pods", limit),
+      rawListPages(clients, "/api/v1/pods", limit, (rv) => (listRv ??= rv)),
       (items) => {
         for (const raw of items) {
-          const parsed = podSchema.safeParse(raw);
-          if (!parsed.success) {
-            badPods.add(nameOf(raw), parsed.error);
+          const r = podFromRaw(raw, cache);
+          if ("error" in r) {
+            if (r.error) badPods.add(nameOf(raw), r.error);
             continue;
           }
-          const pod = parsed.data;
-          const md = pod.metadata;
-          if (!md?.name || !md.namespace || !md.uid) continue;
-          pods.push({
-            namespace: intern(cache, md.namespace),
-            uid: md.uid,
-            name: md.name,
-            phase: pod.status?.phase ? intern(cache, pod.status.phase) : null,
-            nodeName: pod.spec?.nodeName ? intern(cache, pod.spec.nodeName) : null,
-            workload: { kind: "Pod", name: md.name },
-            containers: podContainers(pod, cache),
-          });
-          owners.push(md.ownerReferences);
+          pods.push(r.record);
+          owners.push(r.owners);
+          seeded?.push(r);
         }
       },
       () => {
         pods.length = 0;
         owners.length = 0;
+        if (seeded) seeded.length = 0;
+        listRv = undefined;
         badPods.clear();
       },
     ),
-  );
+  ).then((pages) => {
+    // follow every change from this list on, for the next inventory
+    if (watch && seeded && listRv) watch.seed(seeded, listRv, target);
+    return pages;
+  });
 
   // Owner indexes: a failure here degrades owner resolution (with a warning), never the inventory.
   const index = async (kind: "ReplicaSet" | "Job"): Promise<{ index: OwnerIndex | null; pages: number }> => {
@@ -388,6 +403,30 @@ async function collect(
     pods,
     warnings,
     stats,
+  };
+}
+
+/**
+ * A pod as the inventory keeps it, from the API's JSON (a list item or a watch event's object).
+ * `error` when it does not have the expected shape; `error: null` for an object without identity.
+ */
+export function podFromRaw(raw: unknown, cache: RecordCache): CachedPod | { error: z.ZodError | null } {
+  const parsed = podSchema.safeParse(raw);
+  if (!parsed.success) return { error: parsed.error };
+  const pod = parsed.data;
+  const md = pod.metadata;
+  if (!md?.name || !md.namespace || !md.uid) return { error: null };
+  return {
+    record: {
+      namespace: intern(cache, md.namespace),
+      uid: md.uid,
+      name: md.name,
+      phase: pod.status?.phase ? intern(cache, pod.status.phase) : null,
+      nodeName: pod.spec?.nodeName ? intern(cache, pod.spec.nodeName) : null,
+      workload: { kind: "Pod", name: md.name },
+      containers: podContainers(pod, cache),
+    },
+    owners: md.ownerReferences,
   };
 }
 

@@ -92,12 +92,13 @@ export function listClusterTargets(env: Env = getEnv()): KubeTarget[] {
 
 let adapters: ScanAdapters | undefined;
 
+/** The worker's adapters: long-lived, so each cluster's pods are followed by a watch between scans. */
 export function getScanAdapters(): ScanAdapters {
-  adapters ??= createScanAdapters();
+  adapters ??= createScanAdapters({ watchPods: true });
   return adapters;
 }
 
-export function createScanAdapters(): ScanAdapters {
+export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdapters {
   const targets = new Map<string, KubeTarget>();
   const target = (t: ClusterTarget): KubeTarget => {
     const k = targets.get(t.name);
@@ -110,7 +111,7 @@ export function createScanAdapters(): ScanAdapters {
       for (const t of listClusterTargets()) targets.set(t.name, t);
       return [...targets.values()].map((t) => ({ name: t.name }));
     },
-    inventory: (t) => inventoryCluster(target(t)),
+    inventory: (t) => inventoryCluster(target(t), { watch: opts.watchPods === true }),
     rejections: (t) => listAdmissionRejections(target(t)),
     async resolveDigest(ref) {
       const { client } = await current();
