@@ -69,10 +69,10 @@ const envSchema = z.object({
    */
   SIGNET_EVIDENCE_MAX_AGE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
   /** Images per image-check job (they share registry round trips and database statements). */
-  SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).default(50),
+  SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).default(100),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   /** V8 old-generation cap of the worker process (MB): V8 collects early instead of growing to GBs. */
-  SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(256),
+  SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(192),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),
   SIGNET_DB_POOL_MAX: intFromString(1, 200).default(10),

@@ -79,7 +79,8 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
       });
       prev = hash;
     }
-    for (let i = 0; i < rows.length; i += 1000) await tx.verificationEvent.createMany({ data: rows.slice(i, i + 1000) });
+    // a few hundred rows per statement: the query engine's WebAssembly memory grows to the largest one
+    for (let i = 0; i < rows.length; i += 250) await tx.verificationEvent.createMany({ data: rows.slice(i, i + 250) });
   };
   if ("$transaction" in db) await db.$transaction(run, { timeout: 60_000 });
   else await run(db);

@@ -5,7 +5,7 @@ import type { JobDefinition } from "@/lib/jobs/registry";
 
 export const BOSS_SCHEMA = "pgboss";
 
-export function createBoss(url: string, opts: { supervise?: boolean; schedule?: boolean; max?: number } = {}): PgBoss {
+export function createBoss(url: string, opts: { supervise?: boolean; schedule?: boolean; max?: number; listen?: boolean } = {}): PgBoss {
   return new PgBoss({
     connectionString: url,
     schema: BOSS_SCHEMA,
@@ -13,6 +13,8 @@ export function createBoss(url: string, opts: { supervise?: boolean; schedule?: 
     max: opts.max ?? 5,
     supervise: opts.supervise ?? false,
     schedule: opts.schedule ?? false,
+    // workers LISTEN: a job sent to a `notify` queue from any process wakes them at once
+    useListenNotify: opts.listen ?? false,
     migrate: true,
   });
 }

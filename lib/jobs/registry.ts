@@ -25,7 +25,7 @@ export interface JobContext {
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   schema: S;
-  queue?: QueueOptions & { policy?: QueuePolicy };
+  queue?: QueueOptions & { policy?: QueuePolicy; notify?: boolean };
   /** Deterministic key. With queue policy "short", a send while a job with the same key is queued collapses into it. */
   key?: (payload: z.output<S>) => string;
   /** Parallel executions per worker process. */

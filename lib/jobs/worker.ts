@@ -35,8 +35,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   // job whose commit was lost simply runs again (its verdicts and audit events commit together, the
   // chain stays whole). A scan then waits on the disk once per WAL flush, not once per batch.
   const db = createDb(opts.databaseUrl, Math.max(4, opts.concurrency + 2), { asyncCommit: true });
-  const boss = createBoss(opts.databaseUrl, { supervise: true, schedule: true, max: Math.max(4, opts.concurrency + 2) });
+  const boss = createBoss(opts.databaseUrl, { supervise: true, schedule: true, max: Math.max(4, opts.concurrency + 2), listen: true });
   boss.on("error", (err) => log.error({ err }, "pg-boss error"));
+  // e.g. LISTEN unavailable: pg-boss keeps polling
+  boss.on("warning", (w) => log.info({ warning: w }, "pg-boss warning"));
   await boss.start();
   await ensureQueues(boss, opts.jobs);
 
@@ -69,7 +71,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       let workerId: string | undefined = undefined;
       workerId = await boss.work<unknown>(
         job.name,
-        { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 0.5 },
+        // notify queues wake a slot at once (LISTEN); polling remains, slower, as a backstop
+        { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 5 },
         async ([raw]) => {
           if (!raw) return;
           // fetch the next job right after this one (see above)

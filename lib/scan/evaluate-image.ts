@@ -221,7 +221,8 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
     results.set(input.imageId, image ? planImage(image, input, computed.get(input.imageId)!.verdicts, plan) : { containers: 0, verdicts: 0, changed: 0 });
   }
   if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
-  for (let i = 0; i < plan.creates.length; i += 1000) await tx.verdict.createMany({ data: plan.creates.slice(i, i + 1000) });
+  // statements of a few hundred rows: the query engine's WebAssembly memory grows to the largest one
+  for (let i = 0; i < plan.creates.length; i += 250) await tx.verdict.createMany({ data: plan.creates.slice(i, i + 250) });
   for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
   // nothing changed: one statement records that these were re-evaluated
   for (let i = 0; i < plan.untouched.length; i += 5000) {

@@ -146,7 +146,7 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
         }
       }
       if (stale.length) await tx.evidence.deleteMany({ where: { id: { in: stale } } });
-      for (let i = 0; i < fresh.length; i += 500) await tx.evidence.createMany({ data: fresh.slice(i, i + 500), skipDuplicates: true });
+      for (let i = 0; i < fresh.length; i += 100) await tx.evidence.createMany({ data: fresh.slice(i, i + 100), skipDuplicates: true });
       for (const { imageId, v } of rewrite) {
         await tx.evidence.updateMany({
           where: { imageId, artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest },

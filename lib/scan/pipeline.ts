@@ -242,7 +242,7 @@ function candidateKeys(policies: LoadedPolicy[]): PublicKeyCandidate[] {
 }
 
 /** Images per image-check job: big enough to share round trips, small enough to spread over workers. */
-export const IMAGE_BATCH_SIZE = 50;
+export const IMAGE_BATCH_SIZE = 100;
 
 /** Splits image ids into image-check payloads of at most IMAGE_BATCH_SIZE, in the given order. */
 export function imageBatches(imageIds: readonly string[], base: Omit<ImageCheckPayload, "imageIds">, size = IMAGE_BATCH_SIZE): ImageCheckPayload[] {

@@ -31,7 +31,7 @@ export const scanStart = defineJob({
   name: "scan.start",
   schema: z.object({ scanId: z.uuid() }),
   key: (p) => p.scanId,
-  queue: { policy: "short", retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 1800 },
+  queue: { policy: "short", notify: true, retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 1800 },
   concurrency: 2,
   handler: async (p, ctx) => startScan(pipeline(ctx), p.scanId),
 });
@@ -45,7 +45,7 @@ export const imageCheck = defineJob({
     trigger: z.string().max(100).optional(),
   }),
   key: batchKey,
-  queue: { policy: "short", retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 900 },
+  queue: { policy: "short", notify: true, retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 900 },
   handler: async (p, ctx) => checkImages(pipeline(ctx), p),
 });
 
@@ -105,7 +105,7 @@ export const reevaluateAll = defineJob({
   name: "policy.reevaluate",
   schema: z.object({ reason: z.string().max(200) }),
   key: () => "all",
-  queue: { policy: "short", retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
+  queue: { policy: "short", notify: true, retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
   concurrency: 1,
   handler: async (p, ctx) => {
     const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
