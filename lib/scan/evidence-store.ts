@@ -126,8 +126,10 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
       const stale: string[] = [];
       const fresh: Prisma.EvidenceCreateManyInput[] = [];
       const rewrite: Array<{ imageId: string; v: VerifiedEvidence }> = [];
+      const hashes = new Map<string, string>();
       for (const u of updates) {
         const hash = u.verified ? verificationHash(u.verified) : undefined;
+        if (hash !== undefined) hashes.set(u.imageId, hash);
         const results = new Map((u.verified ?? []).map((v) => [originKey(v), v]));
         if (u.discovery && u.discovery.outcome !== "error") {
           // a row is the same evidence when artifact, position and layer bytes are all the same
@@ -174,7 +176,7 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
       if (verified.length) {
         await tx.$executeRaw`
           UPDATE "Image" i SET "verifiedAt" = ${now}, "verificationHash" = u.hash
-          FROM unnest(${verified.map((u) => u.imageId)}::uuid[], ${verified.map((u) => verificationHash(u.verified!))}::text[]) AS u(id, hash)
+          FROM unnest(${verified.map((u) => u.imageId)}::uuid[], ${verified.map((u) => hashes.get(u.imageId)!)}::text[]) AS u(id, hash)
           WHERE i.id = u.id`;
       }
     },
@@ -245,9 +247,4 @@ export function verificationHash(verified: readonly VerifiedEvidence[]): string 
     h.update("\n");
   }
   return h.digest("hex");
-}
-
-/** Stores the facts of the last verification on the evidence rows (for the trust-chain view). */
-export async function storeVerification(db: Db, imageId: string, verified: VerifiedEvidence[], now: Date): Promise<void> {
-  await storeEvidenceBatch(db, [{ imageId, verified, storedHash: null }], now);
 }
