@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
+import { tryParseImageReference } from "@/lib/registry/reference";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
 export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDto> {
@@ -25,6 +26,8 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
           OR: [
             { repository: { contains: q.q, mode: "insensitive" as const } },
             { digest: { startsWith: q.q.startsWith("sha256:") ? q.q : `sha256:${q.q}` } },
+            // A name in any Docker Hub form ("docker.io/redis", "redis:7") also finds its canonical repository.
+            ...canonicalNameFilter(q.q),
           ],
         }
       : {}),
@@ -53,6 +56,11 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
     pageSize: q.pageSize,
     rows: rows.map((r) => ({ ...r, lastSeen: r.lastSeen.toISOString() })),
   });
+}
+
+function canonicalNameFilter(text: string): Prisma.ImageWhereInput[] {
+  const ref = tryParseImageReference(text.trim());
+  return ref ? [{ registry: ref.registry, repository: ref.repository }] : [];
 }
 
 /** Distinct values the image filters offer (running inventory only). */

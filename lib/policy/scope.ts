@@ -1,4 +1,5 @@
-import { matchesAnyGlob } from "@/lib/policy/glob";
+import { matchesAnyGlob } from "@/lib/glob";
+import { imageInScope } from "@/lib/policy/image-scope";
 import type { LabelSelector, PolicySpec } from "@/lib/policy/schema";
 
 /** Where a container runs and what it runs, as scope matching sees it. */
@@ -42,6 +43,5 @@ export function policyApplies(spec: Pick<PolicySpec, "scope">, ctx: ScopeContext
   if (s.namespaces?.length && !matchesAnyGlob(ctx.namespace, s.namespaces)) return false;
   if (s.excludeNamespaces?.length && matchesAnyGlob(ctx.namespace, s.excludeNamespaces)) return false;
   if (s.namespaceSelector && !matchesLabelSelector(ctx.namespaceLabels, s.namespaceSelector)) return false;
-  if (matchesAnyGlob(ctx.imageName, s.images)) return true;
-  return ctx.imageRef !== undefined && matchesAnyGlob(ctx.imageRef, s.images);
+  return imageInScope(s.images, ctx.imageName, ctx.imageRef);
 }

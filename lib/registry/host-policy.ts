@@ -5,33 +5,15 @@
  * Patterns are case-insensitive globs: `*` matches within one DNS label (no "." or ":"), `**` matches
  * anything. A pattern without a port matches the host on any port ("registry.local" matches
  * "registry.local:5000"); a pattern with a port must match it exactly.
+ * Matching is lib/glob.ts's HOST_GLOB dialect (linear time, no regular expression).
  */
+import { HOST_GLOB, matchesGlob } from "@/lib/glob";
 
 export interface HostPolicy {
   /** When non-empty, only hosts matching one of these are allowed. */
   allow?: string[];
   /** Hosts matching any of these are refused; deny wins over allow. */
   deny?: string[];
-}
-
-const cache = new Map<string, RegExp>();
-
-function globToRegExp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (re) return re;
-  let src = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*" && pattern[i + 1] === "*") {
-      src += ".*";
-      i++;
-    } else if (c === "*") src += "[^.:]*";
-    else if (c === "?") src += "[^.:]";
-    else src += c.replace(/[\\^$.+()|{}[\]]/g, "\\$&");
-  }
-  re = new RegExp(`^${src}$`, "i");
-  cache.set(pattern, re);
-  return re;
 }
 
 /** The host without its port: "a.b:5000" → "a.b", "[::1]:5000" → "[::1]". */
@@ -45,7 +27,7 @@ export function matchesHostPattern(pattern: string, host: string): boolean {
   const p = pattern.trim();
   if (!p) return false;
   const hasPort = p.startsWith("[") ? /\]:\d+$/.test(p) : /:\d+$/.test(p) || p.endsWith(":*");
-  return globToRegExp(p).test(hasPort ? host : hostWithoutPort(host));
+  return matchesGlob(hasPort ? host : hostWithoutPort(host), p, HOST_GLOB);
 }
 
 /** Decides whether a registry host may be contacted; `reason` explains a refusal. */

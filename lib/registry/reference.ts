@@ -157,3 +157,49 @@ export function formatImageReference(ref: ImageReference): string {
 export function formatRepository(ref: RepositoryRef): string {
   return `${ref.registry}/${ref.repository}`;
 }
+
+const GLOB_CHARS = /[*?]/;
+
+/** Whether the first component of a name is a registry host (distribution/reference's rule). */
+function isRegistryComponent(first: string): boolean {
+  return /[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first || first.startsWith("[");
+}
+
+/**
+ * The canonical form of an image glob, so that a pattern matches the names inventory stores
+ * ("registry/repository", Docker Hub as `index.docker.io/library/x`) whichever way it is written:
+ *
+ * - a Docker Hub alias as first component (`docker.io`, `registry-1.docker.io`, `index.docker.io`, …)
+ *   becomes `index.docker.io`; other registry hosts are lower-cased;
+ * - a pattern whose first component is no registry is on Docker Hub (`acme/app*` →
+ *   `index.docker.io/acme/app*`, `library/redis` → `index.docker.io/library/redis`), and a pattern
+ *   without any "/" and without wildcards is an official image (`redis` → `index.docker.io/library/redis`);
+ * - on Docker Hub, a single path component without `**` gets the `library/` namespace
+ *   (`docker.io/redis*` → `index.docker.io/library/redis*`), as references do;
+ * - a first component holding a wildcard (`**`, `*.example/app`, `redis*`) cannot be told apart from a
+ *   registry and is left as written (it matches against the full canonical name).
+ */
+export function canonicalImageGlob(pattern: string): string {
+  const p = pattern.trim();
+  const slash = p.indexOf("/");
+  if (slash < 0) return GLOB_CHARS.test(p) || !p ? p : `${DOCKER_HUB}/library/${p}`;
+  const first = p.slice(0, slash);
+  if (GLOB_CHARS.test(first)) return p;
+  let host: string;
+  let rest: string;
+  if (isRegistryComponent(first)) {
+    host = first.toLowerCase();
+    if (DOCKER_HUB_ALIASES.has(host)) host = DOCKER_HUB;
+    rest = p.slice(slash + 1);
+  } else {
+    host = DOCKER_HUB;
+    rest = p;
+  }
+  if (host === DOCKER_HUB && rest && !rest.includes("/") && !rest.includes("**")) rest = `library/${rest}`;
+  return `${host}/${rest}`;
+}
+
+/** Whether a host is one of Docker Hub's names. */
+export function isDockerHubHost(host: string): boolean {
+  return DOCKER_HUB_ALIASES.has(host.toLowerCase());
+}

@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { compilePolicy, PolicyCompileError, type CompiledPolicy } from "@/lib/policy/compile";
-import { matchesAnyGlob } from "@/lib/policy/glob";
+import { imageInScope } from "@/lib/policy/image-scope";
 import { parsePolicyDocuments, PolicyValidationError } from "@/lib/policy/schema";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, PUBLIC_GOOD_ID, TrustRootError, type TrustRoot } from "@/lib/sigstore";
 
@@ -62,8 +62,7 @@ export async function readPolicyFile(file: string): Promise<CompiledPolicy[]> {
  * a running pod and are not considered.
  */
 export function appliesToImage(policy: CompiledPolicy, imageName: string, imageRef?: string): boolean {
-  const globs = policy.spec.scope.images;
-  return matchesAnyGlob(imageName, globs) || (imageRef !== undefined && matchesAnyGlob(imageRef, globs));
+  return imageInScope(policy.spec.scope.images, imageName, imageRef);
 }
 
 /** Candidate keys of some policies for verifyArtifacts: keyId "<policy>/<authority>". */

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { matchesGlob } from "@/lib/policy/glob";
+import { matchesGlob } from "@/lib/glob";
 import { importClusterImagePolicy, importKyvernoPolicy } from "@/lib/policy/import-cluster";
 import { parsePolicyDocuments, PolicyValidationError } from "@/lib/policy/schema";
 import { policyApplies } from "@/lib/policy/scope";
