@@ -41,6 +41,7 @@ export type ReasonCode =
   | "predicate-type"
   | "attestation-condition"
   | "no-signatures"
+  | "static-fail"
   | "unsigned"
   | "discovery-error"
   | "evidence-error"
@@ -115,6 +116,7 @@ interface Match {
  */
 export function signerMatchesAuthority(signer: SignerFact | null, authority: PolicyAuthority, keyFingerprints: Map<string, string>): Match {
   if (!signer) return { ok: false, reason: "no-matching-key" };
+  if (authority.static) return { ok: false, reason: "no-matching-key", detail: "a static authority trusts no signer" };
   if (authority.key) {
     if (signer.kind !== "key") return { ok: false, reason: "no-matching-key", detail: "signed with a certificate, authority is a key" };
     const fp = keyFingerprints.get(authority.name);
@@ -184,9 +186,11 @@ function authoritiesFor(
       reasons.push({ code: "revoked", message: `authority ${a.name} is revoked`, authority: a.name, evidenceId: e.id });
       continue;
     }
-    // A short-lived certificate means nothing without a trusted time: keyless always needs a log entry
-    // or an RFC 3161 timestamp; the policy may require a log entry for everything.
-    if ((spec.requireTlog && !e.tlog) || (a.keyless && !e.tlog && !e.timestamp)) {
+    // A short-lived certificate means nothing without a trusted time: keyless needs a log entry or an
+    // RFC 3161 timestamp, unless its authority says `requireTlog: false` (the certificate was then
+    // checked valid now by verification, as cosign does with the log ignored). The authority's
+    // `requireTlog`, else the policy's, may require a log entry for everything.
+    if (((a.requireTlog ?? spec.requireTlog) && !e.tlog) || (a.keyless && a.requireTlog !== false && !e.tlog && !e.timestamp)) {
       reasons.push({ code: "tlog-missing", message: "no transparency-log entry, and the policy requires one", authority: a.name, evidenceId: e.id });
       continue;
     }
@@ -201,6 +205,43 @@ function authoritiesFor(
       continue;
     }
     out.push(a.name);
+  }
+  return out;
+}
+
+function attestationAuthority(spec: PolicySpec, name: string): boolean {
+  return spec.authorities.some((a) => a.name === name && a.attestations !== undefined);
+}
+
+/**
+ * Authorities satisfied without an image signature (policy-controller's semantics): `static: pass`
+ * always, `static: fail` never; an authority with `attestations` when, for every listed predicate
+ * type, a valid attestation of that type matches the authority (its signer, status, validity, log).
+ */
+function staticAndAttestationAuthorities(
+  spec: PolicySpec,
+  attestations: readonly EvidenceFact[],
+  keyFingerprints: Map<string, string>,
+  now: Date,
+  reasons: Reason[],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of spec.authorities) {
+    if (a.static) {
+      if (a.static.action === "pass") out.set(a.name, []);
+      else reasons.push({ code: "static-fail", message: `authority ${a.name} is static fail${a.static.message ? `: ${a.static.message}` : ""}`, authority: a.name });
+      continue;
+    }
+    if (!a.attestations) continue;
+    const mine = attestations.filter((e) => e.status === "valid" && authoritiesFor(e, spec, keyFingerprints, now, reasons).includes(a.name));
+    const ids: string[] = [];
+    const missing = a.attestations.filter(({ predicateType }) => {
+      const hit = mine.find((e) => e.predicateType === predicateType);
+      if (hit) ids.push(hit.id);
+      return !hit;
+    });
+    if (missing.length === 0) out.set(a.name, ids);
+    else reasons.push({ code: "predicate-type", message: `authority ${a.name}: no valid attestation of type ${missing.map((m) => m.predicateType).join(", ")} signed by it`, authority: a.name });
   }
   return out;
 }
@@ -253,9 +294,11 @@ export function evaluate(
   for (const e of signatures) {
     if (e.status !== "valid") continue;
     for (const a of authoritiesFor(e, spec, keyFingerprints, ctx.now, reasons)) {
+      if (attestationAuthority(spec, a)) continue;
       satisfied.set(a, [...(satisfied.get(a) ?? []), e.id]);
     }
   }
+  for (const [a, ids] of staticAndAttestationAuthorities(spec, attestations, keyFingerprints, ctx.now, reasons)) satisfied.set(a, ids);
   const satisfiedNames = new Set(satisfied.keys());
   const clauses = clausesOf(spec);
   const failedClauses = clauses.filter((c) => !clauseHolds(c, satisfiedNames));

@@ -70,12 +70,33 @@ const authority = z
       })
       .strict()
       .optional(),
+    /**
+     * A fixed answer without any signer (policy-controller's `static` authority): `pass` satisfies the
+     * authority for every image, `fail` never does.
+     */
+    static: z.object({ action: z.enum(["pass", "fail"]), message: z.string().max(500).optional() }).strict().optional(),
+    /**
+     * Whether this authority's signatures and attestations need a verified transparency-log entry;
+     * default: the policy's `requireTlog`. `false` on a keyless authority also accepts a certificate
+     * without a trusted time when it is valid now (cosign's and policy-controller's behaviour with the
+     * log ignored).
+     */
+    requireTlog: z.boolean().optional(),
+    /**
+     * policy-controller's attestation authority: the authority is satisfied only by valid attestations
+     * it signed, one of each listed predicate type (an image signature by it does not count).
+     */
+    attestations: z.array(z.object({ predicateType: z.string().min(1) }).strict()).min(1).max(50).optional(),
     status: authorityStatus.default("active"),
     validFrom: z.coerce.date().optional(),
     validUntil: z.coerce.date().optional(),
   })
   .strict()
-  .refine((a) => (a.key === undefined) !== (a.keyless === undefined), "an authority has exactly one of key / keyless");
+  .refine(
+    (a) => [a.key, a.keyless, a.static].filter((x) => x !== undefined).length === 1,
+    "an authority has exactly one of key / keyless / static",
+  )
+  .refine((a) => a.static === undefined || (a.attestations === undefined && a.requireTlog === undefined), "a static authority has no attestations or requireTlog");
 
 const clause = z.union([
   z.object({ anyOf: z.array(name).min(1) }).strict(),

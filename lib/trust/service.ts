@@ -204,6 +204,8 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
   }
   for (const p of policies) {
     for (const a of p.spec.authorities) {
+      // a static authority (imported policy-controller `static`) trusts no signer
+      if (a.static) continue;
       const link = { policy: p.name, alias: a.name, mode: p.mode };
       const addLink = (d: Described) => {
         if (!d.entry.policies.some((x) => x.policy === link.policy && x.alias === link.alias)) d.entry.policies.push(link);
