@@ -1,24 +1,39 @@
 #!/usr/bin/env node
-// `signet` CLI entry. Runs cli/main.ts with TypeScript support (tsx) and the react-server export
-// condition (so server-only modules load), on Node >= 22.12 (bootstrapping Node 24 when older).
+// `signet` CLI entry, also when linked or installed globally (npm link / npm i -g): runs the esbuild
+// bundle of cli/main.ts (scripts/build-cli.mjs; rebuilt here in ~0.3 s when a source changed) in this
+// process, on Node >= 22.12 (re-running itself on the project's Node 24 when older).
+// Exit codes: 0 success / verified, 1 a negative answer (failed, unsigned, below a threshold),
+// 2 error (could not tell, invalid input or environment, a crash), 64 usage.
 import { spawnSync, execFileSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
-let node = process.execPath;
 if (major < 22 || (major === 22 && minor < 12)) {
-  const bin = execFileSync("bash", [path.join(root, "scripts", "node24.sh")], { encoding: "utf8" }).trim();
-  node = path.join(bin, "node");
+  try {
+    const bin = execFileSync("bash", [path.join(root, "scripts", "node24.sh")], { encoding: "utf8" }).trim();
+    const result = spawnSync(path.join(bin, "node"), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+    process.exit(result.status ?? 2);
+  } catch (err) {
+    process.stderr.write(`signet: needs Node >= 22.12 (${err instanceof Error ? err.message : String(err)})\n`);
+    process.exit(2);
+  }
 }
-const result = spawnSync(
-  node,
-  ["--conditions=react-server", "--import", "tsx", path.join(root, "cli", "main.ts"), ...process.argv.slice(2)],
-  { stdio: "inherit", env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json") } },
-);
-if (result.error) {
-  process.stderr.write(`signet: ${result.error.message}\n`);
-  process.exit(1);
+// Where the installation lives: the default SIGNET_DATA_DIR (root/.data, shared with `npm start`) and
+// the migrations are found from any working directory.
+process.env.SIGNET_APP_DIR ||= root;
+try {
+  let dir;
+  if (fs.existsSync(path.join(root, "cli", "main.ts"))) {
+    const { buildCli } = await import("../scripts/build-cli.mjs");
+    dir = await buildCli(root);
+  } else {
+    dir = path.join(root, "dist", "cli", fs.readFileSync(path.join(root, "dist", "cli", "CURRENT"), "utf8").trim());
+  }
+  await import(pathToFileURL(path.join(dir, "main.js")).href);
+} catch (err) {
+  process.stderr.write(`signet: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
 }
-process.exit(result.status ?? (result.signal ? 128 : 1));

@@ -1,8 +1,15 @@
-// signet CLI: commands are small modules under cli/commands; each returns its exit code.
-import { EnvError } from "@/lib/env";
-import { commands } from "@/cli/commands";
+// signet CLI: commands are small modules under cli/commands, loaded on demand; each returns its exit code.
+// Exit codes (README "Command line"): 0 success / verified; 1 a negative answer (failed, unsigned, below a
+// threshold, pending migrations); 2 error, including any crash (never 1, which a pipeline reads as "not
+// verified"); 64 usage.
+import { commandLoaders, loadCommands } from "@/cli/commands";
+import pkg from "@/package.json" with { type: "json" };
 
-function usage(): string {
+export const EXIT_ERROR = 2;
+export const EXIT_USAGE = 64;
+
+async function usage(): Promise<string> {
+  const commands = await loadCommands();
   const width = Math.max(...commands.map((c) => c.usage.length));
   return [
     "signet — which running images are provably signed by someone you trust",
@@ -16,6 +23,7 @@ function usage(): string {
     "  -h, --help     show this help (or a command's help: signet <command> --help)",
     "  -v, --version  print the version",
     "",
+    "Exit codes: 0 success (verified); 1 a negative answer (failed, unsigned, below a threshold); 2 error or crash; 64 usage.",
     "Environment: DATABASE_URL (default: the embedded database of a running `npm start`), SIGNET_DATA_DIR, LOG_LEVEL.",
   ].join("\n");
 }
@@ -23,19 +31,19 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "-h" || name === "--help" || name === "help") {
-    process.stdout.write(usage() + "\n");
-    return name ? 0 : argv.length === 0 ? 0 : 0;
+    process.stdout.write((await usage()) + "\n");
+    return 0;
   }
   if (name === "-v" || name === "--version" || name === "version") {
-    const { default: pkg } = await import("@/package.json", { with: { type: "json" } });
     process.stdout.write(`signet ${pkg.version}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    process.stderr.write(`signet: unknown command "${name}"\n\n${usage()}\n`);
-    return 64;
+  const load = Object.hasOwn(commandLoaders, name) ? commandLoaders[name] : undefined;
+  if (!load) {
+    process.stderr.write(`signet: unknown command "${name}"\n\n${await usage()}\n`);
+    return EXIT_USAGE;
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`Usage: signet ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`);
     return 0;
@@ -43,11 +51,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const message = err instanceof EnvError ? err.message : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`signet: ${message}\n`);
-    process.exit(1);
-  },
-);
+function crash(err: unknown): never {
+  // EnvError's message lists every invalid variable; anything else is reported by its message only
+  process.stderr.write(`signet: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT_ERROR);
+}
+
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
+main(process.argv.slice(2)).then((code) => process.exit(code), crash);

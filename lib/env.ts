@@ -56,6 +56,8 @@ const roleMap = z
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_URL: postgresUrl.optional(),
+  /** The installation's directory (bin/signet.mjs sets it): default SIGNET_DATA_DIR and the migrations live under it. */
+  SIGNET_APP_DIR: z.string().min(1).optional(),
   SIGNET_DATA_DIR: z.string().min(1).optional(),
   PORT: intFromString(1, 65535).default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -130,7 +132,7 @@ const envSchema = z.object({
   }
 });
 
-export type Env = Omit<z.infer<typeof envSchema>, "SIGNET_DATA_DIR"> & { SIGNET_DATA_DIR: string };
+export type Env = Omit<z.infer<typeof envSchema>, "SIGNET_DATA_DIR" | "SIGNET_APP_DIR"> & { SIGNET_DATA_DIR: string; SIGNET_APP_DIR: string };
 
 /** Thrown when the environment is invalid; `problems` holds one line per variable. */
 export class EnvError extends Error {
@@ -153,7 +155,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new EnvError(problems);
   }
   const env = result.data;
-  return { ...env, SIGNET_DATA_DIR: path.resolve(/*turbopackIgnore: true*/ env.SIGNET_DATA_DIR ?? path.join(/*turbopackIgnore: true*/ process.cwd(), ".data")) };
+  const appDir = path.resolve(/*turbopackIgnore: true*/ env.SIGNET_APP_DIR ?? process.cwd());
+  return { ...env, SIGNET_APP_DIR: appDir, SIGNET_DATA_DIR: path.resolve(/*turbopackIgnore: true*/ env.SIGNET_DATA_DIR ?? path.join(/*turbopackIgnore: true*/ appDir, ".data")) };
 }
 
 let cached: Env | undefined;

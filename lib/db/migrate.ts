@@ -3,6 +3,7 @@ import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { getEnv } from "@/lib/env";
 
 /**
  * Applies pending Prisma migrations at start, without the Prisma CLI (a runtime dependency we keep
@@ -11,7 +12,9 @@ import pg from "pg";
  * CLI's `migrate status` / `migrate dev` keep working on the same database. An advisory lock makes
  * concurrent starters (web, worker, several machines) apply each migration once.
  */
-export const MIGRATIONS_DIR = path.join(/*turbopackIgnore: true*/ process.cwd(), "prisma", "migrations");
+export function migrationsDir(): string {
+  return path.join(/*turbopackIgnore: true*/ getEnv().SIGNET_APP_DIR, "prisma", "migrations");
+}
 const LOCK_KEY = 72_707_369; // arbitrary, constant: pg_advisory_lock key for migrations
 
 export interface Migration {
@@ -28,7 +31,7 @@ export interface MigrationStatus {
   modified: string[];
 }
 
-export async function listMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+export async function listMigrations(dir = migrationsDir()): Promise<Migration[]> {
   const entries = await fs.readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true });
   const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const out: Migration[] = [];
@@ -88,12 +91,12 @@ function statusFrom(migrations: Migration[], rows: Row[] | undefined): Migration
   };
 }
 
-export async function getMigrationStatus(client: Queryable, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
+export async function getMigrationStatus(client: Queryable, dir = migrationsDir()): Promise<MigrationStatus> {
   return statusFrom(await listMigrations(dir), await appliedRows(client));
 }
 
 /** Applies every pending migration, each in its own transaction. Returns the names applied. */
-export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+export async function applyMigrations(url: string, dir = migrationsDir()): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => undefined);
   await client.connect();

@@ -1,0 +1,47 @@
+import "server-only";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { computeCoverage, type ContainerVerdicts, type Verdict } from "@/lib/coverage/compute";
+import { buildComplianceReport } from "@/lib/data/exports";
+import type { Db } from "@/lib/db/client";
+import { makeReport, type PipelineReport } from "@/lib/report/pipeline";
+
+export interface PipelineQuery {
+  cluster?: string;
+  namespace?: string;
+  policy?: string;
+  /** Minimum coverage in percent; below it the report does not pass. */
+  threshold?: number;
+}
+
+/**
+ * The pipeline report of a scope from the database: coverage over every running container in scope
+ * (the overview's figures: a container without a known digest counts as error), or with a policy over
+ * the containers that policy applies to, and the compliance export's rows for the same scope.
+ */
+export async function buildPipelineReport(db: Db, q: PipelineQuery, now = new Date()): Promise<PipelineReport> {
+  const raw = await db.$queryRaw<{ id: string; cluster: string; namespace: string; digest: string | null; verdicts: string[] }[]>`
+    SELECT c.id, cl.name AS cluster, n.name AS namespace, c.digest,
+           COALESCE(array_agg(v.value::text) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts
+    FROM "Container" c
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Namespace" n ON n.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    LEFT JOIN "Verdict" v ON v."containerId" = c.id
+      ${q.policy ? Prisma.sql`AND v."policyId" IN (SELECT id FROM "Policy" WHERE name = ${q.policy})` : Prisma.empty}
+    WHERE TRUE
+      ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
+      ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
+    GROUP BY c.id, cl.name, n.name, c.digest`;
+  let rows: ContainerVerdicts[] = raw.map((r) => ({ containerId: r.id, cluster: r.cluster, namespace: r.namespace, digest: r.digest, verdicts: r.verdicts as Verdict[] }));
+  // with a policy: the containers it applies to
+  if (q.policy) rows = rows.filter((r) => r.verdicts.some((v) => v !== "unmatched"));
+  const { scope: _scope, cluster: _cluster, namespace: _namespace, ...figures } = computeCoverage(rows)[0]!;
+  const compliance = await buildComplianceReport(db, { cluster: q.cluster, namespace: q.namespace, format: "json" }, now);
+  return makeReport({
+    generatedAt: now.toISOString(),
+    scope: { cluster: q.cluster ?? null, namespace: q.namespace ?? null, policy: q.policy ?? null },
+    figures,
+    rows: q.policy ? compliance.rows.filter((r) => r.policy === q.policy) : compliance.rows,
+    threshold: q.threshold ?? null,
+  });
+}

@@ -1,0 +1,94 @@
+// Bundles the `signet` CLI (cli/main.ts and the lib/ modules it imports) with esbuild, so that a run
+// starts without transpiling TypeScript: dist/cli/<key>/, <key> a hash of the sources' paths, sizes and
+// mtimes, written once (a temporary directory renamed into place, so concurrent runs never see half a
+// build) and named in dist/cli/CURRENT for installations without sources (the container image).
+// Commands are split into chunks loaded on demand: `signet --version` loads none of them.
+// npm packages stay external (resolved from node_modules at run time) except `server-only`, which is
+// resolved here with the react-server condition, the way Next.js and tsx --conditions=react-server do.
+//
+//   node scripts/build-cli.mjs     # prints the bundle's directory
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SOURCES = ["cli", "lib", "package.json", "tsconfig.json"];
+
+function walk(dir, out) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(p, out);
+    else if (entry.isFile()) out.push(p);
+  }
+}
+
+/** Hash of the CLI's sources (paths, sizes, mtimes): a cheap staleness key (~200 stat calls). */
+export function sourceKey(root) {
+  const files = [];
+  for (const s of SOURCES) {
+    const p = path.join(root, s);
+    if (fs.statSync(p).isDirectory()) walk(p, files);
+    else files.push(p);
+  }
+  const h = crypto.createHash("sha256");
+  for (const f of files.sort()) {
+    const st = fs.statSync(f);
+    h.update(`${path.relative(root, f)}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+/** Builds the bundle unless the current sources' bundle exists; returns its directory. */
+export async function buildCli(root, { quiet = true } = {}) {
+  const base = path.join(root, "dist", "cli");
+  const key = sourceKey(root);
+  const out = path.join(base, key);
+  if (fs.existsSync(path.join(out, "main.js"))) return out;
+  const { build } = await import("esbuild");
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["cli/main.ts"],
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    conditions: ["react-server"],
+    tsconfig: "tsconfig.json",
+    outdir: tmp,
+    logLevel: quiet ? "error" : "warning",
+    plugins: [
+      {
+        name: "external-packages",
+        setup(b) {
+          // bare specifiers (npm packages, node: builtins) stay external; @/… paths are ours
+          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path === "server-only" || a.path.startsWith("@/") ? undefined : { path: a.path, external: true }));
+        },
+      },
+    ],
+  });
+  try {
+    fs.renameSync(tmp, out);
+  } catch (err) {
+    // another process built the same sources first
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(out, "main.js"))) throw err;
+  }
+  const current = path.join(base, `CURRENT.tmp-${process.pid}`);
+  fs.writeFileSync(current, `${key}\n`);
+  fs.renameSync(current, path.join(base, "CURRENT"));
+  // earlier bundles: removed once nothing can still be starting from them
+  for (const entry of fs.readdirSync(base)) {
+    const p = path.join(base, entry);
+    if (entry === key || entry === "CURRENT") continue;
+    if (Date.now() - fs.statSync(p).mtimeMs > 10 * 60_000) fs.rmSync(p, { recursive: true, force: true });
+  }
+  return out;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  process.stdout.write(`${await buildCli(root, { quiet: false })}\n`);
+}
