@@ -92,6 +92,14 @@ const envSchema = z.object({
   SIGNET_REGISTRY_ALLOW: commaList.optional(),
   /** Registry hosts never contacted (globs); wins over the allow list. */
   SIGNET_REGISTRY_DENY: commaList.optional(),
+  /**
+   * Destinations every outgoing request may reach even though they are loopback, link-local, cloud
+   * metadata, unspecified or reserved (or private, with SIGNET_EGRESS_REFUSE_PRIVATE): host globs,
+   * IP addresses or CIDR ranges, each optionally with :port (e.g. "127.0.0.1:5001,hooks.lan").
+   */
+  SIGNET_EGRESS_ALLOW_INTERNAL: commaList.optional(),
+  /** Refuse private addresses (RFC 1918, ULA, CGNAT) for registries, webhooks and TUF unless explicitly allowed. */
+  SIGNET_EGRESS_REFUSE_PRIVATE: booleanFromString.default(false),
   /** A docker config.json with registry credentials (in addition to those stored in Signet). */
   SIGNET_DOCKER_CONFIG: z.string().min(1).optional(),
   SIGNET_REGISTRY_TIMEOUT_MS: intFromString(500, 300_000).default(30_000),

@@ -5,7 +5,7 @@ import type { LookupFunction } from "node:net";
 import tls from "node:tls";
 import { Agent, request } from "undici";
 import type { Logger } from "pino";
-import { canonicalAddress, classifyAddress, isIpLiteral, stripAddress, type AddressClass } from "@/lib/registry/address";
+import { canonicalAddress, classifyAddress, isIpLiteral, stripAddress, type AddressClass } from "@/lib/egress/address";
 import { RegistryError, safeUrl } from "@/lib/registry/errors";
 import { checkHostPolicy, hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalAddress, classifyAddress, isIpLiteral } from "@/lib/registry/address";
+import { canonicalAddress, classifyAddress, isIpLiteral } from "@/lib/egress/address";
 import { checkHostPolicy, matchesHostPattern } from "@/lib/registry/host-policy";
 
 describe("classifyAddress", () => {

@@ -1,0 +1,23 @@
+import "server-only";
+import { createEgressFetch, type EgressFetch, type EgressFetchOptions } from "@/lib/egress/fetch";
+import type { EgressRules } from "@/lib/egress/rules";
+import type { Env } from "@/lib/env";
+
+/** The operator's egress settings (shared by every kind of outgoing request). */
+export function egressRules(env: Env): EgressRules {
+  return { allowInternal: env.SIGNET_EGRESS_ALLOW_INTERNAL ?? [], refusePrivate: env.SIGNET_EGRESS_REFUSE_PRIVATE };
+}
+
+/** Registry traffic also obeys SIGNET_REGISTRY_ALLOW (registries named by images) and SIGNET_REGISTRY_DENY (every hop). */
+export function registryEgressRules(env: Env): EgressRules {
+  return { ...egressRules(env), allow: env.SIGNET_REGISTRY_ALLOW ?? [], deny: env.SIGNET_REGISTRY_DENY ?? [] };
+}
+
+/**
+ * A guarded fetch for an operator-configured service (TUF mirror, OIDC issuer): the configured
+ * origins may live on internal addresses, everything they redirect to is checked like any hop.
+ */
+export function configuredServiceFetch(env: Env, o: Omit<EgressFetchOptions, "rules"> & { trustedOrigins: string[] }): EgressFetch {
+  const plainHttp = o.plainHttp ?? o.trustedOrigins.some((u) => new URL(u).protocol === "http:");
+  return createEgressFetch({ ...o, plainHttp, rules: egressRules(env) });
+}
