@@ -170,6 +170,8 @@ export type PolicySaveResultDto = z.infer<typeof policySaveResultDto>;
 export const clusterImportResultDto = z.object({
   clusters: z.array(z.object({ cluster: z.string(), error: z.string().nullable(), found: z.number().int() })),
   saved: z.array(z.object({ name: z.string(), version: z.number().int(), changed: z.boolean() })),
+  /** Imported policies archived because their source was deleted from the cluster. */
+  archived: z.array(z.string()).default([]),
   problems: z.array(z.string()),
   reevaluationQueued: z.boolean(),
 });

@@ -10,7 +10,7 @@ import type { ClusterError, ClusterRecord } from "@/lib/kube/types";
 export interface ClusterImagePolicyObject {
   engine: "policy-controller" | "kyverno";
   apiVersion: string;
-  kind: "ClusterImagePolicy" | "ClusterPolicy" | "Policy";
+  kind: "ClusterImagePolicy" | "ClusterPolicy" | "Policy" | "ImageValidatingPolicy" | "NamespacedImageValidatingPolicy";
   name: string;
   namespace: string | null;
   uid: string | null;
@@ -72,7 +72,8 @@ const isClusterFailure = (e: KubeRequestError) => ["unreachable", "timeout", "tl
 
 /**
  * The image policies a cluster enforces itself: sigstore policy-controller ClusterImagePolicies
- * (v1beta1, else v1alpha1) and Kyverno ClusterPolicies / Policies that have `verifyImages` rules,
+ * (v1beta1, else v1alpha1), Kyverno ClusterPolicies / Policies that have `verifyImages` rules and Kyverno
+ * (Namespaced)ImageValidatingPolicies (policies.kyverno.io v1, else v1beta1, else v1alpha1),
  * returned raw with a supported/unsupported classification per rule. An engine whose CRD is absent
  * is reported `installed: false` (a 404 is expected, not an error).
  */
@@ -110,10 +111,13 @@ export async function listClusterImagePolicies(target: KubeTarget, opts: { pageS
   };
 
   try {
-    const [cip, kyvernoCluster, kyvernoNs] = await Promise.all([
+    const ivpVersions = ["v1", "v1beta1", "v1alpha1"];
+    const [cip, kyvernoCluster, kyvernoNs, ivp, ivpNs] = await Promise.all([
       tryVersions("policy.sigstore.dev", ["v1beta1", "v1alpha1"], "clusterimagepolicies"),
       tryVersions("kyverno.io", ["v1"], "clusterpolicies"),
       tryVersions("kyverno.io", ["v1"], "policies"),
+      tryVersions("policies.kyverno.io", ivpVersions, "imagevalidatingpolicies"),
+      tryVersions("policies.kyverno.io", ivpVersions, "namespacedimagevalidatingpolicies"),
     ]);
     if (fatal) return failed(fatal);
     for (const o of cip?.items ?? []) {
@@ -141,12 +145,27 @@ export async function listClusterImagePolicies(target: KubeTarget, opts: { pageS
         classification: classifyKyvernoPolicy(o),
       });
     }
+    for (const o of [...(ivp?.items ?? []), ...(ivpNs?.items ?? [])]) {
+      policies.push({
+        engine: "kyverno",
+        apiVersion: o.apiVersion,
+        kind: o.kind === "NamespacedImageValidatingPolicy" ? "NamespacedImageValidatingPolicy" : "ImageValidatingPolicy",
+        name: o.metadata.name,
+        namespace: o.metadata.namespace ?? null,
+        uid: o.metadata.uid ?? null,
+        raw: o,
+        classification: classifyKyvernoPolicy(o),
+      });
+    }
     return {
       cluster,
       collectedAt: now(),
       error: null,
       policyController: { installed: cip !== null, version: cip?.version ?? null },
-      kyverno: { installed: kyvernoCluster !== null || kyvernoNs !== null, version: kyvernoCluster?.version ?? kyvernoNs?.version ?? null },
+      kyverno: {
+        installed: kyvernoCluster !== null || kyvernoNs !== null || ivp !== null || ivpNs !== null,
+        version: kyvernoCluster?.version ?? kyvernoNs?.version ?? ivp?.version ?? ivpNs?.version ?? null,
+      },
       policies,
       warnings,
     };

@@ -114,3 +114,30 @@ export async function loadActivePolicies(db: Db): Promise<LoadedPolicy[]> {
     }
   });
 }
+
+/**
+ * Archives the policies imported from `cluster` that the cluster no longer has (its source object was
+ * deleted): they stop applying, keep their versions and verdict history, and come back unarchived if the
+ * source reappears (savePolicyDocument clears archivedAt). Call only after a complete, successful listing.
+ */
+export async function archiveMissingImports(db: Db, cluster: string, keep: readonly string[], actor: string): Promise<string[]> {
+  return db.$transaction(async (tx) => {
+    const gone = await tx.policy.findMany({
+      where: { source: "cluster_import", sourceCluster: cluster, archivedAt: null, name: { notIn: [...keep] } },
+      select: { id: true, name: true, currentVersion: true },
+    });
+    if (!gone.length) return [];
+    await tx.policy.updateMany({ where: { id: { in: gone.map((p) => p.id) } }, data: { archivedAt: new Date() } });
+    await appendAuditEvents(
+      tx,
+      gone.map((p) => ({
+        kind: "admin" as const,
+        actor,
+        policyName: p.name,
+        policyVersion: p.currentVersion,
+        details: { action: "policy.archive", source: "cluster_import", reason: `source deleted from cluster ${cluster}` },
+      })),
+    );
+    return gone.map((p) => p.name);
+  });
+}

@@ -129,8 +129,10 @@ describe("import from clusters", () => {
     expect(doc.spec.mode).toBe("warn");
     expect(doc.spec.scope.images).toEqual(["ghcr.io/acme/**"]);
     expect(doc.spec.authorities.map((a) => a.name)).toEqual(["release-key", "ci"]);
-    expect(doc.spec.require.signatures).toEqual([{ anyOf: ["release-key", "ci"] }]);
-    expect(r.unsupported.join("\n")).toMatch(/KMS keys are not imported/);
+    // authorities are alternatives; the log is required where policy-controller requires it
+    expect(doc.spec.require.signatures).toEqual({ anyOf: ["release-key", "ci"] });
+    expect(doc.spec.authorities.map((a) => a.requireTlog)).toEqual([false, true]);
+    expect(r.unsupported.join("\n")).toMatch(/KMS keys/);
     expect(r.unsupported.join("\n")).toMatch(/spec.policy/);
   });
 
@@ -141,19 +143,21 @@ describe("import from clusters", () => {
       metadata: { name: "slsa" },
       spec: { images: [{ glob: "**" }], authorities: [{ key: { data: PEM }, attestations: [{ name: "p", predicateType: "slsaprovenance1" }] }] },
     });
-    expect(r.documents[0]!.spec.require).toEqual({ signatures: [], attestations: [{ predicateType: "https://slsa.dev/provenance/v1", signedBy: ["authority-0"] }] });
+    expect(r.documents[0]!.spec.require).toEqual({ signatures: { anyOf: ["authority-0"] }, attestations: [] });
+    expect(r.documents[0]!.spec.authorities[0]).toMatchObject({ name: "authority-0", requireTlog: false, attestations: [{ predicateType: "https://slsa.dev/provenance/v1" }] });
   });
 
   it("a ClusterImagePolicy with nothing importable produces no document and says why", () => {
     const r = importClusterImagePolicy({
       apiVersion: "policy.sigstore.dev/v1beta1",
       kind: "ClusterImagePolicy",
-      metadata: { name: "static" },
-      spec: { images: [{ glob: "**" }], authorities: [{ static: { action: "pass" } }] },
+      metadata: { name: "kms" },
+      spec: { images: [{ glob: "**" }], authorities: [{ key: { kms: "gcpkms://x" } }, { keyless: { identities: [] } }] },
     });
     expect(r.documents).toEqual([]);
-    expect(r.unsupported.join("\n")).toMatch(/static action/);
-    expect(r.unsupported.join("\n")).toMatch(/not importable/);
+    expect(r.unsupported.join("\n")).toMatch(/KMS keys/);
+    expect(r.unsupported.join("\n")).toMatch(/keyless needs identities/);
+    expect(r.unsupported.join("\n")).toMatch(/no authority could be imported/);
   });
 
   it("Kyverno verifyImages: attestor sets with count, keyless, attestations, enforce mode, namespaces", () => {
@@ -184,7 +188,9 @@ describe("import from clusters", () => {
     expect(r.documents).toHaveLength(1);
     const d = r.documents[0]!;
     expect(d.spec.mode).toBe("enforce");
-    expect(d.spec.scope).toMatchObject({ images: ["ghcr.io/acme/*"], namespaces: ["payments"] });
+    // Kyverno's "*" crosses "/"
+    expect(d.spec.scope).toMatchObject({ images: ["ghcr.io/acme/**"], namespaces: ["payments"] });
+    expect(d.spec.authorities.every((a) => a.requireTlog === true)).toBe(true);
     expect(d.spec.require.signatures).toEqual([{ atLeast: 1, of: ["check-0-s0-e0", "check-0-s0-e1"] }]);
     expect(d.spec.require.attestations).toEqual([{ predicateType: "https://slsa.dev/provenance/v0.2" }]);
     expect(r.unsupported.join("\n")).toMatch(/conditions are not evaluated/);

@@ -5,14 +5,15 @@ import { getDb } from "@/lib/db/client";
 import { clusterImportResultDto } from "@/lib/dto/dashboard";
 import { listClusterImagePoliciesForClusters } from "@/lib/kube/cluster-policies";
 import { importClusterImagePolicy, importKyvernoPolicy } from "@/lib/policy/import-cluster";
-import { savePolicyDocument } from "@/lib/policy/store";
+import { archiveMissingImports, savePolicyDocument } from "@/lib/policy/store";
 import { listClusterTargets } from "@/lib/scan/real-adapters";
 
 export const dynamic = "force-dynamic";
 
 /**
  * Imports the image policies the clusters enforce (sigstore ClusterImagePolicy, Kyverno verifyImages)
- * as read-only Signet policies (source cluster_import). Reading the clusters is read-only.
+ * as read-only Signet policies (source cluster_import). Reading the clusters is read-only. Imported
+ * policies whose source object is gone from a cluster that answered completely are archived.
  */
 export const POST = route({ access: "admin", body: z.object({ cluster: z.string().max(253).optional() }) }, async ({ body, user }) => {
   const targets = listClusterTargets().filter((t) => !body.cluster || t.name === body.cluster);
@@ -20,20 +21,31 @@ export const POST = route({ access: "admin", body: z.object({ cluster: z.string(
   const db = getDb();
   const saved: { name: string; version: number; changed: boolean }[] = [];
   const problems: string[] = [];
+  const archived: string[] = [];
   for (const r of results) {
+    const names: string[] = [];
     for (const obj of r.policies) {
       const imported = obj.engine === "kyverno" ? importKyvernoPolicy(obj.raw) : importClusterImagePolicy(obj.raw);
       for (const u of imported.unsupported) problems.push(`${r.cluster.name}/${obj.name}: ${u}`);
       for (const doc of imported.documents) {
         const s = await savePolicyDocument(db, doc, { actor: user.email, source: "cluster_import", readOnly: true, sourceCluster: r.cluster.name });
         saved.push({ name: doc.metadata.name, version: s.version, changed: s.changed });
+        names.push(doc.metadata.name);
+      }
+    }
+    // A listing with warnings (e.g. 403 on one resource) may be incomplete: archive nothing then.
+    if (!r.error && r.warnings.length === 0) {
+      for (const name of await archiveMissingImports(db, r.cluster.name, names, user.email)) {
+        archived.push(name);
+        problems.push(`${r.cluster.name}/${name}: its source was deleted from the cluster; archived`);
       }
     }
   }
-  const reevaluationQueued = saved.some((s) => s.changed) ? await enqueueReevaluation(`cluster policies imported by ${user.email}`) : false;
+  const reevaluationQueued = saved.some((s) => s.changed) || archived.length ? await enqueueReevaluation(`cluster policies imported by ${user.email}`) : false;
   return clusterImportResultDto.parse({
     clusters: results.map((r) => ({ cluster: r.cluster.name, error: r.error ? r.error.message : null, found: r.policies.length })),
     saved,
+    archived,
     problems,
     reevaluationQueued,
   });
