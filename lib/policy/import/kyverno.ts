@@ -376,7 +376,7 @@ export function importImageValidatingPolicy(obj: unknown): ImportResult {
     of.forEach((n) => used.add(n));
     if (p.fn === "verifyImageSignatures") {
       if (!of.length) return;
-      clauses.push(k >= of.length ? (of.length === 1 ? { anyOf: of } : { allOf: of }) : { atLeast: k, of });
+      clauses.push(k === 1 || of.length === 1 ? (k > of.length ? { allOf: of } : { anyOf: of }) : k >= of.length ? { allOf: of } : { atLeast: k, of });
     } else {
       const type = p.attestation ? attestationTypes.get(p.attestation) : undefined;
       if (!type) {

@@ -143,7 +143,7 @@ describe("the cluster's own image policies", () => {
     const summary = r.policies.map((p) => [p.engine, p.kind, p.namespace, p.name, p.classification.supported]).sort((a, b) => String(a[3]).localeCompare(String(b[3])));
     expect(summary).toEqual([
       ["kyverno", "ClusterPolicy", null, "check-image-signature", false],
-      ["policy-controller", "ClusterImagePolicy", null, "legacy-alpha", false],
+      ["policy-controller", "ClusterImagePolicy", null, "legacy-alpha", true],
       ["kyverno", "Policy", "shop", "shop-signed", true],
       ["policy-controller", "ClusterImagePolicy", null, "signed-by-ci", false],
     ]);
