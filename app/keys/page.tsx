@@ -6,7 +6,7 @@ import { day, Section, shortFp, StatusBadge } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
-import { getInventory } from "@/lib/trust/service";
+import { getInventory } from "@/lib/trust/inventory";
 
 export const metadata: Metadata = { title: "Keys" };
 export const dynamic = "force-dynamic";

@@ -7,7 +7,8 @@ import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
 import { NOTIFICATION_EVENTS } from "@/lib/notify/format";
 import { listWebhooks } from "@/lib/notify/webhooks";
-import { getReminders, getTrustSettings } from "@/lib/trust/service";
+import { getReminders } from "@/lib/trust/load-reminders";
+import { getTrustSettings } from "@/lib/trust/settings";
 
 export const metadata: Metadata = { title: "Reminders" };
 export const dynamic = "force-dynamic";

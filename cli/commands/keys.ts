@@ -4,7 +4,8 @@ import { createDb } from "@/lib/db/client";
 import { locateDatabaseUrl } from "@/lib/db/locate";
 import { checkDatabase } from "@/lib/db/preflight";
 import { getEnv } from "@/lib/env";
-import { getInventory, getReminders } from "@/lib/trust/service";
+import { getInventory } from "@/lib/trust/inventory";
+import { getReminders } from "@/lib/trust/load-reminders";
 
 const HELP = `Lists every authority (stored keys and identities, and those embedded in policies) with its
 status, owner, rotate-by date, live usage (running containers / images / namespaces verified through

@@ -6,7 +6,7 @@ import { locateDatabaseUrl } from "@/lib/db/locate";
 import { checkDatabase } from "@/lib/db/preflight";
 import { getEnv } from "@/lib/env";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { previewRevocation, revokeAuthority } from "@/lib/trust/service";
+import { previewRevocation, revokeAuthority } from "@/lib/trust/revoke";
 
 const HELP = `Revokes a key or identity, or previews what revoking it would break.
 

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { getDb } from "@/lib/db/client";
-import { getReminders, revokedWorkloads } from "@/lib/trust/service";
+import { getReminders } from "@/lib/trust/load-reminders";
+import { revokedWorkloads } from "@/lib/trust/revoke";
 import { SeverityBadge } from "@/components/trust/ui";
 
 /**

@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import type { Notification } from "@/lib/notify/format";
 import { queueNotification } from "@/lib/notify/webhooks";
 import { getEnv } from "@/lib/env";
-import { getReminders } from "@/lib/trust/service";
+import { getReminders } from "@/lib/trust/load-reminders";
 
 /**
  * What is worth telling: new failures in enforce-mode policies (verification events since the last

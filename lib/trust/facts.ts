@@ -23,14 +23,13 @@ export interface StoredEvidenceRow {
   tlogIntegratedTime: Date | null;
   predicateType: string | null;
   provenance: unknown;
-  /** The stored raw layer record (its `layer.index` names the fact). */
-  raw?: unknown;
+  /** Position of the layer in the artifact (names the fact). */
+  layerIndex: number;
 }
 
 /** The key of a fact as verification names it, "<manifest digest>#<layer index>" (Verdict.evidenceIds hold these). */
-export function factId(r: Pick<StoredEvidenceRow, "artifactDigest" | "raw">): string {
-  const index = (r.raw as { layer?: { index?: unknown } } | null | undefined)?.layer?.index;
-  return `${r.artifactDigest}#${typeof index === "number" ? index : 0}`;
+export function factId(r: Pick<StoredEvidenceRow, "artifactDigest" | "layerIndex">): string {
+  return `${r.artifactDigest}#${r.layerIndex}`;
 }
 
 /** "sha256:<hex>" whatever the stored form ("<hex>" or "sha256:<hex>"). */

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
-import { createKeyAuthority, getInventory } from "@/lib/trust/service";
+import { createKeyAuthority } from "@/lib/trust/authorities";
+import { getInventory } from "@/lib/trust/inventory";
 
 export const dynamic = "force-dynamic";
 

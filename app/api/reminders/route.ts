@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
-import { getReminders } from "@/lib/trust/service";
+import { getReminders } from "@/lib/trust/load-reminders";
 
 export const dynamic = "force-dynamic";
 

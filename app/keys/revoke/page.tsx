@@ -7,7 +7,7 @@ import { ApiError } from "@/lib/api/errors";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
-import { previewRevocation } from "@/lib/trust/service";
+import { previewRevocation } from "@/lib/trust/revoke";
 
 export const metadata: Metadata = { title: "Revoke a key" };
 export const dynamic = "force-dynamic";

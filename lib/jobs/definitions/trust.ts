@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineJob } from "@/lib/jobs/registry";
-import { takeUsageSnapshots } from "@/lib/trust/service";
+import { takeUsageSnapshots } from "@/lib/trust/inventory";
 
 /** Hourly usage snapshot of every authority (the inventory's "over time" and the re-sign trend). */
 export const trustSnapshot = defineJob({

@@ -11,7 +11,7 @@ import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
 import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { createKeyAuthority } from "@/lib/trust/service";
+import { createKeyAuthority } from "@/lib/trust/authorities";
 import { createFirstAdmin, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";

@@ -10,16 +10,12 @@ import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
 import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
-import {
-  createKeyAuthority,
-  getInventory,
-  previewRevocation,
-  revokeAuthority,
-  revokedWorkloads,
-  rotateAuthority,
-  takeUsageSnapshots,
-  updateTrustSettings,
-} from "@/lib/trust/service";
+import { createKeyAuthority } from "@/lib/trust/authorities";
+import { getInventory, takeUsageSnapshots } from "@/lib/trust/inventory";
+import { loadFleet } from "@/lib/trust/load-fleet";
+import { previewRevocation, revokeAuthority, revokedWorkloads } from "@/lib/trust/revoke";
+import { rotateAuthority } from "@/lib/trust/rotate-authority";
+import { updateTrustSettings } from "@/lib/trust/settings";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { ROOT, waitFor } from "@/tests/support/process";
@@ -139,6 +135,25 @@ spec:
     expect(a.policies.map((p) => `${p.policy}/${p.alias}/${p.mode}`).sort()).toEqual(["release/ci/enforce", "tools-audit/legacy/audit"]);
     // the inline PEM is the same key: no separate entry
     expect(inv.filter((e) => e.source === "policy")).toEqual([]);
+  });
+
+  it("loads the fleet's facts without reading Evidence.raw, named as the verdicts name them", async () => {
+    const ids = (fleet: Awaited<ReturnType<typeof loadFleet>>) => fleet.flatMap((i) => i.facts.map((f) => f.id)).sort();
+    const before = ids(await loadFleet(db));
+    const cited = (await db.verdict.findMany({ select: { evidenceIds: true } })).flatMap((v) => v.evidenceIds);
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    for (const id of cited) expect(before).toContain(id);
+    // the same facts with every raw record replaced by one naming another layer (rolled back afterwards):
+    // the layer index comes from its column
+    const rollback = new Error("rollback");
+    await expect(
+      db.$transaction(async (tx) => {
+        expect(await tx.$executeRaw`UPDATE "Evidence" SET raw = '{"layer":{"index":99}}'::jsonb`).toBeGreaterThanOrEqual(5);
+        expect(ids(await loadFleet(tx))).toEqual(before);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect(await db.evidence.count({ where: { raw: { path: ["layer", "index"], equals: 99 } } })).toBe(0);
   });
 
   it("rotating from A to B shows the re-sign list, which shrinks as images are re-signed with B", async () => {

@@ -128,7 +128,7 @@ describe("dual trust and stored facts", () => {
     const row = {
       id: "x", kind: "bundle", artifactDigest: "sha256:abc", layerDigest: "sha256:def", status: "valid", statusReason: null, signerKind: "keyless",
       keyFingerprint: null, certIdentity: "ci@corp", certIssuer: "https://issuer", certExtensions: { sourceRepositoryUri: "https://git/acme" }, certNotAfter: null,
-      tlogLogIndex: 7n, tlogIntegratedTime: now, predicateType: "https://sigstore.dev/cosign/sign/v1", provenance: null, raw: { layer: { index: 2 } },
+      tlogLogIndex: 7n, tlogIntegratedTime: now, predicateType: "https://sigstore.dev/cosign/sign/v1", provenance: null, layerIndex: 2,
     };
     expect(storedFact(row)).toMatchObject({ id: "sha256:abc#2", kind: "signature", signer: { kind: "keyless", identity: "ci@corp", extensions: { sourceRepositoryURI: "https://git/acme" } }, tlog: { logIndex: 7 } });
     expect(storedFact({ ...row, keyFingerprint: "AB".repeat(32), signerKind: "key" })!.signer).toEqual({ kind: "key", fingerprints: [`sha256:${"ab".repeat(32)}`] });

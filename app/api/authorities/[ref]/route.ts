@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
-import { updateAuthority } from "@/lib/trust/service";
+import { updateAuthority } from "@/lib/trust/authorities";
 
 export const dynamic = "force-dynamic";
 

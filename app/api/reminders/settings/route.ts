@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
-import { getTrustSettings, updateTrustSettings } from "@/lib/trust/service";
+import { getTrustSettings, updateTrustSettings } from "@/lib/trust/settings";
 
 export const dynamic = "force-dynamic";
 

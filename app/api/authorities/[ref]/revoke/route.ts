@@ -3,7 +3,7 @@ import { ApiError } from "@/lib/api/errors";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
-import { previewRevocation, revokeAuthority } from "@/lib/trust/service";
+import { previewRevocation, revokeAuthority } from "@/lib/trust/revoke";
 
 export const dynamic = "force-dynamic";
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
-import { rotateAuthority } from "@/lib/trust/service";
+import { rotateAuthority } from "@/lib/trust/rotate-authority";
 
 export const dynamic = "force-dynamic";
 

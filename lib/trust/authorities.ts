@@ -1,0 +1,61 @@
+import "server-only";
+import { ApiError } from "@/lib/api/errors";
+import { appendAuditEvents } from "@/lib/audit/store";
+import type { Db } from "@/lib/db/client";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { keyAlgorithm } from "@/lib/trust/authority-ref";
+
+/** Stored authorities: create a key authority, change its owner, rotate-by date or status. */
+
+export interface NewKeyAuthority {
+  name: string;
+  publicKeyPem: string;
+  owner?: string | null;
+  rotateBy?: Date | null;
+  source?: string;
+}
+
+export async function createKeyAuthority(db: Db, input: NewKeyAuthority, actor: string) {
+  let fingerprint: string;
+  try {
+    fingerprint = publicKeyFingerprint(input.publicKeyPem);
+  } catch (err) {
+    throw new ApiError("bad_request", `The public key cannot be parsed: ${(err as Error).message}`);
+  }
+  return db.$transaction(async (tx) => {
+    if (await tx.authority.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `An authority named ${input.name} exists.`);
+    const hex = fingerprint.slice("sha256:".length);
+    if (await tx.authority.findFirst({ where: { OR: [{ fingerprint: hex }, { fingerprint }] } })) throw new ApiError("conflict", "This key is stored already.");
+    const row = await tx.authority.create({
+      data: {
+        name: input.name,
+        kind: "key",
+        publicKeyPem: input.publicKeyPem,
+        fingerprint: hex,
+        algorithm: keyAlgorithm(input.publicKeyPem),
+        source: input.source ?? "manual",
+        owner: input.owner ?? null,
+        rotateBy: input.rotateBy ?? null,
+      },
+    });
+    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.create", name: row.name, fingerprint, source: row.source } }]);
+    return row;
+  });
+}
+
+export interface AuthorityPatch {
+  owner?: string | null;
+  rotateBy?: Date | null;
+  status?: "active" | "retiring";
+}
+
+export async function updateAuthority(db: Db, name: string, patch: AuthorityPatch, actor: string) {
+  return db.$transaction(async (tx) => {
+    const existing = await tx.authority.findUnique({ where: { name } });
+    if (!existing) throw new ApiError("not_found", `No authority named ${name}.`);
+    if (existing.status === "revoked" && patch.status) throw new ApiError("conflict", "A revoked authority stays revoked.");
+    const row = await tx.authority.update({ where: { name }, data: patch });
+    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.update", name, ...patch, rotateBy: patch.rotateBy?.toISOString() ?? patch.rotateBy } }]);
+    return row;
+  });
+}

@@ -1,0 +1,166 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import { keyAlgorithm, safeFingerprint } from "@/lib/trust/authority-ref";
+import { normalizeFingerprint } from "@/lib/trust/facts";
+import { evaluateFleet, resignList, retireSafety, usageOf, type AuthorityTarget, type FleetPolicy, type ResignEntry, type RetireSafety, type Usage } from "@/lib/trust/fleet";
+import { loadFleet, loadFleetPolicies } from "@/lib/trust/load-fleet";
+import { getTrustSettings } from "@/lib/trust/settings";
+
+/**
+ * The authority inventory (/keys, GET /api/authorities): stored authorities and the inline keys of
+ * policies, each with its live usage, usage over time and, while retiring, its re-sign list.
+ */
+
+export interface InventoryEntry {
+  ref: string;
+  name: string;
+  kind: "key" | "keyless";
+  source: string;
+  fingerprint: string | null;
+  algorithm: string | null;
+  identities: { issuer: string; subject: string }[];
+  owner: string | null;
+  createdAt: string | null;
+  rotateBy: string | null;
+  validFrom: string | null;
+  validUntil: string | null;
+  status: "active" | "retiring" | "revoked";
+  revokedAt: string | null;
+  revokedReason: string | null;
+  policies: { policy: string; alias: string; mode: string }[];
+  usage: Usage;
+  trend: { takenAt: string; containers: number; images: number; namespaces: number; resignImages: number }[];
+  /** For retiring authorities: running images still verified only through it, and when retiring is safe. */
+  resign: { list: ResignEntry[]; safety: RetireSafety; safeDays: number } | null;
+  editable: boolean;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+interface Described {
+  entry: Omit<InventoryEntry, "usage" | "trend" | "resign">;
+  target: AuthorityTarget;
+}
+
+async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Described[]> {
+  const stored = await db.authority.findMany({ orderBy: { name: "asc" }, include: { policies: { include: { policy: true } } } });
+  const out: Described[] = [];
+  const byFp = new Map<string, Described>();
+  const byName = new Map<string, Described>();
+  for (const a of stored) {
+    const fp = a.fingerprint ? normalizeFingerprint(a.fingerprint) : a.publicKeyPem ? safeFingerprint(a.publicKeyPem) : null;
+    const d: Described = {
+      target: { kind: "stored", name: a.name, fingerprint: fp },
+      entry: {
+        ref: `stored:${a.name}`,
+        name: a.name,
+        kind: a.kind,
+        source: a.source,
+        fingerprint: fp,
+        algorithm: a.algorithm ?? (a.publicKeyPem ? keyAlgorithm(a.publicKeyPem) : null),
+        identities: a.kind === "keyless" ? [{ issuer: a.issuer ?? a.issuerRegexp ?? "", subject: a.subject ?? a.subjectRegexp ?? "" }] : [],
+        owner: a.owner,
+        createdAt: iso(a.createdAt),
+        rotateBy: iso(a.rotateBy),
+        validFrom: iso(a.validFrom),
+        validUntil: iso(a.validUntil),
+        status: a.status,
+        revokedAt: iso(a.revokedAt),
+        revokedReason: a.revokedReason,
+        policies: a.policies.map((p) => ({ policy: p.policy.name, alias: p.alias, mode: p.policy.mode })),
+        editable: true,
+      },
+    };
+    out.push(d);
+    byName.set(a.name, d);
+    if (fp) byFp.set(fp, d);
+  }
+  for (const p of policies) {
+    for (const a of p.spec.authorities) {
+      // a static authority (imported policy-controller `static`) trusts no signer
+      if (a.static) continue;
+      const link = { policy: p.name, alias: a.name, mode: p.mode };
+      const addLink = (d: Described) => {
+        if (!d.entry.policies.some((x) => x.policy === link.policy && x.alias === link.alias)) d.entry.policies.push(link);
+      };
+      if (a.key && "ref" in a.key) {
+        const d = byName.get(a.key.ref);
+        if (d) addLink(d);
+        continue;
+      }
+      const fp = p.keyFingerprints.get(a.name) ?? null;
+      if (fp && byFp.has(fp)) {
+        addLink(byFp.get(fp)!);
+        continue;
+      }
+      const d: Described = {
+        target: { kind: "policy", policy: p.name, authority: a.name },
+        entry: {
+          ref: `policy:${p.name}/${a.name}`,
+          name: `${p.name}/${a.name}`,
+          kind: a.key ? "key" : "keyless",
+          source: "policy",
+          fingerprint: fp,
+          algorithm: a.key && "pem" in a.key ? keyAlgorithm(a.key.pem) : null,
+          identities: (a.keyless?.identities ?? []).map((i) => ({ issuer: i.issuer ?? `/${i.issuerRegExp}/`, subject: i.subject ?? `/${i.subjectRegExp}/` })),
+          owner: null,
+          createdAt: null,
+          rotateBy: null,
+          validFrom: iso(a.validFrom),
+          validUntil: iso(a.validUntil),
+          status: a.status,
+          revokedAt: null,
+          revokedReason: null,
+          policies: [link],
+          editable: false,
+        },
+      };
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+export async function getInventory(db: Db, now = new Date()): Promise<InventoryEntry[]> {
+  const [policies, fleet, settings] = await Promise.all([loadFleetPolicies(db), loadFleet(db), getTrustSettings(db)]);
+  const described = await describeAuthorities(db, policies);
+  const verdicts = evaluateFleet(fleet, policies, now);
+  const keys = described.map((d) => d.entry.ref);
+  const snapshots = await db.authorityUsageSnapshot.findMany({
+    where: { authorityKey: { in: keys }, takenAt: { gte: new Date(now.getTime() - 90 * 86_400_000) } },
+    orderBy: { takenAt: "asc" },
+  });
+  return described.map(({ entry, target }) => {
+    const mine = snapshots.filter((s) => s.authorityKey === entry.ref);
+    let resign: InventoryEntry["resign"] = null;
+    if (entry.status === "retiring") {
+      const list = resignList(fleet, policies, target, now);
+      resign = { list, safety: retireSafety(mine, list.length, now, settings.retireSafeDays), safeDays: settings.retireSafeDays };
+    }
+    return {
+      ...entry,
+      usage: usageOf(verdicts, target),
+      trend: mine.map((s) => ({ takenAt: s.takenAt.toISOString(), containers: s.containers, images: s.images, namespaces: s.namespaces, resignImages: s.resignImages })),
+      resign,
+    };
+  });
+}
+
+/** Records the usage (and re-sign count) of every authority now: the "over time" of the inventory. */
+export async function takeUsageSnapshots(db: Db, now = new Date()): Promise<number> {
+  const inventory = await getInventory(db, now);
+  // a year of history is plenty for trends and the safe-to-retire rule
+  await db.authorityUsageSnapshot.deleteMany({ where: { takenAt: { lt: new Date(now.getTime() - 400 * 86_400_000) } } });
+  if (inventory.length === 0) return 0;
+  await db.authorityUsageSnapshot.createMany({
+    data: inventory.map((e) => ({
+      takenAt: now,
+      authorityKey: e.ref,
+      containers: e.usage.containers,
+      images: e.usage.images,
+      namespaces: e.usage.namespaces,
+      resignImages: e.resign?.list.length ?? 0,
+    })),
+  });
+  return inventory.length;
+}

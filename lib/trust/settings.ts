@@ -1,0 +1,22 @@
+import "server-only";
+import { appendAuditEvents } from "@/lib/audit/store";
+import type { Db } from "@/lib/db/client";
+
+/** The trust lifecycle's two settings: how long a retiring key must be unused, how early reminders start. */
+export interface TrustSettingsDto {
+  retireSafeDays: number;
+  reminderDays: number;
+}
+
+export async function getTrustSettings(db: Db): Promise<TrustSettingsDto> {
+  const s = await db.trustSettings.findUnique({ where: { id: "default" } });
+  return { retireSafeDays: s?.retireSafeDays ?? 7, reminderDays: s?.reminderDays ?? 30 };
+}
+
+export async function updateTrustSettings(db: Db, patch: Partial<TrustSettingsDto>, actor: string): Promise<TrustSettingsDto> {
+  await db.$transaction(async (tx) => {
+    await tx.trustSettings.upsert({ where: { id: "default" }, create: { id: "default", ...patch }, update: { ...patch, updatedAt: new Date() } });
+    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trust.settings", ...patch } }]);
+  });
+  return getTrustSettings(db);
+}
