@@ -88,7 +88,9 @@ function gatekeeperDetails(reason: string): { policies: string[]; images: string
   const policies = [...reason.matchAll(/(?:^|\n)\s*\[([^\]\s]+)\]\s/g)].map((m) => m[1]!);
   const images: string[] = [];
   // k8sallowedrepos: "container <c> has an invalid image repo <img>, allowed repos are [...]"
-  for (const m of reason.matchAll(/image(?: repo| tag)? <([^<>\s]+)>/g)) images.push(m[1]!);
+  // k8simagedigests: "container <c> uses an image without a digest <img>"
+  // k8sdisallowedtags: "container <c> uses a disallowed tag <img>; disallowed tags are [...]"
+  for (const m of reason.matchAll(/(?:image(?: repo| tag)?|without a digest|disallowed tag) <([^<>\s]+)>/g)) images.push(m[1]!);
   // Ratify external data: "Subject failed verification: <image@digest>"
   for (const m of reason.matchAll(/[Ss]ubject (?:failed verification|verification failed):? (\S+)/g)) images.push(m[1]!);
   return { policies, images };
@@ -97,6 +99,26 @@ function gatekeeperDetails(reason: string): { policies: string[]; images: string
 /** Image references with a digest anywhere in the text: a safe catch-all for formats not known above. */
 function digestReferences(text: string): string[] {
   return [...text.matchAll(/[a-z0-9][\w.-]*(?::\d+)?(?:\/[\w.-]+)+(?::[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}/g)].map((m) => m[0]);
+}
+
+/**
+ * Each image once: when a denial names an image as written (`app:1.0`, `nginx`) and also the same
+ * repository by digest (policy-controller writes both), only the digest form stays. Repositories are
+ * compared in canonical form (`nginx` is `index.docker.io/library/nginx`).
+ */
+function onceEach(images: string[]): string[] {
+  const parsed = images.map((raw) => ({ raw, ref: parseImageReference(raw) }));
+  const digested = new Set(parsed.filter((p) => p.ref?.digest).map((p) => p.ref!.name));
+  const seen = new Set<string>();
+  return parsed
+    .filter((p) => !p.ref || p.ref.digest || !digested.has(p.ref.name))
+    .filter((p) => {
+      const key = p.ref ? `${p.ref.name}${p.ref.tag && !p.ref.digest ? `:${p.ref.tag}` : ""}${p.ref.digest ? `@${p.ref.digest}` : ""}` : p.raw;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .map((p) => p.raw);
 }
 
 /**
@@ -130,7 +152,7 @@ export function parseAdmissionDenial(text: string): ParsedDenial | null {
         : controller === "gatekeeper"
           ? gatekeeperDetails(reason)
           : { policies: [], images: [] };
-  const images = unique([...details.images, ...digestReferences(reason)].map(cleanImage).filter((i): i is string => i !== null));
+  const images = onceEach(unique([...details.images, ...digestReferences(reason)].map(cleanImage).filter((i): i is string => i !== null)));
   return {
     controller,
     webhook,

@@ -39,6 +39,24 @@ describe("parseAdmissionDenial", () => {
     expect(parseAdmissionDenial(DENIALS.gatekeeperRatify)).toMatchObject({ controller: "gatekeeper", policyNames: ["ratify-constraint"], images: [`registry.example.com/db@${D2}`] });
   });
 
+  it("Gatekeeper library templates: images without a digest and disallowed tags", () => {
+    const digests = parseAdmissionDenial(
+      `Error creating: admission webhook "validation.gatekeeper.sh" denied the request: [container-image-must-have-digest] container <web> uses an image without a digest <nginx:1.25>\n` +
+        `[container-image-must-have-digest] initContainer <init> uses an image without a digest <ghcr.io/org/init:v2>`,
+    )!;
+    expect(digests).toMatchObject({ controller: "gatekeeper", policyNames: ["container-image-must-have-digest"], images: ["nginx:1.25", "ghcr.io/org/init:v2"] });
+    expect(parseAdmissionDenial(`admission webhook "validation.gatekeeper.sh" denied the request: [no-latest] container <c> uses a disallowed tag <redis:latest>; disallowed tags are ["latest"]`)!.images).toEqual(["redis:latest"]);
+  });
+
+  it("policy-controller: an image written with a tag and resolved to a digest is listed once", () => {
+    const text =
+      `Error creating: admission webhook "policy.sigstore.dev" denied the request: validation failed: failed policy: my-cip: spec.containers[0].image\n` +
+      `registry.example.com/app:1.0 signature key validation failed for authority authority-0 for registry.example.com/app@${D1}: no matching signatures\n` +
+      `failed policy: my-cip: spec.containers[1].image\n` +
+      `nginx signature key validation failed for authority authority-0 for index.docker.io/library/nginx@${D2}: no matching signatures`;
+    expect(parseAdmissionDenial(text)!.images).toEqual([`registry.example.com/app@${D1}`, `index.docker.io/library/nginx@${D2}`]);
+  });
+
   it("other webhooks and ValidatingAdmissionPolicies", () => {
     expect(parseAdmissionDenial(DENIALS.other)).toMatchObject({ controller: "other", webhook: "images.corp.example", policyNames: [], images: [`registry.example.com/x@${D1}`] });
     expect(parseAdmissionDenial(DENIALS.vap)).toMatchObject({ controller: "other", webhook: null, policyNames: ["require-signed"], reason: "images must be signed" });
