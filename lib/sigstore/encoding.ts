@@ -53,6 +53,20 @@ export function parseJson(input: Buffer | string, field: string, maxBytes: numbe
   }
 }
 
+/**
+ * Protobuf JSON (proto3 mapping): an object member whose value is `null` is an unset field, so it is
+ * dropped before a schema sees it (sigstore's own trusted roots carry `"end": null`,
+ * `"checkpointKeyId": null`). A null list element stays: a list element cannot be unset. Past `maxDepth`
+ * values are returned as they are (no schema here reads that deep; keeps the recursion bounded).
+ */
+export function dropJsonNulls(value: unknown, maxDepth = 32): unknown {
+  if (value === null || typeof value !== "object" || maxDepth <= 0) return value;
+  if (Array.isArray(value)) return value.map((v) => dropJsonNulls(v, maxDepth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropJsonNulls(v, maxDepth - 1);
+  return out;
+}
+
 /** zod parse that reports the first issue as a MalformedError. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
   const result = schema.safeParse(value);

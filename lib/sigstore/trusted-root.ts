@@ -11,7 +11,7 @@ import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toTrustMaterial, type TrustMaterial } from "@sigstore/verify";
 import { z } from "zod";
 import { LIMITS } from "./limits";
-import { decodeBase64, MalformedError, parseJson, parseWith, sha256Hex } from "./encoding";
+import { decodeBase64, dropJsonNulls, MalformedError, parseJson, parseWith, sha256Hex } from "./encoding";
 
 /** A usable trust root. `material.publicKey` refuses every hint: keys come from policies, per call. */
 export interface TrustRoot {
@@ -60,14 +60,20 @@ const authoritySchema = z.object({
   validFor,
 }).loose();
 
-/** zod schema of trusted_root.json (the parts sigstore-js reads, all required to be well-formed). */
-export const trustedRootSchema = z.object({
-  mediaType: z.enum(MEDIA_TYPES),
-  tlogs: z.array(logSchema).max(32).default([]),
-  certificateAuthorities: z.array(authoritySchema).max(32).default([]),
-  ctlogs: z.array(logSchema).max(32).default([]),
-  timestampAuthorities: z.array(authoritySchema).max(32).default([]),
-}).loose();
+/**
+ * zod schema of trusted_root.json (the parts sigstore-js reads, all required to be well-formed). Read as
+ * protobuf JSON: `null` members are unset fields.
+ */
+export const trustedRootSchema = z.preprocess(
+  (value) => dropJsonNulls(value),
+  z.object({
+    mediaType: z.enum(MEDIA_TYPES),
+    tlogs: z.array(logSchema).max(32).default([]),
+    certificateAuthorities: z.array(authoritySchema).max(32).default([]),
+    ctlogs: z.array(logSchema).max(32).default([]),
+    timestampAuthorities: z.array(authoritySchema).max(32).default([]),
+  }).loose(),
+);
 
 /** Parses and validates a trusted_root.json; throws TrustRootError with a readable message. */
 export function parseTrustedRoot(json: Buffer | string, options: { id: string; source?: TrustRoot["source"] }): TrustRoot {

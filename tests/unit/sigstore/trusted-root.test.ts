@@ -10,6 +10,7 @@ import { loadPublicGoodTrustRoot, parseTrustedRoot, readPublicGoodSeedBytes, Tru
 import { trustedRootPath, vectorsAvailable } from "../../support/sigstore-vectors";
 import { makePrivateSigstore } from "../../support/sigstore-pki";
 import { createRequire } from "node:module";
+import { trustRootItems } from "@/lib/trust/trust-roots";
 
 const available = vectorsAvailable();
 
@@ -57,6 +58,28 @@ describe("custom trusted_root.json", () => {
     const parse = attempt(edit);
     expect(parse).toThrow(TrustRootError);
     expect(parse).toThrow(message);
+  });
+
+  it("reads JSON null as an unset field (protobuf JSON), as sigstore's conformance roots write them", () => {
+    const withNulls = JSON.parse(readPublicGoodSeedBytes().toString("utf8"));
+    const open = withNulls.tlogs.find((l: any) => !l.publicKey.validFor.end);
+    open.publicKey.validFor.end = null;
+    open.checkpointKeyId = null;
+    withNulls.certificateAuthorities[0].uri = null;
+    withNulls.certificateAuthorities[0].subject.organization = null;
+    withNulls.timestampAuthorities = null;
+    const root = parseTrustedRoot(JSON.stringify(withNulls), { id: "nulls" });
+    const seed = loadPublicGoodTrustRoot();
+    expect(root.material.tlogs).toHaveLength(seed.material.tlogs.length);
+    expect(root.material.certificateAuthorities).toHaveLength(seed.material.certificateAuthorities.length);
+    expect(root.material.timestampAuthorities).toEqual([]);
+    const tlog = root.material.tlogs.find((t) => t.logID.equals(Buffer.from(open.logId.keyId, "base64")))!;
+    expect(tlog.validFor.end.getTime()).toBe(seed.material.tlogs.find((t) => t.logID.equals(tlog.logID))!.validFor.end.getTime());
+    // the expiry reminders read the same document the same way
+    expect(trustRootItems("nulls", withNulls).filter((i) => i.kind === "tsa")).toEqual([]);
+    expect(trustRootItems("nulls", withNulls).filter((i) => i.kind === "rekor")).toHaveLength(seed.material.tlogs.length);
+    // a null list element is not an unset field
+    expect(attempt((j) => j.tlogs.push(null))).toThrow(/tlogs/);
   });
 
   it("refuses non-JSON and oversized input", () => {
