@@ -8,11 +8,6 @@ export function egressRules(env: Env): EgressRules {
   return { allowInternal: env.SIGNET_EGRESS_ALLOW_INTERNAL ?? [], refusePrivate: env.SIGNET_EGRESS_REFUSE_PRIVATE };
 }
 
-/** Registry traffic also obeys SIGNET_REGISTRY_ALLOW (registries named by images) and SIGNET_REGISTRY_DENY (every hop). */
-export function registryEgressRules(env: Env): EgressRules {
-  return { ...egressRules(env), allow: env.SIGNET_REGISTRY_ALLOW ?? [], deny: env.SIGNET_REGISTRY_DENY ?? [] };
-}
-
 /**
  * A guarded fetch for an operator-configured service (TUF mirror, OIDC issuer): the configured
  * origins may live on internal addresses, everything they redirect to is checked like any hop.

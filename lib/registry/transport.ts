@@ -1,13 +1,13 @@
 import "server-only";
-import dns from "node:dns";
 import type { IncomingHttpHeaders } from "node:http";
-import type { LookupFunction } from "node:net";
 import tls from "node:tls";
-import { Agent, request } from "undici";
+import { request, type Agent } from "undici";
 import type { Logger } from "pino";
-import { canonicalAddress, classifyAddress, isIpLiteral, stripAddress, type AddressClass } from "@/lib/egress/address";
+import { findRefusal, guardedAgent, type LookupAll } from "@/lib/egress/connect";
+import { EgressPolicy, principalFor, type Principal } from "@/lib/egress/rules";
+import { stripAddress } from "@/lib/egress/address";
 import { RegistryError, safeUrl } from "@/lib/registry/errors";
-import { checkHostPolicy, hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
+import { hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";
 import { Semaphore } from "@/lib/registry/semaphore";
 
@@ -16,12 +16,13 @@ import { Semaphore } from "@/lib/registry/semaphore";
  * concurrency limit per registry, per-attempt deadlines covering connect, headers and the whole body,
  * capped streaming reads, manual redirects with a check of every hop, and retries of 5xx / 429.
  *
- * Outbound guard. A registry named in a pod spec must not resolve to loopback, link-local, metadata or
- * unspecified addresses unless an operator configured that registry; a redirect or token realm may go
- * to public addresses, to the registry's own addresses, or (for configured registries) to private
- * ranges. Host names are checked on the addresses DNS actually returned, at connect time (undici's
- * `lookup` hook), so a name cannot be re-pointed between the check and the connection.
+ * Every request goes through the egress guard (lib/egress): the registry is the principal (trusted
+ * when an operator configured it), redirects, token realms and blob locations are hops; each hop's
+ * URL is checked before the request and every address its name resolves to at connect time, and the
+ * connection goes to the address that was checked.
  */
+
+export type { LookupAll } from "@/lib/egress/connect";
 
 /** Per-registry settings. `host` is "name[:port]" as in image references. */
 export interface RegistryConfig {
@@ -32,7 +33,6 @@ export interface RegistryConfig {
   caPem?: string;
 }
 
-export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
 export interface TransportOptions {
   registries?: RegistryConfig[];
@@ -53,7 +53,9 @@ export interface TransportOptions {
   allowPrivateRegistries?: boolean;
   /** Let redirects of unconfigured registries go to private addresses. Default false. */
   allowPrivateRedirects?: boolean;
-  /** DNS resolver (tests); default dns.lookup with all: true. */
+  /** Internal destinations explicitly allowed (SIGNET_EGRESS_ALLOW_INTERNAL): host globs, IPs, CIDRs, optionally with :port. */
+  allowInternal?: string[];
+  /** DNS resolver: the test seam (default: the system resolver, every address). */
   lookup?: LookupAll;
   userAgent?: string;
   log?: Logger;
@@ -67,9 +69,8 @@ export interface Endpoint {
   insecure: boolean;
   agent: Agent;
   limiter: Semaphore;
-  /** Addresses the registry's own name resolved to; hops may return there. */
-  ownAddresses: Set<string>;
-  refused?: string;
+  /** The registry as the egress guard sees it (its own addresses fill in as its name resolves). */
+  principal: Principal;
 }
 
 export interface SendOptions {
@@ -105,28 +106,23 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 const RETRY_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "UND_ERR_SOCKET", "EAI_AGAIN"]);
 
-class ForbiddenAddressError extends Error {
-  readonly code = "ESIGNET_FORBIDDEN_ADDRESS";
-  constructor(message: string) {
-    super(message);
-    this.name = "ForbiddenAddressError";
-  }
-}
-
-const defaultLookup: LookupAll = (hostname) =>
-  new Promise((resolve, reject) => dns.lookup(hostname, { all: true, verbatim: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
-
 export class Transport {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly configs = new Map<string, RegistryConfig>();
-  private readonly lookupAll: LookupAll;
+  private readonly policy: EgressPolicy;
   readonly stats: TransportStats = { requests: 0, bytesRead: 0, largestBody: 0 };
   readonly requestTimeoutMs: number;
 
   constructor(private readonly opts: TransportOptions = {}) {
     for (const c of opts.registries ?? []) this.configs.set(c.host.toLowerCase(), c);
-    this.lookupAll = opts.lookup ?? defaultLookup;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.policy = new EgressPolicy({
+      allow: opts.hosts?.allow ?? [],
+      deny: opts.hosts?.deny ?? [],
+      allowInternal: opts.allowInternal ?? [],
+      refusePrivate: opts.allowPrivateRegistries === false,
+      allowPrivateRedirects: opts.allowPrivateRedirects === true,
+    });
   }
 
   /** The endpoint of a registry host (created on first use). */
@@ -138,98 +134,37 @@ export class Transport {
     const insecure = config?.insecure === true;
     const hostname = stripAddress(hostWithoutPort(key)).toLowerCase();
     const limit = this.opts.maxConcurrencyPerRegistry ?? 8;
-    const created: Endpoint = {
+    const origin = new URL(`${insecure ? "http" : "https"}://${key}`);
+    const principal = principalFor(origin, {
+      trusted: config !== undefined,
+      applyAllow: true,
+      label: `registry ${key}`,
+      hint: "configure the registry explicitly to allow it (SIGNET_REGISTRY_INSECURE, a stored credential, or SIGNET_EGRESS_ALLOW_INTERNAL)",
+    });
+    ep = {
       host: key,
       hostname,
-      origin: new URL(`${insecure ? "http" : "https"}://${key}`).origin,
+      origin: origin.origin,
       configured: config !== undefined,
       insecure,
       limiter: new Semaphore(limit),
-      ownAddresses: new Set(),
-      agent: undefined as unknown as Agent,
-    };
-    created.agent = new Agent({
-      connections: limit,
-      keepAliveTimeout: 30_000,
-      connect: {
-        timeout: this.opts.connectTimeoutMs ?? 5_000,
-        lookup: this.guardedLookup(created),
+      principal,
+      agent: guardedAgent({
+        check: (name, port, addrs) => this.policy.addressesRefusal(principal, name, port, addrs),
+        ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
+        connectTimeoutMs: this.opts.connectTimeoutMs ?? 5_000,
+        connections: limit,
         ...(config?.caPem ? { ca: [...tls.rootCertificates, config.caPem] } : {}),
-      },
-    });
-    const policy = checkHostPolicy(this.opts.hosts, key);
-    if (!policy.allowed) created.refused = policy.reason;
-    else if (isIpLiteral(hostname)) {
-      const refusal = this.addressRefusal(created, hostname, "registry");
-      if (refusal) created.refused = refusal;
-      else created.ownAddresses.add(canonicalAddress(hostname));
-    }
-    this.endpoints.set(key, created);
-    ep = created;
+      }),
+    };
+    this.endpoints.set(key, ep);
     return ep;
   }
 
-  /** Why `address` may not be contacted in this role, or undefined when it may. */
-  private addressRefusal(ep: Endpoint, address: string, role: "registry" | "hop"): string | undefined {
-    let cls: AddressClass;
-    try {
-      cls = classifyAddress(address);
-    } catch {
-      return `${address} is not an IP address`;
-    }
-    if (cls === "public") return undefined;
-    if (role === "registry") {
-      if (ep.configured) return undefined;
-      if (cls === "private" && this.opts.allowPrivateRegistries !== false) return undefined;
-      return `registry ${ep.host} resolves to a ${cls} address (${address}); configure the registry explicitly to allow it`;
-    }
-    if (ep.ownAddresses.has(canonicalAddress(address))) return undefined;
-    if (cls === "private" && (ep.configured || this.opts.allowPrivateRedirects)) return undefined;
-    return `refusing to follow ${ep.host} to a ${cls} address (${address})`;
-  }
-
-  private guardedLookup(ep: Endpoint): LookupFunction {
-    const lookup = (hostname: string, options: { all?: boolean } | number, callback: (...args: unknown[]) => void) => {
-      const all = typeof options === "object" && options !== null && options.all === true;
-      const role = hostname.toLowerCase() === ep.hostname ? "registry" : "hop";
-      this.lookupAll(hostname).then(
-        (addrs) => {
-          if (addrs.length === 0) {
-            callback(Object.assign(new Error(`no addresses for ${hostname}`), { code: "ENOTFOUND" }));
-            return;
-          }
-          for (const a of addrs) {
-            const refusal = this.addressRefusal(ep, a.address, role);
-            if (refusal) {
-              callback(new ForbiddenAddressError(`${refusal} (${hostname})`));
-              return;
-            }
-          }
-          if (role === "registry") for (const a of addrs) ep.ownAddresses.add(canonicalAddress(a.address));
-          if (all) callback(null, addrs);
-          else callback(null, addrs[0]!.address, addrs[0]!.family);
-        },
-        (err: unknown) => callback(err),
-      );
-    };
-    return lookup as unknown as LookupFunction;
-  }
-
-  /** Checks a URL before any request to it (scheme, IP literals; names are checked at connect time). */
+  /** Checks a URL before any request to it (scheme, host lists, IP literals; names are checked again at connect time). */
   checkUrl(ep: Endpoint, url: URL): void {
-    if (ep.refused) throw new RegistryError("forbidden-host", ep.refused, { url: safeUrl(url) });
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new RegistryError("forbidden-host", `refusing a ${url.protocol} URL from ${ep.host}`, { url: safeUrl(url) });
-    }
-    if (url.protocol === "http:" && !ep.insecure) {
-      throw new RegistryError("forbidden-host", `refusing plain HTTP to ${url.host}: ${ep.host} is not configured as insecure`, { url: safeUrl(url) });
-    }
-    if (url.username || url.password) throw new RegistryError("forbidden-host", "refusing a URL with embedded credentials", { url: safeUrl(url) });
-    const hostname = stripAddress(url.hostname).toLowerCase();
-    if (isIpLiteral(hostname)) {
-      const refusal = this.addressRefusal(ep, hostname, hostname === ep.hostname ? "registry" : "hop");
-      if (refusal) throw new RegistryError("forbidden-host", refusal, { url: safeUrl(url) });
-    }
+    const refusal = this.policy.schemeRefusal(url, ep.insecure, ep.host) ?? this.policy.urlRefusal(ep.principal, url);
+    if (refusal) throw new RegistryError("forbidden-host", refusal, { url: safeUrl(url) });
   }
 
   /** One attempt (following redirects), under the registry's concurrency limit and one deadline. */
@@ -335,10 +270,11 @@ export class Transport {
   private mapError(err: unknown, url: URL, signal: AbortSignal, bytesRead?: number): RegistryError {
     if (err instanceof RegistryError) return err;
     const details = { url: safeUrl(url), ...(bytesRead !== undefined ? { bytesRead } : {}) };
+    const refusal = findRefusal(err);
+    if (refusal) return new RegistryError("forbidden-host", refusal.message, details);
     if (signal.aborted) return new RegistryError("timeout", `no complete response from ${url.host} within ${this.requestTimeoutMs} ms`, details);
     for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
       const code = (e as { code?: string }).code;
-      if (e instanceof ForbiddenAddressError || code === "ESIGNET_FORBIDDEN_ADDRESS") return new RegistryError("forbidden-host", (e as Error).message, details);
       if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "ETIMEDOUT") {
         return new RegistryError("timeout", `timed out talking to ${url.host} (${code})`, details);
       }

@@ -50,6 +50,8 @@ async function load(env: Env): Promise<Loaded> {
   const client = new RegistryClient({
     registries: [...registries.values()],
     hosts: { allow: env.SIGNET_REGISTRY_ALLOW, deny: env.SIGNET_REGISTRY_DENY },
+    allowInternal: env.SIGNET_EGRESS_ALLOW_INTERNAL ?? [],
+    allowPrivateRegistries: !env.SIGNET_EGRESS_REFUSE_PRIVATE,
     credentials: chainCredentials(storedCredentials(db), dockerConfig),
     requestTimeoutMs: env.SIGNET_REGISTRY_TIMEOUT_MS,
     maxConcurrencyPerRegistry: env.SIGNET_REGISTRY_CONCURRENCY,

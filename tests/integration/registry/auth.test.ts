@@ -84,12 +84,24 @@ describe("token auth registry (Docker token flow with a JWT token service)", () 
 
   const image = () => ({ registry: reg.host, repository: "team/app", digest: pushed.digest });
   const insecure = () => [{ host: reg.host, insecure: true }];
+  // The token service listens on another port of the registry's own (loopback) address: another
+  // service, which the egress guard refuses unless it is explicitly allowed.
+  const tokenService = () => [new URL(tokens.realm).host];
+
+  it("refuses a token realm on another loopback port unless it is explicitly allowed", async () => {
+    tokens.requests.length = 0;
+    const credentials = staticCredentials({ [reg.host]: { username: "bob", password: "builder" } });
+    const r = await withClient({ registries: insecure(), credentials }, (client) => discover(image(), { client }));
+    expect(r).toMatchObject({ outcome: "error", code: "forbidden-host" });
+    if (r.outcome === "error") expect(r.reason).toMatch(/another port \(\d+\) of its own loopback address \(127\.0\.0\.1\)/);
+    expect(tokens.requests).toHaveLength(0);
+  });
 
   it("gets a pull token with Basic credentials, caches it per scope and reuses it", async () => {
     tokens.mode = "ok";
     tokens.requests.length = 0;
     const credentials = staticCredentials({ [reg.host]: { username: "bob", password: "builder" } });
-    await withClient({ registries: insecure(), credentials }, async (client) => {
+    await withClient({ registries: insecure(), allowInternal: tokenService(), credentials }, async (client) => {
       const first = await discover(image(), { client });
       expect(first).toMatchObject({ outcome: "found", manifestDigests: [pushed.signatureManifestDigest] });
       expect(tokens.requests).toEqual([{ method: "GET", user: "bob", scopes: ["repository:team/app:pull"] }]);
@@ -102,7 +114,7 @@ describe("token auth registry (Docker token flow with a JWT token service)", () 
   it("exchanges an identity token with the refresh-token grant", async () => {
     tokens.mode = "ok";
     tokens.requests.length = 0;
-    const r = await withClient({ registries: insecure(), credentials: staticCredentials({ [reg.host]: { identityToken: "refresh-xyz" } }) }, (client) =>
+    const r = await withClient({ registries: insecure(), allowInternal: tokenService(), credentials: staticCredentials({ [reg.host]: { identityToken: "refresh-xyz" } }) }, (client) =>
       discover(image(), { client }),
     );
     expect(r.outcome).toBe("found");
@@ -112,7 +124,7 @@ describe("token auth registry (Docker token flow with a JWT token service)", () 
   it("anonymous access to a private repository is an auth error, never none", async () => {
     tokens.mode = "ok";
     for (const digest of [pushed.digest, UNSIGNED]) {
-      const r = await withClient({ registries: insecure() }, (client) => discover({ ...image(), digest }, { client }));
+      const r = await withClient({ registries: insecure(), allowInternal: tokenService() }, (client) => discover({ ...image(), digest }, { client }));
       expect(r).toMatchObject({ outcome: "error", code: "auth" });
     }
   });
@@ -126,7 +138,7 @@ describe("token auth registry (Docker token flow with a JWT token service)", () 
     tokens.mode = mode;
     try {
       const credentials = staticCredentials({ [reg.host]: { username: "bob", password: "builder" } });
-      const r = await withClient({ registries: insecure(), credentials }, (client) => discover(image(), { client }));
+      const r = await withClient({ registries: insecure(), allowInternal: tokenService(), credentials }, (client) => discover(image(), { client }));
       expect(r).toMatchObject({ outcome: "error", code });
     } finally {
       tokens.mode = "ok";
@@ -135,7 +147,7 @@ describe("token auth registry (Docker token flow with a JWT token service)", () 
 
   it("wrong credentials at the token service are an auth error", async () => {
     const credentials = staticCredentials({ [reg.host]: { username: "bob", password: "wrong" } });
-    const r = await withClient({ registries: insecure(), credentials }, (client) => discover(image(), { client }));
+    const r = await withClient({ registries: insecure(), allowInternal: tokenService(), credentials }, (client) => discover(image(), { client }));
     expect(r).toMatchObject({ outcome: "error", code: "auth", reason: expect.stringMatching(/refused the configured credentials/) });
   });
 });

@@ -279,11 +279,36 @@ describe("redirects (blob storage) are checked hop by hop", () => {
       [BLOB, requireBasic(redirect(`${storage.url}${BLOB}?X-Amz-Signature=secret`))],
       [/^\/v2\/.+/, requireBasic((req, res, srv) => json(404, { errors: [{ code: "MANIFEST_UNKNOWN" }] })(req, res, srv))],
     ]);
-    const { r } = await run(s, { credentials: staticCredentials({ [s.host]: { username: "u", password: "p" } }) });
+    const { r } = await run(s, { credentials: staticCredentials({ [s.host]: { username: "u", password: "p" } }), allowInternal: [storage.host] });
     expect(r.outcome).toBe("found");
     expect(storage.requests).toEqual([`GET ${BLOB}?X-Amz-Signature=secret`]);
     expect(storage.headers[0]!.authorization).toBeUndefined();
     expect(s.headers.filter((h) => h.authorization === `Basic ${Buffer.from("u:p").toString("base64")}`).length).toBeGreaterThan(0);
+  });
+
+  it("a redirect to another port of the registry's own address is refused at that hop unless allowed", async () => {
+    const other = await hostile([[BLOB, blob(payload)]]);
+    const s = await hostile(sigRoutes(redirect(`${other.url}${BLOB}`)));
+    expectError((await run(s)).r, "forbidden-host", new RegExp(`another port \\(${other.url.split(":").pop()}\\) of its own loopback address \\(127\\.0\\.0\\.1\\)`));
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it("a redirect to a denied loopback port is refused even when internal destinations are allowed", async () => {
+    const other = await hostile([[BLOB, blob(payload)]]);
+    const s = await hostile(sigRoutes(redirect(`${other.url}${BLOB}`)));
+    const { r } = await run(s, { allowInternal: ["127.0.0.0/8"], hosts: { deny: [other.host] } });
+    expectError(r, "forbidden-host", /matches the deny entry "127\.0\.0\.1:\d+"/);
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it("a redirect to a name resolving to a denied address is refused at that hop (DENY applies to addresses)", async () => {
+    const other = await hostile([[BLOB, blob(payload)]], "127.0.0.3");
+    const port = other.url.split(":").pop();
+    const s = await hostile(sigRoutes(redirect(`http://storage.attacker.test:${port}${BLOB}`)));
+    const lookup = async (name: string) => [{ address: name === "storage.attacker.test" ? "127.0.0.3" : "127.0.0.1", family: 4 }];
+    const { r } = await run(s, { lookup, allowInternal: ["storage.attacker.test"], hosts: { deny: ["127.0.0.3"] } });
+    expectError(r, "forbidden-host", /storage\.attacker\.test:\d+ of registry 127\.0\.0\.1:\d+ resolves to 127\.0\.0\.3, which matches the deny entry "127\.0\.0\.3"/);
+    expect(other.requests).toHaveLength(0);
   });
 
   it("redirect loops end as an error", async () => {
