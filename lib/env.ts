@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { trustedProxyProblem } from "@/lib/net/client-address";
 
 /**
  * The one place that reads process.env. Everything else receives a typed `Env`.
@@ -117,8 +118,19 @@ const envSchema = z.object({
     .refine((v) => v.split(",").every((k) => secretKey.safeParse(k).success), "must be comma-separated 32-byte base64 keys")
     .optional(),
   SIGNET_SESSION_HOURS: intFromString(1, 24 * 90).default(12),
-  /** Client addresses of reverse proxies whose X-Forwarded-For is trusted (IPs or CIDRs, comma-separated). */
-  SIGNET_TRUSTED_PROXIES: z.string().trim().optional(),
+  /**
+   * Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed: a request from
+   * one of them counts as coming from the right-most address it and the proxies before it did not add.
+   * Unset: the socket peer is the client and X-Forwarded-For is ignored.
+   */
+  SIGNET_TRUSTED_PROXIES: commaList
+    .superRefine((entries, ctx) => {
+      for (const e of entries) {
+        const problem = trustedProxyProblem(e);
+        if (problem) ctx.addIssue({ code: "custom", message: `${problem} (expected IPs or CIDRs, comma-separated)` });
+      }
+    })
+    .default([]),
   SIGNET_OIDC_ISSUER: httpUrl.optional(),
   SIGNET_OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
   SIGNET_OIDC_CLIENT_SECRET: z.string().min(1).optional(),

@@ -2,7 +2,8 @@
 //  1. parse the environment (fail fast with a list of problems)
 //  2. DATABASE_URL unset → start embedded PostgreSQL under $SIGNET_DATA_DIR/postgres
 //  3. check the database (one-line error, non-zero exit), apply pending migrations
-//  4. run the web server (next start, or next dev with --dev) and the worker as child processes
+//  4. run the web server (scripts/web.ts: Next behind Signet's HTTP server, --dev for development) and
+//     the worker as child processes
 //  5. on SIGINT/SIGTERM stop web and worker, then PostgreSQL, then exit 0
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -81,11 +82,9 @@ async function main() {
   }
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, SIGNET_DATA_DIR: env.SIGNET_DATA_DIR };
-  const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
   const children: Child[] = [];
-  const webArgs = dev
-    ? [nextBin, "dev", "-p", String(env.PORT), "-H", env.HOST]
-    : [nextBin, "start", "-p", String(env.PORT), "-H", env.HOST];
+  // no react-server condition: Next loads its own server bundles, as under `next start`
+  const webArgs = ["--import", "tsx", path.join(root, "scripts", "web.ts"), ...(dev ? ["--dev"] : [])];
   children.push(spawnChild("web", webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
   // capped V8 generations and malloc arenas keep the worker's RSS low (lib/jobs/worker-runtime.ts)
   const workerArgs = [...workerNodeFlags(env.SIGNET_WORKER_HEAP_MB), "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];

@@ -6,6 +6,7 @@ export type ApiErrorCode =
   | "not_found"
   | "conflict"
   | "validation_failed"
+  | "payload_too_large"
   | "rate_limited"
   | "unavailable"
   | "internal";
@@ -17,6 +18,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   validation_failed: 422,
+  payload_too_large: 413,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,

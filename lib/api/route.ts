@@ -16,13 +16,20 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** Largest request body accepted, in bytes (default DEFAULT_BODY_LIMIT); larger ones are refused with 413 unread. */
+  maxBodyBytes?: number;
 }
+
+/** Request body limit of every route that states none: 1 MiB. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export interface RouteContext<P, Q, B, A extends Access = Access> {
   req: NextRequest;
   params: P;
   query: Q;
   body: B;
+  /** The request body as received (within the route's limit), for handlers that pass it on (better-auth). */
+  rawBody: Uint8Array<ArrayBuffer> | undefined;
   /** The signed-in caller: set on every non-public route (`user.email` is the audit actor). */
   user: A extends "public" ? null : SessionUser;
 }
@@ -36,7 +43,12 @@ const log = childLogger("api");
 
 function envelope(err: unknown): NextResponse<ErrorEnvelope> {
   if (err instanceof ApiError) {
-    return NextResponse.json({ error: { code: err.code, message: err.message, details: err.details } }, { status: err.status });
+    const headers = new Headers();
+    const retryAfter = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (err.code === "rate_limited" && typeof retryAfter === "number") headers.set("retry-after", String(retryAfter));
+    // the unread rest of a refused body is not worth draining on a kept-alive connection
+    if (err.code === "payload_too_large") headers.set("connection", "close");
+    return NextResponse.json({ error: { code: err.code, message: err.message, details: err.details } }, { status: err.status, headers });
   }
   if (err instanceof ZodError) {
     return NextResponse.json(
@@ -55,6 +67,64 @@ function envelope(err: unknown): NextResponse<ErrorEnvelope> {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Reads the body up to `limit` bytes: a declared Content-Length above it is refused before a byte is
+ * read, and a body streamed without one (or lying about it) is refused as soon as it passes the limit,
+ * so memory stays bounded by the limit whatever a client sends. GET and HEAD bodies are never read.
+ */
+async function readBody(req: NextRequest, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null) {
+    if (!/^\d{1,15}$/.test(declared.trim())) throw new ApiError("bad_request", "Invalid Content-Length.");
+    if (Number(declared) > limit) throw new ApiError("payload_too_large", `The body is larger than ${limit} bytes.`, { limit });
+  }
+  if (req.method === "GET" || req.method === "HEAD" || !req.body) return undefined;
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new ApiError("payload_too_large", `The body is larger than ${limit} bytes.`, { limit });
+    }
+    chunks.push(value);
+  }
+  return size === 0 ? undefined : new Uint8Array(Buffer.concat(chunks, size));
+}
+
+/**
+ * PostgreSQL text cannot hold NUL, and no field of Signet's needs one: a NUL anywhere in a parameter,
+ * query value or JSON string is refused here (422) instead of failing later in the database.
+ */
+function findNul(root: unknown): string | undefined {
+  // iterative: a JSON body of a million nested arrays must not overflow the stack
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === "string") {
+      if (value.includes("\0")) return path.join(".") || "(value)";
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: [...path, i] }));
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes("\0")) return [...path, k].join(".");
+        stack.push({ value: v, path: [...path, k] });
+      }
+    }
+  }
+  return undefined;
+}
+
+function refuseNul(value: unknown, where: string): void {
+  const at = findNul(value);
+  if (at !== undefined) {
+    throw new ApiError("validation_failed", "The request is not valid.", [{ path: `${where}${at === "(value)" ? "" : `.${at}`}`, message: "must not contain NUL characters" }]);
+  }
+}
 
 /**
  * CSRF defence for state-changing requests that carry cookies (the only ones a forged cross-site
@@ -89,6 +159,7 @@ export function route<
   const wrapped = async (req: NextRequest, segment?: { params?: Promise<Record<string, string | string[]>> }) => {
     try {
       checkSameOrigin(req);
+      const rawBody = await readBody(req, spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT);
       let user: SessionUser | null = null;
       if (spec.access !== "public") {
         user = await getSessionUser(req.headers);
@@ -96,19 +167,23 @@ export function route<
         if (!hasRole(user.role, spec.access)) throw new ApiError("forbidden", `This needs the ${spec.access} role.`);
       }
       const rawParams = (await segment?.params) ?? {};
+      refuseNul(rawParams, "params");
+      const rawQuery = Object.fromEntries(req.nextUrl.searchParams);
+      refuseNul(rawQuery, "query");
       const params = spec.params ? spec.params.parse(rawParams) : rawParams;
-      const query = spec.query ? spec.query.parse(Object.fromEntries(req.nextUrl.searchParams)) : {};
+      const query = spec.query ? spec.query.parse(rawQuery) : {};
       let body: unknown = undefined;
       if (spec.body) {
         let json: unknown;
         try {
-          json = await req.json();
+          json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody ?? new Uint8Array()));
         } catch {
           throw new ApiError("bad_request", "The body must be JSON.");
         }
+        refuseNul(json, "body");
         body = spec.body.parse(json);
       }
-      const result = await handler({ req, params, query, body, user } as RouteContext<z.output<P>, z.output<Q>, z.output<B>, A>);
+      const result = await handler({ req, params, query, body, rawBody, user } as RouteContext<z.output<P>, z.output<Q>, z.output<B>, A>);
       const res = result instanceof Response ? result : NextResponse.json(result);
       // what a signed-in caller sees is for them only: never kept by a shared cache
       if (user && !res.headers.has("cache-control")) {

@@ -6,11 +6,12 @@ import { APIError } from "better-auth/api";
 import { genericOAuth } from "better-auth/plugins/generic-oauth";
 import { getPublicUrl, getTrustedOrigins } from "@/lib/auth/origins";
 import { groupsFromClaim, parseRoleMap, roleFromGroups, type Role } from "@/lib/auth/roles";
-import { applySsoRole } from "@/lib/auth/users";
+import { applySsoRole, auditSsoUserCreated } from "@/lib/auth/users";
 import { deriveKey, getKeyring } from "@/lib/crypto/keys";
 import { getDb, type Db } from "@/lib/db/client";
 import { getEnv, type Env } from "@/lib/env";
 import { childLogger } from "@/lib/log";
+import { CLIENT_ADDRESS_HEADER } from "@/lib/net/client-address";
 
 /** Provider id of the one generic OpenID Connect provider (its callback is /api/auth/callback/oidc). */
 export const OIDC_PROVIDER_ID = "oidc";
@@ -52,7 +53,6 @@ function logAuth(level: "debug" | "info" | "warn" | "error", message: string, ..
 function createAuth(env: Env, db: Db) {
   const publicUrl = getPublicUrl(env);
   const roleMap = parseRoleMap(env.SIGNET_OIDC_ROLE_MAP);
-  const trustedProxies = (env.SIGNET_TRUSTED_PROXIES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const oidc = oidcClient(env);
   const plugins = oidc
     ? [
@@ -114,24 +114,44 @@ function createAuth(env: Env, db: Db) {
       // an SSO identity never takes over a local account that happens to share its email
       accountLinking: { enabled: false },
     },
-    rateLimit: {
-      enabled: true,
-      storage: "memory",
-      window: 60,
-      max: 200,
-      customRules: {
-        "/sign-in/email": { window: 60, max: 5 },
-        "/sign-in/social": { window: 60, max: 20 },
-      },
-    },
+    // Sign-in is throttled by Signet itself, per client address and per account, in PostgreSQL so that
+    // every web process shares it (lib/auth/throttle.ts, applied in app/api/auth/[...all]).
+    rateLimit: { enabled: false },
     onAPIError: { errorURL: `${publicUrl.origin}/sign-in` },
     advanced: {
       cookiePrefix: COOKIE_PREFIX,
       useSecureCookies: publicUrl.protocol === "https:",
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", path: "/" },
-      ipAddress: { ipAddressHeaders: ["x-forwarded-for"], ...(trustedProxies.length ? { trustedProxies } : {}) },
+      // the address scripts/web.ts resolved from the socket and SIGNET_TRUSTED_PROXIES (a client's own
+      // X-Forwarded-For is never read): it is what a session records
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
     },
     databaseHooks: {
+      user: {
+        create: {
+          // An SSO user is created with the role their groups grant, or not at all: a refused identity
+          // leaves no user row behind. The creation is audited with the actor "sso".
+          before: async (user) => {
+            const sso = authRequest.getStore()?.sso;
+            if (!sso) return;
+            if (sso.role === "none") {
+              log.warn({ user: sso.email, groups: sso.groups }, "SSO sign-in refused: no group grants a role");
+              throw new APIError("FORBIDDEN", { code: "no_role", message: "None of your groups grants access to Signet." });
+            }
+            return { data: { ...user, role: sso.role } };
+          },
+          after: async (user) => {
+            const sso = authRequest.getStore()?.sso;
+            if (sso && sso.role !== "none") await auditSsoUserCreated(db, user.email, sso.role, sso.groups);
+          },
+        },
+      },
+      account: {
+        // The ID token is verified at sign-in and never needed again: not stored (access and refresh
+        // tokens are kept, encrypted by encryptOAuthTokens).
+        create: { before: async (account) => ({ data: { ...account, idToken: null } }) },
+        update: { before: async (account) => ("idToken" in account ? { data: { ...account, idToken: null } } : undefined) },
+      },
       session: {
         create: {
           before: async (session, ctx) => {

@@ -141,3 +141,8 @@ export async function applySsoRole(db: Db, userId: string, role: Role, groups: s
     ]);
   });
 }
+
+/** Audits the creation of a user by single sign-on (better-auth creates the row; this records it). */
+export async function auditSsoUserCreated(db: Db, email: string, role: Role, groups: string[]): Promise<void> {
+  await appendAuditEvents(db, [{ kind: "admin", actor: "sso", details: { action: "user.create", user: email, role, groups } }]);
+}

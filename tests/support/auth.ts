@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { NextRequest } from "next/server";
 import type { Role } from "@/lib/auth/roles";
+import { CLIENT_ADDRESS_HEADER } from "@/lib/net/client-address";
 
 /** Origin the in-process tests address Signet by (SIGNET_PUBLIC_URL). */
 export const ORIGIN = "http://localhost";
@@ -68,7 +69,8 @@ export function apiRequest(pathAndQuery: string, call: ApiCall = {}): NextReques
   const headers = new Headers(call.headers);
   if (call.cookie) headers.set("cookie", call.cookie);
   if (call.origin !== null && method !== "GET") headers.set("origin", call.origin ?? ORIGIN);
-  headers.set("x-forwarded-for", call.ip ?? "10.255.255.254");
+  // what scripts/web.ts sets from the socket (in process there is no socket)
+  headers.set(CLIENT_ADDRESS_HEADER, call.ip ?? "10.255.255.254");
   if (call.body !== undefined) headers.set("content-type", "application/json");
   return new NextRequest(new URL(pathAndQuery, ORIGIN), {
     method,

@@ -66,6 +66,11 @@ describe("OIDC single sign-on", () => {
     expect(account.password).toBeNull();
     expect(account.accessToken).toBeTruthy();
     expect(account.accessToken).not.toContain(idp.accessTokens.at(-1)!);
+    // the ID token was verified at sign-in and is not kept
+    expect(account.idToken).toBeNull();
+    // the creation is audited with the role the groups granted
+    const created = await (await getDb()).verificationEvent.findMany({ where: { kind: "admin", actor: "sso" } });
+    expect(created.map((e) => e.details)).toContainEqual({ action: "user.create", user: "ada@idp.test", role: "auditor", groups: ["engineering", "signet-auditors"] });
   });
 
   it("re-evaluates the role from the groups at each sign-in, and audits the change", async () => {
@@ -81,7 +86,7 @@ describe("OIDC single sign-on", () => {
 
     const events = await (await getDb()).verificationEvent.findMany({ where: { kind: "admin", actor: "sso" }, orderBy: { seq: "asc" } });
     const bob = events.map((e) => e.details as { user: string; from: string; to: string }).filter((d) => d.user === "bob@idp.test");
-    expect(bob.map((d) => `${d.from}->${d.to}`)).toEqual(["viewer->auditor", "auditor->admin", "admin->viewer"]);
+    expect(bob.map((d) => ("from" in d ? `${d.from}->${d.to}` : `created ${(d as { role?: string }).role}`))).toEqual(["created auditor", "auditor->admin", "admin->viewer"]);
   });
 
   it("never signs an SSO identity into a local account that shares its email", async () => {
@@ -103,6 +108,9 @@ describe("OIDC single sign-on", () => {
       expect(refused.location.pathname).toBe("/sign-in");
       expect(refused.location.searchParams.get("error")).toBe("no_role");
       expect(await (await getDb()).session.count({ where: { user: { email: "eve@idp.test" } } })).toBe(0);
+      // refused before the user row is written: no user, no account
+      expect(await (await getDb()).user.count({ where: { email: "eve@idp.test" } })).toBe(0);
+      expect(await (await getDb()).account.count({ where: { providerId: "oidc", accountId: "sub-eve" } })).toBe(0);
 
       idp.setUser({ sub: "sub-eve", email: "eve@idp.test", name: "Eve", groups: ["marketing", "signet-auditors"] });
       expect((await ssoSignIn()).session?.user.role).toBe("auditor");

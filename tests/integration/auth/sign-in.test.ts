@@ -85,7 +85,11 @@ describe("sign-in with email and password", () => {
 
     const { GET } = await authRoute();
     const session = await GET(apiRequest("/api/auth/get-session", { cookie: jar.header() }));
-    expect(await session.json()).toMatchObject({ user: { email: user.email, role: "viewer" } });
+    const sessionBody = await session.text();
+    expect(JSON.parse(sessionBody)).toMatchObject({ user: { email: user.email, role: "viewer" } });
+    // get-session does not hand the token to script either
+    expect(sessionBody).not.toContain(token);
+    expect(JSON.parse(sessionBody).session).not.toHaveProperty("token");
 
     const { POST } = await authRoute();
     const out = await POST(apiRequest("/api/auth/sign-out", { method: "POST", cookie: jar.header(), body: {} }));
@@ -123,6 +127,42 @@ describe("sign-in with email and password", () => {
     // even the right password waits out the window from that address, not from another one
     expect((await signInWithPassword(user.email, user.password, ip)).res.status).toBe(429);
     expect((await signInWithPassword(user.email, user.password)).res.status).toBe(200);
+  });
+
+  it("backs off an account exponentially across addresses, with Retry-After, and audits failures in aggregate", async () => {
+    const user = await createTestUser("viewer");
+    const { FREE_ATTEMPTS } = await import("@/lib/auth/throttle");
+    const statuses: number[] = [];
+    // every guess from a fresh address: the per-address limit never applies, the account's does
+    for (let i = 0; i < FREE_ATTEMPTS + 1; i++) statuses.push((await signInWithPassword(user.email, `wrong password ${i}`)).res.status);
+    expect(statuses).toEqual(Array(FREE_ATTEMPTS + 1).fill(401));
+    const blocked = await signInWithPassword(user.email.toUpperCase(), user.password);
+    expect(blocked.res.status).toBe(429);
+    expect(Number(blocked.res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await blocked.res.json()).toMatchObject({ error: { code: "rate_limited" } });
+    // the back-off doubles: after the wait the right password works and clears it
+    await new Promise((r) => setTimeout(r, Number(blocked.res.headers.get("retry-after")) * 1000 + 100));
+    expect((await signInWithPassword(user.email, user.password)).res.status).toBe(200);
+    expect((await signInWithPassword(user.email, "wrong again, but fresh")).res.status).toBe(401);
+
+    // 6 failures → audit rows at the 1st, 2nd and 4th, then the 1st of the new streak: never one per guess
+    const events = await (await getDb()).verificationEvent.findMany({ where: { kind: "system", actor: "auth" }, orderBy: { seq: "asc" } });
+    const mine = events.map((e) => e.details as { action: string; account?: string; failures?: number; addresses?: string[] }).filter((d) => d.account === user.email);
+    expect(mine.map((d) => d.failures)).toEqual([1, 2, 4, 1]);
+    expect(mine.every((d) => d.action === "auth.sign_in_failed")).toBe(true);
+    expect(mine[2]!.addresses).toHaveLength(4);
+  });
+
+  it("records the client address the web server resolved as the session's address", async () => {
+    const user = await createTestUser("viewer");
+    const ip = nextClientIp();
+    const { POST } = await authRoute();
+    const res = await POST(
+      apiRequest("/api/auth/sign-in/email", { method: "POST", body: { email: user.email, password: user.password }, ip, headers: { "x-forwarded-for": "203.0.113.99" } }),
+    );
+    expect(res.status).toBe(200);
+    const sessions = await (await getDb()).session.findMany({ where: { userId: user.id } });
+    expect(sessions.map((s) => s.ipAddress)).toEqual([ip]);
   });
 
   it("refuses cross-site state changes that carry a session cookie", async () => {

@@ -1,0 +1,57 @@
+// Web process entry (scripts/launch.ts runs it; `--dev` for development): Next.js behind Signet's own
+// HTTP server. `next start` would hand route code only headers a client can forge (it fills
+// X-Forwarded-For with the socket peer only when the client sent none), so this server resolves the
+// client address from the socket and SIGNET_TRUSTED_PROXIES and passes it on in one header, replacing
+// any copy the client sent. No module with `server-only` may be imported here: this process runs
+// without the react-server condition, like `next start`.
+import http from "node:http";
+import next from "next";
+import { EnvError, parseEnv } from "@/lib/env";
+import { getLogger } from "@/lib/log";
+import { CLIENT_ADDRESS_HEADER, parseTrustedProxies, resolveClientAddress } from "@/lib/net/client-address";
+
+const dev = process.argv.includes("--dev");
+const log = getLogger().child({ component: "web" });
+
+async function main() {
+  const env = parseEnv(process.env);
+  const trusted = parseTrustedProxies(env.SIGNET_TRUSTED_PROXIES);
+  const app = next({ dev, dir: process.cwd(), hostname: env.HOST, port: env.PORT, ...(dev ? { turbopack: true } : {}) });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((req, res) => {
+    req.headers[CLIENT_ADDRESS_HEADER] = resolveClientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, "request failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "internal", message: "Internal error." } }));
+    });
+  });
+  if (dev) {
+    const upgrade = app.getUpgradeHandler();
+    server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.PORT, env.HOST, resolve);
+  });
+  log.info({ url: `http://${env.HOST}:${env.PORT}`, dev }, "web server ready");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping web server");
+    server.close(() => void app.close().finally(() => process.exit(0)));
+    // keep-alive connections end with their next response; a client holding one open does not hold us
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`signet web: ${err instanceof EnvError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});
