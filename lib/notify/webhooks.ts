@@ -5,7 +5,11 @@ import { appendAuditEvents } from "@/lib/audit/store";
 import { getKeyring, type Keyring } from "@/lib/crypto/keys";
 import { decryptSecret, encryptSecret } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
-import { getEnv } from "@/lib/env";
+import { EgressRefusedError } from "@/lib/egress/connect";
+import { egressRules } from "@/lib/egress/env";
+import { createEgressFetch, type EgressFetch } from "@/lib/egress/fetch";
+import { EgressPolicy, principalFor } from "@/lib/egress/rules";
+import { getEnv, type Env } from "@/lib/env";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { NOTIFICATION_EVENTS, renderPayload, urlHint, type Notification } from "@/lib/notify/format";
 
@@ -21,7 +25,8 @@ export const newWebhookSchema = z
       .string()
       .max(2000)
       .url()
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), "http or https only"),
+      .refine((u) => /^https?:$/.test(new URL(u).protocol), "http or https only")
+      .refine((u) => !new URL(u).username && !new URL(u).password, "no user name or password in the URL"),
     format: z.enum(["generic", "slack"]).default("generic"),
     events: z.array(z.enum(NOTIFICATION_EVENTS)).max(NOTIFICATION_EVENTS.length).default([]),
   })
@@ -40,6 +45,38 @@ export interface WebhookDto {
 }
 
 const keyring = (): Keyring => getKeyring(getEnv());
+
+/*
+ * Webhook URLs are admin input but must not reach internal services: loopback, link-local, cloud
+ * metadata, unspecified and reserved addresses are refused unless listed in
+ * SIGNET_EGRESS_ALLOW_INTERNAL (private ones too with SIGNET_EGRESS_REFUSE_PRIVATE). At save the URL's
+ * IP literal (or a *.localhost name) is checked; names are checked on the addresses they resolve to
+ * at every delivery, where the connection goes to the checked address. Redirects are not followed.
+ */
+const WEBHOOK_LABEL = "webhook";
+const WEBHOOK_HINT = "list it in SIGNET_EGRESS_ALLOW_INTERNAL to allow it";
+
+/** Why a webhook URL may not be saved, or undefined. Names other than *.localhost are checked at delivery. */
+export function webhookUrlRefusal(env: Env, url: string): string | undefined {
+  const u = new URL(url);
+  const policy = new EgressPolicy(egressRules(env));
+  const principal = principalFor(u, { trusted: false, applyAllow: false, label: `${WEBHOOK_LABEL} ${u.host}`, hint: WEBHOOK_HINT });
+  const refusal = policy.schemeRefusal(u, true, principal.label) ?? policy.urlRefusal(principal, u);
+  if (refusal) return refusal;
+  if (principal.hostname === "localhost" || principal.hostname.endsWith(".localhost")) return policy.addressRefusal(principal, principal.hostname, principal.port, "127.0.0.1");
+  return undefined;
+}
+
+let deliveryClient: { env: Env; fetch: EgressFetch } | undefined;
+
+/** The guarded client deliveries use, rebuilt when the environment is re-read. */
+function webhookFetch(env: Env): EgressFetch {
+  if (deliveryClient?.env !== env) {
+    void deliveryClient?.fetch.close();
+    deliveryClient = { env, fetch: createEgressFetch({ label: WEBHOOK_LABEL, hint: WEBHOOK_HINT, rules: egressRules(env), plainHttp: true, maxRedirects: 0 }) };
+  }
+  return deliveryClient.fetch;
+}
 const context = (name: string) => `webhook-endpoint:${name}`;
 
 export async function listWebhooks(db: Db): Promise<WebhookDto[]> {
@@ -62,6 +99,8 @@ export async function listWebhooks(db: Db): Promise<WebhookDto[]> {
 
 export async function createWebhook(db: Db, input: NewWebhook, actor: string): Promise<WebhookDto> {
   const data = newWebhookSchema.parse(input);
+  const refusal = webhookUrlRefusal(getEnv(), data.url);
+  if (refusal) throw new ApiError("validation_failed", `The webhook URL is refused: ${refusal}.`, { field: "url" });
   await db.$transaction(async (tx) => {
     if (await tx.webhookEndpoint.findUnique({ where: { name: data.name } })) throw new ApiError("conflict", `A webhook named ${data.name} exists.`);
     await tx.webhookEndpoint.create({
@@ -115,6 +154,8 @@ export interface AttemptOptions {
   maxAttempts: number;
   timeoutMs?: number;
   now?: () => Date;
+  /** The guarded HTTP client (test seam, e.g. with an injected resolver); default: built from the environment. */
+  egress?: EgressFetch;
 }
 
 export type AttemptResult = { outcome: "delivered" | "skipped" | "gave-up" } | { outcome: "retry"; error: string };
@@ -129,10 +170,12 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: AttemptO
   if (!d || d.status !== "pending") return { outcome: "skipped" };
   let status: number | null = null;
   let error: string | null = null;
+  let refused = false;
   const started = now();
   try {
     const url = decryptSecret(keyring(), d.endpoint.urlEnc, context(d.endpoint.name));
-    const res = await fetch(url, {
+    const send = opts.egress ?? webhookFetch(getEnv());
+    const res = await send(url, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": "signet-webhook/1", "x-signet-event": d.event, "x-signet-delivery": d.id },
       body: JSON.stringify(renderPayload(d.endpoint.format, d.payload as unknown as Notification)),
@@ -143,7 +186,13 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: AttemptO
     await res.body?.cancel().catch(() => undefined);
     if (status < 200 || status >= 300) error = `HTTP ${status}`;
   } catch (err) {
-    error = (err as Error).name === "TimeoutError" ? "timed out" : ((err as Error).message || "request failed").slice(0, 500);
+    // A refused destination stays refused: the delivery fails now instead of retrying.
+    refused = err instanceof EgressRefusedError;
+    error = refused
+      ? `refused by the egress guard: ${(err as Error).message}`.slice(0, 500)
+      : (err as Error).name === "TimeoutError"
+        ? "timed out"
+        : ((err as Error).message || "request failed").slice(0, 500);
   }
   const attempts = d.attempts + 1;
   const entry = { attempt: attempts, at: started.toISOString(), status, error };
@@ -152,7 +201,7 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: AttemptO
     await db.webhookDelivery.update({ where: { id: d.id }, data: { status: "delivered", attempts, lastStatusCode: status, lastError: null, log, deliveredAt: now(), updatedAt: now() } });
     return { outcome: "delivered" };
   }
-  const final = opts.attempt >= opts.maxAttempts;
+  const final = refused || opts.attempt >= opts.maxAttempts;
   await db.webhookDelivery.update({
     where: { id: d.id },
     data: { status: final ? "failed" : "pending", attempts, lastStatusCode: status, lastError: error, log, updatedAt: now() },

@@ -59,6 +59,9 @@ describe("webhook notifications", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The receiver is on loopback, which the egress guard refuses unless explicitly allowed.
+    process.env.SIGNET_EGRESS_ALLOW_INTERNAL = new URL(base).host;
+    resetEnvCache();
     worker = await startWorker({ databaseUrl: tdb.url, jobs: [deliver] as unknown as JobDefinition[], log: getLogger(), heartbeatSeconds: 5, concurrency: 2 });
   });
 
