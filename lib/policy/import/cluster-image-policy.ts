@@ -10,7 +10,8 @@ import { asArr, asObj, asStr, finish, identityOf, looseObject, normalizePredicat
  *   `attestations` is satisfied only by its own attestations of every listed predicate type;
  * - transparency log per authority, as `checkOptsFromAuthority` decides: a key authority needs a Rekor
  *   entry only when it configures `ctlog`; a keyless one always, except with a `trustRootRef` and no
- *   `ctlog` (then the certificate must be valid now); `rfc3161timestamp` replaces the log;
+ *   `ctlog` (then the certificate must be valid now); `rfc3161timestamp` replaces the log; a v1beta1
+ *   `ctlog` without `url` does not count (the v1beta1 → v1alpha1 conversion drops it);
  * - `static: pass|fail`, `mode` (default enforce), globs (`*` within a segment, `**` across; `*` alone is
  *   `index.docker.io/library/*`, `*` + `/` + `*` is `index.docker.io/*` + `/*`), keyless identities with
  *   their regexp forms, `keyless.trustRootRef` → trusted root of that name, `match` on pods.
@@ -76,6 +77,7 @@ export function importClusterImagePolicy(obj: unknown): ImportResult {
     return { documents: [], unsupported: [`not a ClusterImagePolicy: ${i?.path.join(".")}: ${i?.message}`] };
   }
   const cip = parsed.data;
+  const v1beta1 = cip.apiVersion === "policy.sigstore.dev/v1beta1";
   const unsupported: string[] = [];
   const authorities: Authority[] = [];
   const names = new Set<string>();
@@ -99,7 +101,13 @@ export function importClusterImagePolicy(obj: unknown): ImportResult {
 
     const key = asObj(raw.key);
     const keyless = asObj(raw.keyless);
-    const ctlog = asObj(raw.ctlog);
+    let ctlog = asObj(raw.ctlog);
+    // policy-controller converts v1beta1 to v1alpha1 before using a policy and that conversion drops a
+    // `ctlog` without `url` (trustRootRef alone): the log is then not required.
+    if (ctlog && v1beta1 && !asStr(ctlog.url)) {
+      unsupported.push(`${where}: ctlog without url is dropped by policy-controller's v1beta1 conversion; the transparency log is not required`);
+      ctlog = undefined;
+    }
     const tsa = asObj(raw.rfc3161timestamp);
     const bundleFormat = raw.signatureFormat === "bundle";
     let authority: Authority;

@@ -16,7 +16,9 @@ describe("ClusterImagePolicy importer: policy-controller v0.13 semantics", () =>
         { name: "key-rekor", key: { data: PB }, ctlog: { url: "https://rekor.sigstore.dev" } },
         { name: "keyless-public", keyless: { identities: [ID] } }, // public-good: offline Rekor check
         { name: "keyless-private", keyless: { identities: [ID], trustRootRef: "acme" } }, // no ctlog: log ignored
-        { name: "keyless-private-rekor", keyless: { identities: [ID], trustRootRef: "acme" }, ctlog: { trustRootRef: "acme" } },
+        { name: "keyless-private-rekor", keyless: { identities: [ID], trustRootRef: "acme" }, ctlog: { url: "https://rekor.acme.test", trustRootRef: "acme" } },
+        // v1beta1 → v1alpha1 conversion drops a ctlog without url
+        { name: "key-ctlog-no-url", key: { data: PA }, ctlog: { trustRootRef: "acme" } },
         { name: "tsa", keyless: { identities: [ID], trustRootRef: "acme" }, rfc3161timestamp: { trustRootRef: "acme" } },
       ],
     });
@@ -27,10 +29,15 @@ describe("ClusterImagePolicy importer: policy-controller v0.13 semantics", () =>
       "keyless-public": true,
       "keyless-private": false,
       "keyless-private-rekor": true,
+      "key-ctlog-no-url": false,
       tsa: false,
     });
     expect(d.spec.authorities.find((a) => a.name === "keyless-private")!.keyless!.trustedRoot).toBe("acme");
     expect(r.unsupported.join("\n")).toMatch(/rfc3161timestamp.*looser/);
+    expect(r.unsupported.join("\n")).toMatch(/key-ctlog-no-url.*ctlog without url is dropped/);
+    // a v1alpha1 object keeps it
+    const alpha = importClusterImagePolicy({ apiVersion: "policy.sigstore.dev/v1alpha1", kind: "ClusterImagePolicy", metadata: { name: "a" }, spec: { images: [{ glob: "**" }], authorities: [{ key: { data: PA }, ctlog: { trustRootRef: "acme" } }] } });
+    expect(alpha.documents[0]!.spec.authorities[0]!.requireTlog).toBe(true);
     expect(d.spec.mode).toBe("enforce");
   });
 
