@@ -260,3 +260,37 @@ export const complianceReportDto = z.object({
   rows: z.array(complianceRowDto),
 });
 export type ComplianceReportDto = z.infer<typeof complianceReportDto>;
+
+/** Drift of one imported policy: the cluster's admission decisions beside Signet's verdicts. */
+export const policyDriftDto = z.object({
+  /** False for policies not imported from a cluster (nothing to compare with). */
+  imported: z.boolean(),
+  cluster: z.string().nullable(),
+  sourceObject: z.string().nullable(),
+  mode: z.string(),
+  summary: z.object({
+    rejections: z.number().int(),
+    /** Rejections where Signet's verdict for the image also predicts a denial. */
+    agree: z.number().int(),
+    /** Rejections of an image Signet verifies (or a policy mode that admits it). */
+    disagree: z.number().int(),
+    /** Rejections of an image Signet has no verdict for (it never ran). */
+    unknown: z.number().int(),
+    /** Running containers Signet predicts the cluster would deny now. */
+    runningDenied: z.number().int(),
+  }),
+  rejections: z.array(
+    z.object({
+      namespace: z.string(),
+      workload: z.string().nullable(),
+      image: z.string().nullable(),
+      message: z.string(),
+      count: z.number().int(),
+      lastSeen: z.string(),
+      signetVerdict: verdictValue.nullable(),
+      agreement: z.enum(["agree", "disagree", "unknown"]),
+    }),
+  ),
+  runningDenied: z.array(z.object({ namespace: z.string(), workload: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
+});
+export type PolicyDriftDto = z.infer<typeof policyDriftDto>;

@@ -15,6 +15,8 @@ export interface SaveOptions {
   source?: "signet" | "file" | "cluster_import";
   readOnly?: boolean;
   sourceCluster?: string;
+  /** The cluster object an imported policy comes from ("ClusterImagePolicy/name"). */
+  sourceObject?: string;
   actor: string;
 }
 
@@ -43,13 +45,25 @@ export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: Save
       existing!.description === (doc.metadata.description ?? null) &&
       existing!.mode === doc.spec.mode &&
       existing!.archivedAt === null;
-    if (existing && same) return { policyId: existing.id, version: existing.currentVersion, changed: false };
+    if (existing && same) {
+      // where an import comes from is bookkeeping, not a new version
+      if (opts.sourceObject !== undefined && existing.sourceObject !== opts.sourceObject) {
+        await tx.policy.update({ where: { id: existing.id }, data: { sourceObject: opts.sourceObject } });
+      }
+      return { policyId: existing.id, version: existing.currentVersion, changed: false };
+    }
 
     const version = (latest?.version ?? 0) + 1;
     const policy = existing
       ? await tx.policy.update({
           where: { id: existing.id },
-          data: { description: doc.metadata.description ?? null, mode: doc.spec.mode, currentVersion: version, archivedAt: null },
+          data: {
+            description: doc.metadata.description ?? null,
+            mode: doc.spec.mode,
+            currentVersion: version,
+            archivedAt: null,
+            ...(opts.sourceObject !== undefined ? { sourceObject: opts.sourceObject } : {}),
+          },
         })
       : await tx.policy.create({
           data: {
@@ -59,6 +73,7 @@ export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: Save
             source: opts.source ?? "signet",
             readOnly: opts.readOnly ?? opts.source === "cluster_import",
             sourceCluster: opts.sourceCluster ?? null,
+            sourceObject: opts.sourceObject ?? null,
             currentVersion: version,
           },
         });

@@ -4,6 +4,7 @@ import { AppShell } from "@/components/app-shell";
 import { Card, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
+import { getPolicyDrift } from "@/lib/data/drift";
 import { getPolicyDetail } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
 import { formatTime, pct, VERDICTS } from "@/lib/ui/format";
@@ -18,7 +19,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
   const user = await requireUser();
   const { id } = await params;
   if (!UUID.test(id)) notFound();
-  const p = await getPolicyDetail(getDb(), id);
+  const [p, drift] = await Promise.all([getPolicyDetail(getDb(), id), getPolicyDrift(getDb(), id)]);
   if (!p) notFound();
   const canEdit = hasRole(user.role, "admin") && !p.readOnly;
   return (
@@ -74,6 +75,48 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           )}
         </Card>
       </div>
+      {drift?.imported ? (
+        <Card title={`Drift: ${drift.sourceObject} in cluster ${drift.cluster}`} className="mt-4" testId="policy-drift">
+          <p className="text-sm" data-testid="drift-summary">
+            The cluster rejected {drift.summary.rejections} time{drift.summary.rejections === 1 ? "" : "s"} under this policy: Signet agrees on {drift.summary.agree},
+            disagrees on {drift.summary.disagree} (it verifies the image), has no verdict for {drift.summary.unknown} (the image never ran).{" "}
+            {drift.summary.runningDenied} running container{drift.summary.runningDenied === 1 ? "" : "s"} would be denied now by Signet&apos;s reading of the policy.
+          </p>
+          {drift.rejections.length > 0 && (
+            <SimpleTable head={["Where", "Image", "Cluster", "Signet", "Agreement"]} caption="Admission rejections beside Signet's verdicts">
+              {drift.rejections.map((r, i) => (
+                <tr key={i} data-testid="drift-rejection">
+                  <td className={td}>
+                    {r.namespace}/{r.workload ?? "—"}
+                  </td>
+                  <td className={`${td} break-all text-xs`}>{r.image ?? "—"}</td>
+                  <td className={`${td} text-xs`} title={r.message}>
+                    rejected ×{r.count}, {formatTime(r.lastSeen)}
+                  </td>
+                  <td className={td}>{r.signetVerdict ? <VerdictBadge verdict={r.signetVerdict} /> : "no verdict"}</td>
+                  <td className={`${td} text-xs`}>{r.agreement}</td>
+                </tr>
+              ))}
+            </SimpleTable>
+          )}
+          {drift.runningDenied.length > 0 && (
+            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption="Running, though the policy would deny it now">
+              {drift.runningDenied.map((w, i) => (
+                <tr key={i} data-testid="drift-running-denied">
+                  <td className={td}>
+                    {w.namespace}/{w.workload}
+                  </td>
+                  <td className={`${td} break-all text-xs`}>{w.image}</td>
+                  <td className={td}>
+                    <VerdictBadge verdict={w.verdict} />
+                  </td>
+                  <td className={`${td} text-xs`}>{w.reason}</td>
+                </tr>
+              ))}
+            </SimpleTable>
+          )}
+        </Card>
+      ) : null}
       <Card title={canEdit ? "Edit" : "Document"} className="mt-4" testId="policy-document">
         {canEdit ? <PolicyEditor initialYaml={p.yaml} mode="edit" /> : <pre className="overflow-x-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-800">{p.yaml}</pre>}
       </Card>

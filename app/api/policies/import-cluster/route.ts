@@ -28,7 +28,8 @@ export const POST = route({ access: "admin", body: z.object({ cluster: z.string(
       const imported = obj.engine === "kyverno" ? importKyvernoPolicy(obj.raw) : importClusterImagePolicy(obj.raw);
       for (const u of imported.unsupported) problems.push(`${r.cluster.name}/${obj.name}: ${u}`);
       for (const doc of imported.documents) {
-        const s = await savePolicyDocument(db, doc, { actor: user.email, source: "cluster_import", readOnly: true, sourceCluster: r.cluster.name });
+        const sourceObject = `${obj.kind}/${obj.namespace ? `${obj.namespace}/` : ""}${obj.name}`;
+        const s = await savePolicyDocument(db, doc, { actor: user.email, source: "cluster_import", readOnly: true, sourceCluster: r.cluster.name, sourceObject });
         saved.push({ name: doc.metadata.name, version: s.version, changed: s.changed });
         names.push(doc.metadata.name);
       }

@@ -1,0 +1,112 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import { policyDriftDto, type PolicyDriftDto } from "@/lib/dto/dashboard";
+import { parseImageReference } from "@/lib/kube/image-ref";
+import { predictedAdmission } from "@/lib/policy/admission";
+import type { VerdictValue } from "@/lib/policy/evaluate";
+import type { PolicySpec } from "@/lib/policy/schema";
+
+const LIMIT = 200;
+/** Worst first: one non-verified container of an image is enough for the cluster to deny it. */
+const SEVERITY: Record<VerdictValue, number> = { failed: 4, unsigned: 3, error: 2, verified: 1 };
+
+/**
+ * Drift of an imported policy (source cluster_import): the admission rejections its cluster recorded for
+ * the source object (policy-controller ClusterImagePolicy, Kyverno policy, matched by engine and policy
+ * name), each beside Signet's verdict for the same image under this policy, and the running containers
+ * Signet predicts the cluster would deny now. Agreement uses lib/policy/admission's prediction.
+ */
+export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDriftDto | null> {
+  const p = await db.policy.findUnique({ where: { id: policyId } });
+  if (!p) return null;
+  const mode = p.mode as PolicySpec["mode"];
+  const empty = { rejections: 0, agree: 0, disagree: 0, unknown: 0, runningDenied: 0 };
+  if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) {
+    return policyDriftDto.parse({ imported: false, cluster: p.sourceCluster, sourceObject: p.sourceObject, mode, summary: empty, rejections: [], runningDenied: [] });
+  }
+  const parts = p.sourceObject.split("/");
+  const kind = parts[0]!;
+  const name = parts[parts.length - 1]!;
+  const namespace = parts.length === 3 ? parts[1]! : null;
+  const controller = kind === "ClusterImagePolicy" ? "policy_controller" : "kyverno";
+  const names = namespace ? [name, `${namespace}/${name}`] : [name];
+
+  const [rejections, failing] = await Promise.all([
+    db.admissionRejection.findMany({
+      where: { cluster: { name: p.sourceCluster }, controller, policyName: { in: names } },
+      orderBy: [{ lastSeen: "desc" }, { id: "asc" }],
+      take: LIMIT,
+    }),
+    db.verdict.findMany({
+      where: { policyId, value: { in: ["failed", "unsigned", "error"] }, container: { pod: { deletedAt: null, cluster: { name: p.sourceCluster } } } },
+      include: { container: { include: { pod: { include: { namespace: true, workload: true } } } } },
+      orderBy: { changedAt: "desc" },
+      take: LIMIT,
+    }),
+  ]);
+
+  // Signet's verdicts for the rejected images (same repository; same digest when the rejection names one).
+  const refs = rejections.map((r) => (r.image ? parseImageReference(r.image) : null));
+  const repos = [...new Map(refs.filter((r) => r !== null).map((r) => [r.name, { registry: r.registry, repository: r.repository }])).values()];
+  const verdicts = repos.length
+    ? await db.verdict.findMany({
+        where: { policyId, container: { pod: { deletedAt: null }, image: { OR: repos } } },
+        select: { value: true, container: { select: { image: { select: { registry: true, repository: true, digest: true } } } } },
+        take: 5000,
+      })
+    : [];
+  const worst = (repo: string, digest: string | null): VerdictValue | null => {
+    let out: VerdictValue | null = null;
+    for (const v of verdicts) {
+      const img = v.container.image;
+      if (!img || `${img.registry}/${img.repository}` !== repo || (digest && img.digest !== digest)) continue;
+      if (v.value === "unmatched") continue;
+      if (!out || SEVERITY[v.value] > SEVERITY[out]) out = v.value;
+    }
+    return out;
+  };
+
+  const rows = rejections.map((r, i) => {
+    const ref = refs[i];
+    const signetVerdict = ref ? worst(ref.name, ref.digest) : null;
+    const decision = signetVerdict ? predictedAdmission(signetVerdict, mode) : null;
+    const agreement = decision === null ? "unknown" : decision === "deny" ? "agree" : "disagree";
+    return {
+      namespace: r.namespace,
+      workload: r.workloadName ? `${r.workloadKind ?? "Workload"}/${r.workloadName}` : null,
+      image: r.image,
+      message: r.message.slice(0, 2000),
+      count: r.count,
+      lastSeen: r.lastSeen.toISOString(),
+      signetVerdict,
+      agreement,
+    };
+  });
+  const runningDenied = failing
+    .filter((v) => predictedAdmission(v.value, mode) === "deny")
+    .map((v) => {
+      const pod = v.container.pod;
+      return {
+        namespace: pod.namespace.name,
+        workload: pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`,
+        image: v.container.imageRef,
+        verdict: v.value,
+        reason: ((v.reasons as { message?: string }[] | null) ?? [])[0]?.message ?? null,
+      };
+    });
+  return policyDriftDto.parse({
+    imported: true,
+    cluster: p.sourceCluster,
+    sourceObject: p.sourceObject,
+    mode,
+    summary: {
+      rejections: rows.length,
+      agree: rows.filter((r) => r.agreement === "agree").length,
+      disagree: rows.filter((r) => r.agreement === "disagree").length,
+      unknown: rows.filter((r) => r.agreement === "unknown").length,
+      runningDenied: runningDenied.length,
+    },
+    rejections: rows,
+    runningDenied,
+  });
+}

@@ -1,0 +1,88 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getPolicyDrift } from "@/lib/data/drift";
+import { createDb, type Db } from "@/lib/db/client";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { importClusterImagePolicy } from "@/lib/policy/import-cluster";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { seedInventory } from "@/tests/support/inventory";
+
+const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const FP = publicKeyFingerprint(PEM);
+const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+/** The drift view of an imported ClusterImagePolicy: the cluster's rejections beside Signet's verdicts. */
+describe("policy drift", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let importedId: string;
+  let ownId: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+    const seeded = await seedInventory(db, {
+      cluster: "prod",
+      namespaces: [{ name: "pay", pods: [1, 2].map((i) => ({ name: `p${i}`, workload: "api", containers: [{ name: "app", image: `ghcr.io/acme/pay@${d(i)}` }] })) }],
+    });
+    const cip = importClusterImagePolicy({
+      apiVersion: "policy.sigstore.dev/v1beta1",
+      kind: "ClusterImagePolicy",
+      metadata: { name: "release" },
+      spec: { images: [{ glob: "ghcr.io/acme/**" }], authorities: [{ name: "k", key: { data: PEM } }] },
+    }).documents[0]!;
+    importedId = (await savePolicyDocument(db, cip, { actor: "import", source: "cluster_import", readOnly: true, sourceCluster: "prod", sourceObject: "ClusterImagePolicy/release" })).policyId;
+    ownId = (
+      await savePolicyDocument(db, parsePolicyDocuments(`apiVersion: signet.dev/v1\nkind: Policy\nmetadata: { name: own }\nspec:\n  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!, { actor: "t" })
+    ).policyId;
+    const policies = await loadActivePolicies(db);
+    for (const [ref, imageId] of seeded.images) {
+      const signed = ref.endsWith(d(1));
+      await evaluateImage(db, {
+        imageId,
+        facts: signed ? [{ id: `${d(100)}#0`, kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [FP] }, tlog: null }] : [],
+        discovery: signed ? { outcome: "found" } : { outcome: "none" },
+        policies,
+        now: new Date(),
+        trigger: "scan",
+      });
+    }
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date();
+    const base = { clusterId: cluster.id, namespace: "pay", workloadKind: "ReplicaSet", workloadName: "api-1", firstSeen: at, lastSeen: at, message: "denied" };
+    await db.admissionRejection.createMany({
+      data: [
+        { ...base, eventUid: "unsigned", image: `ghcr.io/acme/pay@${d(2)}`, controller: "policy_controller", policyName: "release", count: 3 },
+        { ...base, eventUid: "verified", image: `ghcr.io/acme/pay@${d(1)}`, controller: "policy_controller", policyName: "release" },
+        { ...base, eventUid: "never-ran", image: "ghcr.io/acme/other:1", controller: "policy_controller", policyName: "release" },
+        { ...base, eventUid: "other-policy", image: `ghcr.io/acme/pay@${d(2)}`, controller: "policy_controller", policyName: "other" },
+        { ...base, eventUid: "other-engine", image: `ghcr.io/acme/pay@${d(2)}`, controller: "kyverno", policyName: "release" },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("lists the source's rejections with Signet's verdict and whether they agree", async () => {
+    const drift = (await getPolicyDrift(db, importedId))!;
+    expect(drift).toMatchObject({ imported: true, cluster: "prod", sourceObject: "ClusterImagePolicy/release", mode: "enforce" });
+    expect(drift.summary).toEqual({ rejections: 3, agree: 1, disagree: 1, unknown: 1, runningDenied: 1 });
+    const byImage = Object.fromEntries(drift.rejections.map((r) => [r.image, [r.signetVerdict, r.agreement, r.count]]));
+    expect(byImage).toEqual({
+      [`ghcr.io/acme/pay@${d(2)}`]: ["unsigned", "agree", 3],
+      [`ghcr.io/acme/pay@${d(1)}`]: ["verified", "disagree", 1],
+      "ghcr.io/acme/other:1": [null, "unknown", 1],
+    });
+    expect(drift.runningDenied).toEqual([expect.objectContaining({ namespace: "pay", image: `ghcr.io/acme/pay@${d(2)}`, verdict: "unsigned" })]);
+  });
+
+  it("has nothing to compare for a policy written in Signet, and null for an unknown id", async () => {
+    expect((await getPolicyDrift(db, ownId))!).toMatchObject({ imported: false, rejections: [], summary: { rejections: 0 } });
+    expect(await getPolicyDrift(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
+  });
+});
