@@ -1,4 +1,5 @@
 import type { PolicyAuthority, PolicySpec } from "@/lib/policy/schema";
+import { policyRegex } from "@/lib/policy/regex";
 import { parsePublicKey } from "@/lib/sigstore/public-key";
 
 /** A policy ready for evaluation: key references resolved, key fingerprints computed once. */
@@ -74,5 +75,25 @@ export function compilePolicy(
     keys.set(a.name, pem);
     return resolved;
   });
+  compileRegexps(spec);
   return { name, version, spec: { ...spec, authorities }, keyFingerprints, keys };
+}
+
+/**
+ * Compiles every regexp of a policy version once, up front (evaluation then finds them in the
+ * cache of lib/policy/regex): a stored pattern RE2 cannot run fails the policy, never a match.
+ */
+function compileRegexps(node: unknown, path = "spec"): void {
+  if (Array.isArray(node)) node.forEach((n, i) => compileRegexps(n, `${path}[${i}]`));
+  else if (node && typeof node === "object") {
+    for (const [k, v] of Object.entries(node)) {
+      if (typeof v === "string" && (k === "regexp" || k.endsWith("RegExp"))) {
+        try {
+          policyRegex(v);
+        } catch (err) {
+          throw new PolicyCompileError(`${path}.${k} ${(err as Error).message}`);
+        }
+      } else compileRegexps(v, `${path}.${k}`);
+    }
+  }
 }

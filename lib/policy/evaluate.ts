@@ -1,4 +1,5 @@
 import type { DiscoveryFact, EvidenceFact, SignerFact } from "@/lib/policy/facts";
+import { policyRegexMatches } from "@/lib/policy/regex";
 import type { AttestationRequirement, Condition, PolicyAuthority, PolicySpec, SignatureClause } from "@/lib/policy/schema";
 
 /**
@@ -94,13 +95,13 @@ function signedAt(e: EvidenceFact): Date | null {
 function matchesValue(value: string | undefined, expected: string | undefined, expectedRe: string | undefined): boolean {
   if (value === undefined) return false;
   if (expected !== undefined) return value === expected;
-  if (expectedRe !== undefined) return new RegExp(expectedRe).test(value);
+  if (expectedRe !== undefined) return policyRegexMatches(expectedRe, value);
   return false;
 }
 
 function matchesCondition(value: string | undefined, c: Condition): boolean {
   if (value === undefined) return false;
-  return typeof c === "string" ? value === c : new RegExp(c.regexp).test(value);
+  return typeof c === "string" ? value === c : policyRegexMatches(c.regexp, value);
 }
 
 interface Match {

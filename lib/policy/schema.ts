@@ -1,5 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
+import { MAX_PATTERN_LENGTH, regexProblem } from "@/lib/policy/regex";
 
 /**
  * The Signet policy document (YAML or JSON), documented in docs/policies.md. Validated with zod at the
@@ -8,14 +9,14 @@ import { z } from "zod";
 
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lower-case letters, digits and dashes (max 63)");
 
-const regexp = z.string().max(1000).refine((v) => {
-  try {
-    new RegExp(v);
-    return true;
-  } catch {
-    return false;
-  }
-}, "must be a valid regular expression");
+/** RE2 syntax (lib/policy/regex): what Go's regexp, cosign and policy-controller accept, matched in linear time. */
+const regexp = z
+  .string()
+  .max(MAX_PATTERN_LENGTH)
+  .superRefine((v, ctx) => {
+    const problem = regexProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 const pemPublicKey = z
   .string()
