@@ -2,6 +2,8 @@ import { parseArgs } from "node:util";
 import { commandLineRegistries } from "@/cli/commands/registry-options";
 import type { Command } from "@/cli/commands/types";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
+import { registryEgressOptions } from "@/lib/egress/env";
+import { getEnv } from "@/lib/env";
 import { RegistryClient } from "@/lib/registry/client";
 import type { CredentialProvider } from "@/lib/registry/credentials";
 import { loadCredentialsFile } from "@/lib/registry/credentials-file";
@@ -121,7 +123,8 @@ export const discover: Command = {
         return 2;
       }
     }
-    const client = new RegistryClient({ registries, ...(credentials ? { credentials } : {}), requestTimeoutMs: timeoutS * 1000 });
+    // SIGNET_REGISTRY_ALLOW / DENY and SIGNET_EGRESS_* apply here as in the worker.
+    const client = new RegistryClient({ registries, ...registryEgressOptions(getEnv()), ...(credentials ? { credentials } : {}), requestTimeoutMs: timeoutS * 1000 });
     try {
       let digest: string;
       try {

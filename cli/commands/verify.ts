@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { commandLineRegistries } from "@/cli/commands/registry-options";
 import type { Command } from "@/cli/commands/types";
+import { registryEgressOptions } from "@/lib/egress/env";
+import { getEnv } from "@/lib/env";
 import { RegistryClient } from "@/lib/registry/client";
 import type { CredentialProvider } from "@/lib/registry/credentials";
 import { InvalidReferenceError, parseImageReference, parseRepository } from "@/lib/registry/reference";
@@ -154,7 +156,8 @@ export const verify: Command = {
       }
       throw err;
     }
-    const client = new RegistryClient({ registries, ...(credentials ? { credentials } : {}), requestTimeoutMs: timeoutS * 1000 });
+    // SIGNET_REGISTRY_ALLOW / DENY and SIGNET_EGRESS_* apply here as in the worker.
+    const client = new RegistryClient({ registries, ...registryEgressOptions(getEnv()), ...(credentials ? { credentials } : {}), requestTimeoutMs: timeoutS * 1000 });
     try {
       const result = await verifyImage({ client, reference: ref, policies, trust, ...(signatureRepository ? { signatureRepository } : {}) });
       if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -7,6 +7,7 @@ import { childLogger } from "@/lib/log";
 import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarget } from "@/lib/kube/clusters";
 import { inventoryCluster } from "@/lib/kube/inventory";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
+import { registryEgressOptions } from "@/lib/egress/env";
 import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
 import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/credentials";
 import { discover } from "@/lib/registry/discover";
@@ -49,9 +50,7 @@ async function load(env: Env): Promise<Loaded> {
   }
   const client = new RegistryClient({
     registries: [...registries.values()],
-    hosts: { allow: env.SIGNET_REGISTRY_ALLOW, deny: env.SIGNET_REGISTRY_DENY },
-    allowInternal: env.SIGNET_EGRESS_ALLOW_INTERNAL ?? [],
-    allowPrivateRegistries: !env.SIGNET_EGRESS_REFUSE_PRIVATE,
+    ...registryEgressOptions(env),
     credentials: chainCredentials(storedCredentials(db), dockerConfig),
     requestTimeoutMs: env.SIGNET_REGISTRY_TIMEOUT_MS,
     maxConcurrencyPerRegistry: env.SIGNET_REGISTRY_CONCURRENCY,
