@@ -2,6 +2,7 @@
 // scale verification (all workers share the Postgres queues).
 import { getEnv, EnvError } from "@/lib/env";
 import { getLogger } from "@/lib/log";
+import { getCheckpointVerifiers } from "@/lib/audit/keys";
 import { allJobs } from "@/lib/jobs/definitions";
 import { startWorker } from "@/lib/jobs/worker";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
@@ -18,6 +19,7 @@ async function main() {
     log,
     heartbeatSeconds: env.SIGNET_HEARTBEAT_SECONDS,
     concurrency: env.SIGNET_WORKER_CONCURRENCY,
+    auditWitness: { dataDir: env.SIGNET_DATA_DIR, keys: getCheckpointVerifiers(env) },
   });
   const shutdown = (signal: string) => {
     log.info({ signal }, "stopping worker");

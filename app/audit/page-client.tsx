@@ -70,7 +70,7 @@ export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clus
     initialData: isInitial ? initial : undefined,
     placeholderData: keepPreviousData,
   });
-  const chain = useQuery({ queryKey: queryKeys.auditChain(), queryFn: ({ signal }) => getJson("/api/audit/chain", chainStatusDto, signal), staleTime: 60_000 });
+  const chain = useQuery({ queryKey: queryKeys.auditChain(), queryFn: ({ signal }) => getJson("/api/audit/chain", chainStatusDto, signal), staleTime: 0 });
   const set = (patch: Partial<typeof f>) => {
     setF({ ...f, ...patch });
     setCursors([undefined]);
@@ -86,13 +86,27 @@ export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clus
           <span className="text-red-700 dark:text-red-400">Chain status unavailable: {chain.error.message}</span>
         ) : chain.data.ok ? (
           <span className="text-emerald-700 dark:text-emerald-400">
-            ✓ Chain intact: {chain.data.checked} events verified ({formatTime(chain.data.checkedAt)}
-            {chain.data.cached ? ", cached" : ""})
+            ✓ Chain intact: {chain.data.checked} events verified
+            {chain.data.anchoredThrough ? `, signed checkpoint through event ${chain.data.anchoredThrough.seq} (${formatTime(chain.data.anchoredThrough.at)})` : ""}
+            {chain.data.witness === "matched" ? ", local witness matches" : ""} — checked {formatTime(chain.data.checkedAt)}
           </span>
         ) : (
-          <span className="text-red-700 dark:text-red-400">
-            ✗ Chain broken at event {chain.data.brokenAt} ({chain.data.reason}) after {chain.data.checked} good events
+          <span className="text-red-700 dark:text-red-400" data-testid="chain-problem" data-kind={chain.data.problem?.kind}>
+            ✗ Chain {chain.data.problem?.kind === "unanchored" ? "not anchored" : "broken"}
+            {chain.data.problem?.throughSeq ? ` at event ${chain.data.problem.throughSeq}` : ""}: {chain.data.problem?.message} ({chain.data.checked} events verified before it;
+            checked {formatTime(chain.data.checkedAt)})
           </span>
+        )}
+        {chain.data && (
+          <button type="button" className={`${buttonClass} ml-3`} onClick={() => void chain.refetch()} disabled={chain.isFetching}>
+            {chain.isFetching ? "Verifying…" : "Verify again"}
+          </button>
+        )}
+        {chain.data && (
+          <p className="mt-1 text-xs text-slate-500">
+            Checkpoints are signed with key <span className="font-mono">{chain.data.keyFingerprint.slice(0, 16)}…</span> (<code>signet audit public-key</code>); exports in JSON carry
+            the newest one, for <code>signet audit verify --file</code>.
+          </p>
         )}
       </div>
       <form role="search" aria-label="Filter audit events" className="flex flex-wrap items-end gap-3" onSubmit={(e) => e.preventDefault()}>

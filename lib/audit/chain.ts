@@ -49,20 +49,3 @@ export interface StoredLink {
   hash: string;
   content: AuditContent;
 }
-
-export type ChainCheck =
-  | { ok: true; checked: number; lastHash: string }
-  | { ok: false; checked: number; brokenAt: bigint; reason: "prev-hash" | "hash" };
-
-/** Checks a run of links that follows `expectedPrev`; returns where it first breaks. */
-export function checkLinks(links: Iterable<StoredLink>, expectedPrev: string, checkedBefore = 0): ChainCheck {
-  let prev = expectedPrev;
-  let checked = checkedBefore;
-  for (const link of links) {
-    if (link.prevHash !== prev) return { ok: false, checked, brokenAt: link.seq, reason: "prev-hash" };
-    if (hashEvent(link.prevHash, link.content) !== link.hash) return { ok: false, checked, brokenAt: link.seq, reason: "hash" };
-    prev = link.hash;
-    checked++;
-  }
-  return { ok: true, checked, lastHash: prev };
-}

@@ -1,7 +1,13 @@
 import "server-only";
+import type { KeyObject } from "node:crypto";
+import { GENESIS_HASH, hashEvent, type AuditContent, type StoredLink } from "@/lib/audit/chain";
+import { signCheckpoint, type Checkpoint, type StoredCheckpoint } from "@/lib/audit/checkpoint";
+import { getCheckpointSigner, getCheckpointVerifiers } from "@/lib/audit/keys";
+import { verifyChainWalk, type ChainReport } from "@/lib/audit/verify";
 import type { Db } from "@/lib/db/client";
-import type { Prisma } from "@/lib/generated/prisma/client";
-import { checkLinks, GENESIS_HASH, hashEvent, type AuditContent, type ChainCheck } from "@/lib/audit/chain";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { getEnv } from "@/lib/env";
+import { childLogger } from "@/lib/log";
 
 /** One event to append. Times are set here (not by the database) because they are hashed. */
 export interface NewAuditEvent {
@@ -49,84 +55,169 @@ function toContent(e: NewAuditEvent, at: Date): AuditContent {
   };
 }
 
+interface ChainState {
+  headSeq: string | null;
+  headHash: string | null;
+  cpSeq: string | null;
+  cpHash: string | null;
+  seqs: string[];
+}
+
+const EVENT_COLUMNS = Prisma.raw(
+  `seq, "occurredAt", kind, actor, "clusterName", namespace, workload, "containerId", "imageDigest", "policyName", "policyVersion", verdict, "previousVerdict", reasons, evidence, details, "prevHash", hash`,
+);
+const EVENT_RECORD = Prisma.raw(
+  `r(seq bigint, "occurredAt" timestamptz, kind text, actor text, "clusterName" text, namespace text, workload text, "containerId" uuid, "imageDigest" text, ` +
+    `"policyName" text, "policyVersion" int, verdict "VerdictValue", "previousVerdict" "VerdictValue", reasons jsonb, evidence jsonb, details jsonb, "prevHash" text, hash text)`,
+);
+
+/** Rows per INSERT: the query engine's WebAssembly memory grows to the largest statement. */
+const ROWS_PER_STATEMENT = 250;
+
 /**
- * Appends events to the chain inside `tx` (or a new transaction). A transaction-scoped advisory lock
- * serializes appenders across processes, so sequence order is chain order. Pass the caller's
- * transaction to make events commit atomically with the verdicts they describe.
+ * Appends events to the chain inside `tx` (or a new transaction) and writes the signed checkpoint of
+ * the new head in the same transaction, so events and their checkpoint commit (or are lost) together.
+ * A transaction-scoped advisory lock serializes appenders across processes, so sequence order is chain
+ * order. Pass the caller's transaction to make events commit atomically with the verdicts they describe.
+ *
+ * Cost: the lock, one statement reading the head, the last checkpoint and the new sequence numbers, and
+ * one INSERT per 250 events whose last also writes the checkpoint (one Ed25519 signature per batch).
  */
-export async function appendAuditEvents(db: Db | Prisma.TransactionClient, events: NewAuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const run = async (tx: Prisma.TransactionClient) => {
+export async function appendAuditEvents(db: Db | Prisma.TransactionClient, events: NewAuditEvent[]): Promise<Checkpoint | null> {
+  if (events.length === 0) return null;
+  const signer = getCheckpointSigner(getEnv());
+  const run = async (tx: Prisma.TransactionClient): Promise<Checkpoint> => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
-    const last = await tx.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });
-    let prev = last?.hash ?? GENESIS_HASH;
-    const rows: Prisma.VerificationEventCreateManyInput[] = [];
-    for (const e of events) {
+    // sequence numbers are taken here, under the lock, so the checkpoint can name the last one before the insert
+    const [state] = await tx.$queryRaw<ChainState[]>`
+      SELECT h.seq::text AS "headSeq", h.hash AS "headHash", c.seq::text AS "cpSeq", c.hash AS "cpHash",
+             ARRAY(SELECT s.n::text AS seq FROM (SELECT nextval(pg_get_serial_sequence('"VerificationEvent"', 'seq')) AS n FROM generate_series(1, ${events.length}::int)) AS s ORDER BY s.n) AS seqs
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (SELECT seq, hash FROM "VerificationEvent" ORDER BY seq DESC LIMIT 1) AS h ON true
+      LEFT JOIN LATERAL (SELECT seq, hash FROM "AuditCheckpoint" ORDER BY id DESC LIMIT 1) AS c ON true`;
+    if (state!.cpSeq !== null && (state!.cpSeq !== state!.headSeq || state!.cpHash !== state!.headHash)) {
+      // every append checkpoints its head, so a different head means rows were changed outside Signet;
+      // this log line is a witness the database owner cannot erase (`signet audit verify` locates it)
+      childLogger("audit").error(
+        { headSeq: state!.headSeq, checkpointSeq: state!.cpSeq },
+        "audit chain head does not match its last signed checkpoint: events were deleted or rewritten outside Signet",
+      );
+    }
+    let prev = state!.headHash ?? GENESIS_HASH;
+    const rows: Record<string, unknown>[] = [];
+    let last: { seq: bigint; hash: string } | undefined;
+    events.forEach((e, i) => {
       // timestamptz(3): hash the millisecond value the database will return
       const at = new Date(Math.floor((e.occurredAt ?? new Date()).getTime()));
       const content = toContent(e, at);
       const hash = hashEvent(prev, content);
-      rows.push({
-        ...content,
-        occurredAt: at,
-        verdict: content.verdict as Prisma.VerificationEventCreateManyInput["verdict"],
-        previousVerdict: content.previousVerdict as Prisma.VerificationEventCreateManyInput["previousVerdict"],
-        reasons: content.reasons as Prisma.InputJsonValue,
-        evidence: content.evidence as Prisma.InputJsonValue,
-        details: content.details as Prisma.InputJsonValue,
-        prevHash: prev,
-        hash,
-      });
+      const seq = state!.seqs[i]!;
+      rows.push({ ...content, seq, prevHash: prev, hash });
+      last = { seq: BigInt(seq), hash };
       prev = hash;
+    });
+    const checkpoint = signCheckpoint(signer, { ...last!, at: new Date() });
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const json = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT));
+      if (i + ROWS_PER_STATEMENT < rows.length) await tx.$executeRaw`INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD}`;
+      else
+        await tx.$executeRaw`
+          WITH ev AS (INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD})
+          INSERT INTO "AuditCheckpoint" (seq, hash, at, "keyId", signature)
+          VALUES (${checkpoint.seq.toString()}::bigint, ${checkpoint.hash}, ${checkpoint.at}::timestamptz, ${checkpoint.keyId}, ${checkpoint.signature})`;
     }
-    // a few hundred rows per statement: the query engine's WebAssembly memory grows to the largest one
-    for (let i = 0; i < rows.length; i += 250) await tx.verificationEvent.createMany({ data: rows.slice(i, i + 250) });
+    return checkpoint;
   };
-  if ("$transaction" in db) await db.$transaction(run, { timeout: 60_000 });
-  else await run(db);
+  if ("$transaction" in db) return db.$transaction(run, { timeout: 60_000 });
+  return run(db);
 }
 
-/** Walks the whole chain in sequence order, in pages, and reports the first broken row. */
-export async function verifyAuditChain(db: Db, pageSize = 5000): Promise<ChainCheck> {
+type EventRow = Awaited<ReturnType<Db["verificationEvent"]["findMany"]>>[number];
+
+export function toStoredLink(r: EventRow): StoredLink {
+  return {
+    seq: r.seq,
+    prevHash: r.prevHash,
+    hash: r.hash,
+    content: {
+      occurredAt: r.occurredAt.toISOString(),
+      kind: r.kind,
+      actor: r.actor,
+      clusterName: r.clusterName,
+      namespace: r.namespace,
+      workload: r.workload,
+      containerId: r.containerId,
+      imageDigest: r.imageDigest,
+      policyName: r.policyName,
+      policyVersion: r.policyVersion,
+      verdict: r.verdict,
+      previousVerdict: r.previousVerdict,
+      reasons: r.reasons,
+      evidence: r.evidence,
+      details: r.details,
+    },
+  };
+}
+
+/** Events with seq in (after, through], ascending, page by page. */
+export async function* pageAuditEvents(db: Db, through: bigint, pageSize: number): AsyncGenerator<StoredLink[]> {
   let after: bigint | undefined;
-  let prev = GENESIS_HASH;
-  let checked = 0;
   for (;;) {
     const page = await db.verificationEvent.findMany({
-      where: after === undefined ? {} : { seq: { gt: after } },
+      where: { seq: after === undefined ? { lte: through } : { gt: after, lte: through } },
       orderBy: { seq: "asc" },
       take: pageSize,
     });
-    if (page.length === 0) return { ok: true, checked, lastHash: prev };
-    const result = checkLinks(
-      page.map((r) => ({
-        seq: r.seq,
-        prevHash: r.prevHash,
-        hash: r.hash,
-        content: {
-          occurredAt: r.occurredAt.toISOString(),
-          kind: r.kind,
-          actor: r.actor,
-          clusterName: r.clusterName,
-          namespace: r.namespace,
-          workload: r.workload,
-          containerId: r.containerId,
-          imageDigest: r.imageDigest,
-          policyName: r.policyName,
-          policyVersion: r.policyVersion,
-          verdict: r.verdict,
-          previousVerdict: r.previousVerdict,
-          reasons: r.reasons,
-          evidence: r.evidence,
-          details: r.details,
-        },
-      })),
-      prev,
-      checked,
-    );
-    if (!result.ok) return result;
-    prev = result.lastHash;
-    checked = result.checked;
+    if (page.length === 0) return;
+    yield page.map(toStoredLink);
     after = page[page.length - 1]!.seq;
+    if (page.length < pageSize) return;
   }
+}
+
+async function* pageCheckpoints(db: Db, maxId: bigint, pageSize: number): AsyncGenerator<StoredCheckpoint[]> {
+  let after: { seq: bigint; id: bigint } | undefined;
+  for (;;) {
+    const page = await db.auditCheckpoint.findMany({
+      where: {
+        id: { lte: maxId },
+        ...(after ? { OR: [{ seq: { gt: after.seq } }, { seq: after.seq, id: { gt: after.id } }] } : {}),
+      },
+      orderBy: [{ seq: "asc" }, { id: "asc" }],
+      take: pageSize,
+    });
+    if (page.length === 0) return;
+    yield page.map((c) => ({ id: c.id.toString(), seq: c.seq, hash: c.hash, at: c.at.toISOString(), keyId: c.keyId, signature: c.signature }));
+    const last = page[page.length - 1]!;
+    after = { seq: last.seq, id: last.id };
+    if (page.length < pageSize) return;
+  }
+}
+
+/**
+ * Walks the whole chain and its checkpoints and reports the first problem, located (lib/audit/verify).
+ * Bounded by the head and the newest checkpoint read in one statement first: appends that commit
+ * during the walk only add events and checkpoints beyond both bounds, so they cannot look like damage.
+ */
+export async function verifyAuditChain(
+  db: Db,
+  opts: { pageSize?: number; witness?: Checkpoint | null; keys?: ReadonlyMap<string, KeyObject> } = {},
+): Promise<ChainReport> {
+  const pageSize = opts.pageSize ?? 5000;
+  const [bounds] = await db.$queryRaw<{ head: bigint | null; cp: bigint | null }[]>`
+    SELECT (SELECT max(seq) FROM "VerificationEvent") AS head, (SELECT max(id) FROM "AuditCheckpoint") AS cp`;
+  const head = bounds?.head ?? null;
+  const maxCp = bounds?.cp ?? null;
+  return verifyChainWalk({
+    events: head === null ? [] : pageAuditEvents(db, head, pageSize),
+    checkpoints: maxCp === null ? [] : pageCheckpoints(db, maxCp, pageSize),
+    keys: opts.keys ?? getCheckpointVerifiers(getEnv()),
+    witness: opts.witness ?? null,
+  });
+}
+
+/** The newest checkpoint in the table (what an export is cut at, what the witness records). */
+export async function latestCheckpoint(db: Db | Prisma.TransactionClient): Promise<StoredCheckpoint | null> {
+  const c = await db.auditCheckpoint.findFirst({ orderBy: { id: "desc" } });
+  return c ? { id: c.id.toString(), seq: c.seq, hash: c.hash, at: c.at.toISOString(), keyId: c.keyId, signature: c.signature } : null;
 }

@@ -215,12 +215,27 @@ export type RejectionsDto = z.infer<typeof rejectionsDto>;
 
 export const chainStatusDto = z.object({
   ok: z.boolean(),
+  /** Events whose links and hashes verified (before the problem, if any). */
   checked: z.number().int(),
-  brokenAt: z.string().nullable(),
-  reason: z.string().nullable(),
+  head: z.object({ seq: z.string(), hash: z.string() }).nullable(),
+  /** The newest event a signed checkpoint vouches for. */
+  anchoredThrough: z.object({ seq: z.string(), at: z.string(), keyId: z.string() }).nullable(),
+  checkpoints: z.object({ valid: z.number().int(), unknownKey: z.number().int() }),
+  /** This machine's witness file (lib/audit/witness). */
+  witness: z.enum(["absent", "matched", "unknown-key", "failed"]),
+  problem: z
+    .object({
+      kind: z.string(),
+      afterSeq: z.string().nullable(),
+      throughSeq: z.string().nullable(),
+      checkpoint: z.object({ id: z.string().nullable(), seq: z.string(), at: z.string() }).nullable(),
+      message: z.string(),
+    })
+    .nullable(),
+  /** Fingerprint of the public key checkpoints are signed with now (`signet audit public-key`). */
+  keyFingerprint: z.string(),
+  /** When this walk started: the status is computed for every request, never cached. */
   checkedAt: z.string(),
-  /** Served from the cache (the chain had not grown since the last walk). */
-  cached: z.boolean(),
 });
 export type ChainStatusDto = z.infer<typeof chainStatusDto>;
 

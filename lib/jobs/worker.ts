@@ -1,8 +1,9 @@
 import "server-only";
 import os from "node:os";
-import { randomUUID } from "node:crypto";
+import { randomUUID, type KeyObject } from "node:crypto";
 import type { Logger } from "pino";
 import type { PgBoss } from "pg-boss";
+import { createWitnessTick } from "@/lib/audit/witness-tick";
 import { createDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
@@ -14,6 +15,8 @@ export interface WorkerOptions {
   log: Logger;
   heartbeatSeconds: number;
   concurrency: number;
+  /** Keeps the local audit witness in this directory (SIGNET_DATA_DIR), advanced on every heartbeat. */
+  auditWitness?: { dataDir: string; keys: ReadonlyMap<string, KeyObject> };
 }
 
 export interface RunningWorker {
@@ -112,7 +115,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
 
   const startedAt = new Date();
+  const witnessTick = opts.auditWitness
+    ? createWitnessTick({ db, dataDir: opts.auditWitness.dataDir, databaseUrl: opts.databaseUrl, keys: opts.auditWitness.keys, log })
+    : undefined;
   const beat = async () => {
+    await witnessTick?.();
     try {
       await db.workerHeartbeat.upsert({
         where: { id },

@@ -39,14 +39,14 @@ describe("audit log hash chain on real PostgreSQL", () => {
         evidence: [{ id: `e${i}`, logIndex: 123456789 }],
       }));
     await Promise.all([appendAuditEvents(db, batch(300, "a")), appendAuditEvents(db, batch(300, "b")), appendAuditEvents(db, batch(1, "c"))]);
-    const result = await verifyAuditChain(db, 97); // small pages: links across page boundaries are checked
+    const result = await verifyAuditChain(db, { pageSize: 97 }); // small pages: links across page boundaries are checked
     expect(result).toMatchObject({ ok: true, checked: 601 });
 
     const cli = spawnSync(process.execPath, [path.join(ROOT, "bin/signet.mjs"), "audit", "verify"], {
       env: { ...process.env, DATABASE_URL: tdb.url },
       encoding: "utf8",
     });
-    expect(cli.stdout).toContain("audit chain intact: 601 events");
+    expect(cli.stdout).toContain("audit chain intact (database): 601 events");
     expect(cli.status).toBe(0);
   });
 
@@ -64,16 +64,16 @@ describe("audit log hash chain on real PostgreSQL", () => {
       // Bypass the append-only trigger as a superuser could: the chain must still expose it.
       await admin.query("SET session_replication_role = replica");
       await admin.query(`UPDATE "VerificationEvent" SET namespace = 'tampered' WHERE seq = $1`, [target.seq]);
-      expect(await verifyAuditChain(db, 100)).toMatchObject({ ok: false, brokenAt: BigInt(target.seq), reason: "hash", checked: 250 });
+      expect(await verifyAuditChain(db, { pageSize: 100 })).toMatchObject({ ok: false, problem: { kind: "content", throughSeq: target.seq }, checked: 250 });
       const broken = cli();
       expect(broken.status).toBe(1);
-      expect(broken.stdout).toContain(`BROKEN at event seq ${target.seq}`);
+      expect(broken.stdout).toContain(`BROKEN (database): content at event ${target.seq}`);
 
       await admin.query(`UPDATE "VerificationEvent" SET namespace = $2 WHERE seq = $1`, [target.seq, target.namespace]);
-      expect((await verifyAuditChain(db, 100)).ok).toBe(true);
+      expect((await verifyAuditChain(db, { pageSize: 100 })).ok).toBe(true);
 
       await admin.query(`DELETE FROM "VerificationEvent" WHERE seq = $1`, [target.seq]);
-      expect(await verifyAuditChain(db, 100)).toMatchObject({ ok: false, brokenAt: BigInt(next.seq), reason: "prev-hash", checked: 250 });
+      expect(await verifyAuditChain(db, { pageSize: 100 })).toMatchObject({ ok: false, problem: { kind: "link", throughSeq: next.seq }, checked: 250 });
     } finally {
       await admin.query("SET session_replication_role = origin").catch(() => undefined);
       await admin.end();

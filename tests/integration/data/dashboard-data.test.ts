@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAuditEvents } from "@/lib/audit/store";
-import { getAuditChainStatus, iterateAuditEvents, resetAuditChainCache } from "@/lib/data/audit";
+import { getAuditChainStatus, iterateAuditEvents } from "@/lib/data/audit";
 import { buildComplianceReport } from "@/lib/data/exports";
 import { getImageDetail, iterateImages, listImageFacets } from "@/lib/data/images";
 import { getNamespaceDetail, listNamespaceCoverage } from "@/lib/data/namespaces";
@@ -168,19 +168,20 @@ spec:
     expect((await listRejections(db, rejectionQuery.parse({ q: "EVIL" }))).rows.map((x) => x.image)).toEqual(["ghcr.io/acme/evil:1"]);
   });
 
-  it("audit chain status is cached until the chain grows; export iteration pages through everything", async () => {
-    resetAuditChainCache();
-    const first = await getAuditChainStatus(db);
-    expect(first).toMatchObject({ ok: true, cached: false });
+  it("audit chain status is walked for every request (never a cached answer); export iteration pages through everything", async () => {
+    const first = await getAuditChainStatus(db, tdb.url);
+    expect(first).toMatchObject({ ok: true, problem: null });
     expect(first.checked).toBeGreaterThan(0);
-    expect(await getAuditChainStatus(db)).toMatchObject({ ok: true, cached: true, checked: first.checked });
     await appendAuditEvents(db, [{ kind: "system", details: { note: "grow" } }]);
-    const grown = await getAuditChainStatus(db);
-    expect(grown).toMatchObject({ ok: true, cached: false, checked: first.checked + 1 });
-    // concurrent callers share one walk
-    resetAuditChainCache();
-    const [a, b] = await Promise.all([getAuditChainStatus(db), getAuditChainStatus(db)]);
-    expect(a.checkedAt).toBe(b.checkedAt);
+    const grown = await getAuditChainStatus(db, tdb.url);
+    expect(grown).toMatchObject({ ok: true, checked: first.checked + 1, head: { seq: expect.any(String) } });
+    // concurrent callers share a walk that starts after the one in progress, never an older answer
+    const [a, b, c] = [getAuditChainStatus(db, tdb.url), getAuditChainStatus(db, tdb.url), getAuditChainStatus(db, tdb.url)];
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    expect(rb.checkedAt).toBe(rc.checkedAt);
+    expect(rb.checkedAt >= ra.checkedAt).toBe(true);
+    expect(b).toBe(c);
+    expect(a).not.toBe(b);
 
     const seqs: string[] = [];
     for await (const e of iterateAuditEvents(db, auditQuery.parse({}))) seqs.push(e.seq);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { route } from "@/lib/api/route";
-import { iterateAuditEvents } from "@/lib/data/audit";
+import { buildAuditExport, iterateAuditEvents } from "@/lib/data/audit";
 import { getDb } from "@/lib/db/client";
 import { auditQuery } from "@/lib/dto/read";
 import { csvResponse, jsonDownload } from "@/lib/ui/csv";
@@ -9,14 +9,11 @@ export const dynamic = "force-dynamic";
 
 const HEADER = ["seq", "occurred_at", "kind", "actor", "cluster", "namespace", "workload", "image_digest", "policy", "policy_version", "verdict", "previous_verdict", "reasons", "hash"] as const;
 
-/** The audit events under the current filters as CSV or JSON (auditors). */
+/** The audit events under the current filters as CSV (newest first) or JSON (chain order, with its checkpoint) (auditors). */
 export const GET = route({ access: "auditor", query: auditQuery.extend({ format: z.enum(["csv", "json"]).default("csv") }) }, async ({ query }) => {
   const stamp = new Date().toISOString().slice(0, 10);
-  if (query.format === "json") {
-    const events = [];
-    for await (const e of iterateAuditEvents(getDb(), query)) events.push(e);
-    return jsonDownload(`signet-audit-${stamp}.json`, { exportedAt: new Date().toISOString(), events });
-  }
+  // JSON carries the chain links and the newest signed checkpoint: `signet audit verify --file` checks it offline
+  if (query.format === "json") return jsonDownload(`signet-audit-${stamp}.json`, await buildAuditExport(getDb(), query));
   async function* rows() {
     for await (const e of iterateAuditEvents(getDb(), query)) {
       const reasons = Array.isArray(e.reasons) ? (e.reasons as { message?: string }[]).map((r) => r?.message ?? "").filter(Boolean).join("; ") : "";
