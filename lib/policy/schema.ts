@@ -18,6 +18,8 @@ const regexp = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+const glob = z.string().min(1).max(1024, "a glob is at most 1024 characters");
+
 const pemPublicKey = z
   .string()
   .max(20_000)
@@ -147,11 +149,12 @@ export const policySpecSchema = z
     mode: z.enum(["enforce", "warn", "audit"]).default("audit"),
     scope: z
       .object({
-        clusters: z.array(z.string().min(1)).optional(),
-        namespaces: z.array(z.string().min(1)).optional(),
-        excludeNamespaces: z.array(z.string().min(1)).optional(),
+        // globs (lib/glob.ts): bounded, since each is matched against every container
+        clusters: z.array(glob).max(1000).optional(),
+        namespaces: z.array(glob).max(1000).optional(),
+        excludeNamespaces: z.array(glob).max(1000).optional(),
         namespaceSelector: labelSelector.optional(),
-        images: z.array(z.string().min(1)).min(1).default(["**"]),
+        images: z.array(glob).min(1).max(1000).default(["**"]),
       })
       .strict()
       .default({ images: ["**"] }),

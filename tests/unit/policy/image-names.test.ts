@@ -54,3 +54,16 @@ describe("canonical image names (Docker Hub forms)", () => {
     expect(imageInScope(["index.docker.io/library/redis:latest"], nameOf("redis"), "redis")).toBe(true);
   });
 });
+
+describe("hostile scope globs", () => {
+  const doc = (images: string[]) =>
+    `apiVersion: signet.dev/v1\nkind: Policy\nmetadata: { name: x }\nspec:\n  scope: { images: ${JSON.stringify(images)} }\n  authorities: [ { name: s, static: { action: pass } } ]`;
+  it("are bounded at save and match in linear time", async () => {
+    const { parsePolicyDocuments, PolicyValidationError } = await import("@/lib/policy/schema");
+    expect(() => parsePolicyDocuments(doc(["a".repeat(1025)]))).toThrow(PolicyValidationError);
+    expect(() => parsePolicyDocuments(doc(Array.from({ length: 1001 }, (_, i) => `r${i}/**`)))).toThrow(PolicyValidationError);
+    const [ok] = parsePolicyDocuments(doc([`${"*a".repeat(300)}b`]));
+    const long = `ghcr.io/${"a".repeat(900)}`;
+    expect(imageInScope(ok!.spec.scope.images, long, long)).toBe(false);
+  });
+});

@@ -29,9 +29,16 @@ export const POST = route({ access: "admin", body: z.object({ cluster: z.string(
       for (const u of imported.unsupported) problems.push(`${r.cluster.name}/${obj.name}: ${u}`);
       for (const doc of imported.documents) {
         const sourceObject = `${obj.kind}/${obj.namespace ? `${obj.namespace}/` : ""}${obj.name}`;
-        const s = await savePolicyDocument(db, doc, { actor: user.email, source: "cluster_import", readOnly: true, sourceCluster: r.cluster.name, sourceObject });
-        saved.push({ name: doc.metadata.name, version: s.version, changed: s.changed });
+        // kept from archiving even when this save is refused: the source still exists
         names.push(doc.metadata.name);
+        try {
+          const s = await savePolicyDocument(db, doc, { actor: user.email, source: "cluster_import", readOnly: true, sourceCluster: r.cluster.name, sourceObject });
+          saved.push({ name: doc.metadata.name, version: s.version, changed: s.changed });
+        } catch (err) {
+          // a document the store refuses (e.g. one key named by two authorities) is reported, not fatal to the import
+          if (!(err instanceof Error) || err.name.startsWith("Prisma")) throw err;
+          problems.push(`${r.cluster.name}/${obj.name}: not saved: ${err.message.split("\n")[0]}`);
+        }
       }
     }
     // A listing with warnings (e.g. 403 on one resource) may be incomplete: archive nothing then.
