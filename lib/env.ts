@@ -101,6 +101,12 @@ const envSchema = z.object({
   SIGNET_EGRESS_ALLOW_INTERNAL: commaList.optional(),
   /** Refuse private addresses (RFC 1918, ULA, CGNAT) for registries, webhooks and TUF unless explicitly allowed. */
   SIGNET_EGRESS_REFUSE_PRIVATE: booleanFromString.default(false),
+  /**
+   * Refresh the Sigstore public-good trusted root from its TUF mirror (tuf-repo-cdn.sigstore.dev) every
+   * hour in the worker. false for installations without Internet access: the last refreshed root, or the
+   * one bundled with Signet, stays in force.
+   */
+  SIGNET_TUF_PUBLIC_GOOD: booleanFromString.default(true),
   /** A docker config.json with registry credentials (in addition to those stored in Signet). */
   SIGNET_DOCKER_CONFIG: z.string().min(1).optional(),
   SIGNET_REGISTRY_TIMEOUT_MS: intFromString(500, 300_000).default(30_000),

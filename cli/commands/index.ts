@@ -18,6 +18,7 @@ export const commandLoaders: Record<string, () => Promise<Command>> = {
   report: () => import("@/cli/commands/report").then((m) => m.report),
   revoke: () => import("@/cli/commands/revoke").then((m) => m.revoke),
   scan: () => import("@/cli/commands/scan").then((m) => m.scan),
+  "trust-roots": () => import("@/cli/commands/trust-roots").then((m) => m.trustRoots),
   users: () => import("@/cli/commands/users").then((m) => m.users),
   verify: () => import("@/cli/commands/verify").then((m) => m.verify),
   "verify-bundle": () => import("@/cli/commands/verify-bundle").then((m) => m.verifyBundleCommand),

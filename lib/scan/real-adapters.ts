@@ -13,13 +13,15 @@ import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/cr
 import { discover } from "@/lib/registry/discover";
 import { DiscoverySession } from "@/lib/registry/discovery-session";
 import type { DiscoveryResult } from "@/lib/evidence/types";
-import { loadPublicGoodTrustRoot, parseTrustedRoot, verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
+import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
+import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
 import type { ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
 
 /**
  * The production adapters: clusters from the kubeconfig (and the in-cluster service account),
  * registries through one RegistryClient configured from the environment and Signet's stored
- * registry settings, verification against the public-good root plus stored custom trusted roots.
+ * registry settings, verification against the trusted roots in force (lib/trust/trusted-roots: stored custom and TUF-refreshed
+ * roots, the bundled public-good root until a refreshed one is stored).
  * Registry settings and trusted roots are reloaded at most once a minute.
  */
 const log = childLogger("scan-adapters");
@@ -56,14 +58,7 @@ async function load(env: Env): Promise<Loaded> {
     maxConcurrencyPerRegistry: env.SIGNET_REGISTRY_CONCURRENCY,
     maxBlobBytes: env.SIGNET_MAX_BLOB_KIB * 1024,
   });
-  const trust: TrustRoot[] = [loadPublicGoodTrustRoot()];
-  for (const r of await db.trustedRoot.findMany()) {
-    try {
-      trust.push(parseTrustedRoot(JSON.stringify(r.document), { id: r.name, source: "file" }));
-    } catch (err) {
-      log.error({ trustedRoot: r.name, err: (err as Error).message }, "stored trusted root is unusable; skipped");
-    }
-  }
+  const trust = await loadTrustRootsInForce(db);
   const previous = loaded?.client;
   // let in-flight requests of the previous client finish before closing its connections
   if (previous) setTimeout(() => void previous.close().catch(() => undefined), 5 * 60_000).unref();

@@ -1,6 +1,6 @@
 /**
  * lib/sigstore — cryptographic verification of cosign / Sigstore evidence. Pure: no database, no
- * network, the clock is passed in. The TUF refresh adapter lives in ./refresh-trusted-root (I/O).
+ * network, the clock is passed in. The TUF refresh (I/O) lives in lib/trust/tuf.ts.
  */
 export { verifyArtifacts, type VerifyArtifactsInput } from "./verify-artifacts";
 export {

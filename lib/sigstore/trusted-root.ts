@@ -4,7 +4,7 @@
  *
  * - `loadPublicGoodTrustRoot()` — the public-good root shipped offline inside @sigstore/tuf (seeds.json).
  * - `parseTrustedRoot(json)` — a custom root for a private Sigstore deployment.
- * - `refresh-trusted-root.ts` — optional TUF refresh (network), falling back to the seed.
+ * - lib/trust/tuf.ts — the worker's TUF refresh; lib/trust/trusted-roots.ts — the roots in force.
  */
 import { createRequire } from "node:module";
 import { TrustedRoot } from "@sigstore/protobuf-specs";

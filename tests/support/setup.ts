@@ -2,6 +2,8 @@ import { afterEach, vi } from "vitest";
 
 // In-process logs are noise in test output; spawned processes set their own LOG_LEVEL.
 process.env.LOG_LEVEL ??= "silent";
+// Tests reach nothing but loopback: workers they start never contact the public-good TUF mirror.
+process.env.SIGNET_TUF_PUBLIC_GOOD ??= "false";
 
 // A console.error in a test fails it unless the test expects it (spy on console.error to do so).
 let errors: unknown[][] = [];

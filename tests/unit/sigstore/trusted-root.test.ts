@@ -1,15 +1,9 @@
-/** Trust material: the offline public-good seed, custom trusted_root.json validation, TUF refresh fallback. */
+/** Trust material: the offline public-good seed, custom trusted_root.json validation (TUF refresh: tests/integration/trust/tuf-refresh). */
 import fs from "node:fs";
-import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import type { AddressInfo } from "node:net";
-import { afterAll, describe, expect, it } from "vitest";
-import { refreshTrustRoot } from "@/lib/sigstore/refresh-trusted-root";
+import { describe, expect, it } from "vitest";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, readPublicGoodSeedBytes, TrustRootError } from "@/lib/sigstore/trusted-root";
 import { trustedRootPath, vectorsAvailable } from "../../support/sigstore-vectors";
 import { makePrivateSigstore } from "../../support/sigstore-pki";
-import { createRequire } from "node:module";
 import { trustRootItems } from "@/lib/trust/trust-roots";
 
 const available = vectorsAvailable();
@@ -85,44 +79,5 @@ describe("custom trusted_root.json", () => {
   it("refuses non-JSON and oversized input", () => {
     expect(() => parseTrustedRoot("{", { id: "x" })).toThrow(/not JSON/);
     expect(() => parseTrustedRoot(Buffer.alloc(2 * 1024 * 1024, 0x20), { id: "x" })).toThrow(/too large/);
-  });
-});
-
-describe("TUF refresh (no network here: it must fall back to the offline seed)", () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "signet-tuf-"));
-    dirs.push(dir);
-    return dir;
-  };
-  const hanging = http.createServer(() => undefined);
-  afterAll(() => {
-    hanging.closeAllConnections();
-    hanging.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("falls back to the public-good seed with a clear reason when the mirror is unreachable", async () => {
-    const result = await refreshTrustRoot({ cachePath: tmp(), timeoutMs: 8000 });
-    expect(result.source).toBe("fallback");
-    expect(result.root).toBe(loadPublicGoodTrustRoot());
-    expect(result.fallbackReason).toMatch(/^TUF refresh from https:\/\/tuf-repo-cdn\.sigstore\.dev failed, using the offline trusted root: /);
-  });
-
-  it("gives up at the deadline when the mirror never answers", async () => {
-    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
-    const port = (hanging.address() as AddressInfo).port;
-    const seeds = createRequire(import.meta.url)("@sigstore/tuf/seeds.json") as Record<string, { "root.json": string }>;
-    const rootPath = path.join(tmp(), "root.json");
-    fs.writeFileSync(rootPath, Buffer.from(seeds["https://tuf-repo-cdn.sigstore.dev"]!["root.json"], "base64"));
-    const started = Date.now();
-    const result = await refreshTrustRoot({ cachePath: tmp(), mirrorURL: `http://127.0.0.1:${port}`, rootPath, timeoutMs: 300, fallback: loadPublicGoodTrustRoot() });
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(result.source).toBe("fallback");
-    expect(result.fallbackReason).toMatch(/timed out after 300 ms/);
-  });
-
-  it("needs an explicit fallback for a private mirror", async () => {
-    await expect(refreshTrustRoot({ cachePath: tmp(), mirrorURL: "http://127.0.0.1:9" })).rejects.toThrow(TrustRootError);
   });
 });
