@@ -12,6 +12,7 @@ export const NAV: NavItem[] = [
   { href: "/clusters", label: "Clusters & namespaces", audience: "security", ready: true },
   { href: "/policies", label: "Policies & authorities", audience: "security", ready: true },
   { href: "/keys", label: "Keys", audience: "security", ready: true },
+  { href: "/trust-roots", label: "Trusted roots", audience: "security", ready: true },
   { href: "/reminders", label: "Reminders", audience: "security", ready: true },
   { href: "/rejections", label: "Admission rejections", audience: "security", ready: true },
   { href: "/audit", label: "Audit log", audience: "auditors", ready: true },

@@ -236,3 +236,82 @@ export function DeleteWebhookButton({ id, name }: { id: string; name: string }) 
     </button>
   );
 }
+
+/** A pasted JSON document; unparsable text is sent as is, so the server names the problem. */
+const jsonField = (f: FormData, k: string) => {
+  const v = text(f, k);
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+};
+
+export function AddTrustedRootForm() {
+  return (
+    <JsonForm label="Add a trusted root" url="/api/trusted-roots" method="POST" submit="Add trusted root" toBody={(f) => ({ name: text(f, "name"), trustedRoot: jsonField(f, "document") })}>
+      <label className="block text-sm">
+        Name (what policies write in keyless.trustedRoot)
+        <input name="name" required className={inputClass} placeholder="corp-sigstore" />
+      </label>
+      <label className="col-span-2 block text-sm">
+        trusted_root.json
+        <textarea name="document" required rows={6} className={`${inputClass} font-mono text-xs`} placeholder='{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1", …}' />
+      </label>
+    </JsonForm>
+  );
+}
+
+export function AddTufRepositoryForm() {
+  return (
+    <JsonForm
+      label="Add a TUF repository"
+      url="/api/trusted-roots"
+      method="POST"
+      submit="Add TUF repository"
+      toBody={(f) => ({ name: text(f, "name"), tuf: { mirrorUrl: text(f, "mirrorUrl"), root: jsonField(f, "root") } })}
+    >
+      <label className="block text-sm">
+        Name
+        <input name="name" required className={inputClass} placeholder="corp-tuf" />
+      </label>
+      <label className="block text-sm">
+        Mirror URL
+        <input name="mirrorUrl" type="url" required className={inputClass} placeholder="https://tuf.corp.example" />
+      </label>
+      <label className="col-span-2 block text-sm">
+        Initial root.json (the trust anchor of the repository)
+        <textarea name="root" required rows={4} className={`${inputClass} font-mono text-xs`} />
+      </label>
+    </JsonForm>
+  );
+}
+
+export function TrustedRootActions({ name, tuf }: { name: string; tuf: boolean }) {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const act = async (url: string, method: string) => {
+    setError(null);
+    const res = await sendJson(url, method);
+    if (!res.ok) setError(errorMessage(res.data, "The request failed."));
+    router.refresh();
+  };
+  return (
+    <div className="flex flex-col items-start gap-1">
+      {tuf && (
+        <button type="button" aria-label={`Refresh ${name} now`} className="text-xs underline" onClick={() => act(`/api/trusted-roots/${encodeURIComponent(name)}/refresh`, "POST")}>
+          Refresh now
+        </button>
+      )}
+      <button type="button" aria-label={`Remove trusted root ${name}`} className="text-xs text-red-700 underline dark:text-red-400" onClick={() => act(`/api/trusted-roots/${encodeURIComponent(name)}`, "DELETE")}>
+        Remove
+      </button>
+      {error && (
+        <p role="alert" className="text-xs text-red-700 dark:text-red-400">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
