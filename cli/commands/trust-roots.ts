@@ -23,7 +23,8 @@ repositories whose trusted_root.json the worker refreshes every hour (the Sigsto
   signet trust-roots refresh [NAME]                        run the TUF refresh now, in this process
 
 Options: --actor NAME (who changes, for the audit log; default cli:<login>), --json.
-Exit codes: 0 done, 1 a refresh failed, 2 the database could not be read, 3 refused (bad root, conflict), 64 usage.`;
+Exit codes: 0 done, 2 refused (an invalid root, a name in use, a root a policy names), a refresh failed or the
+database could not be read, 64 usage.`;
 
 function readFile(file: string): string {
   const stat = fs.statSync(file);
@@ -135,7 +136,7 @@ export const trustRoots: Command = {
           const outcomes = rest[0] ? [await refreshTufRepository(db, rest[0], fetchFor)] : await refreshAllTufRepositories(db, { publicGood: env.SIGNET_TUF_PUBLIC_GOOD, fetchFor });
           if (values.json) process.stdout.write(JSON.stringify({ outcomes }, null, 2) + "\n");
           else for (const o of outcomes) process.stdout.write(o.ok ? `${o.name}: ok, TUF root v${o.rootVersion}${o.updated ? ", new trusted root" : ""}\n` : `${o.name}: FAILED: ${o.error}\n`);
-          return outcomes.every((o) => o.ok) ? 0 : 1;
+          return outcomes.every((o) => o.ok) ? 0 : 2;
         }
         default:
           throw new UsageError(`unknown subcommand ${sub}; see --help`);
@@ -147,7 +148,7 @@ export const trustRoots: Command = {
       }
       if (err instanceof ApiError) {
         process.stderr.write(`signet trust-roots: ${err.message}\n`);
-        return 3;
+        return 2;
       }
       throw err;
     } finally {

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BaseFetcher, Updater } from "tuf-js";
-import { DownloadHTTPError } from "tuf-js/dist/error";
+import { DownloadHTTPError } from "tuf-js/dist/error.js";
 import { z } from "zod";
 import { LIMITS } from "@/lib/sigstore/limits";
 import { parseTrustedRoot, type TrustRoot } from "@/lib/sigstore/trusted-root";
@@ -105,7 +105,11 @@ export interface TufRefreshResult {
   targetSha256: string;
 }
 
-const message = (err: unknown) => (err instanceof Error ? `${err.message}` : String(err)).replace(/\s+/g, " ").slice(0, 500);
+/** One line, with the cause undici hides behind "fetch failed" (refused, reset, egress refusal…). */
+const message = (err: unknown) => {
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
+  return (err instanceof Error ? `${err.message}${cause}` : String(err)).replace(/\s+/g, " ").slice(0, 500);
+};
 
 /** Runs one TUF refresh; throws TufRefreshError with a readable reason (nothing is half-applied: the input is not changed). */
 export async function refreshTuf(input: TufRefreshInput): Promise<TufRefreshResult> {

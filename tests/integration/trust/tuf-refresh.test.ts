@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
@@ -11,6 +13,7 @@ import { addTufRepository, listTrustedRoots, loadTrustRootsInForce } from "@/lib
 import { refreshAllTufRepositories } from "@/lib/trust/tuf-refresh";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { makePrivateSigstore } from "@/tests/support/sigstore-pki";
+import { ROOT } from "@/tests/support/process";
 import { makeTufKey, startTufRepository, type TestTufRepository } from "@/tests/support/tuf-repository";
 
 /**
@@ -157,6 +160,37 @@ describe("TUF refresh of trusted roots", () => {
       await db.tufRepository.delete({ where: { name: PUBLIC_GOOD_ID } });
       await db.trustedRoot.delete({ where: { name: PUBLIC_GOOD_ID } });
     }
+  });
+
+  it("signet trust-roots lists the roots with their refresh outcome and refreshes one now", async () => {
+    // asynchronous: the TUF server answers from this process
+    const signet = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [path.join(ROOT, "bin", "signet.mjs"), "trust-roots", ...args],
+          { cwd: ROOT, encoding: "utf8", env: { ...process.env, DATABASE_URL: tdb.url, LOG_LEVEL: "error", SIGNET_TUF_PUBLIC_GOOD: "false" }, timeout: 60_000 },
+          (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
+        );
+      });
+    repo.publish(rootB);
+    const refreshed = await signet(["refresh", "corp"]);
+    expect(refreshed.status, refreshed.stderr + refreshed.stdout).toBe(0);
+    expect(refreshed.stdout).toBe("corp: ok, TUF root v2, new trusted root\n");
+    const listed = await signet(["--json"]);
+    expect(listed.status, listed.stderr).toBe(0);
+    const corp = (JSON.parse(listed.stdout) as { trustedRoots: { name: string; sha256: string; tuf: { lastError: string | null } }[] }).trustedRoots.find((r) => r.name === "corp");
+    expect(corp).toMatchObject({ sha256: sha(rootB), tuf: { lastError: null } });
+    repo.setOffline(true);
+    const failed = await signet(["refresh"]);
+    repo.setOffline(false);
+    expect(failed.status).toBe(2);
+    expect(failed.stdout).toMatch(/^corp: FAILED: TUF refresh from http:\/\/127\.0\.0\.1:\d+ failed/);
+    const table = await signet([]);
+    expect(table.stdout, table.stdout).toMatch(/^corp\s+tuf\s+[0-9a-f]{12}\s+1\/1\/1\/0\s+v2 \S+\s+ERROR TUF refresh from \S+ failed: TypeError: fetch failed \(other side closed\)/m);
+    const bad = await signet(["add", "x", path.join(ROOT, "package.json")]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/invalid trusted root: trustedRoot\.mediaType/);
   });
 
   it("never contacts the public-good mirror when SIGNET_TUF_PUBLIC_GOOD is off", async () => {
