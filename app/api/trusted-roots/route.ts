@@ -16,7 +16,7 @@ const log = childLogger("api-trusted-roots");
 export const GET = route({ access: "viewer" }, async () => ({ trustedRoots: await listTrustedRoots(getDb()) }));
 
 const name = z.string().regex(TRUSTED_ROOT_NAME, "1-63 lower-case letters, digits, '.', '_' or '-'");
-/** A JSON document of bounded size (the body itself is bounded by the route wrapper). */
+/** A JSON document of bounded size. */
 const document = z
   .record(z.string(), z.unknown())
   .refine((d) => Buffer.byteLength(JSON.stringify(d)) <= LIMITS.trustedRootBytes, `larger than ${LIMITS.trustedRootBytes} bytes`);
@@ -36,7 +36,8 @@ const body = z.union([
  * (`tuf`: mirror URL and its initial root.json) whose trusted_root.json the worker fetches now and then
  * every hour. A root that does not validate is refused with 400 and the reason.
  */
-export const POST = route({ access: "admin", body }, async ({ body, user }) => {
+// a trusted_root.json may be as large as LIMITS.trustedRootBytes, plus the request around it
+export const POST = route({ access: "admin", body, maxBodyBytes: LIMITS.trustedRootBytes + 64 * 1024 }, async ({ body, user }) => {
   const db = getDb();
   if ("trustedRoot" in body) return { trustedRoot: await addTrustedRoot(db, { name: body.name, document: body.trustedRoot }, user.email) };
   await addTufRepository(db, { name: body.name, mirrorUrl: body.tuf.mirrorUrl, rootJson: JSON.stringify(body.tuf.root) }, user.email);

@@ -96,6 +96,7 @@ describe("trusted roots API", () => {
     expect((await wrongType.json()).error.message).toMatch(/invalid trusted root: trustedRoot\.mediaType/);
     expect((await post(admin, { name: "Corp Root", trustedRoot: corpDocument() })).status).toBe(422);
     expect((await post(admin, { name: "corp", trustedRoot: { ...corpDocument(), padding: "x".repeat(1024 * 1024) } })).status).toBe(422);
+    expect((await post(admin, { name: "corp", trustedRoot: { ...corpDocument(), padding: "x".repeat(2 * 1024 * 1024) } })).status).toBe(413);
     expect((await post(admin, { name: "public-good", trustedRoot: corpDocument() })).status).toBe(409);
     expect(await db.trustedRoot.count()).toBe(0);
 
