@@ -183,6 +183,10 @@ function authoritiesFor(
       reasons.push({ code: m.reason ?? "no-matching-key", message: m.detail ?? "does not match", authority: a.name, evidenceId: e.id });
       continue;
     }
+    if (a.signatureFormat && e.format && e.format !== a.signatureFormat) {
+      reasons.push({ code: "no-matching-key", message: `a ${e.format === "bundle" ? "Sigstore bundle" : "classic cosign layer"}; authority ${a.name} reads only ${a.signatureFormat} signatures`, authority: a.name, evidenceId: e.id });
+      continue;
+    }
     if (a.status === "revoked") {
       reasons.push({ code: "revoked", message: `authority ${a.name} is revoked`, authority: a.name, evidenceId: e.id });
       continue;

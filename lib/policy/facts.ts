@@ -47,6 +47,8 @@ export interface EvidenceFact {
   /** A verified RFC 3161 timestamp, when present. */
   timestamp?: Date | null;
   predicateType?: string;
+  /** `classic`: a cosign .sig / .att layer (tag schema); `bundle`: a Sigstore bundle (OCI referrer). */
+  format?: "classic" | "bundle";
   provenance?: ProvenanceFact;
 }
 

@@ -86,6 +86,11 @@ const authority = z
      */
     requireTlog: z.boolean().optional(),
     /**
+     * Which evidence format counts for this authority (default: both). policy-controller v0.13 reads
+     * classic cosign layers (.sig / .att) unless its authority says `signatureFormat: bundle`.
+     */
+    signatureFormat: z.enum(["classic", "bundle"]).optional(),
+    /**
      * policy-controller's attestation authority: the authority is satisfied only by valid attestations
      * it signed, one of each listed predicate type (an image signature by it does not count).
      */
@@ -99,7 +104,10 @@ const authority = z
     (a) => [a.key, a.keyless, a.static].filter((x) => x !== undefined).length === 1,
     "an authority has exactly one of key / keyless / static",
   )
-  .refine((a) => a.static === undefined || (a.attestations === undefined && a.requireTlog === undefined), "a static authority has no attestations or requireTlog");
+  .refine(
+    (a) => a.static === undefined || (a.attestations === undefined && a.requireTlog === undefined && a.signatureFormat === undefined),
+    "a static authority has no attestations, requireTlog or signatureFormat",
+  );
 
 const clause = z.union([
   z.object({ anyOf: z.array(name).min(1) }).strict(),

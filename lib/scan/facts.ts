@@ -64,6 +64,7 @@ export function toEvidenceFact(e: VerifiedEvidence): EvidenceFact {
     tlog: tlogVerified ? { logIndex: e.tlog!.logIndex, integratedTime: new Date(e.tlog!.integratedTimeISO) } : null,
     timestamp: ts ? new Date(ts.time) : null,
     predicateType: e.predicateType ?? undefined,
+    format: e.kind === "bundle" ? "bundle" : "classic",
     provenance,
   };
 }

@@ -91,6 +91,7 @@ export function storedFact(r: StoredEvidenceRow, trustedRoot = "*"): EvidenceFac
   return {
     id: factId(r),
     kind,
+    format: r.kind === "bundle" ? "bundle" : "classic",
     status: r.status,
     reasons: (r.statusReason ?? "")
       .split("; ")

@@ -141,7 +141,6 @@ export function importClusterImagePolicy(obj: unknown): ImportResult {
     let requireTlog: boolean;
     if (bundleFormat) {
       requireTlog = !tsa;
-      unsupported.push(`${where}: signatureFormat bundle: policy-controller reads only Sigstore bundles; Signet also accepts classic cosign signatures`);
     } else if (tsa && asStr(tsa.trustRootRef)) {
       requireTlog = false;
     } else {
@@ -149,7 +148,8 @@ export function importClusterImagePolicy(obj: unknown): ImportResult {
     }
     if (tsa) unsupported.push(`${where}: rfc3161timestamp: Signet does not require the RFC 3161 timestamp policy-controller requires (looser)`);
     if (ctlog && asStr(ctlog.trustRootRef) && key) unsupported.push(`${where}: ctlog.trustRootRef ${quote(ctlog.trustRootRef)}: Signet checks Rekor entries against the trusted roots it has`);
-    authority = { ...authority, requireTlog };
+    // policy-controller reads classic cosign layers, or only Sigstore bundles with signatureFormat: bundle
+    authority = { ...authority, requireTlog, signatureFormat: bundleFormat ? "bundle" : "classic" };
 
     const atts = asArr(raw.attestations);
     if (atts.length) {

@@ -103,6 +103,13 @@ beforeAll(async () => {
     }
     images.set(name, ref);
   });
+  // a cosign v3 Sigstore bundle (OCI referrer): policy-controller v0.13 reads classic layers only
+  {
+    const digest = await pushRandomImage(ws, reg.host, "pt/app/sa-bundle", "v1");
+    const ref = `${reg.host}/pt/app/sa-bundle@${digest}`;
+    await cosignSign(ws, ref, { bundle: true, key: keys.a.key });
+    images.set("app/sa-bundle", ref);
+  }
   await keylessImage("kl/good", { identity: "ci@acme.test", issuer: ISSUER, tlog: false });
   await keylessImage("kl/good-tlog", { identity: "ci@acme.test", issuer: ISSUER, tlog: true });
   await keylessImage("kl/wrong-subject", { identity: "evil@acme.test", issuer: ISSUER, tlog: false });

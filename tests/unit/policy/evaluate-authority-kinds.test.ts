@@ -59,6 +59,19 @@ describe("per-authority requireTlog", () => {
   });
 });
 
+describe("signatureFormat", () => {
+  it("an authority reading only classic layers ignores Sigstore bundles, and the other way round; unknown format counts", () => {
+    const classic = policy(`requireTlog: false\nauthorities:\n${key("a", KA!, ", signatureFormat: classic")}`);
+    expect(run(classic, [ev("b", KA!, { format: "bundle" })]).value).toBe("failed");
+    expect(run(classic, [ev("b", KA!, { format: "bundle" })]).reasons.some((r) => /reads only classic/.test(r.message))).toBe(true);
+    expect(run(classic, [ev("c", KA!, { format: "classic" })]).value).toBe("verified");
+    expect(run(classic, [ev("u", KA!)]).value).toBe("verified");
+    const bundle = policy(`requireTlog: false\nauthorities:\n${key("a", KA!, ", signatureFormat: bundle")}`);
+    expect(run(bundle, [ev("c", KA!, { format: "classic" })]).value).toBe("failed");
+    expect(run(bundle, [ev("b", KA!, { format: "bundle" })]).value).toBe("verified");
+  });
+});
+
 describe("static authorities", () => {
   it("pass verifies without any evidence, even when the registry could not be read", () => {
     const p = policy(`authorities:\n  - { name: allow, static: { action: pass } }`);

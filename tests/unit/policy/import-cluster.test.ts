@@ -33,6 +33,8 @@ describe("ClusterImagePolicy importer: policy-controller v0.13 semantics", () =>
       tsa: false,
     });
     expect(d.spec.authorities.find((a) => a.name === "keyless-private")!.keyless!.trustedRoot).toBe("acme");
+    // policy-controller reads classic cosign layers unless signatureFormat: bundle
+    expect(new Set(d.spec.authorities.map((a) => a.signatureFormat))).toEqual(new Set(["classic"]));
     expect(r.unsupported.join("\n")).toMatch(/rfc3161timestamp.*looser/);
     expect(r.unsupported.join("\n")).toMatch(/key-ctlog-no-url.*ctlog without url is dropped/);
     // a v1alpha1 object keeps it
