@@ -119,7 +119,7 @@ spec:
     spawnSync(process.execPath, [path.join(ROOT, "bin", "signet.mjs"), ...args], {
       cwd: ROOT,
       encoding: "utf8",
-      env: { ...process.env, DATABASE_URL: tdb.url, LOG_LEVEL: "warn" },
+      env: { ...process.env, DATABASE_URL: tdb.url, LOG_LEVEL: "error" },
       timeout: 60_000,
     });
   const values = async (pod: string) => (await verdicts(pod)).map((v) => `${v.policy.name}:${v.value}`);
