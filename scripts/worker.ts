@@ -3,6 +3,7 @@
 import { getEnv, EnvError } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { getCheckpointVerifiers } from "@/lib/audit/keys";
+import { anchorAuditChain } from "@/lib/audit/store";
 import { allJobs } from "@/lib/jobs/definitions";
 import { startWorker } from "@/lib/jobs/worker";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
@@ -21,6 +22,8 @@ async function main() {
     concurrency: env.SIGNET_WORKER_CONCURRENCY,
     auditWitness: { dataDir: env.SIGNET_DATA_DIR, keys: getCheckpointVerifiers(env) },
   });
+  // the first start after an upgrade or a secret-key rotation checkpoints the head (never over damage)
+  await anchorAuditChain(worker.db).catch((err: unknown) => log.warn({ err }, "audit chain head not checkpointed"));
   const shutdown = (signal: string) => {
     log.info({ signal }, "stopping worker");
     worker.stop().then(

@@ -1,7 +1,7 @@
 import "server-only";
 import type { KeyObject } from "node:crypto";
 import { GENESIS_HASH, hashEvent, type AuditContent, type StoredLink } from "@/lib/audit/chain";
-import { signCheckpoint, type Checkpoint, type StoredCheckpoint } from "@/lib/audit/checkpoint";
+import { checkCheckpointSignature, signCheckpoint, type Checkpoint, type StoredCheckpoint } from "@/lib/audit/checkpoint";
 import { getCheckpointSigner, getCheckpointVerifiers } from "@/lib/audit/keys";
 import { verifyChainWalk, type ChainReport } from "@/lib/audit/verify";
 import type { Db } from "@/lib/db/client";
@@ -220,4 +220,32 @@ export async function verifyAuditChain(
 export async function latestCheckpoint(db: Db | Prisma.TransactionClient): Promise<StoredCheckpoint | null> {
   const c = await db.auditCheckpoint.findFirst({ orderBy: { id: "desc" } });
   return c ? { id: c.id.toString(), seq: c.seq, hash: c.hash, at: c.at.toISOString(), keyId: c.keyId, signature: c.signature } : null;
+}
+
+/**
+ * Writes a checkpoint of the current head when none vouches for it with the current key although
+ * nothing is wrong: the first start after checkpoints were introduced (events exist, no checkpoint
+ * at all: they are trusted on first use, as the first append would), and the first start after a
+ * secret-key rotation (the newest checkpoint matches the head but is signed with a previous key, which
+ * may later be dropped from SIGNET_SECRET_KEY_PREVIOUS). Anything else (events past the newest
+ * checkpoint, a head that does not match it) is left for verification to report. Run at worker start.
+ */
+export async function anchorAuditChain(db: Db): Promise<Checkpoint | null> {
+  const env = getEnv();
+  const signer = getCheckpointSigner(env);
+  const verifiers = getCheckpointVerifiers(env);
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
+    const head = await tx.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+    if (!head) return null;
+    const latest = await latestCheckpoint(tx);
+    const firstUse = latest === null;
+    const rotated =
+      latest !== null && latest.seq === head.seq && latest.hash === head.hash && latest.keyId !== signer.keyId && checkCheckpointSignature(verifiers, latest) === "valid";
+    if (!firstUse && !rotated) return null;
+    const cp = signCheckpoint(signer, { seq: head.seq, hash: head.hash, at: new Date() });
+    await tx.auditCheckpoint.create({ data: { seq: cp.seq, hash: cp.hash, at: new Date(cp.at), keyId: cp.keyId, signature: cp.signature } });
+    childLogger("audit").info({ seq: head.seq.toString(), reason: firstUse ? "first checkpoint" : "new key" }, "audit chain head checkpointed");
+    return cp;
+  });
 }

@@ -102,7 +102,6 @@ export async function verifyChainWalk(input: VerifyInput): Promise<ChainReport> 
   }
   let prevHash = GENESIS_HASH;
   let prevSeq: bigint | null = null;
-  let firstSeq: bigint | null = null;
   let checked = 0;
   let valid = 0;
   let unknownKey = 0;
@@ -126,7 +125,7 @@ export async function verifyChainWalk(input: VerifyInput): Promise<ChainReport> 
       message,
     });
   const cpName = (cp: Checkpoint & { id?: string }) => (cp.id ? `checkpoint #${cp.id} (signed ${cp.at})` : `the local witness (signed ${cp.at})`);
-  const lastAnchor = () => anchored?.seq ?? (firstSeq === null ? null : firstSeq - 1n);
+  const lastAnchor = () => anchored?.seq ?? null;
 
   if (witness && witnessState === "failed") {
     return fail("witness-signature", null, witness.seq, `the local witness of checkpoint seq ${witness.seq} does not verify under the key it names: the file was altered`);
@@ -192,7 +191,6 @@ export async function verifyChainWalk(input: VerifyInput): Promise<ChainReport> 
       if (hashEvent(ev.prevHash, ev.content) !== ev.hash) return fail("content", prevSeq, ev.seq, `event ${ev.seq}'s content does not match its hash: it was edited`);
       prevHash = ev.hash;
       prevSeq = ev.seq;
-      firstSeq ??= ev.seq;
       checked++;
       stop = await takeCheckpoints(ev.seq, "at", ev.hash);
       if (stop) return stop;

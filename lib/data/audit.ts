@@ -77,8 +77,19 @@ async function walkChain(db: Db, databaseUrl: string): Promise<ChainStatusDto> {
   const env = getEnv();
   const checkedAt = new Date().toISOString();
   // the witness is read before the walk's bounds, so the checkpoint it names is inside them
-  const witness = readWitness(env.SIGNET_DATA_DIR, databaseUrl);
+  let witness;
+  let unreadable: string | undefined;
+  try {
+    witness = readWitness(env.SIGNET_DATA_DIR, databaseUrl);
+  } catch (err) {
+    unreadable = (err as Error).message;
+  }
   const report = await verifyAuditChain(db, { witness });
+  if (unreadable && report.ok) {
+    // a damaged witness is reported, not ignored: overwriting it is one way to hide a rollback
+    const problem = { kind: "witness-signature", afterSeq: null, throughSeq: null, checkpoint: null, message: `the local witness cannot be read: ${unreadable}` };
+    return chainStatusDto.parse({ ...report, ok: false, witness: "failed", problem, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt });
+  }
   return chainStatusDto.parse({ ...report, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt });
 }
 
