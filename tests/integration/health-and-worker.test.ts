@@ -24,6 +24,8 @@ describe("health route and worker process", () => {
     db = await createTestDatabase();
     process.env.DATABASE_URL = db.url;
     process.env.SIGNET_HEARTBEAT_STALE_SECONDS = "3";
+    // Modules imported above may have parsed the environment already.
+    (await import("@/lib/env")).resetEnvCache();
     ({ GET } = await import("@/app/api/health/route"));
   });
   afterAll(async () => {
