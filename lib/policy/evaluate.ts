@@ -1,3 +1,4 @@
+import type { CompiledKey } from "@/lib/policy/compile";
 import type { DiscoveryFact, EvidenceFact, SignerFact } from "@/lib/policy/facts";
 import { policyRegexMatches } from "@/lib/policy/regex";
 import type { AttestationRequirement, Condition, PolicyAuthority, PolicySpec, SignatureClause } from "@/lib/policy/schema";
@@ -8,6 +9,8 @@ import type { AttestationRequirement, Condition, PolicyAuthority, PolicySpec, Si
  * Rules that protect against a wrong "verified":
  * - only evidence with status `valid` can satisfy a requirement;
  * - a revoked authority, or one outside its validity window at signing time, satisfies nothing;
+ * - a vote is a distinct signer (a key, or a certificate identity under its trusted root), matched
+ *   one-to-one to a distinct authority: one signer never satisfies two authorities of one clause;
  * - `unsigned` only when discovery said authoritatively that nothing exists;
  * - when requirements are not met and anything could not be checked (discovery error, evidence with
  *   status `error`), the verdict is `error`, not `failed` and never `unsigned`.
@@ -42,8 +45,8 @@ export type ReasonCode =
   | "predicate-type"
   | "attestation-condition"
   | "no-signatures"
-  | "static-fail"
   | "unsigned"
+  | "static-fail"
   | "discovery-error"
   | "evidence-error"
   // informative, on verified verdicts
@@ -64,6 +67,8 @@ export interface Verdict {
   satisfiedBy: string[];
   /** Evidence that satisfied the requirements (for the audit log and the UI). */
   evidenceIds: string[];
+  /** Fingerprints of the keys whose signatures counted (verified verdicts; not stored: usage of one key of an authority with several). */
+  keys?: string[];
 }
 
 export interface EvaluationContext {
@@ -106,25 +111,28 @@ function matchesCondition(value: string | undefined, c: Condition): boolean {
 
 interface Match {
   ok: boolean;
+  /** When ok and the authority is a key authority: its keys the signature verified with. */
+  keys?: CompiledKey[];
   /** When not ok: the most specific reason this evidence does not belong to the authority. */
   reason?: ReasonCode;
   detail?: string;
 }
 
 /**
- * Does valid evidence belong to an authority? Key: fingerprint. Keyless: some identity's issuer and
- * subject, all extension constraints, the same trusted root.
+ * Does valid evidence belong to an authority? Key: one of the authority's key fingerprints (`keys:`
+ * lists several: either one). Keyless: some identity's issuer and subject, all extension constraints,
+ * the same trusted root.
  */
-export function signerMatchesAuthority(signer: SignerFact | null, authority: PolicyAuthority, keyFingerprints: Map<string, string>): Match {
+function signerMatchesAuthority(signer: SignerFact | null, authority: PolicyAuthority, authorityKeys: readonly CompiledKey[]): Match {
   if (!signer) return { ok: false, reason: "no-matching-key" };
   if (authority.static) return { ok: false, reason: "no-matching-key", detail: "a static authority trusts no signer" };
-  if (authority.key) {
+  if (!authority.keyless) {
     if (signer.kind !== "key") return { ok: false, reason: "no-matching-key", detail: "signed with a certificate, authority is a key" };
-    const fp = keyFingerprints.get(authority.name);
-    if (fp && signer.fingerprints.includes(fp)) return { ok: true };
+    const keys = authorityKeys.filter((k) => signer.fingerprints.includes(k.fingerprint));
+    if (keys.length) return { ok: true, keys };
     return { ok: false, reason: "no-matching-key", detail: "signature does not verify with this authority's key" };
   }
-  const keyless = authority.keyless!;
+  const keyless = authority.keyless;
   if (signer.kind !== "keyless") return { ok: false, reason: "no-matching-key", detail: "signed with a key, authority is keyless" };
   if (signer.trustedRoot !== keyless.trustedRoot) return { ok: false, reason: "issuer", detail: `certificate chains to "${signer.trustedRoot}", authority trusts "${keyless.trustedRoot}"` };
   let best: Match = { ok: false, reason: "issuer", detail: `issuer ${signer.issuer} is not trusted` };
@@ -153,10 +161,14 @@ function clausesOf(spec: PolicySpec): SignatureClause[] {
   return Array.isArray(s) ? s : [s];
 }
 
-function clauseHolds(c: SignatureClause, satisfied: Set<string>): boolean {
-  if ("anyOf" in c) return c.anyOf.some((n) => satisfied.has(n));
-  if ("allOf" in c) return c.allOf.every((n) => satisfied.has(n));
-  return c.of.filter((n) => satisfied.has(n)).length >= c.atLeast;
+/** A clause as "at least `need` distinct authorities of `names`, each by its own signer". */
+function clauseNeed(c: SignatureClause): { names: string[]; need: number } {
+  if ("anyOf" in c) return { names: [...new Set(c.anyOf)], need: 1 };
+  if ("allOf" in c) {
+    const names = [...new Set(c.allOf)];
+    return { names, need: names.length };
+  }
+  return { names: [...new Set(c.of)], need: c.atLeast };
 }
 
 function describeClause(c: SignatureClause): string {
@@ -166,19 +178,75 @@ function describeClause(c: SignatureClause): string {
 }
 
 /**
- * Which authorities a piece of valid evidence satisfies, and why it does not satisfy the others.
- * Authority status and validity windows apply here.
+ * A maximum bipartite matching (augmenting paths; the sides are a policy's few authorities or
+ * requirements and an image's few signers): left → right, each right used at most once.
  */
-function authoritiesFor(
-  e: EvidenceFact,
-  spec: PolicySpec,
-  keyFingerprints: Map<string, string>,
-  now: Date,
-  reasons: Reason[],
-): string[] {
-  const out: string[] = [];
+export function maximumMatching<L, R>(left: readonly L[], edges: (l: L) => Iterable<R>): Map<L, R> {
+  const owner = new Map<R, L>();
+  const augment = (l: L, seen: Set<R>): boolean => {
+    for (const r of edges(l)) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      const o = owner.get(r);
+      if (o === undefined || augment(o, seen)) {
+        owner.set(r, l);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const l of left) augment(l, new Set());
+  return new Map([...owner].map(([r, l]) => [l, r]));
+}
+
+/**
+ * Who signed: a key (by its identity, whatever its encoding) or a certificate identity (trusted root +
+ * issuer + subject — several certificates of one identity are one signer). Evidence that verified with
+ * several keys joins them into one signer, so nothing one signature proves is counted twice.
+ */
+class Signers {
+  private parent = new Map<string, string>();
+  constructor(private readonly identityOf: Map<string, string>) {}
+  private find(x: string): string {
+    let r = x;
+    while (this.parent.has(r) && this.parent.get(r) !== r) r = this.parent.get(r)!;
+    if (!this.parent.has(r)) this.parent.set(r, r);
+    return r;
+  }
+  private atoms(s: SignerFact): string[] {
+    if (s.kind === "key") return [...new Set(s.fingerprints.map((fp) => this.identityOf.get(fp) ?? `fingerprint:${fp}`))];
+    return [`certificate:${s.trustedRoot}\n${s.issuer}\n${s.identity}`];
+  }
+  add(s: SignerFact | null): void {
+    if (!s) return;
+    const [first, ...rest] = this.atoms(s).map((a) => this.find(a));
+    for (const r of rest) if (r !== first) this.parent.set(r, first!);
+  }
+  /** The signer of evidence (call after every `add`). */
+  of(s: SignerFact | null): string | null {
+    if (!s) return null;
+    return this.find(this.atoms(s)[0]!);
+  }
+}
+
+/** Why a signer that matches an authority still does not count for it (status, log entry, validity). */
+const EXCLUSIONS = new Set<ReasonCode>(["revoked", "tlog-missing", "outside-validity"]);
+
+/** An authority a piece of evidence satisfies: through which keys, and whether only through retiring ones. */
+interface Satisfies {
+  authority: string;
+  retiring: boolean;
+  fingerprints: string[];
+}
+
+/**
+ * Which authorities a piece of valid evidence satisfies, and why it does not satisfy the others.
+ * Authority (and key) status and validity windows apply here.
+ */
+function authoritiesFor(e: EvidenceFact, spec: PolicySpec, keysByAuthority: Map<string, CompiledKey[]>, now: Date, reasons: Reason[]): Satisfies[] {
+  const out: Satisfies[] = [];
   for (const a of spec.authorities) {
-    const m = signerMatchesAuthority(e.signer, a, keyFingerprints);
+    const m = signerMatchesAuthority(e.signer, a, keysByAuthority.get(a.name) ?? []);
     if (!m.ok) {
       reasons.push({ code: m.reason ?? "no-matching-key", message: m.detail ?? "does not match", authority: a.name, evidenceId: e.id });
       continue;
@@ -187,7 +255,9 @@ function authoritiesFor(
       reasons.push({ code: "no-matching-key", message: `a ${e.format === "bundle" ? "Sigstore bundle" : "classic cosign layer"}; authority ${a.name} reads only ${a.signatureFormat} signatures`, authority: a.name, evidenceId: e.id });
       continue;
     }
-    if (a.status === "revoked") {
+    // a key authority's own status and window are folded into each of its keys at compilation
+    const usable = m.keys ? m.keys.filter((k) => k.status !== "revoked") : a.status !== "revoked" ? [null] : [];
+    if (usable.length === 0) {
       reasons.push({ code: "revoked", message: `authority ${a.name} is revoked`, authority: a.name, evidenceId: e.id });
       continue;
     }
@@ -200,7 +270,12 @@ function authoritiesFor(
       continue;
     }
     const at = signedAt(e) ?? now;
-    if ((a.validFrom && at < a.validFrom) || (a.validUntil && at > a.validUntil)) {
+    const inWindow = usable.filter((k) => {
+      const from = k ? k.validFrom : a.validFrom;
+      const until = k ? k.validUntil : a.validUntil;
+      return !((from && at < from) || (until && at > until));
+    });
+    if (inWindow.length === 0) {
       reasons.push({
         code: "outside-validity",
         message: `signed at ${at.toISOString()}, outside the validity of ${a.name}`,
@@ -209,60 +284,16 @@ function authoritiesFor(
       });
       continue;
     }
-    out.push(a.name);
-  }
-  return out;
-}
-
-function attestationAuthority(spec: PolicySpec, name: string): boolean {
-  return spec.authorities.some((a) => a.name === name && a.attestations !== undefined);
-}
-
-/**
- * Authorities satisfied without an image signature (policy-controller's semantics): `static: pass`
- * always, `static: fail` never; an authority with `attestations` when, for every listed predicate
- * type, a valid attestation of that type matches the authority (its signer, status, validity, log).
- */
-function staticAndAttestationAuthorities(
-  spec: PolicySpec,
-  attestations: readonly EvidenceFact[],
-  keyFingerprints: Map<string, string>,
-  now: Date,
-  reasons: Reason[],
-): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const a of spec.authorities) {
-    if (a.static) {
-      if (a.static.action === "pass") out.set(a.name, []);
-      else reasons.push({ code: "static-fail", message: `authority ${a.name} is static fail${a.static.message ? `: ${a.static.message}` : ""}`, authority: a.name });
-      continue;
-    }
-    if (!a.attestations) continue;
-    const mine = attestations.filter((e) => e.status === "valid" && authoritiesFor(e, spec, keyFingerprints, now, reasons).includes(a.name));
-    const ids: string[] = [];
-    const missing = a.attestations.filter(({ predicateType }) => {
-      const hit = mine.find((e) => e.predicateType === predicateType);
-      if (hit) ids.push(hit.id);
-      return !hit;
+    out.push({
+      authority: a.name,
+      retiring: inWindow.every((k) => (k ? k.status : a.status) === "retiring"),
+      fingerprints: inWindow.flatMap((k) => (k ? [k.fingerprint] : [])),
     });
-    if (missing.length === 0) out.set(a.name, ids);
-    else reasons.push({ code: "predicate-type", message: `authority ${a.name}: no valid attestation of type ${missing.map((m) => m.predicateType).join(", ")} signed by it`, authority: a.name });
   }
   return out;
 }
 
-function attestationSatisfies(
-  e: EvidenceFact,
-  req: AttestationRequirement,
-  eligible: string[],
-  reasons: Reason[],
-): boolean {
-  if (e.predicateType !== req.predicateType) return false;
-  if (req.signedBy && !req.signedBy.some((n) => eligible.includes(n))) {
-    reasons.push({ code: "no-matching-key", message: `attestation ${req.predicateType} not signed by ${req.signedBy.join(" or ")}`, evidenceId: e.id });
-    return false;
-  }
-  if (!req.signedBy && eligible.length === 0) return false;
+function conditionsHold(e: EvidenceFact, req: AttestationRequirement, reasons: Reason[]): boolean {
   const p = e.provenance ?? {};
   for (const [field, c] of Object.entries(req.conditions ?? {})) {
     if (c === undefined) continue;
@@ -279,59 +310,179 @@ function attestationSatisfies(
   return true;
 }
 
+/** One valid piece of evidence with its signer and the authorities it counts for. */
+interface Counted {
+  e: EvidenceFact;
+  signer: string;
+  satisfies: Satisfies[];
+  authorities: string[];
+  /** Reasons it does not count for the other authorities. */
+  rejected: Reason[];
+}
+
 /**
- * Evaluates one policy for one image's evidence.
- * `keyFingerprints` maps key authorities' names to "sha256:<hex>" SPKI fingerprints (computed once by
- * the caller, which owns PEM parsing).
+ * Evaluates one policy for one image's evidence. `keys` are the compiled policy's keys (fingerprints
+ * computed once by the caller, which owns PEM parsing).
+ *
+ * Votes are signers, not signatures: a signature clause holds only when enough of its authorities
+ * are matched one-to-one to distinct signers (a maximum bipartite matching), so one key under two
+ * names, two certificates of one identity, or one certificate matching two overlapping identity
+ * patterns is one vote. Attestation requirements of one predicate type that name different signers
+ * (`signedBy`) are likewise met by distinct signers.
  */
-export function evaluate(
-  spec: PolicySpec,
-  evidence: readonly EvidenceFact[],
-  ctx: EvaluationContext,
-  keyFingerprints: Map<string, string>,
-): Verdict {
+export function evaluate(spec: PolicySpec, evidence: readonly EvidenceFact[], ctx: EvaluationContext, keys: readonly CompiledKey[]): Verdict {
   const reasons: Reason[] = [];
+  const keysByAuthority = new Map<string, CompiledKey[]>();
+  const identityOf = new Map<string, string>();
+  for (const k of keys) {
+    keysByAuthority.set(k.authority, [...(keysByAuthority.get(k.authority) ?? []), k]);
+    identityOf.set(k.fingerprint, k.identity);
+  }
   const signatures = evidence.filter((e) => e.kind === "signature");
   const attestations = evidence.filter((e) => e.kind === "attestation");
 
-  // 1. signatures → satisfied authorities
-  const satisfied = new Map<string, string[]>(); // authority → evidence ids
+  const signers = new Signers(identityOf);
+  const valid = evidence.filter((e) => e.status === "valid");
+  for (const e of valid) signers.add(e.signer);
+  const counted = new Map<EvidenceFact, Counted>();
+  for (const e of valid) {
+    const rejected: Reason[] = [];
+    const satisfies = authoritiesFor(e, spec, keysByAuthority, ctx.now, rejected);
+    counted.set(e, { e, signer: signers.of(e.signer) ?? `evidence:${e.id}`, satisfies, authorities: satisfies.map((s) => s.authority), rejected });
+  }
+
+  // 1. signatures: authority → the signers (and their evidence) that satisfy it
+  const attestationAuthorities = new Set(spec.authorities.filter((a) => a.attestations !== undefined).map((a) => a.name));
+  const bySignature = new Map<string, Map<string, { ids: string[]; retiring: boolean; keys: string[] }>>();
   for (const e of signatures) {
-    if (e.status !== "valid") continue;
-    for (const a of authoritiesFor(e, spec, keyFingerprints, ctx.now, reasons)) {
-      if (attestationAuthority(spec, a)) continue;
-      satisfied.set(a, [...(satisfied.get(a) ?? []), e.id]);
+    const c = counted.get(e);
+    if (!c) continue;
+    reasons.push(...c.rejected);
+    for (const s of c.satisfies) {
+      if (attestationAuthorities.has(s.authority)) continue; // satisfied by its attestations only (below)
+      const m = bySignature.get(s.authority) ?? new Map<string, { ids: string[]; retiring: boolean; keys: string[] }>();
+      const prev = m.get(c.signer);
+      m.set(c.signer, { ids: [...(prev?.ids ?? []), e.id], retiring: (prev?.retiring ?? true) && s.retiring, keys: [...(prev?.keys ?? []), ...s.fingerprints] });
+      bySignature.set(s.authority, m);
     }
   }
-  for (const [a, ids] of staticAndAttestationAuthorities(spec, attestations, keyFingerprints, ctx.now, reasons)) satisfied.set(a, ids);
-  const satisfiedNames = new Set(satisfied.keys());
+  // policy-controller's authorities without an image signature: `static: pass` is satisfied with no
+  // signer (a vote of its own), `static: fail` never; an attestation authority by ONE signer whose
+  // valid attestations cover each of its predicate types (a single party, so it is one vote)
+  for (const a of spec.authorities) {
+    if (a.static) {
+      if (a.static.action === "pass") bySignature.set(a.name, new Map([[`static:${a.name}`, { ids: [], retiring: a.status === "retiring", keys: [] }]]));
+      else reasons.push({ code: "static-fail", message: `authority ${a.name} is static fail${a.static.message ? `: ${a.static.message}` : ""}`, authority: a.name });
+      continue;
+    }
+    if (!a.attestations) continue;
+    const bySigner = new Map<string, { ids: Map<string, string>; retiring: boolean; keys: string[] }>();
+    for (const e of attestations) {
+      const c = counted.get(e);
+      const s = c?.satisfies.find((x) => x.authority === a.name);
+      if (!c || !s || !a.attestations.some((t) => t.predicateType === e.predicateType)) continue;
+      const entry = bySigner.get(c.signer) ?? { ids: new Map<string, string>(), retiring: true, keys: [] };
+      if (!entry.ids.has(e.predicateType!)) entry.ids.set(e.predicateType!, e.id);
+      entry.retiring &&= s.retiring;
+      entry.keys.push(...s.fingerprints);
+      bySigner.set(c.signer, entry);
+    }
+    const full = new Map<string, { ids: string[]; retiring: boolean; keys: string[] }>();
+    for (const [signer, x] of bySigner) if (a.attestations.every((t) => x.ids.has(t.predicateType))) full.set(signer, { ids: [...x.ids.values()], retiring: x.retiring, keys: x.keys });
+    if (full.size) bySignature.set(a.name, full);
+    else {
+      const missing = a.attestations.filter((t) => ![...bySigner.values()].some((x) => x.ids.has(t.predicateType))).map((t) => t.predicateType);
+      reasons.push({
+        code: "predicate-type",
+        message: missing.length
+          ? `authority ${a.name}: no valid attestation of type ${missing.join(", ")} signed by it`
+          : `authority ${a.name}: no one signer of it attested every type (${a.attestations.map((t) => t.predicateType).join(", ")})`,
+        authority: a.name,
+      });
+    }
+  }
+  const satisfiedNames = new Set(bySignature.keys());
   const clauses = clausesOf(spec);
-  const failedClauses = clauses.filter((c) => !clauseHolds(c, satisfiedNames));
+  const failedClauses: { clause: SignatureClause; matched: number; signed: string[] }[] = [];
+  const counting = new Set<string>();
+  const usedIds = new Set<string>();
+  const usedKeys = new Set<string>();
+  for (const clause of clauses) {
+    const { names, need } = clauseNeed(clause);
+    const matching = maximumMatching(names, (n) => bySignature.get(n)?.keys() ?? []);
+    if (matching.size >= need) {
+      for (const [a, signer] of matching) {
+        counting.add(a);
+        const used = bySignature.get(a)!.get(signer)!;
+        for (const id of used.ids) usedIds.add(id);
+        for (const k of used.keys) usedKeys.add(k);
+      }
+    } else {
+      failedClauses.push({ clause, matched: matching.size, signed: names.filter((n) => satisfiedNames.has(n)) });
+    }
+  }
 
-  // 2. attestations
-  const attestationIds: string[] = [];
+  // 2. attestations: requirements of one predicate type naming the same signers form a group (one
+  // party attesting several conditions); the groups of a type are matched to distinct signers
   const missingAttestations: AttestationRequirement[] = [];
+  const byType = new Map<string, Map<string, AttestationRequirement[]>>();
   for (const req of spec.require.attestations) {
-    const hit = attestations.find((e) => {
-      if (e.status !== "valid") return false;
-      const eligible = authoritiesFor(e, spec, keyFingerprints, ctx.now, []);
-      return attestationSatisfies(e, req, eligible, reasons);
-    });
-    if (hit) attestationIds.push(hit.id);
-    else missingAttestations.push(req);
+    const groups = byType.get(req.predicateType) ?? new Map<string, AttestationRequirement[]>();
+    const key = req.signedBy ? [...new Set(req.signedBy)].sort().join(",") : "*";
+    groups.set(key, [...(groups.get(key) ?? []), req]);
+    byType.set(req.predicateType, groups);
+  }
+  for (const [predicateType, groups] of byType) {
+    const candidates = attestations.filter((e) => e.predicateType === predicateType && counted.has(e));
+    // group → signer → the attestations that meet each of its requirements
+    const edges = new Map<AttestationRequirement[], Map<string, string[]>>();
+    for (const group of groups.values()) {
+      const perSigner = new Map<string, Map<AttestationRequirement, string>>();
+      for (const req of group) {
+        for (const e of candidates) {
+          const c = counted.get(e)!;
+          const allowed = req.signedBy ? c.authorities.filter((a) => req.signedBy!.includes(a)) : c.authorities;
+          if (allowed.length === 0) {
+            if (req.signedBy) {
+              const why = c.rejected.filter((r) => r.authority !== undefined && req.signedBy!.includes(r.authority) && EXCLUSIONS.has(r.code));
+              if (why.length) reasons.push(...why.map((r) => ({ ...r, message: `attestation ${predicateType}: ${r.message}` })));
+              else reasons.push({ code: "no-matching-key", message: `attestation ${predicateType} not signed by ${req.signedBy.join(" or ")}`, evidenceId: e.id });
+            } else {
+              reasons.push(...c.rejected.filter((r) => EXCLUSIONS.has(r.code)).map((r) => ({ ...r, message: `attestation ${predicateType}: ${r.message}` })));
+            }
+            continue;
+          }
+          if (!conditionsHold(e, req, reasons)) continue;
+          const m = perSigner.get(c.signer) ?? new Map<AttestationRequirement, string>();
+          if (!m.has(req)) m.set(req, e.id);
+          perSigner.set(c.signer, m);
+        }
+      }
+      const full = new Map<string, string[]>();
+      for (const [signer, m] of perSigner) if (m.size === group.length) full.set(signer, [...m.values()]);
+      edges.set(group, full);
+    }
+    const list = [...groups.values()];
+    const matching = maximumMatching(list, (g) => edges.get(g)!.keys());
+    for (const g of list) {
+      const signer = matching.get(g);
+      if (signer === undefined) missingAttestations.push(...g);
+      else for (const id of edges.get(g)!.get(signer)!) usedIds.add(id);
+    }
   }
 
   if (failedClauses.length === 0 && missingAttestations.length === 0) {
-    const usedIds = [...new Set([...[...satisfied.values()].flat(), ...attestationIds])];
-    const retiring = spec.authorities.filter((a) => a.status === "retiring" && satisfiedNames.has(a.name));
+    // relying on a retiring authority (or key): every signature that satisfies it is through one
+    const retiringUsed = spec.authorities.filter((a) => counting.has(a.name) && [...bySignature.get(a.name)!.values()].every((x) => x.retiring));
     return {
       value: "verified",
       reasons: [
-        { code: "satisfied", message: `satisfied by ${[...satisfiedNames].join(", ") || "attestations"}` },
-        ...retiring.map((a) => ({ code: "retiring-authority" as const, message: `relies on retiring authority ${a.name}`, authority: a.name })),
+        { code: "satisfied", message: `satisfied by ${[...counting].join(", ") || "attestations"}` },
+        ...retiringUsed.map((a) => ({ code: "retiring-authority" as const, message: `relies on retiring authority ${a.name}`, authority: a.name })),
       ],
-      satisfiedBy: [...satisfiedNames],
-      evidenceIds: usedIds,
+      satisfiedBy: [...counting],
+      evidenceIds: [...usedIds],
+      keys: [...usedKeys],
     };
   }
 
@@ -369,12 +520,15 @@ export function evaluate(
   if (signatures.length === 0 && clauses.length && failedClauses.length) {
     out.push({ code: "no-signatures", message: "no image signature found (only attestations or other artifacts)" });
   }
-  for (const c of failedClauses) out.push({ code: "requirement-not-met", message: `signatures: ${describeClause(c)} not satisfied` });
+  for (const f of failedClauses) {
+    const shared = f.signed.length > f.matched ? ` (${f.signed.join(", ")} signed by only ${f.matched} distinct signer${f.matched === 1 ? "" : "s"}: one signer counts once)` : "";
+    out.push({ code: "requirement-not-met", message: `signatures: ${describeClause(f.clause)} not satisfied${shared}` });
+  }
   for (const m of missingAttestations) {
     const present = attestations.filter((e) => e.status === "valid").map((e) => e.predicateType);
     out.push({
       code: "predicate-type",
-      message: `no valid attestation of type ${m.predicateType}${present.length ? ` (found: ${[...new Set(present)].join(", ")})` : ""}`,
+      message: `no valid attestation of type ${m.predicateType}${m.signedBy ? ` signed by ${m.signedBy.join(" or ")}` : ""}${present.length ? ` (found: ${[...new Set(present)].join(", ")})` : ""}`,
     });
   }
   return { value: "failed", reasons: dedupe([...out, ...reasons]), satisfiedBy: [...satisfiedNames], evidenceIds: [] };

@@ -59,11 +59,15 @@ const identity = z
 
 const authorityStatus = z.enum(["active", "retiring", "revoked"]);
 
+const keySource = z.union([z.object({ pem: pemPublicKey }).strict(), z.object({ ref: z.string().min(1) }).strict()]);
+
 const authority = z
   .object({
     name,
     /** A public key (PEM), or the name of a stored Signet authority. */
-    key: z.union([z.object({ pem: pemPublicKey }).strict(), z.object({ ref: z.string().min(1) }).strict()]).optional(),
+    key: keySource.optional(),
+    /** Several keys of ONE signer (a rotation's old and new key): either one satisfies the authority, which still counts once. */
+    keys: z.array(keySource).min(1).max(10).optional(),
     keyless: z
       .object({
         identities: z.array(identity).min(1).max(100),
@@ -101,8 +105,8 @@ const authority = z
   })
   .strict()
   .refine(
-    (a) => [a.key, a.keyless, a.static].filter((x) => x !== undefined).length === 1,
-    "an authority has exactly one of key / keyless / static",
+    (a) => [a.key, a.keys, a.keyless, a.static].filter((x) => x !== undefined).length === 1,
+    "an authority has exactly one of key / keys / keyless / static",
   )
   .refine(
     (a) => a.static === undefined || (a.attestations === undefined && a.requireTlog === undefined && a.signatureFormat === undefined),
@@ -188,6 +192,8 @@ export const policySpecSchema = z
     const check = (list: string[], path: (string | number)[]) =>
       list.forEach((n, i) => {
         if (!names.has(n)) ctx.addIssue({ code: "custom", path: [...path, i], message: `unknown authority "${n}"` });
+        // a name listed twice is still one authority, and `atLeast` counts authorities
+        else if (list.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [...path, i], message: `authority "${n}" is listed twice` });
       });
     const clauses = spec.require.signatures === undefined ? [] : Array.isArray(spec.require.signatures) ? spec.require.signatures : [spec.require.signatures];
     clauses.forEach((c, i) => {

@@ -3,8 +3,8 @@ import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { canonicalJson } from "@/lib/audit/chain";
-import { compilePolicy, type CompiledPolicy, type StoredKey } from "@/lib/policy/compile";
-import { policySpecSchema, type PolicyDocument } from "@/lib/policy/schema";
+import { compilePolicy, duplicateKeyProblems, keySources, type CompiledPolicy, type StoredKey } from "@/lib/policy/compile";
+import { PolicyValidationError, policySpecSchema, type PolicyDocument } from "@/lib/policy/schema";
 
 /**
  * Persistence of policies with versions. Saving a document whose spec changed creates a new version
@@ -38,6 +38,12 @@ export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: Save
     if (existing?.readOnly && opts.source !== "cluster_import") {
       throw new PolicyReadOnlyError(doc.metadata.name);
     }
+    // one key under two names would look like two signers: refused, naming both authorities
+    const refs = doc.spec.authorities.flatMap((a) => keySources(a).flatMap((k) => ("ref" in k ? [k.ref] : [])));
+    const stored = refs.length ? await tx.authority.findMany({ where: { name: { in: refs } }, select: { name: true, publicKeyPem: true } }) : [];
+    const pems = new Map(stored.flatMap((s) => (s.publicKeyPem ? [[s.name, s.publicKeyPem] as const] : [])));
+    const duplicates = duplicateKeyProblems(doc.spec, (ref) => (pems.has(ref) ? { pem: pems.get(ref)! } : undefined));
+    if (duplicates.length) throw new PolicyValidationError(duplicates.map((d) => `${doc.metadata.name}: spec.${d}`));
     const latest = existing?.versions[0];
     const same =
       latest !== undefined &&

@@ -142,7 +142,7 @@ interface Plan {
 function policyResults(input: EvaluateImageInput): Map<string, PolicyVerdict> {
   const results = new Map<string, PolicyVerdict>();
   for (const p of input.policies) {
-    results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keyFingerprints) : policyErrorVerdict(p.error));
+    results.set(p.id, p.policy ? evaluate(p.policy.spec, input.facts, { discovery: input.discovery, now: input.now }, p.policy.keys) : policyErrorVerdict(p.error));
   }
   return results;
 }

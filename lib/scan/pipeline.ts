@@ -1,11 +1,11 @@
 import "server-only";
+import { candidateKeys } from "@/lib/policy/compile";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
-import type { PublicKeyCandidate } from "@/lib/sigstore/types";
 import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, type EvaluateImageInput } from "@/lib/scan/evaluate-image";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
@@ -232,15 +232,6 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   if (pending.length === 0) await finalizeScan(ctx, scanId);
 }
 
-/** Candidate public keys of every active policy (verification checks each signature against all). */
-function candidateKeys(policies: LoadedPolicy[]): PublicKeyCandidate[] {
-  const seen = new Map<string, PublicKeyCandidate>();
-  for (const p of policies) {
-    for (const [authority, pem] of p.policy?.keys ?? []) seen.set(`${p.name}/${authority}`, { keyId: `${p.name}/${authority}`, pem });
-  }
-  return [...seen.values()];
-}
-
 /** Images per image-check job: big enough to share round trips, small enough to spread over workers. */
 export const IMAGE_BATCH_SIZE = 100;
 
@@ -284,7 +275,8 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   const images = await db.image.findMany({ where: { id: { in: ids } } });
   const gone = ids.filter((id) => !images.some((i) => i.id === id));
   const policies = await loadActivePolicies(db);
-  const keys = candidateKeys(policies);
+  // verification checks each signature against every active policy's keys
+  const keys = candidateKeys(policies.flatMap((p) => (p.policy ? [p.policy] : [])));
   const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
 
   const reusable = images.filter(

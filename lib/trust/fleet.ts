@@ -1,3 +1,4 @@
+import type { CompiledKey } from "@/lib/policy/compile";
 import { evaluate, type Verdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
 import type { PolicyAuthority, PolicySpec } from "@/lib/policy/schema";
@@ -37,7 +38,8 @@ export interface FleetPolicy {
   name: string;
   mode: string;
   spec: PolicySpec;
-  keyFingerprints: Map<string, string>;
+  /** The compiled policy's keys (an authority with `keys:` has several). */
+  keys: CompiledKey[];
 }
 
 /** Which authorities a preview marks revoked: a stored authority (by name), a key (by fingerprint), or one policy's authority. */
@@ -46,23 +48,28 @@ export type AuthorityTarget =
   | { kind: "fingerprint"; fingerprint: string }
   | { kind: "policy"; policy: string; authority: string };
 
-/** Whether `authority` of `policy` is (or is backed by) the target. */
-export function targetMatches(target: AuthorityTarget, policy: Pick<FleetPolicy, "name" | "keyFingerprints">, authority: PolicyAuthority): boolean {
-  const fp = policy.keyFingerprints.get(authority.name);
-  switch (target.kind) {
-    case "stored":
-      return (authority.key !== undefined && "ref" in authority.key && authority.key.ref === target.name) || (!!target.fingerprint && fp === target.fingerprint);
-    case "fingerprint":
-      return fp === target.fingerprint;
-    case "policy":
-      return policy.name === target.policy && authority.name === target.authority;
-  }
+/** Whether a key is (or is backed by) a stored / fingerprint target. */
+function keyIsTarget(target: AuthorityTarget, key: CompiledKey): boolean {
+  if (target.kind === "stored") return key.ref === target.name || (!!target.fingerprint && key.fingerprint === target.fingerprint);
+  if (target.kind === "fingerprint") return key.fingerprint === target.fingerprint;
+  return false;
 }
 
-/** The policy with every authority matching the target marked revoked. */
+/** Whether `authority` of `policy` is (or is backed by, through one of its keys) the target. */
+export function targetMatches(target: AuthorityTarget, policy: Pick<FleetPolicy, "name" | "keys">, authority: PolicyAuthority): boolean {
+  if (target.kind === "policy") return policy.name === target.policy && authority.name === target.authority;
+  return policy.keys.some((k) => k.authority === authority.name && keyIsTarget(target, k));
+}
+
+/**
+ * The policy with the target revoked: a key target revokes that key only (an authority holding a
+ * rotation's old and new key keeps the other), a policy authority target the whole authority.
+ */
 export function withRevoked(policy: FleetPolicy, target: AuthorityTarget): FleetPolicy {
+  if (target.kind !== "policy") return { ...policy, keys: policy.keys.map((k) => (keyIsTarget(target, k) ? { ...k, status: "revoked" as const } : k)) };
   const authorities = policy.spec.authorities.map((a) => (targetMatches(target, policy, a) ? { ...a, status: "revoked" as const } : a));
-  return { ...policy, spec: { ...policy.spec, authorities } };
+  const keys = policy.keys.map((k) => (k.authority === target.authority && policy.name === target.policy ? { ...k, status: "revoked" as const } : k));
+  return { ...policy, keys, spec: { ...policy.spec, authorities } };
 }
 
 export interface ContainerVerdict {
@@ -90,7 +97,7 @@ export function evaluateFleet(images: readonly FleetImage[], policies: readonly 
         if (!policyApplies(policy.spec, ctx)) continue;
         let verdict = results.get(policy.id);
         if (!verdict) {
-          verdict = evaluate(policy.spec, factsFor(image.facts, policy), { discovery: image.discovery, now }, policy.keyFingerprints);
+          verdict = evaluate(policy.spec, factsFor(image.facts, policy), { discovery: image.discovery, now }, policy.keys);
           results.set(policy.id, verdict);
         }
         out.push({ image, container, policy, verdict });
@@ -186,8 +193,9 @@ export function usageOf(verdicts: readonly ContainerVerdict[], target: Authority
     (v) =>
       v.verdict.value === "verified" &&
       v.verdict.satisfiedBy.some((name) => {
-        const a = v.policy.spec.authorities.find((x) => x.name === name);
-        return a !== undefined && targetMatches(target, v.policy, a);
+        if (target.kind === "policy") return v.policy.name === target.policy && name === target.authority;
+        // a key target: that key's own signatures counted (not another key of the same authority)
+        return v.policy.keys.some((k) => k.authority === name && keyIsTarget(target, k) && (v.verdict.keys ?? []).includes(k.fingerprint));
       }),
   );
   return {

@@ -83,25 +83,24 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
       const addLink = (d: Described) => {
         if (!d.entry.policies.some((x) => x.policy === link.policy && x.alias === link.alias)) d.entry.policies.push(link);
       };
-      if (a.key && "ref" in a.key) {
-        const d = byName.get(a.key.ref);
-        if (d) addLink(d);
+      // a key authority is listed under its stored keys (both, during a rotation) when it has no other
+      const keys = p.keys.filter((k) => k.authority === a.name);
+      const storedOf = (k: (typeof keys)[number]) => (k.ref !== undefined ? byName.get(k.ref) : byFp.get(k.fingerprint));
+      if (keys.length && keys.every((k) => storedOf(k) !== undefined)) {
+        for (const k of keys) addLink(storedOf(k)!);
         continue;
       }
-      const fp = p.keyFingerprints.get(a.name) ?? null;
-      if (fp && byFp.has(fp)) {
-        addLink(byFp.get(fp)!);
-        continue;
-      }
+      const inline = keys.find((k) => storedOf(k) === undefined);
+      const fp = inline?.fingerprint ?? null;
       const d: Described = {
         target: { kind: "policy", policy: p.name, authority: a.name },
         entry: {
           ref: `policy:${p.name}/${a.name}`,
           name: `${p.name}/${a.name}`,
-          kind: a.key ? "key" : "keyless",
+          kind: a.keyless ? "keyless" : "key",
           source: "policy",
           fingerprint: fp,
-          algorithm: a.key && "pem" in a.key ? keyAlgorithm(a.key.pem) : null,
+          algorithm: inline ? keyAlgorithm(inline.pem) : null,
           identities: (a.keyless?.identities ?? []).map((i) => ({ issuer: i.issuer ?? `/${i.issuerRegExp}/`, subject: i.subject ?? `/${i.subjectRegExp}/` })),
           owner: null,
           createdAt: null,

@@ -62,10 +62,10 @@ export async function loadFleet(db: Pick<Db, "image">): Promise<FleetImage[]> {
   }));
 }
 
-/** The active policies with their compiled key fingerprints. */
+/** The active policies with their compiled keys. */
 export async function loadFleetPolicies(db: Db): Promise<FleetPolicy[]> {
   return (await loadActivePolicies(db)).flatMap((p) =>
-    p.policy ? [{ id: p.id, name: p.name, mode: p.mode, spec: p.policy.spec, keyFingerprints: p.policy.keyFingerprints }] : [],
+    p.policy ? [{ id: p.id, name: p.name, mode: p.mode, spec: p.policy.spec, keys: p.policy.keys }] : [],
   );
 }
 

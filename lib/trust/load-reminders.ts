@@ -6,6 +6,7 @@ import { loadFleetPolicies } from "@/lib/trust/load-fleet";
 import { computeReminders, type Reminder } from "@/lib/trust/reminders";
 import { getTrustSettings } from "@/lib/trust/settings";
 import { trustRootItems } from "@/lib/trust/trust-roots";
+import { onlyStoredKeys } from "@/lib/policy/compile";
 
 const log = childLogger("trust");
 
@@ -24,7 +25,7 @@ export async function getReminders(db: Db, opts: { now?: Date; timeZone?: string
     }),
   ]);
   const inline = policies.flatMap((p) =>
-    p.spec.authorities.filter((a) => !(a.key && "ref" in a.key)).map((a) => ({ key: `policy:${p.name}/${a.name}`, name: `${p.name}/${a.name}`, status: a.status, rotateBy: null, validUntil: a.validUntil ?? null })),
+    p.spec.authorities.filter((a) => !onlyStoredKeys(a)).map((a) => ({ key: `policy:${p.name}/${a.name}`, name: `${p.name}/${a.name}`, status: a.status, rotateBy: null, validUntil: a.validUntil ?? null })),
   );
   const trustRoots = roots.flatMap((r) => trustRootItems(r.name, r.document));
   if (!roots.some((r) => r.name === PUBLIC_GOOD_ID)) {

@@ -9,6 +9,7 @@ import { blastRadius, type AuthorityTarget, type BlastRadius, type FleetPolicy }
 import { loadFleet, loadFleetPolicies } from "@/lib/trust/load-fleet";
 import { reverifyImages, type ReverifyOptions } from "@/lib/trust/reverify";
 import { saveSpec } from "@/lib/trust/save-spec";
+import { onlyStoredKeys } from "@/lib/policy/compile";
 
 /** Revocation: the blast-radius preview (no writes), the revocation itself, and the workloads it broke. */
 
@@ -30,15 +31,14 @@ export async function previewRevocation(db: Db, ref: AuthorityRef, now = new Dat
 async function readOnlyEmbedding(db: Db, policies: FleetPolicy[], target: AuthorityTarget): Promise<string[]> {
   const ro = new Set((await db.policy.findMany({ where: { readOnly: true }, select: { name: true } })).map((p) => p.name));
   return policies
-    .filter((p) => ro.has(p.name) && p.spec.authorities.some((a) => !(a.key && "ref" in a.key) && targetMatchesInline(target, p, a)))
+    .filter((p) => ro.has(p.name) && p.spec.authorities.some((a) => !onlyStoredKeys(a) && targetMatchesInline(target, p, a)))
     .map((p) => p.name);
 }
 
 function targetMatchesInline(target: AuthorityTarget, p: FleetPolicy, a: PolicySpec["authorities"][number]): boolean {
-  const fp = p.keyFingerprints.get(a.name);
   if (target.kind === "policy") return p.name === target.policy && a.name === target.authority;
-  const want = target.kind === "stored" ? target.fingerprint : target.fingerprint;
-  return !!want && fp === want;
+  const want = target.fingerprint;
+  return !!want && p.keys.some((k) => k.authority === a.name && k.ref === undefined && k.fingerprint === want);
 }
 
 /**
@@ -62,7 +62,7 @@ export async function revokeAuthority(db: Db, ref: AuthorityRef, reason: string,
     const spec = policySpecSchema.parse(row.versions[0]!.spec);
     let touched = false;
     const authorities = spec.authorities.map((a) => {
-      if (a.key && "ref" in a.key) return a;
+      if (onlyStoredKeys(a)) return a;
       if (!targetMatchesInline(target, p, a) || a.status === "revoked") return a;
       touched = true;
       return { ...a, status: "revoked" as const };

@@ -2,13 +2,15 @@ import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
-import { policySpecSchema } from "@/lib/policy/schema";
+import { keySources } from "@/lib/policy/compile";
+import { policySpecSchema, type PolicyAuthority } from "@/lib/policy/schema";
 import { createKeyAuthority } from "@/lib/trust/authorities";
+import { safeFingerprint } from "@/lib/trust/authority-ref";
 import { normalizeFingerprint } from "@/lib/trust/facts";
 import { loadFleetPolicies, runningImageIds } from "@/lib/trust/load-fleet";
 import { saveSpec } from "@/lib/trust/save-spec";
 import { reverifyImages, type ReverifyOptions } from "@/lib/trust/reverify";
-import { addDualTrust } from "@/lib/trust/rotation";
+import { addRotationKey } from "@/lib/trust/rotation";
 
 export interface RotationInput {
   newName: string;
@@ -18,9 +20,10 @@ export interface RotationInput {
 }
 
 /**
- * Staged rotation: stores the new key, marks the old one retiring, and adds the new key next to the
- * old one in every editable policy that trusts it (either signature satisfies). Returns the policies
- * changed and those it could not change (imported, read-only).
+ * Staged rotation: stores the new key, marks the old one retiring, and adds the new key to every
+ * authority of an editable policy that trusts the old one (`keys: [old, new]`: either key satisfies
+ * that one authority, which never gains a vote; see rotation.ts). Returns the policies changed and
+ * those it could not change (imported, read-only).
  */
 export async function rotateAuthority(db: Db, oldName: string, input: RotationInput, actor: string, reverify?: ReverifyOptions) {
   const old = await db.authority.findUnique({ where: { name: oldName } });
@@ -34,21 +37,21 @@ export async function rotateAuthority(db: Db, oldName: string, input: RotationIn
   for (const p of await loadFleetPolicies(db)) {
     const row = await db.policy.findUniqueOrThrow({ where: { id: p.id }, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
     const spec = policySpecSchema.parse(row.versions[0]!.spec);
-    const uses = spec.authorities.find((a) => (a.key && "ref" in a.key && a.key.ref === oldName) || (oldFp !== null && p.keyFingerprints.get(a.name) === oldFp));
-    if (!uses) continue;
+    // an inline copy of the old key is the old stored key (same fingerprint): it becomes `{ ref }`
+    const isOld = (k: NonNullable<PolicyAuthority["key"]>) => ("ref" in k ? k.ref === oldName : oldFp !== null && safeFingerprint(k.pem) === oldFp);
+    const uses = spec.authorities.filter((a) => keySources(a).some(isOld));
+    if (uses.length === 0) continue;
     if (row.readOnly) {
       skipped.push(p.name);
       continue;
     }
-    let alias = `${uses.name}-next`.slice(0, 63).replace(/-+$/, "");
-    for (let i = 2; spec.authorities.some((a) => a.name === alias); i++) alias = `${uses.name}-next-${i}`.slice(0, 63);
-    // inline copies of the old key are marked retiring in the policy itself
-    const marked = { ...spec, authorities: spec.authorities.map((a) => (a === uses && a.key && "pem" in a.key ? { ...a, status: "retiring" as const } : a)) };
-    await saveSpec(db, p.name, addDualTrust(marked, uses.name, alias, { name: alias, key: { ref: created.name }, status: "active" }), actor);
+    let next = spec;
+    for (const a of uses) next = addRotationKey(next, a.name, isOld, oldName, created.name);
+    await saveSpec(db, p.name, next, actor);
     await db.policyAuthority.upsert({
       where: { policyId_authorityId: { policyId: p.id, authorityId: created.id } },
-      create: { policyId: p.id, authorityId: created.id, alias },
-      update: { alias },
+      create: { policyId: p.id, authorityId: created.id, alias: uses[0]!.name },
+      update: { alias: uses[0]!.name },
     });
     changed.push(p.name);
   }

@@ -1,33 +1,29 @@
-import type { PolicySpec, SignatureClause } from "@/lib/policy/schema";
+import type { PolicyAuthority, PolicySpec } from "@/lib/policy/schema";
 
 /**
- * Dual trust for a staged rotation, pure: the new authority is accepted wherever the old one is.
- * `anyOf` / `atLeast … of` gain the new name; `allOf [old, x]` becomes `anyOf [old, new]` and `allOf [x]`;
- * attestations signed by the old one may be signed by the new one. The default clause (any authority)
- * includes the new authority by itself.
+ * Dual trust for a staged rotation, pure. The new key joins the old one INSIDE the authority that
+ * trusts it (`keys: [old, new]`: either key satisfies it), never as an authority of its own: the old
+ * and the new key of one team are one signer, so an image carrying both still counts once in
+ * `allOf` / `atLeast … of` clauses and attestation requirements. The old key becomes a reference to
+ * its stored authority (`{ ref: old }`), whose status (retiring, later revoked) then applies to that
+ * key alone. Clauses are unchanged.
+ *
+ * `isOld` tells which key source of the authority is the rotated key (by stored name or fingerprint).
  */
-/** Adds `alias` wherever `old` is accepted, so that either satisfies the policy (dual trust). */
-export function addDualTrust(spec: PolicySpec, old: string, alias: string, authority: PolicySpec["authorities"][number]): PolicySpec {
-  if (spec.authorities.some((a) => a.name === alias)) return spec;
-  const s = spec.require.signatures;
-  const widen = (c: SignatureClause): SignatureClause[] => {
-    if ("anyOf" in c) return c.anyOf.includes(old) ? [{ anyOf: [...c.anyOf, alias] }] : [c];
-    if ("allOf" in c) {
-      if (!c.allOf.includes(old)) return [c];
-      const rest = c.allOf.filter((n) => n !== old);
-      return [{ anyOf: [old, alias] }, ...(rest.length ? [{ allOf: rest }] : [])];
-    }
-    return c.of.includes(old) ? [{ atLeast: c.atLeast, of: [...c.of, alias] }] : [c];
-  };
-  const signatures = s === undefined ? undefined : Array.isArray(s) ? s.flatMap(widen) : widen(s);
-  return {
-    ...spec,
-    authorities: [...spec.authorities, authority],
-    require: {
-      ...spec.require,
-      ...(signatures === undefined ? {} : { signatures: Array.isArray(signatures) && signatures.length === 1 && !Array.isArray(s) ? signatures[0]! : signatures }),
-      attestations: spec.require.attestations.map((a) => (a.signedBy?.includes(old) ? { ...a, signedBy: [...a.signedBy, alias] } : a)),
-    },
-  };
+export function addRotationKey(
+  spec: PolicySpec,
+  authority: string,
+  isOld: (source: NonNullable<PolicyAuthority["key"]>) => boolean,
+  oldRef: string,
+  newRef: string,
+): PolicySpec {
+  const authorities = spec.authorities.map((a): PolicyAuthority => {
+    if (a.name !== authority || a.keyless) return a;
+    const sources = a.key ? [a.key] : (a.keys ?? []);
+    if (sources.some((k) => "ref" in k && k.ref === newRef)) return a;
+    const keys = [...sources.map((k) => (isOld(k) ? { ref: oldRef } : k)), { ref: newRef }];
+    const { key: _key, ...rest } = a;
+    return { ...rest, keys };
+  });
+  return { ...spec, authorities };
 }
-

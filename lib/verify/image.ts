@@ -110,7 +110,7 @@ export function evaluateDiscovered(input: EvaluateDiscoveredInput): { evidence: 
   const policies = input.policies.map((p) => ({
     policy: p.name,
     mode: p.spec.mode,
-    verdict: evaluate(p.spec, facts, { discovery, now: input.now }, p.keyFingerprints),
+    verdict: evaluate(p.spec, facts, { discovery, now: input.now }, p.keys),
   }));
   return { evidence, policies };
 }

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { compilePolicy, PolicyCompileError, type CompiledPolicy } from "@/lib/policy/compile";
+import { candidateKeys, compilePolicy, PolicyCompileError, type CompiledPolicy } from "@/lib/policy/compile";
 import { imageInScope } from "@/lib/policy/image-scope";
 import { parsePolicyDocuments, PolicyValidationError } from "@/lib/policy/schema";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, PUBLIC_GOOD_ID, TrustRootError, type TrustRoot } from "@/lib/sigstore";
@@ -66,9 +66,7 @@ export function appliesToImage(policy: CompiledPolicy, imageName: string, imageR
 }
 
 /** Candidate keys of some policies for verifyArtifacts: keyId "<policy>/<authority>". */
-export function candidateKeys(policies: readonly CompiledPolicy[]): Array<{ keyId: string; pem: string }> {
-  return policies.flatMap((p) => [...p.keys].map(([authority, pem]) => ({ keyId: `${p.name}/${authority}`, pem })));
-}
+export { candidateKeys };
 
 const ROOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 

@@ -33,6 +33,7 @@ export const POST = route({ access: "admin", body: policySaveBody }, async ({ bo
       saved.push({ name: doc.metadata.name, ...r });
     } catch (err) {
       if (err instanceof PolicyReadOnlyError) throw new ApiError("conflict", err.message);
+      if (err instanceof PolicyValidationError) throw new ApiError("validation_failed", "The policy is not valid.", err.problems);
       throw err;
     }
   }

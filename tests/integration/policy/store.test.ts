@@ -55,7 +55,7 @@ describe("policy store with versions", () => {
     loaded = await loadActivePolicies(db);
     const compiled = loaded[0]!.policy!;
     expect(compiled.version).toBe(2);
-    expect(compiled.keyFingerprints.get("stored")).toBe(publicKeyFingerprint(PEM));
+    expect(compiled.keys.find((k) => k.authority === "stored")?.fingerprint).toBe(publicKeyFingerprint(PEM));
     expect(compiled.spec.authorities.find((x) => x.name === "stored")?.status).toBe("revoked");
     expect(compiled.spec.authorities.find((x) => x.name === "inline")?.status).toBe("active");
   });

@@ -19,7 +19,7 @@ function policy(spec: string) {
 }
 const found = { discovery: { outcome: "found" as const }, now };
 const none = { discovery: { outcome: "none" as const }, now };
-const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx: EvaluationContext = found) => evaluate(p.spec, ev, ctx, p.keyFingerprints);
+const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx: EvaluationContext = found) => evaluate(p.spec, ev, ctx, p.keys);
 const ev = (id: string, key: string, over: Partial<EvidenceFact> = {}): EvidenceFact => ({
   id,
   kind: "signature",

@@ -37,7 +37,7 @@ const keyless = (id: string, identity: string, issuer: string, over: Partial<Evi
   ...over,
 });
 const found = { discovery: { outcome: "found" as const }, now };
-const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx: EvaluationContext = found) => evaluate(p.spec, ev, ctx, p.keyFingerprints);
+const run = (p: ReturnType<typeof policy>, ev: EvidenceFact[], ctx: EvaluationContext = found) => evaluate(p.spec, ev, ctx, p.keys);
 
 describe("evaluate: key authorities and requirements", () => {
   const threeSigners = `authorities:\n${keyAuth("build", KA!)}${keyAuth("scanner", KB!)}${keyAuth("qa", KC!)}`;
@@ -189,5 +189,126 @@ describe("evaluate: unsigned, error and the never-wrong-verified rules", () => {
     for (const status of ["invalid", "error"] as const) {
       expect(run(p, [sig("e1", [KA!], { status })]).value).not.toBe("verified");
     }
+  });
+});
+
+describe("evaluate: votes are distinct signers matched one-to-one to authorities", () => {
+  const issuer = "https://token.actions.githubusercontent.com";
+  const release = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
+  const other = "https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main";
+  // "org" and "release" overlap: a release-workflow certificate matches both
+  const overlapping = `authorities:
+  - name: org
+    keyless: { identities: [ { issuer: "${issuer}", subjectRegExp: "^https://github\\\\.com/acme/" } ] }
+  - name: release
+    keyless: { identities: [ { issuer: "${issuer}", subject: "${release}" } ] }
+`;
+
+  it("one key under two names is one vote: atLeast 2 fails, with a reason that says so", () => {
+    const p = policy(`authorities:\n${keyAuth("a", KA!)}${keyAuth("a-again", KA!)}require:\n  signatures: { atLeast: 2, of: [a, a-again] }`);
+    const v = run(p, [sig("e1", [KA!]), sig("e2", [KA!])]);
+    expect(v.value).toBe("failed");
+    expect(v.reasons.find((r) => r.code === "requirement-not-met")?.message).toMatch(/only 1 distinct signer/);
+    const all = policy(`authorities:\n${keyAuth("a", KA!)}${keyAuth("a-again", KA!)}require:\n  signatures: { allOf: [a, a-again] }`);
+    expect(run(all, [sig("e1", [KA!])]).value).toBe("failed");
+  });
+
+  it("two keys are two votes", () => {
+    const p = policy(`authorities:\n${keyAuth("a", KA!)}${keyAuth("b", KB!)}require:\n  signatures: { atLeast: 2, of: [a, b] }`);
+    const v = run(p, [sig("e1", [KA!]), sig("e2", [KB!])]);
+    expect(v.value).toBe("verified");
+    expect([...v.satisfiedBy].sort()).toEqual(["a", "b"]);
+    expect([...v.evidenceIds].sort()).toEqual(["e1", "e2"]);
+  });
+
+  it("the same key in another encoding (compressed EC point) is the same signer", () => {
+    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const uncompressed = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const jwk = publicKey.export({ format: "jwk" });
+    const x = Buffer.from(jwk.x!, "base64url");
+    const y = Buffer.from(jwk.y!, "base64url");
+    // SPKI of the compressed point: same algorithm header, 33-byte point
+    const header = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
+    const compressedDer = Buffer.concat([header, Buffer.from([y[y.length - 1]! & 1 ? 3 : 2]), x]);
+    const compressed = `-----BEGIN PUBLIC KEY-----\n${compressedDer.toString("base64")}\n-----END PUBLIC KEY-----\n`;
+    expect(fp(compressed)).not.toBe(fp(uncompressed));
+    const p = policy(`authorities:\n${keyAuth("a", uncompressed)}${keyAuth("b", compressed)}require:\n  signatures: { atLeast: 2, of: [a, b] }`);
+    // verification reports both fingerprints for one signature
+    expect(run(p, [sig("e1", [uncompressed, compressed])]).value).toBe("failed");
+    expect(run(p, [sig("e1", [uncompressed]), sig("e2", [compressed])]).value).toBe("failed");
+  });
+
+  it("overlapping keyless identities: one certificate identity is one vote, two identities are two", () => {
+    const p = policy(`${overlapping}require:\n  signatures: { allOf: [org, release] }`);
+    expect(run(p, [keyless("e1", release, issuer)]).value).toBe("failed");
+    // two certificates of the same identity are still one signer
+    expect(run(p, [keyless("e1", release, issuer), keyless("e2", release, issuer)]).value).toBe("failed");
+    const v = run(p, [keyless("e1", release, issuer), keyless("e2", other, issuer)]);
+    expect(v.value).toBe("verified");
+    expect([...v.satisfiedBy].sort()).toEqual(["org", "release"]);
+  });
+
+  it("the matching finds the assignment a greedy count would miss", () => {
+    // e1 (release workflow) fits both; e2 (other workflow) only org: release←e1, org←e2
+    const p = policy(`${overlapping}require:\n  signatures: { atLeast: 2, of: [release, org] }`);
+    expect(run(p, [keyless("e2", other, issuer), keyless("e1", release, issuer)]).value).toBe("verified");
+  });
+
+  it("the same identity under another trusted root is another signer", () => {
+    const p = policy(`authorities:
+  - name: pg
+    keyless: { identities: [ { issuer: "${issuer}", subject: "${release}" } ] }
+  - name: corp
+    keyless: { identities: [ { issuer: "${issuer}", subject: "${release}" } ], trustedRoot: corp }
+require:
+  signatures: { allOf: [pg, corp] }`);
+    const corp = keyless("e2", release, issuer);
+    (corp.signer as { trustedRoot: string }).trustedRoot = "corp";
+    expect(run(p, [keyless("e1", release, issuer), corp]).value).toBe("verified");
+  });
+
+  it("a rotating authority (keys: old, new) is one vote even when both keys signed", () => {
+    const p = policy(`authorities:
+  - name: team
+    keys: [ { pem: ${JSON.stringify(KA)} }, { pem: ${JSON.stringify(KB)} } ]
+${keyAuth("qa", KC!)}require:
+  signatures: { atLeast: 2, of: [team, qa] }`);
+    expect(run(p, [sig("e1", [KA!]), sig("e2", [KB!])]).value).toBe("failed");
+    expect(run(p, [sig("e1", [KB!]), sig("e3", [KC!])]).value).toBe("verified");
+    expect(run(p, [sig("e1", [KA!]), sig("e3", [KC!])]).value).toBe("verified");
+  });
+
+  it("attestation requirements of one type naming different signers need distinct signers", () => {
+    const slsa = "https://slsa.dev/provenance/v1";
+    const p = policy(`${overlapping}require:
+  signatures: []
+  attestations:
+    - { predicateType: ${slsa}, signedBy: [org] }
+    - { predicateType: ${slsa}, signedBy: [release] }`);
+    const att = (id: string, identity: string): EvidenceFact => ({ ...keyless(id, identity, issuer), kind: "attestation", predicateType: slsa });
+    expect(run(p, [att("a1", release)]).value).toBe("failed");
+    expect(run(p, [att("a1", release), att("a2", other)]).value).toBe("verified");
+    // requirements naming the same signer are one party's conditions: one attestation may meet both
+    const same = policy(`${overlapping}require:
+  signatures: []
+  attestations:
+    - { predicateType: ${slsa}, signedBy: [release] }
+    - { predicateType: ${slsa}, signedBy: [release] }`);
+    expect(run(same, [att("a1", release)]).value).toBe("verified");
+  });
+
+  it("requireTlog: an attestation without a log entry says the log entry is missing, not a wrong signer", () => {
+    const slsa = "https://slsa.dev/provenance/v1";
+    const p = policy(`authorities:\n${keyAuth("a", KA!)}requireTlog: true\nrequire:\n  signatures: []\n  attestations:\n    - { predicateType: ${slsa}, signedBy: [a] }`);
+    const v = run(p, [{ ...sig("a1", [KA!], { tlog: null }), kind: "attestation", predicateType: slsa }]);
+    expect(v.value).toBe("failed");
+    expect(reasonCodes(v)).toContain("tlog-missing");
+    expect(v.reasons.map((r) => r.message).join("\n")).not.toMatch(/not signed by/);
+    const wrong = run(p, [{ ...sig("a1", [KB!]), kind: "attestation", predicateType: slsa }]);
+    expect(wrong.reasons.map((r) => r.message).join("\n")).toMatch(/not signed by a/);
+  });
+
+  it("a name listed twice in a clause is refused (atLeast counts authorities)", () => {
+    expect(() => policy(`authorities:\n${keyAuth("a", KA!)}${keyAuth("b", KB!)}require:\n  signatures: { atLeast: 2, of: [a, a, b] }`)).toThrow(/listed twice/);
   });
 });

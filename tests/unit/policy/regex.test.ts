@@ -86,7 +86,7 @@ describe("RE2 policy regexps", () => {
     expect(policyRegexMatches("^(a|aa)+$", "a".repeat(100_000))).toBe(true);
     const [d] = parsePolicyDocuments(doc("subjectRegExp: (a+)+$"));
     const p = compilePolicy("p", 1, d!.spec);
-    const v = evaluate(p.spec, [keyless(`${"a".repeat(200_000)}!`)], { discovery: { outcome: "found" }, now: new Date("2026-11-25T12:00:00Z") }, p.keyFingerprints);
+    const v = evaluate(p.spec, [keyless(`${"a".repeat(200_000)}!`)], { discovery: { outcome: "found" }, now: new Date("2026-11-25T12:00:00Z") }, p.keys);
     expect(v.value).toBe("failed");
     expect(reasonCodes(v)).toContain("identity");
   });

@@ -5,7 +5,7 @@ import type { EvidenceFact } from "@/lib/policy/facts";
 import { parsePolicyDocuments, policySpecSchema } from "@/lib/policy/schema";
 import { storedFact } from "@/lib/trust/facts";
 import { blastRadius, evaluateFleet, resignList, retireSafety, usageOf, type FleetImage, type FleetPolicy } from "@/lib/trust/fleet";
-import { addDualTrust } from "@/lib/trust/rotation";
+import { addRotationKey } from "@/lib/trust/rotation";
 
 const pem = () => generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 const [KA, KB] = [pem(), pem()];
@@ -14,7 +14,7 @@ const now = new Date("2026-11-25T12:00:00Z");
 function policy(name: string, mode: string, spec: string, stored: Record<string, { pem: string; status?: "active" | "retiring" | "revoked" }> = {}): FleetPolicy {
   const [doc] = parsePolicyDocuments(`apiVersion: signet.dev/v1\nkind: Policy\nmetadata: { name: ${name} }\nspec:\n${spec.replace(/^/gm, "  ")}`);
   const c = compilePolicy(name, 1, doc!.spec, (ref) => stored[ref]);
-  return { id: `id-${name}`, name, mode, spec: c.spec, keyFingerprints: c.keyFingerprints };
+  return { id: `id-${name}`, name, mode, spec: c.spec, keys: c.keys };
 }
 const sig = (id: string, key: string): EvidenceFact => ({ id, kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(key)] }, tlog: null });
 const image = (name: string, ns: string, facts: EvidenceFact[], containers = 1): FleetImage => ({
@@ -111,17 +111,34 @@ describe("safe to retire", () => {
 });
 
 describe("dual trust and stored facts", () => {
-  it("accepts the new key wherever the old one was required", () => {
+  it("puts the new key inside the old key's authority (either key, one vote), clauses unchanged", () => {
     const spec = policySpecSchema.parse({
-      authorities: [{ name: "old", key: { ref: "k" } }, { name: "scan", key: { ref: "s" } }],
-      require: { signatures: { allOf: ["old", "scan"] }, attestations: [{ predicateType: "p", signedBy: ["old"] }] },
+      authorities: [{ name: "team", key: { ref: "k" } }, { name: "scan", key: { ref: "s" } }],
+      require: { signatures: { atLeast: 2, of: ["team", "scan"] }, attestations: [{ predicateType: "p", signedBy: ["team"] }] },
     });
-    const out = addDualTrust(spec, "old", "new", { name: "new", key: { ref: "k2" }, status: "active" });
-    expect(out.require.signatures).toEqual([{ anyOf: ["old", "new"] }, { allOf: ["scan"] }]);
-    expect(out.require.attestations[0]!.signedBy).toEqual(["old", "new"]);
+    const out = addRotationKey(spec, "team", (k) => "ref" in k && k.ref === "k", "k", "k2");
+    expect(out.authorities.map((a) => a.name)).toEqual(["team", "scan"]);
+    expect(out.authorities[0]).toMatchObject({ name: "team", keys: [{ ref: "k" }, { ref: "k2" }] });
+    expect(out.authorities[0]!.key).toBeUndefined();
+    expect(out.require).toEqual(spec.require);
     expect(policySpecSchema.safeParse(out).success).toBe(true);
-    const any = addDualTrust(policySpecSchema.parse({ authorities: [{ name: "old", key: { ref: "k" } }], require: { signatures: { anyOf: ["old"] } } }), "old", "new", { name: "new", key: { ref: "k2" }, status: "active" });
-    expect(any.require.signatures).toEqual({ anyOf: ["old", "new"] });
+    // an inline copy of the old key becomes the stored reference (its status then applies to it alone)
+    const inline = policySpecSchema.parse({ authorities: [{ name: "team", key: { pem: KA } }] });
+    expect(addRotationKey(inline, "team", (k) => "pem" in k, "k", "k2").authorities[0]!.keys).toEqual([{ ref: "k" }, { ref: "k2" }]);
+    // idempotent
+    expect(addRotationKey(out, "team", (k) => "ref" in k && k.ref === "k", "k", "k2")).toEqual(out);
+  });
+
+  it("either key of a rotating authority: the old one retiring, the new one active; revoking the old leaves the new", () => {
+    const stored = { old: { pem: KA, status: "retiring" as const }, next: { pem: KB } };
+    const p = policy("rot", "enforce", `requireTlog: false\nauthorities:\n  - { name: team, keys: [ { ref: old }, { ref: next } ] }`, stored);
+    const img = [image("old-signed", "payments", [sig("o#0", KA)]), image("new-signed", "payments", [sig("n#0", KB)])];
+    const v = evaluateFleet(img, [p], now);
+    expect(v.map((x) => x.verdict.value)).toEqual(["verified", "verified"]);
+    expect(v[0]!.verdict.reasons.map((r) => r.code)).toContain("retiring-authority");
+    expect(v[1]!.verdict.reasons.map((r) => r.code)).not.toContain("retiring-authority");
+    const radius = blastRadius(img, [p], { kind: "stored", name: "old" }, now);
+    expect(radius.imageIds).toEqual(["img-old-signed"]);
   });
 
   it("reads stored evidence rows into facts, named as verification names them", () => {

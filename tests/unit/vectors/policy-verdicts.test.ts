@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicy } from "@/lib/policy/compile";
+import { candidateKeys, compilePolicy } from "@/lib/policy/compile";
 import { evaluate, reasonCodes } from "@/lib/policy/evaluate";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { toEvidenceFact } from "@/lib/scan/facts";
@@ -26,10 +26,10 @@ describe.runIf(vectorsAvailable())("shared vectors: expected verdicts through Si
       const c = loadCase(entry.name);
       const [doc] = parsePolicyDocuments(signetPolicyFor(c));
       const policy = compilePolicy("vector", 1, doc!.spec);
-      const keys = [...policy.keys].map(([keyId, pem]) => ({ keyId, pem }));
+      const keys = candidateKeys([policy]);
       const verified = verifyArtifacts({ image: c.image, artifacts: c.artifacts, trust, keys, now: new Date("2026-11-25T00:00:00Z") });
       const facts = verified.map(toEvidenceFact);
-      const verdict = evaluate(policy.spec, facts, { discovery: { outcome: "found" }, now: new Date("2026-11-25T00:00:00Z") }, policy.keyFingerprints);
+      const verdict = evaluate(policy.spec, facts, { discovery: { outcome: "found" }, now: new Date("2026-11-25T00:00:00Z") }, policy.keys);
       expect(verdict.value).toBe(entry.verdict);
       if (entry.verdict === "verified") {
         expect(verdict.evidenceIds.length).toBeGreaterThan(0);

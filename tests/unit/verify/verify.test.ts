@@ -34,7 +34,7 @@ const NOW = new Date("2026-11-25T00:00:00Z");
 describe("policy files", () => {
   it("compiles every document, with key fingerprints", () => {
     const policies = compilePolicyFile(keyPolicy("one", key.pem) + keyPolicy("two", other.pem, ", scope: { images: ['ghcr.io/acme/**'] }"));
-    expect(policies.map((p) => [p.name, p.keyFingerprints.get("k")])).toEqual([
+    expect(policies.map((p) => [p.name, p.keys.find((k) => k.authority === "k")?.fingerprint])).toEqual([
       ["one", publicKeyFingerprint(key.pem)],
       ["two", publicKeyFingerprint(other.pem)],
     ]);

@@ -5,6 +5,7 @@ import { getDb } from "@/lib/db/client";
 import { clusterImportResultDto } from "@/lib/dto/dashboard";
 import { listClusterImagePoliciesForClusters } from "@/lib/kube/cluster-policies";
 import { importClusterImagePolicy, importKyvernoPolicy } from "@/lib/policy/import-cluster";
+import { PolicyValidationError } from "@/lib/policy/schema";
 import { archiveMissingImports, savePolicyDocument } from "@/lib/policy/store";
 import { listClusterTargets } from "@/lib/scan/real-adapters";
 
@@ -36,8 +37,9 @@ export const POST = route({ access: "admin", body: z.object({ cluster: z.string(
           saved.push({ name: doc.metadata.name, version: s.version, changed: s.changed });
         } catch (err) {
           // a document the store refuses (e.g. one key named by two authorities) is reported, not fatal to the import
-          if (!(err instanceof Error) || err.name.startsWith("Prisma")) throw err;
-          problems.push(`${r.cluster.name}/${obj.name}: not saved: ${err.message.split("\n")[0]}`);
+          if (err instanceof PolicyValidationError) for (const p of err.problems) problems.push(`${r.cluster.name}/${obj.name}: not saved: ${p}`);
+          else if (!(err instanceof Error) || err.name.startsWith("Prisma")) throw err;
+          else problems.push(`${r.cluster.name}/${obj.name}: not saved: ${err.message.split("\n")[0]}`);
         }
       }
     }
