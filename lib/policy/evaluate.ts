@@ -48,6 +48,7 @@ export type ReasonCode =
   | "unsigned"
   | "static-fail"
   | "discovery-error"
+  | "digest-unresolved"
   | "evidence-error"
   // informative, on verified verdicts
   | "satisfied"

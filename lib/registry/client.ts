@@ -221,8 +221,11 @@ export class RegistryClient {
   }
 
   /**
-   * The OCI 1.1 referrers API. `{ supported: false }` only on 404 (the spec's signal that the API is
-   * absent, after which clients use the referrers tag); any other failure is an error.
+   * The OCI 1.1 referrers API. `{ supported: false }` when the first page answers 404 (the spec's
+   * signal that the API is absent) or 400 / 405 / 501 (what registries without the endpoint answer
+   * in practice: an unknown route, method or feature), after which clients use the referrers tag;
+   * 5xx and any other failure are errors. A listing longer than MAX_PAGES pages is an error too: a
+   * truncated list of referrers would be a shorter truth.
    */
   async getReferrers(repo: RepositoryRef, digest: string): Promise<ReferrersResult> {
     parseDigest(digest);
@@ -230,7 +233,7 @@ export class RegistryClient {
     let path: string | undefined = `/v2/${repo.repository}/referrers/${digest}`;
     for (let page = 0; path && page < MAX_PAGES; page++) {
       const res = await this.call(repo, path, { method: "GET", headers: { accept: MEDIA.ociIndex }, maxBytes: this.maxManifestBytes });
-      if (res.status === 404 && page === 0) return { supported: false };
+      if (page === 0 && REFERRERS_UNSUPPORTED.has(res.status)) return { supported: false };
       if (res.status !== 200) throw this.statusError(res, `referrers of ${repo.repository}@${digest}`);
       let parsed;
       try {
@@ -242,6 +245,7 @@ export class RegistryClient {
       descriptors.push(...parsed.index.manifests);
       path = nextLink(res, repo.repository);
     }
+    if (path) throw new RegistryError("too-large", `referrers of ${repo.repository}@${digest}: more than ${MAX_PAGES} pages`);
     return { supported: true, descriptors };
   }
 
@@ -255,6 +259,9 @@ export class RegistryClient {
     return (await this.getManifest(ref, tag)).digest;
   }
 }
+
+/** Statuses of a referrers request that mean "no referrers API here" (see getReferrers). */
+const REFERRERS_UNSUPPORTED = new Set([400, 404, 405, 501]);
 
 function checkReference(reference: string): void {
   if (!isDigest(reference) && !TAG_RE.test(reference)) throw new TypeError(`invalid tag or digest ${JSON.stringify(reference.slice(0, 200))}`);

@@ -4,10 +4,13 @@ import { verifyAuditChain } from "@/lib/audit/store";
 import { createDb, type Db } from "@/lib/db/client";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { loadActivePolicies, PolicyReadOnlyError, savePolicyDocument } from "@/lib/policy/store";
+import { PolicyValidationError } from "@/lib/policy/schema";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
-const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const newPem = () => generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const PEM = newPem();
+const STORED_PEM = newPem();
 const doc = (mode: string, name = "prod") =>
   parsePolicyDocuments(`apiVersion: signet.dev/v1
 kind: Policy
@@ -51,11 +54,11 @@ describe("policy store with versions", () => {
     expect(loaded).toHaveLength(1);
     expect(loaded[0]!.error).toMatch(/no stored key named "release-2026"/);
 
-    await db.authority.create({ data: { name: "release-2026", kind: "key", publicKeyPem: PEM, status: "revoked" } });
+    await db.authority.create({ data: { name: "release-2026", kind: "key", publicKeyPem: STORED_PEM, status: "revoked" } });
     loaded = await loadActivePolicies(db);
     const compiled = loaded[0]!.policy!;
     expect(compiled.version).toBe(2);
-    expect(compiled.keys.find((k) => k.authority === "stored")?.fingerprint).toBe(publicKeyFingerprint(PEM));
+    expect(compiled.keys.find((k) => k.authority === "stored")?.fingerprint).toBe(publicKeyFingerprint(STORED_PEM));
     expect(compiled.spec.authorities.find((x) => x.name === "stored")?.status).toBe("revoked");
     expect(compiled.spec.authorities.find((x) => x.name === "inline")?.status).toBe("active");
   });
@@ -64,5 +67,26 @@ describe("policy store with versions", () => {
     await savePolicyDocument(db, doc("enforce", "cip-x"), { actor: "cluster:prod", source: "cluster_import" });
     await expect(savePolicyDocument(db, doc("audit", "cip-x"), { actor: "mallory" })).rejects.toBeInstanceOf(PolicyReadOnlyError);
     expect((await db.policy.findUniqueOrThrow({ where: { name: "cip-x" } })).readOnly).toBe(true);
+  });
+
+  it("refuses the same key under two authorities at save, naming both (inline twice, or inline and stored)", async () => {
+    const twice = (second: string) =>
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: dup }
+spec:
+  authorities:
+    - { name: release, key: { pem: ${JSON.stringify(PEM)} } }
+    - ${second}
+  require: { signatures: { atLeast: 2, of: [release, security] } }`)[0]!;
+    const inline = await savePolicyDocument(db, twice(`{ name: security, key: { pem: ${JSON.stringify(PEM)} } }`), { actor: "alice" }).catch((e: unknown) => e);
+    expect(inline).toBeInstanceOf(PolicyValidationError);
+    expect((inline as PolicyValidationError).problems.join("\n")).toMatch(/authorities "release" and "security" carry the same public key \(sha256:[0-9a-f]{64}\)/);
+    await db.authority.create({ data: { name: "same-as-inline", kind: "key", publicKeyPem: PEM } });
+    const stored = await savePolicyDocument(db, twice(`{ name: security, key: { ref: same-as-inline } }`), { actor: "alice" }).catch((e: unknown) => e);
+    expect((stored as PolicyValidationError).problems.join("\n")).toMatch(/"release" and "security" carry the same public key/);
+    expect(await db.policy.count({ where: { name: "dup" } })).toBe(0);
+    // two different keys are fine
+    expect((await savePolicyDocument(db, twice(`{ name: security, key: { pem: ${JSON.stringify(newPem())} } }`), { actor: "alice" })).changed).toBe(true);
   });
 });

@@ -216,6 +216,27 @@ describe("bad content", () => {
     expect(s.requests.some((q) => q.endsWith(digestTag(DIGEST)))).toBe(false);
   });
 
+  it("a referrers API answering 400 / 405 / 501 falls back to the referrers tag schema (as 404 does)", async () => {
+    for (const code of [400, 404, 405, 501]) {
+      const s = await hostile([[REFERRERS, status(code)], [SIG, manifest(sigManifest, MEDIA.ociManifest)], [BLOB, blob(payload)]]);
+      const { r } = await run(s);
+      expect(r.outcome, String(code)).toBe("found");
+      // the fallback tag was asked for: the referrers tag schema replaced the API
+      expect(s.requests.some((q) => q.endsWith(digestTag(DIGEST))), String(code)).toBe(true);
+    }
+    // 5xx stays an error (after the retries), never a fallback
+    const s = await hostile([[REFERRERS, status(501 + 1)]]);
+    expectError((await run(s)).r, "server-error");
+  });
+
+  it("a referrers listing that pages past the limit is an error, never a shorter list", async () => {
+    const page = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] }));
+    const s = await hostile([[REFERRERS, json(200, page, { "content-type": MEDIA.ociIndex, link: `<${REFERRERS}?last=x>; rel="next"` })]]);
+    const { r } = await run(s);
+    expectError(r, "too-large", /more than 100 pages/);
+    expect(s.requests.filter((q) => q.includes("/referrers/"))).toHaveLength(100);
+  });
+
   it("an index where a cosign manifest belongs is an error", async () => {
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] }));
     expectError((await run(await hostile([[ATT, manifest(index, MEDIA.ociIndex)]]))).r, "bad-response", /expected a cosign image manifest/);

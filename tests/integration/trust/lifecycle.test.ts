@@ -60,6 +60,7 @@ describe("trust lifecycle end to end", () => {
     keyB = await generateExtraKey(ws, "b");
     pubA = await fs.readFile(ws.pub, "utf8");
     pubB = await fs.readFile(keyB.replace(/cosign\.key$/, "cosign.pub"), "utf8");
+    const pubQa = await fs.readFile((await generateExtraKey(ws, "qa")).replace(/cosign\.key$/, "cosign.pub"), "utf8");
     const names = ["a1", "a2", "a3", "ab"];
     const pushed = await Promise.all(names.map((n) => pushRandomImage(ws, h, `apps/${n}`, "v1")));
     names.forEach((n, i) => (digests[n] = pushed[i]!));
@@ -91,7 +92,16 @@ spec:
   mode: audit
   requireTlog: false
   scope: { namespaces: [tools], images: ["${h}/apps/**"] }
-  authorities: [ { name: legacy, key: { pem: ${JSON.stringify(pubA)} } } ]`);
+  authorities: [ { name: legacy, key: { pem: ${JSON.stringify(pubA)} } } ]
+---
+apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: two-party }
+spec:
+  requireTlog: false
+  scope: { images: ["${h}/apps/ab"] }
+  authorities: [ { name: team, key: { ref: key-a } }, { name: qa, key: { pem: ${JSON.stringify(pubQa)} } } ]
+  require: { signatures: { atLeast: 2, of: [team, qa] } }`);
     for (const d of docs) await savePolicyDocument(db, d, { actor });
 
     ctx = { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImages(ctx, p) };
@@ -126,15 +136,16 @@ spec:
 
   it("scans, and the inventory shows key A with its live usage and the inline copy merged", async () => {
     expect((await scan()).status).toBe("succeeded");
-    for (const p of ["a1", "a2", "ab"]) expect(await values(p)).toEqual(["release:verified"]);
+    for (const p of ["a1", "a2"]) expect(await values(p)).toEqual(["release:verified"]);
+    expect(await values("ab")).toEqual(["release:verified", "two-party:failed"]);
     expect(await values("a3")).toEqual(["release:verified", "tools-audit:verified"]);
 
     const inv = await getInventory(db);
     const a = inv.find((e) => e.ref === "stored:key-a")!;
     expect(a).toMatchObject({ status: "active", source: "cosign.pub", owner: "platform", algorithm: "ecdsa-prime256v1", usage: { containers: 4, images: 4, namespaces: 2 } });
-    expect(a.policies.map((p) => `${p.policy}/${p.alias}/${p.mode}`).sort()).toEqual(["release/ci/enforce", "tools-audit/legacy/audit"]);
-    // the inline PEM is the same key: no separate entry
-    expect(inv.filter((e) => e.source === "policy")).toEqual([]);
+    expect(a.policies.map((p) => `${p.policy}/${p.alias}/${p.mode}`).sort()).toEqual(["release/ci/enforce", "tools-audit/legacy/audit", "two-party/team/audit"]);
+    // the inline PEM is the same key: no separate entry (only the qa key, which is not stored, has one)
+    expect(inv.filter((e) => e.source === "policy").map((e) => e.name)).toEqual(["two-party/qa"]);
   });
 
   it("loads the fleet's facts without reading Evidence.raw, named as the verdicts name them", async () => {
@@ -159,10 +170,16 @@ spec:
   it("rotating from A to B shows the re-sign list, which shrinks as images are re-signed with B", async () => {
     await updateTrustSettings(db, { retireSafeDays: 3 }, actor);
     const r = await rotateAuthority(db, "key-a", { newName: "key-b", publicKeyPem: pubB }, actor, { adapters: ctx.adapters });
-    expect(r.policies.sort()).toEqual(["release", "tools-audit"]);
+    expect(r.policies.sort()).toEqual(["release", "tools-audit", "two-party"]);
     expect(r.reevaluated).toBe(4);
     // dual trust: everything still verifies, relying on the retiring key is reported
-    for (const p of ["a1", "a2", "ab"]) expect(await values(p)).toEqual(["release:verified"]);
+    for (const p of ["a1", "a2"]) expect(await values(p)).toEqual(["release:verified"]);
+    // the old and the new key are ONE authority: ab, signed by A and B, still has one vote of two
+    expect(await values("ab")).toEqual(["release:verified", "two-party:failed"]);
+    const release = await db.policy.findUniqueOrThrow({ where: { name: "release" }, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
+    expect((release.versions[0]!.spec as { authorities: unknown[] }).authorities).toEqual([{ name: "ci", keys: [{ ref: "key-a" }, { ref: "key-b" }], status: "active" }]);
+    // only A's signature relies on the retiring key: ab (A and B) is not flagged
+    expect(((await verdicts("ab"))[0]!.reasons as { code: string }[]).map((x) => x.code)).not.toContain("retiring-authority");
     const a2 = (await verdicts("a2"))[0]!;
     expect((a2.reasons as { code: string }[]).map((x) => x.code)).toContain("retiring-authority");
 
@@ -219,7 +236,8 @@ spec:
     expect(cli.status, cli.stderr).toBe(0);
     const r = JSON.parse(cli.stdout) as { revoked: string; reevaluated: number; policies: string[] };
     expect(r).toMatchObject({ revoked: "key-a", reevaluated: 2 });
-    expect(r.policies).toEqual(["tools-audit"]); // the inline copy was revoked in a new version
+    // the rotation turned tools-audit's inline copy of A into a reference to key-a: revoking key-a covers it
+    expect(r.policies).toEqual([]);
     for (const p of ["a2", "a3"]) {
       const vs = await verdicts(p);
       expect(vs.length).toBeGreaterThan(0);

@@ -210,6 +210,53 @@ describe("signet verify with real cosign signatures", () => {
     expect(codes(one, 2)).toContain("requirement-not-met");
   });
 
+  it("votes are distinct signers: one key under two names, a rotation's old and new key, overlapping keyless identities", async () => {
+    // one key under two names: one vote, whatever the number of cosign signatures
+    const sameKey = keyPolicy("same-key", [keyAuthority("a", pub.a), keyAuthority("a-again", pub.a)].join(", "), "signatures: { atLeast: 2, of: [a, a-again] }");
+    for (const image of ["classic", "two", "three"]) {
+      const r = await check(image, sameKey);
+      expect(r.policies[0]!.verdict.value, image).toBe("failed");
+      expect(r.policies[0]!.verdict.reasons.find((x) => x.code === "requirement-not-met")?.message).toMatch(/1 distinct signer/);
+    }
+    // A + B: two votes
+    const ab = await check("two", keyPolicy("a-and-b", [keyAuthority("a", pub.a), keyAuthority("b", pub.b)].join(", "), "signatures: { atLeast: 2, of: [a, b] }"));
+    expect(ab.policies[0]!.verdict.value).toBe("verified");
+    // a rotating authority holds the old (A) and new (B) key: either counts, once
+    const rotating = keyPolicy(
+      "rotating",
+      `{ name: team, keys: [ { pem: ${JSON.stringify(pub.a)} }, { pem: ${JSON.stringify(pub.b)} } ] }, ${keyAuthority("qa", pub.c)}`,
+      "signatures: { atLeast: 2, of: [team, qa] }",
+    );
+    expect((await check("two", rotating)).policies[0]!.verdict.value).toBe("failed"); // A and B: one team
+    expect((await check("three", rotating)).policies[0]!.verdict.value).toBe("verified"); // team + qa
+
+    // keyless under a custom root: "org" (any acme.test identity) overlaps "release" (one identity)
+    const T = Math.floor(Date.now() / 1000) - 3600;
+    const leaf = (email: string) =>
+      makeLeaf({ ca: sigstore.ca, ctlog: sigstore.ctlog, notBefore: new Date((T - 60) * 1000), notAfter: new Date((T + 540) * 1000), identity: { email }, issuerV2: "https://issuer.acme.test" });
+    for (const name of ["kl-one", "kl-same-identity", "kl-two-identities"]) d[name] = randomDigest();
+    const layer = (name: string, email: string, logIndex: number) => keylessSignatureLayer({ sigstore, leaf: leaf(email), imageDigest: d[name]!, integratedTime: T, logIndex });
+    await pushSigManifest(reg.url, "v/kl-one", d["kl-one"]!, [layer("kl-one", "release@acme.test", 11)]);
+    await pushSigManifest(reg.url, "v/kl-same-identity", d["kl-same-identity"]!, [layer("kl-same-identity", "release@acme.test", 12), layer("kl-same-identity", "release@acme.test", 13)]);
+    await pushSigManifest(reg.url, "v/kl-two-identities", d["kl-two-identities"]!, [layer("kl-two-identities", "release@acme.test", 14), layer("kl-two-identities", "ops@acme.test", 15)]);
+    const overlapping = policyDoc(
+      "overlap",
+      `authorities:
+  - { name: org, keyless: { identities: [ { issuer: "https://issuer.acme.test", subjectRegExp: "@acme\\\\.test$" } ], trustedRoot: acme-private } }
+  - { name: release, keyless: { identities: [ { issuer: "https://issuer.acme.test", subject: "release@acme.test" } ], trustedRoot: acme-private } }
+require: { signatures: { allOf: [org, release] } }`,
+    );
+    const one = await check("kl-one", overlapping, [privateRoot]);
+    expect(one.evidence.map((e) => e.status)).toEqual(["valid"]);
+    expect(one.policies[0]!.verdict.value).toBe("failed");
+    const same = await check("kl-same-identity", overlapping, [privateRoot]);
+    expect(same.evidence.map((e) => e.status)).toEqual(["valid", "valid"]);
+    expect(same.policies[0]!.verdict.value).toBe("failed"); // two certificates, one identity: one vote
+    const two = await check("kl-two-identities", overlapping, [privateRoot]);
+    expect(two.policies[0]!.verdict.value).toBe("verified");
+    expect(two.policies[0]!.verdict.satisfiedBy.sort()).toEqual(["org", "release"]);
+  });
+
   it("requires a SLSA provenance attestation from the right builder (classic .att and v3 bundle)", async () => {
     const provenance = (builder: string) =>
       keyPolicy("provenance", keyAuthority("a", pub.a), `signatures: { anyOf: [a] }, attestations: [ { predicateType: "${SLSA_V02}", conditions: { builderId: "${builder}" } } ]`);
