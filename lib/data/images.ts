@@ -4,6 +4,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
 import { tryParseImageReference } from "@/lib/registry/reference";
+import { factId } from "@/lib/trust/facts";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
 export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDto> {
@@ -117,18 +118,7 @@ export async function getImageDetail(db: Db, id: string): Promise<ImageDetailDto
     take: 200,
     select: { seq: true, occurredAt: true, clusterName: true, namespace: true, workload: true, policyName: true, policyVersion: true, verdict: true, previousVerdict: true },
   });
-  // the source of the build: Fulcio extensions of a valid keyless signature, else SLSA provenance
-  let source = { repository: null as string | null, commit: null as string | null, builder: null as string | null };
-  for (const e of image.evidence) {
-    if (e.status !== "valid") continue;
-    const ext = (e.certExtensions ?? {}) as Record<string, unknown>;
-    const prov = (e.provenance ?? {}) as Record<string, unknown>;
-    source = {
-      repository: source.repository ?? str(ext.sourceRepositoryUri) ?? str(ext.githubWorkflowRepository) ?? str(prov.sourceRepository),
-      commit: source.commit ?? str(ext.sourceRepositoryDigest) ?? str(ext.githubWorkflowSha) ?? str(prov.sourceCommit),
-      builder: source.builder ?? str(ext.buildSignerUri) ?? str(prov.builderId),
-    };
-  }
+  const source = trustedSource(image.evidence, trustedEvidence(image.containers));
   return imageDetailDto.parse({
     id: image.id,
     registry: image.registry,
@@ -140,9 +130,10 @@ export async function getImageDetail(db: Db, id: string): Promise<ImageDetailDto
     discoveredAt: image.discoveredAt?.toISOString() ?? null,
     verifiedAt: image.verifiedAt?.toISOString() ?? null,
     signers: image.signers,
-    source,
+    source: source.fields,
     evidence: image.evidence.map((e) => ({
       id: e.id,
+      trusted: e.status === "valid" && source.trusted.has(factId(e)),
       kind: e.kind,
       artifactDigest: e.artifactDigest,
       mediaType: e.mediaType,
@@ -181,4 +172,51 @@ export async function getImageDetail(db: Db, id: string): Promise<ImageDetailDto
     })),
     history: history.map((h) => ({ ...h, seq: h.seq.toString(), occurredAt: h.occurredAt.toISOString() })),
   });
+}
+
+/**
+ * The evidence a policy trusted: what satisfied an authority of an applicable policy, as the current
+ * verified verdicts of the image's running containers name it ("<artifact digest>#<layer index>").
+ */
+function trustedEvidence(containers: readonly { verdicts: readonly { value: string; evidenceIds: string[] }[] }[]): Set<string> {
+  const ids = new Set<string>();
+  for (const c of containers) for (const v of c.verdicts) if (v.value === "verified") for (const id of v.evidenceIds) ids.add(id);
+  return ids;
+}
+
+type SourceFields = { repository: string | null; commit: string | null; builder: string | null; workflow: string | null; evidenceId: string | null };
+
+/**
+ * The source of the build as ONE piece of trusted evidence states it: the Fulcio extensions of a
+ * trusted keyless signature, else the SLSA provenance of a trusted attestation. Evidence no policy
+ * trusted (anyone can co-sign an image with a public Fulcio certificate) never fills it, and fields
+ * never mix across signatures: a co-signer cannot choose what the trust chain shows.
+ */
+function trustedSource(
+  evidence: readonly (Parameters<typeof factId>[0] & { id: string; status: string; certExtensions: unknown; provenance: unknown })[],
+  trustedIds: ReadonlySet<string>,
+): { fields: SourceFields; trusted: ReadonlySet<string> } {
+  const empty: SourceFields = { repository: null, commit: null, builder: null, workflow: null, evidenceId: null };
+  const candidates = evidence
+    .filter((e) => e.status === "valid" && trustedIds.has(factId(e)))
+    .map((e): SourceFields & { fromCert: boolean } => {
+      const ext = (e.certExtensions ?? {}) as Record<string, unknown>;
+      const prov = (e.provenance ?? {}) as Record<string, unknown>;
+      const fromCert = str(ext.sourceRepositoryUri) ?? str(ext.githubWorkflowRepository);
+      if (fromCert) {
+        return {
+          repository: fromCert,
+          commit: str(ext.sourceRepositoryDigest) ?? str(ext.githubWorkflowSha),
+          builder: str(ext.buildSignerUri),
+          workflow: str(ext.buildConfigUri) ?? str(ext.githubWorkflowName),
+          evidenceId: e.id,
+          fromCert: true,
+        };
+      }
+      return { repository: str(prov.sourceRepository), commit: str(prov.sourceCommit), builder: str(prov.builderId), workflow: str(prov.entryPoint), evidenceId: e.id, fromCert: false };
+    })
+    .filter((f) => f.repository || f.commit || f.builder || f.workflow);
+  // a certificate's own statement first (it is the signer's identity), then provenance
+  const { fromCert: _, ...fields } = candidates.find((f) => f.fromCert) ?? candidates[0] ?? { ...empty, fromCert: false };
+  return { fields, trusted: trustedIds };
 }

@@ -33,6 +33,8 @@ export const evidenceDto = z.object({
   predicateType: z.string().nullable(),
   provenance: z.unknown(),
   verifiedAt: z.string().nullable(),
+  /** Valid and it satisfied an authority of an applicable policy; valid but not trusted: an untrusted co-signer. */
+  trusted: z.boolean(),
 });
 export type EvidenceDto = z.infer<typeof evidenceDto>;
 
@@ -47,8 +49,15 @@ export const imageDetailDto = z.object({
   discoveredAt: z.string().nullable(),
   verifiedAt: z.string().nullable(),
   signers: z.array(z.string()),
-  /** Source of the build as signed certificates or provenance state it (first found). */
-  source: z.object({ repository: z.string().nullable(), commit: z.string().nullable(), builder: z.string().nullable() }),
+  /** Source of the build as ONE trusted signature's certificate or provenance states it (lib/data/images.ts). */
+  source: z.object({
+    repository: z.string().nullable(),
+    commit: z.string().nullable(),
+    builder: z.string().nullable(),
+    workflow: z.string().nullable(),
+    /** The one trusted evidence these fields come from (null: no trusted evidence states a source). */
+    evidenceId: z.string().nullable(),
+  }),
   evidence: z.array(evidenceDto),
   containers: z.array(
     z.object({

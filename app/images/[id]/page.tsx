@@ -65,6 +65,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
             <div className="text-xs font-medium uppercase text-slate-500">2 · Build identity</div>
             <dl className="mt-2 space-y-2">
               <Field label="Builder">{image.source.builder}</Field>
+              <Field label="Workflow" testId="source-workflow">{image.source.workflow}</Field>
               <Field label="Signers" testId="image-signers">
                 {image.signers.length ? image.signers.map((s) => <div key={s}>{signerLabel(s)}</div>) : null}
               </Field>
@@ -106,6 +107,11 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                     {e.status}
                   </span>
                   <span className="text-slate-600 dark:text-slate-400">{signerOf(e)}</span>
+                  {e.status === "valid" && !e.trusted && (
+                    <span className="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900 dark:bg-amber-900/50 dark:text-amber-200" data-testid="untrusted-cosigner" title="Valid, but no applicable policy trusts this signer: it does not inform the trust chain">
+                      untrusted co-signer
+                    </span>
+                  )}
                 </div>
                 {e.statusReason && <p className="mt-1 text-xs text-red-700 dark:text-red-300">{e.statusReason}</p>}
                 <dl className="mt-2 grid gap-2 text-sm sm:grid-cols-2 lg:grid-cols-4">
