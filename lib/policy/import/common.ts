@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { duplicateKeyProblems } from "@/lib/policy/compile";
 import { policyDocumentSchema, type PolicyDocument } from "@/lib/policy/schema";
 
 /**
@@ -62,33 +62,11 @@ export function identityOf(o: Record<string, unknown>): Identity | undefined {
   return { ...(issuer ? { issuer } : { issuerRegExp }), ...(subject ? { subject } : { subjectRegExp }) } as Identity;
 }
 
-/**
- * Key authorities naming the same public key: reported, since one signature would then count for
- * several authorities (Signet refuses such a policy at save).
- */
-export function duplicateKeys(authorities: readonly Authority[]): string[] {
-  const seen = new Map<string, string>();
-  const out: string[] = [];
-  for (const a of authorities) {
-    if (!a.key || !("pem" in a.key)) continue;
-    let fp: string;
-    try {
-      fp = publicKeyFingerprint(a.key.pem);
-    } catch {
-      continue;
-    }
-    const first = seen.get(fp);
-    if (first) out.push(`authorities ${first} and ${a.name} name the same public key (${fp}); one signature must not count twice`);
-    else seen.set(fp, a.name);
-  }
-  return out;
-}
-
 /** Validates the assembled document; schema problems become `unsupported` lines and no document. */
 export function finish(name: string, description: string, spec: unknown, unsupported: string[]): ImportResult {
   const r = policyDocumentSchema.safeParse({ apiVersion: "signet.dev/v1", kind: "Policy", metadata: { name, description }, spec });
   if (!r.success) {
     return { documents: [], unsupported: [...unsupported, ...r.error.issues.map((i) => `not importable: ${i.path.join(".")}: ${i.message}`)] };
   }
-  return { documents: [r.data], unsupported: [...unsupported, ...duplicateKeys(r.data.spec.authorities)] };
+  return { documents: [r.data], unsupported: [...unsupported, ...duplicateKeyProblems(r.data.spec)] };
 }

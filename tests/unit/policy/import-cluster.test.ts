@@ -100,7 +100,7 @@ describe("ClusterImagePolicy importer: policy-controller v0.13 semantics", () =>
 
   it("reports a key named twice", () => {
     const r = cip({ images: [{ glob: "**" }], authorities: [{ name: "a", key: { data: PA } }, { name: "b", key: { data: PA } }] });
-    expect(r.unsupported.join("\n")).toMatch(/authorities a and b name the same public key/);
+    expect(r.unsupported.join("\n")).toMatch(/authorities "a" and "b" carry the same public key/);
   });
 
   it("hostile input: wrong types, huge lists, junk everywhere never throws", () => {
