@@ -23,6 +23,23 @@ const intFromString = (min: number, max: number) => z.coerce.number().int().min(
 /** "a, b,c" → ["a", "b", "c"] (empty items dropped). */
 const commaList = z.string().transform((v) => v.split(",").map((x) => x.trim()).filter(Boolean));
 
+/**
+ * Egress destinations (lib/egress/rules): host globs, IP addresses or CIDR ranges, each optionally with
+ * :port. A malformed range would otherwise be read as a glob that matches nothing, so it is an error.
+ */
+const destinationList = commaList.superRefine((items, ctx) => {
+  for (const item of items) {
+    const slash = item.indexOf("/");
+    let ok: boolean;
+    if (slash >= 0) {
+      const [addr, bits] = [item.slice(0, slash), Number(item.slice(slash + 1))];
+      const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+      ok = v4 ? v4.slice(1).every((o) => Number(o) <= 255) && Number.isInteger(bits) && bits >= 0 && bits <= 32 : /^[0-9a-f:.]+$/i.test(addr) && addr.includes(":") && Number.isInteger(bits) && bits >= 0 && bits <= 128;
+    } else ok = /^[a-z0-9.*?_:[\]-]+$/i.test(item);
+    if (!ok) ctx.addIssue({ code: "custom", message: `"${item}" is neither a host glob nor an IP address or CIDR range (optionally with :port)` });
+  }
+});
+
 const booleanFromString = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
   .transform((v) => v === "1" || v === "true" || v === "yes");
@@ -90,15 +107,15 @@ const envSchema = z.object({
   /** Registries reached over plain HTTP (comma-separated hosts, e.g. "registry.local:5000"). */
   SIGNET_REGISTRY_INSECURE: commaList.optional(),
   /** Only these registry hosts may be contacted (globs, comma-separated); default: any. */
-  SIGNET_REGISTRY_ALLOW: commaList.optional(),
+  SIGNET_REGISTRY_ALLOW: destinationList.optional(),
   /** Registry hosts never contacted (globs); wins over the allow list. */
-  SIGNET_REGISTRY_DENY: commaList.optional(),
+  SIGNET_REGISTRY_DENY: destinationList.optional(),
   /**
    * Destinations every outgoing request may reach even though they are loopback, link-local, cloud
    * metadata, unspecified or reserved (or private, with SIGNET_EGRESS_REFUSE_PRIVATE): host globs,
    * IP addresses or CIDR ranges, each optionally with :port (e.g. "127.0.0.1:5001,hooks.lan").
    */
-  SIGNET_EGRESS_ALLOW_INTERNAL: commaList.optional(),
+  SIGNET_EGRESS_ALLOW_INTERNAL: destinationList.optional(),
   /** Refuse private addresses (RFC 1918, ULA, CGNAT) for registries, webhooks and TUF unless explicitly allowed. */
   SIGNET_EGRESS_REFUSE_PRIVATE: booleanFromString.default(false),
   /**

@@ -36,4 +36,15 @@ describe("parseEnv", () => {
     expect(parseEnv({ DATABASE_URL: "postgres://a:b@h:5/d" }).DATABASE_URL).toBe("postgres://a:b@h:5/d");
     expect(parseEnv({ DATABASE_URL: "postgresql://h/d" }).DATABASE_URL).toBe("postgresql://h/d");
   });
+
+  it("reads egress destination lists: globs, addresses and CIDR ranges; a malformed range is an error", () => {
+    const env = parseEnv({ SIGNET_REGISTRY_DENY: "*.evil.example, 10.0.0.0/8,[::1]:5000, fd00::/8", SIGNET_EGRESS_ALLOW_INTERNAL: "127.0.0.1:5001", SIGNET_EGRESS_REFUSE_PRIVATE: "true" });
+    expect(env.SIGNET_REGISTRY_DENY).toEqual(["*.evil.example", "10.0.0.0/8", "[::1]:5000", "fd00::/8"]);
+    expect(env.SIGNET_EGRESS_ALLOW_INTERNAL).toEqual(["127.0.0.1:5001"]);
+    expect(env.SIGNET_EGRESS_REFUSE_PRIVATE).toBe(true);
+    expect(parseEnv({}).SIGNET_EGRESS_REFUSE_PRIVATE).toBe(false);
+    for (const bad of ["10.0.0.0/33", "300.0.0.0/8", "fd00::/129", "http://x.example", "a b"]) {
+      expect(() => parseEnv({ SIGNET_REGISTRY_DENY: bad })).toThrow(/SIGNET_REGISTRY_DENY: .*neither a host glob nor an IP address or CIDR range/);
+    }
+  });
 });
