@@ -74,6 +74,32 @@ describe("audit witness and first anchoring on real PostgreSQL", () => {
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
+  it("after a key rotation the head is re-signed with the new key, so the old key can be dropped", async () => {
+    const oldKey = process.env.SIGNET_SECRET_KEY!;
+    const oldKeyId = (await latestCheckpoint(db))!.keyId;
+    try {
+      process.env.SIGNET_SECRET_KEY = randomBytes(32).toString("base64");
+      process.env.SIGNET_SECRET_KEY_PREVIOUS = oldKey;
+      resetEnvCache();
+      resetKeyring();
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, checkpoints: { unknownKey: 0 } });
+      const resigned = await anchorAuditChain(db);
+      expect(resigned?.keyId).not.toBe(oldKeyId);
+      expect(await anchorAuditChain(db)).toBeNull();
+      delete process.env.SIGNET_SECRET_KEY_PREVIOUS;
+      resetEnvCache();
+      resetKeyring();
+      const after = await verifyAuditChain(db);
+      expect(after).toMatchObject({ ok: true, anchoredThrough: { seq: resigned!.seq.toString(), keyId: resigned!.keyId } });
+      expect(after.checkpoints.unknownKey).toBeGreaterThan(0);
+    } finally {
+      process.env.SIGNET_SECRET_KEY = oldKey;
+      delete process.env.SIGNET_SECRET_KEY_PREVIOUS;
+      resetEnvCache();
+      resetKeyring();
+    }
+  });
+
   it("a worker witnesses committed checkpoints in its data dir, one heartbeat later, and only forward", async () => {
     worker = await startWorker({
       databaseUrl: tdb.url,
