@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listImages } from "@/lib/data/images";
 import { createDb, type Db } from "@/lib/db/client";
+import { imageListQuery } from "@/lib/dto/read";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import { importKyvernoPolicy } from "@/lib/policy/import-cluster";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
@@ -59,5 +61,14 @@ describe("Docker Hub image names in scopes", () => {
     for (const i of [0, 1, 2, 3]) expect(applied(`p${i}`), written[i]).toEqual(["kyverno-redis-r", "user"]);
     // bitnami/redis is another repository: neither scope applies
     expect(applied("p4")).toEqual([]);
+  });
+
+  it("search finds the image by any Docker Hub spelling", async () => {
+    const found = async (q: string) => (await listImages(db, imageListQuery.parse({ q }))).rows.map((r) => `${r.registry}/${r.repository}`).sort();
+    for (const q of ["docker.io/redis", "docker.io/library/redis:7", "index.docker.io/library/redis", "redis"]) {
+      expect(await found(q), q).toContain("index.docker.io/library/redis");
+    }
+    expect(await found("docker.io/redis")).toEqual(["index.docker.io/library/redis"]);
+    expect(await found("docker.io/bitnami/redis")).toEqual(["index.docker.io/bitnami/redis"]);
   });
 });
