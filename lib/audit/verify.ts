@@ -209,7 +209,8 @@ export async function verifyChainWalk(input: VerifyInput): Promise<ChainReport> 
       "unanchored",
       lastAnchor(),
       prevSeq,
-      `events ${describeAfter(lastAnchor())} through ${prevSeq} are covered by no signed checkpoint: they were added or rewritten outside Signet${anchored ? "" : " (or predate checkpoints: the next audit event anchors them)"}`,
+      `events ${describeAfter(lastAnchor())} through ${prevSeq} are covered by no signed checkpoint: they were added or rewritten outside Signet${anchored ? "" : " (or predate checkpoints: the next audit event anchors them)"}` +
+        (unknownKey ? `; ${unknownKey} checkpoint(s) are signed with keys not configured here (is SIGNET_SECRET_KEY the server's, with SIGNET_SECRET_KEY_PREVIOUS?)` : ""),
     );
   }
   if (witness && witnessState === "matched" && !witnessInTable) {

@@ -47,6 +47,7 @@ describe("audit checkpoints", () => {
     const stranger = signerFromSeed(randomBytes(32));
     const r1 = await verifyChainWalk({ events: [links.slice(0, 2), links.slice(2)], checkpoints: [[at(1), at(4, stranger)]], keys });
     expect(r1).toMatchObject({ ok: false, checkpoints: { valid: 1, unknownKey: 1 }, problem: { kind: "unanchored", afterSeq: "2", throughSeq: "5" } });
+    expect(r1.problem?.message).toContain("signed with keys not configured here");
     const r2 = await verifyChainWalk({ events: [links], checkpoints: [[at(1)], [at(4), at(4)]], keys });
     expect(r2).toMatchObject({ ok: true, checked: 5, anchoredThrough: { seq: "5" }, checkpoints: { valid: 3, unknownKey: 0 } });
     // a checkpoint past the head: the newest events are missing
