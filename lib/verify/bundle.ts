@@ -11,6 +11,7 @@ import { toSignedEntity } from "@sigstore/verify";
 import { IN_TOTO_PAYLOAD_TYPE } from "@/lib/sigstore/dsse";
 import { MalformedError } from "@/lib/sigstore/encoding";
 import { describeStatement, findSubjectForDigest, parseStatement } from "@/lib/sigstore/in-toto";
+import { prehashedSignatureContent, type PrehashedContent } from "@/lib/sigstore/prehashed";
 import { parsePublicKey } from "@/lib/sigstore/public-key";
 import type { TrustRoot } from "@/lib/sigstore/trusted-root";
 import type { EvidenceReason, EvidenceSigner, StatementFacts, TimestampFacts, TlogFacts } from "@/lib/sigstore/types";
@@ -20,7 +21,10 @@ import { verifyEntity } from "@/lib/sigstore/verify-entity";
 export type BundleArtifact =
   /** A file: its bytes (message signatures verify over them) and sha256. */
   | { kind: "file"; bytes: Buffer; digest: string }
-  /** Only a digest "sha256:<hex>": enough for DSSE (subject digest), not for a message signature. */
+  /**
+   * Only a digest "sha256:<hex>": enough for DSSE (subject digest), and for an ECDSA message signature
+   * over a SHA-256 digest (ECDSA signs the digest itself); other message signatures need the bytes.
+   */
   | { kind: "digest"; digest: string };
 
 export type BundleTrustPolicy = { key: string } | { identity: string; issuer: string };
@@ -82,22 +86,27 @@ export function verifyBundle(input: VerifyBundleInput): BundleVerification {
     result.mediaType = bundle.mediaType;
     const keys = "key" in input.policy ? [parsePublicKey(input.policy.key, "key")] : [];
     let artifactBytes: Buffer | undefined;
+    let prehashed: PrehashedContent | undefined;
     if (bundle.content.$case === "messageSignature") {
       result.content = "message-signature";
       const md = bundle.content.messageSignature.messageDigest;
-      if (input.artifact.kind !== "file") {
-        return fail("unsupported", "a message-signature bundle signs the artifact's bytes: give the file, not only its digest");
-      }
-      artifactBytes = input.artifact.bytes;
-      // The signature is checked over the bytes; the digest the bundle (and its Rekor entry) names must be theirs too.
+      // The signature is checked over the bytes (or, from a digest, over that digest); the digest the bundle
+      // (and its Rekor entry) names must be the artifact's too.
       if (!md || md.algorithm !== HashAlgorithm.SHA2_256 || `sha256:${Buffer.from(md.digest).toString("hex")}` !== input.artifact.digest) {
+        if (input.artifact.kind === "digest") return fail("artifact-digest", `the bundle's message digest is not ${input.artifact.digest} (SHA-256)`);
         fail("artifact-digest", `the bundle's message digest is not the artifact's ${input.artifact.digest}`);
       }
+      if (input.artifact.kind === "file") artifactBytes = input.artifact.bytes;
+      else prehashed = prehashedSignatureContent(Buffer.from(bundle.content.messageSignature.signature), Buffer.from(input.artifact.digest.slice("sha256:".length), "hex"));
     } else {
       result.content = "dsse-envelope";
     }
-    const entity = toSignedEntity(bundle, artifactBytes);
+    const signed = toSignedEntity(bundle, artifactBytes);
+    const entity = prehashed ? { ...signed, signature: prehashed.content } : signed;
     const verified = verifyEntity({ bundle, entity, roots: input.trust, keys, now, ...(artifactBytes ? { artifact: artifactBytes } : {}) });
+    const unsupported = prehashed?.unsupported();
+    // the signer's algorithm cannot be checked from a digest: that, not "signature", is the answer
+    if (unsupported) return fail("unsupported", unsupported);
     result.signer = verified.signer;
     result.trustRootId = verified.trustRootId;
     result.tlog = verified.tlog;

@@ -4,6 +4,7 @@
  * private Sigstore deployment; each positive, and negative with its reason.
  */
 import { execFile } from "node:child_process";
+import { generateKeyPairSync, sign as cryptoSign } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -134,9 +135,6 @@ describe("signet verify-bundle", () => {
     const wrongKey = await run(["--bundle", blobBundle, "--key", otherPub, "--json", file]);
     expect(wrongKey.code).toBe(1);
     expect(codes(wrongKey.stdout)).toEqual(["signature", "no-matching-key"]);
-    const digestOnly = await run(["--bundle", blobBundle, "--key", ws.pub, "--json", fileDigest]);
-    expect(digestOnly.code).toBe(1);
-    expect(codes(digestOnly.stdout)).toEqual(["unsupported"]);
     const tlog = await run(["--bundle", blobBundle, "--key", ws.pub, "--require-tlog", "--json", file]);
     expect(tlog.code).toBe(1);
     expect(codes(tlog.stdout)).toEqual(["tlog-missing"]);
@@ -148,6 +146,63 @@ describe("signet verify-bundle", () => {
     const editedRun = await run(["--bundle", editedFile, "--key", ws.pub, "--json", otherFile]);
     expect(editedRun.code).toBe(1);
     expect(codes(editedRun.stdout)).toContain("signature");
+  });
+
+  it("a message signature verifies from the artifact's sha256 digest (ECDSA signs the SHA-256 digest itself)", async () => {
+    const digestOnly = await signetBinary(["verify-bundle", "--bundle", blobBundle, "--key", ws.pub, fileDigest]);
+    expect({ code: digestOnly.code, stderr: digestOnly.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(digestOnly.stdout).toContain(`artifact: ${fileDigest} (${fileDigest})`);
+    expect(digestOnly.stdout).toContain("result: verified");
+    // another digest: the bundle names another artifact
+    const otherDigest = `sha256:${sha256Hex(await fs.readFile(otherFile))}`;
+    const other = await run(["--bundle", blobBundle, "--key", ws.pub, "--json", otherDigest]);
+    expect(other.code).toBe(1);
+    expect(codes(other.stdout)).toEqual(["artifact-digest"]);
+    const wrongKey = await run(["--bundle", blobBundle, "--key", otherPub, "--json", fileDigest]);
+    expect(wrongKey.code).toBe(1);
+    expect(codes(wrongKey.stdout)).toEqual(["signature", "no-matching-key"]);
+    // the bundle's digest edited to the other file's, asked for that digest: the signature is over the original
+    const edited = JSON.parse(await fs.readFile(blobBundle, "utf8"));
+    edited.messageSignature.messageDigest.digest = Buffer.from(otherDigest.slice("sha256:".length), "hex").toString("base64");
+    const editedFile = path.join(ws.dir, "edited-digest.json");
+    await fs.writeFile(editedFile, JSON.stringify(edited));
+    const editedRun = await run(["--bundle", editedFile, "--key", ws.pub, "--json", otherDigest]);
+    expect(editedRun.code).toBe(1);
+    expect(codes(editedRun.stdout)).toContain("signature");
+    // keyless: certificate (P-256) + Rekor entry, from the digest
+    const keyless = await run(["--bundle", keylessBundle, "--trusted-root", privateRoot, "--certificate-identity", "release@acme.test", "--certificate-oidc-issuer", "https://issuer.acme.test", "--json", fileDigest]);
+    expect(keyless.code).toBe(0);
+    expect(json(keyless.stdout)).toMatchObject({ ok: true, content: "message-signature", tlog: { logIndex: 42, verifiedSet: true } });
+  });
+
+  it("from a digest: other ECDSA curves verify, a key that does not sign the SHA-256 digest is refused with the reason", async () => {
+    const bytes = await fs.readFile(file);
+    for (const [name, pair, hash] of [
+      ["ECDSA secp384r1", generateKeyPairSync("ec", { namedCurve: "P-384" }), "sha256"],
+      ["Ed25519", generateKeyPairSync("ed25519"), null],
+      ["RSA 2048", generateKeyPairSync("rsa", { modulusLength: 2048 }), "sha256"],
+    ] as const) {
+      const pem = path.join(ws.dir, `${name.replace(/\W/g, "")}.pub`);
+      await fs.writeFile(pem, pair.publicKey.export({ type: "spki", format: "pem" }));
+      const bundle = path.join(ws.dir, `${name.replace(/\W/g, "")}.sigstore.json`);
+      await fs.writeFile(
+        bundle,
+        JSON.stringify({
+          mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+          verificationMaterial: { publicKey: { hint: "" }, tlogEntries: [] },
+          messageSignature: { messageDigest: { algorithm: "SHA2_256", digest: Buffer.from(sha256Hex(bytes), "hex").toString("base64") }, signature: cryptoSign(hash, bytes, pair.privateKey).toString("base64") },
+        }),
+      );
+      // the file itself verifies
+      expect((await run(["--bundle", bundle, "--key", pem, file])).code).toBe(0);
+      const r = await run(["--bundle", bundle, "--key", pem, "--json", fileDigest]);
+      if (name.startsWith("ECDSA")) {
+        expect(r.code).toBe(0);
+        continue;
+      }
+      expect(r.code).toBe(1);
+      expect(json(r.stdout).reasons).toEqual([{ code: "unsupported", message: `${name} signatures cannot be verified from a SHA-256 digest (only ECDSA signs the digest itself): give the file` }]);
+    }
   });
 
   it("cosign attest-blob --bundle (DSSE in-toto): verifies for the file and for its digest, not for another", async () => {
