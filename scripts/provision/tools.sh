@@ -8,8 +8,10 @@
 # Tools:
 #   cosign    go install github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION
 #   crane     go install github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION
+#   helm      go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION
 #   registry  Debian package docker-registry (CNCF distribution) -> /usr/bin/docker-registry
 #   chromium  Debian package chromium                            -> /usr/bin/chromium
+#   image     Debian packages buildah, skopeo, umoci, mmdebstrap (the container image, without a daemon)
 #
 # Go-built tools land in $SIGNET_CACHE/tools/bin; GOPATH, GOMODCACHE and GOCACHE
 # live under $SIGNET_CACHE/go, so caching $SIGNET_CACHE in CI caches everything.
@@ -23,6 +25,7 @@ set -euo pipefail
 
 COSIGN_VERSION="v3.1.3"
 CRANE_VERSION="v0.22.1"
+HELM_VERSION="v4.3.2"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
@@ -33,6 +36,7 @@ TOOLS_BIN="$SIGNET_CACHE/tools/bin"
 
 COSIGN_BIN="$TOOLS_BIN/cosign"
 CRANE_BIN="$TOOLS_BIN/crane"
+HELM_BIN="$TOOLS_BIN/helm"
 REGISTRY_BIN="/usr/bin/docker-registry"
 CHROMIUM_BIN="/usr/bin/chromium"
 
@@ -41,12 +45,12 @@ tools=()
 for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    cosign|crane|registry|docker-registry|chromium) tools+=("${arg/docker-registry/registry}") ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    cosign|crane|helm|registry|docker-registry|chromium|image) tools+=("${arg/docker-registry/registry}") ;;
     *) echo "tools.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
-[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane registry chromium)
+[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane helm registry chromium image)
 
 status() {
   if [ "$print_env" = 1 ]; then echo "$*" >&2; else echo "$*"; fi
@@ -74,11 +78,12 @@ tool_version() {
   case "$(basename "$bin")" in
     cosign) "$bin" version 2>/dev/null | awk '/^GitVersion:/ {print $2}' || true ;;
     crane)  "$bin" version 2>/dev/null | head -n1 || true ;;
+    helm)   "$bin" version --template '{{.Version}}' 2>/dev/null || true ;;
   esac
 }
 
 go_tool() {
-  local name="$1" pkg="$2" version="$3" bin="$TOOLS_BIN/$1" have
+  local name="$1" pkg="$2" version="$3" ldflags="${4:-}" bin="$TOOLS_BIN/$1" have
   have="$(tool_version "$bin")"
   if [ "$have" = "$version" ]; then
     status "$name $version: $bin (cached)"
@@ -92,7 +97,7 @@ go_tool() {
     # leaves a half-written binary that looks installed.
     tmp="$(mktemp -d "$SIGNET_CACHE/tools/.build.XXXXXX")"
     trap 'rm -rf "$tmp"' EXIT
-    GOBIN="$tmp" go install "$pkg@$version" >&2
+    GOBIN="$tmp" go install ${ldflags:+-ldflags "$ldflags"} "$pkg@$version" >&2
     mv -f "$tmp/$name" "$bin"
   )
   have="$(tool_version "$bin")"
@@ -154,8 +159,16 @@ for t in "${tools[@]}"; do
   case "$t" in
     cosign)   go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN_VERSION" ;;
     crane)    go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" ;;
+    # helm's release builds stamp the full version into the binary; without it, it reports only "v4.3"
+    helm)     go_tool helm helm.sh/helm/v4/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
     registry) deb_tool docker-registry docker-registry "$REGISTRY_BIN" ;;
     chromium) deb_tool chromium chromium "$CHROMIUM_BIN" ;;
+    image)
+      deb_tool buildah buildah /usr/bin/buildah
+      deb_tool skopeo skopeo /usr/bin/skopeo
+      deb_tool umoci umoci /usr/bin/umoci
+      deb_tool mmdebstrap mmdebstrap /usr/bin/mmdebstrap
+      ;;
   esac
 done
 prune_go_cache
@@ -166,6 +179,7 @@ if [ "$print_env" = 1 ]; then
   echo "export PATH=$(q "$TOOLS_BIN"):\"\$PATH\""
   echo "export COSIGN_BIN=$(q "$COSIGN_BIN")"
   echo "export CRANE_BIN=$(q "$CRANE_BIN")"
+  echo "export HELM_BIN=$(q "$HELM_BIN")"
   echo "export REGISTRY_BIN=$(q "$REGISTRY_BIN")"
   echo "export CHROMIUM_BIN=$(q "$CHROMIUM_BIN")"
 fi

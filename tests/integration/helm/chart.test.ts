@@ -1,0 +1,183 @@
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { createDb, type Db } from "@/lib/db/client";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { requestServiceAccountToken, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { ROOT } from "@/tests/support/process";
+import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
+import { saveSigningPolicy, seedPods } from "@/tests/support/scan";
+
+const execFileP = promisify(execFile);
+const CHART = path.join(ROOT, "deploy/helm/signet");
+const HELM = process.env.HELM_BIN ?? path.join(process.env.SIGNET_CACHE ?? path.join(ROOT, ".cache"), "tools/bin/helm");
+
+type Json = Record<string, any>;
+
+/** Where each kind the chart renders lives in the API. */
+const RESOURCES: Record<string, string> = {
+  ServiceAccount: "serviceaccounts",
+  Secret: "secrets",
+  Service: "services",
+  ClusterRole: "clusterroles",
+  ClusterRoleBinding: "clusterrolebindings",
+  Deployment: "deployments",
+  StatefulSet: "statefulsets",
+  Ingress: "ingresses",
+  NetworkPolicy: "networkpolicies",
+};
+
+/**
+ * The Helm chart with real helm (v4, built from the Go module proxy) and a real kube-apiserver: lint,
+ * every rendered object accepted by the API server (server-side apply, dry run, strict field
+ * validation), `helm install`, and the chart's ServiceAccount used the way a pod uses it (a bound
+ * token from the TokenRequest API mounted at the in-cluster path, KUBERNETES_SERVICE_HOST/PORT set):
+ * a full `signet scan` succeeds with exactly the chart's RBAC, and what the chart does not grant is
+ * refused.
+ */
+describe("deploy/helm/signet", () => {
+  let kube: KubeApiserver;
+  let registry: TestRegistry;
+  let tdb: TestDatabase;
+  let db: Db;
+  let tmp: string;
+  const helm = async (args: string[]) => {
+    try {
+      return (await execFileP(HELM, args, { cwd: ROOT, env: { ...process.env, HOME: tmp, HELM_CACHE_HOME: path.join(tmp, "helm") } })).stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`helm ${args.join(" ")}: ${e.stderr || e.message}`);
+    }
+  };
+  const values = (extra: string[] = []) => ["--set", "image.repository=registry.example.com/signet", "--set", "image.digest=sha256:" + "1".repeat(64), ...extra];
+
+  beforeAll(async () => {
+    [kube, registry, tdb, tmp] = await Promise.all([startKubeApiserver(), startRegistry(), createTestDatabase(), fs.mkdtemp(path.join(os.tmpdir(), "signet-helm-"))]);
+    db = createDb(tdb.url, 2);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.$disconnect();
+    await Promise.all([kube?.stop(), registry?.stop()]);
+    await tdb?.drop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it("lints, and every object it renders is valid for the API server (all options on)", async () => {
+    expect(await helm(["lint", "--strict", CHART, ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet"])])).toContain("0 chart(s) failed");
+    // required values fail rendering with a readable message
+    await expect(helm(["template", "x", CHART])).rejects.toThrow(/secrets.databaseUrl is required|image.repository is required/);
+
+    const rendered = await helm([
+      "template", "signet", CHART, "--namespace", "signet",
+      ...values(["--set", "postgresql.enabled=true", "--set", "ingress.enabled=true", "--set", "ingress.tlsSecretName=signet-tls", "--set", "rbac.readSecrets=true", "--set", "web.publicUrl=https://signet.example.com", "--set", "env.LOG_LEVEL=debug"]),
+    ]);
+    const docs = YAML.parseAllDocuments(rendered).map((d) => d.toJS() as Json).filter(Boolean);
+    expect(docs.map((d) => d.kind).sort()).toEqual(
+      ["ClusterRole", "ClusterRoleBinding", "Deployment", "Deployment", "Ingress", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Secret", "Service", "Service", "ServiceAccount", "StatefulSet"].sort(),
+    );
+    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } });
+    for (const doc of docs) {
+      const base = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
+      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
+      const url = `${base}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`;
+      const res = await kube.request<Json>("PATCH", url, doc, { contentType: "application/apply-patch+yaml" });
+      expect(res.kind).toBe(doc.kind);
+    }
+
+    // restricted pod security on every pod and container
+    for (const d of docs.filter((x) => x.kind === "Deployment" || x.kind === "StatefulSet")) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      for (const c of pod.containers) expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    }
+    const web = docs.find((d) => d.kind === "Deployment" && d.metadata.name.endsWith("-web"))!;
+    expect(web.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/api/health");
+
+    // the reader rules are deploy/rbac.yaml's, plus `get` on Secrets only when asked for
+    const rbacYaml = YAML.parseAllDocuments(await fs.readFile(path.join(ROOT, "deploy/rbac.yaml"), "utf8")).map((d) => d.toJS() as Json);
+    const referenceRules = rbacYaml.find((d) => d.kind === "ClusterRole")!.rules;
+    const role = docs.find((d) => d.kind === "ClusterRole")!;
+    expect(role.rules).toEqual([...referenceRules, { apiGroups: [""], resources: ["secrets", "serviceaccounts"], verbs: ["get"] }]);
+  });
+
+  it("installs, and its ServiceAccount runs a full in-cluster scan with exactly the chart's RBAC", async () => {
+    const out = await helm([
+      "install", "signet", CHART, "--namespace", "signet", "--create-namespace", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin",
+      ...values(["--set", `secrets.databaseUrl=${tdb.url}`]),
+    ]);
+    expect(out).toContain("STATUS: deployed");
+    const sa = await kube.request<Json>("GET", "/api/v1/namespaces/signet/serviceaccounts/signet");
+    expect(sa.metadata.name).toBe("signet");
+    const secret = await kube.request<Json>("GET", "/api/v1/namespaces/signet/secrets/signet-secrets");
+    expect(Buffer.from(Buffer.from(secret.data.SIGNET_SECRET_KEY, "base64").toString(), "base64")).toHaveLength(32);
+    // an upgrade keeps the generated key
+    await helm(["upgrade", "signet", CHART, "--namespace", "signet", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin", ...values(["--set", `secrets.databaseUrl=${tdb.url}`])]);
+    expect((await kube.request<Json>("GET", "/api/v1/namespaces/signet/secrets/signet-secrets")).data.SIGNET_SECRET_KEY).toBe(secret.data.SIGNET_SECRET_KEY);
+
+    // workloads to scan: three signed images, one unsigned
+    const key = generateSigningKey();
+    const signed = await Promise.all([0, 1, 2].map(() => pushSignedImage(registry.url, registry.host, "apps/web", key)));
+    const unsigned = await pushSignedImage(registry.url, registry.host, "apps/tool", key, { sign: false });
+    await seedPods(kube, registry.host, signed.map((s) => ({ repo: "apps/web", digest: s.digest })), { perPod: 3, namespaces: 1, prefix: "web" });
+    await seedPods(kube, registry.host, [{ repo: "apps/tool", digest: unsigned.digest }], { perPod: 1, namespaces: 1, prefix: "tool" });
+    await saveSigningPolicy(db, registry.host, key.publicKeyPem, { mode: "audit" });
+
+    // the pod's view: a bound token of the chart's ServiceAccount at the in-cluster path, in a private
+    // mount namespace (a tmpfs over /run), and the apiserver as KUBERNETES_SERVICE_HOST/PORT
+    const token = await requestServiceAccountToken(kube, "signet", "signet");
+    const saDir = path.join(tmp, "serviceaccount");
+    await fs.mkdir(saDir);
+    await fs.writeFile(path.join(saDir, "token"), token);
+    await fs.writeFile(path.join(saDir, "ca.crt"), kube.caPem);
+    await fs.writeFile(path.join(saDir, "namespace"), "signet");
+    const script = [
+      "set -e",
+      "mount -t tmpfs tmpfs /run",
+      "mkdir -p /run/secrets/kubernetes.io/serviceaccount",
+      `cp '${saDir}'/* /run/secrets/kubernetes.io/serviceaccount/`,
+      `exec '${process.execPath}' '${path.join(ROOT, "bin/signet.mjs")}' scan --json`,
+    ].join("\n");
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: tmp,
+      KUBECONFIG: "",
+      SIGNET_KUBE_CONTEXTS: "",
+      KUBERNETES_SERVICE_HOST: "127.0.0.1",
+      KUBERNETES_SERVICE_PORT: new URL(kube.url).port,
+      DATABASE_URL: tdb.url,
+      SIGNET_REGISTRY_INSECURE: registry.host,
+      LOG_LEVEL: "warn",
+    };
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.stderr).not.toMatch(/signet scan:|"level":(40|50|60)/);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    expect(summary).toMatchObject({
+      status: "succeeded",
+      clusters: [{ name: "in-cluster", ok: true, errors: [] }],
+      images: { total: 4, checked: 4, errors: 0 },
+      verdicts: { verified: 3, unsigned: 1 },
+    });
+    expect(r.code).toBe(0);
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "in-cluster" } });
+    expect(cluster.source).toBe("in_cluster");
+
+    // what the chart does not grant is refused to the same token
+    const as = { token, allow: [403] };
+    const code = async (method: string, url: string, body?: unknown) => (await kube.request<{ code?: number }>(method, url, body, as))?.code;
+    expect(await code("GET", "/api/v1/namespaces/signet/secrets/signet-secrets")).toBe(403);
+    expect(await code("DELETE", "/api/v1/namespaces/web-0/pods/p-0-0")).toBe(403);
+    expect(await code("GET", "/apis/apps/v1/deployments")).toBe(403);
+  }, 180_000);
+});
