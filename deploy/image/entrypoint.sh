@@ -1,0 +1,29 @@
+#!/bin/sh
+# Entry point of Signet's container image (Containerfile). Commands:
+#   web      apply pending migrations, then the web server (Next standalone server.js) on $HOST:$PORT
+#   worker   apply pending migrations, then the worker (scans, verification, notifications)
+#   migrate  apply pending migrations and exit
+#   signet … the CLI (also on PATH as `signet`)
+#   anything else is run as given
+# Migrations take a PostgreSQL advisory lock, so web and worker replicas starting together apply
+# each one once. Only /tmp is written.
+set -eu
+mkdir -p /tmp/signet/next-cache /tmp/signet/data
+bundle="/app/dist/cli/$(cat /app/dist/cli/CURRENT)"
+cmd="${1:-web}"
+[ "$#" -gt 0 ] && shift
+case "$cmd" in
+  web)
+    node /app/bin/signet.mjs db migrate >&2
+    # Next's standalone server listens on $HOSTNAME:$PORT
+    HOSTNAME="${HOST:-0.0.0.0}" exec node /app/server.js "$@"
+    ;;
+  worker)
+    node /app/bin/signet.mjs db migrate >&2
+    # the flags and environment of lib/jobs/worker-runtime.ts (tests/unit/image/entrypoint.test.ts checks they agree)
+    MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=16 "--max-old-space-size=${SIGNET_WORKER_HEAP_MB:-192}" "$bundle/worker.js" "$@"
+    ;;
+  migrate) exec node /app/bin/signet.mjs db migrate "$@" ;;
+  signet) exec node /app/bin/signet.mjs "$@" ;;
+  *) exec "$cmd" "$@" ;;
+esac
