@@ -164,6 +164,10 @@ const envSchema = z.object({
   /** Role of an SSO user in none of the mapped groups; `none` refuses them. */
   SIGNET_OIDC_DEFAULT_ROLE: z.enum(["viewer", "auditor", "admin", "none"]).default("viewer"),
   CI: booleanFromString.optional(),
+  /** Bearer token Prometheus must send to /api/metrics and the worker's metrics port; unset: no token. */
+  SIGNET_METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  /** Port of the worker's Prometheus endpoint (GET /metrics on HOST); unset: the worker serves none. */
+  SIGNET_METRICS_PORT: intFromString(0, 65535).optional(),
   /** Coverage goal in percent: the target line of the overview's trend chart. */
   SIGNET_COVERAGE_TARGET: z.coerce.number().min(0).max(100).default(95),
 }).superRefine((env, ctx) => {

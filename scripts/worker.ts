@@ -7,6 +7,8 @@ import { anchorAuditChain } from "@/lib/audit/store";
 import { allJobs } from "@/lib/jobs/definitions";
 import { startWorker } from "@/lib/jobs/worker";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
+import { enableProcessMetrics, metricsRegistry } from "@/lib/metrics/process";
+import { serveMetrics } from "@/lib/metrics/server";
 
 const log = getLogger().child({ component: "worker" });
 
@@ -24,8 +26,15 @@ async function main() {
   });
   // the first start after an upgrade or a secret-key rotation checkpoints the head (never over damage)
   await anchorAuditChain(worker.db).catch((err: unknown) => log.warn({ err }, "audit chain head not checkpointed"));
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (env.SIGNET_METRICS_PORT !== undefined) {
+    enableProcessMetrics();
+    metrics = await serveMetrics(metricsRegistry, { port: env.SIGNET_METRICS_PORT, host: env.HOST, ...(env.SIGNET_METRICS_TOKEN ? { token: env.SIGNET_METRICS_TOKEN } : {}) });
+    log.info({ port: metrics.port, host: env.HOST }, "serving Prometheus metrics at /metrics");
+  }
   const shutdown = (signal: string) => {
     log.info({ signal }, "stopping worker");
+    void metrics?.close();
     worker.stop().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -10,6 +10,7 @@ import { RegistryError, safeUrl } from "@/lib/registry/errors";
 import { hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";
 import { Semaphore } from "@/lib/registry/semaphore";
+import { registryLabel, registryRequests, registryRequestSeconds, statusLabel } from "@/lib/metrics/process";
 
 /**
  * The HTTP layer under the registry client: one undici Agent (keep-alive pool, custom CA) and one
@@ -167,8 +168,23 @@ export class Transport {
     if (refusal) throw new RegistryError("forbidden-host", refusal, { url: safeUrl(url) });
   }
 
-  /** One attempt (following redirects), under the registry's concurrency limit and one deadline. */
+  /** One attempt (following redirects), under the registry's concurrency limit and one deadline; counted in the metrics. */
   async send(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
+    const registry = registryLabel(ep.host);
+    const started = performance.now();
+    try {
+      const res = await this.sendOnce(ep, o);
+      registryRequests.inc({ registry, status: statusLabel(res.status) });
+      return res;
+    } catch (err) {
+      registryRequests.inc({ registry, status: err instanceof RegistryError ? err.code : "error" });
+      throw err;
+    } finally {
+      registryRequestSeconds.observe({ registry }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async sendOnce(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
     const release = await ep.limiter.acquire();
     const signal = AbortSignal.timeout(this.requestTimeoutMs);
     try {

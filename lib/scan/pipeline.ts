@@ -12,6 +12,7 @@ import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { imageChecks, scanDurationSeconds, scansFinished, scanStageSeconds } from "@/lib/metrics/process";
 
 /**
  * The scan pipeline as plain functions over the database and the adapters; lib/jobs/definitions/scan.ts
@@ -138,6 +139,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const mark = (name: string) => {
     const at = performance.now();
     lap[name] = Math.round(at - lapAt);
+    scanStageSeconds.observe({ stage: name }, (at - lapAt) / 1000);
     lapAt = at;
   };
   await mapLimit(targets, 4, async (t) => {
@@ -347,6 +349,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     settled.push({ imageId: c.imageId, status: error ? "error" : "done", outcome: c.discovery.outcome, error: error ? (c.discovery as { reason: string }).reason : null });
   }
   for (const s of settled) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
+  for (const [outcome, n] of Object.entries(outcomes)) imageChecks.inc({ outcome }, n);
   if (payload.scanId) await settleItems(ctx, payload.scanId, settled);
   const ms = (a: number, b: number) => Math.round(b - a);
   ctx.log.debug(
@@ -417,6 +420,8 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
           counts: { ...counts, imagesChecked: count("done"), imagesError: count("error"), coverage: snapshot.fleet } as never,
         },
       });
+      scansFinished.inc({ status });
+      scanDurationSeconds.observe((now.getTime() - (scan.startedAt ?? scan.createdAt).getTime()) / 1000);
       return true;
     },
     { timeout: 120_000 },

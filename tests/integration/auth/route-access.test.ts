@@ -15,6 +15,8 @@ import { ROOT } from "@/tests/support/process";
  */
 const PUBLIC: Record<string, string[]> = {
   "/api/health": ["GET"],
+  // Prometheus scrapes without a session (a bearer token when SIGNET_METRICS_TOKEN is set)
+  "/api/metrics": ["GET"],
   "/api/auth/[...all]": ["GET", "POST"],
   "/api/auth/setup": ["POST"],
 };
