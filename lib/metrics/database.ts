@@ -2,7 +2,7 @@ import "server-only";
 import { Gauge, Registry } from "prom-client";
 import { getAuditChainStatus } from "@/lib/data/audit";
 import type { Db } from "@/lib/db/client";
-import { getReminders } from "@/lib/trust/service";
+import { getReminders } from "@/lib/trust/load-reminders";
 
 /** Namespace series are the worst-covered ones, at most this many (a fleet can have thousands of namespaces). */
 export const MAX_NAMESPACE_SERIES = 200;
