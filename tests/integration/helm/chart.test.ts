@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { createDb, type Db } from "@/lib/db/client";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
-import { requestServiceAccountToken, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { installCrd, looseCrd, requestServiceAccountToken, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { ROOT } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
@@ -30,6 +30,7 @@ const RESOURCES: Record<string, string> = {
   StatefulSet: "statefulsets",
   Ingress: "ingresses",
   NetworkPolicy: "networkpolicies",
+  ServiceMonitor: "servicemonitors",
 };
 
 /**
@@ -74,12 +75,14 @@ describe("deploy/helm/signet", () => {
 
     const rendered = await helm([
       "template", "signet", CHART, "--namespace", "signet",
-      ...values(["--set", "postgresql.enabled=true", "--set", "ingress.enabled=true", "--set", "ingress.tlsSecretName=signet-tls", "--set", "rbac.readSecrets=true", "--set", "web.publicUrl=https://signet.example.com", "--set", "env.LOG_LEVEL=debug"]),
+      ...values(["--set", "postgresql.enabled=true", "--set", "ingress.enabled=true", "--set", "ingress.tlsSecretName=signet-tls", "--set", "rbac.readSecrets=true", "--set", "web.publicUrl=https://signet.example.com", "--set", "env.LOG_LEVEL=debug", "--set", "metrics.token=scrape-0123456789abcdef", "--set", "metrics.serviceMonitor.enabled=true"]),
     ]);
     const docs = YAML.parseAllDocuments(rendered).map((d) => d.toJS() as Json).filter(Boolean);
     expect(docs.map((d) => d.kind).sort()).toEqual(
-      ["ClusterRole", "ClusterRoleBinding", "Deployment", "Deployment", "Ingress", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Secret", "Service", "Service", "ServiceAccount", "StatefulSet"].sort(),
+      ["ClusterRole", "ClusterRoleBinding", "Deployment", "Deployment", "Ingress", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Secret", "Service", "Service", "Service", "ServiceAccount", "ServiceMonitor", "StatefulSet"].sort(),
     );
+    // prometheus-operator's CRD, as a cluster with it installed has (its schema is not what is tested here)
+    await installCrd(kube, looseCrd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors", "Namespaced", ["v1"]));
     await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } });
     for (const doc of docs) {
       const base = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
@@ -97,6 +100,10 @@ describe("deploy/helm/signet", () => {
     }
     const web = docs.find((d) => d.kind === "Deployment" && d.metadata.name.endsWith("-web"))!;
     expect(web.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe("/api/health");
+    // metrics: the worker's port, the token from the Secret for both
+    const worker = docs.find((d) => d.kind === "Deployment" && d.metadata.name.endsWith("-worker"))!.spec.template.spec.containers[0];
+    expect(worker.env).toEqual(expect.arrayContaining([{ name: "SIGNET_METRICS_PORT", value: "9464" }, { name: "SIGNET_METRICS_TOKEN", valueFrom: { secretKeyRef: { name: "signet-secrets", key: "SIGNET_METRICS_TOKEN" } } }]));
+    expect(docs.find((d) => d.kind === "ServiceMonitor")!.spec.endpoints.map((e: Json) => e.path)).toEqual(["/api/metrics", "/metrics"]);
 
     // the reader rules are deploy/rbac.yaml's, plus `get` on Secrets only when asked for
     const rbacYaml = YAML.parseAllDocuments(await fs.readFile(path.join(ROOT, "deploy/rbac.yaml"), "utf8")).map((d) => d.toJS() as Json);

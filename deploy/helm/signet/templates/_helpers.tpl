@@ -35,6 +35,10 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom: { secretKeyRef: { name: {{ include "signet.secretName" . }}, key: DATABASE_URL } }
 - name: SIGNET_SECRET_KEY
   valueFrom: { secretKeyRef: { name: {{ include "signet.secretName" . }}, key: SIGNET_SECRET_KEY } }
+{{- if and .Values.metrics.enabled .Values.metrics.token }}
+- name: SIGNET_METRICS_TOKEN
+  valueFrom: { secretKeyRef: { name: {{ include "signet.secretName" . }}, key: SIGNET_METRICS_TOKEN } }
+{{- end }}
 {{- if .Values.web.publicUrl }}
 - name: SIGNET_PUBLIC_URL
   value: {{ .Values.web.publicUrl | quote }}
