@@ -36,6 +36,8 @@ export interface RouteContext<P, Q, B, A extends Access = Access> {
 
 /** Declared access of each wrapped handler, read by the route-enumeration test. */
 export const ACCESS = Symbol.for("signet.route.access");
+/** The whole spec of each wrapped handler (its zod schemas), read by the OpenAPI document. */
+export const SPEC = Symbol.for("signet.route.spec");
 
 type Handler<P, Q, B, A extends Access> = (ctx: RouteContext<P, Q, B, A>) => Promise<Response | object>;
 
@@ -199,5 +201,6 @@ export function route<
     }
   };
   Object.defineProperty(wrapped, ACCESS, { value: spec.access });
+  Object.defineProperty(wrapped, SPEC, { value: spec });
   return wrapped;
 }

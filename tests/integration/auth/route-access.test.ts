@@ -17,6 +17,8 @@ const PUBLIC: Record<string, string[]> = {
   "/api/health": ["GET"],
   // Prometheus scrapes without a session (a bearer token when SIGNET_METRICS_TOKEN is set)
   "/api/metrics": ["GET"],
+  // the API's description holds no data
+  "/api/openapi.json": ["GET"],
   "/api/auth/[...all]": ["GET", "POST"],
   "/api/auth/setup": ["POST"],
 };
