@@ -17,7 +17,9 @@ export const API_ROUTES: Record<string, () => Promise<Record<string, unknown>>> 
   "/api/images/export": () => import("@/app/api/images/export/route"),
   "/api/images": () => import("@/app/api/images/route"),
   "/api/metrics": () => import("@/app/api/metrics/route"),
+  "/api/openapi.json": () => import("@/app/api/openapi.json/route"),
   "/api/overview": () => import("@/app/api/overview/route"),
+  "/api/policies/[id]/drift": () => import("@/app/api/policies/[id]/drift/route"),
   "/api/policies/[id]": () => import("@/app/api/policies/[id]/route"),
   "/api/policies/import-cluster": () => import("@/app/api/policies/import-cluster/route"),
   "/api/policies": () => import("@/app/api/policies/route"),
@@ -33,5 +35,4 @@ export const API_ROUTES: Record<string, () => Promise<Record<string, unknown>>> 
   "/api/webhooks/[id]/deliveries": () => import("@/app/api/webhooks/[id]/deliveries/route"),
   "/api/webhooks/[id]": () => import("@/app/api/webhooks/[id]/route"),
   "/api/webhooks": () => import("@/app/api/webhooks/route"),
-  "/api/openapi.json": () => import("@/app/api/openapi.json/route"),
 };
