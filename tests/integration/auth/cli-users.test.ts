@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
@@ -9,12 +10,14 @@ import { ROOT } from "@/tests/support/process";
 describe("signet users", () => {
   let tdb: TestDatabase;
   let db: Db;
+  // with an external database an operator sets the servers' key (it signs the audit checkpoints)
+  const secretKey = randomBytes(32).toString("base64");
   const signet = (args: string[], input = "") =>
     spawnSync(process.execPath, [path.join(ROOT, "bin", "signet.mjs"), "users", ...args], {
       cwd: ROOT,
       input,
       encoding: "utf8",
-      env: { ...process.env, DATABASE_URL: tdb.url, LOG_LEVEL: "warn", SIGNET_PUBLIC_URL: "https://signet.example.test" },
+      env: { ...process.env, DATABASE_URL: tdb.url, SIGNET_SECRET_KEY: secretKey, LOG_LEVEL: "warn", SIGNET_PUBLIC_URL: "https://signet.example.test" },
       timeout: 60_000,
     });
 
