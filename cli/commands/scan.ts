@@ -34,6 +34,12 @@ interface Summary {
   ranIn: "worker" | "this process";
   clusters: { name: string; ok: boolean; errors: string[] }[];
   images: { total: number; checked: number; errors: number };
+  /**
+   * Running containers of the scanned clusters by overall verdict (verified, failed, unsigned, error,
+   * unmatched): the coverage snapshot the scan wrote, the same figures as the overview and the coverage.
+   */
+  containers: Record<string, number>;
+  /** Verdicts (container × applicable policy) by value. */
   verdicts: Record<string, number>;
   coverage: number | null;
   enforceViolations: number;
@@ -53,6 +59,14 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
   const verdicts = Object.fromEntries(grouped.map((g) => [g.value, g._count]));
   const enforceViolations = await db.verdict.count({ where: { value: { not: "verified" }, policy: { mode: "enforce" }, container: inScope } });
   const cov = counts.coverage;
+  // the per-cluster rows of the snapshot written when the scan finished (the fleet row covers every cluster)
+  const snapshot = scan.finishedAt
+    ? await db.coverageSnapshot.findMany({ where: { scope: "cluster", takenAt: scan.finishedAt, cluster: { name: { in: clusterNames } } } })
+    : [];
+  const sum = (k: "containersVerified" | "containersFailed" | "containersUnsigned" | "containersError" | "containersUnmatched") => snapshot.reduce((n, r) => n + r[k], 0);
+  const containers: Record<string, number> = snapshot.length
+    ? { verified: sum("containersVerified"), failed: sum("containersFailed"), unsigned: sum("containersUnsigned"), error: sum("containersError"), unmatched: sum("containersUnmatched") }
+    : {};
   return {
     scanId,
     status: scan.status,
@@ -62,6 +76,7 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
       return { name, ok: errs.length === 0, errors: errors.filter((e) => e.cluster === name).map((e) => `${e.stage}: ${e.message}`) };
     }),
     images: { total: scan.total, checked: counts.imagesChecked ?? 0, errors: counts.imagesError ?? 0 },
+    containers,
     verdicts,
     coverage: cov && cov.containersTotal > 0 ? Math.round((cov.containersVerified / cov.containersTotal) * 1000) / 10 : null,
     enforceViolations,
@@ -73,8 +88,10 @@ function printSummary(s: Summary) {
   const lines = [`scan ${s.scanId}: ${s.status} (ran in ${s.ranIn})`];
   for (const c of s.clusters) lines.push(`  cluster ${c.name}: ${c.ok ? "ok" : "FAILED"}${c.errors.length ? ` — ${c.errors.join("; ")}` : ""}`);
   lines.push(`  images: ${s.images.total} (${s.images.checked} checked, ${s.images.errors} with errors)`);
+  const c = s.containers;
+  lines.push(`  containers: ${["verified", "failed", "unsigned", "error", "unmatched"].map((k) => `${k} ${c[k] ?? 0}`).join(", ")}`);
   const v = s.verdicts;
-  lines.push(`  verdicts: ${["verified", "failed", "unsigned", "error"].map((k) => `${k} ${v[k] ?? 0}`).join(", ")}`);
+  lines.push(`  verdicts (container × policy): ${["verified", "failed", "unsigned", "error"].map((k) => `${k} ${v[k] ?? 0}`).join(", ")}`);
   lines.push(`  coverage: ${s.coverage === null ? "n/a" : `${s.coverage} %`} of running containers verified`);
   for (const e of s.errors.filter((e) => !e.cluster)) lines.push(`  error (${e.stage}): ${e.message}`);
   if (s.enforceViolations) lines.push(`  ${s.enforceViolations} container verdict(s) an enforce-mode policy would reject`);

@@ -6,6 +6,7 @@ import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
+import { parseImageReference } from "@/lib/kube/image-ref";
 import { policyApplies } from "@/lib/policy/scope";
 import { overallVerdict, type Verdict as CoverageVerdict } from "@/lib/coverage/compute";
 import type { LoadedPolicy } from "@/lib/policy/store";
@@ -377,4 +378,105 @@ export function signerIds(facts: readonly EvidenceFact[]): string[] {
     else ids.add(`keyless:${f.signer.issuer}|${f.signer.identity}`);
   }
   return [...ids].sort();
+}
+
+/** A running container whose image digest is unknown (its tag could not be resolved), and why. */
+export interface UnresolvedContainer {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Every running container gets a verdict for every policy that applies to it: one whose digest could
+ * not be resolved (registry unreachable, tag missing, bad reference) gets `error` for each applicable
+ * policy — Signet cannot tell what runs, which is never verified, failed, unsigned or unmatched —
+ * with an event when that is new. Scope is matched on the reference as written (registry/repository
+ * are known without a digest). Once the digest is known, the image's evaluation replaces them.
+ */
+export async function evaluateUnresolvedContainers(
+  db: Db,
+  input: { containers: readonly UnresolvedContainer[]; policies: LoadedPolicy[]; now: Date; trigger: string },
+): Promise<{ verdicts: number; changed: number }> {
+  if (input.containers.length === 0) return { verdicts: 0, changed: 0 };
+  const reasonOf = new Map(input.containers.map((c) => [c.id, c.reason]));
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('unresolved-containers'))`;
+      const rows = await tx.container.findMany({
+        where: { id: { in: [...reasonOf.keys()] }, digest: null, pod: { deletedAt: null } },
+        include: { pod: { include: { namespace: true, cluster: true, workload: true } }, verdicts: true },
+      });
+      const events: NewAuditEvent[] = [];
+      const creates: Prisma.VerdictCreateManyInput[] = [];
+      const removals: string[] = [];
+      const updates = new Map<string, { ids: string[]; data: Prisma.VerdictUpdateManyMutationInput }>();
+      const untouched: string[] = [];
+      let verdicts = 0;
+      for (const c of rows) {
+        const parsed = parseImageReference(c.imageRef);
+        const ns = c.pod.namespace;
+        const ctx = {
+          cluster: c.pod.cluster.name,
+          namespace: ns.name,
+          namespaceLabels: (ns.labels ?? {}) as Record<string, string>,
+          imageName: parsed ? `${parsed.registry}/${parsed.repository}` : c.imageRef,
+          imageRef: c.imageRef,
+        };
+        const applicable = input.policies.filter((p) => (p.policy ? policyApplies(p.policy.spec, ctx) : true));
+        const ids = new Set(applicable.map((p) => p.id));
+        const reasons: Reason[] = [{ code: "digest-unresolved", message: `the image digest could not be resolved: ${reasonOf.get(c.id)}` }];
+        const reasonsJson = canonicalJson(JSON.parse(JSON.stringify(reasons)));
+        const eventBase = {
+          kind: "verdict" as const,
+          clusterName: ctx.cluster,
+          namespace: ctx.namespace,
+          workload: c.pod.workload ? `${c.pod.workload.kind}/${c.pod.workload.name}` : `Pod/${c.pod.name}`,
+          containerId: c.id,
+          imageDigest: null,
+          occurredAt: input.now,
+        };
+        for (const v of c.verdicts) {
+          if (ids.has(v.policyId)) continue;
+          removals.push(v.id);
+          const p = input.policies.find((x) => x.id === v.policyId);
+          events.push({
+            ...eventBase,
+            policyName: p?.name ?? null,
+            policyVersion: p?.version ?? v.policyVersion,
+            verdict: "unmatched",
+            previousVerdict: v.value,
+            reasons: [{ code: "out-of-scope", message: "the policy no longer applies to this container" }],
+            details: { trigger: input.trigger },
+          });
+        }
+        for (const p of applicable) {
+          verdicts++;
+          const prev = c.verdicts.find((v) => v.policyId === p.id);
+          const changed = !prev || prev.value !== "error" || prev.policyVersion !== p.version;
+          if (prev && !changed && canonicalJson(prev.reasons) === reasonsJson && prev.evidenceIds.length === 0) untouched.push(prev.id);
+          else if (!prev) {
+            creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value: "error", reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, changedAt: input.now });
+          } else {
+            const key = `${p.id}|${reasonsJson}|${prev.value !== "error"}`;
+            const g = updates.get(key) ?? {
+              ids: [],
+              data: { policyVersion: p.version, value: "error" as const, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, ...(prev.value !== "error" ? { changedAt: input.now } : {}) },
+            };
+            g.ids.push(prev.id);
+            updates.set(key, g);
+          }
+          if (changed) {
+            events.push({ ...eventBase, policyName: p.name, policyVersion: p.version, verdict: "error", previousVerdict: prev?.value ?? null, reasons, details: { trigger: input.trigger, mode: p.mode } });
+          }
+        }
+      }
+      if (removals.length) await tx.verdict.deleteMany({ where: { id: { in: removals } } });
+      for (let i = 0; i < creates.length; i += 250) await tx.verdict.createMany({ data: creates.slice(i, i + 250) });
+      for (const g of updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
+      for (let i = 0; i < untouched.length; i += 5000) await tx.verdict.updateMany({ where: { id: { in: untouched.slice(i, i + 5000) } }, data: { evaluatedAt: input.now } });
+      await appendAuditEvents(tx, events);
+      return { verdicts, changed: events.length };
+    },
+    { timeout: 120_000, maxWait: 30_000 },
+  );
 }

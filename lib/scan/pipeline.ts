@@ -7,7 +7,7 @@ import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
 import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
-import { evaluateImages, type EvaluateImageInput } from "@/lib/scan/evaluate-image";
+import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
@@ -168,15 +168,18 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   });
   const byRef = new Map<string, string[]>();
   for (const c of unresolved) byRef.set(c.imageRef, [...(byRef.get(c.imageRef) ?? []), c.id]);
+  const stillUnresolved: UnresolvedContainer[] = [];
   await mapLimit([...byRef], 8, async ([ref, ids]) => {
     const parsed = parseImageReference(ref);
     if (!parsed) {
       errors.push({ stage: "resolve", message: `${ref}: not a valid image reference` });
+      stillUnresolved.push(...ids.map((id) => ({ id, reason: "not a valid image reference" })));
       return;
     }
     const r = await adapters.resolveDigest(parsed);
     if ("error" in r) {
       errors.push({ stage: "resolve", message: `${ref}: ${r.error}` });
+      stillUnresolved.push(...ids.map((id) => ({ id, reason: r.error })));
       return;
     }
     const image = await db.image.upsert({
@@ -188,6 +191,10 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
   });
 
+  // containers still without a digest: an `error` verdict for every policy that applies to them
+  if (stillUnresolved.length) {
+    await evaluateUnresolvedContainers(db, { containers: stillUnresolved, policies: await loadActivePolicies(db), now: clock(ctx), trigger: scan.trigger });
+  }
   mark("resolve");
   // Keep the denormalized count of running containers true for every image (image lists filter on it),
   // including images whose last pod just went away.

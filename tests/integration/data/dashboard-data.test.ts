@@ -210,4 +210,50 @@ spec:
     expect(csvField(null)).toBe("");
     expect(csvLine(["x", ["a", "b"], 3])).toBe("x,a b,3\r\n");
   });
+
+  it("trust chain: a valid co-signer no policy trusts cannot change the source shown, and fields never mix", async () => {
+    const id = seeded.images.get(`ghcr.io/acme/pay@${d(1)}`)!;
+    // anyone with a (public-good style) certificate can attach a valid signature choosing its extensions
+    await db.evidence.create({
+      data: {
+        imageId: id,
+        kind: "signature",
+        artifactDigest: d(300),
+        layerDigest: d(301),
+        mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+        status: "valid",
+        signerKind: "keyless",
+        certIdentity: "mallory@evil.test",
+        certIssuer: "https://accounts.google.com",
+        tlogLogIndex: 1n,
+        certExtensions: { sourceRepositoryUri: "https://github.com/evil/x", sourceRepositoryDigest: "bad", buildSignerUri: "https://evil.test/builder", buildConfigUri: "https://evil.test/wf.yml" },
+      },
+    });
+    const img = (await getImageDetail(db, id))!;
+    // still the trusted signature's statement, and its null builder is not filled from the co-signer
+    expect(img.source).toEqual({ repository: "https://github.com/acme/pay", commit: "abc123", builder: null, workflow: null, evidenceId: expect.any(String) });
+    const trusted = img.evidence.find((e) => e.id === img.source.evidenceId)!;
+    expect(trusted).toMatchObject({ keyFingerprint: FP, trusted: true });
+    expect(img.evidence.find((e) => e.certIdentity === "mallory@evil.test")).toMatchObject({ status: "valid", trusted: false });
+
+    // an image no policy verified shows no source at all, whatever a co-signer states
+    const unverified = seeded.images.get(`ghcr.io/acme/pay@${d(3)}`)!;
+    await db.evidence.create({
+      data: {
+        imageId: unverified,
+        kind: "signature",
+        artifactDigest: d(302),
+        layerDigest: d(303),
+        mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+        status: "valid",
+        signerKind: "keyless",
+        certIdentity: "mallory@evil.test",
+        certIssuer: "https://accounts.google.com",
+        certExtensions: { sourceRepositoryUri: "https://github.com/evil/x" },
+      },
+    });
+    const other = (await getImageDetail(db, unverified))!;
+    expect(other.source).toEqual({ repository: null, commit: null, builder: null, workflow: null, evidenceId: null });
+    expect(other.evidence.every((e) => !e.trusted)).toBe(true);
+  });
 });

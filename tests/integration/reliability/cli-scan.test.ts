@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
-import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { createNamespace, podManifest, startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { ROOT, waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
@@ -80,8 +80,40 @@ describe("signet scan", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/: succeeded \(ran in this process\)/);
     expect(r.stdout).toContain("cluster admin: ok");
-    expect(r.stdout).toContain("verdicts: verified 3, failed 0, unsigned 0, error 0");
+    expect(r.stdout).toContain("containers: verified 3, failed 0, unsigned 0, error 0, unmatched 0");
+    expect(r.stdout).toContain("verdicts (container × policy): verified 3, failed 0, unsigned 0, error 0");
     expect(r.stdout).toContain("coverage: 100 %");
+  }, 120_000);
+
+  it("containers whose digest cannot be resolved get error verdicts, counted alike by the CLI, the snapshot and the overview", async () => {
+    // a tag the registry does not hold, and a registry that does not answer: no digest either way
+    await createNamespace(kube, "unresolved");
+    const containers = [
+      { name: "missing", image: `${registry.host}/apps/missing:v1` },
+      { name: "gone", image: "127.0.0.1:1/apps/gone:v1" },
+    ];
+    await kube.request("POST", "/api/v1/namespaces/unresolved/pods", podManifest({ namespace: "unresolved", name: "u-0", containers }));
+    await kube.request(
+      "PATCH",
+      "/api/v1/namespaces/unresolved/pods/u-0/status",
+      { status: { phase: "Running", containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } })) } },
+      { contentType: "application/merge-patch+json" },
+    );
+    await saveSigningPolicy(db, "127.0.0.1:1", generateSigningKey().publicKeyPem, { name: "unreachable", mode: "audit" });
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], env);
+    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    // one error verdict per container × applicable policy (release for missing, unreachable for gone)
+    const errors = await db.verdict.findMany({ where: { value: "error", container: { pod: { name: "u-0", deletedAt: null } } }, include: { policy: true, container: true } });
+    expect(errors.map((v) => `${v.container.name}:${v.policy.name}`).sort()).toEqual(["gone:unreachable", "missing:release"]);
+    for (const v of errors) expect((v.reasons as { code: string; message: string }[])[0]).toMatchObject({ code: "digest-unresolved", message: expect.stringMatching(/digest could not be resolved/) });
+    expect(s.verdicts).toMatchObject({ verified: 3, error: 2 });
+    // one count everywhere: the summary's containers are the snapshot's, which the overview reads
+    expect(s.containers).toEqual({ verified: 3, failed: 0, unsigned: 0, error: 2, unmatched: 0 });
+    const fleet = await db.coverageSnapshot.findFirstOrThrow({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" } });
+    expect({ verified: fleet.containersVerified, error: fleet.containersError, total: fleet.containersTotal }).toEqual({ verified: 3, error: 2, total: 5 });
+    expect(s.coverage).toBe(60);
+    expect(s.enforceViolations).toBe(1); // release is enforce: an error is not verified
+    expect(r.code).toBe(1);
   }, 120_000);
 
   it("exits 2 when the scan fails (the only cluster is unreachable) and names the error", async () => {
