@@ -18,6 +18,7 @@ import { createNamespace, createPod, setPodStatus, startKubeApiserver, type Kube
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
 import { createCosignWorkspace, cosignSign, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { makePrivateSigstore } from "@/tests/support/sigstore-pki";
 
 /**
  * The Keys and Reminders pages and the revocation flow in Chromium against the production build.
@@ -184,5 +185,30 @@ spec:
     // the refused confirmation (400) is an expected console error of fetch; nothing else may fail
     expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
     expect(errors.length).toBeLessThanOrEqual(1);
+  });
+
+  it("adds a custom trusted root on the Trusted roots page, shows a bad one's reason, removes it", async () => {
+    const before = errors.length;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Trusted roots" }).click();
+    await page.waitForURL(`${base}/trust-roots`);
+    expect(await page.getByTestId("trust-root-public-good").textContent()).toContain("bundled with Signet");
+    const form = page.locator('form[aria-label="Add a trusted root"]');
+    await form.locator('input[name="name"]').fill("acme");
+    await form.locator('textarea[name="document"]').fill(JSON.stringify({ mediaType: "application/json" }));
+    await form.getByRole("button", { name: "Add trusted root" }).click();
+    expect(await form.getByRole("alert").textContent()).toMatch(/invalid trusted root: trustedRoot\.mediaType/);
+
+    await form.locator('input[name="name"]').fill("acme");
+    await form.locator('textarea[name="document"]').fill(makePrivateSigstore().trustedRootJson);
+    await form.getByRole("button", { name: "Add trusted root" }).click();
+    const row = page.getByTestId("trust-root-acme");
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/added by an administrator.*1 CA · 1 Rekor · 1 CT · 0 TSA/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "trust-roots.png"), fullPage: true });
+    await row.getByRole("button", { name: "Remove trusted root acme" }).click();
+    await row.waitFor({ state: "detached" });
+    expect(await db.trustedRoot.count()).toBe(0);
+    // the refused root (400) is the one expected console error
+    expect(errors.slice(before).filter((e) => !/status of 400/.test(e))).toEqual([]);
   });
 });
