@@ -42,14 +42,8 @@ export function proxy(request: NextRequest) {
   return response;
 }
 
+// Prefetches (`Purpose: prefetch`, `Sec-Purpose: prefetch`, Next's router prefetch) run through the
+// proxy too: they render the same page HTML, which must carry the nonce policy like any other.
 export const config = {
-  matcher: [
-    {
-      source: "/((?!api/|_next/static|_next/image|favicon\\.svg|favicon\\.ico).*)",
-      missing: [
-        { type: "header", key: "next-router-prefetch" },
-        { type: "header", key: "purpose", value: "prefetch" },
-      ],
-    },
-  ],
+  matcher: ["/((?!api/|_next/static|_next/image|favicon\\.svg|favicon\\.ico).*)"],
 };

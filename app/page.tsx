@@ -7,7 +7,7 @@ import { getOverview as getCoverageOverview } from "@/lib/data/coverage";
 import { getOverview as getInventoryCounts } from "@/lib/data/overview";
 import { getDb } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
-import { checkHealth } from "@/lib/health/check";
+import { checkHealth, processStartedAt } from "@/lib/health/check";
 import { formatTime, pct } from "@/lib/ui/format";
 
 export const dynamic = "force-dynamic";
@@ -19,7 +19,7 @@ export default async function OverviewPage() {
   const [counts, coverage, health] = await Promise.all([
     getInventoryCounts(db),
     getCoverageOverview(db),
-    checkHealth(db, { staleSeconds: env.SIGNET_HEARTBEAT_STALE_SECONDS }),
+    checkHealth(db, { staleSeconds: env.SIGNET_HEARTBEAT_STALE_SECONDS, workersSince: processStartedAt() }),
   ]);
   const fleet = coverage.fleet;
   const target = env.SIGNET_COVERAGE_TARGET;

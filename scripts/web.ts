@@ -11,6 +11,41 @@ import { getLogger } from "@/lib/log";
 import { CLIENT_ADDRESS_HEADER, parseTrustedProxies, resolveClientAddress } from "@/lib/net/client-address";
 
 const dev = process.argv.includes("--dev");
+
+/**
+ * Pages take no request body of any size (Signet has no server actions), yet Next buffers one for the
+ * proxy (proxy.ts) before any page code runs. Outside app/api — whose routes refuse what is over their
+ * own limit, lib/api/route — a declared body over this is refused here, and a body of unknown length too.
+ */
+const PAGE_BODY_LIMIT = 1024 * 1024;
+
+function refuse(res: http.ServerResponse, status: number, code: string, message: string): true {
+  res.writeHead(status, { "content-type": "application/json", connection: "close" });
+  res.end(JSON.stringify({ error: { code, message } }));
+  return true;
+}
+
+/** A path whose percent-encoding does not decode (`%ZZ`, a cut UTF-8 sequence) is the client's error; Next would answer 500. */
+function isMalformedPath(url: string | undefined): boolean {
+  try {
+    decodeURIComponent((url ?? "/").split("?", 1)[0]!);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  if (req.url?.startsWith("/api/")) return false;
+  const length = req.headers["content-length"];
+  const [status, code, message] =
+    length === undefined && req.headers["transfer-encoding"] !== undefined
+      ? [411, "bad_request", "A request body needs a Content-Length."]
+      : length !== undefined && !(Number(length) <= PAGE_BODY_LIMIT)
+        ? [413, "payload_too_large", `The body is larger than ${PAGE_BODY_LIMIT} bytes.`]
+        : [0, "", ""];
+  return status ? refuse(res, status, code, message) : false;
+}
 const log = getLogger().child({ component: "web" });
 
 async function main() {
@@ -20,6 +55,8 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
   const server = http.createServer((req, res) => {
+    if (isMalformedPath(req.url)) return void refuse(res, 400, "bad_request", "The path is not valid percent-encoding.");
+    if (refuseBody(req, res)) return;
     req.headers[CLIENT_ADDRESS_HEADER] = resolveClientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, "request failed");

@@ -43,6 +43,18 @@ type Handler<P, Q, B, A extends Access> = (ctx: RouteContext<P, Q, B, A>) => Pro
 
 const log = childLogger("api");
 
+/**
+ * Prisma errors that only a value can cause (out of range for its column type, too long, invalid for
+ * the type; SQLSTATE class 22 from raw queries): the request carried it, so it is the caller's 400.
+ * Schemas bound what they can; this is the backstop for a bound they missed.
+ */
+const VALUE_ERROR_CODES = new Set(["P2000", "P2006", "P2007", "P2019", "P2020", "P2023", "P2033"]);
+function isValueError(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== "PrismaClientKnownRequestError") return false;
+  const { code, meta } = err as Error & { code?: string; meta?: { code?: unknown } };
+  return VALUE_ERROR_CODES.has(code ?? "") || (code === "P2010" && typeof meta?.code === "string" && meta.code.startsWith("22"));
+}
+
 function envelope(err: unknown): NextResponse<ErrorEnvelope> {
   if (err instanceof ApiError) {
     const headers = new Headers();
@@ -63,6 +75,9 @@ function envelope(err: unknown): NextResponse<ErrorEnvelope> {
       },
       { status: 422 },
     );
+  }
+  if (isValueError(err)) {
+    return NextResponse.json({ error: { code: "bad_request", message: "A value in the request is out of range or invalid." } }, { status: 400 });
   }
   log.error({ err }, "unhandled error in route");
   return NextResponse.json({ error: { code: "internal", message: "Internal error." } }, { status: 500 });

@@ -77,15 +77,18 @@ export const imageListDto = z.object({
 });
 export type ImageListDto = z.infer<typeof imageListDto>;
 
+/** A date from a request: any form Date parses, within what PostgreSQL stores (years 1..9999). */
+export const dateInput = z.coerce.date().min(new Date("0001-01-01T00:00:00Z")).max(new Date("9999-12-31T23:59:59Z"));
+
 export const auditQuery = z.object({
   /** Events with seq below this (newest first paging). */
-  before: z.coerce.bigint().optional(),
+  before: z.coerce.bigint().min(0n).max(9_223_372_036_854_775_807n).optional(),
   kind: z.enum(["verdict", "admin", "scan", "system"]).optional(),
   verdict: verdictValue.optional(),
   imageDigest: z.string().max(100).optional(),
   cluster: z.string().max(253).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: dateInput.optional(),
+  to: dateInput.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AuditQuery = z.infer<typeof auditQuery>;

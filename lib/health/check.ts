@@ -18,8 +18,28 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** Database reachable, no pending or failed migration, and at least one worker beat recently. */
-export async function checkHealth(db: Db, opts: { staleSeconds: number; timeoutMs?: number }): Promise<HealthReport> {
+/** What anyone may see of a report: the verdicts, without counts, names or error text. */
+export interface PublicHealthReport {
+  status: HealthReport["status"];
+  checks: Record<keyof HealthReport["checks"], { ok: boolean }>;
+}
+
+export function publicHealth(report: HealthReport): PublicHealthReport {
+  const { database, migrations, worker } = report.checks;
+  return { status: report.status, checks: { database: { ok: database.ok }, migrations: { ok: migrations.ok }, worker: { ok: worker.ok } } };
+}
+
+/** When this process started: a worker counts as alive only once it has beaten since then. */
+export function processStartedAt(): Date {
+  return new Date(Date.now() - process.uptime() * 1000);
+}
+
+/**
+ * Database reachable, no pending or failed migration, and at least one worker beat recently — and,
+ * with `workersSince`, at or after that time: after a restart the heartbeat of the stopped worker is
+ * still recent, but only a worker that beats after the web server started is known to run.
+ */
+export async function checkHealth(db: Db, opts: { staleSeconds: number; timeoutMs?: number; workersSince?: Date }): Promise<HealthReport> {
   const timeoutMs = opts.timeoutMs ?? 3000;
   const report: HealthReport = {
     status: "ok",
@@ -59,16 +79,19 @@ export async function checkHealth(db: Db, opts: { staleSeconds: number; timeoutM
   } catch (err) {
     report.checks.migrations = { ok: false, detail: `cannot read migration status: ${(err as Error).message}` };
   }
+  const since = opts.workersSince ?? new Date(0);
   try {
     const rows = await withTimeout(
-      db.$queryRaw<{ workers: bigint; age: number | null }[]>`
-        SELECT count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds})) AS workers,
+      db.$queryRaw<{ workers: bigint; earlier: bigint; age: number | null }[]>`
+        SELECT count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" >= ${since}) AS workers,
+               count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" < ${since}) AS earlier,
                EXTRACT(EPOCH FROM now() - max("beatAt"))::float8 AS age
         FROM "WorkerHeartbeat"`,
       timeoutMs,
       "worker heartbeat",
     );
     const workers = Number(rows[0]?.workers ?? 0);
+    const earlier = Number(rows[0]?.earlier ?? 0);
     const age = rows[0]?.age ?? null;
     report.checks.worker = {
       ok: workers > 0,
@@ -79,6 +102,8 @@ export async function checkHealth(db: Db, opts: { staleSeconds: number; timeoutM
           ? `${workers} worker(s) alive`
           : age === null
             ? "no worker has ever reported"
+            : earlier > 0
+              ? "no worker has reported since this web server started (the last heartbeat is from before)"
             : `no heartbeat for ${Math.round(age)} s (stale after ${opts.staleSeconds} s)`,
     };
   } catch (err) {

@@ -35,13 +35,39 @@ describe("health route and worker process", () => {
     await db?.drop();
   });
 
-  it("answers 503 naming the worker when no worker runs", async () => {
+  /** The full report, as a signed-in user and the log see it. */
+  const details = async (workersSince?: Date) => {
+    const [{ checkHealth }, { getDb }] = await Promise.all([import("@/lib/health/check"), import("@/lib/db/client")]);
+    return checkHealth(getDb(), { staleSeconds: 3, workersSince });
+  };
+
+  it("answers 503 naming the worker when no worker runs, with the details only for signed-in users", async () => {
     const { status, body } = await health();
     expect(status).toBe(503);
-    expect(body.status).toBe("unhealthy");
-    expect(body.checks.database?.ok).toBe(true);
-    expect(body.checks.migrations?.ok).toBe(true);
-    expect(body.checks.worker).toEqual({ ok: false, workers: 0, lastBeatSecondsAgo: null, detail: "no worker has ever reported" });
+    // anonymous callers see the verdicts only: no counts, migration names or error text
+    expect(body).toEqual({ status: "unhealthy", checks: { database: { ok: true }, migrations: { ok: true }, worker: { ok: false } } });
+    const report = await details();
+    expect(report.checks.migrations).toMatchObject({ ok: true, pending: [] });
+    expect(report.checks.worker).toEqual({ ok: false, workers: 0, lastBeatSecondsAgo: null, detail: "no worker has ever reported" });
+  });
+
+  it("does not count a heartbeat from before the web server started (a restart before the new worker runs)", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const db = getDb();
+    const webStarted = new Date();
+    // the stopped worker's last beat, one second before the restart: recent, but not since
+    await db.workerHeartbeat.create({ data: { id: "previous-run", hostname: "h", pid: 1, startedAt: new Date(Date.now() - 60_000), beatAt: new Date(webStarted.getTime() - 1000) } });
+    try {
+      const before = await details(webStarted);
+      expect(before.status).toBe("unhealthy");
+      expect(before.checks.worker.detail).toMatch(/since this web server started/);
+      // without the rule the same row would have passed
+      expect((await details(new Date(0))).status).toBe("ok");
+      await db.workerHeartbeat.update({ where: { id: "previous-run" }, data: { beatAt: new Date() } });
+      expect((await details(webStarted)).status).toBe("ok");
+    } finally {
+      await db.workerHeartbeat.delete({ where: { id: "previous-run" } });
+    }
   });
 
   it("answers 200 once a worker runs, and the worker processes an enqueued job", async () => {
@@ -88,6 +114,6 @@ describe("health route and worker process", () => {
       const h = await health();
       return h.status === 503 ? h : undefined;
     }, 15_000, "stale heartbeat");
-    expect(stale.body.checks.worker?.detail).toMatch(/no heartbeat for \d+ s/);
+    expect((await details()).checks.worker.detail).toMatch(/no heartbeat for \d+ s/);
   });
 });

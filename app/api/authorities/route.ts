@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dateInput } from "@/lib/dto/read";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
 import { createKeyAuthority } from "@/lib/trust/authorities";
@@ -14,7 +15,7 @@ const newKey = z
     name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lower-case letters, digits and dashes"),
     publicKeyPem: z.string().max(20_000).regex(/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/, "a PEM public key"),
     owner: z.string().max(200).optional(),
-    rotateBy: z.coerce.date().optional(),
+    rotateBy: dateInput.optional(),
     source: z.enum(["manual", "file", "cosign.pub", "cluster"]).default("manual"),
   })
   .strict();
