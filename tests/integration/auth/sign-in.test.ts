@@ -132,23 +132,34 @@ describe("sign-in with email and password", () => {
   it("backs off an account exponentially across addresses, with Retry-After, and audits failures in aggregate", async () => {
     const user = await createTestUser("viewer");
     const { FREE_ATTEMPTS } = await import("@/lib/auth/throttle");
-    const statuses: number[] = [];
     // every guess from a fresh address: the per-address limit never applies, the account's does
-    for (let i = 0; i < FREE_ATTEMPTS + 1; i++) statuses.push((await signInWithPassword(user.email, `wrong password ${i}`)).res.status);
-    expect(statuses).toEqual(Array(FREE_ATTEMPTS + 1).fill(401));
+    const first: number[] = [];
+    for (let i = 0; i < FREE_ATTEMPTS; i++) first.push((await signInWithPassword(user.email, `wrong password ${i}`)).res.status);
+    expect(first).toEqual(Array(FREE_ATTEMPTS).fill(401));
+    // then each failure makes the next attempt wait 1, 2, 4 ... s: guess until a wait of 2 s or more
+    let failures = FREE_ATTEMPTS;
+    let refused: Response | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      const { res } = await signInWithPassword(user.email, `more wrong ${i}`);
+      if (res.status === 401) failures += 1;
+      else if (res.status === 429 && Number(res.headers.get("retry-after")) >= 2) refused = res;
+      else expect(res.status).toBe(429);
+    }
+    expect(refused).toBeDefined();
+    expect(await refused!.json()).toMatchObject({ error: { code: "rate_limited", details: { retryAfterSeconds: expect.any(Number) } } });
+    // the right password waits too
     const blocked = await signInWithPassword(user.email.toUpperCase(), user.password);
     expect(blocked.res.status).toBe(429);
-    expect(Number(blocked.res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(await blocked.res.json()).toMatchObject({ error: { code: "rate_limited" } });
-    // the back-off doubles: after the wait the right password works and clears it
-    await new Promise((r) => setTimeout(r, Number(blocked.res.headers.get("retry-after")) * 1000 + 100));
+    // after the wait the right password works and ends the back-off
+    await new Promise((r) => setTimeout(r, Number(blocked.res.headers.get("retry-after")) * 1000 + 200));
     expect((await signInWithPassword(user.email, user.password)).res.status).toBe(200);
     expect((await signInWithPassword(user.email, "wrong again, but fresh")).res.status).toBe(401);
 
-    // 6 failures → audit rows at the 1st, 2nd and 4th, then the 1st of the new streak: never one per guess
+    // audit rows at the 1st, 2nd, 4th, 8th ... failure, then the 1st of the new streak: never one per guess
     const events = await (await getDb()).verificationEvent.findMany({ where: { kind: "system", actor: "auth" }, orderBy: { seq: "asc" } });
     const mine = events.map((e) => e.details as { action: string; account?: string; failures?: number; addresses?: string[] }).filter((d) => d.account === user.email);
-    expect(mine.map((d) => d.failures)).toEqual([1, 2, 4, 1]);
+    const powers = [1, 2, 4, 8, 16].filter((n) => n <= failures);
+    expect(mine.map((d) => d.failures)).toEqual([...powers, 1]);
     expect(mine.every((d) => d.action === "auth.sign_in_failed")).toBe(true);
     expect(mine[2]!.addresses).toHaveLength(4);
   });

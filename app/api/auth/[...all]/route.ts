@@ -1,4 +1,4 @@
-import { ApiError } from "@/lib/api/errors";
+import { ApiError, type ApiErrorCode } from "@/lib/api/errors";
 import { route } from "@/lib/api/route";
 import { getAuth, runAuthRequest } from "@/lib/auth/auth";
 import { clearAccount, recordFailedSignIn, SIGN_IN_PER_ADDRESS, SSO_PER_ADDRESS, takeAccountAttempt, takeAddressAttempt } from "@/lib/auth/throttle";
@@ -38,6 +38,29 @@ async function withoutBodyToken(res: Response): Promise<Response> {
   return new Response(JSON.stringify(data), { status: res.status, statusText: res.statusText, headers });
 }
 
+const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
+  400: "bad_request",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  422: "validation_failed",
+  429: "rate_limited",
+};
+
+/** better-auth's own error bodies (`{ code, message }`) in Signet's one envelope; its code kept as `details.reason`. */
+async function inEnvelope(res: Response): Promise<Response> {
+  if (res.status < 400 || !res.headers.get("content-type")?.includes("application/json")) return res;
+  const data = (await res.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
+  const code = CODE_BY_STATUS[res.status] ?? (res.status >= 500 ? "internal" : "bad_request");
+  const message = typeof data.message === "string" ? data.message : "The request was refused.";
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  const reason = typeof data.code === "string" ? { reason: data.code } : undefined;
+  return new Response(JSON.stringify({ error: { code, message, ...(reason ? { details: reason } : {}) } }), { status: res.status, headers });
+}
+
 /** The email a password sign-in asks for (better-auth validates the body itself; this only keys the throttle). */
 function emailOf(rawBody: Uint8Array | undefined): string | undefined {
   try {
@@ -67,6 +90,7 @@ const handle = route({ access: "public" }, async ({ req, rawBody }) => {
     if (res.status === 200) await clearAccount(db, email);
     else if (res.status === 401) await recordFailedSignIn(db, email, address);
   }
+  if (res.status >= 400) return inEnvelope(res);
   return path.startsWith("/sign-in/") || path === "/get-session" ? withoutBodyToken(res) : res;
 });
 
