@@ -105,7 +105,9 @@ async function readBody(req: NextRequest, limit: number): Promise<Uint8Array<Arr
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel().catch(() => undefined);
+      // Not cancelled: cancelling destroys the socket before the 413 is written. The 413 says
+      // `Connection: close`, so the connection ends right after it and the rest is never read.
+      reader.releaseLock();
       throw new ApiError("payload_too_large", `The body is larger than ${limit} bytes.`, { limit });
     }
     chunks.push(value);

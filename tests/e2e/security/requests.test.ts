@@ -71,17 +71,27 @@ describe("request hardening on the production build", () => {
         if (!responded || (err.code !== "EPIPE" && err.code !== "ECONNRESET")) reject(err);
       });
       if (o.zeroBytes !== undefined) {
+        // like a careful client: headers first, and no more body once the server has answered
+        req.flushHeaders();
         const chunk = Buffer.alloc(64 * 1024);
         let left = o.zeroBytes;
-        const pump = () => {
-          while (left > 0) {
+        const pump = async () => {
+          // a server that decides on the headers (Content-Length) answers before any body byte is sent
+          if (!o.chunked) await new Promise((r) => setTimeout(r, 300));
+          while (left > 0 && !responded && !req.destroyed) {
             const n = Math.min(left, chunk.length);
             left -= n;
-            if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once("drain", pump);
+            await new Promise<void>((r) => req.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => r()));
+            // past the 1 MiB limit (and some slack), give the server time to answer before sending on:
+            // writing into a connection it has closed would lose its answer to a reset
+            if (o.zeroBytes - left === 1024 * 1024 + 256 * 1024) {
+              for (let t = 0; t < 50 && !responded; t++) await new Promise((r) => setTimeout(r, 100));
+            }
           }
-          req.end();
+          if (responded) req.destroy();
+          else req.end();
         };
-        pump();
+        void pump();
       } else {
         req.end(o.body);
       }
@@ -186,7 +196,8 @@ describe("request hardening on the production build", () => {
     for (let i = 0; i < 10 && !waited; i++) {
       const res = await signIn(user.email, `guess ${i} of more`, { from: PROXY, forwardedFor: `192.0.2.${i + 10}` });
       if (res.status === 429 && Number(res.headers["retry-after"]) >= 2) waited = res;
-      else expect([401, 429]).toContain(res.status);
+      else if (res.status === 429) await new Promise((r) => setTimeout(r, Number(res.headers["retry-after"]) * 1000));
+      else expect(res.status).toBe(401);
     }
     expect(waited).toBeDefined();
     // the right password from yet another address waits as well
@@ -305,7 +316,9 @@ describe("request hardening on the production build", () => {
         // only the health check may say it is unavailable (no worker runs here)
         const serverError = res.status >= 500 && !(route.template === "/api/health" && res.status === 503);
         if (serverError) throw new Error(`${route.method} ${url} → ${res.status}: ${res.body.slice(0, 300)}`);
-        if (res.status >= 400 && res.status !== 405) expect(JSON.parse(res.body), `${route.method} ${url}`).toHaveProperty("error.code");
+        if (res.status >= 400 && res.status !== 405 && route.template !== "/api/health") {
+          expect(JSON.parse(res.body), `${route.method} ${url}`).toHaveProperty("error.code");
+        }
       }),
       { numRuns: 300, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
     );

@@ -21,6 +21,8 @@ const PUBLIC: Record<string, string[]> = {
   "/api/openapi.json": ["GET"],
   "/api/auth/[...all]": ["GET", "POST"],
   "/api/auth/setup": ["POST"],
+  // unmatched /api paths: 404 in the envelope
+  "/api/[...path]": ["DELETE", "GET", "PATCH", "POST", "PUT"],
 };
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
