@@ -2,6 +2,8 @@
 // table, and tests/integration/api/openapi.test.ts fails when a route file on disk is missing here.
 // Modules load on demand (the document is built on the first request for it).
 export const API_ROUTES: Record<string, () => Promise<Record<string, unknown>>> = {
+  // any /api path no other route matches: 404 in the error envelope
+  "/api/[...path]": () => import("@/app/api/[...path]/route"),
   "/api/audit/chain": () => import("@/app/api/audit/chain/route"),
   "/api/audit/export": () => import("@/app/api/audit/export/route"),
   "/api/audit": () => import("@/app/api/audit/route"),
