@@ -164,6 +164,8 @@ const envSchema = z.object({
   /** Role of an SSO user in none of the mapped groups; `none` refuses them. */
   SIGNET_OIDC_DEFAULT_ROLE: z.enum(["viewer", "auditor", "admin", "none"]).default("viewer"),
   CI: booleanFromString.optional(),
+  /** Write the verdicts as OpenReports (openreports.io/v1alpha1 Report, one per workload) into each scanned cluster after a scan. */
+  SIGNET_OPENREPORTS: booleanFromString.default(false),
   /** Bearer token Prometheus must send to /api/metrics and the worker's metrics port; unset: no token. */
   SIGNET_METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   /** Port of the worker's Prometheus endpoint (GET /metrics on HOST); unset: the worker serves none. */

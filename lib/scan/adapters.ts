@@ -1,3 +1,4 @@
+import type { Db } from "@/lib/db/client";
 import type { DiscoveredArtifact, DiscoveryResult, ImageAt } from "@/lib/evidence/types";
 import type { ClusterInventory, ClusterRejections, ImageReference } from "@/lib/kube/types";
 import type { PublicKeyCandidate, VerifiedEvidence } from "@/lib/sigstore/types";
@@ -20,6 +21,8 @@ export interface ScanAdapters {
   /** A discovery context for one batch of images (see DiscoveryBatch). */
   openDiscoveryBatch(): Promise<DiscoveryBatch>;
   verify(input: { image: ImageAt; artifacts: DiscoveredArtifact[]; keys: PublicKeyCandidate[]; now: Date }): VerifiedEvidence[] | Promise<VerifiedEvidence[]>;
+  /** Writes the current verdicts into the clusters as reports (OpenReports), when enabled; after each finished scan. */
+  publishReports?(db: Db): Promise<void>;
 }
 
 /**

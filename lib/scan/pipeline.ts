@@ -401,7 +401,7 @@ async function settleItems(
 /** Coverage snapshot, final status and counts. Runs once per scan (advisory lock + status check). */
 export async function finalizeScan(ctx: PipelineContext, scanId: string): Promise<boolean> {
   const { db } = ctx;
-  return db.$transaction(
+  const finalized = await db.$transaction(
     async (tx) => {
       const locked = await tx.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${`scan:${scanId}`})) AS ok`;
       if (!locked[0]?.ok) return false;
@@ -433,4 +433,9 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
     },
     { timeout: 120_000 },
   );
+  // the verdicts as OpenReports in the clusters (when enabled): after the commit, never failing the scan
+  if (finalized && ctx.adapters.publishReports) {
+    await ctx.adapters.publishReports(db).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message, scanId }, "OpenReports not published"));
+  }
+  return finalized;
 }

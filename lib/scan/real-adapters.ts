@@ -1,9 +1,12 @@
 import "server-only";
 import fs from "node:fs";
 import { storedCredentials } from "@/lib/credentials/provider";
-import { getDb } from "@/lib/db/client";
+import { getDb, type Db } from "@/lib/db/client";
 import { getEnv, type Env } from "@/lib/env";
 import { childLogger } from "@/lib/log";
+import { buildComplianceReport } from "@/lib/data/exports";
+import { syncOpenReports } from "@/lib/kube/openreports";
+import { desiredReports } from "@/lib/report/openreports";
 import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarget } from "@/lib/kube/clusters";
 import { inventoryCluster } from "@/lib/kube/inventory";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
@@ -133,5 +136,17 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
       const { trust } = await current();
       return verifyArtifacts({ image, artifacts, trust, keys, now });
     },
+    ...(getEnv().SIGNET_OPENREPORTS
+      ? {
+          async publishReports(db: Db) {
+            // the clusters this scan listed; a worker finalizing another worker's scan lists them anew
+            const list = targets.size ? [...targets.values()] : listClusterTargets();
+            for (const t of list) {
+              const report = await buildComplianceReport(db, { cluster: t.name, format: "json" });
+              await syncOpenReports(t, desiredReports(report.rows), log);
+            }
+          },
+        }
+      : {}),
   };
 }

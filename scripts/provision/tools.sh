@@ -12,6 +12,7 @@
 #   registry  Debian package docker-registry (CNCF distribution) -> /usr/bin/docker-registry
 #   chromium  Debian package chromium                            -> /usr/bin/chromium
 #   image     Debian packages buildah, skopeo, umoci, mmdebstrap (the container image, without a daemon)
+#   crds      the OpenReports Report CRD from the Go module github.com/openreports/reports-api@$OPENREPORTS_VERSION
 #
 # Go-built tools land in $SIGNET_CACHE/tools/bin; GOPATH, GOMODCACHE and GOCACHE
 # live under $SIGNET_CACHE/go, so caching $SIGNET_CACHE in CI caches everything.
@@ -26,6 +27,7 @@ set -euo pipefail
 COSIGN_VERSION="v3.1.3"
 CRANE_VERSION="v0.22.1"
 HELM_VERSION="v4.3.2"
+OPENREPORTS_VERSION="v0.2.1"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
@@ -37,6 +39,7 @@ TOOLS_BIN="$SIGNET_CACHE/tools/bin"
 COSIGN_BIN="$TOOLS_BIN/cosign"
 CRANE_BIN="$TOOLS_BIN/crane"
 HELM_BIN="$TOOLS_BIN/helm"
+OPENREPORTS_CRD="$SIGNET_CACHE/crds/openreports.io_reports-$OPENREPORTS_VERSION.yaml"
 REGISTRY_BIN="/usr/bin/docker-registry"
 CHROMIUM_BIN="/usr/bin/chromium"
 
@@ -45,12 +48,12 @@ tools=()
 for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    cosign|crane|helm|registry|docker-registry|chromium|image) tools+=("${arg/docker-registry/registry}") ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    cosign|crane|helm|registry|docker-registry|chromium|image|crds) tools+=("${arg/docker-registry/registry}") ;;
     *) echo "tools.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
-[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane helm registry chromium image)
+[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane helm registry chromium image crds)
 
 status() {
   if [ "$print_env" = 1 ]; then echo "$*" >&2; else echo "$*"; fi
@@ -116,6 +119,20 @@ prune_go_cache() {
   rm -rf "$SIGNET_CACHE/go"
 }
 
+# --- CRDs from Go module zips -------------------------------------------------
+go_module_file() {
+  local name="$1" module="$2" version="$3" file="$4" out="$5"
+  if [ -s "$out" ]; then status "$name $version: $out (cached)"; return 0; fi
+  command -v go >/dev/null || { echo "tools.sh: go not found on PATH (needed for $name)" >&2; exit 1; }
+  mkdir -p "$(dirname "$out")"
+  local tmp dir
+  tmp="$(mktemp -d "$SIGNET_CACHE/tools/.mod.XXXXXX")"
+  dir="$(GOPATH="$tmp" GOMODCACHE="$tmp/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  cp "$dir/$file" "$out.partial" && mv "$out.partial" "$out"
+  rm -rf "$tmp"
+  status "$name $version: $out (downloaded)"
+}
+
 # --- Debian packages ---------------------------------------------------------
 apt_updated=0
 apt_install() {
@@ -169,6 +186,7 @@ for t in "${tools[@]}"; do
       deb_tool umoci umoci /usr/bin/umoci
       deb_tool mmdebstrap mmdebstrap /usr/bin/mmdebstrap
       ;;
+    crds)     go_module_file openreports-crd github.com/openreports/reports-api "$OPENREPORTS_VERSION" config/crd/openreports.io_reports.yaml "$OPENREPORTS_CRD" ;;
   esac
 done
 prune_go_cache
@@ -180,6 +198,7 @@ if [ "$print_env" = 1 ]; then
   echo "export COSIGN_BIN=$(q "$COSIGN_BIN")"
   echo "export CRANE_BIN=$(q "$CRANE_BIN")"
   echo "export HELM_BIN=$(q "$HELM_BIN")"
+  echo "export OPENREPORTS_CRD=$(q "$OPENREPORTS_CRD")"
   echo "export REGISTRY_BIN=$(q "$REGISTRY_BIN")"
   echo "export CHROMIUM_BIN=$(q "$CHROMIUM_BIN")"
 fi

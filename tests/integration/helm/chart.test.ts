@@ -8,7 +8,7 @@ import YAML from "yaml";
 import { createDb, type Db } from "@/lib/db/client";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { installCrd, looseCrd, requestServiceAccountToken, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
-import { ROOT } from "@/tests/support/process";
+import { ROOT, waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
 import { saveSigningPolicy, seedPods } from "@/tests/support/scan";
@@ -75,7 +75,7 @@ describe("deploy/helm/signet", () => {
 
     const rendered = await helm([
       "template", "signet", CHART, "--namespace", "signet",
-      ...values(["--set", "postgresql.enabled=true", "--set", "ingress.enabled=true", "--set", "ingress.tlsSecretName=signet-tls", "--set", "rbac.readSecrets=true", "--set", "web.publicUrl=https://signet.example.com", "--set", "env.LOG_LEVEL=debug", "--set", "metrics.token=scrape-0123456789abcdef", "--set", "metrics.serviceMonitor.enabled=true"]),
+      ...values(["--set", "postgresql.enabled=true", "--set", "ingress.enabled=true", "--set", "ingress.tlsSecretName=signet-tls", "--set", "rbac.readSecrets=true", "--set", "web.publicUrl=https://signet.example.com", "--set", "env.LOG_LEVEL=debug", "--set", "metrics.token=scrape-0123456789abcdef", "--set", "metrics.serviceMonitor.enabled=true", "--set", "openReports.enabled=true"]),
     ]);
     const docs = YAML.parseAllDocuments(rendered).map((d) => d.toJS() as Json).filter(Boolean);
     expect(docs.map((d) => d.kind).sort()).toEqual(
@@ -109,13 +109,20 @@ describe("deploy/helm/signet", () => {
     const rbacYaml = YAML.parseAllDocuments(await fs.readFile(path.join(ROOT, "deploy/rbac.yaml"), "utf8")).map((d) => d.toJS() as Json);
     const referenceRules = rbacYaml.find((d) => d.kind === "ClusterRole")!.rules;
     const role = docs.find((d) => d.kind === "ClusterRole")!;
-    expect(role.rules).toEqual([...referenceRules, { apiGroups: [""], resources: ["secrets", "serviceaccounts"], verbs: ["get"] }]);
+    expect(role.rules).toEqual([
+      ...referenceRules,
+      { apiGroups: ["openreports.io"], resources: ["reports"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+      { apiGroups: [""], resources: ["secrets", "serviceaccounts"], verbs: ["get"] },
+    ]);
   });
 
-  it("installs, and its ServiceAccount runs a full in-cluster scan with exactly the chart's RBAC", async () => {
+  it("installs, and its ServiceAccount runs a full in-cluster scan with exactly the chart's RBAC, writing OpenReports", async () => {
+    // the OpenReports CRD from its Go module (scripts/provision/tools.sh crds)
+    const crdFile = process.env.OPENREPORTS_CRD ?? path.join(process.env.SIGNET_CACHE ?? path.join(ROOT, ".cache"), "crds/openreports.io_reports-v0.2.1.yaml");
+    await installCrd(kube, YAML.parse(await fs.readFile(crdFile, "utf8")) as Json);
     const out = await helm([
       "install", "signet", CHART, "--namespace", "signet", "--create-namespace", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin",
-      ...values(["--set", `secrets.databaseUrl=${tdb.url}`]),
+      ...values(["--set", `secrets.databaseUrl=${tdb.url}`, "--set", "openReports.enabled=true"]),
     ]);
     expect(out).toContain("STATUS: deployed");
     const sa = await kube.request<Json>("GET", "/api/v1/namespaces/signet/serviceaccounts/signet");
@@ -123,7 +130,7 @@ describe("deploy/helm/signet", () => {
     const secret = await kube.request<Json>("GET", "/api/v1/namespaces/signet/secrets/signet-secrets");
     expect(Buffer.from(Buffer.from(secret.data.SIGNET_SECRET_KEY, "base64").toString(), "base64")).toHaveLength(32);
     // an upgrade keeps the generated key
-    await helm(["upgrade", "signet", CHART, "--namespace", "signet", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin", ...values(["--set", `secrets.databaseUrl=${tdb.url}`])]);
+    await helm(["upgrade", "signet", CHART, "--namespace", "signet", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin", ...values(["--set", `secrets.databaseUrl=${tdb.url}`, "--set", "openReports.enabled=true"])]);
     expect((await kube.request<Json>("GET", "/api/v1/namespaces/signet/secrets/signet-secrets")).data.SIGNET_SECRET_KEY).toBe(secret.data.SIGNET_SECRET_KEY);
 
     // workloads to scan: three signed images, one unsigned
@@ -159,8 +166,10 @@ describe("deploy/helm/signet", () => {
       DATABASE_URL: tdb.url,
       SIGNET_REGISTRY_INSECURE: registry.host,
       LOG_LEVEL: "warn",
+      SIGNET_OPENREPORTS: "true",
+      SIGNET_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
     };
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const scan = () => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
@@ -168,7 +177,8 @@ describe("deploy/helm/signet", () => {
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       child.once("exit", (code) => resolve({ code, stdout, stderr }));
     });
-    expect(r.stderr).not.toMatch(/signet scan:|"level":(40|50|60)/);
+    const r = await scan();
+    expect(r.stderr + r.stdout).not.toMatch(/signet scan:|"level":(40|50|60)/);
     const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
     expect(summary).toMatchObject({
       status: "succeeded",
@@ -180,11 +190,36 @@ describe("deploy/helm/signet", () => {
     const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "in-cluster" } });
     expect(cluster.source).toBe("in_cluster");
 
+    // OpenReports written with the same token: one Report per workload, results per container × policy
+    type Report = { metadata: { name: string; namespace: string; resourceVersion: string }; source: string; summary: Record<string, number>; results: { policy: string; result: string; severity: string; properties: Record<string, string>; resources: { kind: string; name: string }[] }[] };
+    const reports = async () => (await kube.request<{ items: Report[] }>("GET", "/apis/openreports.io/v1alpha1/reports")).items;
+    // (a list right after a new CRD's first writes can come from a watch cache still catching up)
+    const first = await waitFor(async () => ((await reports()).length === 2 ? reports() : undefined), 15_000, "two OpenReports");
+    expect(first.map((x) => `${x.metadata.namespace}/${x.metadata.name}`).sort()).toEqual(["tool-0/signet-pod-p-0-0", "web-0/signet-pod-p-0-0"]);
+    const web = first.find((x) => x.metadata.namespace === "web-0")!;
+    expect(web.source).toBe("signet");
+    expect(web.summary).toMatchObject({ pass: 3, fail: 0, warn: 0, error: 0 });
+    expect(web.results.map((x) => [x.policy, x.result, x.severity])).toEqual([["release", "pass", "low"], ["release", "pass", "low"], ["release", "pass", "low"]]);
+    expect(web.results[0]!.properties).toMatchObject({ container: "c0", digest: signed[0]!.digest, verdict: "verified" });
+    expect(web.results[0]!.resources).toEqual([{ apiVersion: "v1", kind: "Pod", name: "p-0-0", namespace: "web-0" }]);
+    const tool = first.find((x) => x.metadata.namespace === "tool-0")!;
+    // an audit-mode policy: unsigned is a warning
+    expect(tool.results.map((x) => [x.result, x.properties.verdict])).toEqual([["warn", "unsigned"]]);
+
+    // the next scan: unchanged reports are left alone, a workload that is gone loses its report
+    await kube.request("DELETE", "/api/v1/namespaces/tool-0/pods/p-0-0?gracePeriodSeconds=0");
+    const again = await scan();
+    expect(again.code, again.stderr).toBe(0);
+    const second = await waitFor(async () => ((await reports()).length === 1 ? reports() : undefined), 15_000, "the stale OpenReport deleted");
+    expect(second.map((x) => `${x.metadata.namespace}/${x.metadata.name}`)).toEqual(["web-0/signet-pod-p-0-0"]);
+    expect(second[0]!.metadata.resourceVersion).toBe(web.metadata.resourceVersion);
+
     // what the chart does not grant is refused to the same token
     const as = { token, allow: [403] };
     const code = async (method: string, url: string, body?: unknown) => (await kube.request<{ code?: number }>(method, url, body, as))?.code;
     expect(await code("GET", "/api/v1/namespaces/signet/secrets/signet-secrets")).toBe(403);
     expect(await code("DELETE", "/api/v1/namespaces/web-0/pods/p-0-0")).toBe(403);
     expect(await code("GET", "/apis/apps/v1/deployments")).toBe(403);
+    expect(await code("POST", "/apis/openreports.io/v1alpha1/clusterreports", { apiVersion: "openreports.io/v1alpha1", kind: "ClusterReport", metadata: { name: "x" } })).toBe(403);
   }, 180_000);
 });
