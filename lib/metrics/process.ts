@@ -1,5 +1,6 @@
 import "server-only";
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { observeRegistryRequests } from "@/lib/metrics/registry-observer";
 
 /**
  * Metrics this process counts as it works (Prometheus, prom-client): registry requests, image checks,
@@ -50,6 +51,12 @@ export const registryRequestSeconds = new Histogram({
   labelNames: ["registry"] as const,
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [metricsRegistry],
+});
+
+observeRegistryRequests((host, status, seconds) => {
+  const registry = registryLabel(host);
+  registryRequests.inc({ registry, status: statusLabel(status) });
+  registryRequestSeconds.observe({ registry }, seconds);
 });
 
 export const imageChecks = new Counter({

@@ -10,7 +10,7 @@ import { RegistryError, safeUrl } from "@/lib/registry/errors";
 import { hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";
 import { Semaphore } from "@/lib/registry/semaphore";
-import { registryLabel, registryRequests, registryRequestSeconds, statusLabel } from "@/lib/metrics/process";
+import { reportRegistryRequest } from "@/lib/metrics/registry-observer";
 
 /**
  * The HTTP layer under the registry client: one undici Agent (keep-alive pool, custom CA) and one
@@ -170,17 +170,14 @@ export class Transport {
 
   /** One attempt (following redirects), under the registry's concurrency limit and one deadline; counted in the metrics. */
   async send(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
-    const registry = registryLabel(ep.host);
     const started = performance.now();
     try {
       const res = await this.sendOnce(ep, o);
-      registryRequests.inc({ registry, status: statusLabel(res.status) });
+      reportRegistryRequest(ep.host, res.status, (performance.now() - started) / 1000);
       return res;
     } catch (err) {
-      registryRequests.inc({ registry, status: err instanceof RegistryError ? err.code : "error" });
+      reportRegistryRequest(ep.host, err instanceof RegistryError ? err.code : "error", (performance.now() - started) / 1000);
       throw err;
-    } finally {
-      registryRequestSeconds.observe({ registry }, (performance.now() - started) / 1000);
     }
   }
 
