@@ -70,7 +70,7 @@ export async function takeAddressAttempt(db: Db, address: string, rule: AddressR
   const row = rows[0]!;
   if (row.attempts <= rule.max) {
     // an occasional sweep keeps the table to the addresses and accounts active today
-    if (Math.random() < 0.01) await forgetQuietRows(db);
+    if (Math.random() < 0.01) await forgetQuietThrottles(db);
     return;
   }
   if (row.attempts === rule.max + 1) {
@@ -128,7 +128,8 @@ export async function clearAccount(db: Db, email: string): Promise<void> {
   await db.authThrottle.deleteMany({ where: { key: accountKey(email) } });
 }
 
-async function forgetQuietRows(db: Db): Promise<void> {
+/** Deletes rows untouched for a day whose back-off is over (run now and then by takeAddressAttempt). */
+export async function forgetQuietThrottles(db: Db): Promise<void> {
   await db.$executeRaw`DELETE FROM "AuthThrottle" WHERE "updatedAt" < now() - make_interval(secs => ${FORGET_AFTER_SECONDS})
     AND ("blockedUntil" IS NULL OR "blockedUntil" < now())`;
 }

@@ -165,6 +165,22 @@ describe("sign-in with email and password", () => {
     expect(mine[2]!.addresses).toHaveLength(4);
   });
 
+  it("forgets throttle rows untouched for a day, unless their back-off still runs", async () => {
+    const { forgetQuietThrottles } = await import("@/lib/auth/throttle");
+    const db = await getDb();
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    await db.authThrottle.createMany({
+      data: [
+        { key: "test:quiet", attempts: 3, windowStart: old, updatedAt: old, addresses: [] },
+        { key: "test:still-blocked", attempts: 30, windowStart: old, updatedAt: old, blockedUntil: new Date(Date.now() + 60_000), addresses: [] },
+        { key: "test:recent", attempts: 1, windowStart: new Date(), updatedAt: new Date(), addresses: [] },
+      ],
+    });
+    await forgetQuietThrottles(db);
+    const left = await db.authThrottle.findMany({ where: { key: { startsWith: "test:" } }, select: { key: true } });
+    expect(left.map((r) => r.key).sort()).toEqual(["test:recent", "test:still-blocked"]);
+  });
+
   it("records the client address the web server resolved as the session's address", async () => {
     const user = await createTestUser("viewer");
     const ip = nextClientIp();
