@@ -54,13 +54,20 @@ function levelFromEnv(): string {
 
 let root: Logger | undefined;
 
+/**
+ * Every process logs to stderr: stdout carries only what a command prints (`signet scan --json` is
+ * read by pipelines), and the web server and worker share the convention.
+ */
 export function getLogger(): Logger {
-  root ??= pino({
-    level: levelFromEnv(),
-    base: { pid: process.pid },
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  root ??= pino(
+    {
+      level: levelFromEnv(),
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination({ dest: 2, sync: false }),
+  );
   return root;
 }
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { parseArgs } from "node:util";
+import { withDatabase } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
 import { parsePublicKeyPem, publicKeyFingerprint, publicKeyPem } from "@/lib/audit/checkpoint";
 import { auditExport, fromExportedCheckpoint, fromExportedEvent } from "@/lib/audit/export-format";
@@ -8,9 +9,6 @@ import { getCheckpointSigner, getCheckpointVerifiers } from "@/lib/audit/keys";
 import { verifyAuditChain } from "@/lib/audit/store";
 import { verifyChainWalk, type ChainReport } from "@/lib/audit/verify";
 import { readWitness, WITNESS_FILE } from "@/lib/audit/witness";
-import { createDb } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
 import { getEnv } from "@/lib/env";
 
 const HELP = `audit verify                 walk the database's chain and its signed checkpoints (and this machine's
@@ -98,21 +96,15 @@ export const audit: Command = {
       return 64;
     }
     const env = getEnv();
-    let url: string;
-    let witness;
-    try {
-      url = await locateDatabaseUrl(env);
-      await checkDatabase(url);
-      witness = readWitness(env.SIGNET_DATA_DIR, url);
-    } catch (err) {
-      process.stderr.write(`signet audit: ${(err as Error).message}\n`);
-      return 2;
-    }
-    const db = createDb(url, 2);
-    try {
+    return withDatabase("audit", async (db, url) => {
+      let witness;
+      try {
+        witness = readWitness(env.SIGNET_DATA_DIR, url);
+      } catch (err) {
+        process.stderr.write(`signet audit: ${(err as Error).message}\n`);
+        return 2;
+      }
       return printReport(await verifyAuditChain(db, { witness, keys: getCheckpointVerifiers(env) }), "database");
-    } finally {
-      await db.$disconnect();
-    }
+    });
   },
 };

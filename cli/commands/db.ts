@@ -1,17 +1,15 @@
 import pg from "pg";
 import type { Command } from "@/cli/commands/types";
-import { getEnv } from "@/lib/env";
-import { locateDatabaseUrl } from "@/lib/db/locate";
+import { databaseUrl } from "@/cli/commands/database";
 import { applyMigrations, getMigrationStatus } from "@/lib/db/migrate";
-import { checkDatabase } from "@/lib/db/preflight";
 
 export const db: Command = {
   name: "db",
   usage: "db <status|migrate>",
   summary: "show or apply database migrations",
   async run(args) {
-    const url = await locateDatabaseUrl(getEnv());
-    await checkDatabase(url);
+    const url = await databaseUrl("db");
+    if (url === undefined) return 2;
     if (args[0] === "migrate") {
       const applied = await applyMigrations(url);
       process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "nothing to apply\n");

@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Command } from "@/cli/commands/types";
-import { getEnv } from "@/lib/env";
-import { locateDatabaseUrl } from "@/lib/db/locate";
+import { databaseUrl } from "@/cli/commands/database";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
 import { diagnosticsPing } from "@/lib/jobs/definitions/diagnostics";
 
@@ -15,7 +14,8 @@ export const jobs: Command = {
       process.stderr.write("signet jobs: expected `ping`\n");
       return 64;
     }
-    const url = await locateDatabaseUrl(getEnv());
+    const url = await databaseUrl("jobs");
+    if (url === undefined) return 2;
     const boss = createBoss(url, { max: 2 });
     boss.on("error", () => undefined);
     await boss.start();

@@ -1,9 +1,6 @@
 import { parseArgs } from "node:util";
+import { withDatabase } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
-import { createDb } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
-import { getEnv } from "@/lib/env";
 import { getInventory } from "@/lib/trust/inventory";
 import { getReminders } from "@/lib/trust/load-reminders";
 
@@ -30,16 +27,7 @@ export const keys: Command = {
       process.stderr.write(`signet keys: ${(err as Error).message}\n`);
       return 64;
     }
-    let url: string;
-    try {
-      url = await locateDatabaseUrl(getEnv());
-      await checkDatabase(url);
-    } catch (err) {
-      process.stderr.write(`signet keys: ${(err as Error).message}\n`);
-      return 2;
-    }
-    const db = createDb(url, 2);
-    try {
+    return withDatabase("keys", async (db) => {
       const [inventory, reminders] = await Promise.all([getInventory(db), getReminders(db, { timeZone: opts.tz })]);
       const overdue = reminders.some((r) => r.severity === "overdue");
       if (opts.json) {
@@ -70,8 +58,6 @@ export const keys: Command = {
         for (const r of reminders) process.stdout.write(`  ${r.severity === "overdue" ? "OVERDUE " : "due soon"}  ${r.dueDate}  ${r.message}\n`);
       }
       return overdue ? 1 : 0;
-    } finally {
-      await db.$disconnect();
-    }
+    });
   },
 };

@@ -1,10 +1,8 @@
 import { parseArgs } from "node:util";
+import { databaseUrl } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
 import { ApiError } from "@/lib/api/errors";
 import { createDb } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
-import { getEnv } from "@/lib/env";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { previewRevocation, revokeAuthority } from "@/lib/trust/revoke";
 
@@ -46,14 +44,8 @@ export const revoke: Command = {
       process.stderr.write("signet revoke: expected --preview <authority>, or <authority> --reason TEXT\n");
       return 64;
     }
-    let url: string;
-    try {
-      url = await locateDatabaseUrl(getEnv());
-      await checkDatabase(url);
-    } catch (err) {
-      process.stderr.write(`signet revoke: ${(err as Error).message}\n`);
-      return 2;
-    }
+    const url = await databaseUrl("revoke");
+    if (url === undefined) return 2;
     const db = createDb(url, 4);
     try {
       if (values.preview) {

@@ -3,9 +3,7 @@ import type { Command } from "@/cli/commands/types";
 import { roleSchema } from "@/lib/auth/roles";
 import { issueSetupLink } from "@/lib/auth/setup";
 import { createLocalUser, listUsers, setUserRole } from "@/lib/auth/users";
-import { createDb } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
+import { withDatabase } from "@/cli/commands/database";
 import { getEnv } from "@/lib/env";
 
 function option(args: string[], name: string): string | undefined {
@@ -62,12 +60,8 @@ export const users: Command = {
     "Changes are written to the audit log with the actor cli:<your login name>.",
   ].join("\n"),
   async run(args) {
-    const env = getEnv();
-    const url = await locateDatabaseUrl(env);
-    await checkDatabase(url);
-    const db = createDb(url, 2);
     const actor = `cli:${os.userInfo().username}`;
-    try {
+    return withDatabase("users", async (db) => {
       switch (args[0]) {
         case "create-admin": {
           const email = option(args, "--email");
@@ -80,7 +74,7 @@ export const users: Command = {
           return 0;
         }
         case "setup-link": {
-          const link = await issueSetupLink(db, env, { rotate: true });
+          const link = await issueSetupLink(db, getEnv(), { rotate: true });
           if (!link) {
             process.stderr.write("signet users setup-link: users exist already; an administrator adds more on the Users page\n");
             return 1;
@@ -107,8 +101,6 @@ export const users: Command = {
           process.stderr.write("signet users: expected create-admin, setup-link, list or set-role\n");
           return 64;
       }
-    } finally {
-      await db.$disconnect();
-    }
+    });
   },
 };

@@ -5,6 +5,7 @@ import { checkCheckpointSignature, signCheckpoint, type Checkpoint, type StoredC
 import { getCheckpointSigner, getCheckpointVerifiers } from "@/lib/audit/keys";
 import { verifyChainWalk, type ChainReport } from "@/lib/audit/verify";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { getEnv } from "@/lib/env";
 import { childLogger } from "@/lib/log";
@@ -128,7 +129,7 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
     }
     return checkpoint;
   };
-  if ("$transaction" in db) return db.$transaction(run, { timeout: 60_000 });
+  if ("$transaction" in db) return withTransaction(db, run, { timeout: 60_000 });
   return run(db);
 }
 

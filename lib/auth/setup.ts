@@ -5,6 +5,7 @@ import { ApiError } from "@/lib/api/errors";
 import { getPublicUrl } from "@/lib/auth/origins";
 import { countUsers, createLocalUser, emailSchema, passwordSchema, type UserDto } from "@/lib/auth/users";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Env } from "@/lib/env";
 import { childLogger } from "@/lib/log";
 
@@ -33,7 +34,7 @@ const hashToken = (token: string) => createHash("sha256").update(token).digest("
  * otherwise a still-valid link is kept and nothing new is issued. Returns the new link, if any.
  */
 export async function issueSetupLink(db: Db, env: Env, opts: { rotate: boolean }): Promise<string | undefined> {
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`;
     if ((await countUsers(tx)) > 0) {
       await tx.verification.deleteMany({ where: { identifier: IDENTIFIER } });
@@ -50,7 +51,7 @@ export async function issueSetupLink(db: Db, env: Env, opts: { rotate: boolean }
     const url = new URL("/setup", getPublicUrl(env));
     url.searchParams.set("token", token);
     return url.toString();
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /** Issues a link if needed and prints it where the person who started Signet looks: the server log. */
@@ -76,7 +77,8 @@ export async function isSetupTokenValid(db: Db, token: string): Promise<boolean>
 /** Consumes the token and creates the first administrator (single use, refused once any user exists). */
 export async function completeSetup(db: Db, input: SetupInput): Promise<UserDto> {
   const data = setupSchema.parse(input);
-  return db.$transaction(
+  return withTransaction(
+    db,
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`;
       const invalid = new ApiError("forbidden", "This setup link is invalid, used or expired. Restart Signet or run `signet users setup-link` for a new one.");

@@ -6,6 +6,7 @@ import { ApiError } from "@/lib/api/errors";
 import { appendAuditEvents } from "@/lib/audit/store";
 import { roleSchema, type Role } from "@/lib/auth/roles";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 
 /** better-auth's provider id of email + password accounts. */
@@ -82,7 +83,7 @@ export async function createLocalUser(db: Db | Tx, input: NewUser, actor: string
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "user.create", user: data.email, role: data.role } }]);
     return toDto(user);
   };
-  return "$transaction" in db ? db.$transaction(run) : run(db);
+  return "$transaction" in db ? withTransaction(db, run, { timeout: TX_ADMIN_TIMEOUT_MS }) : run(db);
 }
 
 export async function listUsers(db: Db): Promise<UserDto[]> {
@@ -102,7 +103,7 @@ async function assertNotLastAdmin(tx: Tx, userId: string): Promise<void> {
 
 /** Changes a user's role (refusing to remove the last administrator) and audits the change. */
 export async function setUserRole(db: Db, userId: string, role: Role, actor: string): Promise<UserDto> {
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     await lockUsers(tx);
     const user = await tx.user.findUnique({ where: { id: userId }, select: userSelect });
     if (!user) throw new ApiError("not_found", "No such user.");
@@ -111,19 +112,19 @@ export async function setUserRole(db: Db, userId: string, role: Role, actor: str
     const updated = await tx.user.update({ where: { id: userId }, data: { role }, select: userSelect });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "user.role", user: user.email, from: user.role, to: role } }]);
     return toDto(updated);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /** Deletes a user with their sessions and accounts (refusing the last administrator) and audits it. */
 export async function deleteUser(db: Db, userId: string, actor: string): Promise<void> {
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     await lockUsers(tx);
     const user = await tx.user.findUnique({ where: { id: userId }, select: { email: true, role: true } });
     if (!user) throw new ApiError("not_found", "No such user.");
     if (user.role === "admin") await assertNotLastAdmin(tx, userId);
     await tx.user.delete({ where: { id: userId } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "user.delete", user: user.email, role: user.role } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /**
@@ -131,7 +132,7 @@ export async function deleteUser(db: Db, userId: string, actor: string): Promise
  * the source of truth for SSO users: an admin's manual change lasts until their next sign-in).
  */
 export async function applySsoRole(db: Db, userId: string, role: Role, groups: string[]): Promise<void> {
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     await lockUsers(tx);
     const user = await tx.user.findUnique({ where: { id: userId }, select: { email: true, role: true } });
     if (!user || user.role === role) return;
@@ -139,7 +140,7 @@ export async function applySsoRole(db: Db, userId: string, role: Role, groups: s
     await appendAuditEvents(tx, [
       { kind: "admin", actor: "sso", details: { action: "user.role", user: user.email, from: user.role, to: role, groups } },
     ]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /** Audits the creation of a user by single sign-on (better-auth creates the row; this records it). */

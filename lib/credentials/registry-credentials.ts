@@ -5,6 +5,7 @@ import { appendAuditEvents } from "@/lib/audit/store";
 import { getKeyring, type Keyring } from "@/lib/crypto/keys";
 import { decryptSecret, encryptSecret } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import { getEnv } from "@/lib/env";
 import type { RegistryCredential } from "@/lib/generated/prisma/client";
 
@@ -89,7 +90,7 @@ export async function listRegistryCredentials(db: Db): Promise<RegistryCredentia
 export async function createRegistryCredential(db: Db, input: NewRegistryCredential, actor: string): Promise<RegistryCredentialDto> {
   const data = newRegistryCredentialSchema.parse(input);
   const secretEnc = data.secret === undefined ? null : encryptSecret(keyring(), data.secret, context(data.host));
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     if (await tx.registryCredential.findUnique({ where: { host: data.host }, select: { id: true } })) {
       throw new ApiError("conflict", `Credentials for ${data.host} exist; change or delete them instead.`);
     }
@@ -100,12 +101,12 @@ export async function createRegistryCredential(db: Db, input: NewRegistryCredent
       { kind: "admin", actor, details: { action: "credential.create", host: row.host, username: row.username, hasSecret: secretEnc !== null, insecure: row.insecure } },
     ]);
     return toDto(row);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 export async function updateRegistryCredential(db: Db, id: string, input: RegistryCredentialUpdate, actor: string): Promise<RegistryCredentialDto> {
   const data = registryCredentialUpdateSchema.parse(input);
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     const existing = await tx.registryCredential.findUnique({ where: { id } });
     if (!existing) throw new ApiError("not_found", "No such registry credential.");
     const secretEnc = data.secret === undefined ? undefined : data.secret === null ? null : encryptSecret(keyring(), data.secret, context(existing.host));
@@ -116,16 +117,16 @@ export async function updateRegistryCredential(db: Db, id: string, input: Regist
     const changed = Object.keys(data).filter((k) => data[k as keyof typeof data] !== undefined);
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "credential.update", host: row.host, changed } }]);
     return toDto(row);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 export async function deleteRegistryCredential(db: Db, id: string, actor: string): Promise<void> {
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     const existing = await tx.registryCredential.findUnique({ where: { id }, select: { host: true } });
     if (!existing) throw new ApiError("not_found", "No such registry credential.");
     await tx.registryCredential.delete({ where: { id } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "credential.delete", host: existing.host } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /** The decrypted credential for a registry host (internal use by the registry client), or null. */

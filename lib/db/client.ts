@@ -2,6 +2,7 @@ import "server-only";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { getEnv } from "@/lib/env";
+import { TX_ADMIN_TIMEOUT_MS, TX_MAX_WAIT_MS } from "@/lib/db/transaction";
 
 export type Db = PrismaClient;
 
@@ -14,15 +15,44 @@ export function getDatabaseUrl(): string {
   return url;
 }
 
-export function createDb(url: string, poolMax = getEnv().SIGNET_DB_POOL_MAX, opts: { asyncCommit?: boolean } = {}): PrismaClient {
+export interface DbOptions {
+  /** Commits return before their WAL reaches the disk (see lib/jobs/worker.ts). */
+  asyncCommit?: boolean;
+  /**
+   * Wait for a pooled connection up to the transactions' maxWait (TX_MAX_WAIT_MS) instead of the
+   * connect timeout: node-postgres applies one timeout both to opening a connection and to waiting
+   * for a free one, and a scanning process must wait out a busy pool, not fail a statement after 5 s.
+   * The database's reachability was checked (lib/db/preflight) before such a pool is made.
+   */
+  patientPool?: boolean;
+}
+
+export function createDb(url: string, poolMax = getEnv().SIGNET_DB_POOL_MAX, opts: DbOptions = {}): PrismaClient {
+  const connectMs = getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS;
   const adapter = new PrismaPg({
     connectionString: url,
     max: poolMax,
-    connectionTimeoutMillis: getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS,
-    // see lib/jobs/worker.ts: commits return before their WAL reaches the disk
+    connectionTimeoutMillis: opts.patientPool ? Math.max(connectMs, TX_MAX_WAIT_MS) : connectMs,
     ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
   });
-  return new PrismaClient({ adapter });
+  // Prisma's own defaults (2 s wait, 5 s run) for any transaction not started through
+  // lib/db/transaction.ts withTransaction, which sets both explicitly.
+  return new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_ADMIN_TIMEOUT_MS } });
+}
+
+/**
+ * Connections of a process that scans (the worker, an in-process `signet scan`): one per job slot (an
+ * image batch uses at most one connection at a time: its statements and transactions run one after
+ * the other), plus what scan.start uses besides its own slot — the advisory lock it holds through the
+ * inventory and up to 8 parallel statements (tag resolution).
+ */
+export function scanPoolMax(concurrency: number): number {
+  return concurrency + 9;
+}
+
+/** The database client of a process that scans: pool sized for `concurrency`, waiting out a busy pool. */
+export function createScanDb(url: string, concurrency: number, opts: { asyncCommit?: boolean } = {}): PrismaClient {
+  return createDb(url, scanPoolMax(concurrency), { ...opts, patientPool: true });
 }
 
 /** The process-wide client (one pool per process; survives Next dev hot reloads). */

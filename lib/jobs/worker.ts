@@ -4,7 +4,7 @@ import { randomUUID, type KeyObject } from "node:crypto";
 import type { Logger } from "pino";
 import type { PgBoss } from "pg-boss";
 import { createWitnessTick } from "@/lib/audit/witness-tick";
-import { createDb, type Db } from "@/lib/db/client";
+import { createScanDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
@@ -37,7 +37,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   // last fraction of a second of commits, never half of one, and every handler is idempotent, so the
   // job whose commit was lost simply runs again (its verdicts and audit events commit together, the
   // chain stays whole). A scan then waits on the disk once per WAL flush, not once per batch.
-  const db = createDb(opts.databaseUrl, Math.max(4, opts.concurrency + 2), { asyncCommit: true });
+  const db = createScanDb(opts.databaseUrl, opts.concurrency, { asyncCommit: true });
   const boss = createBoss(opts.databaseUrl, { supervise: true, schedule: true, max: Math.max(4, opts.concurrency + 2), listen: true });
   boss.on("error", (err) => log.error({ err }, "pg-boss error"));
   // e.g. LISTEN unavailable: pg-boss keeps polling

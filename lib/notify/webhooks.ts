@@ -10,6 +10,7 @@ import { egressRules } from "@/lib/egress/env";
 import { createEgressFetch, type EgressFetch } from "@/lib/egress/fetch";
 import { EgressPolicy, principalFor } from "@/lib/egress/rules";
 import { getEnv, type Env } from "@/lib/env";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { NOTIFICATION_EVENTS, renderPayload, urlHint, type Notification } from "@/lib/notify/format";
 
@@ -101,23 +102,23 @@ export async function createWebhook(db: Db, input: NewWebhook, actor: string): P
   const data = newWebhookSchema.parse(input);
   const refusal = webhookUrlRefusal(getEnv(), data.url);
   if (refusal) throw new ApiError("validation_failed", `The webhook URL is refused: ${refusal}.`, { field: "url" });
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     if (await tx.webhookEndpoint.findUnique({ where: { name: data.name } })) throw new ApiError("conflict", `A webhook named ${data.name} exists.`);
     await tx.webhookEndpoint.create({
       data: { name: data.name, format: data.format, events: data.events, urlEnc: encryptSecret(keyring(), data.url, context(data.name)), urlHint: urlHint(data.url) },
     });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "webhook.create", name: data.name, format: data.format, host: urlHint(data.url), events: data.events } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
   return (await listWebhooks(db)).find((w) => w.name === data.name)!;
 }
 
 export async function deleteWebhook(db: Db, id: string, actor: string): Promise<void> {
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     const row = await tx.webhookEndpoint.findUnique({ where: { id } });
     if (!row) throw new ApiError("not_found", "No such webhook.");
     await tx.webhookEndpoint.delete({ where: { id } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "webhook.delete", name: row.name } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 export async function listDeliveries(db: Db, endpointId: string, limit = 50) {

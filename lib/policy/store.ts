@@ -1,6 +1,7 @@
 import "server-only";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { canonicalJson } from "@/lib/audit/chain";
 import { compilePolicy, duplicateKeyProblems, keySources, type CompiledPolicy, type StoredKey } from "@/lib/policy/compile";
@@ -28,7 +29,7 @@ export interface SaveResult {
 
 export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: SaveOptions): Promise<SaveResult> {
   const spec = JSON.parse(JSON.stringify(doc.spec)) as Prisma.InputJsonValue;
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     // Serialize concurrent saves of the same policy name.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`policy:${doc.metadata.name}`}))`;
     const existing = await tx.policy.findUnique({
@@ -94,7 +95,7 @@ export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: Save
       },
     ]);
     return { policyId: policy.id, version, changed: true };
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 export class PolicyReadOnlyError extends Error {
@@ -142,7 +143,7 @@ export async function loadActivePolicies(db: Db): Promise<LoadedPolicy[]> {
  * source reappears (savePolicyDocument clears archivedAt). Call only after a complete, successful listing.
  */
 export async function archiveMissingImports(db: Db, cluster: string, keep: readonly string[], actor: string): Promise<string[]> {
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     const gone = await tx.policy.findMany({
       where: { source: "cluster_import", sourceCluster: cluster, archivedAt: null, name: { notIn: [...keep] } },
       select: { id: true, name: true, currentVersion: true },
@@ -160,5 +161,5 @@ export async function archiveMissingImports(db: Db, cluster: string, keep: reado
       })),
     );
     return gone.map((p) => p.name);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
@@ -60,7 +61,8 @@ export async function evaluateImages(db: Db, inputs: readonly EvaluateImageInput
   if (inputs.length === 0) return [];
   const ids = [...new Set(inputs.map((i) => i.imageId))];
   if (ids.length !== inputs.length) throw new Error("evaluateImages: one input per image");
-  return db.$transaction(
+  return withTransaction(
+    db,
     async (tx) => {
       // locks in a stable order: two batches sharing images cannot deadlock
       const keys = [...ids].sort().map((id) => `image:${id}`);

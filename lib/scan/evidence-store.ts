@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import type { VerifiedEvidence } from "@/lib/sigstore/types";
@@ -111,7 +112,8 @@ const originKey = (v: VerifiedEvidence) => rowKey({ artifactDigest: v.origin.man
  */
 export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdate[], now: Date): Promise<void> {
   if (updates.length === 0) return;
-  await db.$transaction(
+  await withTransaction(
+    db,
     async (tx) => {
       const replaced = updates.filter((u) => u.discovery && u.discovery.outcome !== "error");
       const existing = replaced.length

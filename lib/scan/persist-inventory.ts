@@ -2,6 +2,7 @@ import "server-only";
 import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import type { ClusterInventory, ClusterRejections } from "@/lib/kube/types";
 
 /**
@@ -90,7 +91,8 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
   if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false };
   const now = inv.collectedAt;
 
-  return db.$transaction(
+  return withTransaction(
+    db,
     async (tx) => {
       // An inventory identical to the last one persisted changes no row: only the images it runs are
       // marked seen (image lists show when an image was last seen).

@@ -2,6 +2,7 @@ import "server-only";
 import { candidateKeys } from "@/lib/policy/compile";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
@@ -92,17 +93,16 @@ async function exclusively<T>(db: Db, key: string, fn: () => Promise<T>): Promis
   let settle!: (ok: boolean) => void;
   let fail!: (err: unknown) => void;
   const acquired = new Promise<boolean>((res, rej) => ((settle = res), (fail = rej)));
-  const tx = db
-    .$transaction(
-      async (t) => {
-        const rows = await t.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${key})) AS ok`;
-        const ok = rows[0]?.ok === true;
-        settle(ok);
-        if (ok) await held;
-      },
-      { timeout: 6 * 3600_000, maxWait: 30_000 },
-    )
-    .catch((err: unknown) => fail(err));
+  const tx = withTransaction(
+    db,
+    async (t) => {
+      const rows = await t.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${key})) AS ok`;
+      const ok = rows[0]?.ok === true;
+      settle(ok);
+      if (ok) await held;
+    },
+    { timeout: 6 * 3600_000, maxWait: 30_000 },
+  ).catch((err: unknown) => fail(err));
   try {
     if (!(await acquired)) return { skipped: true };
     return { skipped: false, value: await fn() };
@@ -384,7 +384,7 @@ async function settleItems(
   if (items.length === 0) return;
   // one transaction: a worker killed between settling items and counting them would otherwise leave
   // the scan's progress short for good
-  const r = await db.$transaction(async (tx) => {
+  const r = await withTransaction(db, async (tx) => {
     const rows = await tx.$queryRaw<{ done: number; total: number }[]>`
       WITH settled AS (
         UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error, "updatedAt" = ${clock(ctx)}
@@ -394,14 +394,15 @@ async function settleItems(
         RETURNING 1)
       UPDATE "Scan" SET done = done + (SELECT count(*) FROM settled)::int WHERE id = ${scanId}::uuid RETURNING done, total`;
     return rows[0];
-  });
+  }, { timeout: 60_000 });
   if (r && r.done >= r.total) await finalizeScan(ctx, scanId);
 }
 
 /** Coverage snapshot, final status and counts. Runs once per scan (advisory lock + status check). */
 export async function finalizeScan(ctx: PipelineContext, scanId: string): Promise<boolean> {
   const { db } = ctx;
-  const finalized = await db.$transaction(
+  const finalized = await withTransaction(
+    db,
     async (tx) => {
       const locked = await tx.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${`scan:${scanId}`})) AS ok`;
       if (!locked[0]?.ok) return false;

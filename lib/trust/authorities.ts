@@ -2,6 +2,7 @@ import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { keyAlgorithm } from "@/lib/trust/authority-ref";
 
@@ -22,7 +23,7 @@ export async function createKeyAuthority(db: Db, input: NewKeyAuthority, actor: 
   } catch (err) {
     throw new ApiError("bad_request", `The public key cannot be parsed: ${(err as Error).message}`);
   }
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     if (await tx.authority.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `An authority named ${input.name} exists.`);
     const hex = fingerprint.slice("sha256:".length);
     if (await tx.authority.findFirst({ where: { OR: [{ fingerprint: hex }, { fingerprint }] } })) throw new ApiError("conflict", "This key is stored already.");
@@ -40,7 +41,7 @@ export async function createKeyAuthority(db: Db, input: NewKeyAuthority, actor: 
     });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.create", name: row.name, fingerprint, source: row.source } }]);
     return row;
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 export interface AuthorityPatch {
@@ -50,12 +51,12 @@ export interface AuthorityPatch {
 }
 
 export async function updateAuthority(db: Db, name: string, patch: AuthorityPatch, actor: string) {
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     const existing = await tx.authority.findUnique({ where: { name } });
     if (!existing) throw new ApiError("not_found", `No authority named ${name}.`);
     if (existing.status === "revoked" && patch.status) throw new ApiError("conflict", "A revoked authority stays revoked.");
     const row = await tx.authority.update({ where: { name }, data: patch });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.update", name, ...patch, rotateBy: patch.rotateBy?.toISOString() ?? patch.rotateBy } }]);
     return row;
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }

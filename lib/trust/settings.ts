@@ -1,6 +1,7 @@
 import "server-only";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 
 /** The trust lifecycle's two settings: how long a retiring key must be unused, how early reminders start. */
 export interface TrustSettingsDto {
@@ -14,9 +15,9 @@ export async function getTrustSettings(db: Db): Promise<TrustSettingsDto> {
 }
 
 export async function updateTrustSettings(db: Db, patch: Partial<TrustSettingsDto>, actor: string): Promise<TrustSettingsDto> {
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     await tx.trustSettings.upsert({ where: { id: "default" }, create: { id: "default", ...patch }, update: { ...patch, updatedAt: new Date() } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trust.settings", ...patch } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
   return getTrustSettings(db);
 }
