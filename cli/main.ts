@@ -43,8 +43,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`signet: unknown command "${name}"\n\n${await usage()}\n`);
     return EXIT_USAGE;
   }
+  const help = rest.includes("--help") || rest.includes("-h");
+  // `signet scan` may run a whole scan here: it runs as the worker does (heap cap, malloc arenas),
+  // which only a new process can (lib/scan/runtime.ts). Re-run before loading the command, so that
+  // this process stays small while it waits (and other commands do not load these modules).
+  if (name === "scan" && !help) {
+    const [{ getEnv }, { rerunUnderScanRuntime }] = await Promise.all([import("@/lib/env"), import("@/lib/scan/runtime")]);
+    if (!getEnv().SIGNET_SCAN_RUNTIME) return rerunUnderScanRuntime(getEnv().SIGNET_WORKER_HEAP_MB);
+  }
   const command = await load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if (help) {
     process.stdout.write(`Usage: signet ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`);
     return 0;
   }

@@ -93,6 +93,8 @@ const envSchema = z.object({
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   /** V8 old-generation cap of the worker process (MB): V8 collects early instead of growing to GBs. */
   SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(192),
+  /** Set in processes started under the scan runtime (lib/scan/runtime.ts); not a setting. */
+  SIGNET_SCAN_RUNTIME: booleanFromString.default(false),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),
   SIGNET_DB_POOL_MAX: intFromString(1, 200).default(10),

@@ -13,7 +13,7 @@ import { getLogger } from "@/lib/log";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
 import { applyMigrations } from "@/lib/db/migrate";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded";
-import { WORKER_ENV, workerNodeFlags } from "@/lib/jobs/worker-runtime";
+import { SCAN_RUNTIME_ENV, scanRuntimeFlags } from "@/lib/scan/runtime";
 
 const log = getLogger().child({ component: "launcher" });
 const dev = process.argv.includes("--dev");
@@ -86,9 +86,10 @@ async function main() {
   // no react-server condition: Next loads its own server bundles, as under `next start`
   const webArgs = ["--import", "tsx", path.join(root, "scripts", "web.ts"), ...(dev ? ["--dev"] : [])];
   children.push(spawnChild("web", webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
-  // capped V8 generations and malloc arenas keep the worker's RSS low (lib/jobs/worker-runtime.ts)
-  const workerArgs = [...workerNodeFlags(env.SIGNET_WORKER_HEAP_MB), "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
-  if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, { ...WORKER_ENV, ...childEnv }));
+  // capped V8 generations and malloc arenas keep the worker's RSS low (lib/scan/runtime.ts)
+  const workerArgs = [...scanRuntimeFlags(env.SIGNET_WORKER_HEAP_MB), "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
+  const workerEnv = { ...childEnv, ...SCAN_RUNTIME_ENV };
+  if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, workerEnv));
   log.info(
     { url: `http://${env.HOST}:${env.PORT}`, embedded: Boolean(embedded), ms: Date.now() - started },
     "signet starting",
@@ -130,7 +131,8 @@ async function main() {
     });
   };
   watch(children[0]!, webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" });
-  if (children[1]) watch(children[1], workerArgs, childEnv);
+  // (a restarted worker runs as the first one did)
+  if (children[1]) watch(children[1], workerArgs, workerEnv);
 }
 
 main().catch((err: unknown) => {

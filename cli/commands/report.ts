@@ -1,11 +1,8 @@
 import fs from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { withDatabase } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
 import { buildPipelineReport } from "@/lib/data/report";
-import { createDb } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
-import { getEnv } from "@/lib/env";
 import { summaryLine, toCsv, toJunit } from "@/lib/report/pipeline";
 
 const USAGE = "report [--cluster C] [--namespace N] [--policy P] [--format json|csv|junit] [--min-coverage PCT]";
@@ -62,16 +59,7 @@ export const report: Command = {
         return 64;
       }
     }
-    let url: string;
-    try {
-      url = await locateDatabaseUrl(getEnv());
-      await checkDatabase(url);
-    } catch (err) {
-      process.stderr.write(`signet report: ${(err as Error).message}\n`);
-      return 2;
-    }
-    const db = createDb(url, 2);
-    try {
+    return withDatabase("report", async (db) => {
       const r = await buildPipelineReport(db, {
         ...(values.cluster ? { cluster: values.cluster } : {}),
         ...(values.namespace ? { namespace: values.namespace } : {}),
@@ -83,8 +71,6 @@ export const report: Command = {
       else process.stdout.write(text);
       process.stderr.write(`${summaryLine(r)}\n`);
       return r.passed ? 0 : 1;
-    } finally {
-      await db.$disconnect();
-    }
+    });
   },
 };

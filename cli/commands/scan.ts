@@ -1,9 +1,8 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { databaseUrl } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
-import { createDb, type Db } from "@/lib/db/client";
-import { locateDatabaseUrl } from "@/lib/db/locate";
-import { checkDatabase } from "@/lib/db/preflight";
+import { createScanDb, type Db } from "@/lib/db/client";
 import { getEnv, resetEnvCache } from "@/lib/env";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
 import { scanStart } from "@/lib/jobs/definitions/scan";
@@ -23,7 +22,15 @@ Options:
 
 Without a live worker (no fresh heartbeat), or with --kubeconfig / --context (a running worker
 would not see them), the scan runs in this process, outside the job queues (no worker takes it, and
-this process takes no other scan's work), and the command waits for it.
+this process takes no other scan's work), and the command waits for it. It runs as the worker does:
+the same heap cap (SIGNET_WORKER_HEAP_MB) and allocator settings (the command starts itself again
+with them, see lib/scan/runtime.ts), batches (SIGNET_SCAN_BATCH_SIZE), concurrency
+(SIGNET_WORKER_CONCURRENCY) and database pool.
+
+The summary counts the images whose signatures were fetched from their registry, those whose stored
+evidence was revalidated (the registry's tag listing still shows the same cosign tags: no signature
+is downloaded), the images whose verdicts were re-evaluated and those whose verdicts were kept (their
+evidence, policies and containers were unchanged). Only the summary goes to stdout; logs go to stderr.
 
 Exit codes: 0 done and nothing rejected, 1 an enforce-mode policy would reject a running container
 of the scanned clusters, 2 the scan failed or could not run, 64 usage.`;
@@ -33,7 +40,7 @@ interface Summary {
   status: string;
   ranIn: "worker" | "this process";
   clusters: { name: string; ok: boolean; errors: string[] }[];
-  images: { total: number; checked: number; errors: number };
+  images: { total: number; checked: number; errors: number; fetched: number; revalidated: number; reevaluated: number; verdictsKept: number };
   /**
    * Running containers of the scanned clusters by overall verdict (verified, failed, unsigned, error,
    * unmatched): the coverage snapshot the scan wrote, the same figures as the overview and the coverage.
@@ -52,7 +59,17 @@ async function freshWorkers(db: Db, staleSeconds: number): Promise<number> {
 
 async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: Summary["ranIn"]): Promise<Summary> {
   const scan = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
-  const counts = (scan.counts ?? {}) as { clusters?: number; clustersOk?: number; imagesChecked?: number; imagesError?: number; coverage?: { containersTotal: number; containersVerified: number } };
+  const counts = (scan.counts ?? {}) as {
+    clusters?: number;
+    clustersOk?: number;
+    imagesChecked?: number;
+    imagesError?: number;
+    imagesFetched?: number;
+    imagesRevalidated?: number;
+    imagesReevaluated?: number;
+    imagesVerdictsKept?: number;
+    coverage?: { containersTotal: number; containersVerified: number };
+  };
   const errors = (scan.errors ?? []) as unknown as ScanError[];
   const inScope = { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } };
   const grouped = await db.verdict.groupBy({ by: ["value"], where: { container: inScope }, _count: true });
@@ -75,7 +92,15 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
       const errs = errors.filter((e) => e.cluster === name && e.stage === "inventory").map((e) => e.message);
       return { name, ok: errs.length === 0, errors: errors.filter((e) => e.cluster === name).map((e) => `${e.stage}: ${e.message}`) };
     }),
-    images: { total: scan.total, checked: counts.imagesChecked ?? 0, errors: counts.imagesError ?? 0 },
+    images: {
+      total: scan.total,
+      checked: counts.imagesChecked ?? 0,
+      errors: counts.imagesError ?? 0,
+      fetched: counts.imagesFetched ?? 0,
+      revalidated: counts.imagesRevalidated ?? 0,
+      reevaluated: counts.imagesReevaluated ?? 0,
+      verdictsKept: counts.imagesVerdictsKept ?? 0,
+    },
     containers,
     verdicts,
     coverage: cov && cov.containersTotal > 0 ? Math.round((cov.containersVerified / cov.containersTotal) * 1000) / 10 : null,
@@ -87,7 +112,10 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
 function printSummary(s: Summary) {
   const lines = [`scan ${s.scanId}: ${s.status} (ran in ${s.ranIn})`];
   for (const c of s.clusters) lines.push(`  cluster ${c.name}: ${c.ok ? "ok" : "FAILED"}${c.errors.length ? ` — ${c.errors.join("; ")}` : ""}`);
-  lines.push(`  images: ${s.images.total} (${s.images.checked} checked, ${s.images.errors} with errors)`);
+  const i = s.images;
+  lines.push(`  images: ${i.total} (${i.checked} checked, ${i.errors} with errors)`);
+  lines.push(`    signatures: ${i.fetched} fetched from the registry, ${i.revalidated} revalidated (stored; cosign tags unchanged)`);
+  lines.push(`    evaluation: ${i.reevaluated} image(s) re-evaluated, ${i.verdictsKept} kept (nothing they depend on changed)`);
   const c = s.containers;
   lines.push(`  containers: ${["verified", "failed", "unsigned", "error", "unmatched"].map((k) => `${k} ${c[k] ?? 0}`).join(", ")}`);
   const v = s.verdicts;
@@ -131,18 +159,11 @@ export const scan: Command = {
     if (contexts.length) process.env.SIGNET_KUBE_CONTEXTS = contexts.join(",");
     resetEnvCache();
 
-    let url: string;
-    try {
-      url = await locateDatabaseUrl(getEnv());
-      await checkDatabase(url, getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS);
-    } catch (err) {
-      process.stderr.write(`signet scan: ${(err as Error).message}\n`);
-      return 2;
-    }
-    process.env.DATABASE_URL = url;
-    resetEnvCache();
+    const url = await databaseUrl("scan");
+    if (url === undefined) return 2;
     const env = getEnv();
-    const db = createDb(url, 4);
+    // the worker's pool and commit mode (lib/jobs/worker.ts): this process runs the same batches
+    const db = createScanDb(url, env.SIGNET_WORKER_CONCURRENCY, { asyncCommit: true });
     try {
       const inProcess = Boolean(values.kubeconfig) || contexts.length > 0 || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
       const scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });

@@ -29,7 +29,8 @@ export interface NewAuditEvent {
   details?: unknown;
 }
 
-const CHAIN_LOCK = 72_707_370; // pg_advisory_xact_lock key serializing appends
+/** pg_advisory_xact_lock key serializing appends to the chain. */
+export const CHAIN_LOCK = 72_707_370;
 
 /** Round-trips through JSON so that what is hashed is exactly what jsonb stores and returns. */
 function plain(value: unknown, fallback: unknown): unknown {

@@ -34,6 +34,8 @@ export interface EvaluateImageResult {
   containers: number;
   verdicts: number;
   changed: number;
+  /** Its evaluation inputs were those of its stored verdicts: they were kept (touched), not recomputed. */
+  reused?: boolean;
 }
 
 type VerdictValue = "verified" | "failed" | "unsigned" | "error";
@@ -204,7 +206,7 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
     computed.set(input.imageId, { verdicts, digest });
     if (!input.recordUnchanged && d.stored === digest) {
       unchanged.push(input.imageId);
-      results.set(input.imageId, { containers: d.containerCount, verdicts: d.verdictCount, changed: 0 });
+      results.set(input.imageId, { containers: d.containerCount, verdicts: d.verdictCount, changed: 0, reused: true });
     }
   }
   const now = inputs[0]!.now;

@@ -341,20 +341,30 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   // store: evidence sets that changed, errors, verification results that changed — one transaction
   await storeEvidenceBatch(db, updates, now);
   t.verified = performance.now();
-  await evaluateImages(db, evaluations);
+  const evaluated = await evaluateImages(db, evaluations);
   t.evaluated = performance.now();
 
   const outcomes: Record<string, number> = {};
-  const settled: Array<{ imageId: string; status: "done" | "error"; outcome: string; error: string | null }> = gone.map((imageId) => ({
+  const settled: SettledItem[] = gone.map((imageId) => ({
     imageId,
     status: "error",
     outcome: "gone",
     error: "the image no longer exists",
+    evidence: null,
+    reevaluated: null,
   }));
-  for (const c of checked) {
+  checked.forEach((c, i) => {
     const error = c.discovery.outcome === "error";
-    settled.push({ imageId: c.imageId, status: error ? "error" : "done", outcome: c.discovery.outcome, error: error ? (c.discovery as { reason: string }).reason : null });
-  }
+    settled.push({
+      imageId: c.imageId,
+      status: error ? "error" : "done",
+      outcome: c.discovery.outcome,
+      error: error ? (c.discovery as { reason: string }).reason : null,
+      // (the scan summary's counts: see finalizeScan)
+      evidence: error ? null : c.store || c.unchanged ? "fetched" : "revalidated",
+      reevaluated: !evaluated[i]!.reused,
+    });
+  });
   for (const s of settled) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
   for (const [outcome, n] of Object.entries(outcomes)) imageChecks.inc({ outcome }, n);
   if (payload.scanId) await settleItems(ctx, payload.scanId, settled);
@@ -374,12 +384,17 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   return { outcomes };
 }
 
+interface SettledItem {
+  imageId: string;
+  status: "done" | "error";
+  outcome: string;
+  error: string | null;
+  evidence: "fetched" | "revalidated" | null;
+  reevaluated: boolean | null;
+}
+
 /** Marks items settled once; only the first transition of each advances the scan's progress. */
-async function settleItems(
-  ctx: PipelineContext,
-  scanId: string,
-  items: ReadonlyArray<{ imageId: string; status: "done" | "error"; outcome: string; error: string | null }>,
-) {
+async function settleItems(ctx: PipelineContext, scanId: string, items: readonly SettledItem[]) {
   const { db } = ctx;
   if (items.length === 0) return;
   // one transaction: a worker killed between settling items and counting them would otherwise leave
@@ -387,9 +402,11 @@ async function settleItems(
   const r = await withTransaction(db, async (tx) => {
     const rows = await tx.$queryRaw<{ done: number; total: number }[]>`
       WITH settled AS (
-        UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error, "updatedAt" = ${clock(ctx)}
+        UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error, evidence = u.evidence,
+          reevaluated = u.reevaluated, "updatedAt" = ${clock(ctx)}
         FROM unnest(${items.map((i) => i.imageId)}::uuid[], ${items.map((i) => i.status)}::text[], ${items.map((i) => i.outcome)}::text[],
-                    ${items.map((i) => i.error?.slice(0, 2000) ?? null)}::text[]) AS u("imageId", status, outcome, error)
+                    ${items.map((i) => i.error?.slice(0, 2000) ?? null)}::text[], ${items.map((i) => i.evidence)}::text[],
+                    ${items.map((i) => i.reevaluated)}::boolean[]) AS u("imageId", status, outcome, error, evidence, reevaluated)
         WHERE si."scanId" = ${scanId}::uuid AND si."imageId" = u."imageId" AND si.status = 'pending'
         RETURNING 1)
       UPDATE "Scan" SET done = done + (SELECT count(*) FROM settled)::int WHERE id = ${scanId}::uuid RETURNING done, total`;
@@ -408,8 +425,14 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
       if (!locked[0]?.ok) return false;
       const scan = await tx.scan.findUnique({ where: { id: scanId } });
       if (!scan || scan.status !== "running" || scan.stage !== "verify") return false;
-      const items = await tx.scanItem.groupBy({ by: ["status"], where: { scanId }, _count: true });
-      const count = (s: string) => items.find((i) => i.status === s)?._count ?? 0;
+      type ItemCount = "pending" | "done" | "error" | "fetched" | "revalidated" | "reevaluated" | "kept";
+      const [items] = await tx.$queryRaw<Record<ItemCount, number>[]>`
+        SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'done')::int AS done,
+               count(*) FILTER (WHERE status = 'error')::int AS error, count(*) FILTER (WHERE evidence = 'fetched')::int AS fetched,
+               count(*) FILTER (WHERE evidence = 'revalidated')::int AS revalidated,
+               count(*) FILTER (WHERE reevaluated)::int AS reevaluated, count(*) FILTER (WHERE NOT reevaluated)::int AS kept
+        FROM "ScanItem" WHERE "scanId" = ${scanId}::uuid`;
+      const count = (s: ItemCount) => items?.[s] ?? 0;
       if (count("pending") > 0) return false;
       const now = clock(ctx);
       const snapshot = await writeCoverageSnapshot(tx as unknown as Db, now);
@@ -425,7 +448,17 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
           finishedAt: now,
           // progress as the items say (every item is settled here)
           done: count("done") + count("error"),
-          counts: { ...counts, imagesChecked: count("done"), imagesError: count("error"), coverage: snapshot.fleet } as never,
+          counts: {
+            ...counts,
+            imagesChecked: count("done"),
+            imagesError: count("error"),
+            // where the evidence came from, and whether verdicts were recomputed (the summary of `signet scan`)
+            imagesFetched: count("fetched"),
+            imagesRevalidated: count("revalidated"),
+            imagesReevaluated: count("reevaluated"),
+            imagesVerdictsKept: count("kept"),
+            coverage: snapshot.fleet,
+          } as never,
         },
       });
       scansFinished.inc({ status });

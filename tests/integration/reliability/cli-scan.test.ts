@@ -1,29 +1,16 @@
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { runSignet } from "@/tests/support/cli";
 import { createNamespace, podManifest, startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
-import { ROOT, waitFor } from "@/tests/support/process";
+import { waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
 import { saveSigningPolicy, seedPods } from "@/tests/support/scan";
 
 /** `signet scan` as an operator runs it (bin/signet.mjs, a child process) on a real apiserver and registry. */
-function signet(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "signet.mjs"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const signet = (args: string[], env: Record<string, string>) => runSignet(args, { LOG_LEVEL: "warn", ...env });
 
 describe("signet scan", () => {
   let tdb: TestDatabase;
@@ -51,16 +38,19 @@ describe("signet scan", () => {
   });
 
   it("runs the scan in process for --kubeconfig/--context and exits 1 when an enforce policy would reject a container", async () => {
-    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], env);
-    // (pg prints a deprecation warning on stderr; nothing of Signet's may appear there)
+    // info logs on: they go to stderr, and stdout is the JSON document alone
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], { ...env, LOG_LEVEL: "info" });
+    expect(r.stderr).toContain('"msg":"scan inventoried; image checks queued"');
+    // (pg prints a deprecation warning on stderr; nothing of Signet's above info may appear there)
     expect(r.stderr).not.toMatch(/signet scan:|"level":(40|50|60)/);
     expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({
       status: "succeeded",
       ranIn: "this process",
       clusters: [{ name: "admin", ok: true, errors: [] }],
-      images: { total: 4, checked: 4, errors: 0 },
+      // a first scan: every image's signatures fetched, every image evaluated
+      images: { total: 4, checked: 4, errors: 0, fetched: 4, revalidated: 0, reevaluated: 4, verdictsKept: 0 },
       verdicts: { verified: 3, unsigned: 1 },
       coverage: 75,
       enforceViolations: 1,
@@ -82,6 +72,10 @@ describe("signet scan", () => {
     expect(r.stdout).toContain("cluster admin: ok");
     expect(r.stdout).toContain("containers: verified 3, failed 0, unsigned 0, error 0, unmatched 0");
     expect(r.stdout).toContain("verdicts (container × policy): verified 3, failed 0, unsigned 0, error 0");
+    // nothing changed for the three signed images: their stored evidence holds, their verdicts stay
+    expect(r.stdout).toContain("images: 3 (3 checked, 0 with errors)");
+    expect(r.stdout).toContain("signatures: 0 fetched from the registry, 3 revalidated (stored; cosign tags unchanged)");
+    expect(r.stdout).toContain("evaluation: 0 image(s) re-evaluated, 3 kept (nothing they depend on changed)");
     expect(r.stdout).toContain("coverage: 100 %");
   }, 120_000);
 
@@ -101,7 +95,7 @@ describe("signet scan", () => {
     );
     await saveSigningPolicy(db, "127.0.0.1:1", generateSigningKey().publicKeyPem, { name: "unreachable", mode: "audit" });
     const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], env);
-    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    const s = JSON.parse(r.stdout);
     // one error verdict per container × applicable policy (release for missing, unreachable for gone)
     const errors = await db.verdict.findMany({ where: { value: "error", container: { pod: { name: "u-0", deletedAt: null } } }, include: { policy: true, container: true } });
     expect(errors.map((v) => `${v.container.name}:${v.policy.name}`).sort()).toEqual(["gone:unreachable", "missing:release"]);
@@ -121,7 +115,7 @@ describe("signet scan", () => {
     await writeKubeconfig(file, [{ name: "dead", server: "https://127.0.0.1:1", token: "x", insecure: true }]);
     const r = await signet(["scan", "--kubeconfig", file, "--json"], env);
     expect(r.code).toBe(2);
-    const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    const s = JSON.parse(r.stdout);
     expect(s.status).toBe("failed");
     expect(s.clusters).toEqual([expect.objectContaining({ name: "dead", ok: false })]);
     expect(s.clusters[0].errors.join(" ")).toMatch(/inventory/);

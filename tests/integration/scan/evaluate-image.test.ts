@@ -87,7 +87,7 @@ spec:
   it("unchanged inputs only touch evaluatedAt; a namespace relabelled into or out of scope is evaluated again", async () => {
     const before = await db.verdict.findMany({ orderBy: { id: "asc" } });
     const r = await run("scan");
-    expect(r).toEqual({ containers: 3, verdicts: 2, changed: 0 });
+    expect(r).toEqual({ containers: 3, verdicts: 2, changed: 0, reused: true });
     const after = await db.verdict.findMany({ orderBy: { id: "asc" } });
     expect(after.map(({ evaluatedAt: _e, ...v }) => v)).toEqual(before.map(({ evaluatedAt: _e, ...v }) => v));
     expect(after.every((v, i) => v.evaluatedAt.getTime() >= before[i]!.evaluatedAt.getTime())).toBe(true);

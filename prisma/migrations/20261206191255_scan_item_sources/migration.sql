@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ScanItem" ADD COLUMN     "evidence" TEXT,
+ADD COLUMN     "reevaluated" BOOLEAN;
