@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAIN_LOCK } from "@/lib/audit/store";
@@ -53,6 +54,7 @@ describe("signet scan on a slow database", () => {
         SIGNET_REGISTRY_INSECURE: registry.host,
         KUBECONFIG: "",
         SIGNET_KUBE_CONTEXTS: "",
+        SIGNET_SECRET_KEY: randomBytes(32).toString("base64"),
         LOG_LEVEL: "warn",
         // one image per batch: as many transactions at once as the scan runs batches
         SIGNET_SCAN_BATCH_SIZE: "1",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
@@ -28,7 +29,8 @@ describe("signet scan", () => {
     await seedPods(kube, registry.host, signed.map((s) => ({ repo: "apps/web", digest: s.digest })), { perPod: 3, namespaces: 1, prefix: "web" });
     await seedPods(kube, registry.host, [{ repo: "apps/tool", digest: unsigned.digest }], { perPod: 1, namespaces: 1, prefix: "tool" });
     await saveSigningPolicy(db, registry.host, key.publicKeyPem);
-    env = { DATABASE_URL: tdb.url, SIGNET_REGISTRY_INSECURE: registry.host, KUBECONFIG: "", SIGNET_KUBE_CONTEXTS: "" };
+    // (a key of its own: audit checkpoints are signed with it)
+    env = { DATABASE_URL: tdb.url, SIGNET_REGISTRY_INSECURE: registry.host, KUBECONFIG: "", SIGNET_KUBE_CONTEXTS: "", SIGNET_SECRET_KEY: randomBytes(32).toString("base64") };
   }, 120_000);
 
   afterAll(async () => {
