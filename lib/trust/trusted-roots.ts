@@ -2,6 +2,7 @@ import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { childLogger } from "@/lib/log";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, PUBLIC_GOOD_ID, TrustRootError, type TrustRoot } from "@/lib/sigstore/trusted-root";
@@ -161,12 +162,12 @@ export async function addTrustedRoot(db: Db, input: { name: string; document: un
   } catch (err) {
     throw new ApiError("bad_request", err instanceof TrustRootError ? err.message : "invalid trusted root");
   }
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     if (await tx.trustedRoot.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `A trusted root named ${input.name} exists.`);
     if (await tx.tufRepository.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `A TUF repository named ${input.name} exists.`);
     await tx.trustedRoot.create({ data: { name: input.name, document: JSON.parse(text) as Prisma.InputJsonValue, source: "file", sha256: root.sha256, createdBy: actor } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trusted-root.add", name: input.name, sha256: root.sha256 } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
   return (await listTrustedRoots(db)).find((r) => r.name === input.name)!;
 }
 
@@ -181,11 +182,11 @@ export async function removeTrustedRoot(db: Db, name: string, actor: string): Pr
   if (!row && !repo) throw new ApiError("not_found", `No trusted root named ${name}.`);
   // without its stored root, "public-good" falls back to the bundled one: never a policy left without a root
   if (name !== PUBLIC_GOOD_ID) await refuseInUse(db, name);
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     await tx.trustedRoot.deleteMany({ where: { name } });
     await tx.tufRepository.deleteMany({ where: { name } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trusted-root.remove", name, tuf: !!repo } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
 /** Adds a TUF repository (mirror URL + initial root.json); the worker's tuf.refresh job fetches its trusted_root.json. */
@@ -197,10 +198,10 @@ export async function addTufRepository(db: Db, input: { name: string; mirrorUrl:
   } catch (err) {
     throw new ApiError("bad_request", err instanceof TufRefreshError ? err.message : "invalid TUF root.json");
   }
-  await db.$transaction(async (tx) => {
+  await withTransaction(db, async (tx) => {
     if (await tx.tufRepository.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `A TUF repository named ${input.name} exists.`);
     if (await tx.trustedRoot.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `A trusted root named ${input.name} exists.`);
     await tx.tufRepository.create({ data: { name: input.name, mirrorUrl: input.mirrorUrl.replace(/\/+$/, ""), metadata: { "root.json": input.rootJson }, rootVersion: version, createdBy: actor } });
     await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "tuf-repository.add", name: input.name, mirrorUrl: input.mirrorUrl, rootVersion: version } }]);
-  });
+  }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }

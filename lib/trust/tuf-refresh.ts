@@ -2,6 +2,7 @@ import "server-only";
 import { createRequire } from "node:module";
 import { z } from "zod";
 import type { Db } from "@/lib/db/client";
+import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { childLogger } from "@/lib/log";
 import { PUBLIC_GOOD_ID, PUBLIC_GOOD_MIRROR } from "@/lib/sigstore/trusted-root";
@@ -60,7 +61,7 @@ export async function refreshTufRepository(db: Db, name: string, fetchFor: (mirr
       fetch: fetchFor(repo.mirrorUrl),
       knownTargetSha256: stored?.source === "tuf" ? stored.sha256 : null,
     });
-    await db.$transaction(async (tx) => {
+    await withTransaction(db, async (tx) => {
       await tx.tufRepository.update({
         where: { id: repo.id },
         data: {
@@ -80,7 +81,7 @@ export async function refreshTufRepository(db: Db, name: string, fetchFor: (mirr
       } else {
         await tx.trustedRoot.updateMany({ where: { name, source: "tuf" }, data: { fetchedAt: attemptedAt } });
       }
-    });
+    }, { timeout: TX_ADMIN_TIMEOUT_MS });
     log.info({ repository: name, rootVersion: result.rootVersion, updated: !!result.trustedRoot }, "TUF refresh done");
     return { name, ok: true, rootVersion: result.rootVersion, updated: !!result.trustedRoot, error: null };
   } catch (err) {
