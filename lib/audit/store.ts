@@ -236,7 +236,7 @@ export async function anchorAuditChain(db: Db): Promise<Checkpoint | null> {
   const env = getEnv();
   const signer = getCheckpointSigner(env);
   const verifiers = getCheckpointVerifiers(env);
-  return db.$transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
     const head = await tx.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
     if (!head) return null;
@@ -249,5 +249,5 @@ export async function anchorAuditChain(db: Db): Promise<Checkpoint | null> {
     await tx.auditCheckpoint.create({ data: { seq: cp.seq, hash: cp.hash, at: new Date(cp.at), keyId: cp.keyId, signature: cp.signature } });
     childLogger("audit").info({ seq: head.seq.toString(), reason: firstUse ? "first checkpoint" : "new key" }, "audit chain head checkpointed");
     return cp;
-  });
+  }, { timeout: 60_000 });
 }
