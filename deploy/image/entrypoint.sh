@@ -20,8 +20,8 @@ case "$cmd" in
     ;;
   worker)
     node /app/bin/signet.mjs db migrate >&2
-    # the flags and environment of lib/jobs/worker-runtime.ts (tests/unit/image/entrypoint.test.ts checks they agree)
-    MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=16 "--max-old-space-size=${SIGNET_WORKER_HEAP_MB:-192}" "$bundle/worker.js" "$@"
+    # the flags and environment of lib/scan/runtime.ts (tests/unit/image/entrypoint.test.ts checks they agree)
+    MALLOC_ARENA_MAX=2 SIGNET_SCAN_RUNTIME=1 exec node --max-semi-space-size=16 "--max-old-space-size=${SIGNET_WORKER_HEAP_MB:-192}" "$bundle/worker.js" "$@"
     ;;
   migrate) exec node /app/bin/signet.mjs db migrate "$@" ;;
   signet) exec node /app/bin/signet.mjs "$@" ;;
