@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { Prisma } from "@/lib/generated/prisma/client";
 
 /**
- * The one way Signet runs an interactive transaction (docs/decisions/0007-database-under-load.md).
+ * The one way Signet runs an interactive transaction (docs/decisions/0011-database-under-load.md).
  *
  * Prisma's defaults (2 s to obtain a connection, 5 s to run) fail a scan as soon as the database is
  * busy: a batch waiting for the audit chain's lock holds its connection, the next batch cannot get one

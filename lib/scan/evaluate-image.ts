@@ -403,7 +403,8 @@ export async function evaluateUnresolvedContainers(
 ): Promise<{ verdicts: number; changed: number }> {
   if (input.containers.length === 0) return { verdicts: 0, changed: 0 };
   const reasonOf = new Map(input.containers.map((c) => [c.id, c.reason]));
-  return db.$transaction(
+  return withTransaction(
+    db,
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('unresolved-containers'))`;
       const rows = await tx.container.findMany({
