@@ -120,18 +120,30 @@ async function readBody(req: NextRequest, limit: number): Promise<Uint8Array<Arr
  * query value or JSON string is refused here (422) instead of failing later in the database.
  */
 function findNul(root: unknown): string | undefined {
-  // iterative: a JSON body of a million nested arrays must not overflow the stack
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  // iterative, and linear: each entry points at its parent instead of carrying a copy of its path, so
+  // a body of a hundred thousand nested arrays costs neither stack nor quadratic time
+  interface Entry {
+    value: unknown;
+    key?: string | number;
+    parent?: Entry;
+  }
+  const pathOf = (e: Entry, last?: string): string => {
+    const parts: (string | number)[] = last === undefined ? [] : [last];
+    for (let at: Entry | undefined = e; at && at.key !== undefined; at = at.parent) parts.unshift(at.key);
+    return parts.join(".") || "(value)";
+  };
+  const stack: Entry[] = [{ value: root }];
   while (stack.length) {
-    const { value, path } = stack.pop()!;
+    const entry = stack.pop()!;
+    const { value } = entry;
     if (typeof value === "string") {
-      if (value.includes("\0")) return path.join(".") || "(value)";
+      if (value.includes("\0")) return pathOf(entry);
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, path: [...path, i] }));
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], key: i, parent: entry });
     } else if (value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) {
-        if (k.includes("\0")) return [...path, k].join(".");
-        stack.push({ value: v, path: [...path, k] });
+        if (k.includes("\0")) return pathOf(entry, k);
+        stack.push({ value: v, key: k, parent: entry });
       }
     }
   }

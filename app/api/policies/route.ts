@@ -16,7 +16,8 @@ export const GET = route({ access: "viewer" }, async () => listPolicies(getDb())
  * Creates or updates policies from YAML (one or more documents: the editor, or an uploaded file).
  * Each changed document becomes a new version with an audit event; then verdicts are re-evaluated.
  */
-export const POST = route({ access: "admin", body: policySaveBody }, async ({ body, user }) => {
+// a 256 Ki-character YAML document, JSON-escaped (up to 6 bytes a character), fits in 2 MiB
+export const POST = route({ access: "admin", body: policySaveBody, maxBodyBytes: 2 * 1024 * 1024 }, async ({ body, user }) => {
   let docs;
   try {
     docs = parsePolicyDocuments(body.yaml);
