@@ -311,6 +311,21 @@ function conditionsHold(e: EvidenceFact, req: AttestationRequirement, reasons: R
   return true;
 }
 
+/** A compiled policy's keys by authority and fingerprint → key identity, built once per key list (the hot path evaluates one policy for many images). */
+const keyIndexes = new WeakMap<readonly CompiledKey[], { keysByAuthority: Map<string, CompiledKey[]>; identityOf: Map<string, string> }>();
+function keyIndex(keys: readonly CompiledKey[]) {
+  let index = keyIndexes.get(keys);
+  if (!index) {
+    index = { keysByAuthority: new Map(), identityOf: new Map() };
+    for (const k of keys) {
+      index.keysByAuthority.set(k.authority, [...(index.keysByAuthority.get(k.authority) ?? []), k]);
+      index.identityOf.set(k.fingerprint, k.identity);
+    }
+    keyIndexes.set(keys, index);
+  }
+  return index;
+}
+
 /** One valid piece of evidence with its signer and the authorities it counts for. */
 interface Counted {
   e: EvidenceFact;
@@ -333,12 +348,7 @@ interface Counted {
  */
 export function evaluate(spec: PolicySpec, evidence: readonly EvidenceFact[], ctx: EvaluationContext, keys: readonly CompiledKey[]): Verdict {
   const reasons: Reason[] = [];
-  const keysByAuthority = new Map<string, CompiledKey[]>();
-  const identityOf = new Map<string, string>();
-  for (const k of keys) {
-    keysByAuthority.set(k.authority, [...(keysByAuthority.get(k.authority) ?? []), k]);
-    identityOf.set(k.fingerprint, k.identity);
-  }
+  const { keysByAuthority, identityOf } = keyIndex(keys);
   const signatures = evidence.filter((e) => e.kind === "signature");
   const attestations = evidence.filter((e) => e.kind === "attestation");
 
