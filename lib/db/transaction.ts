@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { Prisma } from "@/lib/generated/prisma/client";
+import { childLogger } from "@/lib/log";
 
 /**
  * The one way Signet runs an interactive transaction (docs/decisions/0011-database-under-load.md).
@@ -39,7 +40,7 @@ export interface TransactionOptions {
   isolationLevel?: Prisma.TransactionIsolationLevel;
   /** Default TX_ATTEMPTS. */
   attempts?: number;
-  /** Called before each retry (for logs and tests). */
+  /** Called before each retry (tests); every retry is also logged. */
   onRetry?: (info: { attempt: number; reason: RetryReason; delayMs: number; error: unknown }) => void;
 }
 
@@ -91,6 +92,8 @@ export async function withTransaction<T>(db: Pick<Db, "$transaction">, fn: (tx: 
       if (!reason || attempt >= attempts) throw err;
       const delayMs = backoffMs(attempt);
       opts.onRetry?.({ attempt, reason, delayMs, error: err });
+      // a sign of contention worth seeing (a slow database, competing scans), not an error yet
+      childLogger("db").info({ attempt, reason, delayMs, err: (err as Error).message?.split("\n").at(-1) }, "transaction retried");
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
