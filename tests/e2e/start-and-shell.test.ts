@@ -46,9 +46,10 @@ describe("npm start on the embedded default", () => {
     await waitFor(async () => ((await healthStatus()) === 200 ? true : undefined), 60_000, "health 200");
     const ms = Date.now() - t0;
     console.info(`[measure] cold start to healthy: ${ms} ms`);
-    expect(await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.json())).toMatchObject({
+    // anonymous callers see the verdicts only (details are for signed-in users)
+    expect(await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.json())).toEqual({
       status: "ok",
-      checks: { database: { ok: true }, migrations: { ok: true, pending: [] }, worker: { ok: true } },
+      checks: { database: { ok: true }, migrations: { ok: true }, worker: { ok: true } },
     });
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -87,7 +88,7 @@ describe("npm start on the embedded default", () => {
     await client.end();
 
     const exit = await stop(app!);
-    expect(exit.code).toBe(0);
+    expect(exit.code, app!.output().slice(-3000)).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/api/health`)).rejects.toThrow();
     // PostgreSQL is down too: the remembered port refuses connections
     const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
