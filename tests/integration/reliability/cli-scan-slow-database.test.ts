@@ -14,7 +14,7 @@ import { pushSignedImages, saveSigningPolicy, seedPods } from "@/tests/support/s
 /**
  * `signet scan` on a database made slow on purpose: a competing session holds the audit chain's lock
  * (every batch of a first scan appends verdict events under it) for longer than Prisma's default
- * 2 s wait for a connection, and every settlement of scan items sleeps in a trigger. Batches of one
+ * 2 s wait for a connection and node-postgres' 5 s, and every settlement of scan items sleeps in a trigger. Batches of one
  * image pile up behind the lock, holding their connections; the scan must wait, not fail (it failed
  * with "Unable to start a transaction in the given time" when its pool was smaller than its
  * concurrency and transactions waited Prisma's default 2 s).
@@ -67,8 +67,9 @@ describe("signet scan on a slow database", () => {
         (await blocker.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [CHAIN_LOCK])).rows[0]!.n;
       const queued = await waitFor(async () => (exited ? -1 : (await waiting()) >= 4 ? await waiting() : undefined), 90_000, "batches waiting for the chain lock");
       expect(queued).toBeGreaterThanOrEqual(4);
-      // longer than Prisma's default wait for a connection
-      await new Promise((r) => setTimeout(r, 4_000));
+      // longer than Prisma's default wait for a connection (2 s) and the pool's connect timeout (5 s):
+      // the scan before lib/db/transaction.ts died here ("timeout exceeded when trying to connect")
+      await new Promise((r) => setTimeout(r, 10_000));
       expect(exited).toBe(false);
       await blocker.query("SELECT pg_advisory_unlock($1)", [CHAIN_LOCK]);
 
