@@ -8,7 +8,7 @@ import http from "node:http";
 import next from "next";
 import { EnvError, parseEnv } from "@/lib/env";
 import { getLogger } from "@/lib/log";
-import { CLIENT_ADDRESS_HEADER, parseTrustedProxies, resolveClientAddress } from "@/lib/net/client-address";
+import { CLIENT_ADDRESS_HEADER, markClientAddressResolved, parseTrustedProxies, resolveClientAddress } from "@/lib/net/client-address";
 
 const dev = process.argv.includes("--dev");
 
@@ -51,6 +51,7 @@ const log = getLogger().child({ component: "web" });
 async function main() {
   const env = parseEnv(process.env);
   const trusted = parseTrustedProxies(env.SIGNET_TRUSTED_PROXIES);
+  markClientAddressResolved();
   const app = next({ dev, dir: process.cwd(), hostname: env.HOST, port: env.PORT, ...(dev ? { turbopack: true } : {}) });
   await app.prepare();
   const handle = app.getRequestHandler();

@@ -11,7 +11,7 @@ import { deriveKey, getKeyring } from "@/lib/crypto/keys";
 import { getDb, type Db } from "@/lib/db/client";
 import { getEnv, type Env } from "@/lib/env";
 import { childLogger } from "@/lib/log";
-import { CLIENT_ADDRESS_HEADER } from "@/lib/net/client-address";
+import { CLIENT_ADDRESS_HEADER, isClientAddressResolved } from "@/lib/net/client-address";
 
 /** Provider id of the one generic OpenID Connect provider (its callback is /api/auth/callback/oidc). */
 export const OIDC_PROVIDER_ID = "oidc";
@@ -123,8 +123,8 @@ function createAuth(env: Env, db: Db) {
       useSecureCookies: publicUrl.protocol === "https:",
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", path: "/" },
       // the address scripts/web.ts resolved from the socket and SIGNET_TRUSTED_PROXIES (a client's own
-      // X-Forwarded-For is never read): it is what a session records
-      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
+      // X-Forwarded-For is never read): it is what a session records; under another server, nothing
+      ipAddress: isClientAddressResolved() ? { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] } : { disableIpTracking: true },
     },
     databaseHooks: {
       user: {

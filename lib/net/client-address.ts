@@ -75,7 +75,22 @@ export function resolveClientAddress(peer: string | undefined, forwardedFor: str
   return current;
 }
 
+const RESOLVED = Symbol.for("signet.clientAddressResolved");
+
+/**
+ * Called by scripts/web.ts, in the process that also runs Next's route code: from then on the client
+ * address header is Signet's own. Under any other server (Next's standalone server.js, `next start`)
+ * a client could send the header itself, so it is not believed there: every client is "unknown".
+ */
+export function markClientAddressResolved(): void {
+  (globalThis as Record<symbol, unknown>)[RESOLVED] = true;
+}
+
+export function isClientAddressResolved(): boolean {
+  return (globalThis as Record<symbol, unknown>)[RESOLVED] === true;
+}
+
 /** The client address of a request as scripts/web.ts resolved it ("unknown" outside that server). */
 export function clientAddressOf(headers: Headers): string {
-  return headers.get(CLIENT_ADDRESS_HEADER) ?? "unknown";
+  return (isClientAddressResolved() && headers.get(CLIENT_ADDRESS_HEADER)) || "unknown";
 }

@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { NextRequest } from "next/server";
 import type { Role } from "@/lib/auth/roles";
-import { CLIENT_ADDRESS_HEADER } from "@/lib/net/client-address";
+import { CLIENT_ADDRESS_HEADER, markClientAddressResolved } from "@/lib/net/client-address";
+
+// in process the tests play scripts/web.ts: the client address header they set is believed
+markClientAddressResolved();
 
 /** Origin the in-process tests address Signet by (SIGNET_PUBLIC_URL). */
 export const ORIGIN = "http://localhost";

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { normalizeAddress, parseTrustedProxies, resolveClientAddress, trustedProxyProblem } from "@/lib/net/client-address";
+import {
+  CLIENT_ADDRESS_HEADER,
+  clientAddressOf,
+  markClientAddressResolved,
+  normalizeAddress,
+  parseTrustedProxies,
+  resolveClientAddress,
+  trustedProxyProblem,
+} from "@/lib/net/client-address";
 
 describe("client address", () => {
   const none = parseTrustedProxies([]);
@@ -27,6 +35,15 @@ describe("client address", () => {
     expect(resolveClientAddress("10.0.0.5", "evil, 10.1.0.9", proxies)).toBe("10.1.0.9");
     expect(resolveClientAddress("10.0.0.5", "10.1.0.9", proxies)).toBe("10.1.0.9");
     expect(resolveClientAddress(undefined, "1.2.3.4", proxies)).toBe("unknown");
+  });
+
+  it("believes the client address header only once Signet's web server resolves it in this process", () => {
+    const headers = new Headers({ [CLIENT_ADDRESS_HEADER]: "198.51.100.1" });
+    // under another server (Next's standalone server.js) a client could have sent it: every client is "unknown"
+    expect(clientAddressOf(headers)).toBe("unknown");
+    markClientAddressResolved();
+    expect(clientAddressOf(headers)).toBe("198.51.100.1");
+    expect(clientAddressOf(new Headers())).toBe("unknown");
   });
 
   it("normalizes addresses and validates proxy entries", () => {
