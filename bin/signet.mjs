@@ -26,7 +26,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
 process.env.SIGNET_APP_DIR ||= root;
 try {
   let dir;
-  if (fs.existsSync(path.join(root, "cli", "main.ts"))) {
+  // a checkout (sources and esbuild) builds its bundle; an installation without them runs the one it ships
+  if (fs.existsSync(path.join(root, "cli", "main.ts")) && fs.existsSync(path.join(root, "node_modules", "esbuild"))) {
     const { buildCli } = await import("../scripts/build-cli.mjs");
     dir = await buildCli(root);
   } else {
