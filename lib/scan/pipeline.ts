@@ -473,3 +473,26 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
   }
   return finalized;
 }
+
+const UNRESOLVED_PREFIX = "the image digest could not be resolved: ";
+
+/**
+ * After a policy change, running containers whose digest is still unknown get their `error` verdicts
+ * for the policies that now apply (and lose those of policies that no longer do) at once, not at the
+ * next scan: no running container is left without a verdict for an applicable policy. The reason is
+ * the one the last resolution attempt recorded.
+ */
+export async function reevaluateUnresolvedContainers(db: Db, opts: { trigger: string; now?: Date }): Promise<number> {
+  const rows = await db.container.findMany({
+    where: { digest: null, pod: { deletedAt: null } },
+    select: { id: true, verdicts: { select: { reasons: true }, take: 1 } },
+  });
+  if (rows.length === 0) return 0;
+  const containers: UnresolvedContainer[] = rows.map((c) => {
+    const first = (c.verdicts[0]?.reasons as { message?: unknown }[] | undefined)?.[0]?.message;
+    const reason = typeof first === "string" && first.startsWith(UNRESOLVED_PREFIX) ? first.slice(UNRESOLVED_PREFIX.length) : "not resolved yet (awaiting the next scan)";
+    return { id: c.id, reason };
+  });
+  await evaluateUnresolvedContainers(db, { containers, policies: await loadActivePolicies(db), now: opts.now ?? new Date(), trigger: opts.trigger });
+  return containers.length;
+}

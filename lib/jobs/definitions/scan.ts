@@ -3,7 +3,7 @@ import { z } from "zod";
 import { getEnv } from "@/lib/env";
 import { defineJob, type JobContext } from "@/lib/jobs/registry";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
-import { checkImages, createScan, finalizeScan, imageBatches, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, finalizeScan, imageBatches, reevaluateUnresolvedContainers, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 
 /**
  * The scan pipeline's jobs. Keys make them deterministic: one start per scan, one check per
@@ -110,6 +110,7 @@ export const reevaluateAll = defineJob({
   handler: async (p, ctx) => {
     const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
     await ctx.enqueueMany(imageCheck, imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason }, getEnv().SIGNET_SCAN_BATCH_SIZE));
-    return { images: images.length };
+    const unresolved = await reevaluateUnresolvedContainers(ctx.db, { trigger: p.reason });
+    return { images: images.length, unresolved };
   },
 });

@@ -8,6 +8,7 @@ import { createNamespace, podManifest, startKubeApiserver, writeKubeconfig, type
 import { waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
+import { reevaluateUnresolvedContainers } from "@/lib/scan/pipeline";
 import { saveSigningPolicy, seedPods } from "@/tests/support/scan";
 
 /** `signet scan` as an operator runs it (bin/signet.mjs, a child process) on a real apiserver and registry. */
@@ -110,6 +111,15 @@ describe("signet scan", () => {
     expect(s.coverage).toBe(60);
     expect(s.enforceViolations).toBe(1); // release is enforce: an error is not verified
     expect(r.code).toBe(1);
+
+    // a policy saved after the scan applies to the unresolved container at once (the policy.reevaluate
+    // job), with the reason the scan recorded: no running container waits for a scan to get a verdict
+    await saveSigningPolicy(db, "127.0.0.1:1", generateSigningKey().publicKeyPem, { name: "later", mode: "audit" });
+    expect(await reevaluateUnresolvedContainers(db, { trigger: "policy-saved" })).toBe(2);
+    const after = await db.verdict.findMany({ where: { container: { pod: { name: "u-0", deletedAt: null } } }, include: { policy: true, container: true } });
+    expect(after.map((v) => `${v.container.name}:${v.policy.name}:${v.value}`).sort()).toEqual(["gone:later:error", "gone:unreachable:error", "missing:release:error"]);
+    const reasonOf = (name: string) => (after.find((v) => v.policy.name === name)!.reasons as { code: string; message: string }[])[0];
+    expect(reasonOf("later")).toEqual(reasonOf("unreachable"));
   }, 120_000);
 
   it("exits 2 when the scan fails (the only cluster is unreachable) and names the error", async () => {
