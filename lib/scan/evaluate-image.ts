@@ -308,17 +308,8 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
     for (const v of c.verdicts) {
       if (applicableIds.has(v.policyId)) continue;
       removals.push(v.id);
-      const p = input.policies.find((x) => x.id === v.policyId);
       changedCount++;
-      events.push({
-        ...eventBase,
-        policyName: p?.name ?? null,
-        policyVersion: p?.version ?? v.policyVersion,
-        verdict: "unmatched",
-        previousVerdict: v.value,
-        reasons: [{ code: "out-of-scope", message: "the policy no longer applies to this container" }],
-        details: { trigger: input.trigger },
-      });
+      events.push(outOfScopeEvent(eventBase, v, input.policies, input.trigger));
     }
     for (const p of applicable) {
       const r = results.get(p.id)!;
@@ -443,16 +434,7 @@ export async function evaluateUnresolvedContainers(
         for (const v of c.verdicts) {
           if (ids.has(v.policyId)) continue;
           removals.push(v.id);
-          const p = input.policies.find((x) => x.id === v.policyId);
-          events.push({
-            ...eventBase,
-            policyName: p?.name ?? null,
-            policyVersion: p?.version ?? v.policyVersion,
-            verdict: "unmatched",
-            previousVerdict: v.value,
-            reasons: [{ code: "out-of-scope", message: "the policy no longer applies to this container" }],
-            details: { trigger: input.trigger },
-          });
+          events.push(outOfScopeEvent(eventBase, v, input.policies, input.trigger));
         }
         for (const p of applicable) {
           verdicts++;
@@ -484,4 +466,23 @@ export async function evaluateUnresolvedContainers(
     },
     { timeout: 120_000, maxWait: 30_000 },
   );
+}
+
+/** The event of a stored verdict whose policy no longer applies to its container (the verdict is removed). */
+function outOfScopeEvent(
+  base: Omit<NewAuditEvent, "policyName" | "policyVersion" | "verdict" | "previousVerdict" | "reasons" | "details">,
+  v: { policyId: string; policyVersion: number; value: NewAuditEvent["previousVerdict"] },
+  policies: readonly LoadedPolicy[],
+  trigger: string,
+): NewAuditEvent {
+  const p = policies.find((x) => x.id === v.policyId);
+  return {
+    ...base,
+    policyName: p?.name ?? null,
+    policyVersion: p?.version ?? v.policyVersion,
+    verdict: "unmatched",
+    previousVerdict: v.value,
+    reasons: [{ code: "out-of-scope", message: "the policy no longer applies to this container" }],
+    details: { trigger },
+  };
 }
