@@ -91,6 +91,23 @@ const envSchema = z.object({
   /** Images per image-check job (they share registry round trips and database statements). */
   SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).default(100),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
+  /**
+   * The worker follows each cluster's pods and namespaces with watches and writes their changes within
+   * seconds (lib/watch); full scans remain the periodic reconciliation. false: only scans write.
+   */
+  SIGNET_WATCH: booleanFromString.default(true),
+  /** Watch changes are written in batches at most this often (ms). */
+  SIGNET_WATCH_FLUSH_MS: intFromString(50, 60_000).default(1000),
+  /**
+   * Running images' repositories are re-listed this often (one tag listing per repository, one
+   * referrers request per image where the registry has the referrers API): a signature deleted or
+   * pushed changes the verdict within about this long. 0: only scans revalidate.
+   */
+  SIGNET_REVALIDATE_SECONDS: intFromString(0, 86_400).default(60),
+  /** Policy modes whose new failures are notified (failure.enforce for enforce; failure.audit for warn and audit). */
+  SIGNET_NOTIFY_FAILURE_MODES: commaList
+    .pipe(z.array(z.enum(["enforce", "warn", "audit"])))
+    .default(["enforce"]),
   /** V8 old-generation cap of the worker process (MB): V8 collects early instead of growing to GBs. */
   SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(192),
   /** Set in processes started under the scan runtime (lib/scan/runtime.ts); not a setting. */

@@ -23,6 +23,9 @@ async function main() {
     heartbeatSeconds: env.SIGNET_HEARTBEAT_SECONDS,
     concurrency: env.SIGNET_WORKER_CONCURRENCY,
     auditWitness: { dataDir: env.SIGNET_DATA_DIR, keys: getCheckpointVerifiers(env) },
+    ...(env.SIGNET_WATCH
+      ? { watch: { flushMs: env.SIGNET_WATCH_FLUSH_MS, revalidateSeconds: env.SIGNET_REVALIDATE_SECONDS, batchSize: env.SIGNET_SCAN_BATCH_SIZE, startAll: true } }
+      : {}),
   });
   // the first start after an upgrade or a secret-key rotation checkpoints the head (never over damage)
   await anchorAuditChain(worker.db).catch((err: unknown) => log.warn({ err }, "audit chain head not checkpointed"));

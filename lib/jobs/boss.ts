@@ -42,7 +42,7 @@ export async function sendJob<S extends z.ZodType>(
   const data = job.schema.parse(payload) as object;
   return boss.send(job.name, data, {
     singletonKey: job.key?.(data as z.output<S>),
-    startAfter: options.startAfter,
+    startAfter: options.startAfter ?? job.startAfterSeconds,
   });
 }
 
@@ -56,7 +56,8 @@ export async function sendJobs<S extends z.ZodType>(boss: PgBoss, job: JobDefini
   const jobs = payloads.map((payload) => {
     const data = job.schema.parse(payload) as object;
     const singletonKey = job.key?.(data as z.output<S>);
-    return { data, ...(singletonKey ? { singletonKey } : {}) };
+    const startAfter = job.startAfterSeconds ? new Date(Date.now() + job.startAfterSeconds * 1000) : undefined;
+    return { data, ...(singletonKey ? { singletonKey } : {}), ...(startAfter ? { startAfter } : {}) };
   });
   for (let i = 0; i < jobs.length; i += 500) await boss.insert(job.name, jobs.slice(i, i + 500));
   return jobs.length;

@@ -28,6 +28,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   queue?: QueueOptions & { policy?: QueuePolicy; notify?: boolean };
   /** Deterministic key. With queue policy "short", a send while a job with the same key is queued collapses into it. */
   key?: (payload: z.output<S>) => string;
+  /** Every send waits this long before the job may start (a debounce, with a key and policy "short"). */
+  startAfterSeconds?: number;
   /** Parallel executions per worker process. */
   concurrency?: number;
   /** Cron expression: the worker schedules the job (payload `{}`) once across all workers. */

@@ -8,6 +8,8 @@ import { createScanDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
+import { getScanAdapters, listClusterTargets } from "@/lib/scan/real-adapters";
+import { WatchManager } from "@/lib/watch/manager";
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -17,12 +19,19 @@ export interface WorkerOptions {
   concurrency: number;
   /** Keeps the local audit witness in this directory (SIGNET_DATA_DIR), advanced on every heartbeat. */
   auditWitness?: { dataDir: string; keys: ReadonlyMap<string, KeyObject> };
+  /**
+   * Follow clusters with watches between scans (lib/watch): `watches` on the running worker starts and
+   * stops them; with `startAll`, every configured cluster is followed from the start.
+   */
+  watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; startAll: boolean };
 }
 
 export interface RunningWorker {
   id: string;
   boss: PgBoss;
   db: Db;
+  /** The clusters this worker follows (with `watch`): start(target) / stop(name). */
+  watches?: WatchManager;
   stop(): Promise<void>;
 }
 
@@ -114,6 +123,24 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     if (job.cron) await boss.schedule(job.name, job.cron, {}, { tz: "UTC" });
   }
 
+  const watches = opts.watch
+    ? new WatchManager({
+        db,
+        log: log.child({ component: "watch" }),
+        enqueue,
+        enqueueMany,
+        adapters: getScanAdapters,
+        flushMs: opts.watch.flushMs,
+        revalidateSeconds: opts.watch.revalidateSeconds,
+        batchSize: opts.watch.batchSize,
+      })
+    : undefined;
+  if (watches && opts.watch?.startAll) {
+    for (const target of listClusterTargets()) {
+      void watches.start(target).catch((err: unknown) => log.warn({ cluster: target.name, err: (err as Error).message }, "cluster watch not started"));
+    }
+  }
+
   const startedAt = new Date();
   const witnessTick = opts.auditWitness
     ? createWitnessTick({ db, dataDir: opts.auditWitness.dataDir, databaseUrl: opts.databaseUrl, keys: opts.auditWitness.keys, log })
@@ -140,6 +167,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopping ??= (async () => {
       clearInterval(timer);
       abort.abort();
+      await watches?.stopAll();
       stopPodWatches();
       await boss.stop({ graceful: true, timeout: 10_000 }).catch((err) => log.warn({ err }, "pg-boss stop"));
       await db.workerHeartbeat.delete({ where: { id } }).catch(() => undefined);
@@ -148,5 +176,5 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     })();
     return stopping;
   };
-  return { id, boss, db, stop };
+  return { id, boss, db, ...(watches ? { watches } : {}), stop };
 }

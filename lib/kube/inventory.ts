@@ -253,14 +253,9 @@ async function collect(
       rawListPages(clients, "/api/v1/namespaces", limit),
       (items) => {
         for (const raw of items) {
-          const parsed = namespaceSchema.safeParse(raw);
-          if (!parsed.success) {
-            badNamespaces.add(nameOf(raw), parsed.error);
-            continue;
-          }
-          const md = parsed.data.metadata;
-          if (!md?.name) continue;
-          namespaces.push({ name: md.name, uid: md.uid ?? null, labels: { ...(md.labels ?? {}) } });
+          const r = namespaceFromRaw(raw);
+          if (r && "error" in r) badNamespaces.add(nameOf(raw), r.error);
+          else if (r) namespaces.push(r);
         }
       },
       () => {
@@ -428,6 +423,15 @@ export function podFromRaw(raw: unknown, cache: RecordCache): CachedPod | { erro
     },
     owners: md.ownerReferences,
   };
+}
+
+/** A namespace from the API's JSON (a list item or a watch event's object); null without a name. */
+export function namespaceFromRaw(raw: unknown): NamespaceRecord | { error: z.ZodError } | null {
+  const parsed = namespaceSchema.safeParse(raw);
+  if (!parsed.success) return { error: parsed.error };
+  const md = parsed.data.metadata;
+  if (!md?.name) return null;
+  return { name: md.name, uid: md.uid ?? null, labels: { ...(md.labels ?? {}) } };
 }
 
 /** `namespace/name` of a raw object, for a warning about it. */

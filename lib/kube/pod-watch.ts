@@ -42,8 +42,13 @@ export class PodWatch {
   private lastHeard = 0;
   private generation = 0;
   private controller: AbortController | undefined;
-  /** Counters for tests: events applied, watches started, ends. */
-  readonly stats = { events: 0, watches: 0, ends: 0 };
+  /** The resourceVersion of the newest event or bookmark: a followed watch resumes from it. */
+  private resourceVersion: string | undefined;
+  private follower: PodWatchFollower | undefined;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Counters for tests: events applied, watches started, ends, resumptions, relists asked for. */
+  readonly stats = { events: 0, watches: 0, ends: 0, resumes: 0, resyncs: 0 };
 
   constructor(
     readonly key: string,
@@ -64,29 +69,64 @@ export class PodWatch {
    * client configuration of `target` (the one the list used: credentials may have changed).
    */
   seed(pods: readonly CachedPod[], resourceVersion: string, target: KubeTarget): void {
+    const follower = this.follower;
     this.stop();
+    this.follower = follower;
     this.target = target;
     const generation = ++this.generation;
     this.pods = new Map(pods.map((p) => [p.record.uid, p]));
     this.cache = newRecordCache();
     this.healthy = true;
     this.lastHeard = Date.now();
+    this.resourceVersion = resourceVersion;
+    this.retryMs = RETRY_MIN_MS;
     void this.start(generation, resourceVersion);
   }
 
   stop(): void {
     this.healthy = false;
     this.generation++;
+    this.follower = undefined;
+    clearTimeout(this.retryTimer);
     this.controller?.abort();
     this.controller = undefined;
   }
 
-  private end(generation: number, why: string): void {
+  /**
+   * Reports every change from now on to `follower` (lib/watch), and keeps the watch going: a watch
+   * that ends (the server's timeout, a dropped connection) resumes from the last resourceVersion it
+   * saw, without a list; one that cannot resume (410 Gone: that version was compacted away, or an
+   * unreadable event) asks the follower to list again (`resync`) and is unusable until re-seeded.
+   */
+  follow(follower: PodWatchFollower): void {
+    this.follower = follower;
+  }
+
+  private end(generation: number, why: string, opts: { gone?: boolean } = {}): void {
     if (generation !== this.generation) return;
     this.stats.ends++;
-    this.healthy = false;
     this.controller?.abort();
     this.controller = undefined;
+    const follower = this.follower;
+    if (follower && !opts.gone && this.healthy && this.resourceVersion) {
+      // resume from the last version seen: every change since is replayed, the pods stay complete
+      const next = ++this.generation;
+      const rv = this.resourceVersion;
+      const delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.stats.resumes++;
+      logger().debug({ cluster: this.target.name, why, delay }, "pod watch ended; resuming");
+      this.retryTimer = setTimeout(() => void this.start(next, rv), delay);
+      this.retryTimer.unref();
+      return;
+    }
+    this.healthy = false;
+    if (follower) {
+      this.stats.resyncs++;
+      logger().info({ cluster: this.target.name, why }, "pod watch cannot resume; listing again");
+      follower.resync(why);
+      return;
+    }
     logger().debug({ cluster: this.target.name, why }, "pod watch ended; the next inventory lists pods again");
   }
 
@@ -102,27 +142,72 @@ export class PodWatch {
         "/api/v1/pods",
         { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_SECONDS },
         (type: string, obj: unknown) => this.apply(generation, type, obj),
-        (err: unknown) => this.end(generation, err ? String((err as Error).message ?? err) : "closed"),
+        (err: unknown) => this.end(generation, err ? String((err as Error).message ?? err) : "closed", { gone: isGone(err) }),
       );
       if (generation !== this.generation) controller.abort();
       else this.controller = controller;
     } catch (err) {
-      this.end(generation, (err as Error).message);
+      this.end(generation, (err as Error).message, { gone: isGone(err) });
     }
   }
 
   private apply(generation: number, type: string, obj: unknown): void {
     if (generation !== this.generation || !this.healthy) return;
     this.lastHeard = Date.now();
-    if (type === "BOOKMARK") return;
-    if (type === "ERROR") return this.end(generation, `watch error: ${JSON.stringify(obj).slice(0, 300)}`);
+    this.retryMs = RETRY_MIN_MS;
+    // 410 Gone and every other error: the watch cannot go on from where it is
+    if (type === "ERROR") return this.end(generation, `watch error: ${JSON.stringify(obj).slice(0, 300)}`, { gone: true });
+    const rv = resourceVersionOf(obj);
+    if (type === "BOOKMARK") {
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
     const r = podFromRaw(obj, this.cache);
-    if ("error" in r) return this.end(generation, `unreadable ${type} event`);
+    if ("error" in r) return this.end(generation, `unreadable ${type} event`, { gone: true });
+    if (type !== "DELETED" && type !== "ADDED" && type !== "MODIFIED") return this.end(generation, `unknown event type ${type}`, { gone: true });
+    if (rv) this.resourceVersion = rv;
     this.stats.events++;
+    const before = this.pods.get(r.record.uid);
     if (type === "DELETED") this.pods.delete(r.record.uid);
-    else if (type === "ADDED" || type === "MODIFIED") this.pods.set(r.record.uid, r);
-    else this.end(generation, `unknown event type ${type}`);
+    else this.pods.set(r.record.uid, r);
+    // most MODIFIED events change nothing the inventory keeps (conditions, timestamps): not reported
+    if (this.follower && (type === "DELETED" ? before !== undefined : !before || recordKey(before) !== recordKey(r))) {
+      this.follower.change(type === "DELETED" ? "deleted" : "upserted", r);
+    }
+    // the interning caches start afresh past a size: their memory stays bounded however long the watch runs
+    if (this.cache.strings.size + this.cache.digests.size > CACHE_LIMIT) this.cache = newRecordCache();
   }
+}
+
+/** Notified of each change a followed watch applies, and of its need to list again. */
+export interface PodWatchFollower {
+  change(kind: "upserted" | "deleted", pod: CachedPod): void;
+  resync(why: string): void;
+}
+
+const CACHE_LIMIT = 50_000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+/** An HTTP 410 Gone answer to the watch request: its resourceVersion is too old to resume from. */
+const isGone = (err: unknown) => (err as { statusCode?: unknown } | null)?.statusCode === 410;
+
+function resourceVersionOf(obj: unknown): string | undefined {
+  const rv = (obj as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+  return typeof rv === "string" && rv !== "" ? rv : undefined;
+}
+
+/** What the inventory keeps of a pod, as one string: equal keys, nothing to write. */
+function recordKey(p: CachedPod): string {
+  const r = p.record;
+  return JSON.stringify([
+    r.namespace,
+    r.name,
+    r.phase,
+    r.nodeName,
+    r.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource]),
+    (p.owners ?? []).map((o) => [o.kind, o.name, o.controller === true]),
+  ]);
 }
 
 const watches = new Map<string, PodWatch>();

@@ -5,8 +5,13 @@ import { queueNotification } from "@/lib/notify/webhooks";
 import { getEnv } from "@/lib/env";
 import { getReminders } from "@/lib/trust/load-reminders";
 
+/** Verdicts that are failures to notify: a bad signature and no signature alike. */
+const FAILING_VERDICTS = ["failed", "unsigned"] as const;
+const FAILING: ReadonlySet<string> = new Set(FAILING_VERDICTS);
+
 /**
- * What is worth telling: new failures in enforce-mode policies (verification events since the last
+ * What is worth telling: new failures (failed or unsigned) in enforce-mode policies (and in warn /
+ * audit ones per SIGNET_NOTIFY_FAILURE_MODES) (verification events since the last
  * look), fleet coverage dropping below SIGNET_COVERAGE_TARGET, and rotation / expiry reminders (each once per
  * severity). Returns the notifications; `runNotifier` queues them and moves the cursor.
  */
@@ -15,9 +20,9 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   const out: Notification[] = [];
   const at = now.toISOString();
 
-  // 1. new failures in enforce mode
+  // 1. new failures (failed or unsigned) in enforce mode, and in warn / audit mode when configured
   const events = await db.verificationEvent.findMany({
-    where: { seq: { gt: settings.notifyCursor }, kind: "verdict", verdict: "failed" },
+    where: { seq: { gt: settings.notifyCursor }, kind: "verdict", verdict: { in: [...FAILING_VERDICTS] } },
     orderBy: { seq: "asc" },
     take: 1000,
   });
@@ -25,19 +30,25 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
     events.length === 1000
       ? events.at(-1)!.seq
       : ((await db.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } }))?.seq ?? settings.notifyCursor);
-  const failures = events.filter((e) => e.previousVerdict !== "failed" && (e.details as { mode?: string } | null)?.mode === "enforce");
-  if (failures.length) {
-    const lines = failures.map((e) => {
-      const reason = ((e.reasons as { code?: string }[]) ?? []).map((r) => r.code).filter(Boolean)[0] ?? "failed";
+  const modes: ReadonlySet<string> = new Set(getEnv().SIGNET_NOTIFY_FAILURE_MODES);
+  const fresh = events.filter((e) => !FAILING.has(e.previousVerdict ?? "") && modes.has((e.details as { mode?: string } | null)?.mode ?? ""));
+  const groups = [
+    { event: "failure.enforce" as const, label: "enforce-mode policies", list: fresh.filter((e) => (e.details as { mode?: string }).mode === "enforce") },
+    { event: "failure.audit" as const, label: "warn- and audit-mode policies", list: fresh.filter((e) => (e.details as { mode?: string }).mode !== "enforce") },
+  ];
+  for (const { event, label, list } of groups) {
+    if (!list.length) continue;
+    const lines = list.map((e) => {
+      const reason = ((e.reasons as { code?: string }[]) ?? []).map((r) => r.code).filter(Boolean)[0] ?? e.verdict;
       return `${e.clusterName}/${e.namespace} ${e.workload} — ${e.policyName} (${reason})`;
     });
     out.push({
-      event: "failure.enforce",
-      dedupeKey: `failures:${failures[0]!.seq}-${failures.at(-1)!.seq}`,
+      event,
+      dedupeKey: `${event === "failure.enforce" ? "failures" : event}:${list[0]!.seq}-${list.at(-1)!.seq}`,
       occurredAt: at,
-      summary: `${failures.length} new failure${failures.length === 1 ? "" : "s"} in enforce-mode policies`,
+      summary: `${list.length} new failure${list.length === 1 ? "" : "s"} in ${label}`,
       lines: [...new Set(lines)].slice(0, 50),
-      data: { count: failures.length, firstSeq: String(failures[0]!.seq), lastSeq: String(failures.at(-1)!.seq) },
+      data: { count: list.length, firstSeq: String(list[0]!.seq), lastSeq: String(list.at(-1)!.seq) },
     });
   }
 

@@ -1,7 +1,7 @@
 /**
  * Notifications and how each webhook format renders them. Pure.
  */
-export const NOTIFICATION_EVENTS = ["failure.enforce", "coverage.below-target", "reminder", "authority.revoked"] as const;
+export const NOTIFICATION_EVENTS = ["failure.enforce", "failure.audit", "coverage.below-target", "reminder", "authority.revoked"] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 export interface Notification {

@@ -37,4 +37,10 @@ export interface DiscoveryBatch {
    * now, from one tag listing per repository; undefined when the repository cannot be listed.
    */
   cosignTags(image: ImageAt): Promise<ReadonlySet<string> | undefined>;
+  /**
+   * The manifest digests the referrers API lists for the image (one request; none at all for the
+   * other images of a repository whose registry answered that it has no referrers API); undefined
+   * without the API or when the request failed.
+   */
+  referrerDigests?(image: ImageAt): Promise<ReadonlySet<string> | undefined>;
 }

@@ -250,3 +250,27 @@ export function verificationHash(verified: readonly VerifiedEvidence[]): string 
   }
   return h.digest("hex");
 }
+
+/** Where an image's stored artifacts were found: its cosign tags and the referrers the referrers API listed. */
+export interface StoredSources {
+  tags: Set<string>;
+  referrers: Set<string>;
+}
+
+/**
+ * The cosign tags (tag and referrers-tag sources) and referrers-API manifests of the stored evidence
+ * of many images, read from the evidence rows without their blobs (revalidation, lib/watch).
+ */
+export async function loadStoredSources(db: Db, imageIds: readonly string[]): Promise<Map<string, StoredSources>> {
+  const out = new Map<string, StoredSources>(imageIds.map((id) => [id, { tags: new Set<string>(), referrers: new Set<string>() }]));
+  if (imageIds.length === 0) return out;
+  const rows = await db.$queryRaw<{ imageId: string; source: string | null; tag: string | null; digest: string }[]>`
+    SELECT DISTINCT "imageId", raw->'artifact'->>'source' AS source, raw->'artifact'->>'tag' AS tag, "artifactDigest" AS digest
+    FROM "Evidence" WHERE "imageId" = ANY(${[...imageIds]}::uuid[])`;
+  for (const r of rows) {
+    const s = out.get(r.imageId)!;
+    if (r.tag && (r.source === "tag" || r.source === "referrers-tag")) s.tags.add(r.tag);
+    if (r.source === "referrers-api") s.referrers.add(r.digest);
+  }
+  return out;
+}

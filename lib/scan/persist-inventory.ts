@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import type { Db } from "@/lib/db/client";
 import { withTransaction } from "@/lib/db/transaction";
-import type { ClusterInventory, ClusterRejections } from "@/lib/kube/types";
+import type { ClusterInventory, ClusterRejections, NamespaceRecord, PodRecord } from "@/lib/kube/types";
 
 /**
  * Writes one cluster's inventory with set-based upserts (INSERT … SELECT FROM unnest … ON CONFLICT),
@@ -106,175 +106,280 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
         const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
         return { clusterId, pods: inv.pods.length, containers: containerCount, images: Number(seen), deletedPods: 0, imageIds: [], unchanged: true };
       }
-
-      // namespaces
-      const nsRows = inv.namespaces.length
-        ? await tx.$queryRaw<{ id: string; name: string }[]>`
-            INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen", "deletedAt")
-            SELECT gen_random_uuid(), ${clusterId}::uuid, n, l::jsonb, ${now}, ${now}, NULL
-            FROM unnest(${inv.namespaces.map((n) => n.name)}::text[], ${inv.namespaces.map((n) => JSON.stringify(n.labels))}::text[]) AS t(n, l)
-            ON CONFLICT ("clusterId", name) DO UPDATE SET labels = EXCLUDED.labels, "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
-            RETURNING id, name`
-        : [];
-      const nsId = new Map(nsRows.map((r) => [r.name, r.id]));
-      // namespaces referenced by pods but not listed (e.g. created between the two lists)
-      const missingNs = [...new Set(inv.pods.map((p) => p.namespace))].filter((n) => !nsId.has(n));
-      if (missingNs.length) {
-        const extra = await tx.$queryRaw<{ id: string; name: string }[]>`
-          INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen")
-          SELECT gen_random_uuid(), ${clusterId}::uuid, n, '{}'::jsonb, ${now}, ${now} FROM unnest(${missingNs}::text[]) AS t(n)
-          ON CONFLICT ("clusterId", name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
-          RETURNING id, name`;
-        for (const r of extra) nsId.set(r.name, r.id);
-      }
+      const written = await writeRows(tx, clusterId, now, inv, "cluster");
       await tx.$executeRaw`UPDATE "Namespace" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
-
-      // workloads (one per namespace/kind/name, including bare pods as kind Pod)
-      const wlKey = (ns: string, kind: string, name: string) => `${ns}\u0000${kind}\u0000${name}`;
-      const wl = new Map<string, { ns: string; kind: string; name: string }>();
-      for (const w of inv.workloads) wl.set(wlKey(w.namespace, w.kind, w.name), { ns: w.namespace, kind: w.kind, name: w.name });
-      for (const p of inv.pods) wl.set(wlKey(p.namespace, p.workload.kind, p.workload.name), { ns: p.namespace, kind: p.workload.kind, name: p.workload.name });
-      const wlId = new Map<string, string>();
-      for (const part of chunks([...wl.values()])) {
-        const rows = await tx.$queryRaw<{ id: string; ns: string; kind: string; name: string }[]>`
-          INSERT INTO "Workload" (id, "clusterId", "namespaceId", kind, name, "firstSeen", "lastSeen")
-          SELECT gen_random_uuid(), ${clusterId}::uuid, ns, k::"WorkloadKind", n, ${now}, ${now}
-          FROM unnest(${part.map((w) => nsId.get(w.ns)!)}::uuid[], ${part.map((w) => w.kind)}::text[], ${part.map((w) => w.name)}::text[]) AS t(ns, k, n)
-          ON CONFLICT ("namespaceId", kind, name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
-          RETURNING id, "namespaceId" AS ns, kind::text AS kind, name`;
-        const nsName = new Map([...nsId].map(([n, id]) => [id, n]));
-        for (const r of rows) wlId.set(wlKey(nsName.get(r.ns)!, r.kind, r.name), r.id);
-      }
-
-      // images (distinct registry/repository/digest of containers whose digest is known)
-      const imgKey = (reg: string, repo: string, dig: string) => `${reg}/${repo}@${dig}`;
-      const images = new Map<string, { reg: string; repo: string; dig: string }>();
-      for (const p of inv.pods) {
-        for (const c of p.containers) {
-          if (c.digest && c.image) images.set(imgKey(c.image.registry, c.image.repository, c.digest), { reg: c.image.registry, repo: c.image.repository, dig: c.digest });
-        }
-      }
-      const imgId = new Map<string, string>();
-      for (const part of chunks([...images.values()])) {
-        const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
-          INSERT INTO "Image" (id, registry, repository, digest, "firstSeen", "lastSeen")
-          SELECT gen_random_uuid(), r, p, d, ${now}, ${now}
-          FROM unnest(${part.map((i) => i.reg)}::text[], ${part.map((i) => i.repo)}::text[], ${part.map((i) => i.dig)}::text[]) AS t(r, p, d)
-          ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
-          RETURNING id, registry, repository, digest`;
-        for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
-      }
-
-      // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged
-      // cluster writes no pod row; a live pod's last sighting is the cluster's lastInventoryAt)
-      const uids = inv.pods.map((p) => p.uid);
-      const storedPods = await tx.$queryRaw<
-        { id: string; uid: string; namespaceId: string; workloadId: string | null; name: string; phase: string | null; nodeName: string | null; deletedAt: Date | null }[]
-      >`SELECT id, uid, "namespaceId", "workloadId", name, phase, "nodeName", "deletedAt" FROM "Pod"
-        WHERE "clusterId" = ${clusterId}::uuid AND ("deletedAt" IS NULL OR uid = ANY(${uids}::text[]))`;
-      const podByUid = new Map(storedPods.map((p) => [p.uid, p]));
-      const podId = new Map<string, string>();
-      const podWrites = inv.pods.filter((p) => {
-        const stored = podByUid.get(p.uid);
-        const wl = wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null;
-        if (
-          stored &&
-          stored.deletedAt === null &&
-          stored.namespaceId === nsId.get(p.namespace) &&
-          stored.workloadId === wl &&
-          stored.name === p.name &&
-          stored.phase === p.phase &&
-          stored.nodeName === p.nodeName
-        ) {
-          podId.set(p.uid, stored.id);
-          return false;
-        }
-        return true;
-      });
-      for (const part of chunks(podWrites)) {
-        const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
-          INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "firstSeen", "lastSeen", "deletedAt")
-          SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ${now}, ${now}, NULL
-          FROM unnest(
-            ${part.map((p) => nsId.get(p.namespace)!)}::uuid[],
-            ${part.map((p) => wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null)}::uuid[],
-            ${part.map((p) => p.uid)}::text[],
-            ${part.map((p) => p.name)}::text[],
-            ${part.map((p) => p.phase)}::text[],
-            ${part.map((p) => p.nodeName)}::text[]
-          ) AS t(ns, wl, u, n, ph, nd)
-          ON CONFLICT ("clusterId", uid) DO UPDATE SET "namespaceId" = EXCLUDED."namespaceId", "workloadId" = EXCLUDED."workloadId",
-            name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
-          RETURNING id, uid`;
-        for (const r of rows) podId.set(r.uid, r.id);
-      }
-      // pods no longer listed
+      // pods no longer listed (a pod a watch wrote after this list was taken is not this list's to judge)
       const deleted = await tx.$executeRaw`
         UPDATE "Pod" SET "deletedAt" = ${now}
-        WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND NOT (uid = ANY(${uids}::text[]))`;
-
-      // containers: the same (only new or changed rows are written); report images whose container
-      // set changed (a new container, or a container whose digest changed)
-      const containers = inv.pods.flatMap((p) =>
-        p.containers.map((c) => ({
-          pod: podId.get(p.uid)!,
-          kind: c.kind as string,
-          name: c.name,
-          ref: c.imageRef,
-          digest: c.digest,
-          source: c.digestSource as string | null,
-          image: c.digest && c.image ? (imgId.get(imgKey(c.image.registry, c.image.repository, c.digest)) ?? null) : null,
-        })),
-      );
-      const key = (pod: string, kind: string, name: string) => `${pod}\u0000${kind}\u0000${name}`;
-      const storedContainers = new Map<string, { imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }>();
-      for (const part of chunks([...new Set(podId.values())], 5000)) {
-        const rows = await tx.$queryRaw<{ podId: string; kind: string; name: string; imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }[]>`
-          SELECT "podId", kind::text AS kind, name, "imageRef", digest, "digestSource"::text AS "digestSource", "imageId" FROM "Container" WHERE "podId" = ANY(${part}::uuid[])`;
-        for (const r of rows) storedContainers.set(key(r.podId, r.kind, r.name), r);
-      }
-      const changedImages = new Set<string>();
-      const containerWrites = containers.filter((c) => {
-        const stored = storedContainers.get(key(c.pod, c.kind, c.name));
-        if (!stored) {
-          if (c.image) changedImages.add(c.image);
-          return true;
-        }
-        // what the upsert below would store: a known digest wins over an unknown one
-        const digest = c.digest ?? stored.digest;
-        const source = c.digest === null ? stored.digestSource : c.source;
-        const image = c.image ?? stored.imageId;
-        if (digest !== stored.digest && image) changedImages.add(image);
-        return stored.imageRef !== c.ref || digest !== stored.digest || source !== stored.digestSource || image !== stored.imageId;
-      });
-      for (const part of chunks(containerWrites)) {
-        await tx.$executeRaw`
-          INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource", "firstSeen", "lastSeen")
-          SELECT gen_random_uuid(), pod, img, k::"ContainerKind", n, ref, dig, src::"DigestSource", ${now}, ${now}
-          FROM unnest(
-            ${part.map((c) => c.pod)}::uuid[], ${part.map((c) => c.image)}::uuid[], ${part.map((c) => c.kind)}::text[],
-            ${part.map((c) => c.name)}::text[], ${part.map((c) => c.ref)}::text[], ${part.map((c) => c.digest)}::text[],
-            ${part.map((c) => c.source)}::text[]
-          ) AS t(pod, img, k, n, ref, dig, src)
-          ON CONFLICT ("podId", kind, name) DO UPDATE SET "imageRef" = EXCLUDED."imageRef",
-            digest = COALESCE(EXCLUDED.digest, "Container".digest),
-            "digestSource" = CASE WHEN EXCLUDED.digest IS NULL THEN "Container"."digestSource" ELSE EXCLUDED."digestSource" END,
-            "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
-            "lastSeen" = EXCLUDED."lastSeen"`;
-      }
+        WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" <= ${now} AND NOT (uid = ANY(${inv.pods.map((p) => p.uid)}::text[]))`;
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash} WHERE id = ${clusterId}::uuid`;
+      return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false };
+    },
+    { timeout: 120_000 },
+  );
+}
+
+/** What changed in a cluster since the last write, as a pod watch reports it (lib/watch). */
+export interface InventoryChanges {
+  cluster: ClusterInventory["cluster"];
+  collectedAt: Date;
+  /** Namespaces added or whose labels changed. */
+  namespaces: NamespaceRecord[];
+  /** Pods added or changed, with their workload resolved. */
+  pods: PodRecord[];
+  /** Uids of pods deleted. */
+  deletedUids: string[];
+}
+
+export interface ChangesResult {
+  clusterId: string;
+  /** Images whose containers appeared or changed digest (their new containers need verdicts). */
+  imageIds: string[];
+  /** Images whose running-container count may have moved (new, changed and deleted pods' images). */
+  touchedImageIds: string[];
+  /** Images running in namespaces whose labels changed (policies may select namespaces by label). */
+  namespaceImageIds: string[];
+  deletedPods: number;
+}
+
+/**
+ * Writes a batch of watch changes with the same statements as a full inventory (writeRows), limited to
+ * the pods named: pods added or changed are upserted, deleted pods are marked deleted (they leave
+ * coverage), namespace labels follow. The cluster's inventory digest is cleared: the rows no longer
+ * come from one list, so the next full inventory compares row by row.
+ */
+export async function persistInventoryChanges(db: Db, changes: InventoryChanges): Promise<ChangesResult> {
+  const clusterId = await upsertCluster(db, { cluster: changes.cluster, error: null, collectedAt: changes.collectedAt });
+  const now = changes.collectedAt;
+  return withTransaction(
+    db,
+    async (tx) => {
+      // the images the changed and deleted pods ran before this batch
+      const uids = [...changes.pods.map((p) => p.uid), ...changes.deletedUids];
+      const before = uids.length
+        ? await tx.$queryRaw<{ imageId: string }[]>`
+            SELECT DISTINCT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+            WHERE p."clusterId" = ${clusterId}::uuid AND p.uid = ANY(${uids}::text[]) AND c."imageId" IS NOT NULL`
+        : [];
+      const written = await writeRows(tx, clusterId, now, { namespaces: changes.namespaces, workloads: [], pods: changes.pods }, "listed");
+      const deleted = changes.deletedUids.length
+        ? await tx.$executeRaw`
+            UPDATE "Pod" SET "deletedAt" = ${now}
+            WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND uid = ANY(${changes.deletedUids}::text[])`
+        : 0;
+      const labelled = changes.namespaces.map((n) => n.name);
+      const inNamespaces = labelled.length
+        ? await tx.$queryRaw<{ imageId: string }[]>`
+            SELECT DISTINCT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId" JOIN "Namespace" n ON n.id = p."namespaceId"
+            WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND n.name = ANY(${labelled}::text[]) AND c."imageId" IS NOT NULL`
+        : [];
+      const touched = [...new Set([...before.map((r) => r.imageId), ...written.imageIds])];
+      await updateRunningContainers(tx as unknown as Db, touched);
+      await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = NULL, "lastInventoryAt" = ${now} WHERE id = ${clusterId}::uuid`;
       return {
         clusterId,
-        pods: inv.pods.length,
-        containers: containers.length,
-        images: images.size,
+        imageIds: written.changedImages,
+        touchedImageIds: touched,
+        namespaceImageIds: inNamespaces.map((r) => r.imageId),
         deletedPods: Number(deleted),
-        imageIds: [...changedImages],
-        unchanged: false,
       };
     },
     { timeout: 120_000 },
   );
+}
+
+/**
+ * Keeps the denormalized count of running containers true for the given images (every image when
+ * `imageIds` is undefined), including images whose last pod just went away: one aggregate over the
+ * live containers, not a count per image.
+ */
+export async function updateRunningContainers(db: Db, imageIds?: readonly string[]): Promise<void> {
+  if (imageIds === undefined) {
+    await db.$executeRaw`
+      UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
+      FROM "Image" i2
+      LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+                 WHERE c."imageId" IS NOT NULL GROUP BY c."imageId") n ON n."imageId" = i2.id
+      WHERE i2.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+    return;
+  }
+  if (imageIds.length === 0) return;
+  await db.$executeRaw`
+    UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
+    FROM unnest(${[...imageIds]}::uuid[]) AS t(id)
+    LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+               WHERE c."imageId" = ANY(${[...imageIds]}::uuid[]) GROUP BY c."imageId") n ON n."imageId" = t.id
+    WHERE i.id = t.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+}
+
+type Tx = Parameters<Parameters<typeof withTransaction>[1]>[0];
+
+/**
+ * The one way inventory rows are written (a full inventory and a watch's changes alike): namespaces,
+ * workloads, images, pods and containers with set-based upserts; only new or changed pod and container
+ * rows are written. `scope` says which stored pods to compare with: the cluster's live ones (a full
+ * list) or only those listed (a batch of changes).
+ */
+async function writeRows(
+  tx: Tx,
+  clusterId: string,
+  now: Date,
+  inv: Pick<ClusterInventory, "namespaces" | "workloads" | "pods">,
+  scope: "cluster" | "listed",
+): Promise<{ containers: number; images: number; changedImages: string[]; imageIds: string[] }> {
+  // namespaces
+  const nsRows = inv.namespaces.length
+    ? await tx.$queryRaw<{ id: string; name: string }[]>`
+        INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen", "deletedAt")
+        SELECT gen_random_uuid(), ${clusterId}::uuid, n, l::jsonb, ${now}, ${now}, NULL
+        FROM unnest(${inv.namespaces.map((n) => n.name)}::text[], ${inv.namespaces.map((n) => JSON.stringify(n.labels))}::text[]) AS t(n, l)
+        ON CONFLICT ("clusterId", name) DO UPDATE SET labels = EXCLUDED.labels, "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+        RETURNING id, name`
+    : [];
+  const nsId = new Map(nsRows.map((r) => [r.name, r.id]));
+  // namespaces referenced by pods but not listed (e.g. created between the two lists)
+  const missingNs = [...new Set(inv.pods.map((p) => p.namespace))].filter((n) => !nsId.has(n));
+  if (missingNs.length) {
+    const extra = await tx.$queryRaw<{ id: string; name: string }[]>`
+      INSERT INTO "Namespace" (id, "clusterId", name, labels, "firstSeen", "lastSeen")
+      SELECT gen_random_uuid(), ${clusterId}::uuid, n, '{}'::jsonb, ${now}, ${now} FROM unnest(${missingNs}::text[]) AS t(n)
+      ON CONFLICT ("clusterId", name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+      RETURNING id, name`;
+    for (const r of extra) nsId.set(r.name, r.id);
+  }
+
+  // workloads (one per namespace/kind/name, including bare pods as kind Pod)
+  const wlKey = (ns: string, kind: string, name: string) => `${ns}\u0000${kind}\u0000${name}`;
+  const wl = new Map<string, { ns: string; kind: string; name: string }>();
+  for (const w of inv.workloads) wl.set(wlKey(w.namespace, w.kind, w.name), { ns: w.namespace, kind: w.kind, name: w.name });
+  for (const p of inv.pods) wl.set(wlKey(p.namespace, p.workload.kind, p.workload.name), { ns: p.namespace, kind: p.workload.kind, name: p.workload.name });
+  const wlId = new Map<string, string>();
+  for (const part of chunks([...wl.values()])) {
+    const rows = await tx.$queryRaw<{ id: string; ns: string; kind: string; name: string }[]>`
+      INSERT INTO "Workload" (id, "clusterId", "namespaceId", kind, name, "firstSeen", "lastSeen")
+      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, k::"WorkloadKind", n, ${now}, ${now}
+      FROM unnest(${part.map((w) => nsId.get(w.ns)!)}::uuid[], ${part.map((w) => w.kind)}::text[], ${part.map((w) => w.name)}::text[]) AS t(ns, k, n)
+      ON CONFLICT ("namespaceId", kind, name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
+      RETURNING id, "namespaceId" AS ns, kind::text AS kind, name`;
+    const nsName = new Map([...nsId].map(([n, id]) => [id, n]));
+    for (const r of rows) wlId.set(wlKey(nsName.get(r.ns)!, r.kind, r.name), r.id);
+  }
+
+  // images (distinct registry/repository/digest of containers whose digest is known)
+  const imgKey = (reg: string, repo: string, dig: string) => `${reg}/${repo}@${dig}`;
+  const images = new Map<string, { reg: string; repo: string; dig: string }>();
+  for (const p of inv.pods) {
+    for (const c of p.containers) {
+      if (c.digest && c.image) images.set(imgKey(c.image.registry, c.image.repository, c.digest), { reg: c.image.registry, repo: c.image.repository, dig: c.digest });
+    }
+  }
+  const imgId = new Map<string, string>();
+  for (const part of chunks([...images.values()])) {
+    const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
+      INSERT INTO "Image" (id, registry, repository, digest, "firstSeen", "lastSeen")
+      SELECT gen_random_uuid(), r, p, d, ${now}, ${now}
+      FROM unnest(${part.map((i) => i.reg)}::text[], ${part.map((i) => i.repo)}::text[], ${part.map((i) => i.dig)}::text[]) AS t(r, p, d)
+      ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
+      RETURNING id, registry, repository, digest`;
+    for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+  }
+
+  // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged
+  // cluster writes no pod row; a live pod's last sighting is the cluster's lastInventoryAt)
+  const uids = inv.pods.map((p) => p.uid);
+  const storedPods = await tx.$queryRaw<
+    { id: string; uid: string; namespaceId: string; workloadId: string | null; name: string; phase: string | null; nodeName: string | null; deletedAt: Date | null }[]
+  >`SELECT id, uid, "namespaceId", "workloadId", name, phase, "nodeName", "deletedAt" FROM "Pod"
+    WHERE "clusterId" = ${clusterId}::uuid AND (${scope === "cluster"} AND "deletedAt" IS NULL OR uid = ANY(${uids}::text[]))`;
+  const podByUid = new Map(storedPods.map((p) => [p.uid, p]));
+  const podId = new Map<string, string>();
+  const podWrites = inv.pods.filter((p) => {
+    const stored = podByUid.get(p.uid);
+    // deleted (by a watch) after this inventory was taken: the deletion is the newer news
+    if (stored?.deletedAt && stored.deletedAt > now) return false;
+    const wl = wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null;
+    if (
+      stored &&
+      stored.deletedAt === null &&
+      stored.namespaceId === nsId.get(p.namespace) &&
+      stored.workloadId === wl &&
+      stored.name === p.name &&
+      stored.phase === p.phase &&
+      stored.nodeName === p.nodeName
+    ) {
+      podId.set(p.uid, stored.id);
+      return false;
+    }
+    return true;
+  });
+  for (const part of chunks(podWrites)) {
+    const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
+      INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "firstSeen", "lastSeen", "deletedAt")
+      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ${now}, ${now}, NULL
+      FROM unnest(
+        ${part.map((p) => nsId.get(p.namespace)!)}::uuid[],
+        ${part.map((p) => wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null)}::uuid[],
+        ${part.map((p) => p.uid)}::text[],
+        ${part.map((p) => p.name)}::text[],
+        ${part.map((p) => p.phase)}::text[],
+        ${part.map((p) => p.nodeName)}::text[]
+      ) AS t(ns, wl, u, n, ph, nd)
+      ON CONFLICT ("clusterId", uid) DO UPDATE SET "namespaceId" = EXCLUDED."namespaceId", "workloadId" = EXCLUDED."workloadId",
+        name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+      RETURNING id, uid`;
+    for (const r of rows) podId.set(r.uid, r.id);
+  }
+  // containers: the same (only new or changed rows are written); report images whose container
+  // set changed (a new container, or a container whose digest changed)
+  const containers = inv.pods.filter((p) => podId.has(p.uid)).flatMap((p) =>
+    p.containers.map((c) => ({
+      pod: podId.get(p.uid)!,
+      kind: c.kind as string,
+      name: c.name,
+      ref: c.imageRef,
+      digest: c.digest,
+      source: c.digestSource as string | null,
+      image: c.digest && c.image ? (imgId.get(imgKey(c.image.registry, c.image.repository, c.digest)) ?? null) : null,
+    })),
+  );
+  const key = (pod: string, kind: string, name: string) => `${pod}\u0000${kind}\u0000${name}`;
+  const storedContainers = new Map<string, { imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }>();
+  for (const part of chunks([...new Set(podId.values())], 5000)) {
+    const rows = await tx.$queryRaw<{ podId: string; kind: string; name: string; imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }[]>`
+      SELECT "podId", kind::text AS kind, name, "imageRef", digest, "digestSource"::text AS "digestSource", "imageId" FROM "Container" WHERE "podId" = ANY(${part}::uuid[])`;
+    for (const r of rows) storedContainers.set(key(r.podId, r.kind, r.name), r);
+  }
+  const changedImages = new Set<string>();
+  const containerWrites = containers.filter((c) => {
+    const stored = storedContainers.get(key(c.pod, c.kind, c.name));
+    if (!stored) {
+      if (c.image) changedImages.add(c.image);
+      return true;
+    }
+    // what the upsert below would store: a known digest wins over an unknown one
+    const digest = c.digest ?? stored.digest;
+    const source = c.digest === null ? stored.digestSource : c.source;
+    const image = c.image ?? stored.imageId;
+    if (digest !== stored.digest && image) changedImages.add(image);
+    return stored.imageRef !== c.ref || digest !== stored.digest || source !== stored.digestSource || image !== stored.imageId;
+  });
+  for (const part of chunks(containerWrites)) {
+    await tx.$executeRaw`
+      INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource", "firstSeen", "lastSeen")
+      SELECT gen_random_uuid(), pod, img, k::"ContainerKind", n, ref, dig, src::"DigestSource", ${now}, ${now}
+      FROM unnest(
+        ${part.map((c) => c.pod)}::uuid[], ${part.map((c) => c.image)}::uuid[], ${part.map((c) => c.kind)}::text[],
+        ${part.map((c) => c.name)}::text[], ${part.map((c) => c.ref)}::text[], ${part.map((c) => c.digest)}::text[],
+        ${part.map((c) => c.source)}::text[]
+      ) AS t(pod, img, k, n, ref, dig, src)
+      ON CONFLICT ("podId", kind, name) DO UPDATE SET "imageRef" = EXCLUDED."imageRef",
+        digest = COALESCE(EXCLUDED.digest, "Container".digest),
+        "digestSource" = CASE WHEN EXCLUDED.digest IS NULL THEN "Container"."digestSource" ELSE EXCLUDED."digestSource" END,
+        "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
+        "lastSeen" = EXCLUDED."lastSeen"`;
+  }
+  const imageIds = [...new Set(containers.flatMap((c) => (c.image ? [c.image] : [])))];
+  return { containers: containers.length, images: images.size, changedImages: [...changedImages], imageIds };
 }
 
 /** Upserts admission rejections by (cluster, event uid): counts and last-seen move forward only. */

@@ -11,7 +11,7 @@ import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
-import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
+import { persistInventory, persistRejections, updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { imageChecks, scanDurationSeconds, scansFinished, scanStageSeconds } from "@/lib/metrics/process";
 
@@ -47,6 +47,8 @@ export interface ImageCheckPayload {
   /** scan: discover from the registry; reverify: use stored artifacts (policy or key change, no network). */
   mode: "scan" | "reverify";
   trigger?: string;
+  /** Discover from the registry whatever is stored (revalidation saw the image's signatures change). */
+  rediscover?: boolean;
 }
 
 export interface ScanError {
@@ -198,13 +200,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   mark("resolve");
   // Keep the denormalized count of running containers true for every image (image lists filter on it),
   // including images whose last pod just went away.
-  // (one aggregate over the live containers, not a count per image)
-  await db.$executeRaw`
-    UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
-    FROM "Image" i2
-    LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-               WHERE c."imageId" IS NOT NULL GROUP BY c."imageId") n ON n."imageId" = i2.id
-    WHERE i2.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+  await updateRunningContainers(db);
 
   mark("counts");
   // One work item per distinct image running in the scanned clusters.
@@ -277,7 +273,7 @@ interface Checked {
  * repository's tag listing still shows exactly the cosign tags it was discovered from (a deleted or
  * newly pushed .sig / .att tag is noticed on the next pass; any other change once it is stale).
  */
-export async function checkImages(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcomes: Record<string, number> }> {
+export async function checkImages(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcomes: Record<string, number>; changed: number }> {
   const { db, adapters } = ctx;
   const now = clock(ctx);
   const ids = [...new Set(payload.imageIds)];
@@ -290,6 +286,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
 
   const reusable = images.filter(
     (i) =>
+      !payload.rediscover &&
       (i.discovery === "found" || i.discovery === "none") &&
       (payload.mode === "reverify" || (maxAgeMs > 0 && i.discoveredAt !== null && now.getTime() - i.discoveredAt.getTime() < maxAgeMs)),
   );
@@ -381,7 +378,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     },
     "image batch checked",
   );
-  return { outcomes };
+  return { outcomes, changed: evaluated.reduce((n, e) => n + e.changed, 0) };
 }
 
 interface SettledItem {

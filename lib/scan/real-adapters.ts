@@ -15,6 +15,7 @@ import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
 import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/credentials";
 import { discover } from "@/lib/registry/discover";
 import { DiscoverySession } from "@/lib/registry/discovery-session";
+import { normalizeRegistryHost } from "@/lib/registry/reference";
 import type { DiscoveryResult } from "@/lib/evidence/types";
 import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
@@ -130,6 +131,15 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
             (err: unknown): DiscoveryResult => ({ outcome: "error", image, code: "bad-response", reason: `unexpected failure: ${(err as Error).message}`.slice(0, 500), partial: [] }),
           ),
         cosignTags: (image) => session.cosignTags(image),
+        async referrerDigests(image) {
+          const repo = { registry: normalizeRegistryHost(image.registry), repository: image.repository };
+          try {
+            const r = await session.referrers(repo, () => client.getReferrers(repo, image.digest));
+            return r.supported ? new Set(r.descriptors.map((d) => d.digest)) : undefined;
+          } catch {
+            return undefined;
+          }
+        },
       };
     },
     async verify({ image, artifacts, keys, now }) {

@@ -4,9 +4,14 @@ import { computeCoverage, type ContainerVerdicts, type Verdict } from "@/lib/cov
 
 /**
  * Writes one coverage snapshot (fleet, every cluster, every namespace, same `takenAt`) from the latest
- * verdicts of the running containers. Charts over time read these rows.
+ * verdicts of the running containers. Charts over time read these rows. With `replaceWithinMs`, the
+ * snapshots already taken in the same time bucket are replaced (refreshes between scans, lib/watch).
  */
-export async function writeCoverageSnapshot(db: Db, now = new Date()): Promise<{ rows: number; fleet: ReturnType<typeof computeCoverage>[number] }> {
+export async function writeCoverageSnapshot(
+  db: Db,
+  now = new Date(),
+  opts: { replaceWithinMs?: number } = {},
+): Promise<{ rows: number; fleet: ReturnType<typeof computeCoverage>[number] }> {
   const raw = await db.$queryRaw<{ id: string; cluster: string; namespace: string; digest: string | null; verdicts: string[] }[]>`
     SELECT c.id, cl.name AS cluster, n.name AS namespace, c.digest,
            COALESCE(array_agg(v.value::text) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts
@@ -32,6 +37,11 @@ export async function writeCoverageSnapshot(db: Db, now = new Date()): Promise<{
     namespace,
     ...figures,
   }));
+  // a refresh between scans replaces the snapshot of its time bucket: charts keep one point per bucket
+  if (opts.replaceWithinMs) {
+    const bucket = new Date(Math.floor(now.getTime() / opts.replaceWithinMs) * opts.replaceWithinMs);
+    await db.coverageSnapshot.deleteMany({ where: { takenAt: { gte: bucket, lte: now } } });
+  }
   for (let i = 0; i < data.length; i += 1000) await db.coverageSnapshot.createMany({ data: data.slice(i, i + 1000) });
   return { rows: data.length, fleet: coverage[0]! };
 }

@@ -38,6 +38,8 @@ export const notifyTick = defineJob({
   schema: z.object({}).loose(),
   cron: "* * * * *",
   queue: { policy: "short", retryLimit: 0, expireInSeconds: 300 },
+  // also sent right after an image check changed verdicts (lib/jobs/definitions/scan.ts): one at a time
+  concurrency: 1,
   handler: async (_p, ctx) => {
     const fresh = await runNotifier(ctx.db, new Date());
     // deliveries queued elsewhere (e.g. a revocation in the web process) and never attempted

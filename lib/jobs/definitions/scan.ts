@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import { getEnv } from "@/lib/env";
+import { notifyTick } from "@/lib/jobs/definitions/notify";
 import { defineJob, type JobContext } from "@/lib/jobs/registry";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { checkImages, createScan, finalizeScan, imageBatches, reevaluateUnresolvedContainers, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 
 /**
@@ -43,10 +47,46 @@ export const imageCheck = defineJob({
     scanId: z.uuid().optional(),
     mode: z.enum(["scan", "reverify"]),
     trigger: z.string().max(100).optional(),
+    rediscover: z.boolean().optional(),
   }),
   key: batchKey,
   queue: { policy: "short", notify: true, retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 900 },
-  handler: async (p, ctx) => checkImages(pipeline(ctx), p),
+  handler: async (p, ctx) => {
+    const r = await checkImages(pipeline(ctx), p);
+    if (r.changed > 0) {
+      // Best effort (the minute's notify.tick and the next scan catch up; a worker running only some
+      // jobs may lack these queues): new failures are told within seconds, not at the next tick (one
+      // queued run collapses the rest), and outside a scan (watch, revalidation, policy change)
+      // nothing else refreshes coverage.
+      const followUps = [ctx.enqueue(notifyTick, {}), ...(p.scanId ? [] : [ctx.enqueue(coverageRefresh, {})])];
+      for (const f of await Promise.allSettled(followUps)) {
+        if (f.status === "rejected") ctx.log.debug({ err: (f.reason as Error).message }, "follow-up of an image check not queued");
+      }
+    }
+    return r;
+  },
+});
+
+/** Seconds a coverage refresh waits, so that a burst of changes is counted once. */
+const COVERAGE_DEBOUNCE_SECONDS = 3;
+/** A refresh replaces the snapshot of its bucket: at most one point per 5 minutes on the charts. */
+const COVERAGE_BUCKET_MS = 5 * 60_000;
+
+/**
+ * Changes between scans (a pod that left, a verdict a watch or a revalidation changed): a coverage
+ * snapshot a few seconds later, replacing the one of the same 5-minute bucket. One queued at a time.
+ */
+export const coverageRefresh = defineJob({
+  name: "coverage.refresh",
+  schema: z.object({}).loose(),
+  key: () => "coverage",
+  queue: { policy: "short", retryLimit: 2, expireInSeconds: 300 },
+  concurrency: 1,
+  startAfterSeconds: COVERAGE_DEBOUNCE_SECONDS,
+  handler: async (_p, ctx) => {
+    const r = await withTransaction(ctx.db, (tx) => writeCoverageSnapshot(tx as unknown as Db, new Date(), { replaceWithinMs: COVERAGE_BUCKET_MS }), { timeout: 120_000 });
+    return { rows: r.rows };
+  },
 });
 
 /**

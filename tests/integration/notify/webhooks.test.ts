@@ -11,7 +11,7 @@ import { makeNotifyDeliver } from "@/lib/jobs/definitions/notify";
 import type { JobDefinition } from "@/lib/jobs/registry";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
-import { runNotifier } from "@/lib/notify/detect";
+import { detectNotifications, runNotifier } from "@/lib/notify/detect";
 import { createWebhook, listDeliveries, listWebhooks } from "@/lib/notify/webhooks";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { waitFor } from "@/tests/support/process";
@@ -140,5 +140,28 @@ describe("webhook notifications", () => {
     // a delivered or failed delivery is not sent again
     const again = await import("@/lib/notify/webhooks").then((m) => m.attemptDelivery(db, flaky.id, { attempt: 1, maxAttempts: 3 }));
     expect(again).toEqual({ outcome: "skipped" });
+  });
+  it("an unsigned verdict is a failure too; warn and audit failures are told as failure.audit when configured", async () => {
+    await appendAuditEvents(db, [
+      { kind: "verdict", clusterName: "prod", namespace: "payments", workload: "Pod/new", policyName: "release", verdict: "unsigned", previousVerdict: null, reasons: [{ code: "unsigned" }], details: { mode: "enforce" } },
+      { kind: "verdict", clusterName: "prod", namespace: "payments", workload: "Pod/old", policyName: "release", verdict: "failed", previousVerdict: "unsigned", reasons: [{ code: "untrusted-signer" }], details: { mode: "enforce" } },
+      { kind: "verdict", clusterName: "prod", namespace: "tools", workload: "Deployment/y", policyName: "audit", verdict: "unsigned", previousVerdict: "verified", details: { mode: "warn" } },
+    ]);
+    const now = new Date("2026-11-25T11:00:00Z");
+    const enforceOnly = (await detectNotifications(db, now)).notifications.filter((n) => n.event.startsWith("failure."));
+    // the failed verdict of a container that was unsigned already is no news
+    expect(enforceOnly.map((n) => [n.event, n.lines])).toEqual([["failure.enforce", ["prod/payments Pod/new — release (unsigned)"]]]);
+    process.env.SIGNET_NOTIFY_FAILURE_MODES = "enforce,warn";
+    resetEnvCache();
+    try {
+      const both = (await detectNotifications(db, now)).notifications.filter((n) => n.event.startsWith("failure."));
+      expect(both.map((n) => [n.event, n.summary, n.lines])).toEqual([
+        ["failure.enforce", "1 new failure in enforce-mode policies", ["prod/payments Pod/new — release (unsigned)"]],
+        ["failure.audit", "1 new failure in warn- and audit-mode policies", ["prod/tools Deployment/y — audit (unsigned)"]],
+      ]);
+    } finally {
+      delete process.env.SIGNET_NOTIFY_FAILURE_MODES;
+      resetEnvCache();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import type { ClusterInventory, ContainerRecord, PodRecord, WorkloadRef } from "@/lib/kube/types";
-import { persistInventory, persistRejections } from "@/lib/scan/persist-inventory";
+import { persistInventory, persistInventoryChanges, persistRejections } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -123,5 +123,50 @@ describe("persist a cluster inventory with set-based upserts", () => {
     const rows = await db.admissionRejection.findMany();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ count: 5, controller: "kyverno", policyName: "check-images", lastSeen: new Date("2026-11-25T09:09:00Z") });
+  });
+  it("writes a watch's changes with the same rows; a list taken earlier neither drops nor revives them", async () => {
+    const cluster = { name: "watched", source: "kubeconfig" as const, context: "watched", server: "https://127.0.0.1:6443" };
+    const t0 = new Date("2026-11-26T10:00:00Z");
+    const base = { ...inventory([pod("pay", "a", [container("app", "acme/a", dig(11))])], t0), cluster };
+    await persistInventory(db, base);
+    const liveIn = (name: string) => db.pod.findFirstOrThrow({ where: { name, cluster: { name: "watched" } } });
+
+    // a pod added by the watch (new image), and a label change of its namespace
+    const t1 = new Date("2026-11-26T10:00:05Z");
+    const added = await persistInventoryChanges(db, {
+      cluster,
+      collectedAt: t1,
+      namespaces: [{ name: "pay", uid: "u1", labels: { env: "staging" } }],
+      pods: [pod("pay", "b", [container("app", "acme/b", dig(12))])],
+      deletedUids: [],
+    });
+    const imageB = await db.image.findFirstOrThrow({ where: { digest: dig(12) } });
+    const imageA = await db.image.findFirstOrThrow({ where: { digest: dig(11) } });
+    expect(added.imageIds).toEqual([imageB.id]);
+    expect(added.namespaceImageIds.sort()).toEqual([imageA.id, imageB.id].sort());
+    expect(imageB.runningContainers).toBe(1);
+    expect((await liveIn("b")).deletedAt).toBeNull();
+    expect((await db.namespace.findFirstOrThrow({ where: { name: "pay", cluster: { name: "watched" } } })).labels).toEqual({ env: "staging" });
+    expect((await db.cluster.findUniqueOrThrow({ where: { name: "watched" } })).inventoryHash).toBeNull();
+
+    // a deleted pod leaves: marked deleted, its image no longer counted
+    const t2 = new Date("2026-11-26T10:00:06Z");
+    const gone = await persistInventoryChanges(db, { cluster, collectedAt: t2, namespaces: [], pods: [], deletedUids: [(await liveIn("a")).uid] });
+    expect(gone).toMatchObject({ deletedPods: 1, imageIds: [] });
+    expect(gone.touchedImageIds).toEqual([imageA.id]);
+    expect((await liveIn("a")).deletedAt).toEqual(t2);
+    expect((await db.image.findUniqueOrThrow({ where: { id: imageA.id } })).runningContainers).toBe(0);
+
+    // a full list taken before both changes (a scan's) is written after them: b stays, a stays deleted
+    const stale = { ...inventory([pod("pay", "a", [container("app", "acme/a", dig(11))])], new Date("2026-11-26T10:00:04Z")), cluster };
+    const r = await persistInventory(db, stale);
+    expect(r.deletedPods).toBe(0);
+    expect((await liveIn("b")).deletedAt).toBeNull();
+    expect((await liveIn("a")).deletedAt).toEqual(t2);
+
+    // a later list without b does remove it
+    const later = { ...inventory([], new Date("2026-11-26T10:01:00Z")), cluster };
+    expect((await persistInventory(db, later)).deletedPods).toBe(1);
+    expect((await liveIn("b")).deletedAt).not.toBeNull();
   });
 });

@@ -1,0 +1,267 @@
+import "server-only";
+import { Watch } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { canonicalJson } from "@/lib/audit/chain";
+import type { Db } from "@/lib/db/client";
+import type { KubeTarget } from "@/lib/kube/clusters";
+import { createKubeClients, type KubeClients } from "@/lib/kube/client";
+import { clusterRecordOf, inventoryCluster, namespaceFromRaw } from "@/lib/kube/inventory";
+import { controllerOf, ownerKey, resolvePodWorkload, type OwnerIndex, type OwnerReference } from "@/lib/kube/owners";
+import { podWatchFor, type CachedPod, type PodWatch } from "@/lib/kube/pod-watch";
+import type { NamespaceRecord, PodRecord } from "@/lib/kube/types";
+import { imageBatches, type ImageCheckPayload } from "@/lib/scan/pipeline";
+import { persistInventory, persistInventoryChanges } from "@/lib/scan/persist-inventory";
+
+/** What a cluster watch needs from the process running it (lib/watch/manager.ts binds pg-boss). */
+export interface WatchServices {
+  db: Db;
+  log: Logger;
+  /** Queues image checks (the `image.check` job, deduplicated by its keys). */
+  enqueueChecks(payloads: ImageCheckPayload[]): Promise<unknown>;
+  /** Asks for a coverage snapshot soon (pods left). */
+  refreshCoverage(): Promise<unknown>;
+  /** Changes are written at most this often (ms). */
+  flushMs: number;
+  /** Images per image-check job. */
+  batchSize?: number;
+}
+
+/** Pending changes past this many pods are written at once instead of waiting for the timer. */
+const FLUSH_AT = 1000;
+/** Owner lookups remembered (ReplicaSet / Job → its controller) before the cache starts afresh. */
+const OWNER_CACHE_LIMIT = 10_000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * One cluster followed between scans: its pods (lib/kube/pod-watch.ts, shared with the scans'
+ * inventory) and its namespaces. `start` lists the cluster once and writes it as a full inventory
+ * would (pods created while nobody watched are found, pods gone are marked deleted), then every pod
+ * added, changed or deleted and every namespace whose labels changed is written in small batches
+ * (`persistInventoryChanges`, the same statements as a full inventory). An image a new container runs
+ * is queued for a check at once: its stored evidence is reused when it was checked before (the new
+ * container only needs verdicts), a digest never seen before is discovered.
+ *
+ * A watch that ends resumes from its last resourceVersion; one that cannot (410 Gone) lists again and
+ * writes that list as a full inventory. Memory is bounded by the cluster: the pods (one record each),
+ * pending changes keyed by pod, and capped caches.
+ */
+export class ClusterWatch {
+  private pods: PodWatch | undefined;
+  private pending = new Map<string, { kind: "upserted" | "deleted"; pod: CachedPod }>();
+  private pendingNamespaces = new Map<string, NamespaceRecord>();
+  private labels = new Map<string, string>();
+  private owners = new Map<string, OwnerReference | null>();
+  private clients: KubeClients | undefined;
+  private namespaceWatch: AbortController | undefined;
+  private ready = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private retryMs = 1000;
+  /** Lists and flushes run one after the other. */
+  private chain: Promise<void> = Promise.resolve();
+  readonly stats = { lists: 0, flushes: 0, podsWritten: 0, podsDeleted: 0, imagesQueued: 0, namespaces: 0, errors: 0 };
+
+  constructor(
+    readonly target: KubeTarget,
+    private readonly services: WatchServices,
+  ) {}
+
+  get name(): string {
+    return this.target.name;
+  }
+
+  /** Lists the cluster, writes it, and follows it from there. Resolves once the first list is written. */
+  async start(): Promise<void> {
+    if (!this.target.kubeConfig) throw new Error(`cluster ${this.target.name}: no client configuration`);
+    this.clients = createKubeClients(this.target.kubeConfig);
+    this.pods = podWatchFor(this.target);
+    this.pods.follow({ change: (kind, pod) => this.change(kind, pod), resync: (why) => this.resync(why) });
+    await this.serial(() => this.list());
+    this.watchNamespaces();
+  }
+
+  /** Stops following; changes not yet written are dropped (the next owner's list writes them). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.pods?.stop();
+    this.namespaceWatch?.abort();
+    await this.chain.catch(() => undefined);
+    await this.clients?.close();
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(() => (this.stopped ? undefined : fn()));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.serial(() => this.flush());
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** A full list written as an inventory; pending changes older than it are superseded. */
+  private async list(): Promise<void> {
+    const { db, log } = this.services;
+    this.ready = false;
+    this.stats.lists++;
+    const inv = await inventoryCluster(this.target, { watch: true });
+    if (inv.error) {
+      // recorded on the cluster; try again later (the scans keep their own schedule)
+      await persistInventory(db, inv).catch(() => undefined);
+      this.stats.errors++;
+      log.warn({ cluster: this.name, err: inv.error.message }, "cluster watch: list failed; retrying");
+      const delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      setTimeout(() => this.resync("list failed"), delay).unref();
+      return;
+    }
+    this.retryMs = 1000;
+    this.pending.clear();
+    const persisted = await persistInventory(db, inv);
+    for (const n of inv.namespaces) this.labels.set(n.name, canonicalJson(n.labels));
+    await this.queueChecks(persisted.imageIds);
+    if (persisted.deletedPods > 0) await this.services.refreshCoverage();
+    this.ready = true;
+    log.info({ cluster: this.name, pods: persisted.pods, unchanged: persisted.unchanged, queued: persisted.imageIds.length }, "cluster watch: inventory written; following changes");
+    // changes that arrived while the list was written
+    if (this.pending.size || this.pendingNamespaces.size) this.schedule(0);
+  }
+
+  private resync(why: string): void {
+    if (this.stopped) return;
+    this.services.log.info({ cluster: this.name, why }, "cluster watch: listing again");
+    void this.serial(() => this.list()).catch((err: unknown) => {
+      this.stats.errors++;
+      this.services.log.warn({ cluster: this.name, err: (err as Error).message }, "cluster watch: relist failed; retrying");
+      setTimeout(() => this.resync("relist failed"), RETRY_MAX_MS).unref();
+    });
+  }
+
+  private change(kind: "upserted" | "deleted", pod: CachedPod): void {
+    if (this.stopped) return;
+    this.pending.set(pod.record.uid, { kind, pod });
+    this.schedule(this.pending.size >= FLUSH_AT ? 0 : this.services.flushMs);
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.ready || (this.pending.size === 0 && this.pendingNamespaces.size === 0)) return;
+    const batch = [...this.pending.values()];
+    const namespaces = [...this.pendingNamespaces.values()];
+    this.pending.clear();
+    this.pendingNamespaces.clear();
+    try {
+      const pods: PodRecord[] = [];
+      const deletedUids: string[] = [];
+      for (const c of batch) {
+        if (c.kind === "deleted") deletedUids.push(c.pod.record.uid);
+        else pods.push({ ...c.pod.record, workload: await this.workloadOf(c.pod) });
+      }
+      const r = await persistInventoryChanges(this.services.db, { cluster: clusterRecordOf(this.target), collectedAt: new Date(), namespaces, pods, deletedUids });
+      this.stats.flushes++;
+      this.stats.podsWritten += pods.length;
+      this.stats.podsDeleted += r.deletedPods;
+      this.stats.namespaces += namespaces.length;
+      await this.queueChecks([...new Set([...r.imageIds, ...r.namespaceImageIds])]);
+      if (r.deletedPods > 0) await this.services.refreshCoverage();
+      this.services.log.debug({ cluster: this.name, pods: pods.length, deleted: r.deletedPods, namespaces: namespaces.length, checks: r.imageIds.length }, "cluster watch: changes written");
+    } catch (err) {
+      this.stats.errors++;
+      this.services.log.warn({ cluster: this.name, err: (err as Error).message }, "cluster watch: changes not written; retrying");
+      // put back what no newer change superseded
+      for (const c of batch) if (!this.pending.has(c.pod.record.uid)) this.pending.set(c.pod.record.uid, c);
+      for (const n of namespaces) if (!this.pendingNamespaces.has(n.name)) this.pendingNamespaces.set(n.name, n);
+      this.schedule(Math.max(this.services.flushMs, 2000));
+    }
+  }
+
+  private async queueChecks(imageIds: string[]): Promise<void> {
+    if (imageIds.length === 0) return;
+    // stored evidence is reused for images checked before (mode reverify): the new containers need
+    // verdicts, not another registry round trip; a digest never discovered is discovered
+    await this.services.enqueueChecks(imageBatches(imageIds, { mode: "reverify", trigger: "watch" }, this.services.batchSize));
+    this.stats.imagesQueued += imageIds.length;
+  }
+
+  /**
+   * The workload of a pod from the watch: its controller, through the ReplicaSet (Job) to the
+   * Deployment (CronJob) with one GET per ReplicaSet or Job not seen before (remembered, bounded).
+   * A ReplicaSet that cannot be read reports the pod under the ReplicaSet, as the inventory does.
+   */
+  private async workloadOf(pod: CachedPod): Promise<PodRecord["workload"]> {
+    const { namespace, name } = pod.record;
+    const owner = controllerOf(pod.owners);
+    const rs: OwnerIndex = new Map();
+    const jobs: OwnerIndex = new Map();
+    if (owner && (owner.kind === "ReplicaSet" || owner.kind === "Job")) {
+      const key = `${owner.kind}\u0000${ownerKey(namespace, owner.name)}`;
+      let parent = this.owners.get(key);
+      if (parent === undefined) {
+        const path =
+          owner.kind === "ReplicaSet"
+            ? `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets/${encodeURIComponent(owner.name)}`
+            : `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(owner.name)}`;
+        try {
+          const obj = (await this.clients!.getJson(path)) as { metadata?: { ownerReferences?: OwnerReference[] } };
+          parent = controllerOf(obj.metadata?.ownerReferences);
+          if (this.owners.size >= OWNER_CACHE_LIMIT) this.owners.clear();
+          this.owners.set(key, parent);
+        } catch {
+          parent = undefined;
+        }
+      }
+      if (parent !== undefined) (owner.kind === "ReplicaSet" ? rs : jobs).set(ownerKey(namespace, owner.name), parent);
+    }
+    return resolvePodWorkload(namespace, name, pod.owners, rs, jobs).workload;
+  }
+
+  /**
+   * Namespaces: a watch without a resourceVersion (it starts with every namespace, then follows);
+   * only a namespace whose labels differ from what was last written is written. Re-started on end.
+   */
+  private watchNamespaces(): void {
+    if (this.stopped || !this.target.kubeConfig) return;
+    const controller = new AbortController();
+    this.namespaceWatch = controller;
+    const again = (why: string) => {
+      if (this.stopped || controller !== this.namespaceWatch) return;
+      this.namespaceWatch = undefined;
+      controller.abort();
+      this.services.log.debug({ cluster: this.name, why }, "cluster watch: namespace watch ended; restarting");
+      const delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      setTimeout(() => this.watchNamespaces(), delay).unref();
+    };
+    const watch = new Watch(this.target.kubeConfig);
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 150_000;
+    watch
+      .watch(
+        "/api/v1/namespaces",
+        { allowWatchBookmarks: true, timeoutSeconds: 1800 },
+        (type: string, obj: unknown) => {
+          if (type !== "ADDED" && type !== "MODIFIED") return;
+          const ns = namespaceFromRaw(obj);
+          if (!ns || "error" in ns) return;
+          const labels = canonicalJson(ns.labels);
+          if (this.labels.get(ns.name) === labels) return;
+          this.labels.set(ns.name, labels);
+          this.pendingNamespaces.set(ns.name, ns);
+          this.schedule(this.services.flushMs);
+        },
+        (err: unknown) => again(err ? String((err as Error).message ?? err) : "closed"),
+      )
+      .then(
+        (c) => {
+          if (controller.signal.aborted || this.stopped) c.abort();
+          else controller.signal.addEventListener("abort", () => c.abort(), { once: true });
+        },
+        (err: unknown) => again((err as Error).message),
+      );
+  }
+}

@@ -1,0 +1,56 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import { mapConcurrent } from "@/lib/kube/client";
+import type { ScanAdapters } from "@/lib/scan/adapters";
+import { loadStoredSources } from "@/lib/scan/evidence-store";
+
+export interface RevalidationResult {
+  /** Running images whose signatures were compared. */
+  images: number;
+  /** Distinct repositories they live in (one tag listing each). */
+  repositories: number;
+  /** Images whose cosign tags or referrers differ from their stored evidence: to discover again. */
+  changed: string[];
+}
+
+const same = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+
+/**
+ * Hot repositories — those with images running in `clusters` — compared with what is stored, cheaply:
+ * per repository one tag listing (every page) through a DiscoverySession, which answers for all its
+ * images whether a cosign tag (sha256-<hex>.sig / .att / .sbom, the referrers tag) appeared or
+ * vanished; per image one referrers-API request where the registry has that API (a registry without
+ * it answers the first image's request with 404 and is not asked again in the cycle). Nothing is
+ * fetched beyond listings: the images that changed are returned for a full discovery.
+ *
+ * Images whose stored discovery failed, or was never made, are left to their checks and the scans.
+ */
+export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAdapters, "openDiscoveryBatch">; clusters: readonly string[] }): Promise<RevalidationResult> {
+  const { db } = opts;
+  if (opts.clusters.length === 0) return { images: 0, repositories: 0, changed: [] };
+  const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string; artifactDigests: string[] }[]>`
+    SELECT i.id, i.registry, i.repository, i.digest, i."artifactDigests" FROM "Image" i
+    WHERE i."runningContainers" > 0 AND i.discovery IN ('found', 'none')
+      AND EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL JOIN "Cluster" cl ON cl.id = p."clusterId"
+                  WHERE c."imageId" = i.id AND cl.name = ANY(${[...opts.clusters]}::text[]))
+    ORDER BY i.registry, i.repository`;
+  if (images.length === 0) return { images: 0, repositories: 0, changed: [] };
+  const stored = await loadStoredSources(db, images.map((i) => i.id));
+  const batch = await opts.adapters.openDiscoveryBatch();
+  const changed: string[] = [];
+  // images of one repository wait for its one listing (the session shares it)
+  await mapConcurrent(images, 8, async (image) => {
+    const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+    const s = stored.get(image.id)!;
+    const tags = await batch.cosignTags(at);
+    if (tags && !same(tags, s.tags)) {
+      changed.push(image.id);
+      return;
+    }
+    const referrers = await batch.referrerDigests?.(at);
+    if (!referrers) return;
+    const known = new Set(image.artifactDigests);
+    if ([...referrers].some((d) => !known.has(d)) || [...s.referrers].some((d) => !referrers.has(d))) changed.push(image.id);
+  });
+  return { images: images.length, repositories: new Set(images.map((i) => `${i.registry}/${i.repository}`)).size, changed };
+}
