@@ -5,7 +5,8 @@ import { requireUser } from "@/lib/auth/current-user";
 import { getOverview } from "@/lib/data/coverage";
 import { listNamespaceCoverage } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
-import { formatTime, pct } from "@/lib/ui/format";
+import { pct } from "@/lib/ui/format";
+import { Time } from "@/components/time";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Clusters & namespaces" };
@@ -21,7 +22,7 @@ export default async function ClustersPage() {
   const coverage = new Map(overview.clusters.map((c) => [c.cluster, c]));
   return (
     <AppShell current="/clusters">
-      <PageHeader title="Clusters & namespaces" description={`Coverage per cluster and namespace at the latest snapshot${list.takenAt ? ` (${formatTime(list.takenAt)})` : ""}. Open a namespace for its trend, the policies that apply and what enforcing them would break.`} />
+      <PageHeader title="Clusters & namespaces" description={<>Coverage per cluster and namespace at the latest snapshot{list.takenAt ? <> (<Time iso={list.takenAt} />)</> : ""}. Open a cluster or a namespace for its trend, workloads and errors.</>} />
       {clusters.length === 0 ? (
         <div className="mt-6">
           <EmptyState title="No clusters yet">Configure kubeconfig contexts (SIGNET_KUBE_CONTEXTS) and run a scan.</EmptyState>
@@ -36,7 +37,7 @@ export default async function ClustersPage() {
                   <tr key={c.name} data-testid={`cluster-row-${c.name}`}>
                     <td className={`${td} font-medium`}>{c.name}</td>
                     <td className={`${td} break-all text-xs`}>{c.server ?? "—"}</td>
-                    <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(c.lastInventoryAt?.toISOString())}</td>
+                    <td className={`${td} whitespace-nowrap text-xs`}><Time iso={c.lastInventoryAt?.toISOString()} /></td>
                     <td className={`${td} tabular-nums`}>{cov?.containersTotal ?? 0}</td>
                     <td className={`${td} tabular-nums`}>{cov ? pct(cov.containersVerified, cov.containersTotal) : "—"}</td>
                     <td className={`${td} text-xs`}>{!c.enabled ? "disabled" : c.lastError ? <span className="text-red-700 dark:text-red-400">{c.lastError}</span> : "ok"}</td>

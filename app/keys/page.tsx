@@ -2,11 +2,12 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AppShell } from "@/components/app-shell";
 import { AddKeyForm, RotateKeyForm } from "@/components/trust/forms";
-import { day, Section, shortFp, StatusBadge } from "@/components/trust/ui";
+import { Section, shortFp, StatusBadge } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
 import { getInventory } from "@/lib/trust/inventory";
+import { Time } from "@/components/time";
 
 export const metadata: Metadata = { title: "Keys" };
 export const dynamic = "force-dynamic";
@@ -72,8 +73,8 @@ export default async function KeysPage() {
                 </td>
                 <td className="pr-3">{e.source}</td>
                 <td className="pr-3">{e.owner ?? "—"}</td>
-                <td className="whitespace-nowrap pr-3">{day(e.createdAt)}</td>
-                <td className="whitespace-nowrap pr-3">{day(e.rotateBy)}</td>
+                <td className="whitespace-nowrap pr-3"><Time iso={e.createdAt} day /></td>
+                <td className="whitespace-nowrap pr-3"><Time iso={e.rotateBy} day /></td>
                 <td className="pr-3">
                   <StatusBadge status={e.status} />
                   {e.revokedReason && <div className="text-xs text-slate-500">{e.revokedReason}</div>}
@@ -120,9 +121,9 @@ export default async function KeysPage() {
               {e.trend.length > 0 && <p className="text-xs text-slate-500">trend: {e.trend.slice(-10).map((t) => t.resignImages).join(" → ")} → {e.resign!.list.length}</p>}
               <p className="mt-1" data-testid="retire-safety">
                 {e.resign!.safety.safe
-                  ? `Safe to retire: the list has been empty since ${day(e.resign!.safety.emptySince!.toISOString())}.`
+                  ? <>Safe to retire: the list has been empty since <Time iso={e.resign!.safety.emptySince} day />.</>
                   : e.resign!.safety.safeAt
-                    ? `Empty since ${day(e.resign!.safety.emptySince!.toISOString())}: safe to retire on ${day(e.resign!.safety.safeAt.toISOString())} (after ${e.resign!.safeDays} days).`
+                    ? <>Empty since <Time iso={e.resign!.safety.emptySince} day />: safe to retire on <Time iso={e.resign!.safety.safeAt} day /> (after {e.resign!.safeDays} days).</>
                     : `Not yet safe to retire: the list must stay empty for ${e.resign!.safeDays} days.`}
               </p>
               <ul className="mt-2 list-disc pl-5 font-mono text-xs">

@@ -5,8 +5,9 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { listPolicies } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
-import { formatTime, pct } from "@/lib/ui/format";
+import { pct } from "@/lib/ui/format";
 import { PolicyEditor } from "./page-client";
+import { Time } from "@/components/time";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Policies & authorities" };
@@ -60,7 +61,7 @@ export default async function PoliciesPage() {
                     {ok} ({pct(ok, total)})
                   </td>
                   <td className={`${td} tabular-nums`}>{total - ok}</td>
-                  <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(p.updatedAt)}</td>
+                  <td className={`${td} whitespace-nowrap text-xs`}><Time iso={p.updatedAt} /></td>
                 </tr>
               );
             })}
@@ -78,7 +79,7 @@ export default async function PoliciesPage() {
                 <td className={td}>{a.kind}</td>
                 <td className={td}>{a.status}</td>
                 <td className={`${td} break-all text-xs`}>{a.fingerprint ? `sha256:${a.fingerprint.slice(0, 16)}…` : `${a.subject ?? "?"} @ ${a.issuer ?? "?"}`}</td>
-                <td className={`${td} text-xs`}>{formatTime(a.rotateBy)}</td>
+                <td className={`${td} text-xs`}><Time iso={a.rotateBy} /></td>
                 <td className={`${td} text-xs`}>{a.policies.join(", ") || "—"}</td>
               </tr>
             ))}

@@ -5,80 +5,90 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { DailyBarChart } from "@/components/charts";
 import { DataTable, Pager } from "@/components/data-table";
-import { Card, EmptyState, ErrorState, inputClass, Stat } from "@/components/ui";
+import { FilterBar, FilterSearch, FilterSelect, useUrlFilters } from "@/components/filters";
+import { Card, EmptyState, ErrorState, Stat, TextLink } from "@/components/ui";
 import { rejectionsDto, type RejectionsDto } from "@/lib/dto/dashboard";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
-import { formatTime } from "@/lib/ui/format";
+import { shortDigest } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
+import { Time } from "@/components/time";
 
 type Row = RejectionsDto["rows"][number];
+export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; q?: string; days: number; page: number };
+
+/** "host/repo:tag@sha256:…" as the name (wrapping at slashes) and a short digest with the full one on hover. */
+function RejectedImage({ image }: { image: string | null }) {
+  if (!image) return <span className="text-slate-600 dark:text-slate-400">—</span>;
+  const [name = image, digest] = image.split("@");
+  return (
+    <div className="min-w-56 max-w-sm">
+      <span className="break-words [overflow-wrap:anywhere]">{name}</span>
+      {digest && (
+        <div className="font-mono text-xs text-slate-600 dark:text-slate-400" title={digest}>
+          {shortDigest(digest)}
+        </div>
+      )}
+    </div>
+  );
+}
+
 const columns: ColumnDef<Row, unknown>[] = [
-  { id: "lastSeen", header: "Last seen", cell: ({ row }) => <span className="whitespace-nowrap text-xs">{formatTime(row.original.lastSeen)}</span> },
-  { id: "where", header: "Where", cell: ({ row }) => `${row.original.cluster}/${row.original.namespace}${row.original.workload ? `/${row.original.workload}` : ""}` },
-  { id: "image", header: "Image", cell: ({ row }) => <span className="break-all text-xs">{row.original.image ?? "—"}</span> },
-  { id: "controller", header: "Controller", cell: ({ row }) => `${row.original.controller}${row.original.policyName ? ` · ${row.original.policyName}` : ""}` },
-  { id: "message", header: "Message", cell: ({ row }) => <span className="text-xs text-slate-600 dark:text-slate-400">{row.original.message}</span> },
+  { id: "lastSeen", header: "Last seen", cell: ({ row }) => <Time iso={row.original.lastSeen} className="text-xs" /> },
+  {
+    id: "where",
+    header: "Where",
+    cell: ({ row }) => (
+      <div className="min-w-40">
+        <TextLink href={links.namespace(row.original.cluster, row.original.namespace)}>
+          {row.original.cluster}/{row.original.namespace}
+        </TextLink>
+        {row.original.workload && <div className="break-words text-xs text-slate-600 dark:text-slate-400">{row.original.workload}</div>}
+      </div>
+    ),
+  },
+  { id: "image", header: "Image", cell: ({ row }) => <RejectedImage image={row.original.image} /> },
+  {
+    id: "controller",
+    header: "Controller",
+    cell: ({ row }) => (
+      <div className="min-w-32 text-xs">
+        {row.original.controller}
+        {row.original.policyName && <div className="break-words text-slate-600 dark:text-slate-400">{row.original.policyName}</div>}
+      </div>
+    ),
+  },
+  { id: "message", header: "Message", cell: ({ row }) => <p className="min-w-72 max-w-xl whitespace-pre-wrap break-words text-xs text-slate-700 dark:text-slate-300">{row.original.message}</p> },
   { id: "count", header: "Count", cell: ({ row }) => <span className="tabular-nums">{row.original.count}</span> },
 ];
 
-export function RejectionsClient({ initial, clusters }: { initial: RejectionsDto; clusters: string[] }) {
-  const [f, setF] = useState<{ cluster?: string; controller?: string; q?: string; days: number; page: number }>({ days: 30, page: 1 });
-  const [search, setSearch] = useState("");
+const CONTROLLERS = ["policy_controller", "kyverno", "gatekeeper", "other"];
+const PERIODS = [1, 7, 30, 90, 365].map((d) => ({ value: String(d), label: `last ${d} day${d > 1 ? "s" : ""}` }));
+
+export function RejectionsClient({ initial, initialFilters, clusters }: { initial: RejectionsDto; initialFilters: RejectionFilters; clusters: string[] }) {
+  const [f, set] = useUrlFilters<RejectionFilters>(initialFilters, { days: 30, page: 1 });
+  const [search, setSearch] = useState(initialFilters.q ?? "");
   const hydrated = useHydrated();
-  const isInitial = !f.cluster && !f.controller && !f.q && f.days === 30 && f.page === 1;
+  const initialKey = JSON.stringify(initialFilters);
+  const isInitial = JSON.stringify(f) === initialKey;
   const query = useQuery({
     queryKey: queryKeys.rejections(f),
     queryFn: ({ signal }) => getJson(`/api/rejections${toSearch(f)}`, rejectionsDto, signal),
     initialData: isInitial ? initial : undefined,
     placeholderData: keepPreviousData,
   });
-  const set = (patch: Partial<typeof f>) => setF({ ...f, page: 1, ...patch });
   const data = query.data;
+  const filtered = !!(f.cluster || f.namespace || f.controller || f.q);
   return (
     <div data-hydrated={hydrated}>
-      <form
-        role="search"
-        aria-label="Filter rejections"
-        className="flex flex-wrap items-end gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          set({ q: search.trim() || undefined });
-        }}
-      >
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Search
-          <input type="search" name="q" value={search} onChange={(e) => setSearch(e.target.value)} className={`${inputClass} mt-1 w-56`} placeholder="image, workload, message" />
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Cluster
-          <select name="cluster" className={`${inputClass} mt-1`} value={f.cluster ?? ""} onChange={(e) => set({ cluster: e.target.value || undefined })}>
-            <option value="">All</option>
-            {clusters.map((c) => (
-              <option key={c}>{c}</option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Controller
-          <select name="controller" className={`${inputClass} mt-1`} value={f.controller ?? ""} onChange={(e) => set({ controller: e.target.value || undefined })}>
-            <option value="">All</option>
-            {["policy_controller", "kyverno", "gatekeeper", "other"].map((c) => (
-              <option key={c}>{c}</option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Period
-          <select name="days" className={`${inputClass} mt-1`} value={f.days} onChange={(e) => set({ days: Number(e.target.value) })}>
-            {[1, 7, 30, 90, 365].map((d) => (
-              <option key={d} value={d}>
-                last {d} day{d > 1 ? "s" : ""}
-              </option>
-            ))}
-          </select>
-        </label>
-      </form>
+      <FilterBar label="Filter rejections" onSubmit={() => set({ q: search.trim() || undefined })}>
+        <FilterSearch value={search} onChange={setSearch} placeholder="image, workload, message" />
+        <FilterSelect label="Cluster" name="cluster" value={f.cluster} options={clusters} onChange={(v) => set({ cluster: v })} />
+        {f.namespace && <FilterSelect label="Namespace" name="namespace" value={f.namespace} options={[f.namespace]} onChange={(v) => set({ namespace: v })} />}
+        <FilterSelect label="Controller" name="controller" value={f.controller} options={CONTROLLERS} onChange={(v) => set({ controller: v })} />
+        <FilterSelect label="Period" name="days" value={String(f.days)} options={PERIODS} allLabel={null} onChange={(v) => set({ days: Number(v ?? 30) })} />
+      </FilterBar>
       {query.isError ? (
         <div className="mt-4">
           <ErrorState message={`Could not load rejections: ${query.error.message}`} onRetry={() => void query.refetch()} />
@@ -89,7 +99,7 @@ export function RejectionsClient({ initial, clusters }: { initial: RejectionsDto
         </p>
       ) : data.total === 0 ? (
         <div className="mt-4">
-          <EmptyState title="No admission rejections">No admission controller refused a pod in this period{isInitial ? "" : " under these filters"}.</EmptyState>
+          <EmptyState title="No admission rejections">No admission controller refused a pod in this period{filtered ? " under these filters" : ""}.</EmptyState>
         </div>
       ) : (
         <>
@@ -102,7 +112,7 @@ export function RejectionsClient({ initial, clusters }: { initial: RejectionsDto
           </div>
           <div className="mt-4">
             <DataTable columns={columns} data={data.rows} testId="rejections-table" caption="Admission rejections" />
-            <Pager page={data.page} pageSize={data.pageSize} total={data.total} onPage={(p) => setF({ ...f, page: p })} />
+            <Pager page={data.page} pageSize={data.pageSize} total={data.total} onPage={(p) => set({ page: p })} />
           </div>
         </>
       )}

@@ -6,21 +6,27 @@ import { listImageFacets } from "@/lib/data/images";
 import { listRejections } from "@/lib/data/rejections";
 import { getDb } from "@/lib/db/client";
 import { rejectionQuery } from "@/lib/dto/dashboard";
+import { firstValues } from "@/lib/ui/search-params";
 import { RejectionsClient } from "./page-client";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Admission rejections" };
 
-export default async function RejectionsPage() {
+export default async function RejectionsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requireUser();
   const db = getDb();
-  const query = rejectionQuery.parse({});
+  const parsed = rejectionQuery.safeParse(firstValues(await searchParams));
+  const query = parsed.success ? parsed.data : rejectionQuery.parse({});
   const [initial, facets] = await Promise.all([listRejections(db, query), listImageFacets(db)]);
   return (
     <AppShell current="/rejections">
       <PageHeader title="Admission rejections" description="Pods the clusters' admission controllers (sigstore policy-controller, Kyverno, Gatekeeper) refused, as Kubernetes events report them." />
       <div className="mt-6">
-        <RejectionsClient initial={initial} clusters={facets.clusters} />
+        <RejectionsClient
+          initial={initial}
+          initialFilters={{ cluster: query.cluster, namespace: query.namespace, controller: query.controller, q: query.q, days: query.days, page: query.page }}
+          clusters={facets.clusters}
+        />
       </div>
     </AppShell>
   );

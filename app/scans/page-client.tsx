@@ -8,9 +8,9 @@ import { DataTable } from "@/components/data-table";
 import { Card, EmptyState, ErrorState, primaryButtonClass } from "@/components/ui";
 import { scanDto, type ScanDto } from "@/lib/dto/read";
 import { getJson, sendJson } from "@/lib/ui/fetch-json";
-import { formatTime } from "@/lib/ui/format";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
+import { Time } from "@/components/time";
 
 const scansResponse = z.object({ scans: z.array(scanDto) });
 const ACTIVE = new Set(["queued", "running"]);
@@ -24,7 +24,7 @@ interface ScanErrorItem {
 const errorsOf = (s: ScanDto): ScanErrorItem[] => (Array.isArray(s.errors) ? (s.errors as ScanErrorItem[]) : []);
 
 const columns: ColumnDef<ScanDto, unknown>[] = [
-  { id: "createdAt", header: "Started", cell: ({ row }) => <span className="whitespace-nowrap text-xs">{formatTime(row.original.startedAt ?? row.original.createdAt)}</span> },
+  { id: "createdAt", header: "Started", cell: ({ row }) => <Time iso={row.original.startedAt ?? row.original.createdAt} className="text-xs" /> },
   { id: "kind", header: "Kind", cell: ({ row }) => `${row.original.kind}${row.original.cluster ? ` · ${row.original.cluster}` : ""}` },
   { id: "trigger", header: "Trigger", cell: ({ row }) => <span className="text-xs">{row.original.trigger}</span> },
   { id: "status", header: "Status", cell: ({ row }) => <span data-testid="scan-status">{row.original.status}</span> },

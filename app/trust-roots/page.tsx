@@ -6,12 +6,12 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
 import { listTrustedRoots } from "@/lib/trust/trusted-roots";
+import { Time } from "@/components/time";
 
 export const metadata: Metadata = { title: "Trusted roots" };
 export const dynamic = "force-dynamic";
 
 const SOURCE: Record<string, string> = { bundled: "bundled with Signet", file: "added by an administrator", tuf: "TUF" };
-const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "never");
 
 export default async function TrustRootsPage() {
   const user = await requireUser();
@@ -63,9 +63,9 @@ export default async function TrustRootsPage() {
                     <>
                       <div className="break-all">{r.tuf.mirrorUrl}</div>
                       <div>
-                        root v{r.tuf.rootVersion} · last success {when(r.tuf.lastSuccessAt)}
+                        root v{r.tuf.rootVersion} · last success <Time iso={r.tuf.lastSuccessAt} />
                       </div>
-                      <div className="text-slate-500">last attempt {when(r.tuf.lastAttemptAt)}</div>
+                      <div className="text-slate-500">last attempt <Time iso={r.tuf.lastAttemptAt} /></div>
                       {r.tuf.lastError && (
                         <div role="status" className="text-red-700 dark:text-red-400">
                           {r.tuf.lastError}

@@ -30,9 +30,4 @@ export function Section({ title, id, children }: { title: string; id: string; ch
   );
 }
 
-/** "2026-03-01" in UTC, or an em dash. */
-export function day(iso: string | null): string {
-  return iso ? iso.slice(0, 10) : "—";
-}
-
 export const shortFp = (fp: string | null) => (fp ? `${fp.slice(0, 19)}…` : "—");

@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
-import { tryParseImageReference } from "@/lib/registry/reference";
+import { tagOf, tryParseImageReference } from "@/lib/registry/reference";
 import { factId } from "@/lib/trust/facts";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
@@ -27,6 +27,8 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
           OR: [
             { repository: { contains: q.q, mode: "insensitive" as const } },
             { digest: { startsWith: q.q.startsWith("sha256:") ? q.q : `sha256:${q.q}` } },
+            // a tag (or any part of the reference as written) of a running container
+            { containers: { some: { imageRef: { contains: q.q, mode: "insensitive" as const }, pod: { deletedAt: null } } } },
             // A name in any Docker Hub form ("docker.io/redis", "redis:7") also finds its canonical repository.
             ...canonicalNameFilter(q.q),
           ],
@@ -51,12 +53,30 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
       select: { id: true, registry: true, repository: true, digest: true, verdict: true, discovery: true, runningContainers: true, signers: true, lastSeen: true },
     }),
   ]);
+  const tags = await runningTags(db, rows.map((r) => r.id));
   return imageListDto.parse({
     total,
     page: q.page,
     pageSize: q.pageSize,
-    rows: rows.map((r) => ({ ...r, lastSeen: r.lastSeen.toISOString() })),
+    rows: rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [], lastSeen: r.lastSeen.toISOString() })),
   });
+}
+
+/** The tags running containers wrote for these images (one page of a list), sorted. */
+async function runningTags(db: Db, imageIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (imageIds.length === 0) return out;
+  const refs = await db.$queryRaw<{ imageId: string; imageRef: string }[]>`
+    SELECT DISTINCT c."imageId"::text AS "imageId", c."imageRef" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+    WHERE c."imageId" = ANY(${imageIds}::uuid[]) AND p."deletedAt" IS NULL LIMIT 2000`;
+  for (const r of refs) {
+    const tag = tagOf(r.imageRef);
+    if (!tag) continue;
+    const list = out.get(r.imageId) ?? [];
+    if (!list.includes(tag)) list.push(tag);
+    out.set(r.imageId, list.sort());
+  }
+  return out;
 }
 
 function canonicalNameFilter(text: string): Prisma.ImageWhereInput[] {

@@ -2,6 +2,7 @@ import "server-only";
 import { stringify } from "yaml";
 import type { Db } from "@/lib/db/client";
 import { policiesPageDto, policyDetailDto, type PoliciesPageDto, type PolicyDetailDto } from "@/lib/dto/dashboard";
+import { authorityPolicies } from "@/lib/trust/inventory";
 
 type Counts = Partial<Record<"verified" | "failed" | "unsigned" | "error" | "unmatched", number>>;
 
@@ -22,10 +23,12 @@ async function verdictCounts(db: Db, policyId?: string): Promise<Map<string, Cou
 
 /** Policies with their verdict mix over running containers, and the authorities they trust. */
 export async function listPolicies(db: Db): Promise<PoliciesPageDto> {
-  const [policies, counts, authorities] = await Promise.all([
+  const [policies, counts, authorities, usedBy] = await Promise.all([
     db.policy.findMany({ where: { archivedAt: null }, orderBy: { name: "asc" } }),
     verdictCounts(db),
     db.authority.findMany({ orderBy: { name: "asc" }, include: { policies: { include: { policy: { select: { name: true } } } } } }),
+    // "Used by" as the Keys page counts it: a policy trusting a stored key inline uses it too
+    authorityPolicies(db),
   ]);
   return policiesPageDto.parse({
     policies: policies.map((p) => ({
@@ -50,7 +53,7 @@ export async function listPolicies(db: Db): Promise<PoliciesPageDto> {
       issuer: a.issuer ?? a.issuerRegexp,
       subject: a.subject ?? a.subjectRegexp,
       rotateBy: a.rotateBy?.toISOString() ?? null,
-      policies: a.policies.map((p) => p.policy.name),
+      policies: usedBy[a.name] ?? a.policies.map((p) => p.policy.name),
     })),
   });
 }

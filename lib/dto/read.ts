@@ -67,6 +67,8 @@ export const imageRowDto = z.object({
   discovery: z.enum(["pending", "found", "none", "error"]),
   runningContainers: z.number().int(),
   signers: z.array(z.string()),
+  /** Tags the running containers wrote for this digest. */
+  tags: z.array(z.string()),
   lastSeen: z.string(),
 });
 export const imageListDto = z.object({

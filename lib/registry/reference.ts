@@ -203,3 +203,12 @@ export function canonicalImageGlob(pattern: string): string {
 export function isDockerHubHost(host: string): boolean {
   return DOCKER_HUB_ALIASES.has(host.toLowerCase());
 }
+
+/** The tag of an image reference as written ("v1" of "ghcr.io/a/b:v1@sha256:…"), null when none was written. */
+export function tagOf(imageRef: string): string | null {
+  const ref = tryParseImageReference(imageRef);
+  if (!ref?.tag) return null;
+  // a reference without tag and digest reads as ":latest"; only a tag actually written counts
+  const written = imageRef.split("@")[0]!;
+  return written.slice(written.lastIndexOf("/") + 1).includes(":") ? ref.tag : null;
+}

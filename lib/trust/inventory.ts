@@ -163,3 +163,24 @@ export async function takeUsageSnapshots(db: Db, now = new Date()): Promise<numb
   });
   return inventory.length;
 }
+
+/**
+ * The one name of every signer Signet trusts, as the Keys page lists it: "key:sha256:<hex>" and
+ * "keyless:<issuer>|<subject>" (exact identities) → the authority's name (a stored authority's name,
+ * or "<policy>/<authority>" for a key written inline in a policy). Pages name keys through this only.
+ */
+export async function authorityNames(db: Db): Promise<Record<string, string>> {
+  const described = await describeAuthorities(db, await loadFleetPolicies(db));
+  const names: Record<string, string> = {};
+  for (const { entry } of described) {
+    if (entry.fingerprint) names[`key:${normalizeFingerprint(entry.fingerprint)}`] ??= entry.name;
+    for (const i of entry.identities) if (!i.issuer.startsWith("/") && !i.subject.startsWith("/")) names[`keyless:${i.issuer}|${i.subject}`] ??= entry.name;
+  }
+  return names;
+}
+
+/** Every authority's policies as the Keys page lists them ("Used by"), by authority name. */
+export async function authorityPolicies(db: Db): Promise<Record<string, string[]>> {
+  const described = await describeAuthorities(db, await loadFleetPolicies(db));
+  return Object.fromEntries(described.map(({ entry }) => [entry.name, [...new Set(entry.policies.map((p) => p.policy))]]));
+}

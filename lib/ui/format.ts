@@ -16,10 +16,18 @@ export function shortDigest(digest: string): string {
   return hex ? `${alg}:${hex.slice(0, 12)}` : digest;
 }
 
-/** A stable, locale-independent timestamp (UTC) so server and client render the same text. */
+/**
+ * A stable, locale-independent timestamp (ISO 8601, UTC) so server and client render the same text.
+ * Pages show moments through components/time.tsx (<Time>), which adds the local time on hover.
+ */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "—";
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/Z$/, " UTC");
+}
+
+/** The UTC day of a moment ("2026-03-01"), for dates without a time of day (rotate by, valid until). */
+export function formatDay(iso: string | null | undefined): string {
+  return iso ? iso.slice(0, 10) : "—";
 }
 
 /** "key:sha256:<hex>" → "key sha256:abc…"; "keyless:<issuer>|<identity>" → identity (issuer host). */
@@ -36,6 +44,16 @@ export function signerLabel(signer: string): string {
     return `${identity} (${host})`;
   }
   return signer;
+}
+
+/**
+ * A signer by its one name (lib/trust/inventory authorityNames: the authority's name as the Keys page
+ * shows it), or, when no authority trusts it, "untrusted key sha256:…" / "untrusted identity …".
+ */
+export function signerName(signer: string, names: Readonly<Record<string, string>>): string {
+  const name = names[signer];
+  if (name) return name;
+  return signer.startsWith("key:") ? `untrusted ${signerLabel(signer)}` : `untrusted identity ${signerLabel(signer)}`;
 }
 
 export const VERDICTS: readonly VerdictValueDto[] = ["verified", "failed", "unsigned", "error", "unmatched"];

@@ -1,12 +1,18 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
+import { Signer, SignerList } from "@/components/signer";
 import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { getImageDetail } from "@/lib/data/images";
 import { getDb } from "@/lib/db/client";
 import type { EvidenceDto } from "@/lib/dto/dashboard";
-import { formatTime, shortDigest, signerLabel } from "@/lib/ui/format";
+import { tagOf } from "@/lib/registry/reference";
+import { normalizeFingerprint } from "@/lib/trust/facts";
+import { authorityNames } from "@/lib/trust/inventory";
+import { shortDigest } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
+import { Time } from "@/components/time";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Image" };
@@ -24,18 +30,27 @@ function Field({ label, children, testId }: { label: string; children: React.Rea
   );
 }
 
-function signerOf(e: EvidenceDto): string {
-  if (e.keyFingerprint) return signerLabel(`key:${e.keyFingerprint.startsWith("sha256:") ? "" : "sha256:"}${e.keyFingerprint}`);
-  if (e.certIdentity) return `${e.certIdentity} (issuer ${e.certIssuer ?? "?"})`;
-  return "unknown signer";
+/** Who signed a piece of evidence, by the one name of its authority; an untrusted signer is named as such. */
+function SignerOf({ e, names }: { e: EvidenceDto; names: Record<string, string> }) {
+  if (e.keyFingerprint) return <Signer signer={`key:${normalizeFingerprint(e.keyFingerprint)}`} names={names} />;
+  if (e.certIdentity) return <Signer signer={`keyless:${e.certIssuer ?? ""}|${e.certIdentity}`} names={names} />;
+  if (e.status !== "valid" && e.statusReason?.includes("no-matching-key"))
+    return (
+      <span className="text-amber-800 dark:text-amber-300" data-testid="signer-untrusted">
+        signed by an untrusted key (no key of any policy verifies it; the signature does not name its key)
+      </span>
+    );
+  return <span>unknown signer</span>;
 }
 
 export default async function ImageDetailPage({ params }: { params: Promise<{ id: string }> }) {
   await requireUser();
   const { id } = await params;
   if (!UUID.test(id)) notFound();
-  const image = await getImageDetail(getDb(), id);
+  const db = getDb();
+  const [image, names] = await Promise.all([getImageDetail(db, id), authorityNames(db)]);
   if (!image) notFound();
+  const places = [...new Map(image.containers.map((c) => [`${c.cluster}/${c.namespace}`, c])).values()];
   const ext = (e: EvidenceDto) => Object.entries(e.certExtensions ?? {});
   return (
     <AppShell current="/images">
@@ -52,7 +67,13 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
         actions={<VerdictBadge verdict={image.verdict} />}
       />
 
-      <Card title="Trust chain" className="mt-6" testId="trust-chain">
+      <p className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-sm" data-testid="image-links">
+        <TextLink href={links.images({ q: `${image.registry}/${image.repository}` })}>Other digests of this repository</TextLink>
+        <TextLink href={links.rejections({ q: image.repository })}>Admission rejections of this repository</TextLink>
+        <TextLink href={links.audit({ imageDigest: image.digest })}>Audit log of this digest</TextLink>
+      </p>
+
+      <Card title="Trust chain" className="mt-4" testId="trust-chain">
         <ol className="grid gap-3 md:grid-cols-4">
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
             <div className="text-xs font-medium uppercase text-slate-500">1 · Source</div>
@@ -67,7 +88,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
               <Field label="Builder">{image.source.builder}</Field>
               <Field label="Workflow" testId="source-workflow">{image.source.workflow}</Field>
               <Field label="Signers" testId="image-signers">
-                {image.signers.length ? image.signers.map((s) => <div key={s}>{signerLabel(s)}</div>) : null}
+                <SignerList signers={image.signers} names={names} discovery={image.discovery} />
               </Field>
             </dl>
           </li>
@@ -79,14 +100,24 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                 {image.discovery}
                 {image.discoveryError ? ` — ${image.discoveryError}` : ""}
               </Field>
-              <Field label="Checked">{formatTime(image.discoveredAt)}</Field>
+              <Field label="Checked"><Time iso={image.discoveredAt} /></Field>
             </dl>
           </li>
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
             <div className="text-xs font-medium uppercase text-slate-500">4 · Running</div>
             <dl className="mt-2 space-y-2">
               <Field label="Containers" testId="running-count">{image.containers.length}</Field>
-              <Field label="Namespaces">{[...new Set(image.containers.map((c) => `${c.cluster}/${c.namespace}`))].join(", ") || null}</Field>
+              <Field label="Namespaces" testId="image-namespaces">
+                {places.length
+                  ? places.map((c) => (
+                      <div key={`${c.cluster}/${c.namespace}`}>
+                        <TextLink href={links.namespace(c.cluster, c.namespace)}>
+                          {c.cluster}/{c.namespace}
+                        </TextLink>
+                      </div>
+                    ))
+                  : null}
+              </Field>
             </dl>
           </li>
         </ol>
@@ -106,7 +137,9 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                   <span className={`rounded px-1.5 py-0.5 text-xs ${e.status === "valid" ? "bg-emerald-100 text-emerald-900 dark:bg-emerald-900/50 dark:text-emerald-200" : "bg-red-100 text-red-900 dark:bg-red-900/50 dark:text-red-200"}`}>
                     {e.status}
                   </span>
-                  <span className="text-slate-600 dark:text-slate-400">{signerOf(e)}</span>
+                  <span className="text-slate-600 dark:text-slate-400">
+                    <SignerOf e={e} names={names} />
+                  </span>
                   {e.status === "valid" && !e.trusted && (
                     <span className="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900 dark:bg-amber-900/50 dark:text-amber-200" data-testid="untrusted-cosigner" title="Valid, but no applicable policy trusts this signer: it does not inform the trust chain">
                       untrusted co-signer
@@ -116,7 +149,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                 {e.statusReason && <p className="mt-1 text-xs text-red-700 dark:text-red-300">{e.statusReason}</p>}
                 <dl className="mt-2 grid gap-2 text-sm sm:grid-cols-2 lg:grid-cols-4">
                   <Field label="Rekor log index">{e.tlogLogIndex}</Field>
-                  <Field label="Integrated time">{e.tlogIntegratedTime ? formatTime(e.tlogIntegratedTime) : null}</Field>
+                  <Field label="Integrated time">{e.tlogIntegratedTime ? <Time iso={e.tlogIntegratedTime} /> : null}</Field>
                   <Field label="Predicate type">{e.predicateType}</Field>
                   <Field label="Artifact">{shortDigest(e.artifactDigest)}</Field>
                 </dl>
@@ -150,8 +183,28 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
             {image.containers.flatMap((c) =>
               (c.verdicts.length ? c.verdicts : [null]).map((v, i) => (
                 <tr key={`${c.id}-${v?.policyId ?? "none"}`} data-testid={`placement-${c.pod}`}>
-                  <td className={td}>{i === 0 ? `${c.cluster}/${c.namespace}/${c.workload}` : ""}</td>
-                  <td className={td}>{i === 0 ? c.name : ""}</td>
+                  <td className={td}>
+                    {i === 0 ? (
+                      <>
+                        <TextLink href={links.namespace(c.cluster, c.namespace)}>
+                          {c.cluster}/{c.namespace}
+                        </TextLink>
+                        /<TextLink href={links.workload(c.cluster, c.namespace, c.workload)}>{c.workload}</TextLink>
+                      </>
+                    ) : (
+                      ""
+                    )}
+                  </td>
+                  <td className={td}>
+                    {i === 0 ? (
+                      <>
+                        <TextLink href={links.container(c.id)}>{c.name}</TextLink>
+                        {tagOf(c.imageRef) && <div className="text-xs text-slate-600 dark:text-slate-400">tag {tagOf(c.imageRef)}</div>}
+                      </>
+                    ) : (
+                      ""
+                    )}
+                  </td>
                   <td className={td}>
                     {v ? (
                       <>
@@ -177,9 +230,18 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
           <SimpleTable head={["When", "Where", "Policy", "From", "To"]} caption="Verdict changes of this digest">
             {image.history.map((h) => (
               <tr key={h.seq}>
-                <td className={`${td} whitespace-nowrap`}>{formatTime(h.occurredAt)}</td>
+                <td className={`${td} whitespace-nowrap`}><Time iso={h.occurredAt} /></td>
                 <td className={td}>
-                  {h.clusterName}/{h.namespace}/{h.workload}
+                  {h.clusterName && h.namespace ? (
+                    <>
+                      <TextLink href={links.namespace(h.clusterName, h.namespace)}>
+                        {h.clusterName}/{h.namespace}
+                      </TextLink>
+                      /{h.workload}
+                    </>
+                  ) : (
+                    `${h.clusterName ?? ""}/${h.namespace ?? ""}/${h.workload ?? ""}`
+                  )}
                 </td>
                 <td className={td}>
                   {h.policyName} {h.policyVersion !== null && <span className="text-xs text-slate-500">v{h.policyVersion}</span>}

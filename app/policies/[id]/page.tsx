@@ -7,8 +7,9 @@ import { hasRole } from "@/lib/auth/roles";
 import { getPolicyDrift } from "@/lib/data/drift";
 import { getPolicyDetail } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
-import { formatTime, pct, VERDICTS } from "@/lib/ui/format";
+import { pct, VERDICTS } from "@/lib/ui/format";
 import { PolicyEditor } from "../page-client";
+import { Time } from "@/components/time";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Policy" };
@@ -37,7 +38,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
             {p.versions.map((v) => (
               <tr key={v.version} data-testid={`version-${v.version}`}>
                 <td className={`${td} tabular-nums`}>v{v.version}</td>
-                <td className={`${td} whitespace-nowrap text-xs`}>{formatTime(v.createdAt)}</td>
+                <td className={`${td} whitespace-nowrap text-xs`}><Time iso={v.createdAt} /></td>
                 <td className={`${td} text-xs`}>{v.createdBy ?? "—"}</td>
                 {VERDICTS.slice(0, 4).map((k) => (
                   <td key={k} className={`${td} tabular-nums`}>
@@ -91,7 +92,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
                   </td>
                   <td className={`${td} break-all text-xs`}>{r.image ?? "—"}</td>
                   <td className={`${td} text-xs`} title={r.message}>
-                    rejected ×{r.count}, {formatTime(r.lastSeen)}
+                    rejected ×{r.count}, <Time iso={r.lastSeen} />
                   </td>
                   <td className={td}>{r.signetVerdict ? <VerdictBadge verdict={r.signetVerdict} /> : "no verdict"}</td>
                   <td className={`${td} text-xs`}>{r.agreement}</td>

@@ -2,12 +2,16 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
 import { CoverageTrendChart } from "@/components/charts";
+import { ContainerRows } from "@/components/container-rows";
 import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
+import { VerdictTiles } from "@/components/verdict-tiles";
 import { requireUser } from "@/lib/auth/current-user";
+import { getNamespaceWorkloads } from "@/lib/data/drilldown";
 import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
 import { pct } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Namespace" };
@@ -17,13 +21,15 @@ export default async function NamespacePage({ params }: { params: Promise<{ clus
   const p = await params;
   const cluster = decodeURIComponent(p.cluster);
   const namespace = decodeURIComponent(p.namespace);
-  const detail = await getNamespaceDetail(getDb(), cluster, namespace);
-  if (!detail) notFound();
+  const db = getDb();
+  const [detail, workloads] = await Promise.all([getNamespaceDetail(db, cluster, namespace), getNamespaceWorkloads(db, cluster, namespace)]);
+  if (!detail || !workloads) notFound();
   const latest = detail.trend.at(-1);
   return (
     <AppShell current="/clusters">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <TextLink href="/clusters">Clusters & namespaces</TextLink> / <span className="text-slate-500">{cluster}</span>
+        <TextLink href="/clusters">Clusters & namespaces</TextLink> / <TextLink href={links.cluster(cluster)}>{cluster}</TextLink> /{" "}
+        <span className="text-slate-600 dark:text-slate-400">{namespace}</span>
       </nav>
       <PageHeader
         title={`${cluster}/${namespace}`}
@@ -34,7 +40,47 @@ export default async function NamespacePage({ params }: { params: Promise<{ clus
           </>
         }
       />
-      <Card title="Coverage over time" className="mt-6" testId="ns-trend">
+      {latest && (
+        <div className="mt-6">
+          <VerdictTiles figures={latest} hrefFor={(verdict) => links.images({ cluster, namespace, verdict })} />
+        </div>
+      )}
+      <Card
+        title="Workloads"
+        className="mt-4"
+        testId="ns-workloads"
+        actions={
+          <span className="text-xs text-slate-600 dark:text-slate-400">
+            {workloads.containers} running container(s), failing first
+            {workloads.truncated ? ` (first ${workloads.workloads.reduce((n, w) => n + w.containers.length, 0)} shown)` : ""} ·{" "}
+            <TextLink href={links.rejections({ cluster, namespace })}>rejections</TextLink>
+          </span>
+        }
+      >
+        {workloads.workloads.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No running container in this namespace.</p>
+        ) : (
+          <SimpleTable head={["Workload", "Container", "Image", "Verdict per policy"]} caption={`Workloads of ${cluster}/${namespace} with their containers, failing first`}>
+            {workloads.workloads.map((w) => (
+              <ContainerRows
+                key={w.workload}
+                containers={w.containers}
+                lead={(_, i) =>
+                  i === 0 ? (
+                    <span data-testid={`workload-${w.workload}`}>
+                      <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.workload}</TextLink>
+                      <div className="mt-0.5">
+                        <VerdictBadge verdict={w.worst} />
+                      </div>
+                    </span>
+                  ) : null
+                }
+              />
+            ))}
+          </SimpleTable>
+        )}
+      </Card>
+      <Card title="Coverage over time" className="mt-4" testId="ns-trend">
         {detail.trend.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">No snapshot yet.</p> : <CoverageTrendChart points={detail.trend} target={getEnv().SIGNET_COVERAGE_TARGET} />}
       </Card>
       <Card title="Policies that apply" className="mt-4" testId="ns-policies">
@@ -60,7 +106,9 @@ export default async function NamespacePage({ params }: { params: Promise<{ clus
                       <SimpleTable head={["Workload", "Container", "Image", "Verdict"]} caption="Containers enforcement would reject">
                         {pol.wouldBreak.map((w) => (
                           <tr key={`${w.pod}/${w.container}`}>
-                            <td className={td}>{w.workload}</td>
+                            <td className={td}>
+                              <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.workload}</TextLink>
+                            </td>
                             <td className={td}>{w.container}</td>
                             <td className={`${td} break-all`}>{w.image}</td>
                             <td className={td}>

@@ -1,0 +1,121 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { AppShell } from "@/components/app-shell";
+import { CoverageTrendChart } from "@/components/charts";
+import { ScanClusterButton } from "@/components/scan-cluster-button";
+import { Time } from "@/components/time";
+import { Card, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
+import { VerdictTiles } from "@/components/verdict-tiles";
+import { requireUser } from "@/lib/auth/current-user";
+import { hasRole } from "@/lib/auth/roles";
+import { getClusterDetail } from "@/lib/data/drilldown";
+import { getDb } from "@/lib/db/client";
+import { getEnv } from "@/lib/env";
+import { pct } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Cluster" };
+
+export default async function ClusterPage({ params }: { params: Promise<{ cluster: string }> }) {
+  const user = await requireUser();
+  const cluster = decodeURIComponent((await params).cluster);
+  const detail = await getClusterDetail(getDb(), cluster);
+  if (!detail) notFound();
+  const failedScans = detail.scans.filter((s) => s.errors.length > 0 || s.status === "failed");
+  return (
+    <AppShell current="/clusters">
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <TextLink href="/clusters">Clusters & namespaces</TextLink> / <span className="text-slate-600 dark:text-slate-400">{cluster}</span>
+      </nav>
+      <PageHeader
+        title={cluster}
+        description={
+          <>
+            <span className="break-all">{detail.server ?? "server unknown"}</span> · last inventory <Time iso={detail.lastInventoryAt} />
+            {detail.enabled ? "" : " · disabled"}
+          </>
+        }
+        actions={hasRole(user.role, "admin") ? <ScanClusterButton cluster={cluster} /> : undefined}
+      />
+      {detail.lastError && (
+        <div role="alert" className="mt-4 rounded-lg border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200" data-testid="cluster-error">
+          The last inventory of this cluster failed{detail.lastErrorAt ? <> (<Time iso={detail.lastErrorAt} />)</> : ""}: <span className="break-words">{detail.lastError}</span>. The figures below are from its last successful inventory.
+        </div>
+      )}
+      <div className="mt-6">
+        {detail.latest ? (
+          <VerdictTiles figures={detail.latest} hrefFor={(verdict) => links.images({ cluster, verdict })} />
+        ) : (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No coverage snapshot of this cluster yet: run a scan.</p>
+        )}
+      </div>
+      <Card title="Coverage over time" className="mt-4" testId="cluster-trend">
+        {detail.trend.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">No snapshot yet.</p> : <CoverageTrendChart points={detail.trend} target={getEnv().SIGNET_COVERAGE_TARGET} />}
+      </Card>
+      <Card title="Namespaces" className="mt-4" testId="cluster-namespaces">
+        {detail.namespaces.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No namespace in the latest snapshot.</p>
+        ) : (
+          <SimpleTable head={["Namespace", "Coverage", "Containers", "Failed", "Unsigned", "Error", "No policy"]} caption={`Namespaces of ${cluster}, worst coverage first`}>
+            {detail.namespaces.map((n) => (
+              <tr key={n.namespace} data-testid={`cluster-ns-${n.namespace}`}>
+                <td className={td}>
+                  <TextLink href={links.namespace(cluster, n.namespace)}>{n.namespace}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>{pct(n.containersVerified, n.containersTotal)}</td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.images({ cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "failed" })}>{n.containersFailed}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "unsigned" })}>{n.containersUnsigned}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "error" })}>{n.containersError}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>
+                </td>
+              </tr>
+            ))}
+          </SimpleTable>
+        )}
+      </Card>
+      <div className="mt-4 grid gap-4 lg:grid-cols-2">
+        <Card title="Errors" testId="cluster-errors">
+          {failedScans.length === 0 && !detail.lastError ? (
+            <p className="text-sm text-slate-600 dark:text-slate-400">No error in the last {detail.scans.length} scan(s).</p>
+          ) : (
+            <ul className="space-y-2 text-sm">
+              {failedScans.map((s) => (
+                <li key={s.id}>
+                  <Time iso={s.createdAt} /> · scan {s.status}
+                  {s.errors.length > 0 && (
+                    <ul className="ml-4 list-disc text-xs text-red-800 dark:text-red-300">
+                      {s.errors.map((e, i) => (
+                        <li key={i} className="break-words">
+                          {e}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+          <p className="mt-2 text-sm">
+            <TextLink href={links.images({ cluster, verdict: "error" })}>Images with an error verdict</TextLink> · <TextLink href={links.scans()}>All scans</TextLink>
+          </p>
+        </Card>
+        <Card title="Admission rejections (30 days)" testId="cluster-rejections">
+          <p className="text-sm">
+            <TextLink href={links.rejections({ cluster })}>{detail.rejections} rejection(s)</TextLink> recorded from this cluster&apos;s events.
+          </p>
+        </Card>
+      </div>
+    </AppShell>
+  );
+}

@@ -1,0 +1,42 @@
+import Link from "next/link";
+import type { CoverageFiguresDto } from "@/lib/dto/drilldown";
+import type { VerdictValueDto } from "@/lib/dto/read";
+import { pct, VERDICT_BADGE } from "@/lib/ui/format";
+
+const TILES: { verdict: VerdictValueDto; label: string; key: keyof CoverageFiguresDto }[] = [
+  { verdict: "verified", label: "Verified", key: "containersVerified" },
+  { verdict: "failed", label: "Failed", key: "containersFailed" },
+  { verdict: "unsigned", label: "Unsigned", key: "containersUnsigned" },
+  { verdict: "error", label: "Error", key: "containersError" },
+  { verdict: "unmatched", label: "No policy", key: "containersUnmatched" },
+];
+
+const tile =
+  "block rounded-lg border border-slate-200 bg-white p-3 hover:border-teal-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:border-slate-800 dark:bg-slate-900 dark:hover:border-teal-500";
+
+/**
+ * Coverage and the verdict mix of a scope's running containers as tiles; every tile is a link to the
+ * list behind its count (`hrefFor(verdict)`, `hrefFor(undefined)` for all).
+ */
+export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { figures: CoverageFiguresDto; hrefFor: (verdict?: VerdictValueDto) => string; testId?: string }) {
+  return (
+    <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-7" data-testid={testId}>
+      <Link href={hrefFor()} className={tile} data-testid="tile-coverage">
+        <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Coverage</div>
+        <div className="mt-1 text-xl font-semibold tabular-nums">{pct(figures.containersVerified, figures.containersTotal)}</div>
+      </Link>
+      <Link href={hrefFor()} className={tile} data-testid="tile-containers">
+        <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Containers</div>
+        <div className="mt-1 text-xl font-semibold tabular-nums">{figures.containersTotal}</div>
+      </Link>
+      {TILES.map((t) => (
+        <Link key={t.verdict} href={hrefFor(t.verdict)} className={tile} data-testid={`tile-${t.verdict}`}>
+          <div className="text-xs uppercase tracking-wide">
+            <span className={`rounded px-1 ${VERDICT_BADGE[t.verdict]}`}>{t.label}</span>
+          </div>
+          <div className="mt-1 text-xl font-semibold tabular-nums">{figures[t.key]}</div>
+        </Link>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,243 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import { overallVerdict, percent } from "@/lib/coverage/compute";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import {
+  clusterDetailDto,
+  containerDetailDto,
+  namespaceWorkloadsDto,
+  workloadDetailDto,
+  type ClusterDetailDto,
+  type ContainerDetailDto,
+  type ContainerRowDto,
+  type NamespaceWorkloadsDto,
+  type WorkloadDetailDto,
+} from "@/lib/dto/drilldown";
+import type { VerdictValueDto } from "@/lib/dto/read";
+import { tagOf } from "@/lib/registry/reference";
+
+/**
+ * Read models of the drill-down: a cluster (trend, namespaces, errors), a namespace's workloads with
+ * their containers, images and verdicts per policy (failing first), one workload, one container.
+ * Every query starts from an indexed key (cluster name, namespace id, pod namespace, container id) and
+ * is bounded, so a page costs the same whatever the size of the fleet.
+ */
+
+const FIGURES = {
+  containersTotal: true,
+  containersVerified: true,
+  containersFailed: true,
+  containersUnsigned: true,
+  containersError: true,
+  containersUnmatched: true,
+  imagesTotal: true,
+  imagesVerified: true,
+} as const;
+type Figures = { [K in keyof typeof FIGURES]: number };
+const pick = (r: Figures): Figures => Object.fromEntries(Object.keys(FIGURES).map((k) => [k, r[k as keyof Figures]])) as Figures;
+
+/** Failing first: the order of a container's overall verdict in drill-down lists. */
+const RANK: Record<VerdictValueDto, number> = { failed: 0, unsigned: 1, error: 2, unmatched: 3, verified: 4 };
+export const verdictRank = (v: VerdictValueDto): number => RANK[v];
+
+const containerInclude = {
+  image: { select: { id: true, registry: true, repository: true, verdict: true, signers: true, discovery: true } },
+  verdicts: { include: { policy: { select: { name: true, mode: true } } }, orderBy: { policy: { name: "asc" } } },
+} satisfies Prisma.ContainerInclude;
+type ContainerWithVerdicts = Prisma.ContainerGetPayload<{ include: typeof containerInclude }>;
+
+function containerRow(c: ContainerWithVerdicts, pod: string): ContainerRowDto {
+  const verdicts = c.verdicts.map((v) => ({
+    policyId: v.policyId,
+    policy: v.policy.name,
+    mode: v.policy.mode,
+    policyVersion: v.policyVersion,
+    verdict: v.value,
+    reasons: ((v.reasons as { message?: string }[] | null) ?? []).map((r) => r.message ?? "").filter(Boolean),
+    evaluatedAt: v.evaluatedAt.toISOString(),
+    changedAt: v.changedAt.toISOString(),
+  }));
+  return {
+    id: c.id,
+    name: c.name,
+    kind: c.kind,
+    pod,
+    imageRef: c.imageRef,
+    tag: tagOf(c.imageRef),
+    digest: c.digest,
+    imageId: c.image?.id ?? null,
+    image: c.image ? `${c.image.registry}/${c.image.repository}` : null,
+    verdicts,
+    worst: overallVerdict(verdicts.map((v) => v.verdict)),
+  };
+}
+
+const workloadName = (pod: { name: string; workload: { kind: string; name: string } | null }) =>
+  pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`;
+
+const byWorst = (a: { worst: VerdictValueDto }, b: { worst: VerdictValueDto }) => RANK[a.worst] - RANK[b.worst];
+
+/** One cluster: its latest coverage, trend, namespaces (worst first), recent scans and their errors. */
+export async function getClusterDetail(db: Db, cluster: string, opts: { trendDays?: number; now?: Date } = {}): Promise<ClusterDetailDto | null> {
+  const c = await db.cluster.findUnique({ where: { name: cluster } });
+  if (!c) return null;
+  const now = opts.now ?? new Date();
+  const since = new Date(now.getTime() - (opts.trendDays ?? 30) * 86_400_000);
+  const [trend, scans, rejections] = await Promise.all([
+    db.coverageSnapshot.findMany({
+      where: { scope: "cluster", clusterId: c.id, takenAt: { gte: since } },
+      orderBy: { takenAt: "asc" },
+      select: { takenAt: true, ...FIGURES },
+      take: 2000,
+    }),
+    db.scan.findMany({
+      where: { OR: [{ clusterId: c.id }, { clusterId: null }] },
+      orderBy: { createdAt: "desc" },
+      take: 5,
+      select: { id: true, status: true, trigger: true, createdAt: true, finishedAt: true, errors: true },
+    }),
+    db.admissionRejection.count({ where: { clusterId: c.id, lastSeen: { gte: new Date(now.getTime() - 30 * 86_400_000) } } }),
+  ]);
+  const latest =
+    trend.at(-1) ??
+    (await db.coverageSnapshot.findFirst({ where: { scope: "cluster", clusterId: c.id }, orderBy: { takenAt: "desc" }, select: { takenAt: true, ...FIGURES } }));
+  const namespaces = latest
+    ? await db.coverageSnapshot.findMany({ where: { scope: "namespace", clusterId: c.id, takenAt: latest.takenAt }, select: { namespace: true, ...FIGURES } })
+    : [];
+  return clusterDetailDto.parse({
+    cluster: c.name,
+    server: c.server,
+    enabled: c.enabled,
+    lastInventoryAt: c.lastInventoryAt?.toISOString() ?? null,
+    lastError: c.lastError,
+    lastErrorAt: c.lastErrorAt?.toISOString() ?? null,
+    latest: latest ? { takenAt: latest.takenAt.toISOString(), ...pick(latest) } : null,
+    trend: trend.map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),
+    namespaces: namespaces
+      .map((n) => ({ namespace: n.namespace ?? "", ...pick(n), coveragePct: percent(n.containersVerified, n.containersTotal) }))
+      .sort((a, b) => (a.containersTotal > a.containersUnmatched ? 0 : 1) - (b.containersTotal > b.containersUnmatched ? 0 : 1) || a.coveragePct - b.coveragePct || a.namespace.localeCompare(b.namespace)),
+    scans: scans.map((s) => ({
+      id: s.id,
+      status: s.status,
+      trigger: s.trigger,
+      createdAt: s.createdAt.toISOString(),
+      finishedAt: s.finishedAt?.toISOString() ?? null,
+      errors: scanErrors(s.errors, c.name),
+    })),
+    rejections,
+  });
+}
+
+/** A scan's recorded errors that concern this cluster (or the whole scan), as lines. */
+function scanErrors(errors: unknown, cluster: string): string[] {
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .map((e): string | null => {
+      if (typeof e === "string") return e;
+      if (e && typeof e === "object") {
+        const o = e as { cluster?: unknown; message?: unknown; error?: unknown; stage?: unknown };
+        if (typeof o.cluster === "string" && o.cluster !== cluster) return null;
+        const msg = typeof o.message === "string" ? o.message : typeof o.error === "string" ? o.error : JSON.stringify(e);
+        return typeof o.stage === "string" ? `${o.stage}: ${msg}` : msg;
+      }
+      return null;
+    })
+    .filter((e): e is string => e !== null)
+    .slice(0, 20);
+}
+
+/**
+ * A namespace's running workloads with their containers, images and verdicts per policy, failing
+ * first (workloads by their worst container, then containers by verdict). At most `limit` containers
+ * are read (the figures count them all).
+ */
+export async function getNamespaceWorkloads(db: Db, cluster: string, namespace: string, opts: { limit?: number } = {}): Promise<NamespaceWorkloadsDto | null> {
+  const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true } });
+  if (!ns) return null;
+  const limit = opts.limit ?? 2000;
+  const where: Prisma.ContainerWhereInput = { pod: { namespaceId: ns.id, deletedAt: null } };
+  const [count, containers] = await Promise.all([
+    db.container.count({ where }),
+    db.container.findMany({
+      where,
+      include: { ...containerInclude, pod: { select: { name: true, workload: { select: { kind: true, name: true } } } } },
+      orderBy: [{ podId: "asc" }, { kind: "asc" }, { name: "asc" }],
+      take: limit,
+    }),
+  ]);
+  const groups = new Map<string, { workload: string; kind: string; name: string; containers: ContainerRowDto[] }>();
+  for (const c of containers) {
+    const w = workloadName(c.pod);
+    let g = groups.get(w);
+    if (!g) {
+      g = { workload: w, kind: c.pod.workload?.kind ?? "Pod", name: c.pod.workload?.name ?? c.pod.name, containers: [] };
+      groups.set(w, g);
+    }
+    g.containers.push(containerRow(c, c.pod.name));
+  }
+  const workloads = [...groups.values()]
+    .map((g) => ({ ...g, containers: g.containers.sort((a, b) => byWorst(a, b) || a.pod.localeCompare(b.pod) || a.name.localeCompare(b.name)) }))
+    .map((g) => ({ ...g, worst: g.containers[0]!.worst }))
+    .sort((a, b) => byWorst(a, b) || a.workload.localeCompare(b.workload));
+  return namespaceWorkloadsDto.parse({ cluster, namespace, workloads, containers: count, truncated: count > containers.length });
+}
+
+const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "ReplicationController", "Pod", "Other"] as const;
+
+/** One workload ("Kind/name"; a bare pod is "Pod/<name>"): its live pods and their containers. */
+export async function getWorkloadDetail(db: Db, cluster: string, namespace: string, kind: string, name: string, now = new Date()): Promise<WorkloadDetailDto | null> {
+  const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true, clusterId: true } });
+  if (!ns) return null;
+  let podWhere: Prisma.PodWhereInput;
+  if (kind === "Pod") podWhere = { namespaceId: ns.id, name, workloadId: null, deletedAt: null };
+  else {
+    const workloadKind = WORKLOAD_KINDS.find((k) => k === kind);
+    if (!workloadKind) return null;
+    const w = await db.workload.findFirst({ where: { namespaceId: ns.id, name, kind: workloadKind }, select: { id: true } });
+    if (!w) return null;
+    podWhere = { workloadId: w.id, deletedAt: null };
+  }
+  const [pods, rejections] = await Promise.all([
+    db.pod.findMany({ where: podWhere, orderBy: { name: "asc" }, take: 200, include: { containers: { include: containerInclude, orderBy: [{ kind: "asc" }, { name: "asc" }] } } }),
+    db.admissionRejection.count({
+      where: { clusterId: ns.clusterId, namespace, workloadName: { startsWith: name }, lastSeen: { gte: new Date(now.getTime() - 30 * 86_400_000) } },
+    }),
+  ]);
+  if (pods.length === 0 && kind === "Pod") return null;
+  return workloadDetailDto.parse({
+    cluster,
+    namespace,
+    workload: `${kind}/${name}`,
+    pods: pods.map((p) => ({
+      name: p.name,
+      phase: p.phase,
+      node: p.nodeName,
+      containers: p.containers.map((c) => containerRow(c, p.name)).sort(byWorst),
+    })),
+    rejections,
+  });
+}
+
+/** One container: where it runs, its image and signers, and its verdict per policy with reasons. */
+export async function getContainerDetail(db: Db, id: string): Promise<ContainerDetailDto | null> {
+  const c = await db.container.findUnique({
+    where: { id },
+    include: {
+      ...containerInclude,
+      pod: { select: { name: true, cluster: { select: { name: true } }, namespace: { select: { name: true } }, workload: { select: { kind: true, name: true } } } },
+    },
+  });
+  if (!c) return null;
+  return containerDetailDto.parse({
+    ...containerRow(c, c.pod.name),
+    cluster: c.pod.cluster.name,
+    namespace: c.pod.namespace.name,
+    workload: workloadName(c.pod),
+    digestSource: c.digestSource,
+    firstSeen: c.firstSeen.toISOString(),
+    lastSeen: c.lastSeen.toISOString(),
+    imageVerdict: c.image?.verdict ?? null,
+    discovery: c.image?.discovery ?? "pending",
+    signers: c.image?.signers ?? [],
+  });
+}

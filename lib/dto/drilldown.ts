@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { verdictValue } from "@/lib/dto/read";
+
+/**
+ * DTOs of the drill-down pages: fleet → cluster → namespace → workload → container → image. Shared
+ * by the server (parse before rendering) and client code (types).
+ */
+
+const figures = {
+  containersTotal: z.number().int(),
+  containersVerified: z.number().int(),
+  containersFailed: z.number().int(),
+  containersUnsigned: z.number().int(),
+  containersError: z.number().int(),
+  containersUnmatched: z.number().int(),
+  imagesTotal: z.number().int(),
+  imagesVerified: z.number().int(),
+};
+export const coverageFiguresDto = z.object(figures);
+export type CoverageFiguresDto = z.infer<typeof coverageFiguresDto>;
+
+/** One policy's verdict on one container. */
+export const containerVerdictDto = z.object({
+  policyId: z.string(),
+  policy: z.string(),
+  mode: z.string(),
+  policyVersion: z.number().int(),
+  verdict: verdictValue,
+  reasons: z.array(z.string()),
+  evaluatedAt: z.string(),
+  changedAt: z.string(),
+});
+export type ContainerVerdictDto = z.infer<typeof containerVerdictDto>;
+
+/** A running container with its image and its verdict per policy. */
+export const containerRowDto = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(["init", "app", "ephemeral"]),
+  pod: z.string(),
+  imageRef: z.string(),
+  tag: z.string().nullable(),
+  digest: z.string().nullable(),
+  imageId: z.string().nullable(),
+  image: z.string().nullable(),
+  verdicts: z.array(containerVerdictDto),
+  /** The container's overall verdict (lib/coverage overallVerdict): unmatched when no policy applies. */
+  worst: verdictValue,
+});
+export type ContainerRowDto = z.infer<typeof containerRowDto>;
+
+export const workloadRowDto = z.object({
+  /** "Kind/name"; bare pods are "Pod/<pod name>". */
+  workload: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  worst: verdictValue,
+  containers: z.array(containerRowDto),
+});
+export type WorkloadRowDto = z.infer<typeof workloadRowDto>;
+
+export const namespaceWorkloadsDto = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  workloads: z.array(workloadRowDto),
+  /** Running containers counted; the list holds at most the first `limit`. */
+  containers: z.number().int(),
+  truncated: z.boolean(),
+});
+export type NamespaceWorkloadsDto = z.infer<typeof namespaceWorkloadsDto>;
+
+export const clusterDetailDto = z.object({
+  cluster: z.string(),
+  server: z.string().nullable(),
+  enabled: z.boolean(),
+  lastInventoryAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.string().nullable(),
+  latest: coverageFiguresDto.extend({ takenAt: z.string() }).nullable(),
+  trend: z.array(coverageFiguresDto.extend({ takenAt: z.string() })),
+  namespaces: z.array(coverageFiguresDto.extend({ namespace: z.string(), coveragePct: z.number() })),
+  scans: z.array(z.object({ id: z.string(), status: z.string(), trigger: z.string(), createdAt: z.string(), finishedAt: z.string().nullable(), errors: z.array(z.string()) })),
+  rejections: z.number().int(),
+});
+export type ClusterDetailDto = z.infer<typeof clusterDetailDto>;
+
+export const workloadDetailDto = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  workload: z.string(),
+  pods: z.array(z.object({ name: z.string(), phase: z.string().nullable(), node: z.string().nullable(), containers: z.array(containerRowDto) })),
+  rejections: z.number().int(),
+});
+export type WorkloadDetailDto = z.infer<typeof workloadDetailDto>;
+
+export const containerDetailDto = containerRowDto.extend({
+  cluster: z.string(),
+  namespace: z.string(),
+  workload: z.string(),
+  digestSource: z.string(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  imageVerdict: verdictValue.nullable(),
+  discovery: z.enum(["pending", "found", "none", "error"]),
+  signers: z.array(z.string()),
+});
+export type ContainerDetailDto = z.infer<typeof containerDetailDto>;

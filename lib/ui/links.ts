@@ -1,0 +1,35 @@
+import type { VerdictValueDto } from "@/lib/dto/read";
+import { toSearch } from "@/lib/ui/fetch-json";
+
+/**
+ * The one place that spells the dashboard's addresses: every tile, count and row links to the page or
+ * filtered list behind it through these, so a page's filters and its links cannot drift apart.
+ * Filter names are the list pages' query parameters (the same as their API's).
+ */
+const seg = encodeURIComponent;
+
+export const links = {
+  cluster: (cluster: string) => `/clusters/${seg(cluster)}`,
+  namespace: (cluster: string, namespace: string) => `/clusters/${seg(cluster)}/${seg(namespace)}`,
+  /** A workload as "Kind/name" (bare pods are "Pod/<pod name>"). */
+  workload: (cluster: string, namespace: string, workload: string) => {
+    const [kind = "Pod", ...rest] = workload.split("/");
+    return `/clusters/${seg(cluster)}/${seg(namespace)}/${seg(kind)}/${seg(rest.join("/"))}`;
+  },
+  container: (id: string) => `/containers/${seg(id)}`,
+  image: (id: string) => `/images/${seg(id)}`,
+  policy: (id: string) => `/policies/${seg(id)}`,
+  /** A key or keyless authority on the Keys page (its row carries this anchor). */
+  authority: (name: string) => `/keys#${authorityAnchor(name)}`,
+  /** The running images, filtered. */
+  images: (f: { cluster?: string; namespace?: string; verdict?: VerdictValueDto; registry?: string; signer?: string; q?: string } = {}) =>
+    `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
+  rejections: (f: { cluster?: string; namespace?: string; q?: string } = {}) => `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, q: f.q })}`,
+  audit: (f: { cluster?: string; imageDigest?: string; kind?: string } = {}) => `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind })}`,
+  scans: () => "/scans",
+};
+
+/** The HTML id of an authority's row on the Keys page. */
+export function authorityAnchor(name: string): string {
+  return `authority-${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}

@@ -1,0 +1,148 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getClusterDetail, getContainerDetail, getNamespaceWorkloads, getWorkloadDetail } from "@/lib/data/drilldown";
+import { listImages } from "@/lib/data/images";
+import { createDb, type Db } from "@/lib/db/client";
+import { imageListQuery } from "@/lib/dto/read";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import type { EvidenceFact } from "@/lib/policy/facts";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { authorityNames, authorityPolicies } from "@/lib/trust/inventory";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { seedInventory } from "@/tests/support/inventory";
+
+const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const FP = publicKeyFingerprint(PEM);
+const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+/**
+ * The drill-down read models over an evaluated inventory: prod/pay runs Deployment/api (pods p1
+ * verified, p2 unsigned) and a bare pod p3 (unsigned) under an enforce policy; prod/dev runs one
+ * container no policy applies to.
+ */
+describe("drill-down data", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let seeded: Awaited<ReturnType<typeof seedInventory>>;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+    seeded = await seedInventory(db, {
+      cluster: "prod",
+      namespaces: [
+        {
+          name: "pay",
+          pods: [
+            { name: "p1", workload: "api", containers: [{ name: "app", image: `ghcr.io/acme/pay@${d(1)}` }] },
+            { name: "p2", workload: "api", containers: [{ name: "app", image: `ghcr.io/acme/pay@${d(2)}` }] },
+            { name: "p3", containers: [{ name: "tool", image: `ghcr.io/acme/tool@${d(3)}` }] },
+          ],
+        },
+        { name: "dev", pods: [{ name: "x", containers: [{ name: "x", image: `docker.io/library/x@${d(4)}` }] }] },
+      ],
+    });
+    // the reference as the pod spec wrote it: a tag, resolved to the digest
+    await db.container.update({ where: { id: seeded.containers["pay/p1/app"]! }, data: { imageRef: "ghcr.io/acme/pay:v1.2.3" } });
+    await savePolicyDocument(
+      db,
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: release }
+spec:
+  mode: enforce
+  requireTlog: false
+  scope: { namespaces: [pay] }
+  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
+      { actor: "test" },
+    );
+    const policies = await loadActivePolicies(db);
+    for (const [ref, imageId] of seeded.images) {
+      const verified = ref.endsWith(d(1));
+      if (verified) await db.image.update({ where: { id: imageId }, data: { signers: [`key:${FP}`] } });
+      const facts: EvidenceFact[] = verified ? [{ id: `${d(100)}#0`, kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [FP] }, tlog: null }] : [];
+      await evaluateImage(db, { imageId, facts, discovery: verified ? { outcome: "found" } : { outcome: "none" }, policies, now: new Date(), trigger: "scan" });
+    }
+    await writeCoverageSnapshot(db);
+    await db.cluster.update({ where: { name: "prod" }, data: { lastError: "Unauthorized: token expired", lastErrorAt: new Date() } });
+    await db.scan.create({
+      data: {
+        status: "partial",
+        errors: [
+          { cluster: "prod", stage: "inventory", message: "Unauthorized: token expired" },
+          { cluster: "other", stage: "inventory", message: "not this cluster" },
+          { stage: "resolve", message: "ghcr.io/acme/gone:1: manifest unknown" },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("cluster: latest coverage, namespaces worst first, errors of this cluster only", async () => {
+    const c = (await getClusterDetail(db, "prod"))!;
+    expect(c.latest).toMatchObject({ containersTotal: 4, containersVerified: 1, containersUnsigned: 2, containersUnmatched: 1 });
+    expect(c.trend).toHaveLength(1);
+    // a namespace no policy covers comes after the covered ones
+    expect(c.namespaces.map((n) => [n.namespace, n.containersTotal, n.containersVerified])).toEqual([
+      ["pay", 3, 1],
+      ["dev", 1, 0],
+    ]);
+    expect(c.lastError).toBe("Unauthorized: token expired");
+    expect(c.scans[0]!.errors).toEqual(["inventory: Unauthorized: token expired", "resolve: ghcr.io/acme/gone:1: manifest unknown"]);
+    expect(await getClusterDetail(db, "nope")).toBeNull();
+  });
+
+  it("namespace: workloads with containers, images, tags and verdicts per policy, failing first", async () => {
+    const ns = (await getNamespaceWorkloads(db, "prod", "pay"))!;
+    expect(ns).toMatchObject({ containers: 3, truncated: false });
+    expect(ns.workloads.map((w) => [w.workload, w.worst, w.containers.map((c) => `${c.pod}:${c.worst}`)])).toEqual([
+      ["Deployment/api", "unsigned", ["p2:unsigned", "p1:verified"]],
+      ["Pod/p3", "unsigned", ["p3:unsigned"]],
+    ]);
+    const p1 = ns.workloads[0]!.containers[1]!;
+    expect(p1).toMatchObject({ tag: "v1.2.3", image: "ghcr.io/acme/pay", digest: d(1), imageId: seeded.images.get(`ghcr.io/acme/pay@${d(1)}`) });
+    expect(p1.verdicts).toEqual([expect.objectContaining({ policy: "release", mode: "enforce", verdict: "verified", policyVersion: 1 })]);
+    expect(ns.workloads[0]!.containers[0]!.tag).toBeNull();
+    expect(ns.workloads[0]!.containers[0]!.verdicts[0]!.reasons.length).toBeGreaterThan(0);
+    // only the first `limit` containers are read, and the page says so
+    const capped = (await getNamespaceWorkloads(db, "prod", "pay", { limit: 2 }))!;
+    expect(capped).toMatchObject({ containers: 3, truncated: true });
+    expect((await getNamespaceWorkloads(db, "prod", "dev"))!.workloads[0]!.worst).toBe("unmatched");
+    expect(await getNamespaceWorkloads(db, "prod", "nope")).toBeNull();
+  });
+
+  it("workload and container: pods of a workload or a bare pod; one container with its image, signers and verdicts", async () => {
+    const api = (await getWorkloadDetail(db, "prod", "pay", "Deployment", "api"))!;
+    expect(api.pods.map((p) => p.name)).toEqual(["p1", "p2"]);
+    const bare = (await getWorkloadDetail(db, "prod", "pay", "Pod", "p3"))!;
+    expect(bare.pods.map((p) => p.containers.map((c) => c.name))).toEqual([["tool"]]);
+    expect(await getWorkloadDetail(db, "prod", "pay", "Bogus", "api")).toBeNull();
+    expect(await getWorkloadDetail(db, "prod", "pay", "StatefulSet", "api")).toBeNull();
+
+    const c = (await getContainerDetail(db, seeded.containers["pay/p1/app"]!))!;
+    expect(c).toMatchObject({ cluster: "prod", namespace: "pay", workload: "Deployment/api", pod: "p1", tag: "v1.2.3", signers: [`key:${FP}`], imageVerdict: "verified", worst: "verified" });
+    expect(await getContainerDetail(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
+  });
+
+  it("image list: tags of running containers shown and searchable", async () => {
+    const all = await listImages(db, imageListQuery.parse({}));
+    expect(all.rows.find((r) => r.digest === d(1))!.tags).toEqual(["v1.2.3"]);
+    expect(all.rows.find((r) => r.digest === d(2))!.tags).toEqual([]);
+    const byTag = await listImages(db, imageListQuery.parse({ q: "v1.2.3" }));
+    expect(byTag.rows.map((r) => r.digest)).toEqual([d(1)]);
+  });
+
+  it("one name per key: the inline key is named after its policy until a stored authority holds it; Used by matches Keys", async () => {
+    expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: "release/k" });
+    await db.authority.create({ data: { name: "release-2026", kind: "key", publicKeyPem: PEM, fingerprint: FP } });
+    expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: "release-2026" });
+    // the policy's inline key is the stored one: the stored authority is used by the policy
+    expect((await authorityPolicies(db))["release-2026"]).toEqual(["release"]);
+  });
+});
