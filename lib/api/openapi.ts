@@ -22,6 +22,12 @@ function inputSchema(schema: z.ZodType): JsonSchema {
   return rest;
 }
 
+/** JSON Schema 2020-12 of what a route answers (its DTO as serialized). */
+function outputSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io: "output", unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
 /** `/api/images/[id]` → `/api/images/{id}` (a catch-all `[...all]` → `{all}`, several segments). */
 export function openApiPath(route: string): { path: string; segments: { name: string; catchAll: boolean }[] } {
   const segments: { name: string; catchAll: boolean }[] = [];
@@ -89,6 +95,12 @@ export function buildOpenApi(routes: Record<string, Record<string, unknown>>, in
         security: spec.access === "public" ? [] : [{ session: [] }],
         responses: {
           "200": { description: "Success (JSON unless the operation streams a download)" },
+          ...Object.fromEntries(
+            Object.entries(spec.responses ?? {}).map(([status, schema]) => [
+              status,
+              { description: status === "503" ? "Unhealthy" : "Success", content: { "application/json": { schema: outputSchema(schema as z.ZodType) } } },
+            ]),
+          ),
           ...(spec.access === "public" ? {} : { "401": { description: "No session", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }, "403": { description: `Needs the ${spec.access} role`, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } }),
           default: { description: "Error envelope", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
         },

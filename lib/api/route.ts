@@ -18,6 +18,12 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   body?: B;
   /** Largest request body accepted, in bytes (default DEFAULT_BODY_LIMIT); larger ones are refused with 413 unread. */
   maxBodyBytes?: number;
+  /**
+   * The JSON bodies the handler answers with, by status (usually 200: the DTO schema of lib/dto), for
+   * the OpenAPI document; the API's integration tests validate responses against it
+   * (tests/support/openapi.ts). Errors are the envelope of lib/api/errors.
+   */
+  responses?: Partial<Record<200 | 201 | 202 | 503, z.ZodType>>;
 }
 
 /** Request body limit of every route that states none: 1 MiB. */

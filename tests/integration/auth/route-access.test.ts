@@ -6,6 +6,7 @@ import { ACCESS, type Access } from "@/lib/api/route";
 import { ROLES, type Role } from "@/lib/auth/roles";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
+import { expectDocumentedResponse } from "@/tests/support/openapi";
 import { ROOT } from "@/tests/support/process";
 
 /**
@@ -119,10 +120,15 @@ describe("access of every app/api route", () => {
     for (const e of protectedEndpoints) {
       const declared = e.handler[ACCESS] as Role;
       const name = `${e.method} ${e.route} (${declared})`;
-      const anonymous = await call(e);
+      // every answer, refusals included, is what the OpenAPI document says it is
+      const documented = async (res: Response) => {
+        await expectDocumentedResponse(e.route, e.method, res).catch((err: Error) => failures.push(err.message));
+        return res;
+      };
+      const anonymous = await documented(await call(e));
       if (anonymous.status !== 401) failures.push(`${name}: without a session ${anonymous.status}, expected 401`);
       for (const role of ROLES) {
-        const res = await call(e, cookies[role]);
+        const res = await documented(await call(e, cookies[role]));
         const below = ROLES.indexOf(role) < ROLES.indexOf(declared);
         if (below && res.status !== 403) failures.push(`${name}: as ${role} ${res.status}, expected 403`);
         if (!below && (res.status === 401 || res.status === 403)) failures.push(`${name}: as ${role} ${res.status}, expected access`);
