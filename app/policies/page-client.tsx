@@ -4,16 +4,36 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useId, useState } from "react";
 import { buttonClass, primaryButtonClass } from "@/components/ui";
-import { clusterImportResultDto, policySaveResultDto, type ClusterImportResultDto, type PolicySaveResultDto } from "@/lib/dto/dashboard";
+import { clusterImportResultDto, POLICY_MAX_CHARACTERS, policySaveResultDto, type ClusterImportResultDto, type PolicySaveResultDto } from "@/lib/dto/dashboard";
 import { ApiRequestError, sendJson } from "@/lib/ui/fetch-json";
+import { formatBytes } from "@/lib/ui/field-errors";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
 
+/** The server's problems with a policy, readable: the request's own field ("yaml") is the document itself. */
 function problemsOf(err: unknown): string[] {
   if (err instanceof ApiRequestError && Array.isArray(err.details)) {
-    return err.details.map((d) => (typeof d === "string" ? d : typeof d === "object" && d && "message" in d ? `${(d as { path?: string }).path ?? ""}: ${(d as { message: string }).message}` : JSON.stringify(d)));
+    return err.details.map((d) => {
+      if (typeof d === "string") return d;
+      if (d && typeof d === "object" && "message" in d) {
+        const path = (d as { path?: string }).path ?? "";
+        const message = (d as { message: string }).message;
+        return path && path !== "yaml" ? `${path}: ${message}` : message;
+      }
+      return JSON.stringify(d);
+    });
   }
   return [];
+}
+
+/** What is wrong with a document before it is sent: empty, or larger than the server accepts. */
+function localProblem(text: string): string | null {
+  if (!text.trim()) return "The policy is empty: write a policy document or upload a file.";
+  if (text.length > POLICY_MAX_CHARACTERS) {
+    const size = new Blob([text]).size;
+    return `The policy is ${formatBytes(size)}; a policy may hold at most ${POLICY_MAX_CHARACTERS / 1024} Ki characters. Split it into several files.`;
+  }
+  return null;
 }
 
 /**
@@ -28,6 +48,17 @@ export function PolicyEditor({ initialYaml, mode }: { initialYaml: string; mode:
   const hydrated = useHydrated();
   const [yaml, setYaml] = useState(initialYaml);
   const [notice, setNotice] = useState<string | null>(null);
+  const [local, setLocal] = useState<string | null>(null);
+  const submit = (text: string) => {
+    setNotice(null);
+    const problem = localProblem(text);
+    setLocal(problem);
+    if (problem) {
+      save.reset();
+      return;
+    }
+    save.mutate(text);
+  };
   const save = useMutation({
     mutationFn: (text: string) => sendJson("/api/policies", "POST", { yaml: text }, policySaveResultDto),
     onSuccess: (r: PolicySaveResultDto) => {
@@ -49,16 +80,15 @@ export function PolicyEditor({ initialYaml, mode }: { initialYaml: string; mode:
       router.refresh();
     },
   });
-  const error = save.error ?? importCluster.error;
-  const problems = problemsOf(save.error);
+  const error = local ? new Error(local) : (save.error ?? importCluster.error);
+  const problems = local ? [] : problemsOf(save.error);
   return (
     <form
       data-hydrated={hydrated}
       aria-label={mode === "create" ? "New policy" : "Edit policy"}
       onSubmit={(e) => {
         e.preventDefault();
-        setNotice(null);
-        save.mutate(yaml);
+        submit(yaml);
       }}
     >
       <label htmlFor={`${id}-yaml`} className="text-xs text-slate-600 dark:text-slate-400">
@@ -72,7 +102,7 @@ export function PolicyEditor({ initialYaml, mode }: { initialYaml: string; mode:
         spellCheck={false}
         rows={16}
         className="mt-1 w-full rounded border border-slate-300 bg-white p-2 font-mono text-xs focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:border-slate-700 dark:bg-slate-950"
-        aria-invalid={problems.length > 0}
+        aria-invalid={problems.length > 0 || !!local}
         aria-describedby={`${id}-status`}
       />
       <div className="mt-2 flex flex-wrap items-center gap-2">
@@ -91,8 +121,7 @@ export function PolicyEditor({ initialYaml, mode }: { initialYaml: string; mode:
               if (!file) return;
               const text = await file.text();
               setYaml(text);
-              setNotice(null);
-              save.mutate(text);
+              submit(text);
               e.target.value = "";
             }}
           />

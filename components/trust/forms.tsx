@@ -1,67 +1,11 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState } from "react";
 import { errorMessage, sendJson } from "@/components/auth/send-json";
+import { Field, fieldInputClass, JsonForm } from "@/components/json-form";
 
-export const inputClass =
-  "mt-1 block w-full rounded border border-slate-300 bg-white px-3 py-1.5 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:border-slate-700 dark:bg-slate-900";
-const button = "rounded bg-teal-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-teal-800 disabled:opacity-60";
-
-/** A form posting its fields as JSON; `toBody` maps the FormData, `onDone` runs on success (default: refresh). */
-function JsonForm({
-  label,
-  url,
-  method,
-  submit,
-  toBody,
-  children,
-  onDone,
-  className = "grid max-w-xl grid-cols-2 gap-3",
-}: {
-  label: string;
-  url: string;
-  method: string;
-  submit: string;
-  toBody: (f: FormData) => unknown;
-  children: ReactNode;
-  onDone?: (data: unknown) => void;
-  className?: string;
-}) {
-  const router = useRouter();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function onSubmit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formEl = e.currentTarget;
-    setBusy(true);
-    setError(null);
-    const res = await sendJson(url, method, toBody(new FormData(formEl)));
-    setBusy(false);
-    if (!res.ok) {
-      setError(errorMessage(res.data, "The request failed."));
-      return;
-    }
-    formEl.reset();
-    if (onDone) onDone(res.data);
-    else router.refresh();
-  }
-  return (
-    <form onSubmit={onSubmit} aria-label={label} className={className}>
-      {children}
-      {error && (
-        <p role="alert" className="col-span-2 text-sm text-red-700 dark:text-red-400">
-          {error}
-        </p>
-      )}
-      <div className="col-span-2">
-        <button type="submit" disabled={busy} className={button}>
-          {busy ? "Working…" : submit}
-        </button>
-      </div>
-    </form>
-  );
-}
+const inputClass = fieldInputClass;
 
 const text = (f: FormData, k: string) => {
   const v = String(f.get(k) ?? "").trim();
@@ -76,32 +20,28 @@ export function AddKeyForm() {
       method="POST"
       submit="Add key"
       toBody={(f) => ({ name: text(f, "name"), publicKeyPem: text(f, "pem"), owner: text(f, "owner"), rotateBy: text(f, "rotateBy"), source: text(f, "source") ?? "manual" })}
+      fieldOf={{ publicKeyPem: "pem" }}
     >
-      <label className="block text-sm">
-        Name
+      <Field name="name" label="Name">
         <input name="name" required placeholder="release-2026" className={inputClass} />
-      </label>
-      <label className="block text-sm">
-        Owner
+      </Field>
+      <Field name="owner" label="Owner">
         <input name="owner" placeholder="platform team" className={inputClass} />
-      </label>
-      <label className="col-span-2 block text-sm">
-        Public key (PEM, e.g. cosign.pub)
+      </Field>
+      <Field name="pem" label="Public key (PEM, e.g. cosign.pub)" wide>
         <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />
-      </label>
-      <label className="block text-sm">
-        Rotate by
+      </Field>
+      <Field name="rotateBy" label="Rotate by">
         <input name="rotateBy" type="date" className={inputClass} />
-      </label>
-      <label className="block text-sm">
-        Came from
+      </Field>
+      <Field name="source" label="Came from">
         <select name="source" className={inputClass} defaultValue="cosign.pub">
           <option value="cosign.pub">cosign.pub</option>
           <option value="file">file</option>
           <option value="cluster">cluster policy</option>
           <option value="manual">manual</option>
         </select>
-      </label>
+      </Field>
     </JsonForm>
   );
 }
@@ -114,19 +54,17 @@ export function RotateKeyForm({ from }: { from: string }) {
       method="POST"
       submit={`Rotate ${from}`}
       toBody={(f) => ({ newName: text(f, "newName"), publicKeyPem: text(f, "pem"), rotateBy: text(f, "rotateBy") })}
+      fieldOf={{ publicKeyPem: "pem" }}
     >
-      <label className="block text-sm">
-        New key name
+      <Field name="newName" label="New key name">
         <input name="newName" required className={inputClass} />
-      </label>
-      <label className="block text-sm">
-        Rotate the new key by
+      </Field>
+      <Field name="rotateBy" label="Rotate the new key by">
         <input name="rotateBy" type="date" className={inputClass} />
-      </label>
-      <label className="col-span-2 block text-sm">
-        New public key (PEM)
+      </Field>
+      <Field name="pem" label="New public key (PEM)" wide>
         <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />
-      </label>
+      </Field>
     </JsonForm>
   );
 }
@@ -151,14 +89,20 @@ export function RevokeConfirmForm({ authorityRef, label }: { authorityRef: strin
       toBody={(f) => ({ confirm: text(f, "confirm") ?? "", reason: text(f, "reason") ?? "" })}
       onDone={(d) => setDone(d as typeof done)}
     >
-      <label className="col-span-2 block text-sm">
-        Reason
+      <Field name="reason" label="Reason" wide>
         <input name="reason" required minLength={3} placeholder="private key leaked in CI logs" className={inputClass} />
-      </label>
-      <label className="col-span-2 block text-sm">
-        Type <code className="font-mono">{label}</code> to confirm
+      </Field>
+      <Field
+        name="confirm"
+        wide
+        label={
+          <>
+            Type <code className="font-mono">{label}</code> to confirm
+          </>
+        }
+      >
         <input name="confirm" required autoComplete="off" className={inputClass} />
-      </label>
+      </Field>
     </JsonForm>
   );
 }
@@ -172,14 +116,12 @@ export function SettingsForm({ retireSafeDays, reminderDays }: { retireSafeDays:
       submit="Save settings"
       toBody={(f) => ({ retireSafeDays: Number(f.get("retireSafeDays")), reminderDays: Number(f.get("reminderDays")) })}
     >
-      <label className="block text-sm">
-        Remind days ahead
+      <Field name="reminderDays" label="Remind days ahead">
         <input name="reminderDays" type="number" min={1} max={365} defaultValue={reminderDays} className={inputClass} />
-      </label>
-      <label className="block text-sm">
-        Retire after empty for (days)
+      </Field>
+      <Field name="retireSafeDays" label="Retire after empty for (days)">
         <input name="retireSafeDays" type="number" min={0} max={365} defaultValue={retireSafeDays} className={inputClass} />
-      </label>
+      </Field>
     </JsonForm>
   );
 }
@@ -193,22 +135,19 @@ export function AddWebhookForm({ events }: { events: readonly string[] }) {
       submit="Add webhook"
       toBody={(f) => ({ name: text(f, "name"), url: text(f, "url"), format: text(f, "format") ?? "generic", events: f.getAll("events").map(String) })}
     >
-      <label className="block text-sm">
-        Name
+      <Field name="name" label="Name">
         <input name="name" required className={inputClass} />
-      </label>
-      <label className="block text-sm">
-        Format
+      </Field>
+      <Field name="format" label="Format">
         <select name="format" className={inputClass} defaultValue="generic">
           <option value="generic">generic JSON</option>
           <option value="slack">Slack-compatible</option>
         </select>
-      </label>
-      <label className="col-span-2 block text-sm">
-        URL (stored encrypted, never shown again)
+      </Field>
+      <Field name="url" label="URL (stored encrypted, never shown again)" wide>
         <input name="url" type="password" required autoComplete="off" className={inputClass} />
-      </label>
-      <fieldset className="col-span-2 text-sm">
+      </Field>
+      <fieldset className="text-sm sm:col-span-2">
         <legend>Events (none ticked: all)</legend>
         {events.map((e) => (
           <label key={e} className="mr-4 inline-flex items-center gap-1">
@@ -250,15 +189,13 @@ const jsonField = (f: FormData, k: string) => {
 
 export function AddTrustedRootForm() {
   return (
-    <JsonForm label="Add a trusted root" url="/api/trusted-roots" method="POST" submit="Add trusted root" toBody={(f) => ({ name: text(f, "name"), trustedRoot: jsonField(f, "document") })}>
-      <label className="block text-sm">
-        Name (what policies write in keyless.trustedRoot)
+    <JsonForm label="Add a trusted root" url="/api/trusted-roots" method="POST" submit="Add trusted root" toBody={(f) => ({ name: text(f, "name"), trustedRoot: jsonField(f, "document") })} fieldOf={{ trustedRoot: "document" }}>
+      <Field name="name" label="Name (what policies write in keyless.trustedRoot)">
         <input name="name" required className={inputClass} placeholder="corp-sigstore" />
-      </label>
-      <label className="col-span-2 block text-sm">
-        trusted_root.json
+      </Field>
+      <Field name="document" label="trusted_root.json" wide>
         <textarea name="document" required rows={6} className={`${inputClass} font-mono text-xs`} placeholder='{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1", …}' />
-      </label>
+      </Field>
     </JsonForm>
   );
 }
@@ -271,19 +208,17 @@ export function AddTufRepositoryForm() {
       method="POST"
       submit="Add TUF repository"
       toBody={(f) => ({ name: text(f, "name"), tuf: { mirrorUrl: text(f, "mirrorUrl"), root: jsonField(f, "root") } })}
+      fieldOf={{ "tuf.mirrorUrl": "mirrorUrl", "tuf.root": "root" }}
     >
-      <label className="block text-sm">
-        Name
+      <Field name="name" label="Name">
         <input name="name" required className={inputClass} placeholder="corp-tuf" />
-      </label>
-      <label className="block text-sm">
-        Mirror URL
+      </Field>
+      <Field name="mirrorUrl" label="Mirror URL">
         <input name="mirrorUrl" type="url" required className={inputClass} placeholder="https://tuf.corp.example" />
-      </label>
-      <label className="col-span-2 block text-sm">
-        Initial root.json (the trust anchor of the repository)
+      </Field>
+      <Field name="root" label="Initial root.json (the trust anchor of the repository)" wide>
         <textarea name="root" required rows={4} className={`${inputClass} font-mono text-xs`} />
-      </label>
+      </Field>
     </JsonForm>
   );
 }

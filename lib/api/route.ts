@@ -89,6 +89,12 @@ function envelope(err: unknown): NextResponse<ErrorEnvelope> {
   return NextResponse.json({ error: { code: "internal", message: "Internal error." } }, { status: 500 });
 }
 
+/** "The request is larger than the 2 MiB this endpoint accepts." */
+function tooLarge(limit: number): string {
+  const size = limit >= 1024 * 1024 ? `${+(limit / (1024 * 1024)).toFixed(1)} MiB` : limit >= 1024 ? `${+(limit / 1024).toFixed(1)} KiB` : `${limit} bytes`;
+  return `The request is larger than the ${size} this endpoint accepts.`;
+}
+
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
@@ -100,7 +106,7 @@ async function readBody(req: NextRequest, limit: number): Promise<Uint8Array<Arr
   const declared = req.headers.get("content-length");
   if (declared !== null) {
     if (!/^\d{1,15}$/.test(declared.trim())) throw new ApiError("bad_request", "Invalid Content-Length.");
-    if (Number(declared) > limit) throw new ApiError("payload_too_large", `The body is larger than ${limit} bytes.`, { limit });
+    if (Number(declared) > limit) throw new ApiError("payload_too_large", tooLarge(limit), { limit });
   }
   if (req.method === "GET" || req.method === "HEAD" || !req.body) return undefined;
   const reader = req.body.getReader();
@@ -114,7 +120,7 @@ async function readBody(req: NextRequest, limit: number): Promise<Uint8Array<Arr
       // Not cancelled: cancelling destroys the socket before the 413 is written. The 413 says
       // `Connection: close`, so the connection ends right after it and the rest is never read.
       reader.releaseLock();
-      throw new ApiError("payload_too_large", `The body is larger than ${limit} bytes.`, { limit });
+      throw new ApiError("payload_too_large", tooLarge(limit), { limit });
     }
     chunks.push(value);
   }

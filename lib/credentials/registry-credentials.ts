@@ -92,7 +92,7 @@ export async function createRegistryCredential(db: Db, input: NewRegistryCredent
   const secretEnc = data.secret === undefined ? null : encryptSecret(keyring(), data.secret, context(data.host));
   return withTransaction(db, async (tx) => {
     if (await tx.registryCredential.findUnique({ where: { host: data.host }, select: { id: true } })) {
-      throw new ApiError("conflict", `Credentials for ${data.host} exist; change or delete them instead.`);
+      throw new ApiError("conflict", `Credentials for ${data.host} exist; change or delete them instead.`, { field: "host" });
     }
     const row = await tx.registryCredential.create({
       data: { host: data.host, username: data.username ?? null, secretEnc, insecure: data.insecure, caPem: data.caPem ?? null },

@@ -169,7 +169,13 @@ export const policyDetailDto = policyRowDto.extend({
 });
 export type PolicyDetailDto = z.infer<typeof policyDetailDto>;
 
-export const policySaveBody = z.object({ yaml: z.string().min(1).max(256 * 1024) });
+export const POLICY_MAX_CHARACTERS = 256 * 1024;
+export const policySaveBody = z.object({
+  yaml: z
+    .string()
+    .min(1, "The policy is empty: write a policy document or upload a file.")
+    .max(POLICY_MAX_CHARACTERS, `The policy is longer than ${POLICY_MAX_CHARACTERS / 1024} Ki characters: split it into several files.`),
+});
 export const policySaveResultDto = z.object({
   saved: z.array(z.object({ name: z.string(), policyId: z.string(), version: z.number().int(), changed: z.boolean() })),
   reevaluationQueued: z.boolean(),

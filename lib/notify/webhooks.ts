@@ -103,7 +103,7 @@ export async function createWebhook(db: Db, input: NewWebhook, actor: string): P
   const refusal = webhookUrlRefusal(getEnv(), data.url);
   if (refusal) throw new ApiError("validation_failed", `The webhook URL is refused: ${refusal}.`, { field: "url" });
   await withTransaction(db, async (tx) => {
-    if (await tx.webhookEndpoint.findUnique({ where: { name: data.name } })) throw new ApiError("conflict", `A webhook named ${data.name} exists.`);
+    if (await tx.webhookEndpoint.findUnique({ where: { name: data.name } })) throw new ApiError("conflict", `A webhook named ${data.name} exists.`, { field: "name" });
     await tx.webhookEndpoint.create({
       data: { name: data.name, format: data.format, events: data.events, urlEnc: encryptSecret(keyring(), data.url, context(data.name)), urlHint: urlHint(data.url) },
     });

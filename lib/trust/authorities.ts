@@ -21,12 +21,12 @@ export async function createKeyAuthority(db: Db, input: NewKeyAuthority, actor: 
   try {
     fingerprint = publicKeyFingerprint(input.publicKeyPem);
   } catch (err) {
-    throw new ApiError("bad_request", `The public key cannot be parsed: ${(err as Error).message}`);
+    throw new ApiError("bad_request", `The public key cannot be parsed: ${(err as Error).message}`, { field: "publicKeyPem" });
   }
   return withTransaction(db, async (tx) => {
-    if (await tx.authority.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `An authority named ${input.name} exists.`);
+    if (await tx.authority.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `An authority named ${input.name} exists.`, { field: "name" });
     const hex = fingerprint.slice("sha256:".length);
-    if (await tx.authority.findFirst({ where: { OR: [{ fingerprint: hex }, { fingerprint }] } })) throw new ApiError("conflict", "This key is stored already.");
+    if (await tx.authority.findFirst({ where: { OR: [{ fingerprint: hex }, { fingerprint }] } })) throw new ApiError("conflict", "This key is stored already.", { field: "publicKeyPem" });
     const row = await tx.authority.create({
       data: {
         name: input.name,

@@ -20,7 +20,7 @@ export const POST = route({ access: "admin", params, body }, async ({ params, bo
   const ref = params.ref;
   const db = getDb();
   const preview = await previewRevocation(db, ref);
-  if (body.confirm !== preview.label && body.confirm !== ref) throw new ApiError("bad_request", `Type ${preview.label} to confirm the revocation.`);
+  if (body.confirm !== preview.label && body.confirm !== ref) throw new ApiError("bad_request", `Type ${preview.label} to confirm the revocation.`, { field: "confirm" });
   const r = await revokeAuthority(db, ref, body.reason, user.email, { adapters: getScanAdapters() });
   return { revoked: r.label, policies: r.policies, reevaluated: r.reevaluated, radius: { containers: r.radius.containers, images: r.radius.images, workloads: r.radius.workloads, namespaces: r.radius.namespaces, byPolicy: r.radius.byPolicy } };
 });
