@@ -114,7 +114,7 @@ export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clus
           Kind
           <select name="kind" className={`${inputClass} mt-1`} value={f.kind ?? ""} onChange={(e) => set({ kind: e.target.value || undefined })}>
             <option value="">All</option>
-            {["verdict", "admin", "scan", "system"].map((k) => (
+            {["verdict", "admin", "scan", "system", "admission"].map((k) => (
               <option key={k}>{k}</option>
             ))}
           </select>

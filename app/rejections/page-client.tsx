@@ -55,6 +55,7 @@ const columns: ColumnDef<Row, unknown>[] = [
     cell: ({ row }) => (
       <div className="min-w-32 text-xs">
         {row.original.controller}
+        {row.original.decision && <span className="text-slate-600 dark:text-slate-400"> ({row.original.decision})</span>}
         {row.original.policyName && <div className="break-words text-slate-600 dark:text-slate-400">{row.original.policyName}</div>}
       </div>
     ),
@@ -63,7 +64,7 @@ const columns: ColumnDef<Row, unknown>[] = [
   { id: "count", header: "Count", cell: ({ row }) => <span className="tabular-nums">{row.original.count}</span> },
 ];
 
-const CONTROLLERS = ["policy_controller", "kyverno", "gatekeeper", "other"];
+const CONTROLLERS = ["policy_controller", "kyverno", "gatekeeper", "signet", "other"];
 const PERIODS = [1, 7, 30, 90, 365].map((d) => ({ value: String(d), label: `last ${d} day${d > 1 ? "s" : ""}` }));
 
 export function RejectionsClient({ initial, initialFilters, clusters }: { initial: RejectionsDto; initialFilters: RejectionFilters; clusters: string[] }) {

@@ -12,7 +12,7 @@ import { childLogger } from "@/lib/log";
 
 /** One event to append. Times are set here (not by the database) because they are hashed. */
 export interface NewAuditEvent {
-  kind: "verdict" | "admin" | "scan" | "system";
+  kind: "verdict" | "admin" | "scan" | "system" | "admission";
   occurredAt?: Date;
   actor?: string | null;
   clusterName?: string | null;

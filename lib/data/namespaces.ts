@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { percent } from "@/lib/coverage/compute";
 import { namespaceDetailDto, namespaceListDto, type NamespaceDetailDto, type NamespaceListDto } from "@/lib/dto/dashboard";
 import { policySpecSchema } from "@/lib/policy/schema";
+import { decideAdmission } from "@/lib/policy/admission";
 import { policyApplies } from "@/lib/policy/scope";
 
 const FIGURES = [
@@ -36,7 +37,8 @@ export async function listNamespaceCoverage(db: Db): Promise<NamespaceListDto> {
 
 /**
  * One namespace: its coverage over time, the policies that apply to its running containers and, for
- * policies in warn or audit mode, the containers enforcement would reject (verdict not verified).
+ * policies in warn or audit mode, the containers enforcement would reject: the admission webhook's
+ * decision (lib/policy/admission `decideAdmission`) with the mode forced to enforce.
  */
 export async function getNamespaceDetail(db: Db, cluster: string, namespace: string, opts: { trendDays?: number; now?: Date } = {}): Promise<NamespaceDetailDto | null> {
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, include: { cluster: true } });
@@ -74,6 +76,12 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
     });
     if (inScope.length === 0) return [];
     const verdictOf = (c: (typeof inScope)[number]) => c.verdicts.find((v) => v.policyId === p.id)?.value ?? "error";
+    // the admission webhook's decision function, with the policy's mode forced to enforce
+    const wouldDeny = (c: (typeof inScope)[number]) => {
+      const verdict = verdictOf(c);
+      if (verdict === "unmatched") return false;
+      return decideAdmission([{ container: c.name, image: c.imageRef, policy: p.name, mode: "enforce", verdict, reasons: [] }], "enforce").decision === "deny";
+    };
     return [
       {
         id: p.id,
@@ -86,7 +94,7 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
           p.mode === "enforce"
             ? []
             : inScope
-                .filter((c) => verdictOf(c) !== "verified")
+                .filter(wouldDeny)
                 .map((c) => ({
                   workload: c.pod.workload ? `${c.pod.workload.kind}/${c.pod.workload.name}` : `Pod/${c.pod.name}`,
                   pod: c.pod.name,

@@ -3,7 +3,11 @@ import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { rejectionsDto, type RejectionQuery, type RejectionsDto } from "@/lib/dto/dashboard";
 
-/** Admission rejections seen in the last `days`, filtered and paginated, with a count per day. */
+/**
+ * Admission rejections seen in the last `days`, filtered and paginated, with a count per day: those the
+ * cluster's controllers recorded as Events, and Signet's own webhook's denials, warnings and timeouts
+ * (lib/admission/record.ts), side by side.
+ */
 export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
   const since = new Date(now.getTime() - q.days * 86_400_000);
   const where: Prisma.AdmissionRejectionWhereInput = {
@@ -51,6 +55,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
       workload: r.workloadName ? `${r.workloadKind ?? "Workload"}/${r.workloadName}` : null,
       image: r.image,
       controller: r.controller,
+      decision: r.decision,
       policyName: r.policyName,
       message: r.message,
       count: r.count,

@@ -195,7 +195,7 @@ export type ClusterImportResultDto = z.infer<typeof clusterImportResultDto>;
 export const rejectionQuery = z.object({
   cluster: z.string().max(253).optional(),
   namespace: z.string().max(253).optional(),
-  controller: z.enum(["policy_controller", "kyverno", "gatekeeper", "other"]).optional(),
+  controller: z.enum(["policy_controller", "kyverno", "gatekeeper", "signet", "other"]).optional(),
   q: z.string().max(200).optional(),
   days: z.coerce.number().int().min(1).max(365).default(30),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
@@ -218,6 +218,8 @@ export const rejectionsDto = z.object({
       workload: z.string().nullable(),
       image: z.string().nullable(),
       controller: z.string(),
+      /** Signet's own webhook: denied / warned / timed-out (null for other controllers' rejections, all denials). */
+      decision: z.string().nullable(),
       policyName: z.string().nullable(),
       message: z.string(),
       count: z.number().int(),

@@ -85,7 +85,7 @@ export const dateInput = z.coerce.date().min(new Date("0001-01-01T00:00:00Z")).m
 export const auditQuery = z.object({
   /** Events with seq below this (newest first paging). */
   before: z.coerce.bigint().min(0n).max(9_223_372_036_854_775_807n).optional(),
-  kind: z.enum(["verdict", "admin", "scan", "system"]).optional(),
+  kind: z.enum(["verdict", "admin", "scan", "system", "admission"]).optional(),
   verdict: verdictValue.optional(),
   imageDigest: z.string().max(100).optional(),
   cluster: z.string().max(253).optional(),

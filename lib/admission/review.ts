@@ -1,0 +1,112 @@
+import { z } from "zod";
+
+/**
+ * AdmissionReview (admission.k8s.io/v1) as Signet's validating webhook reads it (pure): the request
+ * is validated with zod, and the pod spec of the object under review is taken from where its kind
+ * keeps it (a Pod's spec, a workload's pod template, a CronJob's job template). Only what a decision
+ * needs is read; everything else in the object passes unvalidated.
+ */
+
+const name = z.string().max(253);
+
+const container = z.object({ name: z.string().max(253), image: z.string().max(4096).optional() });
+const podSpec = z.object({
+  containers: z.array(container).max(256),
+  initContainers: z.array(container).max(256).optional(),
+  ephemeralContainers: z.array(container).max(256).optional(),
+});
+
+export const admissionReviewSchema = z.object({
+  apiVersion: z.literal("admission.k8s.io/v1"),
+  kind: z.literal("AdmissionReview"),
+  request: z.object({
+    uid: z.string().min(1).max(128),
+    kind: z.object({ group: z.string().max(253), version: z.string().max(63), kind: z.string().max(253) }),
+    resource: z.object({ group: z.string().max(253), version: z.string().max(63), resource: z.string().max(253) }).optional(),
+    subResource: z.string().max(253).optional(),
+    name: z.string().max(253).optional(),
+    namespace: z.string().max(253).optional(),
+    operation: z.enum(["CREATE", "UPDATE", "DELETE", "CONNECT"]),
+    userInfo: z.object({ username: z.string().max(1024).optional() }).optional(),
+    object: z.unknown().optional(),
+    dryRun: z.boolean().optional(),
+  }),
+});
+export type AdmissionReview = z.infer<typeof admissionReviewSchema>;
+export type AdmissionRequest = AdmissionReview["request"];
+
+/** The kinds whose pods Signet evaluates, and where each keeps its pod spec. */
+const POD_SPEC_PATH: Record<string, readonly string[]> = {
+  "/Pod": ["spec"],
+  "apps/Deployment": ["spec", "template", "spec"],
+  "apps/StatefulSet": ["spec", "template", "spec"],
+  "apps/DaemonSet": ["spec", "template", "spec"],
+  "apps/ReplicaSet": ["spec", "template", "spec"],
+  "batch/Job": ["spec", "template", "spec"],
+  "batch/CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+};
+
+export const ADMISSION_KINDS = Object.keys(POD_SPEC_PATH).map((k) => {
+  const [group, kind] = k.split("/");
+  return { group: group!, kind: kind! };
+});
+
+/** One container image of the object under review. */
+export interface ReviewedContainer {
+  name: string;
+  kind: "init" | "app" | "ephemeral";
+  image: string;
+}
+
+export type ReviewedObject =
+  /** Not something Signet evaluates (another kind, a DELETE, a subresource other than ephemeralcontainers). */
+  | { kind: "skip" }
+  | { kind: "invalid"; reason: string }
+  | { kind: "pod-spec"; objectKind: string; name: string; namespace: string; containers: ReviewedContainer[] };
+
+const metadata = z.object({ name: name.optional(), generateName: name.optional(), namespace: name.optional() }).optional();
+
+/** The containers of the object under review, or why there are none to evaluate. */
+export function reviewedObject(req: AdmissionRequest): ReviewedObject {
+  const key = `${req.kind.group}/${req.kind.kind}`;
+  const path = POD_SPEC_PATH[key];
+  if (!path || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return { kind: "skip" };
+  // pods/ephemeralcontainers (kubectl debug) carries the whole Pod; pods/status and the like change no image
+  if (req.subResource && !(key === "/Pod" && req.subResource === "ephemeralcontainers")) return { kind: "skip" };
+  if (typeof req.object !== "object" || req.object === null) return { kind: "invalid", reason: "the request carries no object" };
+  let spec: unknown = req.object;
+  for (const p of path) spec = typeof spec === "object" && spec !== null ? (spec as Record<string, unknown>)[p] : undefined;
+  const parsed = podSpec.safeParse(spec);
+  if (!parsed.success) return { kind: "invalid", reason: `the ${req.kind.kind} has no readable pod spec at ${path.join(".")}` };
+  const md = metadata.safeParse((req.object as Record<string, unknown>).metadata);
+  const objName = req.name || (md.success ? (md.data?.name ?? md.data?.generateName) : undefined) || "(unnamed)";
+  const namespace = req.namespace || (md.success ? md.data?.namespace : undefined) || "default";
+  const containers: ReviewedContainer[] = [];
+  const add = (list: z.infer<typeof container>[] | undefined, kind: ReviewedContainer["kind"]) => {
+    for (const c of list ?? []) {
+      // an image-less container is refused by the API server's own validation; nothing to verify
+      if (c.image !== undefined) containers.push({ name: c.name, kind, image: c.image });
+    }
+  };
+  add(parsed.data.initContainers, "init");
+  add(parsed.data.containers, "app");
+  add(parsed.data.ephemeralContainers, "ephemeral");
+  return { kind: "pod-spec", objectKind: req.kind.kind, name: objName, namespace, containers };
+}
+
+/** The AdmissionReview answering `uid`. */
+export function admissionResponse(
+  uid: string,
+  answer: { allowed: boolean; message?: string; warnings?: string[]; code?: number },
+): { apiVersion: "admission.k8s.io/v1"; kind: "AdmissionReview"; response: Record<string, unknown> } {
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: {
+      uid,
+      allowed: answer.allowed,
+      ...(answer.allowed ? {} : { status: { code: answer.code ?? 403, reason: "Forbidden", message: answer.message ?? "denied" } }),
+      ...(answer.warnings?.length ? { warnings: answer.warnings } : {}),
+    },
+  };
+}
