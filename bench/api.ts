@@ -2,9 +2,11 @@
 // Seeds 100,000 images (150,000 running containers in 1,000 namespaces of 5 clusters, a verdict each),
 // 5,000,000 verification events and 30 days of hourly coverage snapshots into an embedded PostgreSQL
 // in a temp dir, then prints p50 / p95 of getOverview and of listImages under several filters.
-// Goals: getOverview p95 ≤ 100 ms, listImages p95 ≤ 150 ms. Then starts the production build on that
+// Goals: getOverview p95 ≤ 100 ms, listImages p95 ≤ 150 ms, the namespace drill-down (the
+// namespace page's reads: its workloads with containers, images and verdicts, and its detail) ≤ 150 ms. Then starts the production build on that
 // database and measures the overview's Largest Contentful Paint in Debian's chromium (goal ≤ 1.0 s).
 //   --images N --events N   change the sizes     --keep   leave the temp dir (prints its path)
+//   --no-browser            skip the Largest Contentful Paint (no build, no chromium)
 import { spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -12,6 +14,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { getOverview } from "@/lib/data/coverage";
+import { getClusterDetail, getNamespaceWorkloads } from "@/lib/data/drilldown";
+import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { listImages } from "@/lib/data/images";
 import { createDb } from "@/lib/db/client";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
@@ -29,6 +33,7 @@ const { values: args } = parseArgs({
     events: { type: "string", default: "5000000" },
     iterations: { type: "string", default: "40" },
     keep: { type: "boolean", default: false },
+    "no-browser": { type: "boolean", default: false },
   },
 });
 const IMAGES = Number(args.images);
@@ -213,8 +218,14 @@ async function main() {
     process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);
     if (!(await measure("getOverview (30-day trend)", () => getOverview(db), 100))) failed++;
     for (const [name, o] of cases) if (!(await measure(name, () => listImages(db, q(o)), 150))) failed++;
+    // the namespace page: ~150 containers of one namespace, each with its image and verdict
+    const drill = await getNamespaceWorkloads(db, "cluster-3", "ns-42");
+    if (!drill || drill.containers === 0) throw new Error("the drill-down namespace holds no container");
+    process.stdout.write(`(namespace cluster-3/ns-42: ${drill.containers} containers in ${drill.workloads.length} workloads)\n`);
+    if (!(await measure("namespace drill-down (workloads + detail)", () => Promise.all([getNamespaceWorkloads(db, "cluster-3", "ns-42"), getNamespaceDetail(db, "cluster-3", "ns-42")]), 150))) failed++;
+    if (!(await measure("cluster page (trend, namespaces, scans)", () => getClusterDetail(db, "cluster-3"), 150))) failed++;
     await db.$disconnect();
-    if (!(await measureLcp(pgs.url, path.join(dir, "app")))) failed++;
+    if (!args["no-browser"] && !(await measureLcp(pgs.url, path.join(dir, "app")))) failed++;
   } finally {
     await pgs.stop();
     if (args.keep) process.stdout.write(`kept ${dir}\n`);

@@ -6,6 +6,7 @@ import { getOverview } from "@/lib/data/coverage";
 import { listNamespaceCoverage } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
 import { pct } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
 export const dynamic = "force-dynamic";
@@ -35,10 +36,14 @@ export default async function ClustersPage() {
                 const cov = coverage.get(c.name);
                 return (
                   <tr key={c.name} data-testid={`cluster-row-${c.name}`}>
-                    <td className={`${td} font-medium`}>{c.name}</td>
+                    <td className={`${td} font-medium`}>
+                      <TextLink href={links.cluster(c.name)}>{c.name}</TextLink>
+                    </td>
                     <td className={`${td} break-all text-xs`}>{c.server ?? "—"}</td>
                     <td className={`${td} whitespace-nowrap text-xs`}><Time iso={c.lastInventoryAt?.toISOString()} /></td>
-                    <td className={`${td} tabular-nums`}>{cov?.containersTotal ?? 0}</td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: c.name })}>{cov?.containersTotal ?? 0}</TextLink>
+                    </td>
                     <td className={`${td} tabular-nums`}>{cov ? pct(cov.containersVerified, cov.containersTotal) : "—"}</td>
                     <td className={`${td} text-xs`}>{!c.enabled ? "disabled" : c.lastError ? <span className="text-red-700 dark:text-red-400">{c.lastError}</span> : "ok"}</td>
                   </tr>
@@ -54,16 +59,28 @@ export default async function ClustersPage() {
                 {list.namespaces.map((n) => (
                   <tr key={`${n.cluster}/${n.namespace}`} data-testid={`ns-row-${n.namespace}`}>
                     <td className={td}>
-                      <TextLink href={`/clusters/${encodeURIComponent(n.cluster)}/${encodeURIComponent(n.namespace)}`}>
+                      <TextLink href={links.namespace(n.cluster, n.namespace)}>
                         {n.cluster}/{n.namespace}
                       </TextLink>
                     </td>
-                    <td className={`${td} tabular-nums`}>{n.containersTotal}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersVerified}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersFailed}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersUnsigned}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersError}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersUnmatched}</td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "verified" })}>{n.containersVerified}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "failed" })}>{n.containersFailed}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unsigned" })}>{n.containersUnsigned}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "error" })}>{n.containersError}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>
+                    </td>
                     <td className={`${td} tabular-nums`} data-testid={`ns-coverage-${n.namespace}`}>{pct(n.containersVerified, n.containersTotal)}</td>
                   </tr>
                 ))}

@@ -2,12 +2,15 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AppShell } from "@/components/app-shell";
 import { RevokeConfirmForm } from "@/components/trust/forms";
+import { SimpleTable, td, TextLink } from "@/components/ui";
 import { Section } from "@/components/trust/ui";
 import { ApiError } from "@/lib/api/errors";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
 import { previewRevocation } from "@/lib/trust/revoke";
+import { shortDigest } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 
 export const metadata: Metadata = { title: "Revoke a key" };
 export const dynamic = "force-dynamic";
@@ -45,7 +48,7 @@ export default async function RevokePage({ searchParams }: { searchParams: Promi
             Blast radius: what would turn from verified to failed if this authority were revoked now, evaluated against the evidence
             Signet holds. Nothing has changed yet.
           </p>
-          <div className="mt-4 grid max-w-3xl grid-cols-4 gap-3 text-center" data-testid="blast-summary">
+          <div className="mt-4 grid max-w-3xl grid-cols-2 gap-3 text-center sm:grid-cols-4" data-testid="blast-summary">
             {(
               [
                 ["Containers", preview.radius.containers],
@@ -55,7 +58,7 @@ export default async function RevokePage({ searchParams }: { searchParams: Promi
               ] as const
             ).map(([label, n]) => (
               <div key={label} className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900">
-                <div className="text-xs uppercase tracking-wide text-slate-500">{label}</div>
+                <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">{label}</div>
                 <div className="text-2xl font-semibold" data-testid={`blast-${label.toLowerCase()}`}>
                   {n}
                 </div>
@@ -84,36 +87,31 @@ export default async function RevokePage({ searchParams }: { searchParams: Promi
           </Section>
           {preview.radius.affected.length > 0 && (
             <Section title="Affected workloads" id="affected">
-              <table className="w-full max-w-5xl text-left text-sm" data-testid="blast-table">
-                <thead className="text-xs uppercase tracking-wide text-slate-500">
-                  <tr>
-                    <th className="py-2">Cluster / namespace</th>
-                    <th>Workload</th>
-                    <th>Container</th>
-                    <th>Image</th>
-                    <th>Policy (mode)</th>
-                    <th>Becomes</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
-                  {preview.radius.affected.map((a) => (
-                    <tr key={`${a.containerId}/${a.policy}`} data-testid="blast-row">
-                      <td className="py-1.5">
+              <SimpleTable head={["Cluster / namespace", "Workload", "Container", "Image", "Policy (mode)", "Becomes"]} caption="Workloads that would fail" testId="blast-table">
+                {preview.radius.affected.map((a) => (
+                  <tr key={`${a.containerId}/${a.policy}`} data-testid="blast-row">
+                    <td className={td}>
+                      <TextLink href={links.namespace(a.cluster, a.namespace)}>
                         {a.cluster}/{a.namespace}
-                      </td>
-                      <td>{a.workload}</td>
-                      <td>{a.container}</td>
-                      <td className="font-mono text-xs">
-                        {a.image}@{a.digest.slice(0, 19)}…
-                      </td>
-                      <td>
-                        {a.policy} ({a.mode})
-                      </td>
-                      <td className="text-red-700 dark:text-red-400">{a.after}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                      </TextLink>
+                    </td>
+                    <td className={td}>
+                      <TextLink href={links.workload(a.cluster, a.namespace, a.workload)}>{a.workload}</TextLink>
+                    </td>
+                    <td className={td}>
+                      <TextLink href={links.container(a.containerId)}>{a.container}</TextLink>
+                    </td>
+                    <td className={`${td} min-w-48 font-mono text-xs`}>
+                      <span className="break-all">{a.image}</span>
+                      <div title={a.digest}>{shortDigest(a.digest)}</div>
+                    </td>
+                    <td className={td}>
+                      {a.policy} ({a.mode})
+                    </td>
+                    <td className={`${td} text-red-700 dark:text-red-400`}>{a.after}</td>
+                  </tr>
+                ))}
+              </SimpleTable>
             </Section>
           )}
           {hasRole(user.role, "admin") ? (

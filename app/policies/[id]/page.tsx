@@ -8,6 +8,7 @@ import { getPolicyDrift } from "@/lib/data/drift";
 import { getPolicyDetail } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
 import { pct, VERDICTS } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 import { PolicyEditor } from "../page-client";
 import { Time } from "@/components/time";
 
@@ -26,14 +27,14 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
   return (
     <AppShell current="/policies">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <TextLink href="/policies">Policies & authorities</TextLink> / <span className="text-slate-500">{p.name}</span>
+        <TextLink href="/policies">Policies & authorities</TextLink> / <span className="text-slate-600 dark:text-slate-400">{p.name}</span>
       </nav>
       <PageHeader
         title={p.name}
         description={`${p.mode} · version ${p.version} · source ${p.source}${p.readOnly ? " (read-only, imported)" : ""}${p.description ? ` · ${p.description}` : ""}`}
       />
       <div className="mt-6 grid gap-4 xl:grid-cols-2">
-        <Card title="Versions and their effect" testId="policy-versions">
+        <Card title="Versions and their effect" testId="policy-versions" className="min-w-0">
           <SimpleTable head={["Version", "Saved", "By", ...VERDICTS.slice(0, 4)]} caption="Versions with verdict events recorded under each">
             {p.versions.map((v) => (
               <tr key={v.version} data-testid={`version-${v.version}`}>
@@ -53,7 +54,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
             {pct(p.verdicts.verified ?? 0, VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0))}).
           </p>
         </Card>
-        <Card title={p.mode === "enforce" ? "Enforced" : "What would break if this policy were enforced"} testId="policy-would-break">
+        <Card title={p.mode === "enforce" ? "Enforced" : "What would break if this policy were enforced"} testId="policy-would-break" className="min-w-0">
           {p.mode === "enforce" ? (
             <p className="text-sm text-slate-600 dark:text-slate-400">This policy is enforced: admission controllers reject what it does not verify.</p>
           ) : p.wouldBreak.length === 0 ? (
@@ -63,9 +64,12 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
               {p.wouldBreak.map((w, i) => (
                 <tr key={i}>
                   <td className={td}>
-                    {w.cluster}/{w.namespace}/{w.workload}
+                    <TextLink href={links.namespace(w.cluster, w.namespace)}>
+                      {w.cluster}/{w.namespace}
+                    </TextLink>
+                    /<TextLink href={links.workload(w.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>
                   </td>
-                  <td className={`${td} break-all text-xs`}>{w.image}</td>
+                  <td className={`${td} min-w-48 break-all text-xs`}>{w.image}</td>
                   <td className={td}>
                     <VerdictBadge verdict={w.verdict} />
                   </td>
