@@ -7,6 +7,9 @@ import { Field, fieldInputClass, JsonForm } from "@/components/json-form";
 
 const inputClass = fieldInputClass;
 
+/** Dates are typed as ISO days (YYYY-MM-DD), the one format the dashboard shows, whatever the browser's locale. */
+const isoDateInput = { type: "text", inputMode: "numeric", placeholder: "YYYY-MM-DD", pattern: "\\d{4}-\\d{2}-\\d{2}", autoComplete: "off" } as const;
+
 const text = (f: FormData, k: string) => {
   const v = String(f.get(k) ?? "").trim();
   return v === "" ? undefined : v;
@@ -32,7 +35,7 @@ export function AddKeyForm() {
         <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />
       </Field>
       <Field name="rotateBy" label="Rotate by">
-        <input name="rotateBy" type="date" className={inputClass} />
+        <input name="rotateBy" {...isoDateInput} className={inputClass} />
       </Field>
       <Field name="source" label="Came from">
         <select name="source" className={inputClass} defaultValue="cosign.pub">
@@ -60,7 +63,7 @@ export function RotateKeyForm({ from }: { from: string }) {
         <input name="newName" required className={inputClass} />
       </Field>
       <Field name="rotateBy" label="Rotate the new key by">
-        <input name="rotateBy" type="date" className={inputClass} />
+        <input name="rotateBy" {...isoDateInput} className={inputClass} />
       </Field>
       <Field name="pem" label="New public key (PEM)" wide>
         <textarea name="pem" required rows={4} className={`${inputClass} font-mono text-xs`} />

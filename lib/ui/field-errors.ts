@@ -22,6 +22,7 @@ export function readableIssue(message: string): string {
   if (tooSmall) return tooSmall[1] === "1" ? "Required." : `At least ${tooSmall[1]} characters.`;
   const tooBig = /^Too big: expected string to have <=(\d+) characters?$/.exec(message);
   if (tooBig) return `At most ${tooBig[1]} characters.`;
+  if (/expected date/i.test(message)) return "Not a valid date: write it as YYYY-MM-DD.";
   if (/^Invalid (email|url)/i.test(message)) return `Not a valid ${/email/i.test(message) ? "email address" : "URL"}.`;
   return message.endsWith(".") ? message : `${message}.`;
 }

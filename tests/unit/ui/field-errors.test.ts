@@ -37,6 +37,9 @@ describe("readFormErrors: the API's error envelope as a form shows it", () => {
     expect(readFormErrors(env("payload_too_large", "x", { limit: 2 * 1024 * 1024 }), { inputs: [], fallback: "f" }).message).toBe("Too large: at most 2 MiB can be sent.");
     expect(readFormErrors({ message: "User already exists" }, { inputs: [], fallback: "f" }).message).toBe("User already exists");
     expect(readFormErrors(null, { inputs: ["a"], fallback: "The request failed." })).toEqual({ message: "The request failed.", fields: {}, other: [] });
+    expect(readFormErrors(env("validation_failed", "The request is not valid.", [{ path: "rotateBy", message: "Invalid input: expected date, received Date" }]), { inputs: ["rotateBy"], fallback: "f" }).fields).toEqual({
+      rotateBy: "Not a valid date: write it as YYYY-MM-DD.",
+    });
     expect(formatBytes(3 * 1024 * 1024)).toBe("3 MiB");
     expect(formatBytes(1536)).toBe("1.5 KiB");
   });
