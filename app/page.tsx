@@ -1,44 +1,76 @@
 import { AppShell } from "@/components/app-shell";
 import { TrustOverviewPanel } from "@/components/trust/overview-panel";
-import { CoverageTrendChart, VerdictMixChart } from "@/components/charts";
-import { Card, EmptyState, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
+import { VerdictMixChart } from "@/components/charts";
+import { Banner, FirstRunChecklist, ScanBanners } from "@/components/overview/banners";
+import { ReevaluationNotice } from "@/components/overview/reevaluation-notice";
+import { CoverageTrendChart } from "@/components/trend-chart";
+import { Card, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
-import { getOverview as getCoverageOverview } from "@/lib/data/coverage";
-import { getOverview as getInventoryCounts } from "@/lib/data/overview";
+import { knownContainers, knownCoverage, toTarget } from "@/lib/coverage/compute";
+import { getOverview } from "@/lib/data/coverage";
+import { getCoverageTrend } from "@/lib/data/trend";
 import { getDb } from "@/lib/db/client";
+import { trendRange } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { checkHealth, processStartedAt } from "@/lib/health/check";
 import { formatTime, pct } from "@/lib/ui/format";
 
 export const dynamic = "force-dynamic";
 
-export default async function OverviewPage() {
+const MIX = ["verified", "failed", "unsigned", "error", "stale", "unmatched"] as const;
+
+export default async function OverviewPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requireUser();
   const db = getDb();
   const env = getEnv();
-  const [counts, coverage, health] = await Promise.all([
-    getInventoryCounts(db),
-    getCoverageOverview(db),
+  const range = trendRange.catch("30d").parse((await searchParams).range);
+  const [overview, trend, health] = await Promise.all([
+    getOverview(db, { trendDays: 1 }),
+    getCoverageTrend(db, { range }),
     checkHealth(db, { staleSeconds: env.SIGNET_HEARTBEAT_STALE_SECONDS, workersSince: processStartedAt() }),
   ]);
-  const fleet = coverage.fleet;
+  const { fleet, counts } = overview;
   const target = env.SIGNET_COVERAGE_TARGET;
+  const known = fleet ? knownContainers(fleet) : 0;
+  const coverage = fleet ? knownCoverage(fleet) : null;
+  const staleOrUnknown = fleet ? fleet.containersStale + fleet.containersError : 0;
+  const progress = fleet ? toTarget(fleet, target) : null;
+  const mixValue = (v: (typeof MIX)[number]) =>
+    !fleet ? 0 : v === "stale" ? fleet.containersStale : fleet[`containers${v[0]!.toUpperCase()}${v.slice(1)}` as "containersVerified"];
   return (
     <AppShell current="/">
       <h1 className="text-2xl font-semibold">Overview</h1>
       <p className="mt-1 max-w-2xl text-sm text-slate-600 dark:text-slate-400">
         Which images running in your clusters are provably signed by someone you trust, and which are not.
+        {fleet && (
+          <>
+            {" "}
+            Figures as of <span data-testid="overview-as-of">{formatTime(fleet.takenAt)}</span>.
+          </>
+        )}
       </p>
+
+      {overview.reevaluation && (
+        <ReevaluationNotice scanId={overview.reevaluation.id} trigger={overview.reevaluation.trigger} done={overview.reevaluation.done} total={overview.reevaluation.total} />
+      )}
+      <ScanBanners overview={overview} />
+      {overview.firstRun && <FirstRunChecklist steps={overview.firstRun} />}
 
       <section aria-labelledby="coverage" className="mt-6">
         <h2 id="coverage" className="sr-only">
           Coverage
         </h2>
-        <div className="grid grid-cols-2 gap-4 lg:grid-cols-4">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-5">
           <Stat
             label="Containers verified"
-            value={fleet ? pct(fleet.containersVerified, fleet.containersTotal) : "—"}
-            hint={fleet ? `${fleet.containersVerified} of ${fleet.containersTotal} running · target ${target}%` : `target ${target}%`}
+            value={!fleet ? "—" : coverage === null ? "—" : `${coverage.toFixed(1)}%`}
+            hint={
+              fleet
+                ? known > 0
+                  ? `${fleet.containersVerified} of ${known} with a current verdict · target ${target}%`
+                  : `no current verdict${fleet.containersStale ? ` · last known ${pct(fleet.containersStaleVerified, fleet.containersStale)} (stale)` : ""}`
+                : `target ${target}%`
+            }
             testId="stat-coverage-containers"
           />
           <Stat
@@ -47,11 +79,36 @@ export default async function OverviewPage() {
             hint={fleet ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests` : undefined}
             testId="stat-coverage-images"
           />
-          <Stat label="Failed or unsigned" value={fleet ? fleet.containersFailed + fleet.containersUnsigned : "—"} hint="running containers" testId="stat-failing" />
+          <Stat
+            label="Failed · unsigned · error"
+            value={fleet ? fleet.containersFailed + fleet.containersUnsigned + fleet.containersError : "—"}
+            hint={
+              fleet ? (
+                <span data-testid="stat-failing-detail">
+                  {fleet.containersFailed} failed · {fleet.containersUnsigned} unsigned · {fleet.containersError} error
+                </span>
+              ) : (
+                "running containers"
+              )
+            }
+            testId="stat-failing"
+          />
+          <Stat
+            label="Stale / unknown"
+            value={fleet ? staleOrUnknown : "—"}
+            hint={
+              fleet ? (
+                <span data-testid="stat-stale-detail">
+                  {fleet.containersStale} stale (last known {fleet.containersStaleVerified} verified) · {fleet.containersError} unknown
+                </span>
+              ) : undefined
+            }
+            testId="stat-stale"
+          />
           <Stat
             label="Last scan"
-            value={coverage.lastScan ? coverage.lastScan.status : "never"}
-            hint={coverage.lastScan ? formatTime(coverage.lastScan.finishedAt ?? coverage.lastScan.createdAt) : undefined}
+            value={overview.lastScan ? overview.lastScan.status : "never"}
+            hint={overview.lastScan ? formatTime(overview.lastScan.finishedAt ?? overview.lastScan.createdAt) : undefined}
             testId="stat-last-scan"
           />
         </div>
@@ -70,38 +127,43 @@ export default async function OverviewPage() {
         </div>
       </section>
 
-      {counts.clusters === 0 && (
-        <div className="mt-6">
-          <EmptyState title="No clusters yet">
-            Signet reads the contexts of <code>~/.kube/config</code> (or <code>$KUBECONFIG</code>) and the in-cluster service
-            account. Once a cluster is scanned, coverage appears here.
-          </EmptyState>
-        </div>
+      {fleet && overview.stale.length > 0 && (
+        <Banner tone="warn" title={`${fleet.containersStale} containers show their last known verdict (stale)`} testId="stale-card">
+          <ul className="mt-1 space-y-1">
+            {overview.stale.map((g) => (
+              <li key={g.reason} data-testid="stale-group">
+                <span className="tabular-nums">{g.containers}</span> stale since {formatTime(g.since)}: {g.reason}{" "}
+                <span className="text-xs">
+                  (last known: {Object.entries(g.lastKnown).map(([v, n]) => `${n} ${v}`).join(", ")})
+                </span>
+              </li>
+            ))}
+          </ul>
+        </Banner>
       )}
 
       {fleet && (
         <>
           <div className="mt-6 grid gap-4 xl:grid-cols-3">
-            <Card title="Coverage over time" className="xl:col-span-2" testId="trend-card">
-              <CoverageTrendChart points={coverage.trend} target={target} />
+            <Card title="Coverage over time" className="min-w-0 xl:col-span-2" testId="trend-card">
+              <CoverageTrendChart trend={trend} />
+              {progress && (
+                <p className="mt-2 text-sm text-slate-600 dark:text-slate-400" data-testid="rollout-progress">
+                  {progress.reached
+                    ? `Target ${target}% reached.`
+                    : known === 0
+                      ? `Target ${target}%: no current verdict to measure.`
+                      : `Toward the target of ${target}%: ${progress.missing} more ${progress.missing === 1 ? "container" : "containers"} to verify.`}
+                </p>
+              )}
             </Card>
-            <Card title="Verdict mix" testId="verdict-mix">
-              <VerdictMixChart
-                mix={{
-                  verified: fleet.containersVerified,
-                  failed: fleet.containersFailed,
-                  unsigned: fleet.containersUnsigned,
-                  error: fleet.containersError,
-                  unmatched: fleet.containersUnmatched,
-                }}
-              />
+            <Card title="Verdict mix" className="min-w-0" testId="verdict-mix">
+              <VerdictMixChart mix={Object.fromEntries(MIX.map((v) => [v, mixValue(v)]))} />
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
-                {(["verified", "failed", "unsigned", "error", "unmatched"] as const).map((v) => (
+                {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
                     <span>{v}</span>
-                    <span className="tabular-nums">
-                      {fleet[`containers${v[0]!.toUpperCase()}${v.slice(1)}` as "containersVerified"]}
-                    </span>
+                    <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
               </ul>
@@ -109,21 +171,29 @@ export default async function OverviewPage() {
           </div>
 
           <div className="mt-4 grid gap-4 xl:grid-cols-2">
-            <Card title="By cluster" testId="clusters-card">
-              <SimpleTable head={["Cluster", "Containers", "Verified", "Coverage"]} caption="Coverage by cluster">
-                {coverage.clusters.map((c) => (
-                  <tr key={c.cluster} data-testid={`cluster-${c.cluster}`}>
-                    <td className={td}>{c.cluster}</td>
-                    <td className={`${td} tabular-nums`}>{c.containersTotal}</td>
-                    <td className={`${td} tabular-nums`}>{c.containersVerified}</td>
-                    <td className={`${td} tabular-nums`}>{pct(c.containersVerified, c.containersTotal)}</td>
-                  </tr>
-                ))}
+            <Card title="By cluster" className="min-w-0" testId="clusters-card">
+              <SimpleTable head={["Cluster", "Containers", "Verified", "Coverage", "Target", "Stale", "State"]} caption="Coverage by cluster">
+                {overview.clusters.map((c) => {
+                  const p = toTarget(c, c.target);
+                  return (
+                    <tr key={c.cluster} data-testid={`cluster-${c.cluster}`}>
+                      <td className={td}>{c.cluster}</td>
+                      <td className={`${td} tabular-nums`}>{c.containersTotal}</td>
+                      <td className={`${td} tabular-nums`}>{c.containersVerified}</td>
+                      <td className={`${td} tabular-nums`}>{pct(c.containersVerified, knownContainers(c))}</td>
+                      <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
+                        {c.target}%{p.reached ? " ✓" : ` (−${p.missing})`}
+                      </td>
+                      <td className={`${td} tabular-nums`}>{c.containersStale + c.containersError}</td>
+                      <td className={`${td} text-xs`}>{c.lastError ? <span className="text-amber-800 dark:text-amber-300">stale since {formatTime(c.lastErrorAt)}</span> : "ok"}</td>
+                    </tr>
+                  );
+                })}
               </SimpleTable>
             </Card>
-            <Card title="Worst namespaces" testId="worst-namespaces" actions={<TextLink href="/clusters">All namespaces</TextLink>}>
-              <SimpleTable head={["Namespace", "Containers", "Not verified", "Coverage"]} caption="Namespaces with the lowest coverage">
-                {coverage.worstNamespaces.map((n) => (
+            <Card title="Worst namespaces" className="min-w-0" testId="worst-namespaces" actions={<TextLink href="/clusters">All namespaces</TextLink>}>
+              <SimpleTable head={["Namespace", "Containers", "Not verified", "Coverage"]} caption="Namespaces with the lowest coverage among containers with a current verdict">
+                {overview.worstNamespaces.map((n) => (
                   <tr key={`${n.cluster}/${n.namespace}`} data-testid={`worst-${n.namespace}`}>
                     <td className={td}>
                       <TextLink href={`/clusters/${encodeURIComponent(n.cluster)}/${encodeURIComponent(n.namespace)}`}>
@@ -131,7 +201,7 @@ export default async function OverviewPage() {
                       </TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>{n.containersTotal}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersTotal - n.containersVerified - n.containersUnmatched}</td>
+                    <td className={`${td} tabular-nums`}>{n.containersFailed + n.containersUnsigned + n.containersError}</td>
                     <td className={`${td} tabular-nums`}>{n.coveragePct.toFixed(1)}%</td>
                   </tr>
                 ))}
@@ -140,14 +210,14 @@ export default async function OverviewPage() {
           </div>
 
           <Card title="Newest failures" className="mt-4" testId="newest-failures">
-            {coverage.newestFailures.length === 0 ? (
+            {overview.newestFailures.length === 0 ? (
               <p className="text-sm text-slate-600 dark:text-slate-400">No failing containers.</p>
             ) : (
-              <SimpleTable head={["When", "Where", "Image", "Policy", "Verdict", "Reason"]} caption="Newest failing verdicts">
-                {coverage.newestFailures.map((f) => (
+              <SimpleTable head={["When", "Where", "Image", "Policy", "Verdict", "Reason"]} caption="Newest failed, unsigned and error verdicts (stale ones are grouped above)">
+                {overview.newestFailures.map((f) => (
                   <tr key={`${f.containerId}-${f.policy}`}>
                     <td className={`${td} whitespace-nowrap`}>{formatTime(f.changedAt)}</td>
-                    <td className={td}>
+                    <td className={`${td} break-words`}>
                       {f.cluster}/{f.namespace}/{f.workload}
                     </td>
                     <td className={`${td} break-all`}>{f.imageId ? <TextLink href={`/images/${f.imageId}`}>{f.image}</TextLink> : f.image}</td>
@@ -157,7 +227,7 @@ export default async function OverviewPage() {
                     <td className={td}>
                       <VerdictBadge verdict={f.verdict} />
                     </td>
-                    <td className={`${td} text-slate-600 dark:text-slate-400`}>{f.reason}</td>
+                    <td className={`${td} break-words text-slate-600 dark:text-slate-400`}>{f.reason}</td>
                   </tr>
                 ))}
               </SimpleTable>
@@ -174,9 +244,9 @@ export default async function OverviewPage() {
         </h2>
         <ul className="mt-2 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900">
           {Object.entries(health.checks).map(([name, check]) => (
-            <li key={name} className="flex items-center justify-between px-4 py-2" data-testid={`health-${name}`}>
+            <li key={name} className="flex items-center justify-between gap-2 px-4 py-2" data-testid={`health-${name}`}>
               <span className="capitalize">{name}</span>
-              <span className={check.ok ? "text-emerald-700 dark:text-emerald-400" : "text-red-700 dark:text-red-400"}>
+              <span className={`break-words text-right ${check.ok ? "text-emerald-700 dark:text-emerald-400" : "text-red-700 dark:text-red-400"}`}>
                 {check.ok ? "✓" : "✗"} {check.detail}
               </span>
             </li>

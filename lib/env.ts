@@ -191,6 +191,19 @@ const envSchema = z.object({
   SIGNET_METRICS_PORT: intFromString(0, 65535).optional(),
   /** Coverage goal in percent: the target line of the overview's trend chart. */
   SIGNET_COVERAGE_TARGET: z.coerce.number().min(0).max(100).default(95),
+  /** Per-cluster coverage goals overriding SIGNET_COVERAGE_TARGET: "prod=99,staging=80". */
+  SIGNET_CLUSTER_COVERAGE_TARGETS: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[^=]+=\d{1,3}(\.\d+)?$/, "each item is cluster=percent")
+          .transform((pair) => [pair.slice(0, pair.lastIndexOf("=")).trim(), Number(pair.slice(pair.lastIndexOf("=") + 1))] as const)
+          .refine(([, pct]) => pct <= 100, "a percentage is at most 100"),
+      ),
+    )
+    .transform((pairs) => Object.fromEntries(pairs) as Record<string, number>)
+    .default({}),
 }).superRefine((env, ctx) => {
   const oidc = [env.SIGNET_OIDC_ISSUER, env.SIGNET_OIDC_CLIENT_ID, env.SIGNET_OIDC_CLIENT_SECRET];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) {

@@ -58,10 +58,28 @@ export async function issueSetupLink(db: Db, env: Env, opts: { rotate: boolean }
 export async function announceSetupLink(db: Db, env: Env, opts: { rotate: boolean }): Promise<void> {
   const link = await issueSetupLink(db, env, opts);
   if (!link) return;
-  // warn: shown at the default and at LOG_LEVEL=warn; the message carries the link on purpose
-  childLogger("auth").warn(
-    `No administrator exists yet. Create the first one at ${link} (one-time link, valid ${SETUP_TTL_MINUTES} minutes), or run \`signet users create-admin\`.`,
-  );
+  // a plain banner a person sees among the JSON log lines (stderr, like the logs); the link is a
+  // one-time secret, so the structured log only says where it is
+  process.stderr.write(setupBanner(link));
+  childLogger("auth").warn("No administrator exists yet: the one-time setup link is printed above (or run `signet users create-admin`).");
+}
+
+/** The first-run banner around the setup link: plain text, the link alone on its line. */
+export function setupBanner(link: string): string {
+  const rule = "=".repeat(78);
+  return [
+    "",
+    rule,
+    "  Signet: no administrator exists yet. Create the first one here (one-time link,",
+    `  valid ${SETUP_TTL_MINUTES} minutes; a restart prints a new one):`,
+    "",
+    `  ${link}`,
+    "",
+    "  or run: signet users create-admin",
+    rule,
+    "",
+    "",
+  ].join("\n");
 }
 
 export async function hasAnyUser(db: Db): Promise<boolean> {

@@ -1,8 +1,12 @@
 /**
  * Coverage aggregation, pure: from the latest verdicts of running containers to the figures of the
- * overview and the time series (fleet, per cluster, per namespace).
+ * overview and the time series (fleet, per cluster, per namespace). The semantics of stale and
+ * unknown verdicts are docs/decisions/0012-stale-verdicts.md.
  */
 export type Verdict = "verified" | "failed" | "unsigned" | "error" | "unmatched";
+
+/** A verdict that says something about the image: what a stale verdict falls back to. */
+export type DefiniteVerdict = "verified" | "failed" | "unsigned";
 
 export interface ContainerVerdicts {
   containerId: string;
@@ -11,6 +15,13 @@ export interface ContainerVerdicts {
   digest: string | null;
   /** Latest verdict of each applicable policy (empty = no policy applies). */
   verdicts: Verdict[];
+  /**
+   * The last definite value of each verdict, in the order of `verdicts` (null: never known). Only read
+   * for `error` verdicts; absent = none known.
+   */
+  lastKnown?: (DefiniteVerdict | null)[];
+  /** The container's cluster could not be listed by the last scan: what runs there is last known only. */
+  clusterStale?: boolean;
 }
 
 /**
@@ -25,17 +36,75 @@ export function overallVerdict(verdicts: readonly Verdict[]): Verdict {
   return "verified";
 }
 
+/**
+ * Where one container counts — exactly one bucket:
+ * - verified / failed / unsigned: a current, definite verdict;
+ * - stale: Signet cannot look now (an `error` whose every policy has a last known value, or its cluster
+ *   unreachable); `lastKnown` is the overall verdict it had — never counted as verified;
+ * - error: Signet cannot tell and knows nothing earlier (unknown);
+ * - unmatched: no policy applies.
+ */
+export type CoverageState =
+  | { bucket: "verified" | "failed" | "unsigned" | "error" | "unmatched" }
+  | { bucket: "stale"; lastKnown: Verdict };
+
+export function containerState(r: ContainerVerdicts): CoverageState {
+  // No digest and no verdict (the tag could not be resolved yet): we cannot tell what runs — an
+  // error, never "no policy applies".
+  const current = r.digest === null && r.verdicts.length === 0 ? "error" : overallVerdict(r.verdicts);
+  if (current === "unmatched") return { bucket: "unmatched" };
+  if (current !== "error") return r.clusterStale ? { bucket: "stale", lastKnown: current } : { bucket: current };
+  // an error: the last known value of each verdict that is an error now
+  const substituted: Verdict[] = [];
+  let allKnown = r.verdicts.length > 0;
+  r.verdicts.forEach((v, i) => {
+    if (v !== "error") return substituted.push(v);
+    const known = r.lastKnown?.[i] ?? null;
+    if (known === null) allKnown = false;
+    else substituted.push(known);
+  });
+  return allKnown ? { bucket: "stale", lastKnown: overallVerdict(substituted) } : { bucket: "error" };
+}
+
 export interface CoverageFigures {
+  /** Every running container: verified + failed + unsigned + error + stale + unmatched. */
   containersTotal: number;
   containersVerified: number;
   containersFailed: number;
   containersUnsigned: number;
+  /** Signet cannot tell and knows no earlier verdict (unknown). */
   containersError: number;
   containersUnmatched: number;
+  /** Last known only (see CoverageState); not in verified / failed / unsigned / error. */
+  containersStale: number;
+  /** Stale containers whose last known verdict was verified. */
+  containersStaleVerified: number;
   imagesTotal: number;
-  /** Distinct digests whose every running container is verified. */
+  /** Distinct digests whose every running container is verified (currently, not stale). */
   imagesVerified: number;
 }
+
+/** Every figure's name (the columns of CoverageSnapshot that hold figures). */
+export const FIGURE_KEYS = [
+  "containersTotal",
+  "containersVerified",
+  "containersFailed",
+  "containersUnsigned",
+  "containersError",
+  "containersUnmatched",
+  "containersStale",
+  "containersStaleVerified",
+  "imagesTotal",
+  "imagesVerified",
+] as const satisfies readonly (keyof CoverageFigures)[];
+
+/** The figures of a row that has them (a snapshot row), and nothing else. */
+export function pickFigures(r: CoverageFigures): CoverageFigures {
+  return Object.fromEntries(FIGURE_KEYS.map((k) => [k, r[k]])) as unknown as CoverageFigures;
+}
+
+/** Prisma `select` of every figure. */
+export const FIGURES_SELECT = Object.fromEntries(FIGURE_KEYS.map((k) => [k, true])) as Record<(typeof FIGURE_KEYS)[number], true>;
 
 function figures(rows: readonly ContainerVerdicts[]): CoverageFigures {
   const f: CoverageFigures = {
@@ -45,26 +114,43 @@ function figures(rows: readonly ContainerVerdicts[]): CoverageFigures {
     containersUnsigned: 0,
     containersError: 0,
     containersUnmatched: 0,
+    containersStale: 0,
+    containersStaleVerified: 0,
     imagesTotal: 0,
     imagesVerified: 0,
   };
   const images = new Map<string, boolean>();
   for (const r of rows) {
-    // No digest (the tag could not be resolved yet): we cannot tell what runs — an error, never
-    // "no policy applies".
-    const v = r.digest === null && r.verdicts.length === 0 ? "error" : overallVerdict(r.verdicts);
-    if (v === "verified") f.containersVerified++;
-    else if (v === "failed") f.containersFailed++;
-    else if (v === "unsigned") f.containersUnsigned++;
-    else if (v === "error") f.containersError++;
-    else f.containersUnmatched++;
+    const s = containerState(r);
+    if (s.bucket === "verified") f.containersVerified++;
+    else if (s.bucket === "failed") f.containersFailed++;
+    else if (s.bucket === "unsigned") f.containersUnsigned++;
+    else if (s.bucket === "error") f.containersError++;
+    else if (s.bucket === "stale") {
+      f.containersStale++;
+      if (s.lastKnown === "verified") f.containersStaleVerified++;
+    } else f.containersUnmatched++;
     // a container without a known digest counts as its own image (it cannot be verified)
     const key = r.digest ?? `unknown:${r.containerId}`;
-    images.set(key, (images.get(key) ?? true) && v === "verified");
+    images.set(key, (images.get(key) ?? true) && s.bucket === "verified");
   }
   f.imagesTotal = images.size;
   f.imagesVerified = [...images.values()].filter(Boolean).length;
   return f;
+}
+
+/** Containers with a current definite verdict: the denominator of "verified (known)". */
+export function knownContainers(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">): number {
+  return f.containersVerified + f.containersFailed + f.containersUnsigned;
+}
+
+/**
+ * Coverage among the containers whose verdict is known now: Signet's own inability to look (stale,
+ * error) neither lowers nor raises it. Null when nothing is known (shown as "—", never 0 %).
+ */
+export function knownCoverage(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">): number | null {
+  const known = knownContainers(f);
+  return known === 0 ? null : percent(f.containersVerified, known);
 }
 
 export interface CoverageSnapshotRow extends CoverageFigures {
@@ -101,4 +187,15 @@ export function computeCoverage(rows: readonly ContainerVerdicts[]): CoverageSna
 /** Percentage with one decimal, 0 when there is nothing to cover. */
 export function percent(part: number, total: number): number {
   return total === 0 ? 0 : Math.round((part / total) * 1000) / 10;
+}
+
+/**
+ * Rollout progress toward a coverage target: how many more known containers must be verified to
+ * reach it (0 when reached), from the known figures.
+ */
+export function toTarget(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">, targetPct: number): { reached: boolean; missing: number } {
+  const known = knownContainers(f);
+  const needed = Math.ceil((targetPct / 100) * known - 1e-9);
+  const missing = Math.max(0, needed - f.containersVerified);
+  return { reached: known > 0 && missing === 0, missing };
 }

@@ -1,23 +1,11 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { percent } from "@/lib/coverage/compute";
+import { percent, pickFigures as pick } from "@/lib/coverage/compute";
 import { namespaceDetailDto, namespaceListDto, type NamespaceDetailDto, type NamespaceListDto } from "@/lib/dto/dashboard";
 import { policySpecSchema } from "@/lib/policy/schema";
 import { decideAdmission } from "@/lib/policy/admission";
 import { policyApplies } from "@/lib/policy/scope";
 
-const FIGURES = [
-  "containersTotal",
-  "containersVerified",
-  "containersFailed",
-  "containersUnsigned",
-  "containersError",
-  "containersUnmatched",
-  "imagesTotal",
-  "imagesVerified",
-] as const;
-type Figures = Record<(typeof FIGURES)[number], number>;
-const pick = (r: Figures): Figures => Object.fromEntries(FIGURES.map((k) => [k, r[k]])) as Figures;
 
 /** Coverage of every namespace at the latest snapshot, worst first. */
 export async function listNamespaceCoverage(db: Db): Promise<NamespaceListDto> {

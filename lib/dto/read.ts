@@ -14,17 +14,65 @@ export const coverageFigures = z.object({
   containersUnsigned: z.number().int(),
   containersError: z.number().int(),
   containersUnmatched: z.number().int(),
+  /** Last known only (ADR 0012): not in verified / failed / unsigned / error. */
+  containersStale: z.number().int(),
+  containersStaleVerified: z.number().int(),
   imagesTotal: z.number().int(),
   imagesVerified: z.number().int(),
 });
 
 export const coveragePoint = coverageFigures.extend({ takenAt: z.string() });
 
+/** The trend charts' time ranges (in the URL as `range`). */
+export const trendRange = z.enum(["24h", "7d", "30d", "90d"]);
+export type TrendRange = z.infer<typeof trendRange>;
+
+/** One point of a coverage trend: known coverage (null when nothing was known) and the stale share. */
+export const trendPoint = z.object({
+  takenAt: z.string(),
+  containersTotal: z.number().int(),
+  /** Verified among the containers with a current verdict (ADR 0012), percent; null: none known. */
+  containersPct: z.number().nullable(),
+  imagesPct: z.number().nullable(),
+  /** Stale or unknown containers, percent of all running ones. */
+  stalePct: z.number(),
+});
+export type TrendPointDto = z.infer<typeof trendPoint>;
+
+export const coverageTrendDto = z.object({
+  scope: z.enum(["fleet", "cluster", "namespace"]),
+  cluster: z.string().nullable(),
+  namespace: z.string().nullable(),
+  range: trendRange,
+  target: z.number(),
+  points: z.array(trendPoint),
+});
+export type CoverageTrendDto = z.infer<typeof coverageTrendDto>;
+
 export const overviewDto = z.object({
   fleet: coveragePoint.nullable(),
-  clusters: z.array(coverageFigures.extend({ cluster: z.string() })),
+  /** Inventory counts of the same snapshot as `fleet` (policies: now). */
+  counts: z.object({ clusters: z.number().int(), namespaces: z.number().int(), runningContainers: z.number().int(), distinctImages: z.number().int(), policies: z.number().int() }),
+  clusters: z.array(
+    coverageFigures.extend({
+      cluster: z.string(),
+      target: z.number(),
+      /** Why the last scan could not list it (its containers are stale since lastErrorAt). */
+      lastError: z.string().nullable(),
+      lastErrorAt: z.string().nullable(),
+      lastInventoryAt: z.string().nullable(),
+    }),
+  ),
   worstNamespaces: z.array(coverageFigures.extend({ cluster: z.string(), namespace: z.string(), coveragePct: z.number() })),
   trend: z.array(coveragePoint),
+  /** Verdicts Signet could not establish now but knew before, grouped by reason (ADR 0012). */
+  stale: z.array(z.object({ reason: z.string(), since: z.string(), containers: z.number().int(), lastKnown: z.record(z.string(), z.number().int()) })),
+  /** A policy or key change being applied from stored evidence; the figures above are from before it. */
+  reevaluation: z.object({ id: z.string(), trigger: z.string(), status: z.string(), done: z.number().int(), total: z.number().int(), createdAt: z.string() }).nullable(),
+  /** Until the first successful scan: the first-run checklist's steps. */
+  firstRun: z
+    .object({ cluster: z.boolean(), clusterDetail: z.string(), key: z.boolean(), policy: z.boolean(), scan: z.boolean() })
+    .nullable(),
   newestFailures: z.array(
     z.object({
       containerId: z.string(),
@@ -40,7 +88,16 @@ export const overviewDto = z.object({
       changedAt: z.string(),
     }),
   ),
-  lastScan: z.object({ id: z.string(), status: z.string(), createdAt: z.string(), finishedAt: z.string().nullable() }).nullable(),
+  lastScan: z
+    .object({
+      id: z.string(),
+      status: z.string(),
+      createdAt: z.string(),
+      finishedAt: z.string().nullable(),
+      /** Why it failed or was partial (cluster and configuration errors first). */
+      errors: z.array(z.object({ cluster: z.string().optional(), stage: z.string(), message: z.string() })),
+    })
+    .nullable(),
 });
 export type OverviewDto = z.infer<typeof overviewDto>;
 

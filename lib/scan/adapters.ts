@@ -14,6 +14,11 @@ export interface ClusterTarget {
 
 export interface ScanAdapters {
   listClusters(): Promise<ClusterTarget[]>;
+  /**
+   * Why the cluster configuration could not be read at the last listClusters (a missing or invalid
+   * kubeconfig), or null. A scan of zero clusters fails with it (see startScan).
+   */
+  configurationProblem?(): string | null;
   inventory(target: ClusterTarget): Promise<ClusterInventory>;
   rejections(target: ClusterTarget): Promise<ClusterRejections>;
   /** Resolves a tag to a manifest digest through the registry. */

@@ -39,6 +39,18 @@ export interface EvaluateImageResult {
 }
 
 type VerdictValue = "verified" | "failed" | "unsigned" | "error";
+type DefiniteValue = "verified" | "failed" | "unsigned";
+
+/**
+ * The last definite value a verdict carries (ADR 0012): the new value when it is definite; through an
+ * `error`, the one the previous verdict had (its value when definite, else what it carried).
+ */
+export function lastKnownAfter(value: VerdictValue, prev: { value: string; lastKnownValue: string | null } | undefined): DefiniteValue | null {
+  if (value !== "error") return value;
+  if (!prev) return null;
+  if (prev.value === "verified" || prev.value === "failed" || prev.value === "unsigned") return prev.value;
+  return (prev.lastKnownValue as DefiniteValue | null) ?? null;
+}
 
 function policyErrorVerdict(error: string): PolicyVerdict {
   return { value: "error", reasons: [{ code: "evidence-error", message: `policy cannot be evaluated: ${error}` }], satisfiedBy: [], evidenceIds: [] };
@@ -88,7 +100,7 @@ interface LoadedImage {
     id: string;
     imageRef: string;
     pod: { name: string; namespace: { name: string; labels: unknown }; cluster: { name: string }; workload: { kind: string; name: string } | null };
-    verdicts: Array<{ id: string; policyId: string; policyVersion: number; value: VerdictValue | "unmatched"; reasons: unknown; evidenceIds: string[] }>;
+    verdicts: Array<{ id: string; policyId: string; policyVersion: number; value: VerdictValue | "unmatched"; lastKnownValue: string | null; reasons: unknown; evidenceIds: string[] }>;
   }>;
 }
 
@@ -110,7 +122,7 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
     ORDER BY c.id`;
   const verdicts = containers.length
     ? await tx.$queryRaw<Array<LoadedImage["containers"][number]["verdicts"][number] & { containerId: string }>>`
-        SELECT id, "containerId", "policyId", "policyVersion", value::text AS value, reasons, "evidenceIds"
+        SELECT id, "containerId", "policyId", "policyVersion", value::text AS value, "lastKnownValue"::text AS "lastKnownValue", reasons, "evidenceIds"
         FROM "Verdict" WHERE "containerId" = ANY(${containers.map((c) => c.id)}::uuid[])`
     : [];
   const verdictsOf = new Map<string, LoadedImage["containers"][number]["verdicts"]>();
@@ -316,25 +328,27 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
       verdicts++;
       const prev = existing.get(p.id);
       const value = r.value as VerdictValue;
+      const lastKnownValue = lastKnownAfter(value, prev);
       const changed = !prev || prev.value !== value || prev.policyVersion !== p.version;
       const reasons = r.reasons as unknown as Prisma.InputJsonValue;
       const same =
         prev &&
         !changed &&
+        prev.lastKnownValue === lastKnownValue &&
         canonicalJson(prev.reasons) === canonical.get(p.id)!.reasons &&
         canonicalJson(prev.evidenceIds) === canonical.get(p.id)!.evidenceIds;
       if (same) untouched.push(prev.id);
       else if (!prev) {
-        creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
+        creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, lastKnownValue, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
       } else {
         // the result is per (image, policy), so every container's update for it is the same: one statement each
         const valueChanged = prev.value !== value;
-        const key = `${image.id}|${p.id}|${valueChanged}`;
+        const key = `${image.id}|${p.id}|${valueChanged}|${lastKnownValue}`;
         let g = updates.get(key);
         if (!g) {
           g = {
             ids: [],
-            data: { policyVersion: p.version, value, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, ...(valueChanged ? { changedAt: input.now } : {}) },
+            data: { policyVersion: p.version, value, lastKnownValue, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, ...(valueChanged ? { changedAt: input.now } : {}) },
           };
           updates.set(key, g);
         }
@@ -439,15 +453,16 @@ export async function evaluateUnresolvedContainers(
         for (const p of applicable) {
           verdicts++;
           const prev = c.verdicts.find((v) => v.policyId === p.id);
+          const lastKnownValue = lastKnownAfter("error", prev);
           const changed = !prev || prev.value !== "error" || prev.policyVersion !== p.version;
-          if (prev && !changed && canonicalJson(prev.reasons) === reasonsJson && prev.evidenceIds.length === 0) untouched.push(prev.id);
+          if (prev && !changed && prev.lastKnownValue === lastKnownValue && canonicalJson(prev.reasons) === reasonsJson && prev.evidenceIds.length === 0) untouched.push(prev.id);
           else if (!prev) {
-            creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value: "error", reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, changedAt: input.now });
+            creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value: "error", lastKnownValue, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, changedAt: input.now });
           } else {
-            const key = `${p.id}|${reasonsJson}|${prev.value !== "error"}`;
+            const key = `${p.id}|${reasonsJson}|${prev.value !== "error"}|${lastKnownValue}`;
             const g = updates.get(key) ?? {
               ids: [],
-              data: { policyVersion: p.version, value: "error" as const, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, ...(prev.value !== "error" ? { changedAt: input.now } : {}) },
+              data: { policyVersion: p.version, value: "error" as const, lastKnownValue, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, ...(prev.value !== "error" ? { changedAt: input.now } : {}) },
             };
             g.ids.push(prev.id);
             updates.set(key, g);

@@ -60,13 +60,19 @@ export interface ScanError {
 
 const clock = (ctx: PipelineContext) => (ctx.now ? ctx.now() : new Date());
 
-export async function createScan(db: Db, opts: { cluster?: string; trigger: string }): Promise<string> {
+/**
+ * A scan row: a full scan, one cluster's, or a re-evaluation from stored evidence after a policy or key
+ * change (kind `reevaluate`: no inventory, no registry traffic; its finalize writes the coverage
+ * snapshot every figure of the overview reads, so they follow the change).
+ */
+export async function createScan(db: Db, opts: { cluster?: string; trigger: string; kind?: "reevaluate" }): Promise<string> {
   let clusterId: string | null = null;
   if (opts.cluster) {
     const c = await db.cluster.upsert({ where: { name: opts.cluster }, create: { name: opts.cluster }, update: {}, select: { id: true } });
     clusterId = c.id;
   }
-  const scan = await db.scan.create({ data: { kind: opts.cluster ? "cluster" : "full", trigger: opts.trigger, clusterId, status: "queued", stage: "queued" } });
+  const kind = opts.kind ?? (opts.cluster ? "cluster" : "full");
+  const scan = await db.scan.create({ data: { kind, trigger: opts.trigger, clusterId, status: "queued", stage: "queued" } });
   return scan.id;
 }
 
@@ -131,7 +137,16 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const errors: ScanError[] = [];
   let targets = await adapters.listClusters();
   if (scan.cluster) targets = targets.filter((t) => t.name === scan.cluster!.name);
-  if (scan.cluster && targets.length === 0) errors.push({ cluster: scan.cluster.name, stage: "inventory", message: "no such cluster in the configuration" });
+  const problem = adapters.configurationProblem?.() ?? null;
+  if (scan.cluster && targets.length === 0) errors.push({ cluster: scan.cluster.name, stage: "inventory", message: problem ?? "no such cluster in the configuration" });
+  if (!scan.cluster && targets.length === 0) errors.push({ stage: "configuration", message: problem ?? "no clusters configured (no kubeconfig context and no in-cluster service account)" });
+  if (!scan.cluster && targets.length === 0) {
+    // no cluster can be read any more: what the known ones run is last known (stale), with the reason
+    await db.cluster.updateMany({
+      where: { enabled: true, lastError: null },
+      data: { lastError: `configuration: ${problem ?? "no clusters configured"}`, lastErrorAt: clock(ctx) },
+    });
+  }
   await db.scan.update({ where: { id: scanId }, data: { total: targets.length, done: 0 } });
 
   let clustersOk = 0;
@@ -277,8 +292,11 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   const { db, adapters } = ctx;
   const now = clock(ctx);
   const ids = [...new Set(payload.imageIds)];
-  const images = await db.image.findMany({ where: { id: { in: ids } } });
-  const gone = ids.filter((id) => !images.some((i) => i.id === id));
+  const found = await db.image.findMany({ where: { id: { in: ids } } });
+  const gone = ids.filter((id) => !found.some((i) => i.id === id));
+  // a re-verification never asks a registry: an image never discovered yet is left to its scan
+  const awaiting = payload.mode === "reverify" ? found.filter((i) => i.discovery === "pending") : [];
+  const images = payload.mode === "reverify" ? found.filter((i) => i.discovery !== "pending") : found;
   const policies = await loadActivePolicies(db);
   // verification checks each signature against every active policy's keys
   const keys = candidateKeys(policies.flatMap((p) => (p.policy ? [p.policy] : [])));
@@ -303,7 +321,10 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
       const tags = await (await openBatch()).cosignTags(at);
       if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
     }
-    // nothing reusable (in a re-verification too: an image never discovered, or whose discovery failed)
+    // a re-verification of an image whose last discovery failed: the same error again, from what is
+    // stored (its verdicts stay error, with their last known values: ADR 0012), no registry traffic
+    if (payload.mode === "reverify") return { imageId: image.id, artifacts: [], discovery: { outcome: "error", reason: image.discoveryError ?? "the last discovery failed" } };
+    // nothing reusable in a scan: discover
     const result = await (await openBatch()).discover(at);
     const artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
     const discovery: DiscoveryFact = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
@@ -350,6 +371,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     evidence: null,
     reevaluated: null,
   }));
+  for (const i of awaiting) settled.push({ imageId: i.id, status: "done", outcome: "awaiting-scan", error: null, evidence: null, reevaluated: null });
   checked.forEach((c, i) => {
     const error = c.discovery.outcome === "error";
     settled.push({
@@ -435,8 +457,9 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
       const snapshot = await writeCoverageSnapshot(tx as unknown as Db, now);
       const counts = (scan.counts ?? {}) as { clusters?: number; clustersOk?: number };
       const errors = (scan.errors ?? []) as unknown as ScanError[];
-      const status =
-        counts.clusters !== undefined && counts.clusters > 0 && counts.clustersOk === 0 ? "failed" : errors.length || count("error") ? "partial" : "succeeded";
+      // a scan that could look at no cluster failed, whatever the reason (none configured, none reachable);
+      // a re-evaluation lists no cluster (counts.clusters unset)
+      const status = counts.clusters !== undefined && (counts.clustersOk ?? 0) === 0 ? "failed" : errors.length || count("error") ? "partial" : "succeeded";
       await tx.scan.update({
         where: { id: scanId },
         data: {
@@ -479,6 +502,29 @@ const UNRESOLVED_PREFIX = "the image digest could not be resolved: ";
  * next scan: no running container is left without a verdict for an applicable policy. The reason is
  * the one the last resolution attempt recorded.
  */
+/**
+ * A re-evaluation run (kind `reevaluate`) from stored evidence: unresolved containers first, then one
+ * item per running image checked in `reverify` mode (no registry traffic); the last settled item
+ * finalizes it (coverage snapshot). Returns the number of images, or null when the run had already
+ * started (a retried job: the sweep of scan.tick finishes it).
+ */
+export async function startReevaluation(ctx: PipelineContext, scanId: string): Promise<{ images: number; unresolved: number } | null> {
+  const { db } = ctx;
+  const scan = await db.scan.findUnique({ where: { id: scanId } });
+  if (!scan || scan.kind !== "reevaluate" || scan.status !== "queued") return null;
+  const claimed = await db.scan.updateMany({ where: { id: scanId, status: "queued" }, data: { status: "running", stage: "resolve", startedAt: clock(ctx) } });
+  if (claimed.count === 0) return null;
+  const unresolved = await reevaluateUnresolvedContainers(db, { trigger: scan.trigger, now: clock(ctx) });
+  const images = await db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: [{ registry: "asc" }, { repository: "asc" }, { id: "asc" }] });
+  await db.scanItem.createMany({ data: images.map((i) => ({ scanId, imageId: i.id })), skipDuplicates: true });
+  await db.scan.update({ where: { id: scanId }, data: { stage: "verify", total: images.length, done: 0, counts: { images: images.length, unresolvedContainers: unresolved } as never } });
+  const batches = imageBatches(images.map((i) => i.id), { scanId, mode: "reverify", trigger: scan.trigger }, ctx.batchSize);
+  if (ctx.enqueueImageChecks) await ctx.enqueueImageChecks(batches);
+  else for (const b of batches) await ctx.enqueueImageCheck(b);
+  if (images.length === 0) await finalizeScan(ctx, scanId);
+  return { images: images.length, unresolved };
+}
+
 export async function reevaluateUnresolvedContainers(db: Db, opts: { trigger: string; now?: Date }): Promise<number> {
   const rows = await db.container.findMany({
     where: { digest: null, pod: { deletedAt: null } },

@@ -77,7 +77,7 @@ async function current(): Promise<Loaded> {
 }
 
 /** Clusters Signet watches: kubeconfig contexts (SIGNET_KUBE_CONTEXTS selects), plus its own cluster in a pod. */
-export function listClusterTargets(env: Env = getEnv()): KubeTarget[] {
+export function listClusterTargets(env: Env = getEnv(), problems?: string[]): KubeTarget[] {
   const targets: KubeTarget[] = [];
   const envMap = { KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT };
   if (isInCluster(envMap)) targets.push(loadInClusterTarget({ env: envMap }));
@@ -86,6 +86,7 @@ export function listClusterTargets(env: Env = getEnv()): KubeTarget[] {
   } catch (err) {
     // no kubeconfig at all is normal in a pod; a broken one is reported by inventory of no cluster
     if (targets.length === 0) log.warn({ err: (err as Error).message }, "no clusters configured");
+    problems?.push((err as Error).message);
   }
   return targets;
 }
@@ -105,12 +106,15 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
     if (!k) throw new Error(`unknown cluster ${t.name}`);
     return k;
   };
+  let problems: string[] = [];
   return {
     async listClusters() {
       targets.clear();
-      for (const t of listClusterTargets()) targets.set(t.name, t);
+      problems = [];
+      for (const t of listClusterTargets(getEnv(), problems)) targets.set(t.name, t);
       return [...targets.values()].map((t) => ({ name: t.name }));
     },
+    configurationProblem: () => (problems.length ? problems.join("; ") : null),
     inventory: (t) => inventoryCluster(target(t), { watch: opts.watchPods === true }),
     rejections: (t) => listAdmissionRejections(target(t)),
     async resolveDigest(ref) {

@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { childLogger } from "@/lib/log";
 import type { ScanAdapters } from "@/lib/scan/adapters";
 import { checkImages, imageBatches } from "@/lib/scan/pipeline";
+import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 
 const log = childLogger("trust");
 
@@ -12,7 +13,10 @@ export interface ReverifyOptions {
   concurrency?: number;
 }
 
-/** Re-verifies and re-evaluates images from stored evidence (no registry traffic), waiting for all. */
+/**
+ * Re-verifies and re-evaluates images from stored evidence (no registry traffic), waiting for all;
+ * then writes a coverage snapshot, so the overview's figures follow at once.
+ */
 export async function reverifyImages(db: Db, imageIds: string[], trigger: string, opts: ReverifyOptions): Promise<number> {
   const ids = [...new Set(imageIds)];
   const batches = imageBatches(ids, { mode: "reverify", trigger });
@@ -23,5 +27,6 @@ export async function reverifyImages(db: Db, imageIds: string[], trigger: string
       while (next < batches.length) await checkImages(ctx, batches[next++]!);
     }),
   );
+  if (ids.length) await writeCoverageSnapshot(db, opts.now ?? new Date());
   return ids.length;
 }

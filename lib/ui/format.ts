@@ -6,10 +6,6 @@ export function pct(part: number, total: number): string {
   return `${(Math.floor((part / total) * 1000) / 10).toFixed(1)}%`;
 }
 
-export function pctValue(part: number, total: number): number {
-  return total <= 0 ? 0 : Math.round((part / total) * 1000) / 10;
-}
-
 /** sha256:abcdef… shortened to the first 12 hex digits. */
 export function shortDigest(digest: string): string {
   const [alg, hex = ""] = digest.split(":");

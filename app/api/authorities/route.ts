@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { dateInput } from "@/lib/dto/read";
 import { route } from "@/lib/api/route";
+import { enqueueReevaluation } from "@/lib/data/enqueue";
 import { getDb } from "@/lib/db/client";
 import { createKeyAuthority } from "@/lib/trust/authorities";
 import { getInventory } from "@/lib/trust/inventory";
@@ -23,5 +24,7 @@ const newKey = z
 /** Stores a public key as an authority policies can reference (`key: { ref: <name> }`) (admin). */
 export const POST = route({ access: "admin", body: newKey }, async ({ body, user }) => {
   const row = await createKeyAuthority(getDb(), body, user.email);
+  // a policy may name this key (`key: { ref }`): verdicts follow at once, from stored evidence
+  await enqueueReevaluation(`key ${row.name} added by ${user.email}`);
   return { authority: { name: row.name, fingerprint: `sha256:${row.fingerprint}`, status: row.status } };
 });

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
-import { CoverageTrendChart } from "@/components/charts";
+import { CoverageTrendChart } from "@/components/trend-chart";
 import { ScanClusterButton } from "@/components/scan-cluster-button";
 import { Time } from "@/components/time";
 import { Card, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
@@ -10,17 +10,19 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getClusterDetail } from "@/lib/data/drilldown";
 import { getDb } from "@/lib/db/client";
-import { getEnv } from "@/lib/env";
+import { getCoverageTrend } from "@/lib/data/trend";
+import { trendRange } from "@/lib/dto/read";
 import { pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Cluster" };
 
-export default async function ClusterPage({ params }: { params: Promise<{ cluster: string }> }) {
+export default async function ClusterPage({ params, searchParams }: { params: Promise<{ cluster: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await requireUser();
   const cluster = decodeURIComponent((await params).cluster);
-  const detail = await getClusterDetail(getDb(), cluster);
+  const range = trendRange.catch("30d").parse((await searchParams).range);
+  const [detail, trend] = await Promise.all([getClusterDetail(getDb(), cluster), getCoverageTrend(getDb(), { range, cluster })]);
   if (!detail) notFound();
   const failedScans = detail.scans.filter((s) => s.errors.length > 0 || s.status === "failed");
   return (
@@ -51,7 +53,7 @@ export default async function ClusterPage({ params }: { params: Promise<{ cluste
         )}
       </div>
       <Card title="Coverage over time" className="mt-4" testId="cluster-trend">
-        {detail.trend.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">No snapshot yet.</p> : <CoverageTrendChart points={detail.trend} target={getEnv().SIGNET_COVERAGE_TARGET} />}
+        <CoverageTrendChart trend={trend} />
       </Card>
       <Card title="Namespaces" className="mt-4" testId="cluster-namespaces">
         {detail.namespaces.length === 0 ? (

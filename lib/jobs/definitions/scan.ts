@@ -7,7 +7,7 @@ import { notifyTick } from "@/lib/jobs/definitions/notify";
 import { defineJob, type JobContext } from "@/lib/jobs/registry";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
-import { checkImages, createScan, finalizeScan, imageBatches, reevaluateUnresolvedContainers, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, finalizeScan, imageBatches, startReevaluation, startScan, type PipelineContext } from "@/lib/scan/pipeline";
 
 /**
  * The scan pipeline's jobs. Keys make them deterministic: one start per scan, one check per
@@ -116,6 +116,11 @@ export const scanTick = defineJob({
     for (const scan of running) {
       if (scan.id === started) continue;
       const age = now - (scan.startedAt ?? scan.createdAt).getTime();
+      if (scan.kind === "reevaluate" && scan.stage === "queued") {
+        // its job was lost before it started (the key makes a live one absorb this)
+        if (age > staleMs) await ctx.enqueue(reevaluateAll, { reason: scan.trigger.slice(0, 200), scanId: scan.id });
+        continue;
+      }
       if ((scan.stage === "queued" || scan.stage === "inventory" || scan.stage === "resolve") && age > staleMs) {
         // a live scan.start holds the scan's lock, so a duplicate returns at once (startScan)
         await ctx.enqueue(scanStart, { scanId: scan.id });
@@ -139,18 +144,18 @@ export const scanTick = defineJob({
 
 /**
  * A policy or an authority changed: re-verify and re-evaluate every running image from stored
- * evidence (no registry traffic).
+ * evidence (no registry traffic), as a `reevaluate` scan whose finalize writes the coverage snapshot
+ * (the overview shows "re-evaluating…" until then). The web creates the scan row when it saves
+ * (lib/data/enqueue.ts); without one, the job creates it.
  */
 export const reevaluateAll = defineJob({
   name: "policy.reevaluate",
-  schema: z.object({ reason: z.string().max(200) }),
-  key: () => "all",
+  schema: z.object({ reason: z.string().max(200), scanId: z.uuid().optional() }),
+  key: (p) => p.scanId ?? "all",
   queue: { policy: "short", notify: true, retryLimit: 3, retryBackoff: true, expireInSeconds: 600 },
   concurrency: 1,
   handler: async (p, ctx) => {
-    const images = await ctx.db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: { id: "asc" } });
-    await ctx.enqueueMany(imageCheck, imageBatches(images.map((i) => i.id), { mode: "reverify", trigger: p.reason }, getEnv().SIGNET_SCAN_BATCH_SIZE));
-    const unresolved = await reevaluateUnresolvedContainers(ctx.db, { trigger: p.reason });
-    return { images: images.length, unresolved };
+    const scanId = p.scanId ?? (await createScan(ctx.db, { trigger: p.reason, kind: "reevaluate" }));
+    return (await startReevaluation(pipeline(ctx), scanId)) ?? { skipped: true };
   },
 });

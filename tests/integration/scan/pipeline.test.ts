@@ -11,6 +11,7 @@ import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
+import { getOverview } from "@/lib/data/coverage";
 import { createScan } from "@/lib/scan/pipeline";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
@@ -31,9 +32,25 @@ describe("scan pipeline end to end", () => {
   let ws: CosignWorkspace;
   let worker: RunningWorker;
   const digests: Record<string, string> = {};
+  let pub = "";
+  /** The `release` policy over every apps image, or only in the given namespaces. */
+  const saveRelease = (namespaces?: string[]) =>
+    savePolicyDocument(
+      db,
+      parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: release }
+spec:
+  mode: enforce
+  requireTlog: false
+  scope: { images: ["${registry.host}/apps/**"]${namespaces ? `, namespaces: ${JSON.stringify(namespaces)}` : ""} }
+  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pub)} } } ]`)[0]!,
+      { actor: "test" },
+    );
 
   beforeAll(async () => {
-    [tdb, kube, registry, ws] = await Promise.all([createTestDatabase(), startKubeApiserver(), startRegistry(), createCosignWorkspace()]);
+    // info: the registry logs every request it answers (the re-evaluation must cause none)
+    [tdb, kube, registry, ws] = await Promise.all([createTestDatabase(), startKubeApiserver(), startRegistry({ logLevel: "info" }), createCosignWorkspace()]);
     db = createDb(tdb.url, 4);
     process.env.DATABASE_URL = tdb.url;
     process.env.KUBECONFIG = kube.kubeconfigPath;
@@ -69,19 +86,8 @@ describe("scan pipeline end to end", () => {
     // a pod whose runtime has not reported a digest: the tag is resolved through the registry
     await createPod(kube, { namespace: "tools", name: "pending", containers: [{ name: "app", image: `${h}/apps/classic:v1` }] });
 
-    const pub = await fs.readFile(ws.pub, "utf8");
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { images: ["${h}/apps/**"] }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pub)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    pub = await fs.readFile(ws.pub, "utf8");
+    await saveRelease();
     // the tick (cron) is left out: the test drives scans itself
     worker = await startWorker({
       databaseUrl: tdb.url,
@@ -99,6 +105,28 @@ spec:
     await Promise.all([kube?.stop(), registry?.stop(), ws?.cleanup()]);
     await tdb?.drop();
   });
+
+  /** A policy change as the web records it (a `reevaluate` scan), then its policy.reevaluate job, to the end. */
+  const runReevaluation = async (reason: string, beforeJob?: (scanId: string) => Promise<void>) => {
+    const scanId = await createScan(db, { trigger: reason, kind: "reevaluate" });
+    await beforeJob?.(scanId);
+    const boss = createBoss(tdb.url, { max: 2 });
+    await boss.start();
+    try {
+      await sendJob(boss, reevaluateAll, { reason, scanId });
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+    return waitFor(
+      async () => {
+        const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
+        return ["succeeded", "partial", "failed"].includes(s.status) ? s : undefined;
+      },
+      120_000,
+      "re-evaluation to finish",
+    );
+  };
+  const registryRequests = () => registry.logs().split("\n").filter((l) => l.includes("response completed")).length;
 
   const runScan = async () => {
     const scanId = await createScan(db, { trigger: "test" });
@@ -205,7 +233,41 @@ spec:
     expect(await verdictOf("attested")).toEqual(["verified"]);
   });
 
-  it("a registry outage is an error verdict, never unsigned or verified", async () => {
+  it("a policy change is re-evaluated from stored evidence at once: no registry request, and every overview figure follows", async () => {
+    const before = await getOverview(db);
+    expect(before.fleet).toMatchObject({ containersUnsigned: 1, containersUnmatched: 0 });
+    const requests = registryRequests();
+    expect(requests).toBeGreaterThan(0); // the registry does log what it answers
+    // the release policy no longer applies to namespace tools (unsigned, pending)
+    await saveRelease(["payments"]);
+    const run = await runReevaluation("policy saved by test", async (scanId) => {
+      // saved, not yet re-evaluated: the overview says so, and its figures are the previous snapshot's
+      const during = await getOverview(db);
+      expect(during.reevaluation).toMatchObject({ id: scanId, trigger: "policy saved by test" });
+      expect(during.fleet).toEqual(before.fleet);
+    });
+    expect(run).toMatchObject({ kind: "reevaluate", status: "succeeded" });
+    expect(registryRequests()).toBe(requests);
+    expect(await verdictOf("unsigned")).toEqual([]);
+    const after = await getOverview(db);
+    expect(after.reevaluation).toBeNull();
+    // one state: the tiles count what the failures list shows (the earlier contradiction: "0 failed or
+    // unsigned, 2 unmatched" beside an unsigned row)
+    expect(after.fleet).toMatchObject({ containersTotal: 6, containersVerified: 3, containersFailed: 1, containersUnsigned: 0, containersError: 0, containersUnmatched: 2 });
+    const listed = after.newestFailures.map((f) => `${f.namespace}/${f.verdict}`);
+    expect(listed).toEqual(["payments/failed"]);
+    expect(after.counts).toMatchObject({ runningContainers: after.fleet!.containersTotal, distinctImages: after.fleet!.imagesTotal, namespaces: 2, clusters: 1 });
+    // the last scan is still the last scan (a re-evaluation is not one)
+    expect(after.lastScan?.status).toBe("succeeded");
+
+    await saveRelease();
+    expect((await runReevaluation("policy restored by test")).status).toBe("succeeded");
+    expect(await verdictOf("unsigned")).toEqual(["unsigned"]);
+    expect((await getOverview(db)).fleet).toMatchObject({ containersVerified: 4, containersFailed: 1, containersUnsigned: 1, containersUnmatched: 0 });
+  });
+
+  it("a registry outage is an error verdict, never unsigned or verified; each keeps its last known verdict, counted as stale", async () => {
+    const before = await getOverview(db);
     await registry.stop();
     const scan = await runScan();
     expect(scan.status).toBe("partial");
@@ -214,5 +276,26 @@ spec:
     expect(img.discovery).toBe("error");
     // evidence already stored is kept
     expect(await db.evidence.count({ where: { imageId: img.id } })).toBe(1);
+
+    // the last known verdicts are kept beside the error
+    const known = async (pod: string) => (await db.verdict.findMany({ where: { container: { pod: { name: pod, deletedAt: null } } } })).map((v) => [v.value, v.lastKnownValue]);
+    expect(await known("bundle")).toEqual([["error", "verified"]]);
+    expect(await known("foreign")).toEqual([["error", "failed"]]);
+    expect(await known("unsigned")).toEqual([["error", "unsigned"]]);
+    const o = await getOverview(db);
+    // nothing is verified now, nothing is unknown, and nothing dropped to 0 %: all 6 are stale
+    expect(o.fleet).toMatchObject({ containersTotal: 6, containersVerified: 0, containersError: 0, containersStale: 6, containersStaleVerified: 4 });
+    expect(o.newestFailures).toEqual([]);
+    // one line per reason, not one row per image
+    expect(o.stale.reduce((n, g) => n + g.containers, 0)).toBe(6);
+    expect(o.stale.length).toBeLessThan(6);
+    expect(o.stale[0]!.reason).toMatch(/ECONNREFUSED|connect|refused/i);
+    expect(new Date(o.stale[0]!.since).getTime()).toBeGreaterThan(new Date(before.fleet!.takenAt).getTime());
+
+    // a policy change during the outage: re-evaluated without the registry, the verdicts stay stale
+    await saveRelease(["payments", "tools"]);
+    expect((await runReevaluation("policy saved during the outage")).status).toBe("partial");
+    expect(await known("bundle")).toEqual([["error", "verified"]]);
+    expect((await getOverview(db)).fleet).toMatchObject({ containersStale: 6, containersVerified: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeCoverage, overallVerdict, percent, type ContainerVerdicts } from "@/lib/coverage/compute";
+import { computeCoverage, containerState, knownCoverage, overallVerdict, percent, toTarget, type ContainerVerdicts } from "@/lib/coverage/compute";
 
 describe("coverage", () => {
   it("overall verdict: failed > unsigned > error > verified; none → unmatched", () => {
@@ -24,7 +24,7 @@ describe("coverage", () => {
     expect(fleet).toEqual({
       scope: "fleet", cluster: null, namespace: null,
       containersTotal: 6, containersVerified: 2, containersFailed: 1, containersUnsigned: 1, containersError: 2, containersUnmatched: 0,
-      imagesTotal: 5, imagesVerified: 1,
+      containersStale: 0, containersStaleVerified: 0, imagesTotal: 5, imagesVerified: 1,
     });
     expect(rest.map((r) => [r.scope, r.cluster, r.namespace, r.containersTotal, r.containersVerified])).toEqual([
       ["cluster", "a", null, 3, 2],
@@ -35,5 +35,48 @@ describe("coverage", () => {
     ]);
     expect(percent(2, 6)).toBe(33.3);
     expect(percent(0, 0)).toBe(0);
+  });
+
+  it("an error with a last known verdict is stale (never verified); without one it is an error (unknown)", () => {
+    const base = { cluster: "a", namespace: "x" };
+    // the registry went away: the verified one and the unsigned one keep their last known verdicts
+    expect(containerState({ ...base, containerId: "1", digest: "sha256:1", verdicts: ["error"], lastKnown: ["verified"] })).toEqual({ bucket: "stale", lastKnown: "verified" });
+    expect(containerState({ ...base, containerId: "2", digest: "sha256:2", verdicts: ["error", "verified"], lastKnown: ["unsigned", "verified"] })).toEqual({ bucket: "stale", lastKnown: "unsigned" });
+    // one policy never known: nothing to fall back to
+    expect(containerState({ ...base, containerId: "3", digest: "sha256:3", verdicts: ["error", "error"], lastKnown: ["verified", null] })).toEqual({ bucket: "error" });
+    expect(containerState({ ...base, containerId: "4", digest: "sha256:4", verdicts: ["error"] })).toEqual({ bucket: "error" });
+    // a definite failure beats an error: not stale, failed now
+    expect(containerState({ ...base, containerId: "5", digest: "sha256:5", verdicts: ["error", "failed"], lastKnown: ["verified", "failed"] })).toEqual({ bucket: "failed" });
+    // its cluster could not be listed: last known, whatever the verdict
+    expect(containerState({ ...base, containerId: "6", digest: "sha256:6", verdicts: ["verified"], clusterStale: true })).toEqual({ bucket: "stale", lastKnown: "verified" });
+    expect(containerState({ ...base, containerId: "7", digest: "sha256:7", verdicts: [], clusterStale: true })).toEqual({ bucket: "unmatched" });
+  });
+
+  it("a registry outage moves verdicts to stale: known coverage stays, nothing is counted twice, no drop to 0 %", () => {
+    const before: ContainerVerdicts[] = [
+      { containerId: "1", cluster: "a", namespace: "x", digest: "sha256:1", verdicts: ["verified"], lastKnown: ["verified"] },
+      { containerId: "2", cluster: "a", namespace: "x", digest: "sha256:2", verdicts: ["verified"], lastKnown: ["verified"] },
+      { containerId: "3", cluster: "a", namespace: "x", digest: "sha256:3", verdicts: ["unsigned"], lastKnown: ["unsigned"] },
+      { containerId: "4", cluster: "a", namespace: "x", digest: "sha256:4", verdicts: ["verified"], lastKnown: ["verified"] },
+    ];
+    const [b] = computeCoverage(before);
+    expect(knownCoverage(b!)).toBe(75);
+    // two images could not be re-checked (ECONNREFUSED)
+    const during = before.map((r, i) => (i < 2 ? { ...r, verdicts: ["error" as const] } : r));
+    const [d] = computeCoverage(during);
+    expect(d).toMatchObject({ containersTotal: 4, containersVerified: 1, containersUnsigned: 1, containersError: 0, containersStale: 2, containersStaleVerified: 2 });
+    expect(d!.containersVerified + d!.containersFailed + d!.containersUnsigned + d!.containersError + d!.containersStale + d!.containersUnmatched).toBe(d!.containersTotal);
+    expect(knownCoverage(d!)).toBe(50);
+    // everything stale: nothing known, which is not 0 %
+    const [all] = computeCoverage(before.map((r) => ({ ...r, verdicts: ["error" as const] })));
+    expect(all).toMatchObject({ containersVerified: 0, containersStale: 4, containersStaleVerified: 3, imagesVerified: 0 });
+    expect(knownCoverage(all!)).toBeNull();
+  });
+
+  it("progress toward a target: how many more known containers must be verified", () => {
+    const f = { containersVerified: 4, containersFailed: 1, containersUnsigned: 1 };
+    expect(toTarget(f, 90)).toEqual({ reached: false, missing: 2 }); // ceil(5.4) = 6
+    expect(toTarget(f, 60)).toEqual({ reached: true, missing: 0 });
+    expect(toTarget({ containersVerified: 0, containersFailed: 0, containersUnsigned: 0 }, 50)).toEqual({ reached: false, missing: 0 });
   });
 });

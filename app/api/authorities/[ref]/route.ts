@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { dateInput } from "@/lib/dto/read";
 import { route } from "@/lib/api/route";
+import { enqueueReevaluation } from "@/lib/data/enqueue";
 import { getDb } from "@/lib/db/client";
 import { updateAuthority } from "@/lib/trust/authorities";
 
@@ -19,5 +20,6 @@ const patch = z
 export const PATCH = route({ access: "admin", params, body: patch }, async ({ params, body, user }) => {
   const name = params.ref.replace(/^stored:/, "");
   const row = await updateAuthority(getDb(), name, body, user.email);
+  if (body.status !== undefined) await enqueueReevaluation(`key ${row.name} marked ${row.status} by ${user.email}`);
   return { authority: { name: row.name, status: row.status, owner: row.owner, rotateBy: row.rotateBy?.toISOString() ?? null } };
 });

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
-import { CoverageTrendChart } from "@/components/charts";
+import { CoverageTrendChart } from "@/components/trend-chart";
 import { ContainerRows } from "@/components/container-rows";
 import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { VerdictTiles } from "@/components/verdict-tiles";
@@ -9,20 +9,26 @@ import { requireUser } from "@/lib/auth/current-user";
 import { getNamespaceWorkloads } from "@/lib/data/drilldown";
 import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
-import { getEnv } from "@/lib/env";
+import { getCoverageTrend } from "@/lib/data/trend";
+import { trendRange } from "@/lib/dto/read";
 import { pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Namespace" };
 
-export default async function NamespacePage({ params }: { params: Promise<{ cluster: string; namespace: string }> }) {
+export default async function NamespacePage({ params, searchParams }: { params: Promise<{ cluster: string; namespace: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requireUser();
   const p = await params;
   const cluster = decodeURIComponent(p.cluster);
   const namespace = decodeURIComponent(p.namespace);
   const db = getDb();
-  const [detail, workloads] = await Promise.all([getNamespaceDetail(db, cluster, namespace), getNamespaceWorkloads(db, cluster, namespace)]);
+  const range = trendRange.catch("30d").parse((await searchParams).range);
+  const [detail, workloads, trend] = await Promise.all([
+    getNamespaceDetail(db, cluster, namespace),
+    getNamespaceWorkloads(db, cluster, namespace),
+    getCoverageTrend(db, { range, cluster, namespace }),
+  ]);
   if (!detail || !workloads) notFound();
   const latest = detail.trend.at(-1);
   return (
@@ -81,7 +87,7 @@ export default async function NamespacePage({ params }: { params: Promise<{ clus
         )}
       </Card>
       <Card title="Coverage over time" className="mt-4" testId="ns-trend">
-        {detail.trend.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">No snapshot yet.</p> : <CoverageTrendChart points={detail.trend} target={getEnv().SIGNET_COVERAGE_TARGET} />}
+        <CoverageTrendChart trend={trend} />
       </Card>
       <Card title="Policies that apply" className="mt-4" testId="ns-policies">
         {detail.policies.length === 0 ? (

@@ -1,0 +1,94 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname, useSearchParams } from "next/navigation";
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import type { CoverageTrendDto, TrendRange } from "@/lib/dto/read";
+
+/**
+ * The coverage trend of the fleet, a cluster or a namespace (data: lib/data/trend.ts getCoverageTrend),
+ * with its range selector. Reusable by any page: pass the DTO; the range lives in the URL (`range`).
+ */
+const axis = { stroke: "#94a3b8", fontSize: 12 };
+const tooltipStyle = { backgroundColor: "#0f172a", border: "none", color: "#f8fafc", fontSize: 12 };
+
+const RANGES: { value: TrendRange; label: string }[] = [
+  { value: "24h", label: "24 h" },
+  { value: "7d", label: "7 d" },
+  { value: "30d", label: "30 d" },
+  { value: "90d", label: "90 d" },
+];
+
+/** Links to the same page with another `range` (other query parameters kept). */
+export function TrendRangeSelector({ current }: { current: TrendRange }) {
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const href = (range: TrendRange) => {
+    const next = new URLSearchParams(params.toString());
+    next.set("range", range);
+    return `${pathname}?${next.toString()}`;
+  };
+  return (
+    <nav aria-label="Trend range" className="flex gap-1 text-xs" data-testid="trend-range">
+      {RANGES.map((r) => (
+        <Link
+          key={r.value}
+          href={href(r.value)}
+          scroll={false}
+          aria-current={r.value === current ? "page" : undefined}
+          data-testid={`trend-range-${r.value}`}
+          className={`rounded px-2 py-1 ${r.value === current ? "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" : "text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"}`}
+        >
+          {r.label}
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
+const tick = (iso: string, range: TrendRange) => (range === "24h" ? iso.slice(11, 16) : iso.slice(5, 16).replace("T", " "));
+
+/**
+ * Step lines (a coverage holds until the next snapshot; nothing is interpolated between scans) of the
+ * verified share among known containers and distinct images, the stale/unknown share, and the target.
+ * A snapshot where nothing was known leaves a gap, never a drop to 0 %.
+ */
+export function CoverageTrendChart({ trend, height = 240 }: { trend: CoverageTrendDto; height?: number }) {
+  const { points, target, range } = trend;
+  const data = points.map((p) => ({ t: tick(p.takenAt, range), at: p.takenAt, containers: p.containersPct, images: p.imagesPct, stale: p.stalePct }));
+  const last = points.at(-1);
+  const label = last
+    ? `Coverage trend over ${range}: ${points.length} snapshots, last ${last.containersPct === null ? "unknown" : `${last.containersPct}%`} of known containers verified, target ${target}%`
+    : `Coverage trend over ${range}: no snapshot, target ${target}%`;
+  return (
+    <div>
+      <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
+        <TrendRangeSelector current={range} />
+        <span className="text-xs text-slate-500 dark:text-slate-400" data-testid="trend-points">
+          {points.length} {points.length === 1 ? "snapshot" : "snapshots"}
+        </span>
+      </div>
+      {points.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-400" data-testid="coverage-trend-empty">
+          No scan with running containers in this range. Target {target}%.
+        </p>
+      ) : (
+        <div role="img" aria-label={label} data-testid="coverage-trend" data-points={points.length}>
+          <ResponsiveContainer width="100%" height={height} initialDimension={{ width: 640, height }}>
+            <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
+              <CartesianGrid strokeDasharray="3 3" stroke="#94a3b833" />
+              <XAxis dataKey="t" tick={axis} minTickGap={40} />
+              <YAxis domain={[0, 100]} tick={axis} unit="%" />
+              <Tooltip contentStyle={tooltipStyle} labelFormatter={(_, p) => (p[0]?.payload as { at?: string } | undefined)?.at?.replace("T", " ").replace(/\.\d+Z$/, " UTC") ?? ""} />
+              <Legend wrapperStyle={{ fontSize: 12 }} />
+              <ReferenceLine y={target} stroke="#0d9488" strokeDasharray="6 4" label={{ value: `target ${target}%`, fill: "#0d9488", fontSize: 12, position: "insideTopRight" }} />
+              <Line type="stepAfter" dataKey="containers" name="containers verified % (known)" stroke="#2563eb" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
+              <Line type="stepAfter" dataKey="images" name="images verified %" stroke="#7c3aed" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
+              <Line type="stepAfter" dataKey="stale" name="stale / unknown %" stroke="#d97706" strokeDasharray="4 3" dot={false} isAnimationActive={false} />
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+    </div>
+  );
+}
