@@ -6,7 +6,7 @@ import { ReevaluationNotice } from "@/components/overview/reevaluation-notice";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { Card, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
-import { knownContainers, knownCoverage, toTarget } from "@/lib/coverage/compute";
+import { knownContainers, toTarget } from "@/lib/coverage/compute";
 import { getOverview } from "@/lib/data/coverage";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { getDb } from "@/lib/db/client";
@@ -32,7 +32,6 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const { fleet, counts } = overview;
   const target = env.SIGNET_COVERAGE_TARGET;
   const known = fleet ? knownContainers(fleet) : 0;
-  const coverage = fleet ? knownCoverage(fleet) : null;
   const staleOrUnknown = fleet ? fleet.containersStale + fleet.containersError : 0;
   const progress = fleet ? toTarget(fleet, target) : null;
   const mixValue = (v: (typeof MIX)[number]) =>
@@ -63,7 +62,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-5">
           <Stat
             label="Containers verified"
-            value={!fleet ? "—" : coverage === null ? "—" : `${coverage.toFixed(1)}%`}
+            value={fleet ? pct(fleet.containersVerified, known) : "—"}
             hint={
               fleet
                 ? known > 0

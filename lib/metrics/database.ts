@@ -1,5 +1,6 @@
 import "server-only";
 import { Gauge, Registry } from "prom-client";
+import { knownContainers } from "@/lib/coverage/compute";
 import { getAuditChainStatus } from "@/lib/data/audit";
 import { getDatabaseUrl, type Db } from "@/lib/db/client";
 import { getReminders } from "@/lib/trust/load-reminders";
@@ -7,7 +8,7 @@ import { getReminders } from "@/lib/trust/load-reminders";
 /** Namespace series are the worst-covered ones, at most this many (a fleet can have thousands of namespaces). */
 export const MAX_NAMESPACE_SERIES = 200;
 
-const VERDICTS = ["verified", "failed", "unsigned", "error", "unmatched"] as const;
+const VERDICTS = ["verified", "failed", "unsigned", "error", "stale", "unmatched"] as const;
 
 const CHAIN_EVERY_MS = 5 * 60_000;
 let chainSeen: { at: number; status: Awaited<ReturnType<typeof getAuditChainStatus>> } | undefined;
@@ -25,7 +26,7 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
 
   const latest = await db.coverageSnapshot.findFirst({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, select: { takenAt: true } });
   const containers = gauge("signet_containers", "Running containers by overall verdict at the latest coverage snapshot (scope fleet or cluster)", ["scope", "cluster", "verdict"]);
-  const coverage = gauge("signet_coverage_ratio", "Share of running containers verified at the latest coverage snapshot (0..1)", ["scope", "cluster", "namespace"]);
+  const coverage = gauge("signet_coverage_ratio", "Share verified among running containers with a current verdict (verified, failed or unsigned; stale and error apart, docs/decisions/0012) at the latest coverage snapshot (0..1); absent when none is known", ["scope", "cluster", "namespace"]);
   const snapshotAge = gauge("signet_coverage_snapshot_timestamp_seconds", "When the latest coverage snapshot was taken (Unix time)");
   if (latest) {
     snapshotAge.set(latest.takenAt.getTime() / 1000);
@@ -37,15 +38,17 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
         failed: r.containersFailed,
         unsigned: r.containersUnsigned,
         error: r.containersError,
+        stale: r.containersStale,
         unmatched: r.containersUnmatched,
       };
       for (const v of VERDICTS) containers.set({ scope: r.scope, cluster, verdict: v }, counts[v]);
-      coverage.set({ scope: r.scope, cluster, namespace: "" }, r.containersTotal ? r.containersVerified / r.containersTotal : 0);
+      const known = knownContainers(r);
+      if (known > 0) coverage.set({ scope: r.scope, cluster, namespace: "" }, r.containersVerified / known);
     }
     const worst = await db.$queryRaw<{ cluster: string | null; namespace: string; ratio: number }[]>`
-      SELECT c.name AS cluster, s.namespace, CASE WHEN s."containersTotal" = 0 THEN 0 ELSE s."containersVerified"::float / s."containersTotal" END AS ratio
+      SELECT c.name AS cluster, s.namespace, s."containersVerified"::float / (s."containersVerified" + s."containersFailed" + s."containersUnsigned") AS ratio
       FROM "CoverageSnapshot" s LEFT JOIN "Cluster" c ON c.id = s."clusterId"
-      WHERE s."takenAt" = ${latest.takenAt} AND s.scope = 'namespace'
+      WHERE s."takenAt" = ${latest.takenAt} AND s.scope = 'namespace' AND s."containersVerified" + s."containersFailed" + s."containersUnsigned" > 0
       ORDER BY ratio ASC, s."containersTotal" DESC LIMIT ${MAX_NAMESPACE_SERIES}`;
     for (const w of worst) coverage.set({ scope: "namespace", cluster: w.cluster ?? "(deleted)", namespace: w.namespace }, w.ratio);
   }
@@ -82,7 +85,7 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
   const due = gauge("signet_trust_reminders_due", "Trust reminders due (keys, trusted roots, certificates), by severity", ["severity"]);
   for (const r of await getReminders(db, { now })) due.inc({ severity: r.severity });
 
-  const last = await db.scan.findFirst({ where: { finishedAt: { not: null } }, orderBy: { finishedAt: "desc" } });
+  const last = await db.scan.findFirst({ where: { finishedAt: { not: null }, kind: { not: "reevaluate" } }, orderBy: { finishedAt: "desc" } });
   const lastFinished = gauge("signet_last_scan_finished_timestamp_seconds", "When the last scan finished (Unix time), by its status", ["status"]);
   const lastDuration = gauge("signet_last_scan_duration_seconds", "Duration of the last finished scan");
   if (last?.finishedAt) {

@@ -1,4 +1,5 @@
 import "server-only";
+import { knownContainers } from "@/lib/coverage/compute";
 import type { Db } from "@/lib/db/client";
 import type { Notification } from "@/lib/notify/format";
 import { queueNotification } from "@/lib/notify/webhooks";
@@ -55,7 +56,12 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   // 2. coverage below target (on the crossing, and for the first snapshot already below)
   const target = getEnv().SIGNET_COVERAGE_TARGET / 100;
   const snaps = await db.coverageSnapshot.findMany({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, take: 2 });
-  const ratio = (s: { containersTotal: number; containersVerified: number }) => (s.containersTotal ? s.containersVerified / s.containersTotal : 1);
+  // among containers with a current verdict: Signet's own inability to look (stale, error) is not a
+  // drop in coverage (docs/decisions/0012)
+  const ratio = (s: { containersVerified: number; containersFailed: number; containersUnsigned: number }) => {
+    const known = knownContainers(s);
+    return known ? s.containersVerified / known : 1;
+  };
   const [latest, previous] = snaps;
   if (latest && ratio(latest) < target && (!previous || ratio(previous) >= target)) {
     out.push({

@@ -26,6 +26,8 @@ export interface DashboardScenario {
   registry: TestRegistry;
   ws: CosignWorkspace;
   dataDir: string;
+  /** Signet's kubeconfig: a copy of the apiserver's, so that stopping the apiserver leaves it in place. */
+  kubeconfigPath: string;
   digests: Record<"classic" | "bundle" | "attested" | "foreign" | "unsigned", string>;
   policyYaml: string;
   stop: () => Promise<void>;
@@ -43,19 +45,22 @@ export const EXPECTED = {
 export async function startDashboardScenario(): Promise<DashboardScenario> {
   const [kube, registry, ws, dataDir, port] = await Promise.all([
     startKubeApiserver(),
-    startRegistry(),
+    // info: the registry logs each request it answers (tests check a re-evaluation asks nothing)
+    startRegistry({ logLevel: "info" }),
     createCosignWorkspace(),
     fs.mkdtemp(path.join(os.tmpdir(), "signet-e2e-dash-")),
     findFreePort(),
   ]);
   const base = `http://127.0.0.1:${port}`;
+  const kubeconfigPath = path.join(dataDir, "kubeconfig");
+  await fs.copyFile(kube.kubeconfigPath, kubeconfigPath);
   // the app starts (embedded PostgreSQL, migrations) while the registry and cluster are filled
   const app = spawnTs("scripts/launch.ts", [], {
     DATABASE_URL: "",
     SIGNET_DATA_DIR: dataDir,
     PORT: String(port),
     LOG_LEVEL: "warn",
-    KUBECONFIG: kube.kubeconfigPath,
+    KUBECONFIG: kubeconfigPath,
     SIGNET_KUBE_CONTEXTS: "admin",
     SIGNET_REGISTRY_INSECURE: registry.host,
     SIGNET_COVERAGE_TARGET: "90",
@@ -130,6 +135,7 @@ spec:
     registry,
     ws,
     dataDir,
+    kubeconfigPath,
     digests,
     policyYaml,
     stop: async () => {
