@@ -89,7 +89,7 @@ async function seed(url: string): Promise<void> {
        FROM img JOIN "Pod" p ON p.uid = 'uid-' || img.i CROSS JOIN LATERAL generate_series(1, img.n) k;
      INSERT INTO "Verdict" (id, "containerId", "policyId", "policyVersion", value, "lastKnownValue", "changedAt")
        SELECT gen_random_uuid(), c.id, (SELECT id FROM "Policy" LIMIT 1), 1, i.verdict,
-              -- half of the errors are stale: their last known verdict is kept (ADR 0012)
+              -- half of the errors are stale: their last known verdict is kept (ADR 0013)
               CASE WHEN i.verdict <> 'error' THEN i.verdict WHEN random() < 0.5 THEN 'verified'::"VerdictValue" END,
               now() - (random() * 30) * interval '1 day'
        FROM "Container" c JOIN "Image" i ON i.id = c."imageId";`,

@@ -10,7 +10,7 @@ const tooltipStyle = { backgroundColor: "#0f172a", border: "none", color: "#f8fa
 type MixKey = VerdictValueDto | "stale";
 const MIX_COLOR: Record<MixKey, string> = { ...VERDICT_COLOR, stale: "#a8a29e" };
 
-/** The verdict mix of running containers as a donut; `stale` (last known only, ADR 0012) is its own slice. */
+/** The verdict mix of running containers as a donut; `stale` (last known only, ADR 0013) is its own slice. */
 export function VerdictMixChart({ mix, height = 220 }: { mix: Partial<Record<MixKey, number>>; height?: number }) {
   const data = (Object.keys(mix) as MixKey[]).filter((k) => (mix[k] ?? 0) > 0).map((k) => ({ name: k, value: mix[k]! }));
   return (

@@ -1,7 +1,7 @@
 /**
  * Coverage aggregation, pure: from the latest verdicts of running containers to the figures of the
  * overview and the time series (fleet, per cluster, per namespace). The semantics of stale and
- * unknown verdicts are docs/decisions/0012-stale-verdicts.md.
+ * unknown verdicts are docs/decisions/0013-stale-verdicts.md.
  */
 export type Verdict = "verified" | "failed" | "unsigned" | "error" | "unmatched";
 

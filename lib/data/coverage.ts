@@ -12,7 +12,7 @@ const ZERO = Object.fromEntries(FIGURE_KEYS.map((k) => [k, 0])) as unknown as Co
  * the inventory counts) comes from the latest coverage snapshot — written when a scan or a
  * re-evaluation finishes — so no two of them can disagree; while a re-evaluation runs, `reevaluation`
  * says the figures are from before it. Newest failures are the current non-verified verdicts
- * (definite, or unknown); verdicts only stale are grouped by reason in `stale` (ADR 0012). Reads
+ * (definite, or unknown); verdicts only stale are grouped by reason in `stale` (ADR 0013). Reads
  * precomputed snapshots, so its cost does not grow with the fleet.
  */
 export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date } = {}): Promise<OverviewDto> {

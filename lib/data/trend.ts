@@ -23,7 +23,7 @@ interface SnapshotFigures {
 
 /**
  * One trend point from one snapshot; null for a snapshot of nothing (a scan of zero containers draws
- * no point). Coverage is among the containers whose verdict is known then (ADR 0012).
+ * no point). Coverage is among the containers whose verdict is known then (ADR 0013).
  */
 export function trendPointOf(s: SnapshotFigures): TrendPointDto | null {
   if (s.containersTotal === 0) return null;

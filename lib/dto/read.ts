@@ -14,7 +14,7 @@ export const coverageFigures = z.object({
   containersUnsigned: z.number().int(),
   containersError: z.number().int(),
   containersUnmatched: z.number().int(),
-  /** Last known only (ADR 0012): not in verified / failed / unsigned / error. */
+  /** Last known only (ADR 0013): not in verified / failed / unsigned / error. */
   containersStale: z.number().int(),
   containersStaleVerified: z.number().int(),
   imagesTotal: z.number().int(),
@@ -31,7 +31,7 @@ export type TrendRange = z.infer<typeof trendRange>;
 export const trendPoint = z.object({
   takenAt: z.string(),
   containersTotal: z.number().int(),
-  /** Verified among the containers with a current verdict (ADR 0012), percent; null: none known. */
+  /** Verified among the containers with a current verdict (ADR 0013), percent; null: none known. */
   containersPct: z.number().nullable(),
   imagesPct: z.number().nullable(),
   /** Stale or unknown containers, percent of all running ones. */
@@ -65,7 +65,7 @@ export const overviewDto = z.object({
   ),
   worstNamespaces: z.array(coverageFigures.extend({ cluster: z.string(), namespace: z.string(), coveragePct: z.number() })),
   trend: z.array(coveragePoint),
-  /** Verdicts Signet could not establish now but knew before, grouped by reason (ADR 0012). */
+  /** Verdicts Signet could not establish now but knew before, grouped by reason (ADR 0013). */
   stale: z.array(z.object({ reason: z.string(), since: z.string(), containers: z.number().int(), lastKnown: z.record(z.string(), z.number().int()) })),
   /** A policy or key change being applied from stored evidence; the figures above are from before it. */
   reevaluation: z.object({ id: z.string(), trigger: z.string(), status: z.string(), done: z.number().int(), total: z.number().int(), createdAt: z.string() }).nullable(),

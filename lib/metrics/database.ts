@@ -26,7 +26,7 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
 
   const latest = await db.coverageSnapshot.findFirst({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, select: { takenAt: true } });
   const containers = gauge("signet_containers", "Running containers by overall verdict at the latest coverage snapshot (scope fleet or cluster)", ["scope", "cluster", "verdict"]);
-  const coverage = gauge("signet_coverage_ratio", "Share verified among running containers with a current verdict (verified, failed or unsigned; stale and error apart, docs/decisions/0012) at the latest coverage snapshot (0..1); absent when none is known", ["scope", "cluster", "namespace"]);
+  const coverage = gauge("signet_coverage_ratio", "Share verified among running containers with a current verdict (verified, failed or unsigned; stale and error apart, docs/decisions/0013) at the latest coverage snapshot (0..1); absent when none is known", ["scope", "cluster", "namespace"]);
   const snapshotAge = gauge("signet_coverage_snapshot_timestamp_seconds", "When the latest coverage snapshot was taken (Unix time)");
   if (latest) {
     snapshotAge.set(latest.takenAt.getTime() / 1000);

@@ -57,7 +57,7 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   const target = getEnv().SIGNET_COVERAGE_TARGET / 100;
   const snaps = await db.coverageSnapshot.findMany({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, take: 2 });
   // among containers with a current verdict: Signet's own inability to look (stale, error) is not a
-  // drop in coverage (docs/decisions/0012)
+  // drop in coverage (docs/decisions/0013)
   const ratio = (s: { containersVerified: number; containersFailed: number; containersUnsigned: number }) => {
     const known = knownContainers(s);
     return known ? s.containersVerified / known : 1;

@@ -42,7 +42,7 @@ type VerdictValue = "verified" | "failed" | "unsigned" | "error";
 type DefiniteValue = "verified" | "failed" | "unsigned";
 
 /**
- * The last definite value a verdict carries (ADR 0012): the new value when it is definite; through an
+ * The last definite value a verdict carries (ADR 0013): the new value when it is definite; through an
  * `error`, the one the previous verdict had (its value when definite, else what it carried).
  */
 export function lastKnownAfter(value: VerdictValue, prev: { value: string; lastKnownValue: string | null } | undefined): DefiniteValue | null {

@@ -322,7 +322,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
       if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
     }
     // a re-verification of an image whose last discovery failed: the same error again, from what is
-    // stored (its verdicts stay error, with their last known values: ADR 0012), no registry traffic
+    // stored (its verdicts stay error, with their last known values: ADR 0013), no registry traffic
     if (payload.mode === "reverify") return { imageId: image.id, artifacts: [], discovery: { outcome: "error", reason: image.discoveryError ?? "the last discovery failed" } };
     // nothing reusable in a scan: discover
     const result = await (await openBatch()).discover(at);

@@ -5,7 +5,7 @@ import { computeCoverage, type ContainerVerdicts, type DefiniteVerdict, type Ver
 /**
  * Writes one coverage snapshot (fleet, every cluster, every namespace, same `takenAt`) from the latest
  * verdicts of the running containers — with their last known values, and whether their cluster could
- * be listed (stale: ADR 0012). Charts over time and every figure of the overview read these rows.
+ * be listed (stale: ADR 0013). Charts over time and every figure of the overview read these rows.
  * With `replaceWithinMs`, the snapshots already taken in the same time bucket are replaced (refreshes
  * between scans, lib/watch).
  */

@@ -1,5 +1,5 @@
 -- A verdict Signet could not establish now (`error`) keeps the last definite one it replaced
--- (docs/decisions/0012-stale-verdicts.md); snapshots count stale containers apart.
+-- (docs/decisions/0013-stale-verdicts.md); snapshots count stale containers apart.
 ALTER TABLE "Verdict" ADD COLUMN "lastKnownValue" "VerdictValue";
 UPDATE "Verdict" SET "lastKnownValue" = value WHERE value IN ('verified', 'failed', 'unsigned');
 
