@@ -2,7 +2,7 @@
 // Exit codes (README "Command line"): 0 success / verified; 1 a negative answer (failed, unsigned, below a
 // threshold, pending migrations); 2 error, including any crash (never 1, which a pipeline reads as "not
 // verified"); 64 usage.
-import { commandLoaders, loadCommands } from "@/cli/commands";
+import { commandLoaders, loadCommands, scansClustersHere } from "@/cli/commands";
 import pkg from "@/package.json" with { type: "json" };
 
 export const EXIT_ERROR = 2;
@@ -44,10 +44,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const help = rest.includes("--help") || rest.includes("-h");
-  // `signet scan` may run a whole scan here: it runs as the worker does (heap cap, malloc arenas),
-  // which only a new process can (lib/scan/runtime.ts). Re-run before loading the command, so that
-  // this process stays small while it waits (and other commands do not load these modules).
-  if (name === "scan" && !help) {
+  // A scan of --kubeconfig / --context clusters runs here: as the worker does (heap cap, malloc
+  // arenas), which only a new process can (lib/scan/runtime.ts). Re-run before loading the command,
+  // so that this process stays small while it waits.
+  if (!help && scansClustersHere(name, rest)) {
     const [{ getEnv }, { rerunUnderScanRuntime }] = await Promise.all([import("@/lib/env"), import("@/lib/scan/runtime")]);
     if (!getEnv().SIGNET_SCAN_RUNTIME) return rerunUnderScanRuntime(getEnv().SIGNET_WORKER_HEAP_MB);
   }

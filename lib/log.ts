@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { getEnv } from "@/lib/env";
 
 /**
  * Structured logs. Secrets are redacted by key wherever they appear, so a credential that slips into
@@ -48,8 +49,12 @@ const REDACT_PATHS = [
 ];
 
 function levelFromEnv(): string {
-  const level = process.env.LOG_LEVEL;
-  return level && ["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level) ? level : "info";
+  // an invalid environment is reported by whoever reads it first; logging goes on at "info"
+  try {
+    return getEnv().LOG_LEVEL;
+  } catch {
+    return "info";
+  }
 }
 
 let root: Logger | undefined;

@@ -24,6 +24,17 @@ export const commandLoaders: Record<string, () => Promise<Command>> = {
   "verify-bundle": () => import("@/cli/commands/verify-bundle").then((m) => m.verifyBundleCommand),
 };
 
+/**
+ * Whether the command scans clusters in this process whatever else holds: `signet scan` and `signet
+ * report` with --kubeconfig / --context. cli/main.ts starts those again under the scan runtime
+ * (lib/scan/runtime.ts) before loading them; `signet scan` without them decides itself, once it knows
+ * whether a worker will take the scan.
+ */
+export function scansClustersHere(name: string, args: readonly string[]): boolean {
+  if (name !== "scan" && name !== "report") return false;
+  return args.some((a) => a === "--kubeconfig" || a.startsWith("--kubeconfig=") || a === "--context" || a.startsWith("--context="));
+}
+
 /** All commands (loads every module: for --help and the README check). */
 export async function loadCommands(): Promise<Command[]> {
   return Promise.all(Object.values(commandLoaders).map((load) => load()));

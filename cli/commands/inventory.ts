@@ -30,7 +30,8 @@ export function selectClusters(values: { kubeconfig?: string; context?: string[]
   if (values.timeout !== undefined && !(Number(values.timeout) > 0)) return `--timeout must be a number of seconds (got "${values.timeout}")`;
   if (values["in-cluster"]) {
     // KUBERNETES_SERVICE_HOST/PORT are injected by the kubelet, not Signet configuration.
-    const env = { KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT };
+    const { KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT } = getEnv();
+    const env = { KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT };
     if (!isInCluster(env)) return "not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)";
     return [loadInClusterTarget({ env })];
   }

@@ -1,3 +1,4 @@
+import os from "node:os";
 import { parseArgs } from "node:util";
 import { databaseUrl } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
@@ -61,7 +62,7 @@ export const revoke: Command = {
         if (p.readOnlyPolicies.length) process.stdout.write(`  read-only (imported) policies embedding it, not changed by a revocation: ${p.readOnlyPolicies.join(", ")}\n`);
         return 0;
       }
-      const actor = values.actor ?? `cli:${process.env.USER ?? "unknown"}`;
+      const actor = values.actor ?? `cli:${localUser()}`;
       const r = await revokeAuthority(db, ref, values.reason!.trim(), actor, { adapters: createScanAdapters() });
       if (values.json) process.stdout.write(JSON.stringify({ revoked: r.label, policies: r.policies, reevaluated: r.reevaluated, containers: r.radius.containers, workloads: r.radius.workloads }) + "\n");
       else process.stdout.write(`revoked ${r.label}; re-evaluated ${r.reevaluated} image(s): ${r.radius.containers} container(s) in ${r.radius.workloads} workload(s) now fail\n`);
@@ -77,3 +78,12 @@ export const revoke: Command = {
     }
   },
 };
+
+/** The account running the command (the audit actor without --actor), from the system, not the environment. */
+function localUser(): string {
+  try {
+    return os.userInfo().username || "unknown";
+  } catch {
+    return "unknown";
+  }
+}

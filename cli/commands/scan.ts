@@ -4,8 +4,6 @@ import { databaseUrl } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
 import { createScanDb, type Db } from "@/lib/db/client";
 import { getEnv, resetEnvCache } from "@/lib/env";
-import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
-import { scanStart } from "@/lib/jobs/definitions/scan";
 import type { JobDefinition } from "@/lib/jobs/registry";
 import { getLogger } from "@/lib/log";
 import { checkImages, createScan, startScan, type ImageCheckPayload, type PipelineContext, type ScanError } from "@/lib/scan/pipeline";
@@ -154,10 +152,8 @@ export const scan: Command = {
       process.stderr.write("signet scan: --timeout must be a positive number of seconds\n");
       return 64;
     }
-    // the flags become the environment the in-process adapters read (before any adapter exists)
-    if (values.kubeconfig) process.env.KUBECONFIG = path.resolve(values.kubeconfig);
-    if (contexts.length) process.env.SIGNET_KUBE_CONTEXTS = contexts.join(",");
-    resetEnvCache();
+    const live = Boolean(values.kubeconfig) || contexts.length > 0;
+    if (live) useClusters(values.kubeconfig, contexts);
 
     const url = await databaseUrl("scan");
     if (url === undefined) return 2;
@@ -165,13 +161,23 @@ export const scan: Command = {
     // the worker's pool and commit mode (lib/jobs/worker.ts): this process runs the same batches
     const db = createScanDb(url, env.SIGNET_WORKER_CONCURRENCY, { asyncCommit: true });
     try {
-      const inProcess = Boolean(values.kubeconfig) || contexts.length > 0 || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
-      const scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });
+      const inProcess = live || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
+      if (inProcess && !env.SIGNET_SCAN_RUNTIME) {
+        // no worker to send it to: the scan runs here, as the worker would (lib/scan/runtime.ts);
+        // with --kubeconfig / --context cli/main.ts did this before loading the command
+        await db.$disconnect();
+        const { rerunUnderScanRuntime } = await import("@/lib/scan/runtime");
+        return await rerunUnderScanRuntime(env.SIGNET_WORKER_HEAP_MB);
+      }
+      let scanId: string;
       if (inProcess) {
         // The pipeline runs right here, not through the shared queues: a worker elsewhere must not
         // take this scan (it would not see --kubeconfig / --context), nor this process another's.
-        await runScanInProcess(db, scanId, env.SIGNET_WORKER_CONCURRENCY);
+        scanId = (await scanHere(db, contexts.length === 1 ? contexts[0] : undefined)).scanId;
       } else {
+        scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });
+        const { createBoss, ensureQueues, sendJob } = await import("@/lib/jobs/boss");
+        const { scanStart } = await import("@/lib/jobs/definitions/scan");
         const boss = createBoss(url, { max: 2 });
         boss.on("error", () => undefined);
         await boss.start();
@@ -201,15 +207,7 @@ export const scan: Command = {
         process.stderr.write(`signet scan: scan ${scanId} did not finish within ${timeoutS} s\n`);
         return 2;
       }
-      const row = await db.scan.findUniqueOrThrow({ where: { id: scanId }, include: { cluster: true } });
-      // the clusters the scan covered: its own, or every configured one it inventoried
-      const clusterNames = row.cluster
-        ? [row.cluster.name]
-        : inProcess
-          ? listClusterTargets(env).map((t) => t.name)
-          : (await db.cluster.findMany({ where: { pods: { some: { deletedAt: null } } }, select: { name: true } })).map((c) => c.name);
-      const errorClusters = ((row.errors ?? []) as unknown as ScanError[]).map((e) => e.cluster).filter((c): c is string => Boolean(c));
-      const names = [...new Set([...clusterNames, ...errorClusters])].sort();
+      const names = await scannedClusters(db, scanId, inProcess);
       const summary = await summarize(db, scanId, names, inProcess ? "this process" : "worker");
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else printSummary(summary);
@@ -223,6 +221,39 @@ export const scan: Command = {
     }
   },
 };
+
+/**
+ * The clusters of --kubeconfig / --context become the configuration the in-process adapters read
+ * (before any adapter exists): KUBECONFIG and SIGNET_KUBE_CONTEXTS of this process.
+ */
+export function useClusters(kubeconfig: string | undefined, contexts: readonly string[]): void {
+  if (kubeconfig) process.env.KUBECONFIG = path.resolve(kubeconfig);
+  if (contexts.length) process.env.SIGNET_KUBE_CONTEXTS = contexts.join(",");
+  resetEnvCache();
+}
+
+/** The clusters a finished scan covered: its own, or every configured one it inventoried (and those it failed on). */
+export async function scannedClusters(db: Db, scanId: string, inProcess: boolean): Promise<string[]> {
+  const row = await db.scan.findUniqueOrThrow({ where: { id: scanId }, include: { cluster: true } });
+  const clusterNames = row.cluster
+    ? [row.cluster.name]
+    : inProcess
+      ? listClusterTargets(getEnv()).map((t) => t.name)
+      : (await db.cluster.findMany({ where: { pods: { some: { deletedAt: null } } }, select: { name: true } })).map((c) => c.name);
+  const errorClusters = ((row.errors ?? []) as unknown as ScanError[]).map((e) => e.cluster).filter((c): c is string => Boolean(c));
+  return [...new Set([...clusterNames, ...errorClusters])].sort();
+}
+
+/**
+ * A whole scan in this process, outside the job queues (`signet scan --kubeconfig …`, `signet report
+ * --kubeconfig …`): of `cluster`, or of every configured cluster. Returns when the scan is finished.
+ */
+export async function scanHere(db: Db, cluster: string | undefined): Promise<{ scanId: string; status: string }> {
+  const scanId = await createScan(db, { cluster, trigger: "cli" });
+  await runScanInProcess(db, scanId, getEnv().SIGNET_WORKER_CONCURRENCY);
+  const { status } = await db.scan.findUniqueOrThrow({ where: { id: scanId }, select: { status: true } });
+  return { scanId, status };
+}
 
 /** The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time. */
 async function runScanInProcess(db: Db, scanId: string, concurrency: number): Promise<void> {

@@ -7,7 +7,10 @@ import { RegistryClient } from "@/lib/registry/client";
 import type { CredentialProvider } from "@/lib/registry/credentials";
 import { InvalidReferenceError, parseImageReference, parseRepository } from "@/lib/registry/reference";
 import { TrustRootError } from "@/lib/sigstore";
-import { exitCodeOf, loadCredentialsFile, loadTrustRoots, missingTrustedRoots, PolicyFileError, readPolicyFile, verifyImage, type EvidenceSummary, type ImageVerification } from "@/lib/verify";
+import { loadCredentialsFile } from "@/lib/registry/credentials-file";
+// (the modules themselves, not lib/verify's index: `signet verify` does not load verify-bundle's parts)
+import { exitCodeOf, verifyImage, type EvidenceSummary, type ImageVerification } from "@/lib/verify/image";
+import { loadTrustRoots, missingTrustedRoots, PolicyFileError, readPolicyFile } from "@/lib/verify/policies";
 
 const USAGE = "verify <image-ref> --policy FILE [--json] [--trusted-root [NAME=]FILE]... [options]";
 

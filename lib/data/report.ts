@@ -7,6 +7,8 @@ import { makeReport, type PipelineReport } from "@/lib/report/pipeline";
 
 export interface PipelineQuery {
   cluster?: string;
+  /** Several clusters (those a live scan covered); with `cluster`, only that one. */
+  clusters?: string[];
   namespace?: string;
   policy?: string;
   /** Minimum coverage in percent; below it the report does not pass. */
@@ -30,18 +32,21 @@ export async function buildPipelineReport(db: Db, q: PipelineQuery, now = new Da
       ${q.policy ? Prisma.sql`AND v."policyId" IN (SELECT id FROM "Policy" WHERE name = ${q.policy})` : Prisma.empty}
     WHERE TRUE
       ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
+      ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
     GROUP BY c.id, cl.name, n.name, c.digest`;
   let rows: ContainerVerdicts[] = raw.map((r) => ({ containerId: r.id, cluster: r.cluster, namespace: r.namespace, digest: r.digest, verdicts: r.verdicts as Verdict[] }));
   // with a policy: the containers it applies to
   if (q.policy) rows = rows.filter((r) => r.verdicts.some((v) => v !== "unmatched"));
   const { scope: _scope, cluster: _cluster, namespace: _namespace, ...figures } = computeCoverage(rows)[0]!;
-  const compliance = await buildComplianceReport(db, { cluster: q.cluster, namespace: q.namespace, format: "json" }, now);
+  const single = q.cluster ?? (q.clusters?.length === 1 ? q.clusters[0] : undefined);
+  const compliance = await buildComplianceReport(db, { cluster: single, namespace: q.namespace, format: "json" }, now);
+  const inClusters = q.clusters && !single ? new Set(q.clusters) : undefined;
   return makeReport({
     generatedAt: now.toISOString(),
-    scope: { cluster: q.cluster ?? null, namespace: q.namespace ?? null, policy: q.policy ?? null },
+    scope: { cluster: single ?? null, ...(inClusters ? { clusters: q.clusters } : {}), namespace: q.namespace ?? null, policy: q.policy ?? null },
     figures,
-    rows: q.policy ? compliance.rows.filter((r) => r.policy === q.policy) : compliance.rows,
+    rows: compliance.rows.filter((r) => (!q.policy || r.policy === q.policy) && (!inClusters || inClusters.has(r.cluster))),
     threshold: q.threshold ?? null,
   });
 }

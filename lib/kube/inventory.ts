@@ -245,12 +245,14 @@ async function collect(
     });
 
   const cache = newRecordCache();
+  // where each list was taken (its first page's resourceVersion; a restarted list forgets it)
+  const versions: Partial<Record<"namespaces" | "replicasets" | "jobs", string>> = {};
   const namespaces: NamespaceRecord[] = [];
   const badNamespaces = new Rejected();
   const namespacesDone = must(
     "list namespaces",
     listAll(
-      rawListPages(clients, "/api/v1/namespaces", limit),
+      rawListPages(clients, "/api/v1/namespaces", limit, (rv) => (versions.namespaces ??= rv)),
       (items) => {
         for (const raw of items) {
           const r = namespaceFromRaw(raw);
@@ -260,6 +262,7 @@ async function collect(
       },
       () => {
         namespaces.length = 0;
+        versions.namespaces = undefined;
         badNamespaces.clear();
       },
     ),
@@ -318,9 +321,10 @@ async function collect(
   const index = async (kind: "ReplicaSet" | "Job"): Promise<{ index: OwnerIndex | null; pages: number }> => {
     const idx: OwnerIndex = new Map();
     const bad = new Rejected();
+    const key = kind === "ReplicaSet" ? "replicasets" : "jobs";
     try {
       const pages = await listAll(
-        rawListPages(clients, kind === "ReplicaSet" ? "/apis/apps/v1/replicasets" : "/apis/batch/v1/jobs", limit),
+        rawListPages(clients, kind === "ReplicaSet" ? "/apis/apps/v1/replicasets" : "/apis/batch/v1/jobs", limit, (rv) => (versions[key] ??= rv)),
         (items) => {
           for (const raw of items) {
             const parsed = ownedObjectSchema.safeParse(raw);
@@ -334,6 +338,7 @@ async function collect(
         },
         () => {
           idx.clear();
+          versions[key] = undefined;
           bad.clear();
         },
       );
@@ -398,6 +403,10 @@ async function collect(
     pods,
     warnings,
     stats,
+    // only an inventory made of four complete lists, nothing skipped, can be proven unchanged later
+    ...(!fromWatch && listRv && versions.namespaces && versions.replicasets && versions.jobs && warnings.length === 0
+      ? { listVersions: { server: target.server, namespaces: versions.namespaces, pods: listRv, replicasets: versions.replicasets, jobs: versions.jobs } }
+      : {}),
   };
 }
 

@@ -145,6 +145,20 @@ export interface ClusterInventory {
   /** Non-fatal problems (e.g. ReplicaSets not readable: owners fall back to the ReplicaSet). */
   warnings: string[];
   stats: InventoryStats;
+  /**
+   * Where each list of a complete inventory was taken (every list read to its end, no warning):
+   * a later inventory may prove nothing changed since by watching from there (listsUnchangedSince).
+   */
+  listVersions?: ListVersions;
+}
+
+/** The resourceVersion of each list an inventory was made of, and the API server it came from. */
+export interface ListVersions {
+  server: string | null;
+  namespaces: string;
+  pods: string;
+  replicasets: string;
+  jobs: string;
 }
 
 /** → AdmissionRejection. */

@@ -12,7 +12,10 @@ export type ComplianceRow = ComplianceReportDto["rows"][number];
 
 export interface PipelineReport {
   generatedAt: string;
-  scope: { cluster: string | null; namespace: string | null; policy: string | null };
+  /** `clusters`: the clusters of a live scan of several (`cluster` is then null). */
+  scope: { cluster: string | null; clusters?: string[]; namespace: string | null; policy: string | null };
+  /** The scan this report was made from (`signet report --kubeconfig`): id, status, clusters. */
+  scan?: { id: string; status: string; clusters: string[] };
   /** Containers in scope (with --policy: those the policy applies to) and their overall verdicts. */
   coverage: CoverageFigures & { coveragePct: number };
   threshold: number | null;
@@ -84,6 +87,7 @@ export function toJunit(report: PipelineReport): string {
     `    <property name="containers" value="${c.containersTotal}"/>`,
     `    <property name="containersVerified" value="${c.containersVerified}"/>`,
     ...(report.threshold !== null ? [`    <property name="threshold" value="${report.threshold}"/>`] : []),
+    ...(report.scan ? [`    <property name="scan" value="${xmlText(report.scan.id)}"/>`, `    <property name="scanStatus" value="${xmlText(report.scan.status)}"/>`] : []),
     `  </properties>`,
   );
   for (const [name, rows] of suites) {
@@ -110,7 +114,8 @@ export function toJunit(report: PipelineReport): string {
 /** One line for stderr beside the machine-readable output. */
 export function summaryLine(report: PipelineReport): string {
   const c = report.coverage;
-  const scope = [report.scope.cluster && `cluster ${report.scope.cluster}`, report.scope.namespace && `namespace ${report.scope.namespace}`, report.scope.policy && `policy ${report.scope.policy}`].filter(Boolean).join(", ") || "all clusters";
+  const scope = [report.scope.cluster && `cluster ${report.scope.cluster}`, report.scope.clusters && `clusters ${report.scope.clusters.join(", ")}`, report.scope.namespace && `namespace ${report.scope.namespace}`, report.scope.policy && `policy ${report.scope.policy}`].filter(Boolean).join(", ") || "all clusters";
   const verdict = report.threshold === null ? "" : report.passed ? ` ≥ ${report.threshold}%: pass` : ` < ${report.threshold}%: FAIL`;
-  return `signet report (${scope}): ${c.coveragePct}% of ${c.containersTotal} containers verified (failed ${c.containersFailed}, unsigned ${c.containersUnsigned}, error ${c.containersError}, unmatched ${c.containersUnmatched})${verdict}`;
+  const scanned = report.scan ? `, scan ${report.scan.id} ${report.scan.status}` : "";
+  return `signet report (${scope}${scanned}): ${c.coveragePct}% of ${c.containersTotal} containers verified (failed ${c.containersFailed}, unsigned ${c.containersUnsigned}, error ${c.containersError}, unmatched ${c.containersUnmatched})${verdict}`;
 }

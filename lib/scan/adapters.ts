@@ -1,6 +1,6 @@
 import type { Db } from "@/lib/db/client";
 import type { DiscoveredArtifact, DiscoveryResult, ImageAt } from "@/lib/evidence/types";
-import type { ClusterInventory, ClusterRejections, ImageReference } from "@/lib/kube/types";
+import type { ClusterInventory, ClusterRejections, ImageReference, ListVersions } from "@/lib/kube/types";
 import type { PublicKeyCandidate, VerifiedEvidence } from "@/lib/sigstore/types";
 
 /**
@@ -20,6 +20,11 @@ export interface ScanAdapters {
    */
   configurationProblem?(): string | null;
   inventory(target: ClusterTarget): Promise<ClusterInventory>;
+  /**
+   * Whether the cluster is provably unchanged since the lists of its stored inventory (`since`),
+   * without listing it (lib/kube/unchanged.ts); for a process without a pod watch between scans.
+   */
+  unchangedSince?(target: ClusterTarget, since: ListVersions): Promise<{ unchanged: boolean; why: string }>;
   rejections(target: ClusterTarget): Promise<ClusterRejections>;
   /** Resolves a tag to a manifest digest through the registry. */
   resolveDigest(ref: ImageReference): Promise<{ digest: string } | { error: string }>;

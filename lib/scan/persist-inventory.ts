@@ -1,9 +1,10 @@
 import "server-only";
+import { z } from "zod";
 import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import type { Db } from "@/lib/db/client";
 import { withTransaction } from "@/lib/db/transaction";
-import type { ClusterInventory, ClusterRejections, NamespaceRecord, PodRecord } from "@/lib/kube/types";
+import type { ClusterInventory, ClusterRejections, ListVersions, NamespaceRecord, PodRecord } from "@/lib/kube/types";
 
 /**
  * Writes one cluster's inventory with set-based upserts (INSERT … SELECT FROM unnest … ON CONFLICT),
@@ -98,7 +99,10 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
       // marked seen (image lists show when an image was last seen).
       const hash = inventoryHash(inv);
       const last = await tx.$queryRaw<{ inventoryHash: string | null }[]>`SELECT "inventoryHash" FROM "Cluster" WHERE id = ${clusterId}::uuid`;
+      // where this inventory's lists were taken (none for an inventory not made of complete lists)
+      const versions = inv.listVersions ? JSON.stringify(inv.listVersions) : null;
       if (last[0]?.inventoryHash === hash) {
+        await tx.$executeRaw`UPDATE "Cluster" SET "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
         const seen = await tx.$executeRaw`
           UPDATE "Image" SET "lastSeen" = ${now}
           WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
@@ -112,11 +116,42 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
       const deleted = await tx.$executeRaw`
         UPDATE "Pod" SET "deletedAt" = ${now}
         WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" <= ${now} AND NOT (uid = ANY(${inv.pods.map((p) => p.uid)}::text[]))`;
-      await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash} WHERE id = ${clusterId}::uuid`;
+      await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash}, "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
       return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false };
     },
     { timeout: 120_000 },
   );
+}
+
+/**
+ * The list versions of a cluster's stored inventory, while the stored rows are exactly that
+ * inventory (a write from a pod watch, persistInventoryChanges, clears inventoryHash: then none).
+ */
+export async function storedListVersions(db: Db, cluster: string): Promise<ListVersions | null> {
+  const rows = await db.$queryRaw<{ v: unknown }[]>`SELECT "listVersions" AS v FROM "Cluster" WHERE name = ${cluster} AND "inventoryHash" IS NOT NULL`;
+  const parsed = listVersionsSchema.safeParse(rows[0]?.v);
+  return parsed.success ? parsed.data : null;
+}
+
+const listVersionsSchema = z.object({ server: z.string().nullable(), namespaces: z.string(), pods: z.string(), replicasets: z.string(), jobs: z.string() });
+
+/**
+ * A cluster proven unchanged since its stored inventory (lib/kube/unchanged.ts): nothing is written
+ * but what a persisted identical inventory writes — the cluster's inventory time, and the images it
+ * runs marked seen. Returns the count of its live pods.
+ */
+export async function keepInventory(db: Db, cluster: string, now: Date): Promise<{ clusterId: string; pods: number }> {
+  return withTransaction(db, async (tx) => {
+    const [row] = await tx.$queryRaw<{ id: string }[]>`
+      UPDATE "Cluster" SET "lastInventoryAt" = ${now}, "lastError" = NULL, "lastErrorAt" = NULL WHERE name = ${cluster} RETURNING id`;
+    if (!row) throw new Error(`no stored inventory of cluster ${cluster}`);
+    await tx.$executeRaw`
+      UPDATE "Image" SET "lastSeen" = ${now}
+      WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+                   WHERE p."clusterId" = ${row.id}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
+    const [n] = await tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Pod" WHERE "clusterId" = ${row.id}::uuid AND "deletedAt" IS NULL`;
+    return { clusterId: row.id, pods: n?.n ?? 0 };
+  }, { timeout: 60_000 });
 }
 
 /** What changed in a cluster since the last write, as a pod watch reports it (lib/watch). */

@@ -11,7 +11,7 @@ import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
-import { persistInventory, persistRejections, updateRunningContainers } from "@/lib/scan/persist-inventory";
+import { keepInventory, persistInventory, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { imageChecks, scanDurationSeconds, scansFinished, scanStageSeconds } from "@/lib/metrics/process";
 
@@ -161,18 +161,30 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   };
   await mapLimit(targets, 4, async (t) => {
     const started = performance.now();
-    const inv = await adapters.inventory(t);
-    const listedMs = Math.round(performance.now() - started);
-    const persisted = await persistInventory(db, inv);
-    if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
-    else clustersOk++;
+    // without a pod watch between scans: a cluster proven unchanged since its stored lists is not listed
+    const since = adapters.unchangedSince ? await storedListVersions(db, t.name) : null;
+    const proof = since ? await adapters.unchangedSince!(t, since) : undefined;
+    if (proof?.unchanged) {
+      const kept = await keepInventory(db, t.name, clock(ctx));
+      clustersOk++;
+      log.info({ cluster: t.name, pods: kept.pods, checkedMs: Math.round(performance.now() - started) }, "cluster unchanged since its stored inventory (not listed)");
+    } else {
+      const inv = await adapters.inventory(t);
+      const listedMs = Math.round(performance.now() - started);
+      const persisted = await persistInventory(db, inv);
+      if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
+      else clustersOk++;
+      log.info(
+        { cluster: t.name, pods: persisted.pods, error: inv.error?.message, listedMs, persistedMs: Math.round(performance.now() - started) - listedMs, ...(proof ? { listedBecause: proof.why } : {}) },
+        "cluster inventoried",
+      );
+    }
     try {
       await persistRejections(db, await adapters.rejections(t));
     } catch (err) {
       errors.push({ cluster: t.name, stage: "rejections", message: (err as Error).message });
     }
     await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
-    log.info({ cluster: t.name, pods: persisted.pods, error: inv.error?.message, listedMs, persistedMs: Math.round(performance.now() - started) - listedMs }, "cluster inventoried");
   });
   const clusterNames = targets.map((t) => t.name);
 

@@ -9,6 +9,8 @@ import { syncOpenReports } from "@/lib/kube/openreports";
 import { desiredReports } from "@/lib/report/openreports";
 import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarget } from "@/lib/kube/clusters";
 import { inventoryCluster } from "@/lib/kube/inventory";
+import { listsUnchangedSince } from "@/lib/kube/unchanged";
+import type { ListVersions } from "@/lib/kube/types";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
 import { registryEgressOptions } from "@/lib/egress/env";
 import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
@@ -116,6 +118,8 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
     },
     configurationProblem: () => (problems.length ? problems.join("; ") : null),
     inventory: (t) => inventoryCluster(target(t), { watch: opts.watchPods === true }),
+    // a process without a pod watch (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
+    ...(opts.watchPods ? {} : { unchangedSince: (t: ClusterTarget, since: ListVersions) => listsUnchangedSince(target(t), since) }),
     rejections: (t) => listAdmissionRejections(target(t)),
     async resolveDigest(ref) {
       const { client } = await current();

@@ -66,10 +66,57 @@ describe("signet scan", () => {
     expect(jobs[0]!.n).toBe(0);
   }, 120_000);
 
+  it("a rescan with nothing changed does not list the cluster: a watch from the stored lists proves it unchanged", async () => {
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--json"], { ...env, LOG_LEVEL: "info" });
+    expect(r.stderr).toContain('"msg":"cluster unchanged since its stored inventory (not listed)"');
+    expect(r.stderr).not.toContain('"msg":"cluster inventoried"');
+    const s = JSON.parse(r.stdout);
+    // the same verdicts as the scan that listed everything: the signed images' evidence revalidated, nothing re-evaluated
+    expect(s.images.revalidated).toBeGreaterThanOrEqual(3);
+    expect(s.images.fetched + s.images.revalidated).toBe(4);
+    expect(s).toMatchObject({
+      status: "succeeded",
+      images: { total: 4, checked: 4, errors: 0, reevaluated: 0, verdictsKept: 4 },
+      verdicts: { verified: 3, unsigned: 1 },
+      containers: { verified: 3, unsigned: 1 },
+      coverage: 75,
+    });
+    expect(r.code).toBe(1);
+  }, 120_000);
+
+  it("signet report --kubeconfig scans first and reports the scanned cluster: JSON, JUnit XML, exit 1 below --min-coverage, 2 when the scan fails", async () => {
+    const json = await signet(["report", "--kubeconfig", kube.kubeconfigPath, "--context", "admin", "--min-coverage", "80"], env);
+    expect(json.code, json.stderr).toBe(1);
+    const r = JSON.parse(json.stdout);
+    expect(r.scan).toMatchObject({ status: "succeeded", clusters: ["admin"] });
+    expect(await db.scan.count({ where: { id: r.scan.id, trigger: "cli" } })).toBe(1);
+    expect(r.scope).toMatchObject({ cluster: "admin", namespace: null, policy: null });
+    expect(r.coverage).toMatchObject({ containersTotal: 4, containersVerified: 3, containersUnsigned: 1, coveragePct: 75 });
+    expect(r.rows).toHaveLength(4);
+    expect(r.passed).toBe(false);
+    expect(json.stderr).toMatch(/signet report \(cluster admin, scan [0-9a-f-]+ succeeded\): 75% of 4 containers verified .* < 80%: FAIL/);
+
+    const junit = await signet(["report", "--kubeconfig", kube.kubeconfigPath, "--cluster", "admin", "--namespace", "web-0", "--format", "junit", "--min-coverage", "100"], env);
+    expect(junit.code, junit.stderr).toBe(0);
+    expect(junit.stdout).toMatch(/<testsuites name="signet" tests="3" failures="0" errors="0"/);
+    expect(junit.stdout).toContain('<property name="scanStatus" value="succeeded"/>');
+    expect(junit.stdout.match(/<testcase /g)).toHaveLength(3);
+
+    expect((await signet(["report", "--kubeconfig", kube.kubeconfigPath, "--cluster", "nope"], env)).code).toBe(64);
+    const file = path.join(kube.dir, "dead-report-kubeconfig");
+    await writeKubeconfig(file, [{ name: "dead", server: "https://127.0.0.1:1", token: "x", insecure: true }]);
+    const dead = await signet(["report", "--kubeconfig", file], env);
+    expect(dead.code).toBe(2);
+    expect(dead.stdout).toBe("");
+    expect(dead.stderr).toMatch(/signet report: scan .* failed/);
+  }, 180_000);
+
   it("prints a readable summary and exits 0 once nothing is rejected", async () => {
     await kube.request("DELETE", "/api/v1/namespaces/tool-0/pods/p-0-0?gracePeriodSeconds=0");
     await waitFor(async () => ((await kube.request("GET", "/api/v1/namespaces/tool-0/pods/p-0-0", undefined, { allow: [404] })) as { code?: number }).code === 404 || undefined, 30_000, "pod deletion");
-    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin"], env);
+    const r = await signet(["scan", "--kubeconfig", kube.kubeconfigPath, "--context", "admin"], { ...env, LOG_LEVEL: "info" });
+    // a pod went away since the stored lists: the watch says so, and the cluster is listed again
+    expect(r.stderr).toMatch(/"listedBecause":"\/api\/v1\/pods: (deleted|modified) since the last list".*"msg":"cluster inventoried"/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/: succeeded \(ran in this process\)/);
     expect(r.stdout).toContain("cluster admin: ok");
