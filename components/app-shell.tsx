@@ -66,7 +66,7 @@ export async function AppShell({ children, current }: { children: ReactNode; cur
         </nav>
         {hasRole(user?.role, "admin") && (
           <nav aria-label="Administration" className="mt-6">
-            <div className="px-2 text-xs uppercase tracking-wide text-slate-500">Administration</div>
+            <div className="px-2 text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Administration</div>
             <ul className="mt-1 space-y-1">
               {ADMIN_NAV.map((item) => (
                 <li key={item.href}>
@@ -84,7 +84,7 @@ export async function AppShell({ children, current }: { children: ReactNode; cur
             <div className="truncate font-medium" title={user.email}>
               {user.name || user.email}
             </div>
-            <div className="truncate text-xs text-slate-500">{user.email}</div>
+            <div className="truncate text-xs text-slate-600 dark:text-slate-400">{user.email}</div>
             <div className="mt-1 flex items-center justify-between">
               <span className="rounded bg-slate-100 px-1.5 py-0.5 text-xs dark:bg-slate-800" data-testid="user-role">
                 {user.role}

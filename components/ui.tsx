@@ -8,8 +8,8 @@ import { VERDICT_BADGE } from "@/lib/ui/format";
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
   return (
     <div className="flex flex-wrap items-start justify-between gap-4">
-      <div>
-        <h1 className="text-2xl font-semibold">{title}</h1>
+      <div className="min-w-0">
+        <h1 className="text-2xl font-semibold [overflow-wrap:anywhere]">{title}</h1>
         {description && <p className="mt-1 max-w-3xl text-sm text-slate-600 dark:text-slate-400">{description}</p>}
       </div>
       {actions && <div className="flex flex-wrap items-center gap-2">{actions}</div>}
@@ -44,7 +44,7 @@ export function Stat({ label, value, hint, testId }: { label: string; value: Rea
 }
 
 export function VerdictBadge({ verdict }: { verdict: VerdictValueDto | null }) {
-  if (!verdict) return <span className="rounded px-1.5 py-0.5 text-xs text-slate-500">not evaluated</span>;
+  if (!verdict) return <span className="rounded px-1.5 py-0.5 text-xs text-slate-600 dark:text-slate-400">not evaluated</span>;
   return <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${VERDICT_BADGE[verdict]}`}>{verdict}</span>;
 }
 

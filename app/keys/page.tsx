@@ -27,7 +27,7 @@ export default async function KeysPage() {
 
       <div className="mt-6 overflow-x-auto">
         <table className="w-full text-left text-sm" data-testid="keys-table">
-          <thead className="text-xs uppercase tracking-wide text-slate-500">
+          <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
             <tr>
               <th className="py-2 pr-3">Authority</th>
               <th className="pr-3">Key / identity</th>
@@ -46,7 +46,7 @@ export default async function KeysPage() {
           <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
             {inventory.length === 0 && (
               <tr>
-                <td colSpan={10} className="py-3 text-slate-500">
+                <td colSpan={10} className="py-3 text-slate-600 dark:text-slate-400">
                   No authorities yet: add a key below, or a policy with one.
                 </td>
               </tr>
@@ -55,18 +55,18 @@ export default async function KeysPage() {
               <tr key={e.ref} data-testid={`key-${e.ref}`} className="align-top">
                 <td className="py-2 pr-3 font-medium">
                   {e.name}
-                  <div className="text-xs font-normal text-slate-500">{e.kind}</div>
+                  <div className="text-xs font-normal text-slate-600 dark:text-slate-400">{e.kind}</div>
                 </td>
                 <td className="pr-3 font-mono text-xs">
                   {e.kind === "key" ? (
                     <>
                       <span title={e.fingerprint ?? ""}>{shortFp(e.fingerprint)}</span>
-                      <div className="text-slate-500">{e.algorithm ?? ""}</div>
+                      <div className="text-slate-600 dark:text-slate-400">{e.algorithm ?? ""}</div>
                     </>
                   ) : (
                     e.identities.map((i) => (
                       <div key={`${i.issuer}|${i.subject}`}>
-                        {i.subject} <span className="text-slate-500">@ {i.issuer}</span>
+                        {i.subject} <span className="text-slate-600 dark:text-slate-400">@ {i.issuer}</span>
                       </div>
                     ))
                   )}
@@ -77,12 +77,12 @@ export default async function KeysPage() {
                 <td className="whitespace-nowrap pr-3"><Time iso={e.rotateBy} day /></td>
                 <td className="pr-3">
                   <StatusBadge status={e.status} />
-                  {e.revokedReason && <div className="text-xs text-slate-500">{e.revokedReason}</div>}
+                  {e.revokedReason && <div className="text-xs text-slate-600 dark:text-slate-400">{e.revokedReason}</div>}
                 </td>
                 <td className="pr-3" data-testid="usage">
                   {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
                   {e.trend.length > 1 && (
-                    <div className="text-xs text-slate-500" title="containers over the last snapshots">
+                    <div className="text-xs text-slate-600 dark:text-slate-400" title="containers over the last snapshots">
                       trend {e.trend.slice(-6).map((t) => t.containers).join(" → ")}
                     </div>
                   )}
@@ -90,7 +90,7 @@ export default async function KeysPage() {
                 <td className="pr-3 text-xs">
                   {e.policies.map((p) => (
                     <div key={`${p.policy}/${p.alias}`}>
-                      {p.policy} <span className="text-slate-500">({p.mode})</span>
+                      {p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode})</span>
                     </div>
                   ))}
                 </td>
@@ -118,7 +118,7 @@ export default async function KeysPage() {
               <h3 className="font-medium">
                 {e.name}: <span data-testid="resign-count">{e.resign!.list.length}</span> image{e.resign!.list.length === 1 ? "" : "s"} to re-sign
               </h3>
-              {e.trend.length > 0 && <p className="text-xs text-slate-500">trend: {e.trend.slice(-10).map((t) => t.resignImages).join(" → ")} → {e.resign!.list.length}</p>}
+              {e.trend.length > 0 && <p className="text-xs text-slate-600 dark:text-slate-400">trend: {e.trend.slice(-10).map((t) => t.resignImages).join(" → ")} → {e.resign!.list.length}</p>}
               <p className="mt-1" data-testid="retire-safety">
                 {e.resign!.safety.safe
                   ? <>Safe to retire: the list has been empty since <Time iso={e.resign!.safety.emptySince} day />.</>
@@ -129,7 +129,7 @@ export default async function KeysPage() {
               <ul className="mt-2 list-disc pl-5 font-mono text-xs">
                 {e.resign!.list.map((i) => (
                   <li key={i.imageId}>
-                    {i.image}@{i.digest.slice(0, 19)}… <span className="text-slate-500">({i.workloads.join(", ")})</span>
+                    {i.image}@{i.digest.slice(0, 19)}… <span className="text-slate-600 dark:text-slate-400">({i.workloads.join(", ")})</span>
                   </li>
                 ))}
               </ul>

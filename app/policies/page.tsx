@@ -48,7 +48,7 @@ export default async function PoliciesPage() {
                 <tr key={p.id} data-testid={`policy-row-${p.name}`}>
                   <td className={td}>
                     <TextLink href={`/policies/${p.id}`}>{p.name}</TextLink>
-                    {p.description && <div className="text-xs text-slate-500">{p.description}</div>}
+                    {p.description && <div className="text-xs text-slate-600 dark:text-slate-400">{p.description}</div>}
                   </td>
                   <td className={td}>{p.mode}</td>
                   <td className={`${td} text-xs`}>

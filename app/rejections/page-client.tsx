@@ -95,7 +95,7 @@ export function RejectionsClient({ initial, initialFilters, clusters }: { initia
           <ErrorState message={`Could not load rejections: ${query.error.message}`} onRetry={() => void query.refetch()} />
         </div>
       ) : !data ? (
-        <p role="status" className="mt-4 text-sm text-slate-500" data-testid="loading-state">
+        <p role="status" className="mt-4 text-sm text-slate-600 dark:text-slate-400" data-testid="loading-state">
           Loading…
         </p>
       ) : data.total === 0 ? (

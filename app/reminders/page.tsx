@@ -53,7 +53,7 @@ export default async function RemindersPage({ searchParams }: { searchParams: Pr
       </form>
 
       <table className="mt-4 w-full max-w-5xl text-left text-sm" data-testid="reminders-table">
-        <thead className="text-xs uppercase tracking-wide text-slate-500">
+        <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
           <tr>
             <th className="py-2">When</th>
             <th>Kind</th>
@@ -65,7 +65,7 @@ export default async function RemindersPage({ searchParams }: { searchParams: Pr
         <tbody className="divide-y divide-slate-200 dark:divide-slate-800">
           {reminders.length === 0 && (
             <tr>
-              <td colSpan={5} className="py-3 text-slate-500">
+              <td colSpan={5} className="py-3 text-slate-600 dark:text-slate-400">
                 Nothing is due.
               </td>
             </tr>
@@ -78,7 +78,7 @@ export default async function RemindersPage({ searchParams }: { searchParams: Pr
               <td>{KIND[r.kind] ?? r.kind}</td>
               <td className="font-mono text-xs">{r.subject}</td>
               <td>
-                {r.dueDate} <span className="text-xs text-slate-500">({r.daysLeft >= 0 ? `in ${r.daysLeft} d` : `${-r.daysLeft} d ago`})</span>
+                {r.dueDate} <span className="text-xs text-slate-600 dark:text-slate-400">({r.daysLeft >= 0 ? `in ${r.daysLeft} d` : `${-r.daysLeft} d ago`})</span>
               </td>
               <td>{r.message}</td>
             </tr>
@@ -97,7 +97,7 @@ export default async function RemindersPage({ searchParams }: { searchParams: Pr
               revocations. Deliveries are retried with backoff and logged.
             </p>
             <table className="mt-2 w-full max-w-3xl text-left text-sm" data-testid="webhooks-table">
-              <thead className="text-xs uppercase tracking-wide text-slate-500">
+              <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
                 <tr>
                   <th className="py-2">Name</th>
                   <th>Format</th>

@@ -43,7 +43,7 @@ const columns: ColumnDef<ScanDto, unknown>[] = [
     header: "Errors",
     cell: ({ row }) => {
       const errs = errorsOf(row.original);
-      if (errs.length === 0) return <span className="text-xs text-slate-500">none</span>;
+      if (errs.length === 0) return <span className="text-xs text-slate-600 dark:text-slate-400">none</span>;
       return (
         <details className="text-xs">
           <summary className="cursor-pointer text-red-700 dark:text-red-400">{errs.length} error(s)</summary>

@@ -27,7 +27,7 @@ export default async function TrustRootsPage() {
       </p>
       <div className="mt-6 overflow-x-auto">
         <table className="w-full text-left text-sm" data-testid="trust-roots-table">
-          <thead className="text-xs uppercase tracking-wide text-slate-500">
+          <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
             <tr>
               <th className="py-2 pr-3">Name</th>
               <th className="pr-3">Source</th>
@@ -46,13 +46,13 @@ export default async function TrustRootsPage() {
               <tr key={r.name} data-testid={`trust-root-${r.name}`} className="align-top">
                 <td className="py-2 pr-3 font-medium">
                   {r.name}
-                  <div className="font-mono text-xs font-normal text-slate-500" title={r.sha256 ?? ""}>
+                  <div className="font-mono text-xs font-normal text-slate-600 dark:text-slate-400" title={r.sha256 ?? ""}>
                     {r.sha256 ? `sha256:${r.sha256.slice(0, 12)}…` : ""}
                   </div>
                 </td>
                 <td className="pr-3">
                   {SOURCE[r.source]}
-                  {r.createdBy && <div className="text-xs text-slate-500">by {r.createdBy}</div>}
+                  {r.createdBy && <div className="text-xs text-slate-600 dark:text-slate-400">by {r.createdBy}</div>}
                 </td>
                 <td className="pr-3 text-xs">
                   {r.counts.certificateAuthorities} CA · {r.counts.tlogs} Rekor · {r.counts.ctlogs} CT · {r.counts.timestampAuthorities} TSA
@@ -65,7 +65,7 @@ export default async function TrustRootsPage() {
                       <div>
                         root v{r.tuf.rootVersion} · last success <Time iso={r.tuf.lastSuccessAt} />
                       </div>
-                      <div className="text-slate-500">last attempt <Time iso={r.tuf.lastAttemptAt} /></div>
+                      <div className="text-slate-600 dark:text-slate-400">last attempt <Time iso={r.tuf.lastAttemptAt} /></div>
                       {r.tuf.lastError && (
                         <div role="status" className="text-red-700 dark:text-red-400">
                           {r.tuf.lastError}

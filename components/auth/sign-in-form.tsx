@@ -52,7 +52,7 @@ export function SignInForm({ sso }: { sso: { name: string } | null }) {
           <button type="button" onClick={onSso} disabled={busy} className={button} data-testid="sso-sign-in">
             Sign in with {sso.name}
           </button>
-          <div className="text-center text-xs uppercase tracking-wide text-slate-500">or</div>
+          <div className="text-center text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">or</div>
         </>
       )}
       <form onSubmit={onSubmit} className="space-y-4" aria-label="Sign in with email">

@@ -24,7 +24,7 @@ function Field({ label, children, testId }: { label: string; children: React.Rea
     <div className="min-w-0">
       <dt className="text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</dt>
       <dd className="mt-0.5 break-all text-sm" data-testid={testId}>
-        {children ?? <span className="text-slate-400">—</span>}
+        {children ?? <span className="text-slate-600 dark:text-slate-400">—</span>}
       </dd>
     </div>
   );
@@ -55,7 +55,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
   return (
     <AppShell current="/images">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <TextLink href="/images">Images</TextLink> / <span className="text-slate-500">{image.repository}</span>
+        <TextLink href="/images">Images</TextLink> / <span className="text-slate-600 dark:text-slate-400">{image.repository}</span>
       </nav>
       <PageHeader
         title={`${image.registry}/${image.repository}`}
@@ -76,14 +76,14 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
       <Card title="Trust chain" className="mt-4" testId="trust-chain">
         <ol className="grid gap-3 md:grid-cols-4">
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
-            <div className="text-xs font-medium uppercase text-slate-500">1 · Source</div>
+            <div className="text-xs font-medium uppercase text-slate-600 dark:text-slate-400">1 · Source</div>
             <dl className="mt-2 space-y-2">
               <Field label="Repository" testId="source-repository">{image.source.repository}</Field>
               <Field label="Commit" testId="source-commit">{image.source.commit}</Field>
             </dl>
           </li>
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
-            <div className="text-xs font-medium uppercase text-slate-500">2 · Build identity</div>
+            <div className="text-xs font-medium uppercase text-slate-600 dark:text-slate-400">2 · Build identity</div>
             <dl className="mt-2 space-y-2">
               <Field label="Builder">{image.source.builder}</Field>
               <Field label="Workflow" testId="source-workflow">{image.source.workflow}</Field>
@@ -93,7 +93,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
             </dl>
           </li>
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
-            <div className="text-xs font-medium uppercase text-slate-500">3 · Registry</div>
+            <div className="text-xs font-medium uppercase text-slate-600 dark:text-slate-400">3 · Registry</div>
             <dl className="mt-2 space-y-2">
               <Field label="Digest">{shortDigest(image.digest)}</Field>
               <Field label="Discovery">
@@ -104,7 +104,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
             </dl>
           </li>
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
-            <div className="text-xs font-medium uppercase text-slate-500">4 · Running</div>
+            <div className="text-xs font-medium uppercase text-slate-600 dark:text-slate-400">4 · Running</div>
             <dl className="mt-2 space-y-2">
               <Field label="Containers" testId="running-count">{image.containers.length}</Field>
               <Field label="Namespaces" testId="image-namespaces">
@@ -208,7 +208,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                   <td className={td}>
                     {v ? (
                       <>
-                        <TextLink href={`/policies/${v.policyId}`}>{v.policy}</TextLink> <span className="text-xs text-slate-500">v{v.policyVersion} · {v.mode}</span>
+                        <TextLink href={`/policies/${v.policyId}`}>{v.policy}</TextLink> <span className="text-xs text-slate-600 dark:text-slate-400">v{v.policyVersion} · {v.mode}</span>
                       </>
                     ) : (
                       "—"
@@ -244,7 +244,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                   )}
                 </td>
                 <td className={td}>
-                  {h.policyName} {h.policyVersion !== null && <span className="text-xs text-slate-500">v{h.policyVersion}</span>}
+                  {h.policyName} {h.policyVersion !== null && <span className="text-xs text-slate-600 dark:text-slate-400">v{h.policyVersion}</span>}
                 </td>
                 <td className={td}>{h.previousVerdict ? <VerdictBadge verdict={h.previousVerdict} /> : "—"}</td>
                 <td className={td}>

@@ -49,7 +49,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
               </tr>
             ))}
           </SimpleTable>
-          <p className="mt-2 text-xs text-slate-500">
+          <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">
             Now: {p.verdicts.verified ?? 0} verified of {VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0)} evaluated containers (
             {pct(p.verdicts.verified ?? 0, VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0))}).
           </p>

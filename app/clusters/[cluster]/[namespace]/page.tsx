@@ -98,7 +98,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
               <div key={pol.id} data-testid={`ns-policy-${pol.name}`}>
                 <div className="flex flex-wrap items-baseline gap-2 text-sm">
                   <TextLink href={`/policies/${pol.id}`}>{pol.name}</TextLink>
-                  <span className="text-xs text-slate-500">
+                  <span className="text-xs text-slate-600 dark:text-slate-400">
                     v{pol.version} · {pol.mode}
                   </span>
                   <span className="tabular-nums">
