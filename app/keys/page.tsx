@@ -1,12 +1,15 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { AppShell } from "@/components/app-shell";
+import { TextLink } from "@/components/ui";
 import { AddKeyForm, RotateKeyForm } from "@/components/trust/forms";
 import { Section, shortFp, StatusBadge } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
+import { normalizeFingerprint } from "@/lib/trust/facts";
 import { getInventory } from "@/lib/trust/inventory";
+import { authorityAnchor, links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
 export const metadata: Metadata = { title: "Keys" };
@@ -52,7 +55,7 @@ export default async function KeysPage() {
               </tr>
             )}
             {inventory.map((e) => (
-              <tr key={e.ref} data-testid={`key-${e.ref}`} className="align-top">
+              <tr key={e.ref} id={authorityAnchor(e.name)} data-testid={`key-${e.ref}`} className="align-top target:bg-teal-50 dark:target:bg-teal-950">
                 <td className="py-2 pr-3 font-medium">
                   {e.name}
                   <div className="text-xs font-normal text-slate-600 dark:text-slate-400">{e.kind}</div>
@@ -80,7 +83,15 @@ export default async function KeysPage() {
                   {e.revokedReason && <div className="text-xs text-slate-600 dark:text-slate-400">{e.revokedReason}</div>}
                 </td>
                 <td className="pr-3" data-testid="usage">
-                  {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
+                  {e.fingerprint ? (
+                    <TextLink href={links.images({ signer: `key:${normalizeFingerprint(e.fingerprint)}` })}>
+                      {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
+                    </TextLink>
+                  ) : (
+                    <>
+                      {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
+                    </>
+                  )}
                   {e.trend.length > 1 && (
                     <div className="text-xs text-slate-600 dark:text-slate-400" title="containers over the last snapshots">
                       trend {e.trend.slice(-6).map((t) => t.containers).join(" → ")}
