@@ -3,6 +3,7 @@ import { TrustOverviewPanel } from "@/components/trust/overview-panel";
 import { VerdictMixChart } from "@/components/charts";
 import { Banner, FirstRunChecklist, ScanBanners } from "@/components/overview/banners";
 import { ReevaluationNotice } from "@/components/overview/reevaluation-notice";
+import { Time } from "@/components/time";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { Card, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
@@ -13,7 +14,8 @@ import { getDb } from "@/lib/db/client";
 import { trendRange } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { checkHealth, processStartedAt } from "@/lib/health/check";
-import { formatTime, pct } from "@/lib/ui/format";
+import { pct } from "@/lib/ui/format";
+import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
 
@@ -44,7 +46,11 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         {fleet && (
           <>
             {" "}
-            Figures as of <span data-testid="overview-as-of">{formatTime(fleet.takenAt)}</span>.
+            Figures as of{" "}
+            <span data-testid="overview-as-of">
+              <Time iso={fleet.takenAt} />
+            </span>
+            .
           </>
         )}
       </p>
@@ -71,12 +77,14 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                 : `target ${target}%`
             }
             testId="stat-coverage-containers"
+            href={links.images()}
           />
           <Stat
             label="Distinct images verified"
             value={fleet ? pct(fleet.imagesVerified, fleet.imagesTotal) : "—"}
             hint={fleet ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests` : undefined}
             testId="stat-coverage-images"
+            href={links.images({ verdict: "verified" })}
           />
           <Stat
             label="Failed · unsigned · error"
@@ -84,7 +92,9 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             hint={
               fleet ? (
                 <span data-testid="stat-failing-detail">
-                  {fleet.containersFailed} failed · {fleet.containersUnsigned} unsigned · {fleet.containersError} error
+                  <TextLink href={links.images({ verdict: "failed" })}>{fleet.containersFailed} failed</TextLink> ·{" "}
+                  <TextLink href={links.images({ verdict: "unsigned" })}>{fleet.containersUnsigned} unsigned</TextLink> ·{" "}
+                  <TextLink href={links.images({ verdict: "error" })}>{fleet.containersError} error</TextLink>
                 </span>
               ) : (
                 "running containers"
@@ -107,8 +117,9 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
           <Stat
             label="Last scan"
             value={overview.lastScan ? overview.lastScan.status : "never"}
-            hint={overview.lastScan ? formatTime(overview.lastScan.finishedAt ?? overview.lastScan.createdAt) : undefined}
+            hint={overview.lastScan ? <Time iso={overview.lastScan.finishedAt ?? overview.lastScan.createdAt} /> : undefined}
             testId="stat-last-scan"
+            href={links.scans()}
           />
         </div>
       </section>
@@ -118,11 +129,11 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
           Inventory
         </h2>
         <div className="grid grid-cols-2 gap-4 lg:grid-cols-5">
-          <Stat label="Clusters" value={counts.clusters} testId="stat-clusters" />
-          <Stat label="Namespaces" value={counts.namespaces} testId="stat-namespaces" />
-          <Stat label="Running containers" value={counts.runningContainers} testId="stat-containers" />
-          <Stat label="Distinct images" value={counts.distinctImages} testId="stat-images" />
-          <Stat label="Policies" value={counts.policies} testId="stat-policies" />
+          <Stat label="Clusters" value={counts.clusters} testId="stat-clusters" href="/clusters" />
+          <Stat label="Namespaces" value={counts.namespaces} testId="stat-namespaces" href="/clusters" />
+          <Stat label="Running containers" value={counts.runningContainers} testId="stat-containers" href={links.images()} />
+          <Stat label="Distinct images" value={counts.distinctImages} testId="stat-images" href={links.images()} />
+          <Stat label="Policies" value={counts.policies} testId="stat-policies" href="/policies" />
         </div>
       </section>
 
@@ -131,7 +142,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
           <ul className="mt-1 space-y-1">
             {overview.stale.map((g) => (
               <li key={g.reason} data-testid="stale-group">
-                <span className="tabular-nums">{g.containers}</span> stale since {formatTime(g.since)}: {g.reason}{" "}
+                <span className="tabular-nums">{g.containers}</span> stale since <Time iso={g.since} />: {g.reason}{" "}
                 <span className="text-xs">
                   (last known: {Object.entries(g.lastKnown).map(([v, n]) => `${n} ${v}`).join(", ")})
                 </span>
@@ -161,7 +172,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
                 {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
-                    <span>{v}</span>
+                    {v === "stale" ? <span>{v}</span> : <TextLink href={links.images({ verdict: v })}>{v}</TextLink>}
                     <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
@@ -176,15 +187,23 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                   const p = toTarget(c, c.target);
                   return (
                     <tr key={c.cluster} data-testid={`cluster-${c.cluster}`}>
-                      <td className={td}>{c.cluster}</td>
-                      <td className={`${td} tabular-nums`}>{c.containersTotal}</td>
-                      <td className={`${td} tabular-nums`}>{c.containersVerified}</td>
+                      <td className={td}>
+                        <TextLink href={links.cluster(c.cluster)}>{c.cluster}</TextLink>
+                      </td>
+                      <td className={`${td} tabular-nums`}>
+                        <TextLink href={links.images({ cluster: c.cluster })}>{c.containersTotal}</TextLink>
+                      </td>
+                      <td className={`${td} tabular-nums`}>
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "verified" })}>{c.containersVerified}</TextLink>
+                      </td>
                       <td className={`${td} tabular-nums`}>{pct(c.containersVerified, knownContainers(c))}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
                         {c.target}%{p.reached ? " ✓" : ` (−${p.missing})`}
                       </td>
                       <td className={`${td} tabular-nums`}>{c.containersStale + c.containersError}</td>
-                      <td className={`${td} text-xs`}>{c.lastError ? <span className="text-amber-800 dark:text-amber-300">stale since {formatTime(c.lastErrorAt)}</span> : "ok"}</td>
+                      <td className={`${td} text-xs`}>{c.lastError ? <span className="text-amber-800 dark:text-amber-300">
+                            stale since <Time iso={c.lastErrorAt} />
+                          </span> : "ok"}</td>
                     </tr>
                   );
                 })}
@@ -195,12 +214,16 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                 {overview.worstNamespaces.map((n) => (
                   <tr key={`${n.cluster}/${n.namespace}`} data-testid={`worst-${n.namespace}`}>
                     <td className={td}>
-                      <TextLink href={`/clusters/${encodeURIComponent(n.cluster)}/${encodeURIComponent(n.namespace)}`}>
+                      <TextLink href={links.namespace(n.cluster, n.namespace)}>
                         {n.cluster}/{n.namespace}
                       </TextLink>
                     </td>
-                    <td className={`${td} tabular-nums`}>{n.containersTotal}</td>
-                    <td className={`${td} tabular-nums`}>{n.containersFailed + n.containersUnsigned + n.containersError}</td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
+                    </td>
+                    <td className={`${td} tabular-nums`}>
+                      <TextLink href={links.namespace(n.cluster, n.namespace)}>{n.containersFailed + n.containersUnsigned + n.containersError}</TextLink>
+                    </td>
                     <td className={`${td} tabular-nums`}>{n.coveragePct.toFixed(1)}%</td>
                   </tr>
                 ))}
@@ -215,13 +238,18 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <SimpleTable head={["When", "Where", "Image", "Policy", "Verdict", "Reason"]} caption="Newest failed, unsigned and error verdicts (stale ones are grouped above)">
                 {overview.newestFailures.map((f) => (
                   <tr key={`${f.containerId}-${f.policy}`}>
-                    <td className={`${td} whitespace-nowrap`}>{formatTime(f.changedAt)}</td>
-                    <td className={`${td} break-words`}>
-                      {f.cluster}/{f.namespace}/{f.workload}
-                    </td>
-                    <td className={`${td} break-all`}>{f.imageId ? <TextLink href={`/images/${f.imageId}`}>{f.image}</TextLink> : f.image}</td>
                     <td className={td}>
-                      {f.policy} <span className="text-xs text-slate-500">({f.mode})</span>
+                      <Time iso={f.changedAt} />
+                    </td>
+                    <td className={`${td} min-w-40 break-words`}>
+                      <TextLink href={links.namespace(f.cluster, f.namespace)}>
+                        {f.cluster}/{f.namespace}
+                      </TextLink>
+                      /<TextLink href={links.container(f.containerId)}>{f.workload}</TextLink>
+                    </td>
+                    <td className={`${td} min-w-48 [overflow-wrap:anywhere]`}>{f.imageId ? <TextLink href={links.image(f.imageId)}>{f.image}</TextLink> : f.image}</td>
+                    <td className={td}>
+                      {f.policy} <span className="text-xs text-slate-600 dark:text-slate-400">({f.mode})</span>
                     </td>
                     <td className={td}>
                       <VerdictBadge verdict={f.verdict} />

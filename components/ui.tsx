@@ -31,15 +31,24 @@ export function Card({ title, children, className = "", testId, actions }: { tit
   );
 }
 
-export function Stat({ label, value, hint, testId }: { label: string; value: ReactNode; hint?: ReactNode; testId: string }) {
-  return (
-    <div className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
-      <div className="text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</div>
+/** A figure tile; with `href` the whole tile links to the list behind the figure (its hint must then hold no link). */
+export function Stat({ label, value, hint, testId, href }: { label: string; value: ReactNode; hint?: ReactNode; testId: string; href?: string }) {
+  const body = (
+    <>
+      <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">{label}</div>
       <div className="mt-1 text-2xl font-semibold tabular-nums" data-testid={testId}>
         {value}
       </div>
-      {hint && <div className="mt-1 text-xs text-slate-500 dark:text-slate-400">{hint}</div>}
-    </div>
+      {hint && <div className="mt-1 text-xs text-slate-600 dark:text-slate-400">{hint}</div>}
+    </>
+  );
+  const box = "block rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
+  return href ? (
+    <Link href={href} className={`${box} hover:border-teal-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:hover:border-teal-500`}>
+      {body}
+    </Link>
+  ) : (
+    <div className={box}>{body}</div>
   );
 }
 
