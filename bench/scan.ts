@@ -124,7 +124,9 @@ async function cliPath(url: string, env: Record<string, string>, kubeconfig: str
         throw new Error(`signet scan ${label}: stdout is not one JSON document (exit ${r.code}):\n${r.stdout.slice(0, 2000)}\n${r.stderr.slice(-3000)}`);
       }
       const peaks = [...r.peaks.values()].sort((a, b) => b - a);
-      process.stderr.write(`  signet scan ${label}: ${summary.status} in ${(r.ms / 1000).toFixed(2)} s, exit ${r.code}, images ${JSON.stringify(summary.images)}, process peaks ${peaks.join(" / ")} MB\n`);
+      // (LOG_LEVEL info: the scan's log says whether the cluster was listed or proven unchanged)
+      const inventory = r.stderr.includes('"msg":"cluster unchanged since its stored inventory (not listed)"') ? "cluster not listed (unchanged)" : "cluster listed";
+      process.stderr.write(`  signet scan ${label}: ${summary.status} in ${(r.ms / 1000).toFixed(2)} s, exit ${r.code}, ${inventory}, images ${JSON.stringify(summary.images)}, process peaks ${peaks.join(" / ")} MB\n`);
       if (summary.status !== "succeeded") throw new Error(`signet scan ${label} ended ${summary.status}:\n${r.stdout}\n${r.stderr.slice(-3000)}`);
       return { ms: r.ms, peakMb: r.peakRssMb, parentMb: peaks[1] ?? 0 };
     };

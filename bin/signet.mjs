@@ -6,6 +6,7 @@
 // 2 error (could not tell, invalid input or environment, a crash), 64 usage.
 import { spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import module from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -24,6 +25,10 @@ if (major < 22 || (major === 22 && minor < 12)) {
 // Where the installation lives: the default SIGNET_DATA_DIR (root/.data, shared with `npm start`) and
 // the migrations are found from any working directory.
 process.env.SIGNET_APP_DIR ||= root;
+// Node's on-disk compile cache (V8 code cache in the temporary directory, or NODE_COMPILE_CACHE): later
+// starts do not compile the bundle and the packages it loads again. Without a writable directory it
+// stays off, silently.
+module.enableCompileCache?.();
 try {
   let dir;
   // a checkout (sources and esbuild) builds its bundle; an installation without them runs the one it ships

@@ -180,6 +180,21 @@ describe("signet scan", () => {
     expect(s.clusters[0].errors.join(" ")).toMatch(/inventory/);
   }, 120_000);
 
+  it("hands the scan to a live worker from its first process (no second process started)", async () => {
+    await db.workerHeartbeat.create({ data: { id: "test-worker", hostname: "test", pid: 1, startedAt: new Date(), beatAt: new Date() } });
+    try {
+      const r = await runSignet(["scan", "--json"], { LOG_LEVEL: "warn", ...env }, { measure: true });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: "queued", ranIn: "worker" });
+      // (a scan run here would start the command again under the scan runtime: a second process)
+      expect(r.peaks.size).toBe(1);
+      const jobs = await db.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'scan.start'`);
+      expect(jobs[0]!.n).toBe(1);
+    } finally {
+      await db.workerHeartbeat.deleteMany({ where: { id: "test-worker" } });
+    }
+  }, 60_000);
+
   it("refuses unknown options with exit 64", async () => {
     const r = await signet(["scan", "--bogus"], env);
     expect(r.code).toBe(64);
