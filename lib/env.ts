@@ -189,6 +189,17 @@ const envSchema = z.object({
   SIGNET_METRICS_TOKEN: z.string().trim().min(16, "must be at least 16 characters").optional(),
   /** Port of the worker's Prometheus endpoint (GET /metrics on HOST); unset: the worker serves none. */
   SIGNET_METRICS_PORT: intFromString(0, 65535).optional(),
+  /** The admission webhook (scripts/webhook.ts): HTTPS port, certificate and key files (a mounted Secret, re-read on change). */
+  SIGNET_WEBHOOK_PORT: intFromString(0, 65535).default(8443),
+  SIGNET_WEBHOOK_HOST: z.string().min(1).default("0.0.0.0"),
+  SIGNET_WEBHOOK_CERT_FILE: z.string().min(1).optional(),
+  SIGNET_WEBHOOK_KEY_FILE: z.string().min(1).optional(),
+  /** The cluster the webhook serves, as policies' scope.clusters name it (the worker names its own cluster `in-cluster`). */
+  SIGNET_WEBHOOK_CLUSTER: z.string().trim().min(1).max(253).default("in-cluster"),
+  /** How long the webhook may take to verify what the store does not know (the API server waits at most the webhook's timeoutSeconds). */
+  SIGNET_WEBHOOK_BUDGET_MS: intFromString(100, 29_000).default(8000),
+  /** What the webhook answers when its budget runs out or it fails: Fail denies, Ignore admits with a warning (the chart sets the ValidatingWebhookConfiguration's failurePolicy to the same). */
+  SIGNET_WEBHOOK_FAILURE_POLICY: z.enum(["Fail", "Ignore"]).default("Fail"),
   /** Coverage goal in percent: the target line of the overview's trend chart. */
   SIGNET_COVERAGE_TARGET: z.coerce.number().min(0).max(100).default(95),
   /** Per-cluster coverage goals overriding SIGNET_COVERAGE_TARGET: "prod=99,staging=80". */

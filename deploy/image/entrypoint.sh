@@ -2,6 +2,7 @@
 # Entry point of Signet's container image (Containerfile). Commands:
 #   web      apply pending migrations, then the web server (Next standalone server.js) on $HOST:$PORT
 #   worker   apply pending migrations, then the worker (scans, verification, notifications)
+#   webhook  the validating admission webhook over HTTPS (lib/admission; needs SIGNET_WEBHOOK_CERT_FILE / _KEY_FILE)
 #   migrate  apply pending migrations and exit
 #   signet … the CLI (also on PATH as `signet`)
 #   anything else is run as given
@@ -22,6 +23,10 @@ case "$cmd" in
     node /app/bin/signet.mjs db migrate >&2
     # the flags and environment of lib/scan/runtime.ts (tests/unit/image/entrypoint.test.ts checks they agree)
     MALLOC_ARENA_MAX=2 SIGNET_SCAN_RUNTIME=1 exec node --max-semi-space-size=16 "--max-old-space-size=${SIGNET_WORKER_HEAP_MB:-192}" "$bundle/worker.js" "$@"
+    ;;
+  webhook)
+    # no migrations here: the web and the worker apply them, the webhook only waits for the database
+    exec node "$bundle/webhook.js" "$@"
     ;;
   migrate) exec node /app/bin/signet.mjs db migrate "$@" ;;
   signet) exec node /app/bin/signet.mjs "$@" ;;

@@ -55,8 +55,12 @@ function line(o: AdmissionOutcome): string {
   return `policy "${o.policy}" (${o.mode}): image ${o.image} (container ${o.container}) is ${o.verdict}: ${outcomeReason(o)}`;
 }
 
-/** The longest message / warning the answer carries (the API server truncates warnings over 4 KiB in total). */
-const MAX_LINE = 480;
+/**
+ * Bounds of the answer: the API server truncates a warning over 256 characters and drops warnings past
+ * 4 KiB in total; a denial message is bounded too (it is shown by kubectl and stored with the rejection).
+ */
+const MAX_MESSAGE = 1024;
+const MAX_WARNING = 256;
 const MAX_WARNINGS = 8;
 
 /**
@@ -71,11 +75,11 @@ export function decideAdmission(outcomes: readonly AdmissionOutcome[], modeOverr
     if (d === "deny") denied.push(o);
     else if (d === "warn") warned.push(o);
   }
-  const clip = (s: string) => (s.length > MAX_LINE ? `${s.slice(0, MAX_LINE - 1)}…` : s);
+  const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
   const message = denied.length
-    ? clip(`Signet denied the request: ${denied.slice(0, 4).map(line).join("; ")}${denied.length > 4 ? `; and ${denied.length - 4} more` : ""}`)
+    ? clip(`Signet denied the request: ${denied.slice(0, 4).map(line).join("; ")}${denied.length > 4 ? `; and ${denied.length - 4} more` : ""}`, MAX_MESSAGE)
     : "";
-  const warnings = warned.slice(0, MAX_WARNINGS).map((o) => clip(`Signet: ${line(o)}`));
+  const warnings = warned.slice(0, MAX_WARNINGS).map((o) => clip(`Signet: ${line(o)}`, MAX_WARNING));
   if (warned.length > MAX_WARNINGS) warnings.push(`Signet: and ${warned.length - MAX_WARNINGS} more warnings`);
   return { decision: denied.length ? "deny" : warned.length ? "warn" : "admit", denied, warned, message, warnings };
 }

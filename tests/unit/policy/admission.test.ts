@@ -43,8 +43,8 @@ describe("decideAdmission (the webhook's and the dry run's decision)", () => {
     const many = Array.from({ length: 30 }, (_, i) => outcome({ container: `c${i}`, mode: "warn", verdict: "unsigned", image: `r.example/${"x".repeat(600)}:${i}` }));
     const d = decideAdmission(many);
     expect(d.warnings).toHaveLength(9);
-    expect(d.warnings.every((w) => w.length <= 480)).toBe(true);
-    expect(decideAdmission(many, "enforce").message.length).toBeLessThanOrEqual(480);
+    expect(d.warnings.every((w) => w.length <= 256)).toBe(true);
+    expect(decideAdmission(many, "enforce").message.length).toBeLessThanOrEqual(1024);
   });
 });
 
