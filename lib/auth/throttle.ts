@@ -104,23 +104,49 @@ export async function takeAccountAttempt(db: Db, email: string): Promise<void> {
     WHERE "key" = ${key} AND "attempts" = ${attempts}`;
 }
 
+/** Failures from one address (any account) whose account-level audit rows are still written one by one. */
+export const SPRAY_FREE_FAILURES = 8;
+
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
 /**
- * Records a failed sign-in on an account. Audited in aggregate: at the 1st, 2nd, 4th, 8th ... failure
- * since the last success, with the count and the distinct addresses they came from (never one audit
- * row per guess).
+ * Records a failed sign-in, counted per account (since its last success) and per client address (over
+ * the last day, any account). Audited in aggregate, never one row per guess: an `auth.sign_in_failed`
+ * event at the 1st, 2nd, 4th, 8th ... failure of the account — while its address has failed at most
+ * SPRAY_FREE_FAILURES times — and at the 16th, 32nd ... failure of the address (a password spray over
+ * many accounts, or a long brute force). Each event carries both counts, the account's last distinct
+ * addresses and the address's last distinct accounts.
  */
 export async function recordFailedSignIn(db: Db, email: string, address: string): Promise<void> {
+  const account = email.trim().toLowerCase().slice(0, 254);
   const key = accountKey(email);
   const rows = await db.$queryRaw<{ attempts: number; addresses: string[] }[]>`
     UPDATE "AuthThrottle"
     SET "addresses" = (array_remove(COALESCE("addresses", '{}'), ${address}) || ARRAY[${address}]::text[])[GREATEST(1, cardinality(array_remove(COALESCE("addresses", '{}'), ${address})) + 2 - ${KEEP_ADDRESSES}):]
     WHERE "key" = ${key}
     RETURNING "attempts", "addresses"`;
+  const byAddress = await db.$queryRaw<{ attempts: number; accounts: string[] }[]>`
+    INSERT INTO "AuthThrottle" ("key", "attempts", "windowStart", "addresses", "accounts", "updatedAt")
+    VALUES (${`failed:${address}`}, 1, now(), '{}', ARRAY[${account}]::text[], now())
+    ON CONFLICT ("key") DO UPDATE SET
+      "attempts" = CASE WHEN "AuthThrottle"."updatedAt" <= now() - make_interval(secs => ${FORGET_AFTER_SECONDS}) THEN 1 ELSE "AuthThrottle"."attempts" + 1 END,
+      "accounts" = (array_remove(COALESCE("AuthThrottle"."accounts", '{}'), ${account}) || ARRAY[${account}]::text[])[GREATEST(1, cardinality(array_remove(COALESCE("AuthThrottle"."accounts", '{}'), ${account})) + 2 - ${KEEP_ADDRESSES}):],
+      "updatedAt" = now()
+    RETURNING "attempts", "accounts"`;
   const row = rows[0];
-  if (!row) return;
-  if ((row.attempts & (row.attempts - 1)) === 0) {
-    await auditQuietly(db, { action: "auth.sign_in_failed", account: email.trim().toLowerCase().slice(0, 254), failures: row.attempts, addresses: row.addresses });
-  }
+  const addr = byAddress[0]!;
+  const accountDue = row !== undefined && isPowerOfTwo(row.attempts) && addr.attempts <= SPRAY_FREE_FAILURES;
+  const addressDue = addr.attempts > SPRAY_FREE_FAILURES && isPowerOfTwo(addr.attempts);
+  if (!accountDue && !addressDue) return;
+  await auditQuietly(db, {
+    action: "auth.sign_in_failed",
+    account,
+    failures: row?.attempts ?? null,
+    addresses: row?.addresses ?? [address],
+    address,
+    addressFailures: addr.attempts,
+    accounts: addr.accounts,
+  });
 }
 
 /** A successful sign-in ends the account's back-off. */

@@ -16,11 +16,10 @@ export interface PipelineQuery {
 }
 
 /**
- * The pipeline report of a scope from the database: coverage over every running container in scope
- * (the overview's figures: a container without a known digest counts as error), or with a policy over
- * the containers that policy applies to, and the compliance export's rows for the same scope.
+ * Every running container in scope with the latest verdict of each policy (optionally one policy's):
+ * the rows coverage is computed from (lib/coverage/compute), shared by the pipeline and auditor reports.
  */
-export async function buildPipelineReport(db: Db, q: PipelineQuery, now = new Date()): Promise<PipelineReport> {
+export async function loadContainerVerdicts(db: Db, q: { cluster?: string; namespace?: string; policy?: string }): Promise<ContainerVerdicts[]> {
   const raw = await db.$queryRaw<{ id: string; cluster: string; namespace: string; digest: string | null; verdicts: string[] }[]>`
     SELECT c.id, cl.name AS cluster, n.name AS namespace, c.digest,
            COALESCE(array_agg(v.value::text) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts
@@ -35,7 +34,16 @@ export async function buildPipelineReport(db: Db, q: PipelineQuery, now = new Da
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
     GROUP BY c.id, cl.name, n.name, c.digest`;
-  let rows: ContainerVerdicts[] = raw.map((r) => ({ containerId: r.id, cluster: r.cluster, namespace: r.namespace, digest: r.digest, verdicts: r.verdicts as Verdict[] }));
+  return raw.map((r) => ({ containerId: r.id, cluster: r.cluster, namespace: r.namespace, digest: r.digest, verdicts: r.verdicts as Verdict[] }));
+}
+
+/**
+ * The pipeline report of a scope from the database: coverage over every running container in scope
+ * (the overview's figures: a container without a known digest counts as error), or with a policy over
+ * the containers that policy applies to, and the compliance export's rows for the same scope.
+ */
+export async function buildPipelineReport(db: Db, q: PipelineQuery, now = new Date()): Promise<PipelineReport> {
+  let rows = await loadContainerVerdicts(db, q);
   // with a policy: the containers it applies to
   if (q.policy) rows = rows.filter((r) => r.verdicts.some((v) => v !== "unmatched"));
   const { scope: _scope, cluster: _cluster, namespace: _namespace, ...figures } = computeCoverage(rows)[0]!;

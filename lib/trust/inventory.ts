@@ -120,6 +120,11 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
   return out;
 }
 
+/** The authorities in force (stored and inline in policies) with the policies that use them, without usage: cheap, for reports. */
+export async function listAuthorities(db: Db): Promise<Omit<InventoryEntry, "usage" | "trend" | "resign">[]> {
+  return (await describeAuthorities(db, await loadFleetPolicies(db))).map((d) => d.entry);
+}
+
 export async function getInventory(db: Db, now = new Date()): Promise<InventoryEntry[]> {
   const [policies, fleet, settings] = await Promise.all([loadFleetPolicies(db), loadFleet(db), getTrustSettings(db)]);
   const described = await describeAuthorities(db, policies);

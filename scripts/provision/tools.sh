@@ -11,6 +11,7 @@
 #   helm      go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION
 #   registry  Debian package docker-registry (CNCF distribution) -> /usr/bin/docker-registry
 #   chromium  Debian package chromium                            -> /usr/bin/chromium
+#   pdftotext Debian package poppler-utils                       -> /usr/bin/pdftotext (reads the PDF report in tests)
 #   image     Debian packages buildah, skopeo, umoci, mmdebstrap (the container image, without a daemon)
 #   crds      the OpenReports Report CRD from the Go module github.com/openreports/reports-api@$OPENREPORTS_VERSION
 #
@@ -42,6 +43,7 @@ HELM_BIN="$TOOLS_BIN/helm"
 OPENREPORTS_CRD="$SIGNET_CACHE/crds/openreports.io_reports-$OPENREPORTS_VERSION.yaml"
 REGISTRY_BIN="/usr/bin/docker-registry"
 CHROMIUM_BIN="/usr/bin/chromium"
+PDFTOTEXT_BIN="/usr/bin/pdftotext"
 
 print_env=0
 tools=()
@@ -49,11 +51,11 @@ for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
     -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    cosign|crane|helm|registry|docker-registry|chromium|image|crds) tools+=("${arg/docker-registry/registry}") ;;
+    cosign|crane|helm|registry|docker-registry|chromium|pdftotext|image|crds) tools+=("${arg/docker-registry/registry}") ;;
     *) echo "tools.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
-[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane helm registry chromium image crds)
+[ "${#tools[@]}" -gt 0 ] || tools=(cosign crane helm registry chromium pdftotext image crds)
 
 status() {
   if [ "$print_env" = 1 ]; then echo "$*" >&2; else echo "$*"; fi
@@ -180,6 +182,7 @@ for t in "${tools[@]}"; do
     helm)     go_tool helm helm.sh/helm/v4/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
     registry) deb_tool docker-registry docker-registry "$REGISTRY_BIN" ;;
     chromium) deb_tool chromium chromium "$CHROMIUM_BIN" ;;
+    pdftotext) deb_tool pdftotext poppler-utils "$PDFTOTEXT_BIN" ;;
     image)
       deb_tool buildah buildah /usr/bin/buildah
       deb_tool skopeo skopeo /usr/bin/skopeo
@@ -201,4 +204,5 @@ if [ "$print_env" = 1 ]; then
   echo "export OPENREPORTS_CRD=$(q "$OPENREPORTS_CRD")"
   echo "export REGISTRY_BIN=$(q "$REGISTRY_BIN")"
   echo "export CHROMIUM_BIN=$(q "$CHROMIUM_BIN")"
+  echo "export PDFTOTEXT_BIN=$(q "$PDFTOTEXT_BIN")"
 fi

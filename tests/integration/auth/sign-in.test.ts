@@ -165,6 +165,26 @@ describe("sign-in with email and password", () => {
     expect(mine[2]!.addresses).toHaveLength(4);
   });
 
+  it("aggregates a password spray per address: rows at its 1st to 8th failure, then at the 16th, 32nd ... never one per guess", async () => {
+    const { recordFailedSignIn, takeAccountAttempt, SPRAY_FREE_FAILURES } = await import("@/lib/auth/throttle");
+    const db = await getDb();
+    const ip = nextClientIp();
+    const accounts = Array.from({ length: 40 }, (_, i) => `spray-${i}-${ip}@example.test`);
+    // the address window (5 a minute) would stop a real spray sooner; the aggregation is what is tested
+    for (const a of accounts) {
+      await takeAccountAttempt(db, a);
+      await recordFailedSignIn(db, a, ip);
+    }
+    const events = await db.verificationEvent.findMany({ where: { kind: "system", actor: "auth" }, orderBy: { seq: "asc" } });
+    const mine = events.map((e) => e.details as { action: string; address?: string; addressFailures?: number; accounts?: string[]; account?: string; failures?: number }).filter((d) => d.address === ip);
+    expect(mine.map((d) => d.addressFailures)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 16, 32]);
+    expect(SPRAY_FREE_FAILURES).toBe(8);
+    expect(mine.every((d) => d.action === "auth.sign_in_failed")).toBe(true);
+    // the 32nd failure names the last 10 accounts the address tried, and the account it failed on
+    expect(mine[9]!.accounts).toEqual(accounts.slice(22, 32));
+    expect(mine[9]!).toMatchObject({ account: accounts[31], failures: 1 });
+  });
+
   it("forgets throttle rows untouched for a day, unless their back-off still runs", async () => {
     const { forgetQuietThrottles } = await import("@/lib/auth/throttle");
     const db = await getDb();

@@ -2,7 +2,7 @@ import { route } from "@/lib/api/route";
 import { buildComplianceReport } from "@/lib/data/exports";
 import { getDb } from "@/lib/db/client";
 import { complianceQuery } from "@/lib/dto/dashboard";
-import { csvResponse, jsonDownload } from "@/lib/ui/csv";
+import { signedCsv, signedJson } from "@/lib/exports/download";
 
 export const dynamic = "force-dynamic";
 
@@ -11,12 +11,13 @@ const HEADER = [
   "evaluated_at", "signers", "rekor_log_indexes", "reasons", "events_in_range",
 ] as const;
 
-/** Compliance report for a time range and scope: evidence per running digest and policy, as CSV or JSON (auditors). */
+/** Compliance report for a time range and scope: evidence per running digest and policy, as CSV or JSON (auditors); signed with the export key. */
 export const GET = route({ access: "auditor", query: complianceQuery }, async ({ query }) => {
   const report = await buildComplianceReport(getDb(), query);
   const name = `signet-compliance-${report.to.slice(0, 10)}`;
-  if (query.format === "json") return jsonDownload(`${name}.json`, report);
-  return csvResponse(
+  if (query.format === "json") return signedJson(getDb(), `${name}.json`, report);
+  return signedCsv(
+    getDb(),
     `${name}.csv`,
     HEADER,
     report.rows.map((r) => [

@@ -1,0 +1,327 @@
+import PDFDocument from "pdfkit";
+import type { CoverageFigures } from "@/lib/coverage/compute";
+import { percent } from "@/lib/coverage/compute";
+
+/**
+ * The auditor's report as a PDF, pure: data in (lib/data/auditor-report.ts), bytes out, with pdfkit and
+ * its built-in Helvetica / Courier (no browser, no font files). Sections: scope and period, coverage
+ * summary and trend (a step chart of the snapshots in the period), per-namespace table, every running
+ * digest that is not verified with each policy's reasons, policies and authorities in force, and the
+ * audit chain's status with its newest signed checkpoint. The document is signed like every export
+ * (lib/exports/download.ts); its footer says how to verify it.
+ */
+
+export interface NonVerifiedDigest {
+  /** null when the tag could not be resolved to a digest */
+  digest: string | null;
+  verdict: string;
+  images: string[];
+  /** cluster/namespace/workload where it runs */
+  places: string[];
+  policies: { policy: string; version: number; mode: string; verdict: string; reasons: string[] }[];
+}
+
+export interface AuditorReport {
+  generatedAt: string;
+  from: string;
+  to: string;
+  scope: { cluster: string | null; namespace: string | null };
+  coverage: CoverageFigures;
+  namespaces: { cluster: string; namespace: string; total: number; verified: number; failed: number; unsigned: number; error: number; unmatched: number }[];
+  trend: { at: string; total: number; verified: number; unmatched: number }[];
+  nonVerified: NonVerifiedDigest[];
+  policies: { name: string; version: number; mode: string; enabled: boolean; source: string; updatedAt: string }[];
+  authorities: { name: string; kind: string; status: string; identity: string; algorithm: string | null; rotateBy: string | null; policies: string[] }[];
+  chain: {
+    ok: boolean;
+    checked: number;
+    head: { seq: string; hash: string } | null;
+    problem: string | null;
+    witness: string;
+    checkedAt: string;
+    checkpoint: { seq: string; hash: string; at: string; keyId: string; signature: string } | null;
+    checkpointKey: string;
+  };
+  /** Fingerprint of the export key the PDF is signed with. */
+  exportKey: string;
+}
+
+const MARGIN = 40;
+const FOOTER = 28;
+
+/** Helvetica and Courier of a PDF reader encode WinAnsi: other characters become "?" (never a broken glyph). */
+export function pdfSafe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[^\x20-\x7e\u00a0-\u00ff]/g, "?");
+}
+
+const utc = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
+const day = (iso: string) => iso.slice(0, 10);
+
+interface Column {
+  header: string;
+  width: number;
+  align?: "left" | "right";
+  mono?: boolean;
+}
+
+export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
+  const doc = new PDFDocument({
+    size: "A4",
+    margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: MARGIN + FOOTER },
+    bufferPages: true,
+    compress: true,
+    info: {
+      Title: "Signet compliance report",
+      Author: "Signet",
+      Subject: `Image signature compliance, ${day(r.from)} to ${day(r.to)}`,
+      CreationDate: new Date(r.generatedAt),
+    },
+  });
+  const chunks: Buffer[] = [];
+  doc.on("data", (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on("end", () => resolve(Buffer.concat(chunks)));
+    doc.on("error", reject);
+  });
+
+  const width = doc.page.width - MARGIN * 2;
+  const bottom = () => doc.page.height - MARGIN - FOOTER;
+  const ensure = (h: number) => {
+    if (doc.y + h > bottom()) doc.addPage();
+  };
+  const heading = (text: string) => {
+    ensure(60);
+    doc.moveDown(0.8).font("Helvetica-Bold").fontSize(13).fillColor("#0f172a").text(text, MARGIN, doc.y, { width });
+    doc.moveDown(0.3).font("Helvetica").fontSize(9).fillColor("#0f172a");
+  };
+  const para = (text: string, o: { mono?: boolean; size?: number; color?: string } = {}) => {
+    doc.font(o.mono ? "Courier" : "Helvetica").fontSize(o.size ?? 9).fillColor(o.color ?? "#0f172a").text(pdfSafe(text), MARGIN, doc.y, { width });
+  };
+  const keyValues = (rows: [string, string][]) => {
+    for (const [k, v] of rows) {
+      ensure(14);
+      const y = doc.y;
+      doc.font("Helvetica-Bold").fontSize(9).fillColor("#334155").text(k, MARGIN, y, { width: 150 });
+      doc.font("Helvetica").fillColor("#0f172a").text(pdfSafe(v), MARGIN + 155, y, { width: width - 155 });
+      doc.y = Math.max(doc.y, y + 12);
+    }
+  };
+  /** A table whose cells are one line each, truncated with an ellipsis; the header repeats on new pages. */
+  const table = (cols: Column[], rows: string[][]) => {
+    const rowH = 12;
+    const drawHeader = () => {
+      const y = doc.y;
+      doc.rect(MARGIN, y - 2, width, rowH + 2).fill("#e2e8f0");
+      let x = MARGIN;
+      doc.font("Helvetica-Bold").fontSize(8).fillColor("#0f172a");
+      for (const c of cols) {
+        doc.text(c.header, x + 2, y + 1, { width: c.width - 4, align: c.align ?? "left", lineBreak: false, ellipsis: true });
+        x += c.width;
+      }
+      doc.y = y + rowH + 2;
+    };
+    ensure(rowH * 3);
+    drawHeader();
+    rows.forEach((row, i) => {
+      if (doc.y + rowH > bottom()) {
+        doc.addPage();
+        drawHeader();
+      }
+      const y = doc.y;
+      if (i % 2 === 1) doc.rect(MARGIN, y - 1, width, rowH).fill("#f8fafc");
+      let x = MARGIN;
+      cols.forEach((c, j) => {
+        doc.font(c.mono ? "Courier" : "Helvetica").fontSize(c.mono ? 7 : 8).fillColor("#0f172a");
+        doc.text(pdfSafe(row[j] ?? ""), x + 2, y + (c.mono ? 2 : 1), { width: c.width - 4, align: c.align ?? "left", lineBreak: false, ellipsis: true });
+        x += c.width;
+      });
+      doc.y = y + rowH;
+    });
+    doc.x = MARGIN;
+  };
+
+  // ---- title, scope, period
+  doc.font("Helvetica-Bold").fontSize(20).fillColor("#0f172a").text("Signet compliance report", MARGIN, MARGIN, { width });
+  doc.moveDown(0.2).font("Helvetica").fontSize(10).fillColor("#475569").text("Which images running in the clusters are provably signed by someone trusted.", { width });
+  doc.moveDown(0.8);
+  keyValues([
+    ["Scope", `cluster: ${r.scope.cluster ?? "all"}; namespace: ${r.scope.namespace ?? "all"}`],
+    ["Period", `${utc(r.from)} to ${utc(r.to)}`],
+    ["Generated", utc(r.generatedAt)],
+    ["Audit chain", r.chain.ok ? `intact (${r.chain.checked} events verified)` : `NOT INTACT: ${r.chain.problem ?? "unknown problem"}`],
+    ["Export key", `sha256:${r.exportKey}`],
+  ]);
+
+  // ---- coverage summary
+  const c = r.coverage;
+  const applicable = c.containersTotal - c.containersUnmatched;
+  heading("Coverage summary");
+  table(
+    [
+      { header: "Running containers", width: width * 0.5 },
+      { header: "Count", width: width * 0.2, align: "right" },
+      { header: "Share", width: width * 0.3, align: "right" },
+    ],
+    [
+      ["Total", String(c.containersTotal), "100 %"],
+      ["Verified", String(c.containersVerified), `${percent(c.containersVerified, c.containersTotal)} %`],
+      ["Failed", String(c.containersFailed), `${percent(c.containersFailed, c.containersTotal)} %`],
+      ["Unsigned", String(c.containersUnsigned), `${percent(c.containersUnsigned, c.containersTotal)} %`],
+      ["Error (could not be checked)", String(c.containersError), `${percent(c.containersError, c.containersTotal)} %`],
+      ["No policy applies (unmatched)", String(c.containersUnmatched), `${percent(c.containersUnmatched, c.containersTotal)} %`],
+      ["Distinct images (digests)", String(c.imagesTotal), ""],
+      ["Images verified everywhere they run", String(c.imagesVerified), `${percent(c.imagesVerified, c.imagesTotal)} %`],
+    ],
+  );
+  doc.moveDown(0.4);
+  para(
+    `Coverage: ${percent(c.containersVerified, c.containersTotal)} % of running containers verified; ${percent(c.containersVerified, applicable)} % of the ${applicable} containers a policy applies to.`,
+  );
+
+  // ---- trend
+  heading("Coverage trend");
+  drawTrend(doc, r.trend, MARGIN, width, ensure);
+
+  // ---- namespaces
+  heading(`Per namespace (${r.namespaces.length})`);
+  if (r.namespaces.length === 0) para("No running container in scope.");
+  else
+    table(
+      [
+        { header: "Cluster", width: 80 },
+        { header: "Namespace", width: 110 },
+        { header: "Containers", width: 55, align: "right" },
+        { header: "Verified", width: 45, align: "right" },
+        { header: "Failed", width: 40, align: "right" },
+        { header: "Unsigned", width: 45, align: "right" },
+        { header: "Error", width: 35, align: "right" },
+        { header: "Unmatched", width: 50, align: "right" },
+        { header: "Coverage", width: width - 460, align: "right" },
+      ],
+      r.namespaces.map((n) => [n.cluster, n.namespace, String(n.total), String(n.verified), String(n.failed), String(n.unsigned), String(n.error), String(n.unmatched), `${percent(n.verified, n.total)} %`]),
+    );
+
+  // ---- non-verified digests
+  heading(`Running digests not verified (${r.nonVerified.length})`);
+  if (r.nonVerified.length === 0) para("Every running digest a policy applies to is verified.");
+  for (const d of r.nonVerified) {
+    ensure(40);
+    doc.font("Courier-Bold").fontSize(7.5).fillColor("#0f172a").text(pdfSafe(d.digest ?? "(digest unknown: tag not resolved)"), MARGIN, doc.y, { width });
+    doc.font("Helvetica-Bold").fontSize(8).fillColor(d.verdict === "error" ? "#92400e" : "#b91c1c").text(d.verdict.toUpperCase(), MARGIN + 10, doc.y, { continued: true });
+    doc.font("Helvetica").fillColor("#0f172a").text(pdfSafe(`  ${d.images.slice(0, 3).join(", ")}${d.images.length > 3 ? ` and ${d.images.length - 3} more` : ""}`), { width: width - 10 });
+    doc.fontSize(8).fillColor("#475569").text(pdfSafe(`runs in ${d.places.slice(0, 4).join(", ")}${d.places.length > 4 ? ` and ${d.places.length - 4} more` : ""}`), MARGIN + 10, doc.y, { width: width - 10 });
+    for (const p of d.policies) {
+      const reasons = p.reasons.length ? p.reasons.join("; ") : "(no reason recorded)";
+      doc.fontSize(8).fillColor("#0f172a").text(pdfSafe(`${p.policy} v${p.version} (${p.mode}): ${p.verdict} - ${reasons.slice(0, 600)}`), MARGIN + 10, doc.y, { width: width - 10 });
+    }
+    doc.moveDown(0.35);
+  }
+
+  // ---- policies
+  heading(`Policies in force (${r.policies.length})`);
+  if (r.policies.length === 0) para("No policy.");
+  else
+    table(
+      [
+        { header: "Policy", width: 150 },
+        { header: "Version", width: 45, align: "right" },
+        { header: "Mode", width: 55 },
+        { header: "Enabled", width: 45 },
+        { header: "Source", width: 120 },
+        { header: "Last change", width: width - 415 },
+      ],
+      r.policies.map((p) => [p.name, `v${p.version}`, p.mode, p.enabled ? "yes" : "no", p.source, utc(p.updatedAt)]),
+    );
+
+  // ---- authorities
+  heading(`Authorities (${r.authorities.length})`);
+  if (r.authorities.length === 0) para("No authority.");
+  for (const a of r.authorities) {
+    ensure(30);
+    doc.font("Helvetica-Bold").fontSize(8.5).fillColor("#0f172a").text(pdfSafe(`${a.name}`), MARGIN, doc.y, { continued: true });
+    doc.font("Helvetica").text(pdfSafe(`  ${a.kind}${a.algorithm ? ` ${a.algorithm}` : ""}, ${a.status}${a.rotateBy ? `, rotate by ${day(a.rotateBy)}` : ""}`), { width });
+    doc.font("Courier").fontSize(7).text(pdfSafe(a.identity), MARGIN + 10, doc.y, { width: width - 10 });
+    doc.font("Helvetica").fontSize(8).fillColor("#475569").text(pdfSafe(`used by: ${a.policies.length ? a.policies.join(", ") : "no policy"}`), MARGIN + 10, doc.y, { width: width - 10 });
+    doc.moveDown(0.3);
+  }
+
+  // ---- audit chain
+  heading("Audit log");
+  keyValues([
+    ["Status", r.chain.ok ? "intact: every event links to the one before it and matches its hash" : `NOT INTACT: ${r.chain.problem ?? ""}`],
+    ["Events verified", String(r.chain.checked)],
+    ["Head", r.chain.head ? `event ${r.chain.head.seq}, hash ${r.chain.head.hash}` : "no event"],
+    ["Newest checkpoint", r.chain.checkpoint ? `event ${r.chain.checkpoint.seq} at ${utc(r.chain.checkpoint.at)}` : "none"],
+    ["Checkpoint hash", r.chain.checkpoint?.hash ?? "-"],
+    ["Checkpoint key", r.chain.checkpoint ? r.chain.checkpoint.keyId : r.chain.checkpointKey],
+    ["Checkpoint signature", r.chain.checkpoint?.signature ?? "-"],
+    ["Local witness", r.chain.witness],
+    ["Checked", utc(r.chain.checkedAt)],
+  ]);
+  doc.moveDown(0.5);
+  para("The checkpoint is an Ed25519 signature over the chain's head (signet audit public-key prints its key); signet audit verify --file checks a JSON export of the log offline.", { size: 8, color: "#475569" });
+
+  // ---- footers
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    // text below the bottom margin would start a new page: the footer writes inside a margin of 0
+    doc.page.margins.bottom = 0;
+    const y = doc.page.height - MARGIN - FOOTER + 10;
+    doc.font("Helvetica").fontSize(7).fillColor("#64748b");
+    doc.text(pdfSafe(`Signet compliance report, ${day(r.from)} to ${day(r.to)}, generated ${utc(r.generatedAt)}`), MARGIN, y, { width: width - 60, lineBreak: false });
+    doc.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN + width - 60, y, { width: 60, align: "right", lineBreak: false });
+    doc.text(`Signed with the export key sha256:${r.exportKey.slice(0, 16)}...; verify: cosign verify-blob --key signet-export.pub --signature <file>.sig <file>`, MARGIN, y + 9, {
+      width,
+      lineBreak: false,
+    });
+  }
+  doc.end();
+  return done;
+}
+
+/** Coverage (verified / running) over the period as a step line: a value holds until the next snapshot. */
+function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: number, width: number, ensure: (h: number) => void): void {
+  if (trend.length === 0) {
+    doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text("No coverage snapshot in the period (no scan with running containers).", x0, doc.y, { width });
+    return;
+  }
+  const h = 150;
+  ensure(h + 40);
+  const top = doc.y + 4;
+  const left = x0 + 30;
+  const w = width - 40;
+  const t0 = new Date(trend[0]!.at).getTime();
+  const t1 = Math.max(new Date(trend[trend.length - 1]!.at).getTime(), t0 + 1);
+  const px = (t: number) => left + ((t - t0) / (t1 - t0)) * w;
+  const py = (pct: number) => top + h - (pct / 100) * h;
+  doc.lineWidth(0.5).strokeColor("#cbd5e1");
+  doc.font("Helvetica").fontSize(7).fillColor("#475569");
+  for (const pct of [0, 25, 50, 75, 100]) {
+    doc.moveTo(left, py(pct)).lineTo(left + w, py(pct)).stroke();
+    doc.text(`${pct} %`, x0, py(pct) - 3, { width: 26, align: "right", lineBreak: false });
+  }
+  const values = trend.map((p) => ({ x: px(new Date(p.at).getTime()), y: py(percent(p.verified, p.total)) }));
+  doc.lineWidth(1.5).strokeColor("#059669");
+  doc.moveTo(values[0]!.x, values[0]!.y);
+  for (let i = 1; i < values.length; i++) {
+    doc.lineTo(values[i]!.x, values[i - 1]!.y).lineTo(values[i]!.x, values[i]!.y);
+  }
+  if (values.length === 1) doc.lineTo(left + w, values[0]!.y);
+  doc.stroke();
+  const first = trend[0]!;
+  const last = trend[trend.length - 1]!;
+  doc.fillColor("#475569").fontSize(7);
+  doc.text(utc(first.at), left, top + h + 4, { width: 120, lineBreak: false });
+  doc.text(utc(last.at), left + w - 120, top + h + 4, { width: 120, align: "right", lineBreak: false });
+  doc.y = top + h + 18;
+  doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text(
+    pdfSafe(
+      `Verified share of running containers: ${percent(first.verified, first.total)} % on ${utc(first.at)} (${first.verified} of ${first.total}), ${percent(last.verified, last.total)} % on ${utc(last.at)} (${last.verified} of ${last.total}); ${trend.length} snapshots.`,
+    ),
+    x0,
+    doc.y,
+    { width },
+  );
+}
