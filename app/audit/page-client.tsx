@@ -4,11 +4,12 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { DataTable } from "@/components/data-table";
+import { SignedDownload } from "@/components/signed-download";
 import { buttonClass, EmptyState, ErrorState, inputClass, VerdictBadge } from "@/components/ui";
 import { chainStatusDto } from "@/lib/dto/dashboard";
 import { auditPageDto, type AuditPageDto } from "@/lib/dto/read";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
-import { formatTime, shortDigest, VERDICTS } from "@/lib/ui/format";
+import { formatTime, VERDICTS } from "@/lib/ui/format";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
 
@@ -17,25 +18,16 @@ const columns: ColumnDef<Event, unknown>[] = [
   { id: "seq", header: "#", cell: ({ row }) => <span className="tabular-nums text-xs">{row.original.seq}</span> },
   { id: "occurredAt", header: "When", cell: ({ row }) => <span className="whitespace-nowrap text-xs">{formatTime(row.original.occurredAt)}</span> },
   { id: "kind", header: "Kind", cell: ({ row }) => row.original.kind },
+  { id: "actor", header: "Actor", cell: ({ row }) => <span className="break-all text-xs">{row.original.actor ?? ""}</span> },
   {
     id: "what",
     header: "What",
-    cell: ({ row }) => {
-      const e = row.original;
-      if (e.kind === "verdict")
-        return (
-          <span className="text-xs">
-            {e.clusterName}/{e.namespace}/{e.workload} · {e.imageDigest ? shortDigest(e.imageDigest) : ""} · {e.policyName} v{e.policyVersion}
-          </span>
-        );
-      const d = (e.details ?? {}) as { action?: string };
-      return (
-        <span className="text-xs">
-          {e.actor ? `${e.actor}: ` : ""}
-          {d.action ?? ""} {e.policyName ?? ""}
-        </span>
-      );
-    },
+    // the changed object and, where recorded, old -> new (lib/audit/describe.ts)
+    cell: ({ row }) => (
+      <span className="block max-w-xl break-words text-xs" data-testid="event-summary">
+        {row.original.summary}
+      </span>
+    ),
   },
   {
     id: "verdict",
@@ -55,8 +47,9 @@ const columns: ColumnDef<Event, unknown>[] = [
   { id: "hash", header: "Hash", cell: ({ row }) => <span className="font-mono text-xs" title={row.original.hash}>{row.original.hash.slice(0, 12)}</span> },
 ];
 
-export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clusters: string[] }) {
-  const [f, setF] = useState<{ kind?: string; verdict?: string; cluster?: string; imageDigest?: string; from?: string; to?: string }>({});
+export function AuditClient({ initial, clusters, actors }: { initial: AuditPageDto; clusters: string[]; actors: string[] }) {
+  const [f, setF] = useState<{ kind?: string; verdict?: string; cluster?: string; actor?: string; q?: string; imageDigest?: string; from?: string; to?: string }>({});
+  const [searchText, setSearchText] = useState("");
   const hydrated = useHydrated();
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors[cursors.length - 1];
@@ -138,6 +131,36 @@ export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clus
           </select>
         </label>
         <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          Actor
+          <select name="actor" className={`${inputClass} mt-1`} value={f.actor ?? ""} onChange={(e) => set({ actor: e.target.value || undefined })}>
+            <option value="">All</option>
+            {actors.map((a) => (
+              <option key={a}>{a}</option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
+          Search
+          <input
+            type="search"
+            name="q"
+            className={`${inputClass} mt-1 w-56`}
+            placeholder="user, policy, key, address…"
+            minLength={3}
+            maxLength={100}
+            value={searchText}
+            aria-describedby="audit-search-hint"
+            onChange={(e) => setSearchText(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") set({ q: searchText.trim().length >= 3 ? searchText.trim() : undefined });
+            }}
+            onBlur={() => set({ q: searchText.trim().length >= 3 ? searchText.trim() : undefined })}
+          />
+          <span id="audit-search-hint" className="mt-0.5 text-[11px] text-slate-500">
+            3 characters or more; Enter to search
+          </span>
+        </label>
+        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
           Digest
           <input name="imageDigest" className={`${inputClass} mt-1 w-48`} placeholder="sha256:…" defaultValue={f.imageDigest} onBlur={(e) => set({ imageDigest: e.target.value.trim() || undefined })} />
         </label>
@@ -149,12 +172,8 @@ export function AuditClient({ initial, clusters }: { initial: AuditPageDto; clus
           To
           <input type="date" name="to" className={`${inputClass} mt-1`} value={f.to ?? ""} onChange={(e) => set({ to: e.target.value || undefined })} />
         </label>
-        <a className={buttonClass} href={`/api/audit/export${exportQuery}${exportQuery ? "&" : "?"}format=csv`} download data-testid="audit-export-csv">
-          Export CSV
-        </a>
-        <a className={buttonClass} href={`/api/audit/export${exportQuery}${exportQuery ? "&" : "?"}format=json`} download data-testid="audit-export-json">
-          Export JSON
-        </a>
+        <SignedDownload href={`/api/audit/export${exportQuery}${exportQuery ? "&" : "?"}format=csv`} label="Export CSV" testId="audit-export-csv" />
+        <SignedDownload href={`/api/audit/export${exportQuery}${exportQuery ? "&" : "?"}format=json`} label="Export JSON" testId="audit-export-json" />
       </form>
       <div className="mt-4">
         {events.isError ? (

@@ -3,7 +3,7 @@ import { AppShell } from "@/components/app-shell";
 import { ErrorState, PageHeader } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
-import { listAuditEvents } from "@/lib/data/audit";
+import { listAuditActors, listAuditEvents } from "@/lib/data/audit";
 import { listImageFacets } from "@/lib/data/images";
 import { getDb } from "@/lib/db/client";
 import { auditQuery } from "@/lib/dto/read";
@@ -25,12 +25,12 @@ export default async function AuditPage() {
     );
   }
   const db = getDb();
-  const [initial, facets] = await Promise.all([listAuditEvents(db, auditQuery.parse({ limit: 50 })), listImageFacets(db)]);
+  const [initial, facets, actors] = await Promise.all([listAuditEvents(db, auditQuery.parse({ limit: 50 })), listImageFacets(db), listAuditActors(db)]);
   return (
     <AppShell current="/audit">
       <PageHeader title="Audit log" description="Every verdict change and administrative action, append-only and hash-chained: each event's hash covers the one before it." />
       <div className="mt-6">
-        <AuditClient initial={initial} clusters={facets.clusters} />
+        <AuditClient initial={initial} clusters={facets.clusters} actors={actors} />
       </div>
     </AppShell>
   );

@@ -2,6 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { SignedDownload } from "@/components/signed-download";
 import { buttonClass, Card, ErrorState, inputClass, Stat } from "@/components/ui";
 import { complianceReportDto } from "@/lib/dto/dashboard";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
@@ -10,7 +11,7 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
-export function ExportsClient({ clusters, namespaces }: { clusters: string[]; namespaces: string[] }) {
+export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: string[]; namespaces: string[]; exportKey: { publicKeyPem: string; fingerprint: string } }) {
   const [today] = useState(() => new Date());
   const hydrated = useHydrated();
   const [f, setF] = useState({ from: day(new Date(today.getTime() - 30 * 86_400_000)), to: day(today), cluster: "", namespace: "" });
@@ -48,13 +49,23 @@ export function ExportsClient({ clusters, namespaces }: { clusters: string[]; na
             ))}
           </select>
         </label>
-        <a className={buttonClass} href={`/api/exports/compliance${toSearch({ ...params, format: "csv" })}`} download data-testid="compliance-csv">
-          Download CSV
-        </a>
-        <a className={buttonClass} href={`/api/exports/compliance${toSearch({ ...params, format: "json" })}`} download data-testid="compliance-json">
-          Download JSON
-        </a>
+        <SignedDownload href={`/api/exports/report${toSearch(params)}`} label="Download PDF report" testId="report-pdf" />
+        <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "csv" })}`} label="Download CSV" testId="compliance-csv" />
+        <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "json" })}`} label="Download JSON" testId="compliance-json" />
       </form>
+      <Card title="Signatures" className="mt-4" testId="export-key">
+        <p className="text-sm text-slate-700 dark:text-slate-300">
+          Each download comes with a detached signature, saved next to it as <code>&lt;file&gt;.sig</code>, made with Signet&apos;s export key (ECDSA P-256,
+          fingerprint <span className="break-all font-mono text-xs" data-testid="export-key-fingerprint">sha256:{exportKey.fingerprint}</span>). Check a file with{" "}
+          <code className="break-all">cosign verify-blob --key signet-export.pub --signature &lt;file&gt;.sig --insecure-ignore-tlog &lt;file&gt;</code>.
+        </p>
+        <pre className="mt-2 overflow-x-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800" data-testid="export-public-key">
+          {exportKey.publicKeyPem}
+        </pre>
+        <a className={`${buttonClass} mt-2 inline-block`} href="/api/exports/public-key" download="signet-export.pub" data-testid="export-public-key-download">
+          Download public key
+        </a>
+      </Card>
       <div className="mt-4" aria-live="polite">
         {preview.isPending ? (
           <p role="status" className="text-sm text-slate-500" data-testid="loading-state">

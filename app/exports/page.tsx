@@ -5,6 +5,7 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { listImageFacets } from "@/lib/data/images";
 import { getDb } from "@/lib/db/client";
+import { getExportSigner } from "@/lib/exports/signing-key";
 import { ExportsClient } from "./page-client";
 
 export const dynamic = "force-dynamic";
@@ -22,15 +23,16 @@ export default async function ExportsPage() {
       </AppShell>
     );
   }
-  const facets = await listImageFacets(getDb());
+  const db = getDb();
+  const [facets, signer] = await Promise.all([listImageFacets(db), getExportSigner(db)]);
   return (
     <AppShell current="/exports">
       <PageHeader
         title="Exports"
-        description="A compliance report for a time range and scope: for every running container and applicable policy, the verdict, the policy version, the signers and Rekor entries it rests on, and the verdict changes in the range."
+        description="A compliance report for a time range and scope: the auditor's PDF (coverage and its trend, namespaces, every digest not verified with the reasons, policies and keys in force, the audit log's signed checkpoint), and for every running container and applicable policy the verdict, the policy version, the signers and Rekor entries it rests on, and the verdict changes in the range (CSV, JSON). Every export is signed."
       />
       <div className="mt-6">
-        <ExportsClient clusters={facets.clusters} namespaces={facets.namespaces} />
+        <ExportsClient clusters={facets.clusters} namespaces={facets.namespaces} exportKey={{ publicKeyPem: signer.publicKeyPem, fingerprint: signer.fingerprint }} />
       </div>
     </AppShell>
   );

@@ -1,6 +1,8 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { ApiError } from "@/lib/api/errors";
+import { describeAuditEvent } from "@/lib/audit/describe";
 import { getCheckpointSigner } from "@/lib/audit/keys";
 import { publicKeyPem } from "@/lib/audit/checkpoint";
 import { EXPORT_FORMAT, toExportedEvent, type AuditExport } from "@/lib/audit/export-format";
@@ -10,26 +12,88 @@ import { getEnv } from "@/lib/env";
 import { chainStatusDto, type ChainStatusDto } from "@/lib/dto/dashboard";
 import { auditPageDto, type AuditPageDto, type AuditQuery } from "@/lib/dto/read";
 
-/** The filters of an audit query, but `before` (paging). */
-function auditFilters(q: AuditQuery): Prisma.VerificationEventWhereInput {
+/**
+ * The text an audit search looks in, lower-cased. The SAME expression is indexed with pg_trgm's
+ * gin_trgm_ops (migration 20261206214500_server_key_audit_search): change both together, or the
+ * search stops using the index.
+ */
+const SEARCH_TEXT = Prisma.sql`lower(coalesce("actor", '') || ' ' || coalesce("clusterName", '') || ' ' || coalesce("namespace", '') || ' ' || coalesce("workload", '') || ' ' || coalesce("imageDigest", '') || ' ' || coalesce("policyName", '') || ' ' || "details"::text)`;
+/** A text search finds at most this many events (the newest), and gives up after SEARCH_TIMEOUT_MS. */
+export const SEARCH_MAX_MATCHES = 10_000;
+const SEARCH_TIMEOUT_MS = 5_000;
+
+/** `term` as a LIKE pattern that matches it literally, anywhere (no regular expression). */
+export function likeContains(term: string): string {
+  return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Sequence numbers of the newest events (below `before`) whose text contains `q.q`: LIKE through the
+ * trigram index, bounded in matches and time. A search too broad to finish in time is a 422 asking for
+ * more words or a narrower range, never a long-running query.
+ */
+async function searchSeqs(db: Db, q: AuditQuery): Promise<bigint[]> {
+  const conds = [Prisma.sql`${SEARCH_TEXT} LIKE ${likeContains(q.q!)}`];
+  if (q.kind) conds.push(Prisma.sql`"kind" = ${q.kind}`);
+  if (q.actor) conds.push(Prisma.sql`"actor" = ${q.actor}`);
+  if (q.from) conds.push(Prisma.sql`"occurredAt" >= ${q.from}`);
+  if (q.to) conds.push(Prisma.sql`"occurredAt" <= ${q.to}`);
+  if (q.before !== undefined) conds.push(Prisma.sql`"seq" < ${q.before}`);
+  try {
+    const [, rows] = await db.$transaction([
+      db.$executeRaw`SELECT set_config('statement_timeout', ${String(SEARCH_TIMEOUT_MS)}, true)`,
+      db.$queryRaw<{ seq: bigint }[]>`SELECT "seq" FROM "VerificationEvent" WHERE ${Prisma.join(conds, " AND ")} ORDER BY "seq" DESC LIMIT ${SEARCH_MAX_MATCHES}`,
+    ]);
+    return rows.map((r) => r.seq);
+  } catch (err) {
+    if (/statement timeout|57014/.test(String((err as Error).message))) {
+      throw new ApiError("validation_failed", "The search matches too much to finish: add words, an actor or a date range.", [{ path: "q", message: "too broad" }]);
+    }
+    throw err;
+  }
+}
+
+/** The filters of an audit query, but `before` (paging); a text search resolves to the events it found. */
+async function auditFilters(db: Db, q: AuditQuery): Promise<Prisma.VerificationEventWhereInput> {
   return {
     ...(q.kind ? { kind: q.kind } : {}),
     ...(q.verdict ? { verdict: q.verdict } : {}),
     ...(q.imageDigest ? { imageDigest: q.imageDigest } : {}),
     ...(q.cluster ? { clusterName: q.cluster } : {}),
+    ...(q.actor ? { actor: q.actor } : {}),
     ...(q.from || q.to ? { occurredAt: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lte: q.to } : {}) } } : {}),
+    ...(q.q ? { seq: { in: await searchSeqs(db, q) } } : {}),
   };
 }
 
+type EventRow = Awaited<ReturnType<Db["verificationEvent"]["findMany"]>>[number];
+const toEventDto = (e: EventRow) => ({ ...e, seq: e.seq.toString(), occurredAt: e.occurredAt.toISOString(), summary: describeAuditEvent(e) });
+
 /** Audit events, newest first, keyset-paginated by sequence number. */
 export async function listAuditEvents(db: Db, q: AuditQuery): Promise<AuditPageDto> {
-  const where: Prisma.VerificationEventWhereInput = { ...auditFilters(q), ...(q.before !== undefined ? { seq: { lt: q.before } } : {}) };
+  const filters = await auditFilters(db, q);
+  const where: Prisma.VerificationEventWhereInput = { AND: [filters, ...(q.before !== undefined ? [{ seq: { lt: q.before } }] : [])] };
   const rows = await db.verificationEvent.findMany({ where, orderBy: { seq: "desc" }, take: q.limit + 1 });
   const page = rows.slice(0, q.limit);
   return auditPageDto.parse({
-    events: page.map((e) => ({ ...e, seq: e.seq.toString(), occurredAt: e.occurredAt.toISOString() })),
+    events: page.map(toEventDto),
     nextBefore: rows.length > q.limit ? page[page.length - 1]!.seq.toString() : null,
   });
+}
+
+/**
+ * Everyone who appears as an actor, for the audit page's filter: a loose index scan over
+ * ("actor", "seq") — one index probe per distinct actor, whatever the size of the log; at most 200.
+ */
+export async function listAuditActors(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ actor: string }[]>`
+    WITH RECURSIVE a AS (
+      (SELECT "actor" FROM "VerificationEvent" WHERE "actor" IS NOT NULL ORDER BY "actor" LIMIT 1)
+      UNION ALL
+      SELECT (SELECT v."actor" FROM "VerificationEvent" v WHERE v."actor" > a."actor" ORDER BY v."actor" LIMIT 1) FROM a WHERE a."actor" IS NOT NULL
+    )
+    SELECT "actor" FROM a WHERE "actor" IS NOT NULL LIMIT 200`;
+  return rows.map((r) => r.actor);
 }
 
 /** Every event matching the filters (newest first), page by page, for CSV / JSON exports; capped. */
@@ -102,7 +166,7 @@ export async function buildAuditExport(db: Db, q: AuditQuery, cap = 1_000_000): 
   const env = getEnv();
   const signer = getCheckpointSigner(env);
   const cp = await latestCheckpoint(db);
-  const filters = auditFilters(q);
+  const filters = await auditFilters(db, q);
   const complete = Object.keys(filters).length === 0 && q.before === undefined;
   const events: AuditExport["events"] = [];
   if (cp && complete) {
@@ -112,7 +176,7 @@ export async function buildAuditExport(db: Db, q: AuditQuery, cap = 1_000_000): 
     let after = -1n;
     while (events.length < cap) {
       const page = await db.verificationEvent.findMany({
-        where: { ...filters, seq: { gt: after, lte: through, ...(q.before !== undefined ? { lt: q.before } : {}) } },
+        where: { AND: [filters, { seq: { gt: after, lte: through, ...(q.before !== undefined ? { lt: q.before } : {}) } }] },
         orderBy: { seq: "asc" },
         take: 500,
       });

@@ -146,6 +146,10 @@ export const auditQuery = z.object({
   verdict: verdictValue.optional(),
   imageDigest: z.string().max(100).optional(),
   cluster: z.string().max(253).optional(),
+  /** Who acted: a user's email, "sso", "auth", "system" ... (exact). */
+  actor: z.string().trim().min(1).max(254).optional(),
+  /** Text anywhere in the event (actor, cluster, namespace, workload, digest, policy, details), case-insensitive; 3 characters or more (trigram index). */
+  q: z.string().trim().min(3, "Search for 3 characters or more.").max(100).optional(),
   from: dateInput.optional(),
   to: dateInput.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -168,6 +172,8 @@ export const auditEventDto = z.object({
   reasons: z.unknown(),
   evidence: z.unknown(),
   details: z.unknown(),
+  /** What the event changed, in words (lib/audit/describe.ts). */
+  summary: z.string(),
   hash: z.string(),
 });
 export const auditPageDto = z.object({ events: z.array(auditEventDto), nextBefore: z.string().nullable() });

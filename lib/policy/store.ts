@@ -91,7 +91,13 @@ export async function savePolicyDocument(db: Db, doc: PolicyDocument, opts: Save
         actor: opts.actor,
         policyName: doc.metadata.name,
         policyVersion: version,
-        details: { action: existing ? "policy.update" : "policy.create", source: opts.source ?? "signet", mode: doc.spec.mode },
+        details: {
+          action: existing ? "policy.update" : "policy.create",
+          source: opts.source ?? "signet",
+          mode: doc.spec.mode,
+          // what it was before: the audit page shows old -> new
+          ...(existing ? { fromVersion: latest?.version ?? existing.currentVersion, fromMode: existing.mode } : {}),
+        },
       },
     ]);
     return { policyId: policy.id, version, changed: true };

@@ -56,7 +56,10 @@ export async function updateAuthority(db: Db, name: string, patch: AuthorityPatc
     if (!existing) throw new ApiError("not_found", `No authority named ${name}.`);
     if (existing.status === "revoked" && patch.status) throw new ApiError("conflict", "A revoked authority stays revoked.");
     const row = await tx.authority.update({ where: { name }, data: patch });
-    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.update", name, ...patch, rotateBy: patch.rotateBy?.toISOString() ?? patch.rotateBy } }]);
+    // each changed field with its value before: the audit page shows old -> new
+    const was = { owner: existing.owner, rotateBy: existing.rotateBy?.toISOString() ?? null, status: existing.status };
+    const from = Object.fromEntries(Object.keys(patch).map((k) => [k, was[k as keyof typeof was]]));
+    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "authority.update", name, ...patch, rotateBy: patch.rotateBy?.toISOString() ?? patch.rotateBy, from } }]);
     return row;
   }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }

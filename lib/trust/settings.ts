@@ -16,8 +16,11 @@ export async function getTrustSettings(db: Db): Promise<TrustSettingsDto> {
 
 export async function updateTrustSettings(db: Db, patch: Partial<TrustSettingsDto>, actor: string): Promise<TrustSettingsDto> {
   await withTransaction(db, async (tx) => {
+    const before = await tx.trustSettings.findUnique({ where: { id: "default" } });
     await tx.trustSettings.upsert({ where: { id: "default" }, create: { id: "default", ...patch }, update: { ...patch, updatedAt: new Date() } });
-    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trust.settings", ...patch } }]);
+    const was = { retireSafeDays: before?.retireSafeDays ?? 7, reminderDays: before?.reminderDays ?? 30 };
+    const from = Object.fromEntries(Object.keys(patch).map((k) => [k, was[k as keyof TrustSettingsDto]]));
+    await appendAuditEvents(tx, [{ kind: "admin", actor, details: { action: "trust.settings", ...patch, from } }]);
   }, { timeout: TX_ADMIN_TIMEOUT_MS });
   return getTrustSettings(db);
 }

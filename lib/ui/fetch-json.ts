@@ -13,7 +13,7 @@ export class ApiRequestError extends Error {
   }
 }
 
-async function envelopeError(res: Response): Promise<ApiRequestError> {
+export async function envelopeError(res: Response): Promise<ApiRequestError> {
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null;
   return new ApiRequestError(res.status, body?.error?.code ?? "http_error", body?.error?.message ?? `Request failed (${res.status}).`, body?.error?.details);
 }

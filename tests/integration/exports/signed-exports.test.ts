@@ -133,7 +133,7 @@ spec:
     expect(ok.ok).toBe(true);
     // one changed byte, and cosign refuses it
     const tampered = Buffer.from(pdf);
-    tampered[tampered.length - 10] ^= 1;
+    tampered[tampered.length - 10] = tampered[tampered.length - 10]! ^ 1;
     const bad = await cosignVerifyBlob(dir, tampered, signature, key);
     expect(bad.ok).toBe(false);
     expect(bad.out).toMatch(/invalid signature|verification failed|failed to verify/i);

@@ -7,7 +7,7 @@ import { signedCsv, signedJson } from "@/lib/exports/download";
 
 export const dynamic = "force-dynamic";
 
-const HEADER = ["seq", "occurred_at", "kind", "actor", "cluster", "namespace", "workload", "image_digest", "policy", "policy_version", "verdict", "previous_verdict", "reasons", "hash"] as const;
+const HEADER = ["seq", "occurred_at", "kind", "actor", "cluster", "namespace", "workload", "image_digest", "policy", "policy_version", "verdict", "previous_verdict", "reasons", "summary", "hash"] as const;
 
 /** The audit events under the current filters as CSV (newest first) or JSON (chain order, with its checkpoint) (auditors); signed with the export key. */
 export const GET = route({ access: "auditor", query: auditQuery.extend({ format: z.enum(["csv", "json"]).default("csv") }) }, async ({ query }) => {
@@ -17,7 +17,7 @@ export const GET = route({ access: "auditor", query: auditQuery.extend({ format:
   async function* rows() {
     for await (const e of iterateAuditEvents(getDb(), query)) {
       const reasons = Array.isArray(e.reasons) ? (e.reasons as { message?: string }[]).map((r) => r?.message ?? "").filter(Boolean).join("; ") : "";
-      yield [e.seq, e.occurredAt, e.kind, e.actor, e.clusterName, e.namespace, e.workload, e.imageDigest, e.policyName, e.policyVersion, e.verdict, e.previousVerdict, reasons, e.hash];
+      yield [e.seq, e.occurredAt, e.kind, e.actor, e.clusterName, e.namespace, e.workload, e.imageDigest, e.policyName, e.policyVersion, e.verdict, e.previousVerdict, reasons, e.summary, e.hash];
     }
   }
   return signedCsv(getDb(), `signet-audit-${stamp}.csv`, HEADER, rows());
