@@ -1,10 +1,10 @@
 import "server-only";
 import { computeCoverage, overallVerdict } from "@/lib/coverage/compute";
 import { getAuditChainStatus } from "@/lib/data/audit";
-import { buildComplianceReport } from "@/lib/data/exports";
 import { loadContainerVerdicts } from "@/lib/data/report";
 import { latestCheckpoint } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { Prisma } from "@/lib/generated/prisma/client";
 import type { AuditorReportQuery } from "@/lib/dto/exports";
 import { getExportSigner } from "@/lib/exports/signing-key";
 import type { AuditorReport, NonVerifiedDigest } from "@/lib/report/auditor";
@@ -22,7 +22,27 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
   const containers = await loadContainerVerdicts(db, q);
   const coverage = computeCoverage(containers);
   const fleet = coverage.find((r) => r.scope === "fleet")!;
-  const compliance = await buildComplianceReport(db, { cluster: q.cluster, namespace: q.namespace, from, to, format: "json" }, now);
+  // every verdict of a running container in scope: one statement (the compliance export's evidence
+  // and event counts are not needed here)
+  const verdicts = await db.$queryRaw<{ cluster: string; namespace: string; workload: string; image: string; digest: string | null; policy: string; version: number; mode: string; verdict: string; reasons: unknown }[]>`
+    SELECT cl.name AS cluster, n.name AS namespace, COALESCE(w.kind::text || '/' || w.name, 'Pod/' || p.name) AS workload,
+           c."imageRef" AS image, COALESCE(c.digest, i.digest) AS digest, pol.name AS policy, v."policyVersion" AS version,
+           pol.mode::text AS mode, v.value::text AS verdict, v.reasons
+    FROM "Verdict" v
+    JOIN "Container" c ON c.id = v."containerId"
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Namespace" n ON n.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    JOIN "Policy" pol ON pol.id = v."policyId"
+    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+    LEFT JOIN "Image" i ON i.id = c."imageId"
+    WHERE v.value <> 'unmatched'
+      ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
+      ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}`;
+  const rows = verdicts.map((v) => ({
+    ...v,
+    reasons: (Array.isArray(v.reasons) ? (v.reasons as { message?: unknown }[]) : []).map((r) => (typeof r?.message === "string" ? r.message : "")).filter(Boolean),
+  }));
 
   // the trend of the scope: fleet, one cluster's or one namespace's snapshots
   const cluster = q.cluster ? await db.cluster.findUnique({ where: { name: q.cluster }, select: { id: true } }) : null;
@@ -54,11 +74,13 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
   // every running digest that is not verified, with each policy's verdict and reasons
   const digests = new Map<string, NonVerifiedDigest>();
   const overall = new Map<string, string[]>();
-  for (const r of compliance.rows) {
+  for (const r of rows) {
     const key = r.digest || `unresolved:${r.image}`;
-    overall.set(key, [...(overall.get(key) ?? []), r.verdict]);
+    const list = overall.get(key);
+    if (list) list.push(r.verdict);
+    else overall.set(key, [r.verdict]);
   }
-  for (const r of compliance.rows) {
+  for (const r of rows) {
     const key = r.digest || `unresolved:${r.image}`;
     const verdict = overallVerdict(overall.get(key) as Parameters<typeof overallVerdict>[0]);
     if (verdict === "verified" || verdict === "unmatched") continue;
@@ -71,7 +93,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
     const place = `${r.cluster}/${r.namespace}/${r.workload}`;
     if (!d.places.includes(place)) d.places.push(place);
     if (!d.policies.some((p) => p.policy === r.policy)) {
-      d.policies.push({ policy: r.policy, version: r.policyVersion, mode: r.mode, verdict: r.verdict, reasons: r.reasons });
+      d.policies.push({ policy: r.policy, version: r.version, mode: r.mode, verdict: r.verdict, reasons: r.reasons });
     }
   }
   const rank: Record<string, number> = { failed: 0, unsigned: 1, error: 2 };

@@ -68,6 +68,8 @@ interface Column {
 export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
   const doc = new PDFDocument({
     size: "A4",
+    // landscape: a digest (71 characters), its image and where it runs fit on one line
+    layout: "landscape",
     margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: MARGIN + FOOTER },
     bufferPages: true,
     compress: true,
@@ -107,7 +109,20 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
       doc.y = Math.max(doc.y, y + 12);
     }
   };
-  /** A table whose cells are one line each, truncated with an ellipsis; the header repeats on new pages. */
+  /**
+   * `text` cut to fit `maxWidth` in the current font, with "..." when cut. Measured, not wrapped: pdfkit's
+   * line wrapper and ellipsis are what makes long tables slow (a 10,000-container report has thousands of rows).
+   */
+  const fit = (text: string, maxWidth: number): string => {
+    const t = pdfSafe(text);
+    let w = doc.widthOfString(t);
+    if (w <= maxWidth) return t;
+    let n = Math.max(0, Math.floor((t.length * maxWidth) / w) - 3);
+    let cut = `${t.slice(0, n)}...`;
+    while (n > 0 && (w = doc.widthOfString(cut)) > maxWidth) cut = `${t.slice(0, --n)}...`;
+    return cut;
+  };
+  /** A table whose cells are one line each, cut to fit with "..."; the header repeats on new pages. */
   const table = (cols: Column[], rows: string[][]) => {
     const rowH = 12;
     const drawHeader = () => {
@@ -116,7 +131,8 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
       let x = MARGIN;
       doc.font("Helvetica-Bold").fontSize(8).fillColor("#0f172a");
       for (const c of cols) {
-        doc.text(c.header, x + 2, y + 1, { width: c.width - 4, align: c.align ?? "left", lineBreak: false, ellipsis: true });
+        const cell = fit(c.header, c.width - 4);
+        doc.text(cell, x + (c.align === "right" ? c.width - 2 - doc.widthOfString(cell) : 2), y + 1, { lineBreak: false });
         x += c.width;
       }
       doc.y = y + rowH + 2;
@@ -133,7 +149,9 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
       let x = MARGIN;
       cols.forEach((c, j) => {
         doc.font(c.mono ? "Courier" : "Helvetica").fontSize(c.mono ? 7 : 8).fillColor("#0f172a");
-        doc.text(pdfSafe(row[j] ?? ""), x + 2, y + (c.mono ? 2 : 1), { width: c.width - 4, align: c.align ?? "left", lineBreak: false, ellipsis: true });
+        const cell = fit(row[j] ?? "", c.width - 4);
+        const dx = c.align === "right" ? c.width - 2 - doc.widthOfString(cell) : 2;
+        doc.text(cell, x + dx, y + (c.mono ? 2 : 1), { lineBreak: false });
         x += c.width;
       });
       doc.y = y + rowH;
@@ -189,33 +207,56 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
   else
     table(
       [
-        { header: "Cluster", width: 80 },
-        { header: "Namespace", width: 110 },
-        { header: "Containers", width: 55, align: "right" },
-        { header: "Verified", width: 45, align: "right" },
-        { header: "Failed", width: 40, align: "right" },
-        { header: "Unsigned", width: 45, align: "right" },
-        { header: "Error", width: 35, align: "right" },
-        { header: "Unmatched", width: 50, align: "right" },
-        { header: "Coverage", width: width - 460, align: "right" },
+        { header: "Cluster", width: 150 },
+        { header: "Namespace", width: 200 },
+        { header: "Containers", width: 60, align: "right" },
+        { header: "Verified", width: 60, align: "right" },
+        { header: "Failed", width: 60, align: "right" },
+        { header: "Unsigned", width: 60, align: "right" },
+        { header: "Error", width: 60, align: "right" },
+        { header: "Unmatched", width: 60, align: "right" },
+        { header: "Coverage", width: width - 710, align: "right" },
       ],
       r.namespaces.map((n) => [n.cluster, n.namespace, String(n.total), String(n.verified), String(n.failed), String(n.unsigned), String(n.error), String(n.unmatched), `${percent(n.verified, n.total)} %`]),
     );
 
-  // ---- non-verified digests
+  // ---- non-verified digests, grouped by what each policy said (one line per digest)
   heading(`Running digests not verified (${r.nonVerified.length})`);
   if (r.nonVerified.length === 0) para("Every running digest a policy applies to is verified.");
-  for (const d of r.nonVerified) {
-    ensure(40);
-    doc.font("Courier-Bold").fontSize(7.5).fillColor("#0f172a").text(pdfSafe(d.digest ?? "(digest unknown: tag not resolved)"), MARGIN, doc.y, { width });
-    doc.font("Helvetica-Bold").fontSize(8).fillColor(d.verdict === "error" ? "#92400e" : "#b91c1c").text(d.verdict.toUpperCase(), MARGIN + 10, doc.y, { continued: true });
-    doc.font("Helvetica").fillColor("#0f172a").text(pdfSafe(`  ${d.images.slice(0, 3).join(", ")}${d.images.length > 3 ? ` and ${d.images.length - 3} more` : ""}`), { width: width - 10 });
-    doc.fontSize(8).fillColor("#475569").text(pdfSafe(`runs in ${d.places.slice(0, 4).join(", ")}${d.places.length > 4 ? ` and ${d.places.length - 4} more` : ""}`), MARGIN + 10, doc.y, { width: width - 10 });
-    for (const p of d.policies) {
-      const reasons = p.reasons.length ? p.reasons.join("; ") : "(no reason recorded)";
-      doc.fontSize(8).fillColor("#0f172a").text(pdfSafe(`${p.policy} v${p.version} (${p.mode}): ${p.verdict} - ${reasons.slice(0, 600)}`), MARGIN + 10, doc.y, { width: width - 10 });
+  else {
+    para("Each digest that runs in scope and is not verified, under every policy that did not verify it, grouped by the policy's verdict and reason.", { size: 8, color: "#475569" });
+    const groups = new Map<string, { title: string; reason: string; verdict: string; rows: string[][] }>();
+    for (const d of r.nonVerified) {
+      for (const p of d.policies) {
+        if (p.verdict === "verified") continue;
+        const reason = p.reasons.length ? p.reasons.join("; ") : "(no reason recorded)";
+        const key = `${p.policy}\u0000${p.version}\u0000${p.verdict}\u0000${reason}`;
+        let g = groups.get(key);
+        if (!g) {
+          g = { title: `${p.policy} v${p.version} (${p.mode}): ${p.verdict}`, reason, verdict: p.verdict, rows: [] };
+          groups.set(key, g);
+        }
+        const where = `${d.places[0] ?? ""}${d.places.length > 1 ? ` +${d.places.length - 1}` : ""}`;
+        const image = `${d.images[0] ?? ""}${d.images.length > 1 ? ` +${d.images.length - 1}` : ""}`;
+        g.rows.push([d.digest ?? "(digest unknown: tag not resolved)", image, where]);
+      }
     }
-    doc.moveDown(0.35);
+    const rank: Record<string, number> = { failed: 0, unsigned: 1, error: 2 };
+    for (const g of [...groups.values()].sort((a, b) => (rank[a.verdict] ?? 3) - (rank[b.verdict] ?? 3) || b.rows.length - a.rows.length)) {
+      ensure(50);
+      doc.moveDown(0.4);
+      doc.font("Helvetica-Bold").fontSize(9).fillColor(g.verdict === "error" ? "#92400e" : "#b91c1c").text(pdfSafe(`${g.title} - ${g.rows.length} digest${g.rows.length === 1 ? "" : "s"}`), MARGIN, doc.y, { width });
+      doc.font("Helvetica").fontSize(8).fillColor("#0f172a").text(pdfSafe(`Reason: ${g.reason.slice(0, 1000)}`), MARGIN, doc.y, { width });
+      doc.moveDown(0.2);
+      table(
+        [
+          { header: "Digest", width: 305, mono: true },
+          { header: "Image", width: 220 },
+          { header: "Runs in (cluster/namespace/workload)", width: width - 525 },
+        ],
+        g.rows,
+      );
+    }
   }
 
   // ---- policies
@@ -224,12 +265,12 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
   else
     table(
       [
-        { header: "Policy", width: 150 },
-        { header: "Version", width: 45, align: "right" },
-        { header: "Mode", width: 55 },
-        { header: "Enabled", width: 45 },
-        { header: "Source", width: 120 },
-        { header: "Last change", width: width - 415 },
+        { header: "Policy", width: 250 },
+        { header: "Version", width: 60, align: "right" },
+        { header: "Mode", width: 80 },
+        { header: "Enabled", width: 60 },
+        { header: "Source", width: 170 },
+        { header: "Last change", width: width - 620 },
       ],
       r.policies.map((p) => [p.name, `v${p.version}`, p.mode, p.enabled ? "yes" : "no", p.source, utc(p.updatedAt)]),
     );

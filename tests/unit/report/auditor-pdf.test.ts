@@ -66,7 +66,8 @@ describe("the auditor's PDF report", () => {
     expect(flat).toMatch(/Error \(could not be checked\) 1 10 %/);
     expect(flat).toMatch(/prod-eu web 4 1 0 1 1 1 25 %/);
     expect(flat).toContain(digest(1));
-    expect(flat).toContain("release-signed v3 (enforce): failed - signed by an untrusted key sha256:abcd");
+    expect(flat).toContain("release-signed v3 (enforce): failed - 1 digest Reason: signed by an untrusted key sha256:abcd");
+    expect(flat).toMatch(/sha256:0{63}1 registry\.example\/payments\/api:1\.2 prod-eu\/payments\/Deployment\/api/);
     expect(flat).toContain("(digest unknown: tag not resolved)");
     expect(flat).toContain("registry unreachable: ECONNREFUSED");
     expect(flat).toMatch(/release-signed v3 enforce yes signet 2026-12-01 08:30 UTC/);
