@@ -1,12 +1,18 @@
+import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { promisify } from "node:util";
+import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
 import { EXPECTED, startDashboardScenario, type DashboardScenario } from "@/tests/support/dashboard-scenario";
+import { pdfText } from "@/tests/support/pdf";
 import { waitFor } from "@/tests/support/process";
+import { registryTools } from "@/tests/support/registry";
+
+const execFileP = promisify(execFile);
 
 const require = createRequire(import.meta.url);
 
@@ -259,6 +265,19 @@ describe("dashboard pages on a real scan", () => {
     expect(lines.slice(1).some((l) => l.includes("tools-audit"))).toBe(true);
     expect(lines.length - 1).toBe(await rows.count());
 
+    // rows say what changed; the actor filter and the text search find the admin's policy changes
+    await page.locator('select[name="actor"]').selectOption(admin.email);
+    await page.locator('input[name="q"]').fill("tools-audit");
+    await page.locator('input[name="q"]').press("Enter");
+    await waitFor(async () => {
+      const summaries = await page.getByTestId("event-summary").allTextContents();
+      return summaries.length > 0 && summaries.every((t) => t.includes("tools-audit")) ? summaries : undefined;
+    }, 10_000, "the admin's tools-audit events");
+    expect((await page.getByTestId("event-summary").allTextContents()).some((t) => /^created policy tools-audit v1 \(mode audit/.test(t))).toBe(true);
+    await page.locator('select[name="actor"]').selectOption("");
+    await page.locator('input[name="q"]').fill("");
+    await page.locator('input[name="q"]').press("Enter");
+
     await page.locator('select[name="kind"]').selectOption("verdict");
     await waitFor(async () => ((await page.getByTestId("event-admin").count()) === 0 && (await rows.count()) > 0 ? true : undefined), 10_000, "verdict events only");
     const [json] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export-json").click()]);
@@ -286,6 +305,30 @@ describe("dashboard pages on a real scan", () => {
     const classic = rows.find((r) => r.digest === s.digests.classic && r.namespace === "payments")!;
     expect(classic.verdict).toBe("verified");
     expect(classic.signers).toMatch(/^key:sha256:[0-9a-f]{64}$/);
+
+    // the auditor's PDF and its signature, verified with real cosign and the key the page shows
+    const downloads: Download[] = [];
+    const collect = (d: Download) => downloads.push(d);
+    page.on("download", collect);
+    await page.getByTestId("report-pdf").click();
+    await waitFor(async () => (downloads.length >= 2 ? true : undefined), 60_000, "the PDF and its .sig");
+    page.off("download", collect);
+    const pdf = downloads.find((d) => d.suggestedFilename().endsWith(".pdf"))!;
+    const sig = downloads.find((d) => d.suggestedFilename().endsWith(".pdf.sig"))!;
+    const dir = await fs.mkdtemp(path.join(ARTIFACTS, "signed-report-"));
+    await pdf.saveAs(path.join(dir, "report.pdf"));
+    await sig.saveAs(path.join(dir, "report.pdf.sig"));
+    await fs.writeFile(path.join(dir, "signet-export.pub"), `${(await text("export-public-key")).trim()}\n`);
+    const flat = (await pdfText(await fs.readFile(path.join(dir, "report.pdf")))).text.replace(/\s+/g, " ");
+    expect(flat).toContain("Signet compliance report");
+    expect(flat).toContain(s.digests.foreign);
+    expect(flat).toMatch(/release v1 \(enforce\): failed - \d+ digests?/);
+    expect(flat).toMatch(/Audit chain intact \(\d+ events verified\)/);
+    const { stdout, stderr } = await execFileP(registryTools().cosign, ["verify-blob", "--key", "signet-export.pub", "--signature", "report.pdf.sig", "--insecure-ignore-tlog=true", "report.pdf"], {
+      cwd: dir,
+      env: { ...process.env, HOME: dir },
+    });
+    expect(stdout + stderr).toContain("Verified OK");
 
     await page.locator('select[name="namespace"]').selectOption("tools");
     await waitFor(async () => ((await text("report-rows")) === "2" ? true : undefined), 10_000, "tools only");
