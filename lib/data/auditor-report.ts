@@ -1,5 +1,5 @@
 import "server-only";
-import { computeCoverage, overallVerdict } from "@/lib/coverage/compute";
+import { computeCoverage, knownContainers, overallVerdict, pickFigures } from "@/lib/coverage/compute";
 import { getAuditChainStatus } from "@/lib/data/audit";
 import { loadContainerVerdicts } from "@/lib/data/report";
 import { latestCheckpoint } from "@/lib/audit/store";
@@ -54,22 +54,21 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
   const snapshots = await db.coverageSnapshot.findMany({
     where: { ...trendWhere, takenAt: { gte: from, lte: to } },
     orderBy: { takenAt: "asc" },
-    select: { takenAt: true, containersTotal: true, containersVerified: true, containersUnmatched: true },
+    select: { takenAt: true, containersVerified: true, containersFailed: true, containersUnsigned: true },
     take: 5000,
   });
   // a namespace scope without a cluster has one snapshot per cluster at each instant: add them up
-  const byTime = new Map<number, { total: number; verified: number; unmatched: number }>();
+  const byTime = new Map<number, { known: number; verified: number }>();
   for (const s of snapshots) {
     const t = s.takenAt.getTime();
-    const p = byTime.get(t) ?? { total: 0, verified: 0, unmatched: 0 };
-    p.total += s.containersTotal;
+    const p = byTime.get(t) ?? { known: 0, verified: 0 };
+    p.known += knownContainers(s);
     p.verified += s.containersVerified;
-    p.unmatched += s.containersUnmatched;
     byTime.set(t, p);
   }
   const trend = [...byTime.entries()]
-    .filter(([, p]) => p.total > 0) // a scan of nothing is no point of the trend
-    .map(([t, p]) => ({ at: new Date(t).toISOString(), total: p.total, verified: p.verified, unmatched: p.unmatched }));
+    .filter(([, p]) => p.known > 0) // a scan that knew nothing is no point of the trend
+    .map(([t, p]) => ({ at: new Date(t).toISOString(), known: p.known, verified: p.verified }));
 
   // every running digest that is not verified, with each policy's verdict and reasons
   const digests = new Map<string, NonVerifiedDigest>();
@@ -116,16 +115,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
     from: from.toISOString(),
     to: to.toISOString(),
     scope: { cluster: q.cluster ?? null, namespace: q.namespace ?? null },
-    coverage: {
-      containersTotal: fleet.containersTotal,
-      containersVerified: fleet.containersVerified,
-      containersFailed: fleet.containersFailed,
-      containersUnsigned: fleet.containersUnsigned,
-      containersError: fleet.containersError,
-      containersUnmatched: fleet.containersUnmatched,
-      imagesTotal: fleet.imagesTotal,
-      imagesVerified: fleet.imagesVerified,
-    },
+    coverage: pickFigures(fleet),
     namespaces: coverage
       .filter((r) => r.scope === "namespace")
       .map((r) => ({
@@ -136,6 +126,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
         failed: r.containersFailed,
         unsigned: r.containersUnsigned,
         error: r.containersError,
+        stale: r.containersStale,
         unmatched: r.containersUnmatched,
       }))
       .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace)),

@@ -1,6 +1,6 @@
 import "server-only";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { computeCoverage, type ContainerVerdicts, type Verdict } from "@/lib/coverage/compute";
+import { computeCoverage, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
 import { buildComplianceReport } from "@/lib/data/exports";
 import type { Db } from "@/lib/db/client";
 import { makeReport, type PipelineReport } from "@/lib/report/pipeline";
@@ -16,13 +16,15 @@ export interface PipelineQuery {
 }
 
 /**
- * Every running container in scope with the latest verdict of each policy (optionally one policy's):
- * the rows coverage is computed from (lib/coverage/compute), shared by the pipeline and auditor reports.
+ * Every running container in scope with the latest verdict of each policy (optionally one policy's),
+ * its last known values and whether its cluster could be listed: the rows coverage is computed from
+ * (lib/coverage/compute) — by the coverage snapshots, the pipeline report and the auditor's report alike.
  */
-export async function loadContainerVerdicts(db: Db, q: { cluster?: string; namespace?: string; policy?: string }): Promise<ContainerVerdicts[]> {
-  const raw = await db.$queryRaw<{ id: string; cluster: string; namespace: string; digest: string | null; verdicts: string[] }[]>`
-    SELECT c.id, cl.name AS cluster, n.name AS namespace, c.digest,
-           COALESCE(array_agg(v.value::text) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts
+export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clusters?: string[]; namespace?: string; policy?: string } = {}): Promise<ContainerVerdicts[]> {
+  const raw = await db.$queryRaw<{ id: string; cluster: string; clusterStale: boolean; namespace: string; digest: string | null; verdicts: string[]; known: (string | null)[] }[]>`
+    SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", n.name AS namespace, c.digest,
+           COALESCE(array_agg(v.value::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts,
+           COALESCE(array_agg(v."lastKnownValue"::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS known
     FROM "Container" c
     JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
     JOIN "Namespace" n ON n.id = p."namespaceId"
@@ -33,8 +35,16 @@ export async function loadContainerVerdicts(db: Db, q: { cluster?: string; names
       ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
-    GROUP BY c.id, cl.name, n.name, c.digest`;
-  return raw.map((r) => ({ containerId: r.id, cluster: r.cluster, namespace: r.namespace, digest: r.digest, verdicts: r.verdicts as Verdict[] }));
+    GROUP BY c.id, cl.name, cl."lastError", n.name, c.digest`;
+  return raw.map((r) => ({
+    containerId: r.id,
+    cluster: r.cluster,
+    namespace: r.namespace,
+    digest: r.digest,
+    verdicts: r.verdicts as Verdict[],
+    lastKnown: r.known as (DefiniteVerdict | null)[],
+    clusterStale: r.clusterStale,
+  }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import PDFDocument from "pdfkit";
 import type { CoverageFigures } from "@/lib/coverage/compute";
-import { percent } from "@/lib/coverage/compute";
+import { knownContainers, knownCoverage, percent } from "@/lib/coverage/compute";
 
 /**
  * The auditor's report as a PDF, pure: data in (lib/data/auditor-report.ts), bytes out, with pdfkit and
@@ -27,8 +27,9 @@ export interface AuditorReport {
   to: string;
   scope: { cluster: string | null; namespace: string | null };
   coverage: CoverageFigures;
-  namespaces: { cluster: string; namespace: string; total: number; verified: number; failed: number; unsigned: number; error: number; unmatched: number }[];
-  trend: { at: string; total: number; verified: number; unmatched: number }[];
+  namespaces: { cluster: string; namespace: string; total: number; verified: number; failed: number; unsigned: number; error: number; stale: number; unmatched: number }[];
+  /** Per snapshot: containers with a verdict known then (verified + failed + unsigned) and the verified ones. */
+  trend: { at: string; known: number; verified: number }[];
   nonVerified: NonVerifiedDigest[];
   policies: { name: string; version: number; mode: string; enabled: boolean; source: string; updatedAt: string }[];
   authorities: { name: string; kind: string; status: string; identity: string; algorithm: string | null; rotateBy: string | null; policies: string[] }[];
@@ -47,6 +48,12 @@ export interface AuditorReport {
 }
 
 const MARGIN = 40;
+
+/** A namespace's coverage among its known containers, "-" when none is known. */
+function namespaceCoverage(n: { verified: number; failed: number; unsigned: number }): string {
+  const k = knownCoverage({ containersVerified: n.verified, containersFailed: n.failed, containersUnsigned: n.unsigned });
+  return k === null ? "-" : `${k} %`;
+}
 const FOOTER = 28;
 
 /** Helvetica and Courier of a PDF reader encode WinAnsi: other characters become "?" (never a broken glyph). */
@@ -186,15 +193,18 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
       ["Verified", String(c.containersVerified), `${percent(c.containersVerified, c.containersTotal)} %`],
       ["Failed", String(c.containersFailed), `${percent(c.containersFailed, c.containersTotal)} %`],
       ["Unsigned", String(c.containersUnsigned), `${percent(c.containersUnsigned, c.containersTotal)} %`],
-      ["Error (could not be checked)", String(c.containersError), `${percent(c.containersError, c.containersTotal)} %`],
+      ["Error (could not be checked, nothing known)", String(c.containersError), `${percent(c.containersError, c.containersTotal)} %`],
+      [`Stale (last known only; ${c.containersStaleVerified} last known verified)`, String(c.containersStale), `${percent(c.containersStale, c.containersTotal)} %`],
       ["No policy applies (unmatched)", String(c.containersUnmatched), `${percent(c.containersUnmatched, c.containersTotal)} %`],
       ["Distinct images (digests)", String(c.imagesTotal), ""],
       ["Images verified everywhere they run", String(c.imagesVerified), `${percent(c.imagesVerified, c.imagesTotal)} %`],
     ],
   );
   doc.moveDown(0.4);
+  const known = knownContainers(c);
+  const kc = knownCoverage(c);
   para(
-    `Coverage: ${percent(c.containersVerified, c.containersTotal)} % of running containers verified; ${percent(c.containersVerified, applicable)} % of the ${applicable} containers a policy applies to.`,
+    `Coverage among the ${known} containers whose verdict is known now: ${kc === null ? "none known" : `${kc} %`} verified. ${c.containersStale + c.containersError} containers Signet could not check now (stale or unknown) are not counted either way; ${c.containersUnmatched} run under no policy.`,
   );
 
   // ---- trend
@@ -207,17 +217,18 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
   else
     table(
       [
-        { header: "Cluster", width: 150 },
-        { header: "Namespace", width: 200 },
+        { header: "Cluster", width: 140 },
+        { header: "Namespace", width: 150 },
         { header: "Containers", width: 60, align: "right" },
         { header: "Verified", width: 60, align: "right" },
         { header: "Failed", width: 60, align: "right" },
         { header: "Unsigned", width: 60, align: "right" },
         { header: "Error", width: 60, align: "right" },
+        { header: "Stale", width: 60, align: "right" },
         { header: "Unmatched", width: 60, align: "right" },
         { header: "Coverage", width: width - 710, align: "right" },
       ],
-      r.namespaces.map((n) => [n.cluster, n.namespace, String(n.total), String(n.verified), String(n.failed), String(n.unsigned), String(n.error), String(n.unmatched), `${percent(n.verified, n.total)} %`]),
+      r.namespaces.map((n) => [n.cluster, n.namespace, String(n.total), String(n.verified), String(n.failed), String(n.unsigned), String(n.error), String(n.stale), String(n.unmatched), namespaceCoverage(n)]),
     );
 
   // ---- non-verified digests, grouped by what each policy said (one line per digest)
@@ -325,7 +336,7 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
 /** Coverage (verified / running) over the period as a step line: a value holds until the next snapshot. */
 function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: number, width: number, ensure: (h: number) => void): void {
   if (trend.length === 0) {
-    doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text("No coverage snapshot in the period (no scan with running containers).", x0, doc.y, { width });
+    doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text("No coverage snapshot in the period with a known verdict (no scan that could check a running container).", x0, doc.y, { width });
     return;
   }
   const h = 150;
@@ -343,7 +354,7 @@ function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: n
     doc.moveTo(left, py(pct)).lineTo(left + w, py(pct)).stroke();
     doc.text(`${pct} %`, x0, py(pct) - 3, { width: 26, align: "right", lineBreak: false });
   }
-  const values = trend.map((p) => ({ x: px(new Date(p.at).getTime()), y: py(percent(p.verified, p.total)) }));
+  const values = trend.map((p) => ({ x: px(new Date(p.at).getTime()), y: py(percent(p.verified, p.known)) }));
   doc.lineWidth(1.5).strokeColor("#059669");
   doc.moveTo(values[0]!.x, values[0]!.y);
   for (let i = 1; i < values.length; i++) {
@@ -359,7 +370,7 @@ function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: n
   doc.y = top + h + 18;
   doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text(
     pdfSafe(
-      `Verified share of running containers: ${percent(first.verified, first.total)} % on ${utc(first.at)} (${first.verified} of ${first.total}), ${percent(last.verified, last.total)} % on ${utc(last.at)} (${last.verified} of ${last.total}); ${trend.length} snapshots.`,
+      `Verified share of the containers whose verdict was known: ${percent(first.verified, first.known)} % on ${utc(first.at)} (${first.verified} of ${first.known}), ${percent(last.verified, last.known)} % on ${utc(last.at)} (${last.verified} of ${last.known}); ${trend.length} snapshots.`,
     ),
     x0,
     doc.y,

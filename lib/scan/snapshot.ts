@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { computeCoverage, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
+import { computeCoverage } from "@/lib/coverage/compute";
+import { loadContainerVerdicts } from "@/lib/data/report";
 
 /**
  * Writes one coverage snapshot (fleet, every cluster, every namespace, same `takenAt`) from the latest
@@ -14,25 +15,7 @@ export async function writeCoverageSnapshot(
   now = new Date(),
   opts: { replaceWithinMs?: number } = {},
 ): Promise<{ rows: number; fleet: ReturnType<typeof computeCoverage>[number] }> {
-  const raw = await db.$queryRaw<{ id: string; cluster: string; clusterStale: boolean; namespace: string; digest: string | null; verdicts: string[]; known: (string | null)[] }[]>`
-    SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", n.name AS namespace, c.digest,
-           COALESCE(array_agg(v.value::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts,
-           COALESCE(array_agg(v."lastKnownValue"::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS known
-    FROM "Container" c
-    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-    JOIN "Namespace" n ON n.id = p."namespaceId"
-    JOIN "Cluster" cl ON cl.id = p."clusterId"
-    LEFT JOIN "Verdict" v ON v."containerId" = c.id
-    GROUP BY c.id, cl.name, cl."lastError", n.name, c.digest`;
-  const rows: ContainerVerdicts[] = raw.map((r) => ({
-    containerId: r.id,
-    cluster: r.cluster,
-    namespace: r.namespace,
-    digest: r.digest,
-    verdicts: r.verdicts as Verdict[],
-    lastKnown: r.known as (DefiniteVerdict | null)[],
-    clusterStale: r.clusterStale,
-  }));
+  const rows = await loadContainerVerdicts(db);
   const coverage = computeCoverage(rows);
   const clusters = new Map((await db.cluster.findMany({ select: { id: true, name: true } })).map((c) => [c.name, c.id]));
   const data = coverage.map(({ scope, cluster, namespace, ...figures }) => ({

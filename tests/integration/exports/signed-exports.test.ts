@@ -110,8 +110,8 @@ spec:
     expect(flat).toContain("cluster: prod; namespace: all");
     expect(flat).toMatch(/Verified 1 33.3 %/);
     expect(flat).toMatch(/Unsigned 2 66.7 %/);
-    expect(flat).toMatch(/prod pay 2 1 0 1 0 0 50 %/);
-    expect(flat).toMatch(/prod web 1 0 0 1 0 0 0 ?%/);
+    expect(flat).toMatch(/prod pay 2 1 0 1 0 0 0 50 ?%/);
+    expect(flat).toMatch(/prod web 1 0 0 1 0 0 0 0 ?%/);
     // every running digest that is not verified, with its reason
     expect(flat).toContain(d(2));
     expect(flat).toContain(d(3));
