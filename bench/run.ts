@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
-const BENCHES = ["discover", "verify", "inventory", "scan", "api", "audit"] as const;
+const BENCHES = ["discover", "verify", "inventory", "scan", "api", "audit", "admission"] as const;
 const only = process.argv.slice(2).filter((a) => (BENCHES as readonly string[]).includes(a));
 const root = path.resolve(import.meta.dirname, "..");
 let failed = 0;
