@@ -182,7 +182,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
 
           <div className="mt-4 grid gap-4 xl:grid-cols-2">
             <Card title="By cluster" className="min-w-0" testId="clusters-card">
-              <SimpleTable head={["Cluster", "Containers", "Verified", "Coverage", "Target", "Stale", "State"]} caption="Coverage by cluster">
+              <SimpleTable head={["Cluster", "Containers", "Verified", "Failed · unsigned · error", "Stale", "Coverage", "Target", "State"]} caption="Coverage by cluster">
                 {overview.clusters.map((c) => {
                   const p = toTarget(c, c.target);
                   return (
@@ -196,14 +196,23 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                       <td className={`${td} tabular-nums`}>
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "verified" })}>{c.containersVerified}</TextLink>
                       </td>
+                      <td className={`${td} tabular-nums`}>
+                        {c.containersFailed} · {c.containersUnsigned} · {c.containersError}
+                      </td>
+                      <td className={`${td} tabular-nums`}>{c.containersStale}</td>
                       <td className={`${td} tabular-nums`}>{pct(c.containersVerified, knownContainers(c))}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
                         {c.target}%{p.reached ? " ✓" : ` (−${p.missing})`}
                       </td>
-                      <td className={`${td} tabular-nums`}>{c.containersStale + c.containersError}</td>
-                      <td className={`${td} text-xs`}>{c.lastError ? <span className="text-amber-800 dark:text-amber-300">
+                      <td className={`${td} text-xs`}>
+                        {c.lastError ? (
+                          <span className="text-amber-800 dark:text-amber-300">
                             stale since <Time iso={c.lastErrorAt} />
-                          </span> : "ok"}</td>
+                          </span>
+                        ) : (
+                          "ok"
+                        )}
+                      </td>
                     </tr>
                   );
                 })}

@@ -54,7 +54,7 @@ export async function issueSetupLink(db: Db, env: Env, opts: { rotate: boolean }
   }, { timeout: TX_ADMIN_TIMEOUT_MS });
 }
 
-/** Issues a link if needed and prints it where the person who started Signet looks: the server log. */
+/** Issues a link if needed and prints it where the person who started Signet looks: a banner on the server's output. */
 export async function announceSetupLink(db: Db, env: Env, opts: { rotate: boolean }): Promise<void> {
   const link = await issueSetupLink(db, env, opts);
   if (!link) return;

@@ -34,7 +34,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
     <AuthFrame title="Sign in">
       {!anyUser && (
         <div data-testid="setup-notice" className="mb-4 rounded border border-teal-300 bg-teal-50 p-3 text-sm dark:border-teal-800 dark:bg-teal-950">
-          No administrator exists yet. Open the one-time setup link printed in the server log, or run{" "}
+          No administrator exists yet. Open the one-time setup link printed as a banner on the server&apos;s output, or run{" "}
           <code>signet users create-admin</code>.
         </div>
       )}
