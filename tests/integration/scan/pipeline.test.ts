@@ -234,8 +234,9 @@ spec:
   });
 
   it("a policy change is re-evaluated from stored evidence at once: no registry request, and every overview figure follows", async () => {
+    // (the tests above left classic and pending unsigned, and signed the unsigned image)
     const before = await getOverview(db);
-    expect(before.fleet).toMatchObject({ containersUnsigned: 1, containersUnmatched: 0 });
+    expect(before.fleet).toMatchObject({ containersVerified: 3, containersFailed: 1, containersUnsigned: 2, containersUnmatched: 0 });
     const requests = registryRequests();
     expect(requests).toBeGreaterThan(0); // the registry does log what it answers
     // the release policy no longer applies to namespace tools (unsigned, pending)
@@ -248,22 +249,22 @@ spec:
     });
     expect(run).toMatchObject({ kind: "reevaluate", status: "succeeded" });
     expect(registryRequests()).toBe(requests);
-    expect(await verdictOf("unsigned")).toEqual([]);
+    expect(await verdictOf("pending")).toEqual([]);
     const after = await getOverview(db);
     expect(after.reevaluation).toBeNull();
     // one state: the tiles count what the failures list shows (the earlier contradiction: "0 failed or
     // unsigned, 2 unmatched" beside an unsigned row)
-    expect(after.fleet).toMatchObject({ containersTotal: 6, containersVerified: 3, containersFailed: 1, containersUnsigned: 0, containersError: 0, containersUnmatched: 2 });
-    const listed = after.newestFailures.map((f) => `${f.namespace}/${f.verdict}`);
-    expect(listed).toEqual(["payments/failed"]);
+    expect(after.fleet).toMatchObject({ containersTotal: 6, containersVerified: 2, containersFailed: 1, containersUnsigned: 1, containersError: 0, containersUnmatched: 2 });
+    const listed = after.newestFailures.map((f) => `${f.namespace}/${f.verdict}`).sort();
+    expect(listed).toEqual(["payments/failed", "payments/unsigned"]);
     expect(after.counts).toMatchObject({ runningContainers: after.fleet!.containersTotal, distinctImages: after.fleet!.imagesTotal, namespaces: 2, clusters: 1 });
     // the last scan is still the last scan (a re-evaluation is not one)
     expect(after.lastScan?.status).toBe("succeeded");
 
     await saveRelease();
     expect((await runReevaluation("policy restored by test")).status).toBe("succeeded");
-    expect(await verdictOf("unsigned")).toEqual(["unsigned"]);
-    expect((await getOverview(db)).fleet).toMatchObject({ containersVerified: 4, containersFailed: 1, containersUnsigned: 1, containersUnmatched: 0 });
+    expect(await verdictOf("pending")).toEqual(["unsigned"]);
+    expect((await getOverview(db)).fleet).toEqual({ ...before.fleet!, takenAt: expect.any(String) });
   });
 
   it("a registry outage is an error verdict, never unsigned or verified; each keeps its last known verdict, counted as stale", async () => {
@@ -281,10 +282,10 @@ spec:
     const known = async (pod: string) => (await db.verdict.findMany({ where: { container: { pod: { name: pod, deletedAt: null } } } })).map((v) => [v.value, v.lastKnownValue]);
     expect(await known("bundle")).toEqual([["error", "verified"]]);
     expect(await known("foreign")).toEqual([["error", "failed"]]);
-    expect(await known("unsigned")).toEqual([["error", "unsigned"]]);
+    expect(await known("classic")).toEqual([["error", "unsigned"]]);
     const o = await getOverview(db);
     // nothing is verified now, nothing is unknown, and nothing dropped to 0 %: all 6 are stale
-    expect(o.fleet).toMatchObject({ containersTotal: 6, containersVerified: 0, containersError: 0, containersStale: 6, containersStaleVerified: 4 });
+    expect(o.fleet).toMatchObject({ containersTotal: 6, containersVerified: 0, containersError: 0, containersStale: 6, containersStaleVerified: before.fleet!.containersVerified });
     expect(o.newestFailures).toEqual([]);
     // one line per reason, not one row per image
     expect(o.stale.reduce((n, g) => n + g.containers, 0)).toBe(6);
