@@ -7,7 +7,7 @@ import { getEnv } from "@/lib/env";
 import { childLogger } from "@/lib/log";
 
 /**
- * Signet's export key (docs/decisions/0014-export-signatures.md): an ECDSA P-256 key pair generated on
+ * Signet's export key (docs/decisions/0015-export-signatures.md): an ECDSA P-256 key pair generated on
  * first use and kept in the `ServerKey` table, the private key encrypted with SIGNET_SECRET_KEY. Every
  * export (CSV, JSON, PDF) carries a detached signature made with it: base64 of the DER ECDSA signature
  * over SHA-256 of the exact bytes served, the format `cosign verify-blob --key` checks. It does not
