@@ -31,6 +31,7 @@ const RESOURCES: Record<string, string> = {
   Ingress: "ingresses",
   NetworkPolicy: "networkpolicies",
   ServiceMonitor: "servicemonitors",
+  ValidatingWebhookConfiguration: "validatingwebhookconfigurations",
 };
 
 /**
@@ -114,6 +115,46 @@ describe("deploy/helm/signet", () => {
       { apiGroups: ["openreports.io"], resources: ["reports"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
       { apiGroups: [""], resources: ["secrets", "serviceaccounts"], verbs: ["get"] },
     ]);
+  });
+
+  it("renders the admission webhook only when enabled: valid objects, exclusions, failure policy, timeout and budget as values", async () => {
+    const base = ["template", "signet", CHART, "--namespace", "signet", ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet"])];
+    expect(await helm(base)).not.toContain("ValidatingWebhookConfiguration");
+    const rendered = await helm([
+      ...base,
+      "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.failurePolicy=Ignore", "--set", "admissionWebhook.timeoutSeconds=12",
+      "--set", "admissionWebhook.budgetMs=9000", "--set", "admissionWebhook.excludeNamespaces={ops}",
+    ]);
+    const docs = YAML.parseAllDocuments(rendered).map((d) => d.toJS() as Json).filter(Boolean);
+    const vwc = docs.find((d) => d.kind === "ValidatingWebhookConfiguration")!;
+    const hook = vwc.webhooks[0];
+    expect(hook).toMatchObject({ name: "validate.signet.dev", failurePolicy: "Ignore", timeoutSeconds: 12, sideEffects: "None", matchPolicy: "Equivalent", admissionReviewVersions: ["v1"] });
+    expect(hook.clientConfig.service).toEqual({ name: "signet-webhook", namespace: "signet", path: "/validate", port: 443 });
+    expect(hook.namespaceSelector.matchExpressions[0]).toEqual({ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["signet", "kube-system", "ops"] });
+    expect(hook.rules.flatMap((r: Json) => r.resources).sort()).toEqual(["cronjobs", "daemonsets", "deployments", "jobs", "pods", "pods/ephemeralcontainers", "replicasets", "statefulsets"]);
+    // the generated CA signed the serving certificate the Deployment mounts
+    const tlsSecret = docs.find((d) => d.kind === "Secret" && d.metadata.name === "signet-webhook-tls")!;
+    expect(hook.clientConfig.caBundle).toBe(tlsSecret.data["ca.crt"]);
+    const { X509Certificate } = await import("node:crypto");
+    const ca = new X509Certificate(Buffer.from(tlsSecret.data["ca.crt"], "base64"));
+    const cert = new X509Certificate(Buffer.from(tlsSecret.data["tls.crt"], "base64"));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.subjectAltName).toContain("DNS:signet-webhook.signet.svc");
+    const deployment = docs.find((d) => d.kind === "Deployment" && d.metadata.name === "signet-webhook")!.spec.template.spec;
+    expect(deployment.containers[0].args).toEqual(["webhook"]);
+    expect(deployment.containers[0].env).toEqual(expect.arrayContaining([{ name: "SIGNET_WEBHOOK_FAILURE_POLICY", value: "Ignore" }, { name: "SIGNET_WEBHOOK_BUDGET_MS", value: "9000" }]));
+    expect(deployment.volumes).toContainEqual({ name: "tls", secret: { secretName: "signet-webhook-tls" } });
+    // every object valid for the API server (dry run, strict fields); the namespace exists from the first test or is made here
+    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } }, { allow: [409] });
+    for (const doc of docs) {
+      const apiBase = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
+      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
+      const res = await kube.request<Json>("PATCH", `${apiBase}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`, doc, { contentType: "application/apply-patch+yaml" });
+      expect(res.kind).toBe(doc.kind);
+    }
+    // a budget the API server would not wait for, and a Secret without its CA, are refused
+    await expect(helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.budgetMs=10000"])).rejects.toThrow(/budgetMs must be less than timeoutSeconds/);
+    await expect(helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.tls.secretName=mine"])).rejects.toThrow(/caBundle \(or caInjectFrom\) is required/);
   });
 
   it("installs, and its ServiceAccount runs a full in-cluster scan with exactly the chart's RBAC, writing OpenReports", async () => {
