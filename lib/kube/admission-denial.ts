@@ -30,6 +30,7 @@ const VAP_RE = /ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denie
 /** Which policy engine a webhook name (or, failing that, the message's shape) belongs to. */
 export function classifyController(webhook: string | null, reason: string): AdmissionController {
   const w = (webhook ?? "").toLowerCase();
+  if (w.endsWith("signet.dev") || /^Signet denied the request: /.test(reason)) return "signet";
   if (w.endsWith("sigstore.dev")) return "policy_controller";
   if (w.includes("kyverno")) return "kyverno";
   if (w.includes("gatekeeper")) return "gatekeeper";
@@ -47,6 +48,17 @@ function cleanImage(raw: string): string | null {
   const v = raw.replace(/^[<'"(\[]+/, "").replace(/[>'",;)\].]+$/, "").replace(/:$/, "");
   if (!v || !parseImageReference(v)) return null;
   return v;
+}
+
+/** Signet's own webhook (lib/policy/admission decideAdmission): `policy "<name>" (<mode>): image <ref> (container <c>) is …`. */
+function signetDetails(reason: string): { policies: string[]; images: string[] } {
+  const policies: string[] = [];
+  const images: string[] = [];
+  for (const m of reason.matchAll(/policy "([^"\n]{1,253})" \((?:enforce|warn|audit)\): image (\S{1,4096}) \(container /g)) {
+    policies.push(m[1]!);
+    images.push(m[2]!);
+  }
+  return { policies, images };
 }
 
 function policyControllerDetails(reason: string): { policies: string[]; images: string[] } {
@@ -151,7 +163,9 @@ export function parseAdmissionDenial(text: string): ParsedDenial | null {
         ? kyvernoDetails(reason)
         : controller === "gatekeeper"
           ? gatekeeperDetails(reason)
-          : { policies: [], images: [] };
+          : controller === "signet"
+            ? signetDetails(reason)
+            : { policies: [], images: [] };
   const images = onceEach(unique([...details.images, ...digestReferences(reason)].map(cleanImage).filter((i): i is string => i !== null)));
   return {
     controller,

@@ -29,6 +29,11 @@ describe("parseAdmissionDenial", () => {
     });
   });
 
+  it("Signet's own webhook: its policies and images (a denial a controller met creating pods)", () => {
+    const msg = `Error creating: pods "web-5f7c9d-x" is forbidden: admission webhook "validate.signet.dev" denied the request: Signet denied the request: policy "release" (enforce): image registry.example.com/app@${D1} (container app) is unsigned: no signature or attestation exists`;
+    expect(parseAdmissionDenial(msg)).toMatchObject({ controller: "signet", webhook: "validate.signet.dev", policyNames: ["release"], images: [`registry.example.com/app@${D1}`] });
+  });
+
   it("Gatekeeper: every constraint in brackets, images named by the templates", () => {
     expect(parseAdmissionDenial(DENIALS.gatekeeper)).toMatchObject({
       controller: "gatekeeper",
