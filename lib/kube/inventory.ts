@@ -77,7 +77,16 @@ const containers = z.array(containerSchema).nullish();
 const statuses = z.array(containerStatusSchema).nullish();
 export const podSchema = z.object({
   metadata: metadataSchema.nullish(),
-  spec: z.object({ nodeName: z.string().nullish(), initContainers: containers, containers, ephemeralContainers: containers }).nullish(),
+  spec: z
+    .object({
+      nodeName: z.string().nullish(),
+      serviceAccountName: z.string().max(253).nullish(),
+      imagePullSecrets: z.array(z.object({ name: z.string().max(253).nullish() })).nullish(),
+      initContainers: containers,
+      containers,
+      ephemeralContainers: containers,
+    })
+    .nullish(),
   status: z
     .object({ phase: z.string().nullish(), initContainerStatuses: statuses, containerStatuses: statuses, ephemeralContainerStatuses: statuses })
     .nullish(),
@@ -429,6 +438,8 @@ export function podFromRaw(raw: unknown, cache: RecordCache): CachedPod | { erro
       nodeName: pod.spec?.nodeName ? intern(cache, pod.spec.nodeName) : null,
       workload: { kind: "Pod", name: md.name },
       containers: podContainers(pod, cache),
+      pullSecrets: [...new Set((pod.spec?.imagePullSecrets ?? []).flatMap((r) => (r.name ? [intern(cache, r.name)] : [])))].slice(0, MAX_PULL_SECRETS),
+      serviceAccount: pod.spec?.serviceAccountName ? intern(cache, pod.spec.serviceAccountName) : null,
     },
     owners: md.ownerReferences,
   };
@@ -442,6 +453,9 @@ export function namespaceFromRaw(raw: unknown): NamespaceRecord | { error: z.Zod
   if (!md?.name) return null;
   return { name: md.name, uid: md.uid ?? null, labels: { ...(md.labels ?? {}) } };
 }
+
+/** Pull secrets kept per pod (the kubelet tries them in order; more are ignored). */
+const MAX_PULL_SECRETS = 32;
 
 /** `namespace/name` of a raw object, for a warning about it. */
 function nameOf(raw: unknown): string {

@@ -119,6 +119,20 @@ export interface PodRecord {
   nodeName: string | null;
   workload: WorkloadRef;
   containers: ContainerRecord[];
+  /** Names of the pod's `spec.imagePullSecrets` (Secrets in its namespace), at most 32. */
+  pullSecrets: string[];
+  /** `spec.serviceAccountName` (its imagePullSecrets count too), or null. */
+  serviceAccount: string | null;
+}
+
+/** Where the pods running one image take their pull credentials from, per cluster and namespace (lib/kube/pull-secrets.ts). */
+export interface PullSecretSource {
+  cluster: string;
+  namespace: string;
+  /** `spec.imagePullSecrets` names of the pods, in order. */
+  secrets: readonly string[];
+  /** `spec.serviceAccountName` of the pods (null: `default`). */
+  serviceAccounts: readonly (string | null)[];
 }
 
 /** Requests made for one cluster, for progress and for checking that pagination happened. */

@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { childLogger } from "@/lib/log";
 import { RegistryAuth } from "@/lib/registry/auth";
-import type { CredentialProvider } from "@/lib/registry/credentials";
+import { chainCredentials, type CredentialProvider } from "@/lib/registry/credentials";
 import { computeDigest, isDigest, parseDigest } from "@/lib/registry/digest";
 import { RegistryError, safeUrl } from "@/lib/registry/errors";
 import { parseManifest, type Descriptor, ManifestParseError } from "@/lib/registry/manifest";
@@ -53,15 +53,29 @@ export class RegistryClient {
   readonly maxManifestBytes: number;
   readonly maxBlobBytes: number;
 
-  constructor(private readonly opts: RegistryClientOptions = {}) {
-    const log = childLogger("registry");
-    this.transport = new Transport({
-      ...opts,
-      registries: opts.registries?.map((r) => ({ ...r, host: normalizeRegistryHost(r.host) })),
-      log,
-    });
+  constructor(
+    private readonly opts: RegistryClientOptions = {},
+    shared?: Transport,
+  ) {
+    this.transport =
+      shared ??
+      new Transport({
+        ...opts,
+        registries: opts.registries?.map((r) => ({ ...r, host: normalizeRegistryHost(r.host) })),
+        log: childLogger("registry"),
+      });
     this.maxManifestBytes = opts.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.maxBlobBytes = opts.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+  }
+
+  /**
+   * A client sharing this one's connections, limits and registry settings that asks `first` for a
+   * host's credential before this client's own provider (a pod's pull secrets before Signet's stored
+   * credentials). Its tokens are its own. Close only the original client.
+   */
+  withCredentials(first: CredentialProvider): RegistryClient {
+    const credentials = this.opts.credentials ? chainCredentials(first, this.opts.credentials) : first;
+    return new RegistryClient({ ...this.opts, credentials }, this.transport);
   }
 
   /** Counters for tests and benchmarks (requests sent, bytes read, largest body buffered). */

@@ -24,14 +24,25 @@ export class CredentialConfigError extends Error {
   }
 }
 
+/** Bounds of a docker config / pull secret: entries, and the size of each value (a token is a few KiB). */
+const MAX_VALUE = 16 * 1024;
+const MAX_ENTRIES = 256;
+/** The largest `.dockerconfigjson` / `.dockercfg` accepted (Kubernetes caps a whole Secret at 1 MiB). */
+export const MAX_PULL_SECRET_BYTES = 256 * 1024;
+
 const authEntrySchema = z.object({
-  auth: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  identitytoken: z.string().optional(),
-  identityToken: z.string().optional(),
+  auth: z.string().max(MAX_VALUE).optional(),
+  username: z.string().max(MAX_VALUE).optional(),
+  password: z.string().max(MAX_VALUE).optional(),
+  identitytoken: z.string().max(MAX_VALUE).optional(),
+  identityToken: z.string().max(MAX_VALUE).optional(),
 });
-const dockerConfigSchema = z.object({ auths: z.record(z.string(), authEntrySchema).optional() });
+const dockerConfigSchema = z.object({
+  auths: z
+    .record(z.string().max(512), authEntrySchema)
+    .refine((a) => Object.keys(a).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} registries`)
+    .optional(),
+});
 
 /** Normalizes a config.json `auths` key ("https://index.docker.io/v1/", "http://h:5000", "*.example.com"). */
 export function normalizeAuthKey(key: string): string | undefined {
@@ -98,7 +109,7 @@ export function credentialsFromDockerConfig(config: string | unknown): Credentia
     }
   }
   const parsed = dockerConfigSchema.safeParse(json);
-  if (!parsed.success) throw new CredentialConfigError("the docker config has no valid `auths` object");
+  if (!parsed.success) throw new CredentialConfigError(`the docker config has no valid \`auths\` object (${parsed.error.issues[0]?.message ?? "invalid"})`);
   const entries: Record<string, RegistryCredential> = {};
   for (const [key, entry] of Object.entries(parsed.data.auths ?? {})) {
     const cred = toCredential(entry, key);
@@ -107,10 +118,12 @@ export function credentialsFromDockerConfig(config: string | unknown): Credentia
   return staticCredentials(entries);
 }
 
+// base64 of MAX_PULL_SECRET_BYTES
+const secretValue = z.string().max(Math.ceil(MAX_PULL_SECRET_BYTES / 3) * 4);
 const secretSchema = z.object({
-  type: z.string().optional(),
-  data: z.record(z.string(), z.string()).optional(),
-  stringData: z.record(z.string(), z.string()).optional(),
+  type: z.string().max(256).optional(),
+  data: z.record(z.string().max(253), secretValue).nullish(),
+  stringData: z.record(z.string().max(253), secretValue).nullish(),
 });
 
 /**
@@ -120,7 +133,7 @@ const secretSchema = z.object({
  */
 export function credentialsFromPullSecret(secret: unknown): CredentialProvider {
   const s = secretSchema.safeParse(secret);
-  if (!s.success) throw new CredentialConfigError("not a Kubernetes Secret object");
+  if (!s.success) throw new CredentialConfigError(`not a usable Kubernetes Secret object (${s.error.issues[0]?.message ?? "invalid"})`);
   const value = (key: string) => s.data.stringData?.[key] ?? (s.data.data?.[key] !== undefined ? Buffer.from(s.data.data[key]!, "base64").toString("utf8") : undefined);
   const type = s.data.type ?? "";
   const dockerconfigjson = value(".dockerconfigjson");

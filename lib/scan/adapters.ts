@@ -1,6 +1,6 @@
 import type { Db } from "@/lib/db/client";
 import type { DiscoveredArtifact, DiscoveryResult, ImageAt } from "@/lib/evidence/types";
-import type { ClusterInventory, ClusterRejections, ImageReference, ListVersions } from "@/lib/kube/types";
+import type { ClusterInventory, ClusterRejections, ImageReference, ListVersions, PullSecretSource } from "@/lib/kube/types";
 import type { PublicKeyCandidate, VerifiedEvidence } from "@/lib/sigstore/types";
 
 /**
@@ -26,13 +26,23 @@ export interface ScanAdapters {
    */
   unchangedSince?(target: ClusterTarget, since: ListVersions): Promise<{ unchanged: boolean; why: string }>;
   rejections(target: ClusterTarget): Promise<ClusterRejections>;
+  /**
+   * True when registry requests may use the pull secrets of the pods running an image
+   * (SIGNET_PULL_SECRETS): the pipeline then passes each image's `PullSecretSource`s.
+   */
+  readsPullSecrets?: boolean;
   /** Resolves a tag to a manifest digest through the registry. */
-  resolveDigest(ref: ImageReference): Promise<{ digest: string } | { error: string }>;
+  resolveDigest(ref: ImageReference, pullSecrets?: readonly PullSecretSource[], scope?: BatchScope): Promise<{ digest: string } | { error: string }>;
   /** A discovery context for one batch of images (see DiscoveryBatch). */
-  openDiscoveryBatch(): Promise<DiscoveryBatch>;
+  openDiscoveryBatch(scope?: BatchScope): Promise<DiscoveryBatch>;
   verify(input: { image: ImageAt; artifacts: DiscoveredArtifact[]; keys: PublicKeyCandidate[]; now: Date }): VerifiedEvidence[] | Promise<VerifiedEvidence[]>;
   /** Writes the current verdicts into the clusters as reports (OpenReports), when enabled; after each finished scan. */
   publishReports?(db: Db): Promise<void>;
+}
+
+/** What a batch belongs to: pull secrets are read once per scan. */
+export interface BatchScope {
+  scanId?: string;
 }
 
 /**
@@ -41,16 +51,16 @@ export interface ScanAdapters {
  */
 export interface DiscoveryBatch {
   /** Never throws: registry failures are `error` outcomes. */
-  discover(image: ImageAt): Promise<DiscoveryResult>;
+  discover(image: ImageAt, pullSecrets?: readonly PullSecretSource[]): Promise<DiscoveryResult>;
   /**
    * Which of the image's cosign tags (sha256-<hex>.sig / .att / .sbom and the referrers tag) exist
    * now, from one tag listing per repository; undefined when the repository cannot be listed.
    */
-  cosignTags(image: ImageAt): Promise<ReadonlySet<string> | undefined>;
+  cosignTags(image: ImageAt, pullSecrets?: readonly PullSecretSource[]): Promise<ReadonlySet<string> | undefined>;
   /**
    * The manifest digests the referrers API lists for the image (one request; none at all for the
    * other images of a repository whose registry answered that it has no referrers API); undefined
    * without the API or when the request failed.
    */
-  referrerDigests?(image: ImageAt): Promise<ReadonlySet<string> | undefined>;
+  referrerDigests?(image: ImageAt, pullSecrets?: readonly PullSecretSource[]): Promise<ReadonlySet<string> | undefined>;
 }

@@ -31,7 +31,7 @@ export interface PersistResult {
  * resolution only fills digests the inventory lacks, which the row-by-row path keeps as well).
  */
 export function inventoryHash(inv: Pick<ClusterInventory, "namespaces" | "workloads" | "pods">): string {
-  const h = createHash("sha256").update("inventory-v2\n");
+  const h = createHash("sha256").update("inventory-v3\n");
   const byName = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   for (const n of [...inv.namespaces].sort(byName((x) => x.name))) h.update(`${JSON.stringify([n.name, canonicalJson(n.labels)])}\n`);
   for (const w of [...inv.workloads].sort(byName((x) => `${x.namespace}\u0000${x.kind}\u0000${x.name}`))) h.update(`${JSON.stringify([w.namespace, w.kind, w.name])}\n`);
@@ -45,6 +45,8 @@ export function inventoryHash(inv: Pick<ClusterInventory, "namespaces" | "worklo
         p.name,
         p.phase,
         p.nodeName,
+        p.pullSecrets,
+        p.serviceAccount,
         p.workload.kind,
         p.workload.name,
         p.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource, c.image ? `${c.image.registry}/${c.image.repository}` : null]),
@@ -323,8 +325,19 @@ async function writeRows(
   // cluster writes no pod row; a live pod's last sighting is the cluster's lastInventoryAt)
   const uids = inv.pods.map((p) => p.uid);
   const storedPods = await tx.$queryRaw<
-    { id: string; uid: string; namespaceId: string; workloadId: string | null; name: string; phase: string | null; nodeName: string | null; deletedAt: Date | null }[]
-  >`SELECT id, uid, "namespaceId", "workloadId", name, phase, "nodeName", "deletedAt" FROM "Pod"
+    {
+      id: string;
+      uid: string;
+      namespaceId: string;
+      workloadId: string | null;
+      name: string;
+      phase: string | null;
+      nodeName: string | null;
+      pullSecrets: string[] | null;
+      serviceAccount: string | null;
+      deletedAt: Date | null;
+    }[]
+  >`SELECT id, uid, "namespaceId", "workloadId", name, phase, "nodeName", "pullSecrets", "serviceAccount", "deletedAt" FROM "Pod"
     WHERE "clusterId" = ${clusterId}::uuid AND (${scope === "cluster"} AND "deletedAt" IS NULL OR uid = ANY(${uids}::text[]))`;
   const podByUid = new Map(storedPods.map((p) => [p.uid, p]));
   const podId = new Map<string, string>();
@@ -340,7 +353,9 @@ async function writeRows(
       stored.workloadId === wl &&
       stored.name === p.name &&
       stored.phase === p.phase &&
-      stored.nodeName === p.nodeName
+      stored.nodeName === p.nodeName &&
+      stored.serviceAccount === p.serviceAccount &&
+      (stored.pullSecrets ?? []).join("\n") === p.pullSecrets.join("\n")
     ) {
       podId.set(p.uid, stored.id);
       return false;
@@ -349,18 +364,21 @@ async function writeRows(
   });
   for (const part of chunks(podWrites)) {
     const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
-      INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "firstSeen", "lastSeen", "deletedAt")
-      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ${now}, ${now}, NULL
+      INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "pullSecrets", "serviceAccount", "firstSeen", "lastSeen", "deletedAt")
+      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ARRAY(SELECT jsonb_array_elements_text(ps::jsonb)), sa, ${now}, ${now}, NULL
       FROM unnest(
         ${part.map((p) => nsId.get(p.namespace)!)}::uuid[],
         ${part.map((p) => wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null)}::uuid[],
         ${part.map((p) => p.uid)}::text[],
         ${part.map((p) => p.name)}::text[],
         ${part.map((p) => p.phase)}::text[],
-        ${part.map((p) => p.nodeName)}::text[]
-      ) AS t(ns, wl, u, n, ph, nd)
+        ${part.map((p) => p.nodeName)}::text[],
+        ${part.map((p) => JSON.stringify(p.pullSecrets))}::text[],
+        ${part.map((p) => p.serviceAccount)}::text[]
+      ) AS t(ns, wl, u, n, ph, nd, ps, sa)
       ON CONFLICT ("clusterId", uid) DO UPDATE SET "namespaceId" = EXCLUDED."namespaceId", "workloadId" = EXCLUDED."workloadId",
-        name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
+        name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName",
+        "pullSecrets" = EXCLUDED."pullSecrets", "serviceAccount" = EXCLUDED."serviceAccount", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
       RETURNING id, uid`;
     for (const r of rows) podId.set(r.uid, r.id);
   }

@@ -12,6 +12,7 @@ import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, 
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { keepInventory, persistInventory, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
+import { mergeSources, pullSecretSourcesOfContainers, pullSecretSourcesOfImages } from "@/lib/scan/pull-secret-sources";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { imageChecks, scanDurationSeconds, scansFinished, scanStageSeconds } from "@/lib/metrics/process";
 
@@ -198,6 +199,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const byRef = new Map<string, string[]>();
   for (const c of unresolved) byRef.set(c.imageRef, [...(byRef.get(c.imageRef) ?? []), c.id]);
   const stillUnresolved: UnresolvedContainer[] = [];
+  const refSources = adapters.readsPullSecrets ? await pullSecretSourcesOfContainers(db, unresolved.map((c) => c.id)) : undefined;
   await mapLimit([...byRef], 8, async ([ref, ids]) => {
     const parsed = parseImageReference(ref);
     if (!parsed) {
@@ -205,7 +207,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       stillUnresolved.push(...ids.map((id) => ({ id, reason: "not a valid image reference" })));
       return;
     }
-    const r = await adapters.resolveDigest(parsed);
+    const r = await adapters.resolveDigest(parsed, refSources ? mergeSources(ids.map((id) => refSources.get(id))) : undefined, { scanId });
     if ("error" in r) {
       errors.push({ stage: "resolve", message: `${ref}: ${r.error}` });
       stillUnresolved.push(...ids.map((id) => ({ id, reason: r.error })));
@@ -322,7 +324,9 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   );
   const stored = await loadStoredArtifactsMany(db, reusable.map((i) => i.id));
   let opened: Promise<DiscoveryBatch> | undefined;
-  const openBatch = () => (opened ??= adapters.openDiscoveryBatch());
+  const openBatch = () => (opened ??= adapters.openDiscoveryBatch({ ...(payload.scanId ? { scanId: payload.scanId } : {}) }));
+  // the pull secrets the pods running each image name (read by the adapters, SIGNET_PULL_SECRETS)
+  const sources = adapters.readsPullSecrets ? await pullSecretSourcesOfImages(db, images.map((i) => i.id)) : undefined;
 
   const t = { start: performance.now(), discovered: 0, stored: 0, verified: 0, evaluated: 0 };
   const checked = await mapLimit(images, 32, async (image): Promise<Checked> => {
@@ -330,14 +334,14 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     const kept = stored.get(image.id);
     if (kept && image.discovery !== "pending" && image.discovery !== "error") {
       if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
-      const tags = await (await openBatch()).cosignTags(at);
+      const tags = await (await openBatch()).cosignTags(at, sources?.get(image.id));
       if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
     }
     // a re-verification of an image whose last discovery failed: the same error again, from what is
     // stored (its verdicts stay error, with their last known values: ADR 0013), no registry traffic
     if (payload.mode === "reverify") return { imageId: image.id, artifacts: [], discovery: { outcome: "error", reason: image.discoveryError ?? "the last discovery failed" } };
     // nothing reusable in a scan: discover
-    const result = await (await openBatch()).discover(at);
+    const result = await (await openBatch()).discover(at, sources?.get(image.id));
     const artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
     const discovery: DiscoveryFact = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
     const unchanged =

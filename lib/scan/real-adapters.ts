@@ -11,7 +11,9 @@ import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarg
 import { inventoryCluster } from "@/lib/kube/inventory";
 import { listsUnchangedSince } from "@/lib/kube/unchanged";
 import type { ListVersions } from "@/lib/kube/types";
+import { PullSecretReader } from "@/lib/kube/pull-secrets";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
+import type { PullSecretSource } from "@/lib/kube/types";
 import { registryEgressOptions } from "@/lib/egress/env";
 import { RegistryClient, type RegistryConfig } from "@/lib/registry/client";
 import { chainCredentials, credentialsFromDockerConfig } from "@/lib/registry/credentials";
@@ -21,14 +23,16 @@ import { normalizeRegistryHost } from "@/lib/registry/reference";
 import type { DiscoveryResult } from "@/lib/evidence/types";
 import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
-import type { ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
+import type { BatchScope, ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
 
 /**
  * The production adapters: clusters from the kubeconfig (and the in-cluster service account),
  * registries through one RegistryClient configured from the environment and Signet's stored
  * registry settings, verification against the trusted roots in force (lib/trust/trusted-roots: stored custom and TUF-refreshed
  * roots, the bundled public-good root until a refreshed one is stored).
- * Registry settings and trusted roots are reloaded at most once a minute.
+ * Registry settings and trusted roots are reloaded at most once a minute. With SIGNET_PULL_SECRETS,
+ * an image's registry requests also carry the pull secrets of the pods running it (read once per scan,
+ * lib/kube/pull-secrets.ts), through a client sharing the connections of the main one.
  */
 const log = childLogger("scan-adapters");
 const RELOAD_MS = 60_000;
@@ -101,6 +105,9 @@ export function getScanAdapters(): ScanAdapters {
   return adapters;
 }
 
+/** How long a scan's pull secrets are reused (a long scan reads them again after this). */
+const PULL_SECRETS_MAX_AGE_MS = 10 * 60_000;
+
 export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdapters {
   const targets = new Map<string, KubeTarget>();
   const target = (t: ClusterTarget): KubeTarget => {
@@ -109,7 +116,36 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
     return k;
   };
   let problems: string[] = [];
+  const readsPullSecrets = getEnv().SIGNET_PULL_SECRETS;
+  // one reader per scan: each Secret and ServiceAccount is read once per scan
+  const readers = new Map<string, { reader: PullSecretReader; createdAt: number }>();
+  const readerFor = (scope: BatchScope | undefined): PullSecretReader => {
+    const now = Date.now();
+    for (const [key, r] of readers) {
+      if (now - r.createdAt < PULL_SECRETS_MAX_AGE_MS) continue;
+      readers.delete(key);
+      // let requests in flight finish
+      setTimeout(() => void r.reader.close().catch(() => undefined), 60_000).unref();
+    }
+    const key = scope?.scanId ?? "unscoped";
+    let r = readers.get(key);
+    if (!r) {
+      // the clusters this process listed, else (a worker checking another worker's scan) those configured
+      let listed: KubeTarget[] | undefined;
+      const lookup = (name: string) => targets.get(name) ?? (listed ??= listClusterTargets()).find((t) => t.name === name);
+      r = { reader: new PullSecretReader(lookup, log), createdAt: now };
+      readers.set(key, r);
+    }
+    return r.reader;
+  };
+  /** The client for an image: a view of the main one carrying its pods' pull secrets, or none. */
+  const clientFor = async (client: RegistryClient, sources: readonly PullSecretSource[] | undefined, scope: BatchScope | undefined) => {
+    if (!readsPullSecrets || !sources?.length) return undefined;
+    const creds = await readerFor(scope).credentials(sources);
+    return creds ? { key: creds.key, client: client.withCredentials(creds.provider) } : undefined;
+  };
   return {
+    readsPullSecrets,
     async listClusters() {
       targets.clear();
       problems = [];
@@ -121,27 +157,40 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
     // a process without a pod watch (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
     ...(opts.watchPods ? {} : { unchangedSince: (t: ClusterTarget, since: ListVersions) => listsUnchangedSince(target(t), since) }),
     rejections: (t) => listAdmissionRejections(target(t)),
-    async resolveDigest(ref) {
-      const { client } = await current();
+    async resolveDigest(ref, pullSecrets, scope) {
+      const { client: main } = await current();
       try {
+        const client = (await clientFor(main, pullSecrets, scope))?.client ?? main;
         return { digest: await client.resolveDigest({ registry: ref.registry, repository: ref.repository, tag: ref.tag ?? "latest" }) };
       } catch (err) {
         return { error: (err as Error).message };
       }
     },
-    async openDiscoveryBatch() {
-      const { client } = await current();
-      const session = new DiscoverySession(client);
+    async openDiscoveryBatch(scope) {
+      const { client: main } = await current();
+      const base = { client: main, session: new DiscoverySession(main) };
+      // images whose pods pull with the same Secrets share a client and a session
+      const views = new Map<string, typeof base>();
+      const forImage = async (sources: readonly PullSecretSource[] | undefined) => {
+        const view = await clientFor(main, sources, scope);
+        if (!view) return base;
+        let v = views.get(view.key);
+        if (!v) views.set(view.key, (v = { client: view.client, session: new DiscoverySession(view.client) }));
+        return v;
+      };
       return {
-        discover: (image) =>
-          discover(image, { client, session }).catch(
-            // discover reports registry failures as outcomes; anything thrown is a bug, never "no signature"
-            (err: unknown): DiscoveryResult => ({ outcome: "error", image, code: "bad-response", reason: `unexpected failure: ${(err as Error).message}`.slice(0, 500), partial: [] }),
-          ),
-        cosignTags: (image) => session.cosignTags(image),
-        async referrerDigests(image) {
+        discover: (image, pullSecrets) =>
+          forImage(pullSecrets)
+            .then(({ client, session }) => discover(image, { client, session }))
+            .catch(
+              // discover reports registry failures as outcomes; anything thrown is a bug, never "no signature"
+              (err: unknown): DiscoveryResult => ({ outcome: "error", image, code: "bad-response", reason: `unexpected failure: ${(err as Error).message}`.slice(0, 500), partial: [] }),
+            ),
+        cosignTags: async (image, pullSecrets) => (await forImage(pullSecrets)).session.cosignTags(image),
+        async referrerDigests(image, pullSecrets) {
           const repo = { registry: normalizeRegistryHost(image.registry), repository: image.repository };
           try {
+            const { client, session } = await forImage(pullSecrets);
             const r = await session.referrers(repo, () => client.getReferrers(repo, image.digest));
             return r.supported ? new Set(r.descriptors.map((d) => d.digest)) : undefined;
           } catch {

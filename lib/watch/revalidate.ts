@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { mapConcurrent } from "@/lib/kube/client";
 import type { ScanAdapters } from "@/lib/scan/adapters";
 import { loadStoredSources } from "@/lib/scan/evidence-store";
+import { pullSecretSourcesOfImages } from "@/lib/scan/pull-secret-sources";
 
 export interface RevalidationResult {
   /** Running images whose signatures were compared. */
@@ -25,7 +26,7 @@ const same = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.si
  *
  * Images whose stored discovery failed, or was never made, are left to their checks and the scans.
  */
-export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAdapters, "openDiscoveryBatch">; clusters: readonly string[] }): Promise<RevalidationResult> {
+export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAdapters, "openDiscoveryBatch" | "readsPullSecrets">; clusters: readonly string[] }): Promise<RevalidationResult> {
   const { db } = opts;
   if (opts.clusters.length === 0) return { images: 0, repositories: 0, changed: [] };
   const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string; artifactDigests: string[] }[]>`
@@ -37,17 +38,19 @@ export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAda
   if (images.length === 0) return { images: 0, repositories: 0, changed: [] };
   const stored = await loadStoredSources(db, images.map((i) => i.id));
   const batch = await opts.adapters.openDiscoveryBatch();
+  // a private registry lists its tags with the pull secrets of the pods running the image
+  const pullSecrets = opts.adapters.readsPullSecrets ? await pullSecretSourcesOfImages(db, images.map((i) => i.id)) : undefined;
   const changed: string[] = [];
   // images of one repository wait for its one listing (the session shares it)
   await mapConcurrent(images, 8, async (image) => {
     const at = { registry: image.registry, repository: image.repository, digest: image.digest };
     const s = stored.get(image.id)!;
-    const tags = await batch.cosignTags(at);
+    const tags = await batch.cosignTags(at, pullSecrets?.get(image.id));
     if (tags && !same(tags, s.tags)) {
       changed.push(image.id);
       return;
     }
-    const referrers = await batch.referrerDigests?.(at);
+    const referrers = await batch.referrerDigests?.(at, pullSecrets?.get(image.id));
     if (!referrers) return;
     const known = new Set(image.artifactDigests);
     if ([...referrers].some((d) => !known.has(d)) || [...s.referrers].some((d) => !referrers.has(d))) changed.push(image.id);

@@ -316,6 +316,9 @@ export interface PodSpecInput {
   initContainers?: ContainerSpec[];
   owner?: { apiVersion: string; kind: string; name: string; uid: string };
   labels?: Record<string, string>;
+  /** spec.imagePullSecrets names. */
+  imagePullSecrets?: string[];
+  serviceAccountName?: string;
 }
 
 export async function createNamespace(kube: KubeApiserver, name: string, labels: Record<string, string> = {}): Promise<Json> {
@@ -337,6 +340,8 @@ export function podManifest(p: PodSpecInput): Json {
       nodeName: "node-1",
       containers: p.containers,
       ...(p.initContainers ? { initContainers: p.initContainers } : {}),
+      ...(p.imagePullSecrets ? { imagePullSecrets: p.imagePullSecrets.map((name) => ({ name })) } : {}),
+      ...(p.serviceAccountName ? { serviceAccountName: p.serviceAccountName } : {}),
     },
   };
 }

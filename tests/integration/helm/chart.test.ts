@@ -105,6 +105,8 @@ describe("deploy/helm/signet", () => {
     const worker = docs.find((d) => d.kind === "Deployment" && d.metadata.name.endsWith("-worker"))!.spec.template.spec.containers[0];
     expect(worker.env).toEqual(expect.arrayContaining([{ name: "SIGNET_METRICS_PORT", value: "9464" }, { name: "SIGNET_METRICS_TOKEN", valueFrom: { secretKeyRef: { name: "signet-secrets", key: "SIGNET_METRICS_TOKEN" } } }]));
     expect(docs.find((d) => d.kind === "ServiceMonitor")!.spec.endpoints.map((e: Json) => e.path)).toEqual(["/api/metrics", "/metrics"]);
+    // rbac.readSecrets turns on the worker's use of pull secrets
+    expect(worker.env).toEqual(expect.arrayContaining([{ name: "SIGNET_PULL_SECRETS", value: "true" }]));
 
     // the reader rules are deploy/rbac.yaml's, plus `get` on Secrets only when asked for
     const rbacYaml = YAML.parseAllDocuments(await fs.readFile(path.join(ROOT, "deploy/rbac.yaml"), "utf8")).map((d) => d.toJS() as Json);
@@ -262,5 +264,24 @@ describe("deploy/helm/signet", () => {
     expect(await code("DELETE", "/api/v1/namespaces/web-0/pods/p-0-0")).toBe(403);
     expect(await code("GET", "/apis/apps/v1/deployments")).toBe(403);
     expect(await code("POST", "/apis/openreports.io/v1alpha1/clusterreports", { apiVersion: "openreports.io/v1alpha1", kind: "ClusterReport", metadata: { name: "x" } })).toBe(403);
+
+    // rbac.readSecrets: the same token may then read a pod's pull secret and its ServiceAccount (what
+    // the worker, told by SIGNET_PULL_SECRETS, reads), and still write neither
+    const pull = { apiVersion: "v1", kind: "Secret", metadata: { name: "regcred", namespace: "web-0" }, type: "kubernetes.io/dockerconfigjson", stringData: { ".dockerconfigjson": JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from("u:p").toString("base64") } } }) } };
+    await kube.request("POST", "/api/v1/namespaces/web-0/secrets", pull);
+    await kube.request("POST", "/api/v1/namespaces/web-0/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "web-0" } });
+    expect(await code("GET", "/api/v1/namespaces/web-0/secrets/regcred")).toBe(403);
+    expect(await code("GET", "/api/v1/namespaces/web-0/serviceaccounts/default")).toBe(403);
+    await helm(["upgrade", "signet", CHART, "--namespace", "signet", "--kubeconfig", kube.kubeconfigPath, "--kube-context", "admin", ...values(["--set", `secrets.databaseUrl=${tdb.url}`, "--set", "openReports.enabled=true", "--set", "rbac.readSecrets=true"])]);
+    const deployed = await kube.request<Json>("GET", "/apis/apps/v1/namespaces/signet/deployments/signet-worker");
+    expect(deployed.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: "SIGNET_PULL_SECRETS", value: "true" }]));
+    const read = await waitFor(async () => {
+      const r = await kube.request<Json>("GET", "/api/v1/namespaces/web-0/secrets/regcred", undefined, as);
+      return r?.code === 403 ? undefined : r;
+    }, 15_000, "the widened ClusterRole to apply");
+    expect(read).toMatchObject({ kind: "Secret", type: "kubernetes.io/dockerconfigjson" });
+    expect(await code("GET", "/api/v1/namespaces/web-0/serviceaccounts/default")).toBeUndefined();
+    expect(await code("DELETE", "/api/v1/namespaces/web-0/secrets/regcred")).toBe(403);
+    expect(await code("GET", "/api/v1/namespaces/web-0/secrets")).toBe(403);
   }, 180_000);
 });

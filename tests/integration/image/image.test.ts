@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -31,7 +32,8 @@ interface RuntimeSpec {
  * $SIGNET_CACHE/image; a cold build takes minutes): built from the Containerfile with buildah, pushed
  * to a local registry, signed and given a SLSA provenance attestation by real cosign, verified by
  * Signet's own CLI, then its filesystem booted — read-only root, a tmpfs on /tmp, uid 1000, as a pod
- * runs it — as web and worker against a real PostgreSQL until /api/health answers 200.
+ * runs it — as web and worker against a real PostgreSQL until /api/health answers 200; the web command
+ * keys sign-in throttling by each client's own address, as `npm start` does.
  */
 describe("container image", () => {
   let archive: string;
@@ -130,6 +132,7 @@ spec:
       `DATABASE_URL=${tdb.url}`,
       `SIGNET_SECRET_KEY=${randomBytes(32).toString("base64")}`,
       `SIGNET_HEARTBEAT_SECONDS=1`,
+      `SIGNET_TRUSTED_PROXIES=127.0.0.2`,
       `LOG_LEVEL=warn`,
     ];
     const boot = (command: string) => {
@@ -165,6 +168,28 @@ spec:
       throw new Error(`${err.message}\n--- web ---\n${web.output()}\n--- worker ---\n${worker.output()}`);
     });
     expect(health).toMatchObject({ status: "ok" });
+
+    // the web command is Signet's own server (scripts/web.ts): sign-in budgets are per socket address
+    // (a forged X-Forwarded-For changes nothing), and only the trusted proxy's X-Forwarded-For counts
+    const signIn = (i: string, from: string, forwardedFor?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ email: `nobody-${i}@example.test`, password: `wrong password ${i}` });
+        const headers = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), origin: `http://127.0.0.1:${port}`, ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}) };
+        const req = http.request({ host: "127.0.0.1", port, path: "/api/auth/sign-in/email", method: "POST", headers, localAddress: from, agent: false }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const statuses = async (from: string, prefix: string, forwardedFor?: (n: number) => string) => {
+      const out: number[] = [];
+      for (let n = 0; n < 6; n++) out.push(await signIn(`${prefix}-${n}`, from, forwardedFor?.(n)));
+      return out;
+    };
+    expect(await statuses("127.0.0.1", "a", (n) => `198.51.100.${n + 1}`)).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(await statuses("127.0.0.3", "b")).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(await statuses("127.0.0.2", "c", (n) => `203.0.113.${n + 1}`)).toEqual([401, 401, 401, 401, 401, 401]);
 
     // the CLI is the same image's third command
     const cli = boot("signet --version");

@@ -25,6 +25,8 @@ const pod = (ns: string, name: string, containers: ContainerRecord[], workload: 
   nodeName: "n1",
   workload,
   containers,
+  pullSecrets: [],
+  serviceAccount: null,
 });
 const inventory = (pods: PodRecord[], at: Date, error: ClusterInventory["error"] = null): ClusterInventory => ({
   cluster: { name: "prod", source: "kubeconfig", context: "prod", server: "https://127.0.0.1:6443" },

@@ -59,6 +59,32 @@ describe("credentials", () => {
     expect(() => credentialsFromPullSecret("nope")).toThrow(CredentialConfigError);
   });
 
+  it("bounds pull secrets: value sizes, entry counts and the document size, without echoing their content", () => {
+    const big = "s".repeat(16 * 1024 + 1);
+    const tooLongPassword = { auths: { "r.example": { username: "u", password: big } } };
+    expect(() => credentialsFromDockerConfig(tooLongPassword)).toThrow(CredentialConfigError);
+    try {
+      credentialsFromDockerConfig(tooLongPassword);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(big.slice(0, 64));
+    }
+    const many = { auths: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`r${i}.example`, { auth: b64("u:p") }])) };
+    expect(() => credentialsFromDockerConfig(many)).toThrow(CredentialConfigError);
+    const huge = { type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": "A".repeat(400 * 1024) } };
+    expect(() => credentialsFromPullSecret(huge)).toThrow(CredentialConfigError);
+    // a Secret as the API server returns it (null stringData, other fields) still parses
+    const served = { apiVersion: "v1", kind: "Secret", metadata: { name: "pull" }, type: "kubernetes.io/dockerconfigjson", stringData: null, data: { ".dockerconfigjson": b64(JSON.stringify(config)) } };
+    expect(() => credentialsFromPullSecret(served)).not.toThrow();
+  });
+
+  it("sends a pull secret's credential only to the host it names", async () => {
+    const secret = credentialsFromPullSecret({ type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": b64(JSON.stringify({ auths: { "127.0.0.1:5001": { auth: b64("u:p") } } })) } });
+    expect(await secret.getCredential("127.0.0.1:5001")).toEqual({ username: "u", password: "p" });
+    expect(await secret.getCredential("127.0.0.1:5000")).toBeUndefined();
+    expect(await secret.getCredential("127.0.0.2:5001")).toBeUndefined();
+    expect(await secret.getCredential("ghcr.io")).toBeUndefined();
+  });
+
   it("rejects malformed documents without echoing secrets", () => {
     expect(() => credentialsFromDockerConfig("{")).toThrow("not valid JSON");
     expect(() => credentialsFromDockerConfig({ auths: [] })).toThrow(CredentialConfigError);

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Pod" ADD COLUMN     "pullSecrets" TEXT[] DEFAULT ARRAY[]::TEXT[],
+ADD COLUMN     "serviceAccount" TEXT;
