@@ -8,6 +8,7 @@ import { factId } from "@/lib/trust/facts";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
 export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDto> {
+  const refMatches = q.q ? await imagesByReference(db, q.q) : [];
   const running: Prisma.ContainerWhereInput = {
     pod: {
       deletedAt: null,
@@ -27,8 +28,9 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
           OR: [
             { repository: { contains: q.q, mode: "insensitive" as const } },
             { digest: { startsWith: q.q.startsWith("sha256:") ? q.q : `sha256:${q.q}` } },
-            // a tag (or any part of the reference as written) of a running container
-            { containers: { some: { imageRef: { contains: q.q, mode: "insensitive" as const }, pod: { deletedAt: null } } } },
+            // a tag (or any part of the reference as written) of a container: one bounded read, not a
+            // correlated subquery per image
+            ...(refMatches.length ? [{ id: { in: refMatches } }] : []),
             // A name in any Docker Hub form ("docker.io/redis", "redis:7") also finds its canonical repository.
             ...canonicalNameFilter(q.q),
           ],
@@ -60,6 +62,14 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
     pageSize: q.pageSize,
     rows: rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [], lastSeen: r.lastSeen.toISOString() })),
   });
+}
+
+/** Images whose containers wrote a reference containing `text` (a tag: "v1.2.3", ":latest"); at most 1,000. */
+async function imagesByReference(db: Db, text: string): Promise<string[]> {
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db.$queryRaw<{ imageId: string }[]>`
+    SELECT DISTINCT "imageId"::text AS "imageId" FROM "Container" WHERE "imageId" IS NOT NULL AND "imageRef" ILIKE ${pattern} LIMIT 1000`;
+  return rows.map((r) => r.imageId);
 }
 
 /** The tags running containers wrote for these images (one page of a list), sorted. */
