@@ -89,3 +89,36 @@ export function useUrlFilters<F extends Record<string, string | number | undefin
   };
   return [filters, set];
 }
+
+/**
+ * A day filter typed as YYYY-MM-DD (the dashboard's one date format, whatever the browser's locale):
+ * applied on Enter or when the field is left, once it is a whole day; emptied, it clears the filter.
+ */
+export function FilterDate({ label, name, value, onChange }: { label: string; name: string; value: string | undefined; onChange: (v: string | undefined) => void }) {
+  const [text, setText] = useState(value ?? "");
+  const apply = () => {
+    const t = text.trim();
+    if (t === "") onChange(undefined);
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(t) && !Number.isNaN(Date.parse(`${t}T00:00:00Z`))) onChange(t);
+  };
+  return (
+    <label className="flex min-w-0 flex-col text-xs text-slate-700 dark:text-slate-300">
+      {label}
+      <input
+        name={name}
+        type="text"
+        inputMode="numeric"
+        placeholder="YYYY-MM-DD"
+        pattern="\d{4}-\d{2}-\d{2}"
+        autoComplete="off"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") apply();
+        }}
+        className={`${inputClass} mt-1 w-32`}
+      />
+    </label>
+  );
+}

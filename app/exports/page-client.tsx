@@ -2,8 +2,9 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { FilterBar, FilterDate, FilterSelect } from "@/components/filters";
 import { SignedDownload } from "@/components/signed-download";
-import { buttonClass, Card, ErrorState, inputClass, Stat } from "@/components/ui";
+import { buttonClass, Card, ErrorState, Stat } from "@/components/ui";
 import { complianceReportDto } from "@/lib/dto/dashboard";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
 import { queryKeys } from "@/lib/ui/query-keys";
@@ -22,37 +23,15 @@ export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: s
   });
   return (
     <div data-hydrated={hydrated}>
-      <form aria-label="Report scope" className="flex flex-wrap items-end gap-3" onSubmit={(e) => e.preventDefault()}>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          From
-          <input type="date" name="from" required className={`${inputClass} mt-1`} value={f.from} max={f.to} onChange={(e) => e.target.value && setF({ ...f, from: e.target.value })} />
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          To
-          <input type="date" name="to" required className={`${inputClass} mt-1`} value={f.to} min={f.from} onChange={(e) => e.target.value && setF({ ...f, to: e.target.value })} />
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Cluster
-          <select name="cluster" className={`${inputClass} mt-1`} value={f.cluster} onChange={(e) => setF({ ...f, cluster: e.target.value })}>
-            <option value="">All</option>
-            {clusters.map((c) => (
-              <option key={c}>{c}</option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col text-xs text-slate-600 dark:text-slate-400">
-          Namespace
-          <select name="namespace" className={`${inputClass} mt-1`} value={f.namespace} onChange={(e) => setF({ ...f, namespace: e.target.value })}>
-            <option value="">All</option>
-            {namespaces.map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </label>
+      <FilterBar label="Report scope">
+        <FilterDate label="From" name="from" value={f.from} onChange={(v) => v && v <= f.to && setF({ ...f, from: v })} />
+        <FilterDate label="To" name="to" value={f.to} onChange={(v) => v && v >= f.from && setF({ ...f, to: v })} />
+        <FilterSelect label="Cluster" name="cluster" value={f.cluster || undefined} options={clusters} onChange={(v) => setF({ ...f, cluster: v ?? "" })} />
+        <FilterSelect label="Namespace" name="namespace" value={f.namespace || undefined} options={namespaces} onChange={(v) => setF({ ...f, namespace: v ?? "" })} />
         <SignedDownload href={`/api/exports/report${toSearch(params)}`} label="Download PDF report" testId="report-pdf" />
         <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "csv" })}`} label="Download CSV" testId="compliance-csv" />
         <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "json" })}`} label="Download JSON" testId="compliance-json" />
-      </form>
+      </FilterBar>
       <Card title="Signatures" className="mt-4" testId="export-key">
         <p className="text-sm text-slate-700 dark:text-slate-300">
           Each download comes with a detached signature, saved next to it as <code>&lt;file&gt;.sig</code>, made with Signet&apos;s export key (ECDSA P-256,
@@ -68,7 +47,7 @@ export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: s
       </Card>
       <div className="mt-4" aria-live="polite">
         {preview.isPending ? (
-          <p role="status" className="text-sm text-slate-500" data-testid="loading-state">
+          <p role="status" className="text-sm text-slate-600 dark:text-slate-400" data-testid="loading-state">
             Preparing the preview…
           </p>
         ) : preview.isError ? (
