@@ -155,31 +155,97 @@ export async function getNamespaceWorkloads(db: Db, cluster: string, namespace: 
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true } });
   if (!ns) return null;
   const limit = opts.limit ?? 2000;
-  const where: Prisma.ContainerWhereInput = { pod: { namespaceId: ns.id, deletedAt: null } };
-  const [count, containers] = await Promise.all([
-    db.container.count({ where }),
-    db.container.findMany({
-      where,
-      include: { ...containerInclude, pod: { select: { name: true, workload: { select: { kind: true, name: true } } } } },
-      orderBy: [{ podId: "asc" }, { kind: "asc" }, { name: "asc" }],
-      take: limit,
-    }),
-  ]);
+  // one statement: the namespace's live containers (first `limit`, counted all), their pod, workload,
+  // image and verdicts with their policy — a page's worth of rows, whatever the fleet's size
+  const rows = await db.$queryRaw<NamespaceRow[]>`
+    WITH cs AS (
+      SELECT c.id, c.name, c.kind::text AS kind, c."imageRef", c.digest, c."imageId", c."podId", count(*) OVER () AS total
+      FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+      WHERE p."namespaceId" = ${ns.id}::uuid AND p."deletedAt" IS NULL
+      ORDER BY c."podId", c.kind, c.name
+      LIMIT ${limit}
+    )
+    SELECT cs.id::text, cs.name, cs.kind, cs."imageRef", cs.digest, cs."imageId"::text AS "imageId", cs.total::int AS total,
+           p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName", i.registry, i.repository,
+           v."policyId"::text AS "policyId", pol.name AS policy, pol.mode::text AS mode, v."policyVersion", v.value::text AS verdict,
+           v.reasons, v."evaluatedAt", v."changedAt"
+    FROM cs
+    JOIN "Pod" p ON p.id = cs."podId"
+    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+    LEFT JOIN "Image" i ON i.id = cs."imageId"
+    LEFT JOIN "Verdict" v ON v."containerId" = cs.id
+    LEFT JOIN "Policy" pol ON pol.id = v."policyId"
+    ORDER BY cs."podId", cs.kind, cs.name, pol.name`;
+  const byContainer = new Map<string, { row: NamespaceRow; verdicts: ContainerRowDto["verdicts"] }>();
+  for (const r of rows) {
+    let entry = byContainer.get(r.id);
+    if (!entry) {
+      entry = { row: r, verdicts: [] };
+      byContainer.set(r.id, entry);
+    }
+    if (r.policyId && r.verdict && r.policy)
+      entry.verdicts.push({
+        policyId: r.policyId,
+        policy: r.policy,
+        mode: r.mode ?? "",
+        policyVersion: r.policyVersion ?? 0,
+        verdict: r.verdict as VerdictValueDto,
+        reasons: ((r.reasons as { message?: string }[] | null) ?? []).map((x) => x.message ?? "").filter(Boolean),
+        evaluatedAt: (r.evaluatedAt ?? new Date(0)).toISOString(),
+        changedAt: (r.changedAt ?? new Date(0)).toISOString(),
+      });
+  }
   const groups = new Map<string, { workload: string; kind: string; name: string; containers: ContainerRowDto[] }>();
-  for (const c of containers) {
-    const w = workloadName(c.pod);
+  for (const { row: r, verdicts } of byContainer.values()) {
+    const w = workloadName({ name: r.pod, workload: r.workloadKind && r.workloadName ? { kind: r.workloadKind, name: r.workloadName } : null });
     let g = groups.get(w);
     if (!g) {
-      g = { workload: w, kind: c.pod.workload?.kind ?? "Pod", name: c.pod.workload?.name ?? c.pod.name, containers: [] };
+      g = { workload: w, kind: r.workloadKind ?? "Pod", name: r.workloadName ?? r.pod, containers: [] };
       groups.set(w, g);
     }
-    g.containers.push(containerRow(c, c.pod.name));
+    g.containers.push({
+      id: r.id,
+      name: r.name,
+      kind: r.kind as ContainerRowDto["kind"],
+      pod: r.pod,
+      imageRef: r.imageRef,
+      tag: tagOf(r.imageRef),
+      digest: r.digest,
+      imageId: r.imageId,
+      image: r.registry && r.repository ? `${r.registry}/${r.repository}` : null,
+      verdicts,
+      worst: overallVerdict(verdicts.map((v) => v.verdict)),
+    });
   }
   const workloads = [...groups.values()]
     .map((g) => ({ ...g, containers: g.containers.sort((a, b) => byWorst(a, b) || a.pod.localeCompare(b.pod) || a.name.localeCompare(b.name)) }))
     .map((g) => ({ ...g, worst: g.containers[0]!.worst }))
     .sort((a, b) => byWorst(a, b) || a.workload.localeCompare(b.workload));
-  return namespaceWorkloadsDto.parse({ cluster, namespace, workloads, containers: count, truncated: count > containers.length });
+  const count = rows[0]?.total ?? 0;
+  return namespaceWorkloadsDto.parse({ cluster, namespace, workloads, containers: count, truncated: count > byContainer.size });
+}
+
+interface NamespaceRow {
+  id: string;
+  name: string;
+  kind: string;
+  imageRef: string;
+  digest: string | null;
+  imageId: string | null;
+  total: number;
+  pod: string;
+  workloadKind: string | null;
+  workloadName: string | null;
+  registry: string | null;
+  repository: string | null;
+  policyId: string | null;
+  policy: string | null;
+  mode: string | null;
+  policyVersion: number | null;
+  verdict: string | null;
+  reasons: unknown;
+  evaluatedAt: Date | null;
+  changedAt: Date | null;
 }
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "ReplicationController", "Pod", "Other"] as const;
