@@ -22,7 +22,12 @@ export async function listsUnchangedSince(target: KubeTarget, since: ListVersion
   const kc = target.kubeConfig;
   if (!kc || target.configError) return { unchanged: false, why: "no client configuration" };
   if ((since.server ?? null) !== (target.server ?? null)) return { unchanged: false, why: "another API server" };
-  const clients = createKubeClients(kc, { timeoutMs: opts.timeoutMs ?? 10_000 });
+  let clients: ReturnType<typeof createKubeClients>;
+  try {
+    clients = createKubeClients(kc, { timeoutMs: opts.timeoutMs ?? 10_000 });
+  } catch (err) {
+    return { unchanged: false, why: `no client: ${(err as Error).message}` };
+  }
   const controllers = new Set<AbortController>();
   try {
     const checks = (

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import type { ClusterInventory, ContainerRecord, PodRecord, WorkloadRef } from "@/lib/kube/types";
-import { persistInventory, persistInventoryChanges, persistRejections } from "@/lib/scan/persist-inventory";
+import { keepInventory, persistInventory, persistInventoryChanges, persistRejections, storedListVersions } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -170,5 +170,32 @@ describe("persist a cluster inventory with set-based upserts", () => {
     const later = { ...inventory([], new Date("2026-11-26T10:01:00Z")), cluster };
     expect((await persistInventory(db, later)).deletedPods).toBe(1);
     expect((await liveIn("b")).deletedAt).not.toBeNull();
+  });
+
+  it("stores where a complete inventory's lists were taken while its rows are that inventory; keepInventory writes only the inventory time and seen images", async () => {
+    const cluster = { name: "lists", source: "kubeconfig" as const, context: "lists", server: "https://127.0.0.1:6443" };
+    const versions = { server: cluster.server, namespaces: "10", pods: "12", replicasets: "11", jobs: "11" };
+    const t1 = new Date("2026-11-25T10:00:00Z");
+    const inv = { ...inventory([pod("pay", "l-1", [container("app", "acme/lists", dig(90))])], t1), cluster };
+    await persistInventory(db, { ...inv, listVersions: versions });
+    expect(await storedListVersions(db, "lists")).toEqual(versions);
+    // the same rows again, from a source without list versions (a pod watch's snapshot): none stored
+    await persistInventory(db, inv);
+    expect(await storedListVersions(db, "lists")).toBeNull();
+    await persistInventory(db, { ...inv, listVersions: versions });
+    expect(await storedListVersions(db, "lists")).toEqual(versions);
+    // a watch's write changes rows the lists did not see: the versions no longer describe them
+    await persistInventoryChanges(db, { cluster, collectedAt: new Date("2026-11-25T10:01:00Z"), namespaces: [], pods: [pod("pay", "l-2", [container("app", "acme/lists", dig(90))])], deletedUids: [] });
+    expect(await storedListVersions(db, "lists")).toBeNull();
+    expect(await storedListVersions(db, "no-such-cluster")).toBeNull();
+
+    const t3 = new Date("2026-11-25T10:05:00Z");
+    const kept = await keepInventory(db, "lists", t3);
+    expect(kept.pods).toBe(2);
+    const row = await db.cluster.findUniqueOrThrow({ where: { name: "lists" } });
+    expect(row.lastInventoryAt).toEqual(t3);
+    const image = await db.image.findFirstOrThrow({ where: { repository: "acme/lists", digest: dig(90) } });
+    expect(image.lastSeen).toEqual(t3);
+    await expect(keepInventory(db, "no-such-cluster", t3)).rejects.toThrow(/no stored inventory/);
   });
 });
