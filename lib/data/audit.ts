@@ -14,8 +14,8 @@ import { auditPageDto, type AuditPageDto, type AuditQuery } from "@/lib/dto/read
 
 /**
  * The text an audit search looks in, lower-cased. The SAME expression is indexed with pg_trgm's
- * gin_trgm_ops (migration 20261206214500_server_key_audit_search): change both together, or the
- * search stops using the index.
+ * gin_trgm_ops for non-verdict events (migration 20261206231000_audit_search_non_verdict): change both
+ * together, or the search stops using the index.
  */
 const SEARCH_TEXT = Prisma.sql`lower(coalesce("actor", '') || ' ' || coalesce("clusterName", '') || ' ' || coalesce("namespace", '') || ' ' || coalesce("workload", '') || ' ' || coalesce("imageDigest", '') || ' ' || coalesce("policyName", '') || ' ' || "details"::text)`;
 /** A text search finds at most this many events (the newest), and gives up after SEARCH_TIMEOUT_MS. */
@@ -28,12 +28,14 @@ export function likeContains(term: string): string {
 }
 
 /**
- * Sequence numbers of the newest events (below `before`) whose text contains `q.q`: LIKE through the
- * trigram index, bounded in matches and time. A search too broad to finish in time is a 422 asking for
+ * Sequence numbers of the newest administrative, scan and system events (below `before`) whose text
+ * contains `q.q`: LIKE through the partial trigram index (verdict events are left out: the bulk of the
+ * log, found by their digest, cluster and verdict filters), bounded in matches and time. A search too broad to finish in time is a 422 asking for
  * more words or a narrower range, never a long-running query.
  */
 async function searchSeqs(db: Db, q: AuditQuery): Promise<bigint[]> {
-  const conds = [Prisma.sql`${SEARCH_TEXT} LIKE ${likeContains(q.q!)}`];
+  // verdict events are not searched (the partial index leaves them out): their filters find them
+  const conds = [Prisma.sql`"kind" <> 'verdict'`, Prisma.sql`${SEARCH_TEXT} LIKE ${likeContains(q.q!)}`];
   if (q.kind) conds.push(Prisma.sql`"kind" = ${q.kind}`);
   if (q.actor) conds.push(Prisma.sql`"actor" = ${q.actor}`);
   if (q.from) conds.push(Prisma.sql`"occurredAt" >= ${q.from}`);

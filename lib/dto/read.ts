@@ -148,7 +148,7 @@ export const auditQuery = z.object({
   cluster: z.string().max(253).optional(),
   /** Who acted: a user's email, "sso", "auth", "system" ... (exact). */
   actor: z.string().trim().min(1).max(254).optional(),
-  /** Text anywhere in the event (actor, cluster, namespace, workload, digest, policy, details), case-insensitive; 3 characters or more (trigram index). */
+  /** Text anywhere in an administrative, scan or system event (actor, policy, details ...), case-insensitive; 3 characters or more (trigram index). Verdict events are found by their filters. */
   q: z.string().trim().min(3, "Search for 3 characters or more.").max(100).optional(),
   from: dateInput.optional(),
   to: dateInput.optional(),
