@@ -126,6 +126,8 @@ async function main() {
       SIGNET_KUBE_CONTEXTS: "admin",
       SIGNET_REGISTRY_INSECURE: registry.host,
       SIGNET_WATCH: "true",
+      // one full scan (the first tick's); the idle window measures the watches and revalidation, not a periodic scan
+      SIGNET_SCAN_INTERVAL_MINUTES: "1440",
       LOG_LEVEL: values["log-level"],
       ...SCAN_RUNTIME_ENV,
       NODE_OPTIONS: scanRuntimeFlags(getEnv().SIGNET_WORKER_HEAP_MB).join(" "),
