@@ -183,9 +183,17 @@ export class ClusterWatch {
 
   private async queueChecks(imageIds: string[]): Promise<void> {
     if (imageIds.length === 0) return;
-    // stored evidence is reused for images checked before (mode reverify): the new containers need
-    // verdicts, not another registry round trip; a digest never discovered is discovered
-    await this.services.enqueueChecks(imageBatches(imageIds, { mode: "reverify", trigger: "watch" }, this.services.batchSize));
+    // An image whose signatures are stored (found / none) is re-verified from them (mode reverify):
+    // its new containers need verdicts, not a registry round trip. A digest never discovered, or whose
+    // last discovery failed, is discovered (mode scan).
+    const known = new Set(
+      (await this.services.db.image.findMany({ where: { id: { in: imageIds }, discovery: { in: ["found", "none"] } }, select: { id: true } })).map((i) => i.id),
+    );
+    const size = this.services.batchSize;
+    await this.services.enqueueChecks([
+      ...imageBatches(imageIds.filter((id) => known.has(id)), { mode: "reverify", trigger: "watch" }, size),
+      ...imageBatches(imageIds.filter((id) => !known.has(id)), { mode: "scan", trigger: "watch" }, size),
+    ]);
     this.stats.imagesQueued += imageIds.length;
   }
 

@@ -119,13 +119,13 @@ spec:
     await tdb?.drop();
   });
 
-  it("the first list writes the running pods and verifies them without a scan", async () => {
+  it("the first list writes the running pods and verifies them without a scan", { timeout: 120_000 }, async () => {
     await waitFor(async () => ((await verdictsOf("early")).join() === "verified" ? true : undefined), 60_000, "the early pod verified");
     expect(worker.watches?.clusters()).toEqual(["admin"]);
     expect(await db.scan.count()).toBe(0);
   });
 
-  it("a pod created with an unsigned image gets `unsigned` and a notification, without any scan", async () => {
+  it("a pod created with an unsigned image gets `unsigned` and a notification, without any scan", { timeout: 180_000 }, async () => {
     await runPod("intruder", "unsigned");
     await waitFor(async () => ((await verdictsOf("intruder")).join() === "unsigned" ? true : undefined), 60_000, "the unsigned verdict");
     const c = (await containerOf("intruder"))!;
@@ -143,7 +143,7 @@ spec:
     expect(await db.scan.count()).toBe(0);
   });
 
-  it("a deleted pod leaves the coverage at once", async () => {
+  it("a deleted pod leaves the coverage at once", { timeout: 300_000 }, async () => {
     await runPod("leaving", "signed");
     await waitFor(async () => ((await verdictsOf("leaving")).join() === "verified" ? true : undefined), 60_000, "the leaving pod verified");
     // early + intruder + leaving
@@ -172,7 +172,7 @@ spec:
     expect(await db.scan.count()).toBe(0);
   });
 
-  it(`a signature deleted from the registry turns verified into unsigned within the revalidation bound (${REVALIDATE_SECONDS} s here)`, async () => {
+  it(`a signature deleted from the registry turns verified into unsigned within the revalidation bound (${REVALIDATE_SECONDS} s here)`, { timeout: 180_000 }, async () => {
     await runPod("revoked", "revoked");
     await waitFor(async () => ((await verdictsOf("revoked")).join() === "verified" ? true : undefined), 60_000, "the revoked pod verified first");
     const sigTag = `sha256-${digests.revoked!.slice(7)}.sig`;
