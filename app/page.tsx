@@ -81,8 +81,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
           />
           <Stat
             label="Distinct images verified"
-            value={fleet ? pct(fleet.imagesVerified, fleet.imagesTotal) : "—"}
-            hint={fleet ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests` : undefined}
+            value={fleet && known > 0 ? pct(fleet.imagesVerified, fleet.imagesTotal) : "—"}
+            hint={fleet ? (known > 0 ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests verified now` : "no current verdict") : undefined}
             testId="stat-coverage-images"
             href={links.images({ verdict: "verified" })}
           />

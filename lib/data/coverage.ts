@@ -124,7 +124,9 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
         ...pick(r),
         coveragePct: percent(r.containersVerified, r.containersVerified + r.containersFailed + r.containersUnsigned),
       }))
-      .filter((r) => r.containersTotal > r.containersUnmatched)
+      // a namespace where nothing is known now (all stale or error) is not measurably worst: its
+      // state is in the stale groups, never a 0 %
+      .filter((r) => r.containersVerified + r.containersFailed + r.containersUnsigned > 0)
       .sort((a, b) => a.coveragePct - b.coveragePct || b.containersTotal - a.containersTotal)
       .slice(0, 10),
     trend: trend.reverse().map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),
