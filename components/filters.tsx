@@ -26,6 +26,10 @@ export function FilterBar({ label, onSubmit, children }: { label: string; onSubm
       }}
     >
       {children}
+      {/* Enter in any text filter applies the filters, even where the bar shows no button */}
+      <button type="submit" className="sr-only">
+        Apply filters
+      </button>
     </form>
   );
 }

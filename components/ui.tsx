@@ -92,7 +92,7 @@ export function Skeleton({ rows = 5, label = "Loading…" }: { rows?: number; la
 
 export function TextLink({ href, children, testId }: { href: string; children: ReactNode; testId?: string }) {
   return (
-    <Link href={href} data-testid={testId} className="text-teal-700 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:text-teal-400">
+    <Link href={href} data-testid={testId} className="text-teal-700 underline decoration-teal-700/40 underline-offset-2 hover:decoration-current focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:text-teal-400 dark:decoration-teal-400/50">
       {children}
     </Link>
   );
@@ -108,7 +108,8 @@ export const inputClass =
 /** A plain table (server-rendered lists that need no sorting). */
 export function SimpleTable({ head, children, testId, caption }: { head: string[]; children: ReactNode; testId?: string; caption?: string }) {
   return (
-    <div className="overflow-x-auto">
+    // a region that may scroll sideways on a narrow screen: focusable, so the keyboard can scroll it
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={caption ?? head.join(", ")}>
       <table className="w-full text-left text-sm" data-testid={testId}>
         {caption && <caption className="sr-only">{caption}</caption>}
         <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500 dark:border-slate-800 dark:text-slate-400">

@@ -254,15 +254,12 @@ const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Jo
 export async function getWorkloadDetail(db: Db, cluster: string, namespace: string, kind: string, name: string, now = new Date()): Promise<WorkloadDetailDto | null> {
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true, clusterId: true } });
   if (!ns) return null;
-  let podWhere: Prisma.PodWhereInput;
-  if (kind === "Pod") podWhere = { namespaceId: ns.id, name, workloadId: null, deletedAt: null };
-  else {
-    const workloadKind = WORKLOAD_KINDS.find((k) => k === kind);
-    if (!workloadKind) return null;
-    const w = await db.workload.findFirst({ where: { namespaceId: ns.id, name, kind: workloadKind }, select: { id: true } });
-    if (!w) return null;
-    podWhere = { workloadId: w.id, deletedAt: null };
-  }
+  const workloadKind = WORKLOAD_KINDS.find((k) => k === kind);
+  if (!workloadKind) return null;
+  // a workload row (bare pods may have one of kind Pod), else, for kind Pod, the bare pod itself
+  const w = await db.workload.findFirst({ where: { namespaceId: ns.id, name, kind: workloadKind }, select: { id: true } });
+  if (!w && kind !== "Pod") return null;
+  const podWhere: Prisma.PodWhereInput = w ? { workloadId: w.id, deletedAt: null } : { namespaceId: ns.id, name, workloadId: null, deletedAt: null };
   const [pods, rejections] = await Promise.all([
     db.pod.findMany({ where: podWhere, orderBy: { name: "asc" }, take: 200, include: { containers: { include: containerInclude, orderBy: [{ kind: "asc" }, { name: "asc" }] } } }),
     db.admissionRejection.count({

@@ -60,7 +60,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
       <PageHeader
         title={`${image.registry}/${image.repository}`}
         description={
-          <span className="font-mono text-xs" data-testid="image-digest">
+          <span className="break-all font-mono text-xs" data-testid="image-digest">
             {image.digest}
           </span>
         }

@@ -189,7 +189,7 @@ describe("dashboard pages on a real scan", () => {
 
   it("image detail: trust chain, each signature and attestation, verdicts per policy and history", async () => {
     await open("/images?q=attested");
-    await page.getByTestId("images-table").locator("tbody tr").first().locator("a").click();
+    await page.getByTestId("images-table").locator("tbody tr").first().locator("td:first-child a").click();
     await page.getByTestId("trust-chain").waitFor();
     expect(await text("image-digest")).toBe(s.digests.attested);
     expect(await page.getByTestId("evidence-signature").textContent()).toContain("valid");
