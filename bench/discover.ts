@@ -17,7 +17,7 @@ import { RegistryClient } from "@/lib/registry/client";
 import { discover } from "@/lib/registry/discover";
 import { digestTag } from "@/lib/registry/digest";
 import { MANIFEST_MEDIA_TYPES, MEDIA } from "@/lib/registry/media-types";
-import { Semaphore } from "@/lib/registry/semaphore";
+import { createLimiter, mapLimit } from "@/lib/concurrency";
 import { putManifest, startRegistry, uploadBlob } from "@/tests/support/registry";
 import { generateSigningKey, pushSignature, simpleSigningPayload } from "@/tests/support/registry-fixtures";
 
@@ -33,15 +33,6 @@ const C = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 const REPO = "bench/app";
 
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 async function main() {
@@ -56,7 +47,7 @@ async function main() {
     await uploadBlob(reg.url, REPO, layer, { dispatcher: pushAgent });
     await uploadBlob(reg.url, REPO, config, { dispatcher: pushAgent });
     const digests: string[] = new Array(N);
-    await pool(
+    await mapLimit(
       Array.from({ length: N }, (_, i) => i),
       C,
       async (i) => {
@@ -81,7 +72,7 @@ async function main() {
     const discoverRunner = () => {
       const client = new RegistryClient({ registries: [{ host: reg.host, insecure: true }], maxConcurrencyPerRegistry: C });
       const run = async (list: string[]) => {
-        await pool(list, C, async (digest) => {
+        await mapLimit(list, C, async (digest) => {
           const r = await discover({ registry: reg.host, repository: REPO, digest }, { client });
           if (r.outcome !== "found" || r.artifacts.length !== 1 || r.artifacts[0]!.layers[0]!.content === undefined) {
             throw new Error(`unexpected discovery result for ${digest}: ${JSON.stringify(r).slice(0, 300)}`);
@@ -94,10 +85,10 @@ async function main() {
     // --- the floor: the same GETs, minimal code, same in-flight limit on a keep-alive Agent
     const rawRunner = () => {
       const agent = new Agent({ connections: C, keepAliveTimeout: 30_000 });
-      const limit = new Semaphore(C);
+      const limit = createLimiter(C);
       let requests = 0;
       const get = (path: string, accept?: string) =>
-        limit.run(async () => {
+        limit(async () => {
           requests++;
           const res = await request(`${reg.url}${path}`, { dispatcher: agent, headers: accept ? { accept } : {} });
           const body = Buffer.from(await res.body.arrayBuffer());
@@ -105,7 +96,7 @@ async function main() {
         });
       const accept = MANIFEST_MEDIA_TYPES.join(", ");
       const run = async (list: string[]) => {
-        await pool(list, C, async (digest) => {
+        await mapLimit(list, C, async (digest) => {
           const [sig] = await Promise.all([
             get(`/v2/${REPO}/manifests/${digestTag(digest, "sig")}`, accept),
             get(`/v2/${REPO}/manifests/${digestTag(digest, "att")}`, accept),

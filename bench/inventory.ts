@@ -8,13 +8,13 @@
 // process before any request (Node, tsx's loader thread, client-node's ~1,000 model classes); V8's
 // young generation then grows up to its default maximum under the allocation rate of JSON pages,
 // which `--node-flags=--max-semi-space-size=16` caps (the worker can set the same in NODE_OPTIONS).
+import { mapLimit } from "@/lib/concurrency";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
   createNamespace,
   fakeDigest,
-  mapLimit,
   podManifest,
   startKubeApiserver,
   type KubeApiserver,

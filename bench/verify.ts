@@ -15,6 +15,7 @@
  *    --allow-http-registry` processes (cosign v3 defaults; it finds the classic .sig), one after the other, on a sample of
  *    the same images (default 50), extrapolated linearly to all of them. Prints the ratio (goal ≥ 50×).
  */
+import { mapLimit } from "@/lib/concurrency";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -103,13 +104,6 @@ function runWithPolicy(w: Workload, policies: ReturnType<typeof compilePolicyFil
   return { perSecond: w.items.length / ((performance.now() - started) / 1000), verified };
 }
 
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
-
 async function endToEnd(): Promise<void> {
   const reg = await startRegistry({ logLevel: "error", goGC: GOGC });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-verify-"));
@@ -119,7 +113,7 @@ async function endToEnd(): Promise<void> {
     const key = generateSigningKey();
     const t0 = performance.now();
     const digests: string[] = new Array(count);
-    await pool([...Array(count).keys()], C, async (i) => {
+    await mapLimit([...Array(count).keys()], C, async (i) => {
       digests[i] = (await pushSignedImage(reg.url, reg.host, REPO, key, { dispatcher: pushAgent })).digest;
     });
     console.log(`\nend to end: pushed ${count} signed images to ${reg.host} (docker-registry, GOGC=${GOGC}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -140,7 +134,7 @@ async function endToEnd(): Promise<void> {
       const reg0 = await registryCpuMs();
       let requests = 0;
       try {
-        await pool(list, C, async (digest) => {
+        await mapLimit(list, C, async (digest) => {
           const r = await verifyImage({ client, session, reference: { registry: reg.host, repository: REPO, digest }, policies, trust: [], now });
           if (r.verdict === "verified") verified++;
         });

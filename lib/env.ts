@@ -114,6 +114,12 @@ const envSchema = z.object({
   SIGNET_SCAN_RUNTIME: booleanFromString.default(false),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),
+  /**
+   * A cluster's watch lease (lib/jobs/lease.ts): the one worker holding it follows the cluster's pods,
+   * renewing it every third of this; another worker takes it over within about 1.5 times this after
+   * the holder died (docs/decisions/0012).
+   */
+  SIGNET_WATCH_LEASE_SECONDS: intFromString(3, 300).default(15),
   SIGNET_DB_POOL_MAX: intFromString(1, 200).default(10),
   SIGNET_DB_CONNECT_TIMEOUT_MS: intFromString(100, 120_000).default(5000),
   SIGNET_NO_WORKER: booleanFromString.default(false),

@@ -1,3 +1,4 @@
+import { mapLimit } from "@/lib/concurrency";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { databaseUrl } from "@/cli/commands/database";
@@ -268,9 +269,5 @@ async function runScanInProcess(db: Db, scanId: string, concurrency: number): Pr
     batchSize: env.SIGNET_SCAN_BATCH_SIZE,
   };
   await startScan(ctx, scanId);
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, queued.length)) }, async () => {
-      for (let p = queued.shift(); p; p = queued.shift()) await checkImages(ctx, p);
-    }),
-  );
+  await mapLimit(queued, concurrency, (p) => checkImages(ctx, p));
 }

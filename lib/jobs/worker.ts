@@ -4,9 +4,10 @@ import { randomUUID, type KeyObject } from "node:crypto";
 import type { Logger } from "pino";
 import type { PgBoss } from "pg-boss";
 import { createWitnessTick } from "@/lib/audit/witness-tick";
-import { createScanDb, type Db } from "@/lib/db/client";
+import { createDb, createScanDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
+import { startWatchOwner, type ClusterWatchLifecycle, type WatchOwner } from "@/lib/jobs/watch-owner";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
 import { getScanAdapters, listClusterTargets } from "@/lib/scan/real-adapters";
 import { WatchManager } from "@/lib/watch/manager";
@@ -20,10 +21,11 @@ export interface WorkerOptions {
   /** Keeps the local audit witness in this directory (SIGNET_DATA_DIR), advanced on every heartbeat. */
   auditWitness?: { dataDir: string; keys: ReadonlyMap<string, KeyObject> };
   /**
-   * Follow clusters with watches between scans (lib/watch): `watches` on the running worker starts and
-   * stops them; with `startAll`, every configured cluster is followed from the start.
+   * Follow clusters with watches between scans (lib/watch). Each cluster is followed by one worker at a
+   * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0013): this worker
+   * starts a cluster's watch when it gains the lease and stops it when it loses it.
    */
-  watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; startAll: boolean };
+  watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; leaseSeconds: number };
 }
 
 export interface RunningWorker {
@@ -32,6 +34,8 @@ export interface RunningWorker {
   db: Db;
   /** The clusters this worker follows (with `watch`): start(target) / stop(name). */
   watches?: WatchManager;
+  /** The watch-lease loop, when `watches` was given. */
+  watchOwner?: WatchOwner;
   stop(): Promise<void>;
 }
 
@@ -135,11 +139,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         batchSize: opts.watch.batchSize,
       })
     : undefined;
-  if (watches && opts.watch?.startAll) {
-    for (const target of listClusterTargets()) {
-      void watches.start(target).catch((err: unknown) => log.warn({ cluster: target.name, err: (err as Error).message }, "cluster watch not started"));
-    }
-  }
+  // one worker at a time follows each configured cluster: the one holding its lease (leases on a
+  // small client of their own: a scan saturating the job pool must not delay a renewal)
+  const leaseDb = watches ? createDb(opts.databaseUrl, 2) : undefined;
+  const watchOwner =
+    watches && leaseDb && opts.watch
+      ? startWatchOwner({
+          db: leaseDb,
+          holder: id,
+          log,
+          clusters: () => listClusterTargets().map((t) => t.name),
+          lifecycle: followWithManager(watches, log),
+          ttlMs: opts.watch.leaseSeconds * 1000,
+        })
+      : undefined;
+
 
   const startedAt = new Date();
   const witnessTick = opts.auditWitness
@@ -167,6 +181,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stopping ??= (async () => {
       clearInterval(timer);
       abort.abort();
+      // leases released first: another worker takes the clusters' watches over at once
+      await watchOwner?.stop().catch((err: unknown) => log.warn({ err }, "watch leases not released"));
+      await leaseDb?.$disconnect();
       await watches?.stopAll();
       stopPodWatches();
       await boss.stop({ graceful: true, timeout: 10_000 }).catch((err) => log.warn({ err }, "pg-boss stop"));
@@ -176,5 +193,25 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     })();
     return stopping;
   };
-  return { id, boss, db, ...(watches ? { watches } : {}), stop };
+  return { id, boss, db, ...(watches ? { watches } : {}), ...(watchOwner ? { watchOwner } : {}), stop };
+}
+
+/**
+ * The lease loop's view of the WatchManager: a gained lease starts following the cluster (in the
+ * background: listing a large cluster must not hold up renewals), a watch whose start failed is
+ * started again on the next tick, a lost lease stops it (its unwritten changes are the next owner's).
+ */
+function followWithManager(watches: WatchManager, log: Logger): ClusterWatchLifecycle {
+  const start = (cluster: string) => {
+    const target = listClusterTargets().find((t) => t.name === cluster);
+    if (!target) return;
+    void watches.start(target).catch((err: unknown) => log.warn({ cluster, err: (err as Error).message }, "cluster watch not started; retried on the next lease tick"));
+  };
+  return {
+    start,
+    ensure: (cluster) => {
+      if (!watches.watchOf(cluster)) start(cluster);
+    },
+    stop: (cluster) => watches.stop(cluster),
+  };
 }

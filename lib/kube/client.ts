@@ -251,17 +251,3 @@ export function rawListPages(
     return { items: (page.items as unknown[] | null | undefined) ?? [], metadata: { _continue: typeof next === "string" && next ? next : undefined } };
   };
 }
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}

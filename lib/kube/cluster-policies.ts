@@ -1,7 +1,8 @@
 import "server-only";
+import { mapLimit } from "@/lib/concurrency";
 import { z } from "zod";
 import type { KubeTarget } from "@/lib/kube/clusters";
-import { classifyKubeError, createKubeClients, listAll, mapConcurrent, toClusterError, KubeRequestError, type KubeClients } from "@/lib/kube/client";
+import { classifyKubeError, createKubeClients, listAll, toClusterError, KubeRequestError, type KubeClients } from "@/lib/kube/client";
 import { clusterRecordOf, DEFAULT_PAGE_SIZE } from "@/lib/kube/inventory";
 import { classifyClusterImagePolicy, classifyKyvernoPolicy, hasVerifyImages, type PolicyClassification } from "@/lib/kube/policy-rules";
 import type { ClusterError, ClusterRecord } from "@/lib/kube/types";
@@ -178,5 +179,5 @@ export async function listClusterImagePolicies(target: KubeTarget, opts: { pageS
 
 /** Image policies of several clusters; one cluster's failure never stops the others. */
 export async function listClusterImagePoliciesForClusters(targets: readonly KubeTarget[], opts: { concurrency?: number; timeoutMs?: number } = {}): Promise<ClusterImagePolicies[]> {
-  return mapConcurrent(targets, opts.concurrency ?? 4, (t) => listClusterImagePolicies(t, opts));
+  return mapLimit(targets, opts.concurrency ?? 4, (t) => listClusterImagePolicies(t, opts));
 }

@@ -1,11 +1,11 @@
 import "server-only";
+import { mapLimit } from "@/lib/concurrency";
 import { z } from "zod";
 import type { KubeTarget } from "@/lib/kube/clusters";
 import {
   classifyKubeError,
   createKubeClients,
   listAll,
-  mapConcurrent,
   rawListPages,
   toClusterError,
   KubeRequestError,
@@ -473,5 +473,5 @@ export async function inventoryClusters(
   targets: readonly KubeTarget[],
   opts: InventoryOptions & { concurrency?: number } = {},
 ): Promise<ClusterInventory[]> {
-  return mapConcurrent(targets, opts.concurrency ?? 4, (t) => inventoryCluster(t, opts));
+  return mapLimit(targets, opts.concurrency ?? 4, (t) => inventoryCluster(t, opts));
 }

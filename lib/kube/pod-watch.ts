@@ -83,6 +83,11 @@ export class PodWatch {
     void this.start(generation, resourceVersion);
   }
 
+  /** Whether a follower (lib/watch) follows this watch. */
+  get followed(): boolean {
+    return this.follower !== undefined;
+  }
+
   stop(): void {
     this.healthy = false;
     this.generation++;
@@ -221,6 +226,16 @@ export function podWatchFor(target: KubeTarget): PodWatch {
     watches.set(key, w);
   }
   return w;
+}
+
+/**
+ * Whether this process follows the cluster's pods (lib/watch: the worker holding the cluster's watch
+ * lease). The worker's scans take such a cluster's pods from the watch; other clusters are listed,
+ * so a worker that does not own a cluster keeps no watch on it.
+ */
+export function followsPods(name: string): boolean {
+  for (const [key, w] of watches) if (key.split("\u0000")[0] === name && w.followed) return true;
+  return false;
 }
 
 /** Ends every pod watch of this process (worker shutdown). */

@@ -1,11 +1,11 @@
 import "server-only";
+import { mapLimit } from "@/lib/concurrency";
 import type { CoreV1Event, EventsV1Event } from "@kubernetes/client-node";
 import type { KubeTarget } from "@/lib/kube/clusters";
 import {
   classifyKubeError,
   createKubeClients,
   listAll,
-  mapConcurrent,
   toClusterError,
   KubeRequestError,
   type KubeClients,
@@ -182,7 +182,7 @@ async function resolveWorkloads(
   }
   let failures = 0;
   let lastError = "";
-  await mapConcurrent(lookups, 8, async (l) => {
+  await mapLimit(lookups, 8, async (l) => {
     try {
       const obj =
         l.kind === "ReplicaSet"
@@ -209,5 +209,5 @@ export async function listAdmissionRejectionsForClusters(
   targets: readonly KubeTarget[],
   opts: RejectionOptions & { concurrency?: number } = {},
 ): Promise<ClusterRejections[]> {
-  return mapConcurrent(targets, opts.concurrency ?? 4, (t) => listAdmissionRejections(t, opts));
+  return mapLimit(targets, opts.concurrency ?? 4, (t) => listAdmissionRejections(t, opts));
 }

@@ -9,7 +9,7 @@ import { stripAddress } from "@/lib/egress/address";
 import { RegistryError, safeUrl } from "@/lib/registry/errors";
 import { hostWithoutPort, type HostPolicy } from "@/lib/registry/host-policy";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";
-import { Semaphore } from "@/lib/registry/semaphore";
+import { createLimiter, type Limiter } from "@/lib/concurrency";
 import { reportRegistryRequest } from "@/lib/metrics/registry-observer";
 
 /**
@@ -69,7 +69,7 @@ export interface Endpoint {
   configured: boolean;
   insecure: boolean;
   agent: Agent;
-  limiter: Semaphore;
+  limiter: Limiter;
   /** The registry as the egress guard sees it (its own addresses fill in as its name resolves). */
   principal: Principal;
 }
@@ -148,7 +148,7 @@ export class Transport {
       origin: origin.origin,
       configured: config !== undefined,
       insecure,
-      limiter: new Semaphore(limit),
+      limiter: createLimiter(limit),
       principal,
       agent: guardedAgent({
         check: (name, port, addrs) => this.policy.addressesRefusal(principal, name, port, addrs),
@@ -181,73 +181,73 @@ export class Transport {
     }
   }
 
-  private async sendOnce(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
-    const release = await ep.limiter.acquire();
+  /** One request (following redirects) within the registry's in-flight limit; the timeout starts once it runs. */
+  private sendOnce(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
+    return ep.limiter(() => this.sendLimited(ep, o));
+  }
+
+  private async sendLimited(ep: Endpoint, o: SendOptions): Promise<RawResponse> {
     const signal = AbortSignal.timeout(this.requestTimeoutMs);
-    try {
-      let url = o.url;
-      let method = o.method;
-      let body = o.body;
-      for (let hops = 0; ; hops++) {
-        this.checkUrl(ep, url);
-        const headers: Record<string, string> = { "user-agent": this.opts.userAgent ?? "signet", ...o.headers };
-        if (o.authorization && url.origin === o.authorization.origin) headers.authorization = o.authorization.value;
-        this.stats.requests++;
-        let res: Awaited<ReturnType<typeof request>>;
-        try {
-          res = await request(url, {
-            method,
-            headers,
-            body: body ?? null,
-            dispatcher: ep.agent,
-            signal,
-            headersTimeout: this.requestTimeoutMs,
-            bodyTimeout: this.requestTimeoutMs,
-          });
-        } catch (err) {
-          throw this.mapError(err, url, signal);
-        }
-        const status = res.statusCode;
-        if (REDIRECTS.has(status) && o.followRedirects) {
-          await drain(res.body);
-          const location = res.headers.location;
-          const loc = Array.isArray(location) ? location[0] : location;
-          if (!loc) throw new RegistryError("bad-response", `HTTP ${status} without a Location from ${ep.host}`, { status, url: safeUrl(url) });
-          if (hops + 1 > (this.opts.maxRedirects ?? 5)) throw new RegistryError("bad-response", `too many redirects from ${ep.host}`, { url: safeUrl(url) });
-          let next: URL;
-          try {
-            next = new URL(loc, url);
-          } catch {
-            throw new RegistryError("bad-response", `invalid redirect Location from ${ep.host}`, { status, url: safeUrl(url) });
-          }
-          this.opts.log?.debug({ from: safeUrl(url), to: safeUrl(next), status }, "registry redirect");
-          if (status === 303) {
-            method = "GET";
-            body = undefined;
-          }
-          url = next;
-          continue;
-        }
-        const ok = status >= 200 && status < 300;
-        if (method === "HEAD") {
-          await drain(res.body);
-          return { status, headers: res.headers, body: Buffer.alloc(0), url };
-        }
-        const cap = ok ? o.maxBytes : ERROR_BODY_CAP;
-        const declared = Number(res.headers["content-length"]);
-        if (ok && Number.isFinite(declared) && declared > cap) {
-          discard(res.body);
-          throw new RegistryError(o.overflowCode ?? "too-large", `response of ${declared} bytes from ${ep.host} exceeds the ${cap}-byte limit`, {
-            status,
-            url: safeUrl(url),
-            bytesRead: 0,
-          });
-        }
-        const bytes = await this.readCapped(res.body, cap, ok, signal, url, o.overflowCode);
-        return { status, headers: res.headers, body: bytes, url };
+    let url = o.url;
+    let method = o.method;
+    let body = o.body;
+    for (let hops = 0; ; hops++) {
+      this.checkUrl(ep, url);
+      const headers: Record<string, string> = { "user-agent": this.opts.userAgent ?? "signet", ...o.headers };
+      if (o.authorization && url.origin === o.authorization.origin) headers.authorization = o.authorization.value;
+      this.stats.requests++;
+      let res: Awaited<ReturnType<typeof request>>;
+      try {
+        res = await request(url, {
+          method,
+          headers,
+          body: body ?? null,
+          dispatcher: ep.agent,
+          signal,
+          headersTimeout: this.requestTimeoutMs,
+          bodyTimeout: this.requestTimeoutMs,
+        });
+      } catch (err) {
+        throw this.mapError(err, url, signal);
       }
-    } finally {
-      release();
+      const status = res.statusCode;
+      if (REDIRECTS.has(status) && o.followRedirects) {
+        await drain(res.body);
+        const location = res.headers.location;
+        const loc = Array.isArray(location) ? location[0] : location;
+        if (!loc) throw new RegistryError("bad-response", `HTTP ${status} without a Location from ${ep.host}`, { status, url: safeUrl(url) });
+        if (hops + 1 > (this.opts.maxRedirects ?? 5)) throw new RegistryError("bad-response", `too many redirects from ${ep.host}`, { url: safeUrl(url) });
+        let next: URL;
+        try {
+          next = new URL(loc, url);
+        } catch {
+          throw new RegistryError("bad-response", `invalid redirect Location from ${ep.host}`, { status, url: safeUrl(url) });
+        }
+        this.opts.log?.debug({ from: safeUrl(url), to: safeUrl(next), status }, "registry redirect");
+        if (status === 303) {
+          method = "GET";
+          body = undefined;
+        }
+        url = next;
+        continue;
+      }
+      const ok = status >= 200 && status < 300;
+      if (method === "HEAD") {
+        await drain(res.body);
+        return { status, headers: res.headers, body: Buffer.alloc(0), url };
+      }
+      const cap = ok ? o.maxBytes : ERROR_BODY_CAP;
+      const declared = Number(res.headers["content-length"]);
+      if (ok && Number.isFinite(declared) && declared > cap) {
+        discard(res.body);
+        throw new RegistryError(o.overflowCode ?? "too-large", `response of ${declared} bytes from ${ep.host} exceeds the ${cap}-byte limit`, {
+          status,
+          url: safeUrl(url),
+          bytesRead: 0,
+        });
+      }
+      const bytes = await this.readCapped(res.body, cap, ok, signal, url, o.overflowCode);
+      return { status, headers: res.headers, body: bytes, url };
     }
   }
 

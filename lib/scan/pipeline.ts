@@ -2,7 +2,8 @@ import "server-only";
 import { candidateKeys } from "@/lib/policy/compile";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
-import { withTransaction } from "@/lib/db/transaction";
+import { mapLimit } from "@/lib/concurrency";
+import { withTransaction, type Tx } from "@/lib/db/transaction";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
@@ -66,7 +67,7 @@ const clock = (ctx: PipelineContext) => (ctx.now ? ctx.now() : new Date());
  * change (kind `reevaluate`: no inventory, no registry traffic; its finalize writes the coverage
  * snapshot every figure of the overview reads, so they follow the change).
  */
-export async function createScan(db: Db, opts: { cluster?: string; trigger: string; kind?: "reevaluate" }): Promise<string> {
+export async function createScan(db: Db | Tx, opts: { cluster?: string; trigger: string; kind?: "reevaluate" }): Promise<string> {
   let clusterId: string | null = null;
   if (opts.cluster) {
     const c = await db.cluster.upsert({ where: { name: opts.cluster }, create: { name: opts.cluster }, update: {}, select: { id: true } });
@@ -75,20 +76,6 @@ export async function createScan(db: Db, opts: { cluster?: string; trigger: stri
   const kind = opts.kind ?? (opts.cluster ? "cluster" : "full");
   const scan = await db.scan.create({ data: { kind, trigger: opts.trigger, clusterId, status: "queued", stage: "queued" } });
   return scan.id;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 /**

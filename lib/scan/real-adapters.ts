@@ -12,6 +12,7 @@ import { inventoryCluster } from "@/lib/kube/inventory";
 import { listsUnchangedSince } from "@/lib/kube/unchanged";
 import type { ListVersions } from "@/lib/kube/types";
 import { PullSecretReader } from "@/lib/kube/pull-secrets";
+import { followsPods } from "@/lib/kube/pod-watch";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
 import type { PullSecretSource } from "@/lib/kube/types";
 import { registryEgressOptions } from "@/lib/egress/env";
@@ -99,16 +100,20 @@ export function listClusterTargets(env: Env = getEnv(), problems?: string[]): Ku
 
 let adapters: ScanAdapters | undefined;
 
-/** The worker's adapters: long-lived, so each cluster's pods are followed by a watch between scans. */
+/**
+ * The worker's adapters: long-lived, so the pods of each cluster whose watch lease this worker holds
+ * are followed by a watch between scans (lib/watch); other clusters are listed.
+ */
 export function getScanAdapters(): ScanAdapters {
-  adapters ??= createScanAdapters({ watchPods: true });
+  adapters ??= createScanAdapters({ watchPods: followsPods });
   return adapters;
 }
 
 /** How long a scan's pull secrets are reused (a long scan reads them again after this). */
 const PULL_SECRETS_MAX_AGE_MS = 10 * 60_000;
 
-export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdapters {
+export function createScanAdapters(opts: { watchPods?: boolean | ((cluster: string) => boolean) } = {}): ScanAdapters {
+  const watchPods = (name: string) => (typeof opts.watchPods === "function" ? opts.watchPods(name) : opts.watchPods === true);
   const targets = new Map<string, KubeTarget>();
   const target = (t: ClusterTarget): KubeTarget => {
     const k = targets.get(t.name);
@@ -153,8 +158,8 @@ export function createScanAdapters(opts: { watchPods?: boolean } = {}): ScanAdap
       return [...targets.values()].map((t) => ({ name: t.name }));
     },
     configurationProblem: () => (problems.length ? problems.join("; ") : null),
-    inventory: (t) => inventoryCluster(target(t), { watch: opts.watchPods === true }),
-    // a process without a pod watch (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
+    inventory: (t) => inventoryCluster(target(t), { watch: watchPods(t.name) }),
+    // a process without pod watches (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
     ...(opts.watchPods ? {} : { unchangedSince: (t: ClusterTarget, since: ListVersions) => listsUnchangedSince(target(t), since) }),
     rejections: (t) => listAdmissionRejections(target(t)),
     async resolveDigest(ref, pullSecrets, scope) {

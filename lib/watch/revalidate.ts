@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { mapConcurrent } from "@/lib/kube/client";
+import { mapLimit } from "@/lib/concurrency";
 import type { ScanAdapters } from "@/lib/scan/adapters";
 import { loadStoredSources } from "@/lib/scan/evidence-store";
 import { pullSecretSourcesOfImages } from "@/lib/scan/pull-secret-sources";
@@ -42,7 +42,7 @@ export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAda
   const pullSecrets = opts.adapters.readsPullSecrets ? await pullSecretSourcesOfImages(db, images.map((i) => i.id)) : undefined;
   const changed: string[] = [];
   // images of one repository wait for its one listing (the session shares it)
-  await mapConcurrent(images, 8, async (image) => {
+  await mapLimit(images, 8, async (image) => {
     const at = { registry: image.registry, repository: image.repository, digest: image.digest };
     const s = stored.get(image.id)!;
     const tags = await batch.cosignTags(at, pullSecrets?.get(image.id));

@@ -615,19 +615,4 @@ export async function requestServiceAccountToken(kube: KubeApiserver, namespace:
   return res.status.token;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!, i);
-      }
-    }),
-  );
-  return out;
-}
-
 export const fakeDigest = (seed: string) => `sha256:${crypto.createHash("sha256").update(seed).digest("hex")}`;

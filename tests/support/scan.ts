@@ -3,6 +3,7 @@
  * (pushSignedImage, no cosign processes), pods running them in a real kube-apiserver (several
  * containers per pod, pods created in parallel), the signing policy, and driving scans through pg-boss.
  */
+import { mapLimit } from "@/lib/concurrency";
 import type { Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
 import { imageCheck, scanStart, scanTick } from "@/lib/jobs/definitions/scan";
@@ -10,7 +11,7 @@ import type { JobDefinition } from "@/lib/jobs/registry";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
 import { createScan } from "@/lib/scan/pipeline";
-import { createNamespace, mapLimit, podManifest, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { createNamespace, podManifest, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { waitFor } from "@/tests/support/process";
 import { pushSignedImage, type SigningKey } from "@/tests/support/registry-fixtures";
 

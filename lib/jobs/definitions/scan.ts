@@ -104,13 +104,21 @@ export const scanTick = defineJob({
     const now = Date.now();
     const intervalMs = getEnv().SIGNET_SCAN_INTERVAL_MINUTES * 60_000;
     const staleMs = getEnv().SIGNET_SWEEP_STALE_SECONDS * 1000;
-    const active = await db.scan.findFirst({ where: { status: { in: ["queued", "running"] }, kind: "full" } });
-    const last = await db.scan.findFirst({ where: { kind: "full" }, orderBy: { createdAt: "desc" } });
-    let started: string | null = null;
-    if (!active && (!last || now - last.createdAt.getTime() >= intervalMs)) {
-      started = await createScan(db, { trigger: "schedule" });
-      await ctx.enqueue(scanStart, { scanId: started });
-    }
+    // Several workers, and a tick that outlasts its minute, can run two ticks at once: the decision and
+    // the new scan row commit under one lock, so the second tick sees the first one's scan and a
+    // periodic scan never starts twice.
+    const started = await withTransaction(
+      db,
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('scan-schedule'))`;
+        const active = await tx.scan.findFirst({ where: { status: { in: ["queued", "running"] }, kind: "full" }, select: { id: true } });
+        const last = await tx.scan.findFirst({ where: { kind: "full" }, orderBy: { createdAt: "desc" }, select: { createdAt: true } });
+        if (active || (last && now - last.createdAt.getTime() < intervalMs)) return null;
+        return createScan(tx, { trigger: "schedule" });
+      },
+      { timeout: 30_000 },
+    );
+    if (started) await ctx.enqueue(scanStart, { scanId: started });
     const running = await db.scan.findMany({ where: { status: { in: ["queued", "running"] } } });
     let resent = 0;
     for (const scan of running) {

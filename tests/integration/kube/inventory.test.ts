@@ -1,3 +1,4 @@
+import { mapLimit } from "@/lib/concurrency";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -17,7 +18,6 @@ import {
   createStatefulSet,
   fakeDigest,
   freePort,
-  mapLimit,
   ownedBy,
   setPodStatus,
   startKubeApiserver,

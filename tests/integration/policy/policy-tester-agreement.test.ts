@@ -6,6 +6,7 @@
  * trust root given to both); the policies cover keys, keyless identities (exact and regexp), attestation
  * authorities, transparency log required or not, warn mode, static authorities and globs.
  */
+import { mapLimit } from "@/lib/concurrency";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -18,7 +19,6 @@ import { importClusterImagePolicy } from "@/lib/policy/import-cluster";
 import { RegistryClient } from "@/lib/registry/client";
 import { parseImageReference } from "@/lib/registry/reference";
 import { loadTrustRoots, verifyImage } from "@/lib/verify";
-import { mapLimit } from "@/tests/support/kube-apiserver";
 import { registryTools, startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { cosignSign, createCosignWorkspace, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
 import { keylessSignatureLayer, makeLeaf, makePrivateSigstore } from "@/tests/support/sigstore-pki";

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { backoffDelay, parseRetryAfter } from "@/lib/registry/retry";
-import { Semaphore } from "@/lib/registry/semaphore";
 import { bcryptWithSalt, bcryptHash } from "@/tests/support/registry-bcrypt";
 
 describe("retry timing", () => {
@@ -20,30 +19,6 @@ describe("retry timing", () => {
     expect(backoffDelay(1, 100, 10_000, () => 1)).toBe(100);
     expect(backoffDelay(4, 100, 10_000, () => 1)).toBe(800);
     expect(backoffDelay(30, 100, 1_000, () => 1)).toBe(1000);
-  });
-});
-
-describe("Semaphore", () => {
-  it("never runs more than its limit at once and runs everything", async () => {
-    const s = new Semaphore(3);
-    let active = 0;
-    let peak = 0;
-    const done: number[] = [];
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        s.run(async () => {
-          active++;
-          peak = Math.max(peak, active);
-          await new Promise((r) => setImmediate(r));
-          active--;
-          done.push(i);
-        }),
-      ),
-    );
-    expect(peak).toBe(3);
-    expect(done).toHaveLength(20);
-    expect(s.inFlight).toBe(0);
-    expect(() => new Semaphore(0)).toThrow(RangeError);
   });
 });
 
