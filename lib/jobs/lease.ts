@@ -31,7 +31,10 @@ export class LeaseLostError extends Error {
  * and at most one of them gets it. Returns the grant (with a new token) or null.
  */
 export async function tryAcquireLease(db: Db, cluster: string, holder: string, ttlMs: number, graceMs = 0): Promise<LeaseGrant | null> {
-  const rows = await db.$queryRaw<{ token: bigint }[]>`
+  // FOR UPDATE first: the one row lock a fenced write's FOR KEY SHARE holds off (see fenceLease)
+  const [, rows] = await db.$transaction([
+    db.$executeRaw`SELECT 1 FROM "ClusterLease" WHERE "cluster" = ${cluster} FOR UPDATE`,
+    db.$queryRaw<{ token: bigint }[]>`
     INSERT INTO "ClusterLease" ("cluster", "holder", "token", "acquiredAt", "renewedAt", "expiresAt")
     VALUES (${cluster}, ${holder}, 1, now(), now(), now() + ${ttlMs} * interval '1 millisecond')
     ON CONFLICT ("cluster") DO UPDATE SET
@@ -42,7 +45,8 @@ export async function tryAcquireLease(db: Db, cluster: string, holder: string, t
       "expiresAt" = EXCLUDED."expiresAt"
     WHERE "ClusterLease"."expiresAt" + ${graceMs} * interval '1 millisecond' < now()
        OR "ClusterLease"."holder" = EXCLUDED."holder"
-    RETURNING "token"`;
+    RETURNING "token"`,
+  ]);
   const token = rows[0]?.token;
   return token === undefined ? null : { cluster, holder, token: BigInt(token) };
 }
@@ -68,15 +72,16 @@ export async function releaseLease(db: Db, grant: LeaseGrant): Promise<void> {
 /**
  * The fence of a write made on behalf of a cluster's watch: call it inside the write's transaction.
  * It throws LeaseLostError unless `grant` is still the cluster's current, unexpired lease, and holds a
- * share lock on the lease row until the transaction ends, so a takeover (which updates the row)
- * waits for this write to commit: a worker that lost its lease during a network partition cannot
- * write after its successor started.
+ * key-share lock on the lease row until the transaction ends: a takeover (which locks the row FOR
+ * UPDATE first) waits for this write to commit, so a worker that lost its lease during a network
+ * partition cannot write after its successor started; the holder's own renewals (a plain UPDATE of
+ * non-key columns) are not held up by a long write.
  */
 export async function fenceLease(tx: Tx, grant: LeaseGrant): Promise<void> {
   const rows = await tx.$queryRaw<{ ok: number }[]>`
     SELECT 1 AS ok FROM "ClusterLease"
     WHERE "cluster" = ${grant.cluster} AND "holder" = ${grant.holder} AND "token" = ${grant.token} AND "expiresAt" > now()
-    FOR SHARE`;
+    FOR KEY SHARE`;
   if (rows.length !== 1) throw new LeaseLostError(grant);
 }
 

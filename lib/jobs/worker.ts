@@ -7,6 +7,7 @@ import { createWitnessTick } from "@/lib/audit/witness-tick";
 import { createDb, createScanDb, type Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob, sendJobs } from "@/lib/jobs/boss";
 import type { JobContext, JobDefinition } from "@/lib/jobs/registry";
+import { fenceLease, type LeaseGrant } from "@/lib/jobs/lease";
 import { startWatchOwner, type ClusterWatchLifecycle, type WatchOwner } from "@/lib/jobs/watch-owner";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
 import { getScanAdapters, listClusterTargets } from "@/lib/scan/real-adapters";
@@ -22,7 +23,7 @@ export interface WorkerOptions {
   auditWitness?: { dataDir: string; keys: ReadonlyMap<string, KeyObject> };
   /**
    * Follow clusters with watches between scans (lib/watch). Each cluster is followed by one worker at a
-   * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0013): this worker
+   * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0015): this worker
    * starts a cluster's watch when it gains the lease and stops it when it loses it.
    */
   watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; leaseSeconds: number };
@@ -202,15 +203,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
  * started again on the next tick, a lost lease stops it (its unwritten changes are the next owner's).
  */
 function followWithManager(watches: WatchManager, log: Logger): ClusterWatchLifecycle {
-  const start = (cluster: string) => {
+  const start = (cluster: string, grant: LeaseGrant) => {
     const target = listClusterTargets().find((t) => t.name === cluster);
     if (!target) return;
-    void watches.start(target).catch((err: unknown) => log.warn({ cluster, err: (err as Error).message }, "cluster watch not started; retried on the next lease tick"));
+    void watches.start(target, { fence: (tx) => fenceLease(tx, grant) }).catch((err: unknown) => log.warn({ cluster, err: (err as Error).message }, "cluster watch not started; retried on the next lease tick"));
   };
   return {
     start,
-    ensure: (cluster) => {
-      if (!watches.watchOf(cluster)) start(cluster);
+    ensure: (cluster, grant) => {
+      if (!watches.watchOf(cluster)) start(cluster, grant);
     },
     stop: (cluster) => watches.stop(cluster),
   };

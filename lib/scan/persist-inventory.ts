@@ -89,7 +89,15 @@ export async function upsertCluster(db: Db, inv: Pick<ClusterInventory, "cluster
   return row.id;
 }
 
-export async function persistInventory(db: Db, inv: ClusterInventory): Promise<PersistResult> {
+/**
+ * Called first inside a write's transaction; throwing rolls the write back. A cluster watch passes
+ * its lease's fence (lib/jobs/lease.ts fenceLease): a worker that lost the cluster writes nothing.
+ */
+export interface WriteOptions {
+  fence?: (tx: Tx) => Promise<void>;
+}
+
+export async function persistInventory(db: Db, inv: ClusterInventory, opts: WriteOptions = {}): Promise<PersistResult> {
   const clusterId = await upsertCluster(db, inv);
   if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false };
   const now = inv.collectedAt;
@@ -97,6 +105,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory): Promise<P
   return withTransaction(
     db,
     async (tx) => {
+      await opts.fence?.(tx);
       // An inventory identical to the last one persisted changes no row: only the images it runs are
       // marked seen (image lists show when an image was last seen).
       const hash = inventoryHash(inv);
@@ -185,12 +194,13 @@ export interface ChangesResult {
  * coverage), namespace labels follow. The cluster's inventory digest is cleared: the rows no longer
  * come from one list, so the next full inventory compares row by row.
  */
-export async function persistInventoryChanges(db: Db, changes: InventoryChanges): Promise<ChangesResult> {
+export async function persistInventoryChanges(db: Db, changes: InventoryChanges, opts: WriteOptions = {}): Promise<ChangesResult> {
   const clusterId = await upsertCluster(db, { cluster: changes.cluster, error: null, collectedAt: changes.collectedAt });
   const now = changes.collectedAt;
   return withTransaction(
     db,
     async (tx) => {
+      await opts.fence?.(tx);
       // the images the changed and deleted pods ran before this batch
       const uids = [...changes.pods.map((p) => p.uid), ...changes.deletedUids];
       const before = uids.length

@@ -10,7 +10,7 @@ import { controllerOf, ownerKey, resolvePodWorkload, type OwnerIndex, type Owner
 import { podWatchFor, type CachedPod, type PodWatch } from "@/lib/kube/pod-watch";
 import type { NamespaceRecord, PodRecord } from "@/lib/kube/types";
 import { imageBatches, type ImageCheckPayload } from "@/lib/scan/pipeline";
-import { persistInventory, persistInventoryChanges } from "@/lib/scan/persist-inventory";
+import { persistInventory, persistInventoryChanges, type WriteOptions } from "@/lib/scan/persist-inventory";
 
 /** What a cluster watch needs from the process running it (lib/watch/manager.ts binds pg-boss). */
 export interface WatchServices {
@@ -24,6 +24,8 @@ export interface WatchServices {
   flushMs: number;
   /** Images per image-check job. */
   batchSize?: number;
+  /** Checked inside every write's transaction: the cluster's watch lease is still this worker's. */
+  fence?: WriteOptions["fence"];
 }
 
 /** Pending changes past this many pods are written at once instead of waiting for the timer. */
@@ -114,7 +116,7 @@ export class ClusterWatch {
     const inv = await inventoryCluster(this.target, { watch: true });
     if (inv.error) {
       // recorded on the cluster; try again later (the scans keep their own schedule)
-      await persistInventory(db, inv).catch(() => undefined);
+      await persistInventory(db, inv, { fence: this.services.fence }).catch(() => undefined);
       this.stats.errors++;
       log.warn({ cluster: this.name, err: inv.error.message }, "cluster watch: list failed; retrying");
       const delay = this.retryMs;
@@ -124,7 +126,7 @@ export class ClusterWatch {
     }
     this.retryMs = 1000;
     this.pending.clear();
-    const persisted = await persistInventory(db, inv);
+    const persisted = await persistInventory(db, inv, { fence: this.services.fence });
     for (const n of inv.namespaces) this.labels.set(n.name, canonicalJson(n.labels));
     await this.queueChecks(persisted.imageIds);
     if (persisted.deletedPods > 0) await this.services.refreshCoverage();
@@ -163,7 +165,7 @@ export class ClusterWatch {
         if (c.kind === "deleted") deletedUids.push(c.pod.record.uid);
         else pods.push({ ...c.pod.record, workload: await this.workloadOf(c.pod) });
       }
-      const r = await persistInventoryChanges(this.services.db, { cluster: clusterRecordOf(this.target), collectedAt: new Date(), namespaces, pods, deletedUids });
+      const r = await persistInventoryChanges(this.services.db, { cluster: clusterRecordOf(this.target), collectedAt: new Date(), namespaces, pods, deletedUids }, { fence: this.services.fence });
       this.stats.flushes++;
       this.stats.podsWritten += pods.length;
       this.stats.podsDeleted += r.deletedPods;

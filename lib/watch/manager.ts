@@ -6,7 +6,7 @@ import { coverageRefresh, imageCheck } from "@/lib/jobs/definitions/scan";
 import type { JobContext } from "@/lib/jobs/registry";
 import type { ScanAdapters } from "@/lib/scan/adapters";
 import { imageBatches } from "@/lib/scan/pipeline";
-import { ClusterWatch } from "@/lib/watch/cluster-watch";
+import { ClusterWatch, type WatchServices } from "@/lib/watch/cluster-watch";
 import { revalidateHotImages } from "@/lib/watch/revalidate";
 
 export interface WatchManagerOptions {
@@ -27,8 +27,9 @@ export interface WatchManagerOptions {
 
 /**
  * The clusters this process follows (lib/watch/cluster-watch.ts), and the revalidation of the
- * repositories their running images live in. `start(target)` / `stop(name)` are what a cluster's
- * owner calls when it gains or loses the cluster; a process follows a cluster at most once.
+ * repositories their running images live in. `start(target, { fence })` / `stop(name)` are what a
+ * cluster's owner calls when it gains or loses the cluster's lease (lib/jobs/watch-owner.ts; `fence`
+ * checks the lease in every write); a process follows a cluster at most once.
  */
 export class WatchManager {
   private readonly watches = new Map<string, ClusterWatch>();
@@ -52,7 +53,7 @@ export class WatchManager {
   }
 
   /** Follows `target` (lists and writes it first). A second start of the same cluster waits for the first. */
-  async start(target: KubeTarget): Promise<void> {
+  async start(target: KubeTarget, opts: { fence?: WatchServices["fence"] } = {}): Promise<void> {
     if (this.stopped) return;
     const running = this.starting.get(target.name);
     if (running) return running;
@@ -65,6 +66,7 @@ export class WatchManager {
       batchSize: this.opts.batchSize,
       enqueueChecks: (payloads) => this.opts.enqueueMany(imageCheck, payloads),
       refreshCoverage: () => this.opts.enqueue(coverageRefresh, {}),
+      ...(opts.fence ? { fence: opts.fence } : {}),
     });
     this.watches.set(target.name, watch);
     const started = watch.start().catch(async (err: unknown) => {
