@@ -149,7 +149,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           db: leaseDb,
           holder: id,
           log,
-          clusters: () => listClusterTargets().map((t) => t.name),
+          clusters: configuredClusters(),
           lifecycle: followWithManager(watches, log),
           ttlMs: opts.watch.leaseSeconds * 1000,
         })
@@ -214,5 +214,14 @@ function followWithManager(watches: WatchManager, log: Logger): ClusterWatchLife
       if (!watches.watchOf(cluster)) start(cluster, grant);
     },
     stop: (cluster) => watches.stop(cluster),
+  };
+}
+
+/** The configured clusters' names, read again at most every 30 s (the lease loop asks every few seconds). */
+function configuredClusters(): () => string[] {
+  let cached: { at: number; names: string[] } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > 30_000) cached = { at: Date.now(), names: listClusterTargets().map((t) => t.name) };
+    return cached.names;
   };
 }
