@@ -117,7 +117,7 @@ const envSchema = z.object({
   /**
    * A cluster's watch lease (lib/jobs/lease.ts): the one worker holding it follows the cluster's pods,
    * renewing it every third of this; another worker takes it over within about 1.5 times this after
-   * the holder died (docs/decisions/0015).
+   * the holder died (docs/decisions/0017).
    */
   SIGNET_WATCH_LEASE_SECONDS: intFromString(3, 300).default(15),
   SIGNET_DB_POOL_MAX: intFromString(1, 200).default(10),

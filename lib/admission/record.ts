@@ -16,7 +16,7 @@ import type { AdmissionAnswer } from "@/lib/admission/answer";
  *
  * Written behind the answer: decisions are queued and flushed in one transaction every `flushMs`
  * (or at `maxBatch`), so the API server never waits on the audit chain's lock. A process killed
- * between an answer and the next flush loses at most that window's records (docs/decisions/0015).
+ * between an answer and the next flush loses at most that window's records (docs/decisions/0017).
  */
 export interface AdmissionRecord {
   uid: string;

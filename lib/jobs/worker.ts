@@ -23,7 +23,7 @@ export interface WorkerOptions {
   auditWitness?: { dataDir: string; keys: ReadonlyMap<string, KeyObject> };
   /**
    * Follow clusters with watches between scans (lib/watch). Each cluster is followed by one worker at a
-   * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0015): this worker
+   * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0017): this worker
    * starts a cluster's watch when it gains the lease and stops it when it loses it.
    */
   watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; leaseSeconds: number };
