@@ -25,7 +25,7 @@ import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { checkImages } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { mapLimit } from "@/tests/support/kube-apiserver";
+import { mapLimit } from "@/lib/concurrency";
 import { registryTools, startRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
 import { saveSigningPolicy } from "@/tests/support/scan";

@@ -105,7 +105,7 @@ spec:
       log: getLogger(),
       heartbeatSeconds: 5,
       concurrency: 4,
-      watch: { flushMs: 200, revalidateSeconds: REVALIDATE_SECONDS, batchSize: 100, startAll: true },
+      watch: { flushMs: 200, revalidateSeconds: REVALIDATE_SECONDS, batchSize: 100, leaseSeconds: 15 },
     });
   }, 240_000);
 
