@@ -109,7 +109,7 @@ export const inputClass =
 export function SimpleTable({ head, children, testId, caption }: { head: string[]; children: ReactNode; testId?: string; caption?: string }) {
   return (
     // a region that may scroll sideways on a narrow screen: focusable, so the keyboard can scroll it
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={caption ?? head.join(", ")}>
+    <div className="relative overflow-x-auto" tabIndex={0} role="region" aria-label={caption ?? head.join(", ")}>
       <table className="w-full text-left text-sm" data-testid={testId}>
         {caption && <caption className="sr-only">{caption}</caption>}
         <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500 dark:border-slate-800 dark:text-slate-400">

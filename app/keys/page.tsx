@@ -28,7 +28,7 @@ export default async function KeysPage() {
         rotation, and how much of what runs right now is verified through it.
       </p>
 
-      <div className="mt-6 overflow-x-auto">
+      <div className="relative mt-6 overflow-x-auto" tabIndex={0} role="region" aria-label="Keys and keyless identities">
         <table className="w-full text-left text-sm" data-testid="keys-table">
           <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
             <tr>

@@ -25,7 +25,7 @@ export default async function TrustRootsPage() {
         Policies name one in <code>keyless.trustedRoot</code>. Roots kept through TUF are refreshed by the worker every hour; while a
         mirror cannot be reached the last trusted root stays in force.
       </p>
-      <div className="mt-6 overflow-x-auto">
+      <div className="relative mt-6 overflow-x-auto" tabIndex={0} role="region" aria-label="Trusted roots">
         <table className="w-full text-left text-sm" data-testid="trust-roots-table">
           <thead className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">
             <tr>
