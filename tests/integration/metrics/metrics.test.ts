@@ -66,6 +66,8 @@ describe("Prometheus metrics", () => {
       HOST: "127.0.0.1",
       SIGNET_HEARTBEAT_SECONDS: "1",
       LOG_LEVEL: "warn",
+      // the counts asserted are one scan's: the pod watch would check the same images on its own
+      SIGNET_WATCH: "false",
     });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.status === 401 || undefined, 60_000, `the worker's metrics port\n${worker.output()}`);
     const scanId = await enqueueScan(db, tdb.url);
