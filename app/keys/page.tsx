@@ -3,12 +3,13 @@ import Link from "next/link";
 import { AppShell } from "@/components/app-shell";
 import { TextLink } from "@/components/ui";
 import { AddKeyForm, RotateKeyForm } from "@/components/trust/forms";
-import { Section, shortFp, StatusBadge } from "@/components/trust/ui";
+import { Section, StatusBadge } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
 import { normalizeFingerprint } from "@/lib/trust/facts";
 import { getInventory } from "@/lib/trust/inventory";
+import { shortFingerprint } from "@/lib/ui/format";
 import { authorityAnchor, links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
@@ -63,7 +64,7 @@ export default async function KeysPage() {
                 <td className="pr-3 font-mono text-xs">
                   {e.kind === "key" ? (
                     <>
-                      <span title={e.fingerprint ?? ""}>{shortFp(e.fingerprint)}</span>
+                      <span title={e.fingerprint ?? ""}>{e.fingerprint ? shortFingerprint(e.fingerprint) : "—"}</span>
                       <div className="text-slate-600 dark:text-slate-400">{e.algorithm ?? ""}</div>
                     </>
                   ) : (
@@ -101,7 +102,7 @@ export default async function KeysPage() {
                 <td className="pr-3 text-xs">
                   {e.policies.map((p) => (
                     <div key={`${p.policy}/${p.alias}`}>
-                      {p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode})</span>
+                      {p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode}{p.alias !== e.name ? `, as ${p.alias}` : ""})</span>
                     </div>
                   ))}
                 </td>

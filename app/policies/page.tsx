@@ -5,7 +5,7 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { listPolicies } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
-import { pct } from "@/lib/ui/format";
+import { pct, shortFingerprint } from "@/lib/ui/format";
 import { PolicyEditor } from "./page-client";
 import { Time } from "@/components/time";
 
@@ -78,7 +78,7 @@ export default async function PoliciesPage() {
                 <td className={`${td} font-medium`}>{a.name}</td>
                 <td className={td}>{a.kind}</td>
                 <td className={td}>{a.status}</td>
-                <td className={`${td} break-all text-xs`}>{a.fingerprint ? `sha256:${a.fingerprint.slice(0, 16)}…` : `${a.subject ?? "?"} @ ${a.issuer ?? "?"}`}</td>
+                <td className={`${td} break-all text-xs`}>{a.fingerprint ? shortFingerprint(a.fingerprint) : `${a.subject ?? "?"} @ ${a.issuer ?? "?"}`}</td>
                 <td className={`${td} text-xs`}><Time iso={a.rotateBy} /></td>
                 <td className={`${td} text-xs`}>{a.policies.join(", ") || "—"}</td>
               </tr>

@@ -29,5 +29,3 @@ export function Section({ title, id, children }: { title: string; id: string; ch
     </section>
   );
 }
-
-export const shortFp = (fp: string | null) => (fp ? `${fp.slice(0, 19)}…` : "—");

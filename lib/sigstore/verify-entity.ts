@@ -288,6 +288,41 @@ function certificateDerOf(bundle: Bundle): Buffer | null {
   return null;
 }
 
+/** At most this many candidate fingerprints are named in a reason (the count is always exact). */
+const NAMED_CANDIDATES = 8;
+
+/**
+ * The candidate keys as distinct keys: one key trusted by several policies (or authorities) is one
+ * candidate, counted and named once by its fingerprint.
+ */
+function describeCandidates(keys: readonly ParsedPublicKey[]): string {
+  const fps = [...new Set(keys.map((k) => k.fingerprint))];
+  const named = fps.slice(0, NAMED_CANDIDATES).join(", ") + (fps.length > NAMED_CANDIDATES ? `, and ${fps.length - NAMED_CANDIDATES} more` : "");
+  return fps.length === 1 ? `the one candidate key (${named})` : `any of ${fps.length} candidate keys (${named})`;
+}
+
+/**
+ * Who signed a key-based signature no candidate verifies: the key its transparency-log entry names when
+ * the signature verifies with that key (an untrusted signer, named by its fingerprint), else unknown.
+ */
+function untrustedSignerMessage(entity: SignedEntity, verifiersPerEntry: BodyVerifier[][], keys: readonly ParsedPublicKey[]): string {
+  for (const verifiers of verifiersPerEntry) {
+    for (const v of verifiers) {
+      const spki = verifierSpki(v);
+      if (!spki) continue;
+      let named: ParsedPublicKey;
+      try {
+        named = parsePublicKeyDer(spki);
+      } catch {
+        continue;
+      }
+      if (keys.some((k) => k.fingerprint === named.fingerprint) || !safeVerify(entity.signature, named.keyObject)) continue;
+      return `signed by an untrusted key ${named.fingerprint} (named by its transparency-log entry); no candidate key verifies this signature`;
+    }
+  }
+  return "signed by an untrusted key: no candidate key verifies this signature, and the signature does not name its key";
+}
+
 function keyHintOf(bundle: Bundle): string | null {
   const content = bundle.verificationMaterial.content;
   return content?.$case === "publicKey" && content.publicKey.hint ? content.publicKey.hint.slice(0, 256) : null;
@@ -344,8 +379,8 @@ export function verifyEntity(input: EntityInput): EntityResult {
     if (matched.length === 0) {
       const reasons: EvidenceReason[] = keys.length
         ? [
-            { code: "signature", message: `signature does not verify with any of ${keys.length} candidate key(s)` },
-            { code: "no-matching-key", message: "no candidate key verifies this signature" },
+            { code: "signature", message: `signature does not verify with ${describeCandidates(keys)}` },
+            { code: "no-matching-key", message: untrustedSignerMessage(entity, verifiersPerEntry, keys) },
           ]
         : [{ code: "no-matching-key", message: "key-based signature and no candidate key was supplied" }];
       return { signer: null, matchedKeys: [], reasons, tlog: describeTlog(entity, roots, null), timestamps: describeTimestamps(entity, null), checkedAt: [], trustRootId: null };

@@ -5,10 +5,12 @@ import { normalizeFingerprint } from "@/lib/trust/facts";
 import { evaluateFleet, resignList, retireSafety, usageOf, type AuthorityTarget, type FleetPolicy, type ResignEntry, type RetireSafety, type Usage } from "@/lib/trust/fleet";
 import { loadFleet, loadFleetPolicies } from "@/lib/trust/load-fleet";
 import { getTrustSettings } from "@/lib/trust/settings";
+import { keyName } from "@/lib/ui/format";
 
 /**
- * The authority inventory (/keys, GET /api/authorities): stored authorities and the inline keys of
- * policies, each with its live usage, usage over time and, while retiring, its re-sign list.
+ * The authority inventory (/keys, GET /api/authorities): stored authorities, the keys written inline in
+ * policies (one entry per key, by fingerprint, however many policies write it) and inline keyless
+ * identities, each with its live usage, usage over time and, while retiring, its re-sign list.
  */
 
 export interface InventoryEntry {
@@ -75,6 +77,8 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
     byName.set(a.name, d);
     if (fp) byFp.set(fp, d);
   }
+  // a key written inline is one key whatever policies write it: one entry per fingerprint, listing each of them
+  const inlineKeys = new Map<string, { d: Described; statuses: Set<InventoryEntry["status"]> }>();
   for (const p of policies) {
     for (const a of p.spec.authorities) {
       // a static authority (imported policy-controller `static`) trusts no signer
@@ -83,25 +87,59 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
       const addLink = (d: Described) => {
         if (!d.entry.policies.some((x) => x.policy === link.policy && x.alias === link.alias)) d.entry.policies.push(link);
       };
-      // a key authority is listed under its stored keys (both, during a rotation) when it has no other
       const keys = p.keys.filter((k) => k.authority === a.name);
-      const storedOf = (k: (typeof keys)[number]) => (k.ref !== undefined ? byName.get(k.ref) : byFp.get(k.fingerprint));
-      if (keys.length && keys.every((k) => storedOf(k) !== undefined)) {
-        for (const k of keys) addLink(storedOf(k)!);
-        continue;
+      for (const k of keys) {
+        // a stored key (by ref, or an inline copy of it: same fingerprint) is listed under its stored entry
+        const stored = k.ref !== undefined ? byName.get(k.ref) : byFp.get(normalizeFingerprint(k.fingerprint));
+        if (stored) {
+          addLink(stored);
+          continue;
+        }
+        const fp = normalizeFingerprint(k.fingerprint);
+        let known = inlineKeys.get(fp);
+        if (!known) {
+          known = {
+            statuses: new Set(),
+            d: {
+              target: { kind: "fingerprint", fingerprint: fp },
+              entry: {
+                ref: fp,
+                name: keyName({ fingerprint: fp }),
+                kind: "key",
+                source: "policy",
+                fingerprint: fp,
+                algorithm: keyAlgorithm(k.pem),
+                identities: [],
+                owner: null,
+                createdAt: null,
+                rotateBy: null,
+                validFrom: iso(k.validFrom),
+                validUntil: iso(k.validUntil),
+                status: k.status,
+                revokedAt: null,
+                revokedReason: null,
+                policies: [],
+                editable: false,
+              },
+            },
+          };
+          inlineKeys.set(fp, known);
+          out.push(known.d);
+        }
+        known.statuses.add(k.status);
+        addLink(known.d);
       }
-      const inline = keys.find((k) => storedOf(k) === undefined);
-      const fp = inline?.fingerprint ?? null;
-      const d: Described = {
+      if (keys.length || !a.keyless) continue;
+      out.push({
         target: { kind: "policy", policy: p.name, authority: a.name },
         entry: {
           ref: `policy:${p.name}/${a.name}`,
           name: `${p.name}/${a.name}`,
-          kind: a.keyless ? "keyless" : "key",
+          kind: "keyless",
           source: "policy",
-          fingerprint: fp,
-          algorithm: inline ? keyAlgorithm(inline.pem) : null,
-          identities: (a.keyless?.identities ?? []).map((i) => ({ issuer: i.issuer ?? `/${i.issuerRegExp}/`, subject: i.subject ?? `/${i.subjectRegExp}/` })),
+          fingerprint: null,
+          algorithm: null,
+          identities: a.keyless.identities.map((i) => ({ issuer: i.issuer ?? `/${i.issuerRegExp}/`, subject: i.subject ?? `/${i.subjectRegExp}/` })),
           owner: null,
           createdAt: null,
           rotateBy: null,
@@ -113,9 +151,12 @@ async function describeAuthorities(db: Db, policies: FleetPolicy[]): Promise<Des
           policies: [link],
           editable: false,
         },
-      };
-      out.push(d);
+      });
     }
+  }
+  // an inline key is revoked once every policy writing it revoked it; retiring while one still retires it
+  for (const { d, statuses } of inlineKeys.values()) {
+    d.entry.status = statuses.has("retiring") ? "retiring" : statuses.has("active") ? "active" : "revoked";
   }
   return out;
 }
@@ -171,8 +212,9 @@ export async function takeUsageSnapshots(db: Db, now = new Date()): Promise<numb
 
 /**
  * The one name of every signer Signet trusts, as the Keys page lists it: "key:sha256:<hex>" and
- * "keyless:<issuer>|<subject>" (exact identities) → the authority's name (a stored authority's name,
- * or "<policy>/<authority>" for a key written inline in a policy). Pages name keys through this only.
+ * "keyless:<issuer>|<subject>" (exact identities) → the authority's name (a stored key's name, the
+ * short fingerprint of a key written inline in policies (lib/ui/format keyName), "<policy>/<authority>"
+ * for an inline keyless identity). Pages name keys through this only.
  */
 export async function authorityNames(db: Db): Promise<Record<string, string>> {
   const described = await describeAuthorities(db, await loadFleetPolicies(db));

@@ -26,9 +26,36 @@ export function formatDay(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 10) : "—";
 }
 
+/** A key's fingerprint ("sha256:<hex>" or bare hex) shortened: "sha256:" and its first 12 hex digits. */
+export function shortFingerprint(fingerprint: string): string {
+  const hex = fingerprint.trim().toLowerCase().replace(/^sha256:/, "");
+  return shortDigest(`sha256:${hex}`);
+}
+
+/**
+ * The one display name of a key, on every page: its name when it has one (a stored authority's), else
+ * its short fingerprint (a key written inline in policies has no name of its own: the names policies
+ * give their authorities are theirs, and one key may stand under several).
+ */
+export function keyName(key: { name?: string | null; fingerprint: string }): string {
+  return key.name || shortFingerprint(key.fingerprint);
+}
+
+const FINGERPRINT = /sha256:[0-9a-f]{64}/g;
+
+/** The key fingerprints written in a text (a verification reason), each replaced by the key's one name. */
+export function nameKeysIn(text: string, names: Readonly<Record<string, string>>): string {
+  return text.replace(FINGERPRINT, (fp) => names[`key:${fp}`] ?? shortFingerprint(fp));
+}
+
+/** The untrusted key a verification reason names ("signed by an untrusted key sha256:<hex>"), if any. */
+export function untrustedKeyIn(text: string): string | null {
+  return /untrusted key (sha256:[0-9a-f]{64})/.exec(text)?.[1] ?? null;
+}
+
 /** "key:sha256:<hex>" → "key sha256:abc…"; "keyless:<issuer>|<identity>" → identity (issuer host). */
 export function signerLabel(signer: string): string {
-  if (signer.startsWith("key:")) return `key ${shortDigest(signer.slice(4))}`;
+  if (signer.startsWith("key:")) return `key ${shortFingerprint(signer.slice(4))}`;
   if (signer.startsWith("keyless:")) {
     const [issuer = "", identity = ""] = signer.slice(8).split("|");
     let host = issuer;

@@ -10,7 +10,7 @@ import type { EvidenceDto } from "@/lib/dto/dashboard";
 import { tagOf } from "@/lib/registry/reference";
 import { normalizeFingerprint } from "@/lib/trust/facts";
 import { authorityNames } from "@/lib/trust/inventory";
-import { shortDigest } from "@/lib/ui/format";
+import { nameKeysIn, shortDigest, untrustedKeyIn } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
@@ -34,12 +34,15 @@ function Field({ label, children, testId }: { label: string; children: React.Rea
 function SignerOf({ e, names }: { e: EvidenceDto; names: Record<string, string> }) {
   if (e.keyFingerprint) return <Signer signer={`key:${normalizeFingerprint(e.keyFingerprint)}`} names={names} />;
   if (e.certIdentity) return <Signer signer={`keyless:${e.certIssuer ?? ""}|${e.certIdentity}`} names={names} />;
-  if (e.status !== "valid" && e.statusReason?.includes("no-matching-key"))
+  if (e.status !== "valid" && e.statusReason?.includes("no-matching-key")) {
+    const untrusted = untrustedKeyIn(e.statusReason);
+    if (untrusted) return <Signer signer={`key:${untrusted}`} names={names} />;
     return (
       <span className="text-amber-800 dark:text-amber-300" data-testid="signer-untrusted">
         signed by an untrusted key (no key of any policy verifies it; the signature does not name its key)
       </span>
     );
+  }
   return <span>unknown signer</span>;
 }
 
@@ -146,7 +149,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                     </span>
                   )}
                 </div>
-                {e.statusReason && <p className="mt-1 text-xs text-red-700 dark:text-red-300">{e.statusReason}</p>}
+                {e.statusReason && <p className="mt-1 text-xs text-red-700 dark:text-red-300">{nameKeysIn(e.statusReason, names)}</p>}
                 <dl className="mt-2 grid gap-2 text-sm sm:grid-cols-2 lg:grid-cols-4">
                   <Field label="Rekor log index">{e.tlogLogIndex}</Field>
                   <Field label="Integrated time">{e.tlogIntegratedTime ? <Time iso={e.tlogIntegratedTime} /> : null}</Field>

@@ -7,6 +7,8 @@ import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { shortFingerprint } from "@/lib/ui/format";
 import { EXPECTED, startDashboardScenario, type DashboardScenario } from "@/tests/support/dashboard-scenario";
 import { pdfText } from "@/tests/support/pdf";
 import { waitFor } from "@/tests/support/process";
@@ -194,8 +196,9 @@ describe("dashboard pages on a real scan", () => {
     expect(await text("image-digest")).toBe(s.digests.attested);
     expect(await page.getByTestId("evidence-signature").textContent()).toContain("valid");
     expect(await page.getByTestId("evidence-attestation").textContent()).toContain("https://slsa.dev/provenance/v0.2");
-    // the key is named as the Keys page names it: the policy's inline authority
-    expect(await text("image-signers")).toBe("release/ci");
+    // the key is named as the Keys page names it: a key written inline has no name, so its short fingerprint
+    const fp = publicKeyFingerprint(await fs.readFile(s.ws.pub, "utf8"));
+    expect(await text("image-signers")).toBe(shortFingerprint(fp));
     const placement = (await page.getByTestId("placement-attested").textContent()) ?? "";
     expect(placement).toContain("admin/payments/Pod/attested");
     expect(placement).toContain("release");
@@ -203,6 +206,12 @@ describe("dashboard pages on a real scan", () => {
     expect(await page.getByTestId("history").textContent()).toContain("release");
     await noHorizontalOverflow();
     await shot("image-detail");
+    // the signer links to its one Keys row: the key both policies write inline, listed once with both
+    await page.getByTestId("image-signers").getByRole("link", { name: shortFingerprint(fp) }).click();
+    await page.waitForURL((u) => u.pathname === "/keys");
+    const row = page.getByTestId(`key-${fp}`);
+    expect(await page.getByTestId("keys-table").locator("tbody tr", { hasText: shortFingerprint(fp) }).count()).toBe(1);
+    expect(await row.textContent()).toMatch(/release \(enforce, as ci\).*tools-audit \(audit, as ci\)/);
   });
 
   it("clusters and namespaces: coverage per namespace, applicable policies and what enforcing would break", async () => {
@@ -357,6 +366,9 @@ describe("dashboard pages on a real scan", () => {
     // signed by a key no policy trusts: named as such, never "none"
     expect(await text("image-signers")).toBe("no trusted signer");
     expect(await page.getByTestId("evidence").textContent()).toContain("signed by an untrusted key");
+    // the key two policies trust is one candidate, named as the Keys page names it
+    const trusted = shortFingerprint(publicKeyFingerprint(await fs.readFile(s.ws.pub, "utf8")));
+    expect(await page.getByTestId("evidence").textContent()).toContain(`signature does not verify with the one candidate key (${trusted})`);
     // image → its namespace
     await page.getByTestId("image-namespaces").getByRole("link", { name: "admin/payments" }).click();
     await page.waitForURL(`${s.base}/clusters/admin/payments`);

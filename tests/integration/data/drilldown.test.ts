@@ -11,6 +11,7 @@ import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { authorityNames, authorityPolicies } from "@/lib/trust/inventory";
+import { shortFingerprint } from "@/lib/ui/format";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
 
@@ -138,8 +139,8 @@ spec:
     expect(byTag.rows.map((r) => r.digest)).toEqual([d(1)]);
   });
 
-  it("one name per key: the inline key is named after its policy until a stored authority holds it; Used by matches Keys", async () => {
-    expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: "release/k" });
+  it("one name per key: the inline key is named by its short fingerprint until a stored authority holds it; Used by matches Keys", async () => {
+    expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: shortFingerprint(FP) });
     await db.authority.create({ data: { name: "release-2026", kind: "key", publicKeyPem: PEM, fingerprint: FP } });
     expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: "release-2026" });
     // the policy's inline key is the stored one: the stored authority is used by the policy

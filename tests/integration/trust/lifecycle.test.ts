@@ -6,6 +6,7 @@ import { verifyAuditChain } from "@/lib/audit/store";
 import { createDb, getDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
 import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
@@ -16,6 +17,7 @@ import { loadFleet } from "@/lib/trust/load-fleet";
 import { previewRevocation, revokeAuthority, revokedWorkloads } from "@/lib/trust/revoke";
 import { rotateAuthority } from "@/lib/trust/rotate-authority";
 import { updateTrustSettings } from "@/lib/trust/settings";
+import { shortFingerprint } from "@/lib/ui/format";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { ROOT, waitFor } from "@/tests/support/process";
@@ -44,6 +46,7 @@ describe("trust lifecycle end to end", () => {
   let keyB: string;
   let pubA: string;
   let pubB: string;
+  let pubQa: string;
   let ctx: PipelineContext;
   const digests: Record<string, string> = {};
   const actor = "admin@test";
@@ -60,7 +63,7 @@ describe("trust lifecycle end to end", () => {
     keyB = await generateExtraKey(ws, "b");
     pubA = await fs.readFile(ws.pub, "utf8");
     pubB = await fs.readFile(keyB.replace(/cosign\.key$/, "cosign.pub"), "utf8");
-    const pubQa = await fs.readFile((await generateExtraKey(ws, "qa")).replace(/cosign\.key$/, "cosign.pub"), "utf8");
+    pubQa = await fs.readFile((await generateExtraKey(ws, "qa")).replace(/cosign\.key$/, "cosign.pub"), "utf8");
     const names = ["a1", "a2", "a3", "ab"];
     const pushed = await Promise.all(names.map((n) => pushRandomImage(ws, h, `apps/${n}`, "v1")));
     names.forEach((n, i) => (digests[n] = pushed[i]!));
@@ -145,7 +148,7 @@ spec:
     expect(a).toMatchObject({ status: "active", source: "cosign.pub", owner: "platform", algorithm: "ecdsa-prime256v1", usage: { containers: 4, images: 4, namespaces: 2 } });
     expect(a.policies.map((p) => `${p.policy}/${p.alias}/${p.mode}`).sort()).toEqual(["release/ci/enforce", "tools-audit/legacy/audit", "two-party/team/audit"]);
     // the inline PEM is the same key: no separate entry (only the qa key, which is not stored, has one)
-    expect(inv.filter((e) => e.source === "policy").map((e) => e.name)).toEqual(["two-party/qa"]);
+    expect(inv.filter((e) => e.source === "policy").map((e) => [e.name, e.policies.map((p) => `${p.policy}/${p.alias}`)])).toEqual([[shortFingerprint(publicKeyFingerprint(pubQa)), ["two-party/qa"]]]);
   });
 
   it("loads the fleet's facts without reading Evidence.raw, named as the verdicts name them", async () => {

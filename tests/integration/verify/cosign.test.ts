@@ -281,6 +281,19 @@ require: { signatures: { allOf: [org, release] } }`,
     expect(codes(missing)).toContain("predicate-type");
   });
 
+  it("names an unknown signer's candidates by distinct key: one key trusted by three policies is one candidate", async () => {
+    const three = ["release", "tools-audit", "batch"].map((n) => keyPolicy(n, keyAuthority("a", pub.b))).join("");
+    const r = await check("classic", three);
+    expect(r.policies.map((p) => p.verdict.value)).toEqual(["failed", "failed", "failed"]);
+    const messages = (v: ImageVerification) => v.evidence.flatMap((e) => e.reasons.map((x) => `${x.code}: ${x.message}`));
+    expect(messages(r)).toEqual([
+      `signature: signature does not verify with the one candidate key (${publicKeyFingerprint(pub.b)})`,
+      "no-matching-key: signed by an untrusted key: no candidate key verifies this signature, and the signature does not name its key",
+    ]);
+    const two = await check("classic", `${three}${keyPolicy("qa", keyAuthority("a", pub.c))}`);
+    expect(messages(two)[0]).toBe(`signature: signature does not verify with any of 2 candidate keys (${publicKeyFingerprint(pub.b)}, ${publicKeyFingerprint(pub.c)})`);
+  });
+
   it("fails a wrong key, a revoked authority, and signatures copied onto other images", async () => {
     const wrongKey = await check("classic", keyPolicy("wrong-key", keyAuthority("a", pub.b)));
     expect(wrongKey.verdict).toBe("failed");

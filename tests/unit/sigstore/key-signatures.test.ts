@@ -133,6 +133,43 @@ describe("key-based classic signatures", () => {
   });
 });
 
+describe("a signature no candidate key verifies", () => {
+  const messages = (e: VerifiedEvidence | undefined) => Object.fromEntries((e?.reasons ?? []).map((r) => [r.code, r.message]));
+
+  it("counts and names the candidates by distinct key: one key trusted by three policies is one candidate", () => {
+    const [signer, trusted, second] = [makeKey(), makeKey(), makeKey()];
+    const digest = randomDigest();
+    const artifact = tagArtifact(digest, "sig", [classicLayer(digest, signer!)]);
+    const threePolicies = ["release/ci", "tools-audit/release", "batch/release-2026"].map((keyId) => ({ keyId, pem: trusted!.pem }));
+    const [one] = verify(digest, [artifact], threePolicies);
+    expect(one?.status).toBe("invalid");
+    expect(messages(one)).toEqual({
+      signature: `signature does not verify with the one candidate key (${trusted!.fingerprint})`,
+      "no-matching-key": "signed by an untrusted key: no candidate key verifies this signature, and the signature does not name its key",
+    });
+    const [two] = verify(digest, [artifact], [...threePolicies, { keyId: "other/k", pem: second!.pem }]);
+    expect(messages(two).signature).toBe(`signature does not verify with any of 2 candidate keys (${trusted!.fingerprint}, ${second!.fingerprint})`);
+  });
+
+  it("names the untrusted signer by fingerprint when its transparency-log entry names the key that verifies the signature", () => {
+    const sigstore = makePrivateSigstore();
+    const root = parseTrustedRoot(sigstore.trustedRootJson, { id: "private" });
+    const [signer, trusted, impostor] = [makeKey(), makeKey(), makeKey()];
+    const digest = randomDigest();
+    const layerNaming = (bodyKeyPem: string) => {
+      const layer = classicLayer(digest, signer!);
+      const signature = Buffer.from(layer.annotations["dev.cosignproject.cosign/signature"] as string, "base64");
+      layer.annotations["dev.sigstore.cosign/bundle"] = rekorBundleAnnotation({ body: hashedRekordBody(layer.content, signature, bodyKeyPem), integratedTime: 1_750_000_000, logIndex: 7, log: sigstore.rekor });
+      return layer;
+    };
+    const [named] = verify(digest, [tagArtifact(digest, "sig", [layerNaming(signer!.pem)])], [{ keyId: "release/ci", pem: trusted!.pem }], [root]);
+    expect(messages(named)["no-matching-key"]).toBe(`signed by an untrusted key ${signer!.fingerprint} (named by its transparency-log entry); no candidate key verifies this signature`);
+    // an entry naming a key that did not make the signature names nobody
+    const [claimed] = verify(digest, [tagArtifact(digest, "sig", [layerNaming(impostor!.pem)])], [{ keyId: "release/ci", pem: trusted!.pem }], [root]);
+    expect(messages(claimed)["no-matching-key"]).toContain("the signature does not name its key");
+  });
+});
+
 describe("key-based legacy attestations (DSSE layers)", () => {
   const predicateType = "https://cosign.sigstore.dev/attestation/v1";
 
