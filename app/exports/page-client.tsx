@@ -1,25 +1,29 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { FilterBar, FilterDate, FilterSelect } from "@/components/filters";
 import { SignedDownload } from "@/components/signed-download";
-import { buttonClass, Card, ErrorState, Stat } from "@/components/ui";
+import { Time } from "@/components/time";
+import { buttonClass, Card, ErrorState, SimpleTable, Stat, td } from "@/components/ui";
 import { complianceReportDto } from "@/lib/dto/dashboard";
-import { getJson, toSearch } from "@/lib/ui/fetch-json";
+import { exportKeyRotationDto, type PublishedExportKeyDto } from "@/lib/dto/exports";
+import { getJson, sendJson, toSearch } from "@/lib/ui/fetch-json";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
-export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: string[]; namespaces: string[]; exportKey: { publicKeyPem: string; fingerprint: string } }) {
+export function ExportsClient({ clusters, namespaces, keys, canRotate }: { clusters: string[]; namespaces: string[]; keys: PublishedExportKeyDto[]; canRotate: boolean }) {
   const [today] = useState(() => new Date());
   const hydrated = useHydrated();
   const [f, setF] = useState({ from: day(new Date(today.getTime() - 30 * 86_400_000)), to: day(today), cluster: "", namespace: "" });
   const params = { from: `${f.from}T00:00:00.000Z`, to: `${f.to}T23:59:59.999Z`, cluster: f.cluster || undefined, namespace: f.namespace || undefined };
   const preview = useQuery({
     queryKey: [...queryKeys.all, "compliance", params],
-    queryFn: ({ signal }) => getJson(`/api/exports/compliance${toSearch({ ...params, format: "json" })}`, complianceReportDto, signal),
+    // the summary counts every row; the preview reads the first 20 rows only
+    queryFn: ({ signal }) => getJson(`/api/exports/compliance${toSearch({ ...params, format: "json", limit: 20 })}`, complianceReportDto, signal),
   });
   return (
     <div data-hydrated={hydrated}>
@@ -32,19 +36,7 @@ export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: s
         <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "csv" })}`} label="Download CSV" testId="compliance-csv" />
         <SignedDownload href={`/api/exports/compliance${toSearch({ ...params, format: "json" })}`} label="Download JSON" testId="compliance-json" />
       </FilterBar>
-      <Card title="Signatures" className="mt-4" testId="export-key">
-        <p className="text-sm text-slate-700 dark:text-slate-300">
-          Each download comes with a detached signature, saved next to it as <code>&lt;file&gt;.sig</code>, made with Signet&apos;s export key (ECDSA P-256,
-          fingerprint <span className="break-all font-mono text-xs" data-testid="export-key-fingerprint">sha256:{exportKey.fingerprint}</span>). Check a file with{" "}
-          <code className="break-all">cosign verify-blob --key signet-export.pub --signature &lt;file&gt;.sig --insecure-ignore-tlog &lt;file&gt;</code>.
-        </p>
-        <pre className="mt-2 overflow-x-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800" data-testid="export-public-key">
-          {exportKey.publicKeyPem}
-        </pre>
-        <a className={`${buttonClass} mt-2 inline-block`} href="/api/exports/public-key" download="signet-export.pub" data-testid="export-public-key-download">
-          Download public key
-        </a>
-      </Card>
+      <ExportKeys keys={keys} canRotate={canRotate} />
       <div className="mt-4" aria-live="polite">
         {preview.isPending ? (
           <p role="status" className="text-sm text-slate-600 dark:text-slate-400" data-testid="loading-state">
@@ -66,7 +58,7 @@ export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: s
             ) : (
               <Card title="Preview (first 20 rows)" className="mt-4">
                 <ul className="space-y-1 text-xs">
-                  {preview.data.rows.slice(0, 20).map((r, i) => (
+                  {preview.data.rows.map((r, i) => (
                     <li key={i} className="break-all">
                       {r.cluster}/{r.namespace}/{r.workload} · {r.digest.slice(0, 19)} · {r.policy} v{r.policyVersion} · <b>{r.verdict}</b>
                       {r.rekorLogIndexes.length ? ` · rekor ${r.rekorLogIndexes.join(",")}` : ""}
@@ -79,5 +71,111 @@ export function ExportsClient({ clusters, namespaces, exportKey }: { clusters: s
         )}
       </div>
     </div>
+  );
+}
+
+const VERIFY_EXAMPLE = "signet-compliance-2026-01-31.csv";
+
+/** The export keys: how to verify a download with cosign, the current public key, older keys with their periods, and (admins) rotation. */
+function ExportKeys({ keys, canRotate }: { keys: PublishedExportKeyDto[]; canRotate: boolean }) {
+  const current = keys[0]!;
+  const previous = keys.slice(1);
+  const command = `cosign verify-blob --key signet-export.pub --signature ${VERIFY_EXAMPLE}.sig --insecure-ignore-tlog=true ${VERIFY_EXAMPLE}`;
+  return (
+    <Card title="Signatures" className="mt-4" testId="export-key" actions={canRotate ? <RotateKey /> : undefined}>
+      <div className="space-y-2 text-sm text-slate-700 dark:text-slate-300">
+        <p>
+          Every download (the PDF report, CSV and JSON here, the image list and the audit log) is saved with its detached signature next to it as{" "}
+          <code>&lt;file&gt;.sig</code>, made with Signet&apos;s export key (ECDSA P-256, fingerprint{" "}
+          <span className="break-all font-mono text-xs" data-testid="export-key-fingerprint">
+            sha256:{current.fingerprint}
+          </span>
+          , current since <Time iso={current.validFrom} />
+          ). To check a file, download the public key below and run, in the folder holding the file, its <code>.sig</code> and <code>signet-export.pub</code>:
+        </p>
+        <pre className="overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 font-mono text-xs dark:bg-slate-800" data-testid="verify-command">
+          {command}
+        </pre>
+        <p>
+          cosign prints <code>Verified OK</code> when the file is exactly what Signet signed; a single changed byte fails. <code>--insecure-ignore-tlog</code> is needed because
+          Signet works offline and records no transparency-log entry: the trust rests on this key alone. A file signed before a key rotation verifies with the older key
+          whose period covers its date (the response header <code>X-Signet-Signature-Key</code> names the key&apos;s fingerprint).
+        </p>
+      </div>
+      <pre className="mt-2 overflow-x-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800" data-testid="export-public-key">
+        {current.publicKeyPem}
+      </pre>
+      <a className={`${buttonClass} mt-2 inline-block`} href="/api/exports/public-key" download="signet-export.pub" data-testid="export-public-key-download">
+        Download public key
+      </a>
+      {previous.length > 0 && (
+        <div className="mt-4">
+          <h3 className="text-sm font-medium">Older export keys (still valid for files signed while they were current)</h3>
+          <SimpleTable head={["Fingerprint", "Current from", "Replaced at", "Public key"]} testId="export-keys-previous" caption="Older export keys">
+            {previous.map((k) => (
+              <tr key={k.fingerprint} data-testid={`export-key-${k.fingerprint}`}>
+                <td className={`${td} break-all font-mono text-xs`}>sha256:{k.fingerprint}</td>
+                <td className={td}>
+                  <Time iso={k.validFrom} />
+                </td>
+                <td className={td}>
+                  <Time iso={k.validUntil} />
+                </td>
+                <td className={td}>
+                  <a className="text-teal-800 underline dark:text-teal-300" href={`/api/exports/public-key?fingerprint=${k.fingerprint}`} download={`signet-export-${k.fingerprint.slice(0, 12)}.pub`}>
+                    signet-export-{k.fingerprint.slice(0, 12)}.pub
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </SimpleTable>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+/** Rotates the export key after a confirmation (admins); the page then shows the new key and the old one among the older keys. */
+function RotateKey() {
+  const router = useRouter();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function rotate() {
+    setBusy(true);
+    setError(null);
+    try {
+      await sendJson("/api/exports/key/rotate", "POST", undefined, exportKeyRotationDto);
+      setConfirming(false);
+      router.refresh();
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span className="inline-flex flex-col items-end gap-1">
+      {confirming ? (
+        <span className="inline-flex items-center gap-2">
+          <span className="text-xs text-slate-600 dark:text-slate-400">New exports will be signed with a new key; the current one stays published.</span>
+          <button type="button" className={buttonClass} onClick={() => void rotate()} disabled={busy} aria-busy={busy} data-testid="export-key-rotate-confirm">
+            {busy ? "Rotating…" : "Rotate now"}
+          </button>
+          <button type="button" className={buttonClass} onClick={() => setConfirming(false)} disabled={busy}>
+            Cancel
+          </button>
+        </span>
+      ) : (
+        <button type="button" className={buttonClass} onClick={() => setConfirming(true)} data-testid="export-key-rotate">
+          Rotate export key…
+        </button>
+      )}
+      {error && (
+        <span role="alert" className="text-xs text-red-700 dark:text-red-400">
+          {error}
+        </span>
+      )}
+    </span>
   );
 }

@@ -5,7 +5,7 @@ import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { listImageFacets } from "@/lib/data/images";
 import { getDb } from "@/lib/db/client";
-import { getExportSigner } from "@/lib/exports/signing-key";
+import { getExportSigner, listExportKeys, toPublishedKeyDto } from "@/lib/exports/signing-key";
 import { ExportsClient } from "./page-client";
 
 export const dynamic = "force-dynamic";
@@ -24,7 +24,9 @@ export default async function ExportsPage() {
     );
   }
   const db = getDb();
-  const [facets, signer] = await Promise.all([listImageFacets(db), getExportSigner(db)]);
+  // the signer first: it creates the key on first use and refuses a key it cannot use
+  await getExportSigner(db);
+  const [facets, keys] = await Promise.all([listImageFacets(db), listExportKeys(db)]);
   return (
     <AppShell current="/exports">
       <PageHeader
@@ -32,7 +34,7 @@ export default async function ExportsPage() {
         description="A compliance report for a time range and scope: the auditor's PDF (coverage and its trend, namespaces, every digest not verified with the reasons, policies and keys in force, the audit log's signed checkpoint), and for every running container and applicable policy the verdict, the policy version, the signers and Rekor entries it rests on, and the verdict changes in the range (CSV, JSON). Every export is signed."
       />
       <div className="mt-6">
-        <ExportsClient clusters={facets.clusters} namespaces={facets.namespaces} exportKey={{ publicKeyPem: signer.publicKeyPem, fingerprint: signer.fingerprint }} />
+        <ExportsClient clusters={facets.clusters} namespaces={facets.namespaces} keys={keys.map(toPublishedKeyDto)} canRotate={hasRole(user.role, "admin")} />
       </div>
     </AppShell>
   );

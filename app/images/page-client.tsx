@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useMemo, useState } from "react";
 import { DataTable, Pager } from "@/components/data-table";
 import { FilterBar, FilterSearch, FilterSelect, useUrlFilters } from "@/components/filters";
+import { SignedDownload } from "@/components/signed-download";
 import { SignerList } from "@/components/signer";
 import { EmptyState, ErrorState, buttonClass, VerdictBadge } from "@/components/ui";
 import type { ImageFacetsDto } from "@/lib/dto/dashboard";
@@ -102,9 +103,7 @@ export function ImagesClient({ initialQuery, initial, facets, signerNames }: { i
         <button type="submit" className={buttonClass}>
           Search
         </button>
-        <a href={exportHref} download className={buttonClass} data-testid="export-csv">
-          Export CSV
-        </a>
+        <SignedDownload href={exportHref} label="Export CSV" testId="export-csv" />
       </FilterBar>
 
       <div className="mt-4" aria-busy={query.isFetching}>

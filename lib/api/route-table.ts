@@ -14,6 +14,7 @@ export const API_ROUTES: Record<string, () => Promise<Record<string, unknown>>> 
   "/api/authorities/[ref]": () => import("@/app/api/authorities/[ref]/route"),
   "/api/authorities": () => import("@/app/api/authorities/route"),
   "/api/exports/compliance": () => import("@/app/api/exports/compliance/route"),
+  "/api/exports/key/rotate": () => import("@/app/api/exports/key/rotate/route"),
   "/api/exports/public-key": () => import("@/app/api/exports/public-key/route"),
   "/api/exports/report": () => import("@/app/api/exports/report/route"),
   "/api/health": () => import("@/app/api/health/route"),

@@ -73,6 +73,8 @@ function describeAction(e: DescribableEvent, d: Details): string {
       return `rotated key ${str(d.from)} -> ${str(d.to)} in policies ${str(d.policies)}`;
     case "authority.revoke":
       return `revoked ${str(d.authority)}: ${str(d.reason)} (policies ${str(d.policies)})`;
+    case "export-key.rotate":
+      return `rotated the export key: sha256:${str(d.from)} -> sha256:${str(d.to)} (the old public key stays published)`;
     case "trust.settings":
       return `changed trust settings: ${changes(d, ["retireSafeDays", "reminderDays"]) || "nothing"}`;
     case "trusted-root.add":

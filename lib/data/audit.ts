@@ -7,6 +7,7 @@ import { getCheckpointSigner } from "@/lib/audit/keys";
 import { publicKeyPem } from "@/lib/audit/checkpoint";
 import { EXPORT_FORMAT, toExportedEvent, type AuditExport } from "@/lib/audit/export-format";
 import { latestCheckpoint, pageAuditEvents, toStoredLink, verifyAuditChain } from "@/lib/audit/store";
+import type { StoredLink } from "@/lib/audit/chain";
 import { readWitness } from "@/lib/audit/witness";
 import { getEnv } from "@/lib/env";
 import { chainStatusDto, type ChainStatusDto } from "@/lib/dto/dashboard";
@@ -163,38 +164,58 @@ async function walkChain(db: Db, databaseUrl: string): Promise<ChainStatusDto> {
  * The JSON export: events up to the newest checkpoint (read first, so appends during the export are
  * left out rather than left unanchored), in chain order, with that checkpoint and its public key.
  * Without filters it is the whole chain and verifies offline; with filters, `complete` is false.
+ * `head` is every member but the events; `events` reads them page by page (rows up to the checkpoint
+ * never change, so pages read one after the other make one consistent export); `complete()` is known
+ * once they are read.
  */
-export async function buildAuditExport(db: Db, q: AuditQuery, cap = 1_000_000): Promise<AuditExport> {
+export async function auditExportParts(
+  db: Db,
+  q: AuditQuery,
+  cap = 1_000_000,
+): Promise<{ head: Omit<AuditExport, "events" | "complete">; events: AsyncGenerator<AuditExport["events"][number]>; complete: () => boolean }> {
   const env = getEnv();
   const signer = getCheckpointSigner(env);
   const cp = await latestCheckpoint(db);
   const filters = await auditFilters(db, q);
-  const complete = Object.keys(filters).length === 0 && q.before === undefined;
-  const events: AuditExport["events"] = [];
-  if (cp && complete) {
-    for await (const page of pageAuditEvents(db, cp.seq, 500)) for (const l of page) if (events.length < cap) events.push(toExportedEvent(l));
-  } else {
+  const unfiltered = Object.keys(filters).length === 0 && q.before === undefined;
+  let count = 0;
+  async function* pages(): AsyncGenerator<StoredLink[]> {
+    if (cp && unfiltered) {
+      yield* pageAuditEvents(db, cp.seq, 500);
+      return;
+    }
     const through = cp?.seq ?? (await db.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } }))?.seq ?? 0n;
     let after = -1n;
-    while (events.length < cap) {
+    for (;;) {
       const page = await db.verificationEvent.findMany({
         where: { AND: [filters, { seq: { gt: after, lte: through, ...(q.before !== undefined ? { lt: q.before } : {}) } }] },
         orderBy: { seq: "asc" },
         take: 500,
       });
-      for (const r of page) events.push(toExportedEvent(toStoredLink(r)));
-      if (page.length < 500) break;
+      yield page.map(toStoredLink);
+      if (page.length < 500) return;
       after = page[page.length - 1]!.seq;
     }
   }
+  async function* events(): AsyncGenerator<AuditExport["events"][number]> {
+    for await (const page of pages()) {
+      for (const l of page) {
+        if (count >= cap) return;
+        count += 1;
+        yield toExportedEvent(l);
+      }
+    }
+  }
   return {
-    format: EXPORT_FORMAT,
-    version: 1,
-    exportedAt: new Date().toISOString(),
-    complete: complete && events.length < cap,
-    filters: Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== "limit" && v !== undefined).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : String(v)])),
-    checkpoint: cp ? { seq: cp.seq.toString(), hash: cp.hash, at: cp.at, keyId: cp.keyId, signature: cp.signature } : null,
-    publicKey: { pem: publicKeyPem(signer.publicKey), fingerprint: signer.keyId },
-    events: events.slice(0, cap),
+    head: {
+      format: EXPORT_FORMAT,
+      version: 1,
+      exportedAt: new Date().toISOString(),
+      filters: Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== "limit" && v !== undefined).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : String(v)])),
+      checkpoint: cp ? { seq: cp.seq.toString(), hash: cp.hash, at: cp.at, keyId: cp.keyId, signature: cp.signature } : null,
+      publicKey: { pem: publicKeyPem(signer.publicKey), fingerprint: signer.keyId },
+    },
+    events: events(),
+    complete: () => unfiltered && count < cap,
   };
 }

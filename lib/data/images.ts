@@ -1,5 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
+import type { Tx } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
@@ -7,7 +8,7 @@ import { tagOf, tryParseImageReference } from "@/lib/registry/reference";
 import { factId } from "@/lib/trust/facts";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
-export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDto> {
+export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageListDto> {
   const refMatches = q.q ? await imagesByReference(db, q.q) : [];
   const running: Prisma.ContainerWhereInput = {
     pod: {
@@ -65,7 +66,7 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<ImageListDt
 }
 
 /** Images whose containers wrote a reference containing `text` (a tag: "v1.2.3", ":latest"); at most 1,000. */
-async function imagesByReference(db: Db, text: string): Promise<string[]> {
+async function imagesByReference(db: Db | Tx, text: string): Promise<string[]> {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const rows = await db.$queryRaw<{ imageId: string }[]>`
     SELECT DISTINCT "imageId"::text AS "imageId" FROM "Container" WHERE "imageId" IS NOT NULL AND "imageRef" ILIKE ${pattern} LIMIT 1000`;
@@ -73,7 +74,7 @@ async function imagesByReference(db: Db, text: string): Promise<string[]> {
 }
 
 /** The tags running containers wrote for these images (one page of a list), sorted. */
-async function runningTags(db: Db, imageIds: string[]): Promise<Map<string, string[]>> {
+async function runningTags(db: Db | Tx, imageIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (imageIds.length === 0) return out;
   const refs = await db.$queryRaw<{ imageId: string; imageRef: string }[]>`
@@ -110,16 +111,20 @@ export async function listImageFacets(db: Db): Promise<ImageFacetsDto> {
   });
 }
 
-/** Every row of an image list (all pages) for a CSV export, in the list's order; capped. */
-export async function* iterateImages(db: Db, q: ImageListQuery, cap = 100_000): AsyncGenerator<ImageListDto["rows"][number]> {
+/**
+ * Every row of an image list (all pages) for a CSV export, in the list's order, `pageSize` rows per
+ * read; capped. Run it in one snapshot (lib/db/cursor.ts withSnapshot) so that no row moves between
+ * pages while they are read.
+ */
+export async function* iterateImages(db: Db | Tx, q: ImageListQuery, cap = 100_000, pageSize = 1000): AsyncGenerator<ImageListDto["rows"][number]> {
   let seen = 0;
   for (let page = 1; ; page += 1) {
-    const res = await listImages(db, { ...q, page, pageSize: 200 });
+    const res = await listImages(db, { ...q, page, pageSize });
     for (const row of res.rows) {
       if (seen++ >= cap) return;
       yield row;
     }
-    if (res.rows.length < 200) return;
+    if (res.rows.length < pageSize) return;
   }
 }
 

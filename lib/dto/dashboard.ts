@@ -262,6 +262,8 @@ export const complianceQuery = z.object({
   cluster: z.string().max(253).optional(),
   namespace: z.string().max(253).optional(),
   format: z.enum(["csv", "json"]).default("json"),
+  /** Only the first `limit` rows (a preview); the summary still counts every row. */
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export type ComplianceQuery = z.infer<typeof complianceQuery>;
 

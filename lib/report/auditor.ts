@@ -72,7 +72,19 @@ interface Column {
   mono?: boolean;
 }
 
-export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
+/** Where the PDF's bytes go as pdfkit produces them (an export's sink: lib/exports/download.ts). */
+export interface PdfSink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/**
+ * Renders the report: into `sink` as pdfkit produces it, or into one Buffer without a sink. The pages
+ * are held until the end (`bufferPages`: the footer names the page count), so memory follows the
+ * report's content; no second copy of the file is made when writing to a sink.
+ */
+export function renderAuditorPdf(r: AuditorReport): Promise<Buffer>;
+export function renderAuditorPdf(r: AuditorReport, sink: PdfSink): Promise<void>;
+export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buffer | void> {
   const doc = new PDFDocument({
     size: "A4",
     // landscape: a digest (71 characters), its image and where it runs fit on one line
@@ -86,12 +98,6 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
       Subject: `Image signature compliance, ${day(r.from)} to ${day(r.to)}`,
       CreationDate: new Date(r.generatedAt),
     },
-  });
-  const chunks: Buffer[] = [];
-  doc.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on("end", () => resolve(Buffer.concat(chunks)));
-    doc.on("error", reject);
   });
 
   const width = doc.page.width - MARGIN * 2;
@@ -330,7 +336,7 @@ export function renderAuditorPdf(r: AuditorReport): Promise<Buffer> {
     });
   }
   doc.end();
-  return done;
+  return drain(doc, sink);
 }
 
 /** Coverage (verified / running) over the period as a step line: a value holds until the next snapshot. */
@@ -376,4 +382,14 @@ function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: n
     doc.y,
     { width },
   );
+}
+
+/** Reads the ended document: each chunk into the sink (waiting for it), or all of them into one Buffer. */
+async function drain(doc: PDFKit.PDFDocument, sink?: PdfSink): Promise<Buffer | void> {
+  const chunks: Buffer[] = [];
+  for await (const c of doc as AsyncIterable<Buffer>) {
+    if (sink) await sink.write(c);
+    else chunks.push(c);
+  }
+  if (!sink) return Buffer.concat(chunks);
 }

@@ -153,7 +153,7 @@ spec:
     ];
     for (const [route, url, cookie] of exports) {
       const res = await call(route, url, cookie);
-      expect(res.status, url).toBe(200);
+      expect(res.status, `${url}: ${res.status === 200 ? "" : await res.clone().text()}`).toBe(200);
       expect(res.headers.get("x-signet-signature-key"), url).toBe(keyJson.fingerprint);
       const body = new Uint8Array(await res.arrayBuffer());
       expect(body.byteLength, url).toBeGreaterThan(50);

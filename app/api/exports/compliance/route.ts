@@ -1,8 +1,9 @@
 import { route } from "@/lib/api/route";
-import { buildComplianceReport } from "@/lib/data/exports";
+import { complianceHeader, compliancePeriod, iterateComplianceRows } from "@/lib/data/exports";
 import { getDb } from "@/lib/db/client";
+import { withSnapshot } from "@/lib/db/cursor";
 import { complianceQuery } from "@/lib/dto/dashboard";
-import { signedCsv, signedJson } from "@/lib/exports/download";
+import { signedExport, writeCsv, writeJsonWithArray } from "@/lib/exports/download";
 
 export const dynamic = "force-dynamic";
 
@@ -11,18 +12,33 @@ const HEADER = [
   "evaluated_at", "signers", "rekor_log_indexes", "reasons", "events_in_range",
 ] as const;
 
-/** Compliance report for a time range and scope: evidence per running digest and policy, as CSV or JSON (auditors); signed with the export key. */
+/**
+ * Compliance report for a time range and scope: evidence per running digest and policy, as CSV or JSON
+ * (auditors); read from one snapshot page by page, written as it is read, signed with the export key.
+ */
 export const GET = route({ access: "auditor", query: complianceQuery }, async ({ query }) => {
-  const report = await buildComplianceReport(getDb(), query);
-  const name = `signet-compliance-${report.to.slice(0, 10)}`;
-  if (query.format === "json") return signedJson(getDb(), `${name}.json`, report);
-  return signedCsv(
-    getDb(),
-    `${name}.csv`,
-    HEADER,
-    report.rows.map((r) => [
-      r.cluster, r.namespace, r.workload, r.container, r.image, r.digest, r.policy, r.policyVersion, r.mode, r.verdict,
-      r.evaluatedAt, r.signers, r.rekorLogIndexes, r.reasons.join("; "), r.eventsInRange,
-    ]),
+  const db = getDb();
+  const now = new Date();
+  const period = compliancePeriod(query, now);
+  const name = `signet-compliance-${period.to.toISOString().slice(0, 10)}`;
+  const json = query.format === "json";
+  return signedExport(db, { filename: `${name}.${json ? "json" : "csv"}`, contentType: json ? "application/json; charset=utf-8" : "text/csv; charset=utf-8" }, (sink) =>
+    withSnapshot(db, async (tx) => {
+      await sink.reset();
+      const rows = iterateComplianceRows(tx, query, period);
+      if (json) return writeJsonWithArray(sink, await complianceHeader(tx, query, now), "rows", rows);
+      return writeCsv(
+        sink,
+        HEADER,
+        (async function* () {
+          for await (const r of rows) {
+            yield [
+              r.cluster, r.namespace, r.workload, r.container, r.image, r.digest, r.policy, r.policyVersion, r.mode, r.verdict,
+              r.evaluatedAt, r.signers, r.rekorLogIndexes, r.reasons.join("; "), r.eventsInRange,
+            ];
+          }
+        })(),
+      );
+    }),
   );
 });

@@ -2,7 +2,7 @@ import { route } from "@/lib/api/route";
 import { buildAuditorReport } from "@/lib/data/auditor-report";
 import { getDatabaseUrl, getDb } from "@/lib/db/client";
 import { auditorReportQuery } from "@/lib/dto/exports";
-import { signedDownload } from "@/lib/exports/download";
+import { signedExport } from "@/lib/exports/download";
 import { renderAuditorPdf } from "@/lib/report/auditor";
 
 export const dynamic = "force-dynamic";
@@ -11,6 +11,5 @@ export const dynamic = "force-dynamic";
 export const GET = route({ access: "auditor", query: auditorReportQuery }, async ({ query }) => {
   const db = getDb();
   const report = await buildAuditorReport(db, getDatabaseUrl(), query);
-  const body = await renderAuditorPdf(report);
-  return signedDownload(db, { filename: `signet-report-${report.to.slice(0, 10)}.pdf`, contentType: "application/pdf", body });
+  return signedExport(db, { filename: `signet-report-${report.to.slice(0, 10)}.pdf`, contentType: "application/pdf" }, (sink) => renderAuditorPdf(report, sink));
 });
