@@ -1,6 +1,7 @@
 // `npm run bench:admission`: what the API server waits for when it asks Signet's admission webhook.
 // An embedded PostgreSQL, a real registry with signed images (cosign's classic format), an enforce
-// policy over them, and the webhook process (scripts/webhook.ts) over HTTPS with a test CA. Each
+// policy over them, and the webhook process (scripts/webhook.ts) over HTTPS with a test CA, its caller
+// authenticated as the API server would (a client certificate and a bearer token, docs/decisions/0018). Each
 // AdmissionReview (a Pod with one container) is timed from the client's request to the parsed answer,
 // one at a time over a kept-alive connection, as the API server sends them:
 //  - known digests: a scan's image check (lib/scan/pipeline checkImages) stored their evidence first;
@@ -12,6 +13,7 @@
 //
 //   bash scripts/n24.sh tsx --conditions=react-server bench/admission.ts [--reviews N] [--known N] [--unknown N]
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +31,7 @@ import { mapLimit } from "@/lib/concurrency";
 import { registryTools, startRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
 import { saveSigningPolicy } from "@/tests/support/scan";
-import { admissionReview, createWebhookPki, podObject, startWebhook } from "@/tests/support/webhook";
+import { admissionReview, createCa, createWebhookPki, issueClientCertificate, podObject, startWebhook } from "@/tests/support/webhook";
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -75,18 +77,24 @@ async function main() {
     await checkImages({ db, adapters: createScanAdapters(), log, evidenceMaxAgeMs: 3_600_000, enqueueImageCheck: async () => undefined }, { imageIds: images.map((i) => i.id), mode: "scan" });
 
     const pki = await createWebhookPki(await fs.mkdtemp(path.join(dir, "pki-")));
+    const clientCa = await createCa(pki.dir, "client-ca");
+    const client = await issueClientCertificate(pki.dir, "client-ca", "apiserver", "kube-apiserver-webhook-client");
+    const token = randomBytes(24).toString("hex");
+    await fs.writeFile(path.join(pki.dir, "tokens"), `${token}\n`);
     webhook = await startWebhook(pki, {
       DATABASE_URL: pg.url,
       SIGNET_DATA_DIR: path.join(dir, "data"),
       SIGNET_REGISTRY_INSECURE: registry.host,
       SIGNET_WEBHOOK_CLUSTER: "bench",
+      SIGNET_WEBHOOK_CLIENT_CA: clientCa,
+      SIGNET_WEBHOOK_TOKEN_FILE: path.join(pki.dir, "tokens"),
       LOG_LEVEL: "warn",
     });
-    const agent = new Agent({ connect: { ca: pki.caPem }, connections: 1 });
+    const agent = new Agent({ connect: { ca: pki.caPem, cert: await fs.readFile(client.certFile), key: await fs.readFile(client.keyFile) }, connections: 1 });
     const review = async (i: number, image: string): Promise<{ ms: number; allowed: boolean }> => {
       const body = JSON.stringify(admissionReview(`uid-${i}`, podObject("prod", `p-${i}`, [image])));
       const t0 = performance.now();
-      const res = await request(`${webhook!.url}/validate`, { method: "POST", dispatcher: agent, headers: { "content-type": "application/json" }, body });
+      const res = await request(`${webhook!.url}/validate`, { method: "POST", dispatcher: agent, headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
       const json = (await res.body.json()) as { response: { allowed: boolean } };
       return { ms: performance.now() - t0, allowed: json.response.allowed };
     };

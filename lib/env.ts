@@ -211,6 +211,16 @@ const envSchema = z.object({
   SIGNET_WEBHOOK_BUDGET_MS: intFromString(100, 29_000).default(8000),
   /** What the webhook answers when its budget runs out or it fails: Fail denies, Ignore admits with a warning (the chart sets the ValidatingWebhookConfiguration's failurePolicy to the same). */
   SIGNET_WEBHOOK_FAILURE_POLICY: z.enum(["Fail", "Ignore"]).default("Fail"),
+  /**
+   * Caller authentication of the webhook (docs/decisions/0018): a PEM CA file the API server's client
+   * certificate must chain to, and/or a file of accepted bearer tokens (one a line); both re-read on change.
+   * With neither, callers are unauthenticated: their records say so and evaluation is rate-limited per source.
+   */
+  SIGNET_WEBHOOK_CLIENT_CA: z.string().min(1).optional(),
+  SIGNET_WEBHOOK_TOKEN_FILE: z.string().min(1).optional(),
+  /** Reviews evaluated a second per source address, and the burst, while no caller authentication is configured. */
+  SIGNET_WEBHOOK_UNAUTHENTICATED_RATE: z.coerce.number().min(0.01).max(100_000).default(20),
+  SIGNET_WEBHOOK_UNAUTHENTICATED_BURST: intFromString(1, 1_000_000).default(100),
   /** Coverage goal in percent: the target line of the overview's trend chart. */
   SIGNET_COVERAGE_TARGET: z.coerce.number().min(0).max(100).default(95),
   /** Per-cluster coverage goals overriding SIGNET_COVERAGE_TARGET: "prod=99,staging=80". */

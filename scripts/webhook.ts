@@ -39,8 +39,19 @@ async function main() {
     host: env.SIGNET_WEBHOOK_HOST,
     port: env.SIGNET_WEBHOOK_PORT,
     failurePolicy: env.SIGNET_WEBHOOK_FAILURE_POLICY,
+    clientCaFile: env.SIGNET_WEBHOOK_CLIENT_CA,
+    tokenFile: env.SIGNET_WEBHOOK_TOKEN_FILE,
+    unauthenticatedRateLimit: { perSecond: env.SIGNET_WEBHOOK_UNAUTHENTICATED_RATE, burst: env.SIGNET_WEBHOOK_UNAUTHENTICATED_BURST },
     log,
   });
+  if (server.callerAuth) {
+    log.info({ clientCertificate: !!env.SIGNET_WEBHOOK_CLIENT_CA, token: !!env.SIGNET_WEBHOOK_TOKEN_FILE }, "admission webhook callers must authenticate; others get 401");
+  } else {
+    log.warn(
+      { perSecond: env.SIGNET_WEBHOOK_UNAUTHENTICATED_RATE, burst: env.SIGNET_WEBHOOK_UNAUTHENTICATED_BURST },
+      "admission webhook callers are NOT authenticated: anyone who reaches the port can ask for decisions and write records (marked 'unauthenticated caller'); evaluation is rate-limited per source address. Set SIGNET_WEBHOOK_CLIENT_CA and/or SIGNET_WEBHOOK_TOKEN_FILE (docs/decisions/0018)",
+    );
+  }
   log.info({ port: server.port, host: env.SIGNET_WEBHOOK_HOST, cluster: env.SIGNET_WEBHOOK_CLUSTER, budgetMs: env.SIGNET_WEBHOOK_BUDGET_MS, failurePolicy: env.SIGNET_WEBHOOK_FAILURE_POLICY }, "admission webhook listening (POST /validate)");
   const shutdown = (signal: string) => {
     log.info({ signal }, "stopping admission webhook");

@@ -56,6 +56,11 @@ const columns: ColumnDef<Row, unknown>[] = [
       <div className="min-w-32 text-xs">
         {row.original.controller}
         {row.original.decision && <span className="text-slate-600 dark:text-slate-400"> ({row.original.decision})</span>}
+        {row.original.callerAuthenticated === false && (
+          <div className="text-amber-800 dark:text-amber-300" data-testid="unauthenticated-caller" title="The webhook's caller did not authenticate: this review may not have come from the API server (docs/decisions/0018).">
+            unauthenticated caller
+          </div>
+        )}
         {row.original.policyName && <div className="break-words text-slate-600 dark:text-slate-400">{row.original.policyName}</div>}
       </div>
     ),

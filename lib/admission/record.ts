@@ -6,6 +6,7 @@ import { withTransaction } from "@/lib/db/transaction";
 import type { Logger } from "pino";
 import { outcomeReason } from "@/lib/policy/admission";
 import type { AdmissionAnswer } from "@/lib/admission/answer";
+import type { Caller } from "@/lib/admission/caller-auth";
 
 /**
  * Records every admission decision of Signet's webhook: one `admission` event in the audit log per
@@ -17,6 +18,12 @@ import type { AdmissionAnswer } from "@/lib/admission/answer";
  * Written behind the answer: decisions are queued and flushed in one transaction every `flushMs`
  * (or at `maxBatch`), so the API server never waits on the audit chain's lock. A process killed
  * between an answer and the next flush loses at most that window's records (docs/decisions/0017).
+ *
+ * Each record says who called: an authenticated caller (the API server's client certificate and/or
+ * token, docs/decisions/0018) or not. A review from an unauthenticated caller may be forged, so its
+ * audit event's actor says "(unauthenticated caller)", its details carry the source address, and its
+ * rejection rows are kept apart from authenticated ones (`callerAuthenticated` false) — a forged
+ * review never advances the count of a real rejection.
  */
 export interface AdmissionRecord {
   uid: string;
@@ -27,7 +34,14 @@ export interface AdmissionRecord {
   user: string | null;
   dryRun: boolean;
   answer: AdmissionAnswer;
+  caller: Caller;
   at: Date;
+}
+
+/** The audit actor of a review: the requesting user as the review names it, marked when the caller did not authenticate. */
+export function actorOf(r: Pick<AdmissionRecord, "user" | "caller">): string | null {
+  if (r.caller.authenticated) return r.user ? `kube:${r.user}`.slice(0, 300) : null;
+  return `${r.user ? `kube:${r.user}`.slice(0, 270) : "(no user)"} (unauthenticated caller)`;
 }
 
 const DECISION: Record<AdmissionAnswer["decision"], string> = { admit: "allowed", warn: "warned", deny: "denied", "timed-out": "timed-out" };
@@ -42,7 +56,7 @@ export function auditEventOf(r: AdmissionRecord, cluster: string): NewAuditEvent
   return {
     kind: "admission",
     occurredAt: r.at,
-    actor: r.user ? `kube:${r.user}`.slice(0, 300) : null,
+    actor: actorOf(r),
     clusterName: cluster,
     namespace: r.namespace,
     workload: `${r.kind}/${r.name}`,
@@ -55,6 +69,7 @@ export function auditEventOf(r: AdmissionRecord, cluster: string): NewAuditEvent
       uid: r.uid,
       operation: r.operation,
       dryRun: r.dryRun,
+      caller: r.caller.authenticated ? { authenticated: true, via: r.caller.via, subject: r.caller.subject } : { authenticated: false, source: r.caller.source },
       elapsedMs: Math.round(r.answer.elapsedMs * 10) / 10,
       images: r.answer.images.map((i) => ({
         container: i.container,
@@ -128,16 +143,18 @@ export class AdmissionRecorder {
     this.clusterId ??= (await this.db.cluster.upsert({ where: { name: this.cluster }, create: { name: this.cluster, source: "in_cluster" }, update: {}, select: { id: true } })).id;
     const clusterId = this.clusterId;
     // one row per (namespace, object, image, policy, decision): repeated attempts advance it
-    const rows = new Map<string, { namespace: string; workloadKind: string; workloadName: string; image: string | null; policyName: string | null; decision: string; message: string; count: number; first: Date; last: Date }>();
+    const rows = new Map<string, { namespace: string; workloadKind: string; workloadName: string; image: string | null; policyName: string | null; decision: string; message: string; callerAuthenticated: boolean; count: number; first: Date; last: Date }>();
     for (const r of batch) {
       for (const row of rejectionRowsOf(r)) {
-        const uid = `signet:${createHash("sha256").update([r.namespace, r.kind, r.name, row.key, row.decision].join("\u0000")).digest("hex").slice(0, 40)}`;
+        // an unauthenticated caller's rows never share a key with an authenticated caller's
+        const parts = [r.namespace, r.kind, r.name, row.key, row.decision, ...(r.caller.authenticated ? [] : ["unauthenticated"])];
+        const uid = `signet:${createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 40)}`;
         const prev = rows.get(uid);
         if (prev) {
           prev.count++;
           prev.last = r.at;
           prev.message = row.message;
-        } else rows.set(uid, { namespace: r.namespace, workloadKind: r.kind, workloadName: r.name, image: row.image, policyName: row.policyName, decision: row.decision, message: row.message, count: 1, first: r.at, last: r.at });
+        } else rows.set(uid, { namespace: r.namespace, workloadKind: r.kind, workloadName: r.name, image: row.image, policyName: row.policyName, decision: row.decision, message: row.message, callerAuthenticated: r.caller.authenticated, count: 1, first: r.at, last: r.at });
       }
     }
     await withTransaction(
@@ -147,7 +164,7 @@ export class AdmissionRecorder {
           const message = v.message.slice(0, 4000);
           await tx.admissionRejection.upsert({
             where: { clusterId_eventUid: { clusterId, eventUid } },
-            create: { clusterId, eventUid, namespace: v.namespace, workloadKind: v.workloadKind, workloadName: v.workloadName, image: v.image, controller: "signet", webhook: "validate.signet.dev", policyName: v.policyName, decision: v.decision, message, firstSeen: v.first, lastSeen: v.last, count: v.count },
+            create: { clusterId, eventUid, namespace: v.namespace, workloadKind: v.workloadKind, workloadName: v.workloadName, image: v.image, controller: "signet", webhook: "validate.signet.dev", policyName: v.policyName, decision: v.decision, callerAuthenticated: v.callerAuthenticated, message, firstSeen: v.first, lastSeen: v.last, count: v.count },
             update: { message, lastSeen: v.last, count: { increment: v.count } },
           });
         }

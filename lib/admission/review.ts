@@ -29,6 +29,8 @@ export const admissionReviewSchema = z.object({
     operation: z.enum(["CREATE", "UPDATE", "DELETE", "CONNECT"]),
     userInfo: z.object({ username: z.string().max(1024).optional() }).optional(),
     object: z.unknown().optional(),
+    /** The object before an UPDATE. */
+    oldObject: z.unknown().optional(),
     dryRun: z.boolean().optional(),
   }),
 });
@@ -61,12 +63,28 @@ export interface ReviewedContainer {
 export type ReviewedObject =
   /** Not something Signet evaluates (another kind, a DELETE, a subresource other than ephemeralcontainers). */
   | { kind: "skip" }
+  /** An UPDATE that runs no image the object did not run before (a scale, a label, a rollout restart): admitted as it stands. */
+  | { kind: "unchanged"; objectKind: string }
   | { kind: "invalid"; reason: string }
   | { kind: "pod-spec"; objectKind: string; name: string; namespace: string; containers: ReviewedContainer[] };
 
 const metadata = z.object({ name: name.optional(), generateName: name.optional(), namespace: name.optional() }).optional();
 
-/** The containers of the object under review, or why there are none to evaluate. */
+function podSpecOf(object: unknown, path: readonly string[]) {
+  let spec: unknown = object;
+  for (const p of path) spec = typeof spec === "object" && spec !== null ? (spec as Record<string, unknown>)[p] : undefined;
+  return podSpec.safeParse(spec);
+}
+
+const imagesOf = (spec: z.infer<typeof podSpec>) =>
+  [...spec.containers, ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])].flatMap((c) => (c.image === undefined ? [] : [c.image]));
+
+/**
+ * The containers of the object under review, or why there are none to evaluate. An UPDATE whose
+ * object runs only images its oldObject already ran (compared as written, a tag with its tag) is
+ * `unchanged`: the images were evaluated when they came in, and a scale or a label change is not
+ * refused because an image has lost its signature since (the scan and the drift view report that).
+ */
 export function reviewedObject(req: AdmissionRequest): ReviewedObject {
   const key = `${req.kind.group}/${req.kind.kind}`;
   const path = POD_SPEC_PATH[key];
@@ -74,10 +92,15 @@ export function reviewedObject(req: AdmissionRequest): ReviewedObject {
   // pods/ephemeralcontainers (kubectl debug) carries the whole Pod; pods/status and the like change no image
   if (req.subResource && !(key === "/Pod" && req.subResource === "ephemeralcontainers")) return { kind: "skip" };
   if (typeof req.object !== "object" || req.object === null) return { kind: "invalid", reason: "the request carries no object" };
-  let spec: unknown = req.object;
-  for (const p of path) spec = typeof spec === "object" && spec !== null ? (spec as Record<string, unknown>)[p] : undefined;
-  const parsed = podSpec.safeParse(spec);
+  const parsed = podSpecOf(req.object, path);
   if (!parsed.success) return { kind: "invalid", reason: `the ${req.kind.kind} has no readable pod spec at ${path.join(".")}` };
+  if (req.operation === "UPDATE" && typeof req.oldObject === "object" && req.oldObject !== null) {
+    const old = podSpecOf(req.oldObject, path);
+    if (old.success) {
+      const before = new Set(imagesOf(old.data));
+      if (imagesOf(parsed.data).every((i) => before.has(i))) return { kind: "unchanged", objectKind: req.kind.kind };
+    }
+  }
   const md = metadata.safeParse((req.object as Record<string, unknown>).metadata);
   const objName = req.name || (md.success ? (md.data?.name ?? md.data?.generateName) : undefined) || "(unnamed)";
   const namespace = req.namespace || (md.success ? md.data?.namespace : undefined) || "default";

@@ -4,8 +4,10 @@ import https from "node:https";
 import type http from "node:http";
 import tls from "node:tls";
 import type { Logger } from "pino";
-import type { ApiErrorCode } from "@/lib/api/errors";
+import { API_ERROR_STATUS, type ApiErrorCode } from "@/lib/api/errors";
 import type { AdmissionAnswerer } from "@/lib/admission/answer";
+import { authenticateCaller, callerAuthEnabled, parseTokenFile, type Caller, type CallerAuthConfig } from "@/lib/admission/caller-auth";
+import { SourceLogGate, SourceRateLimiter, sourceKey, type RateLimit } from "@/lib/admission/per-source";
 import type { AdmissionRecorder } from "@/lib/admission/record";
 import { admissionResponse, admissionReviewSchema, reviewedObject } from "@/lib/admission/review";
 
@@ -17,6 +19,13 @@ import { admissionResponse, admissionReviewSchema, reviewedObject } from "@/lib/
  * change gets the new certificate, connections already open keep theirs, nothing restarts. A new pair
  * that does not load (half-written, key and certificate not matching) is refused and the old one kept.
  * Anything that is not an AdmissionReview gets the API error envelope `{ error: { code, message } }`.
+ *
+ * Callers (docs/decisions/0018): with a client CA and/or a token file configured, a POST whose caller
+ * does not authenticate (lib/admission/caller-auth) gets 401 before its body is read — nothing is
+ * evaluated or recorded; refusals are counted and logged at most once a minute per source, never with
+ * what was presented. The CA and token files are re-read on change like the certificate. With neither,
+ * every review is evaluated as from an unauthenticated caller (its records say so) and at most
+ * `unauthenticatedRateLimit` reviews a second per source address are evaluated; the rest get 429.
  */
 export interface AdmissionServerOptions {
   answerer: AdmissionAnswerer;
@@ -32,30 +41,56 @@ export interface AdmissionServerOptions {
   certCheckMs?: number;
   /** What an answer that failed unexpectedly says (the budget's failure policy). */
   failurePolicy: "Fail" | "Ignore";
+  /** PEM CA bundle the API server's client certificate must chain to (re-read on change). */
+  clientCaFile?: string;
+  /** File of accepted bearer tokens, one a line (re-read on change). */
+  tokenFile?: string;
+  /** Reviews evaluated per source address while no caller authentication is configured. */
+  unauthenticatedRateLimit: RateLimit;
+  /** At most one log line per source and this interval about refused callers (default 60 s). */
+  refusalLogIntervalMs?: number;
 }
 
 export interface AdmissionServer {
   port: number;
-  /** Re-reads the certificate and key now; false when the new pair does not load (the old one stays). */
+  /** Whether callers must authenticate (a client CA or a token file is configured). */
+  callerAuth: boolean;
+  /** Requests refused so far: 401 (unauthenticated) and 429 (over the unauthenticated rate limit). */
+  refused(): { unauthenticated: number; rateLimited: number };
+  /** Re-reads the certificate and key (and client CA) now; false when they do not load (the old ones stay). */
   reloadCertificate(): boolean;
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-const STATUS: Partial<Record<ApiErrorCode, number>> = { bad_request: 400, not_found: 404, payload_too_large: 413, internal: 500 };
-
-function refuse(res: http.ServerResponse, code: ApiErrorCode, message: string): void {
+function refuse(res: http.ServerResponse, code: ApiErrorCode, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(STATUS[code] ?? 400, { "content-type": "application/json", connection: "close" });
+  res.writeHead(API_ERROR_STATUS[code], { "content-type": "application/json", connection: "close", ...headers });
   res.end(JSON.stringify({ error: { code, message } }));
 }
 
-function readPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
-  const pair = { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
-  tls.createSecureContext(pair); // throws on a pair that does not load
-  return pair;
+interface ServingFiles {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
 }
+
+function readServing(certFile: string, keyFile: string, clientCaFile: string | undefined): ServingFiles {
+  const files: ServingFiles = { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), ...(clientCaFile ? { ca: fs.readFileSync(clientCaFile) } : {}) };
+  if (files.ca && !files.ca.toString("utf8").includes("-----BEGIN CERTIFICATE-----")) throw new Error("the client CA file holds no PEM certificate");
+  tls.createSecureContext(files); // throws on a pair (or CA) that does not load
+  return files;
+}
+
+const sameFiles = (a: ServingFiles, b: ServingFiles) => a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca?.equals(b.ca ?? Buffer.alloc(0)) ?? !b.ca);
+
+const REFUSAL_MESSAGE: Record<string, string> = {
+  "no-client-certificate": "A client certificate is required (see the AdmissionConfiguration in docs/decisions/0018).",
+  "untrusted-client-certificate": "The client certificate is not signed by the webhook's client CA.",
+  "no-bearer-token": "A bearer token is required (see the AdmissionConfiguration in docs/decisions/0018).",
+  "wrong-bearer-token": "The bearer token is not accepted.",
+};
 
 /** The body, or null after answering 413 / 400 itself. */
 function readBody(req: http.IncomingMessage, res: http.ServerResponse, max: number): Promise<Buffer | null> {
@@ -95,7 +130,35 @@ function readBody(req: http.IncomingMessage, res: http.ServerResponse, max: numb
 export async function serveAdmission(opts: AdmissionServerOptions): Promise<AdmissionServer> {
   const { answerer, recorder, log } = opts;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  let current = readPair(opts.certFile, opts.keyFile);
+  let current = readServing(opts.certFile, opts.keyFile, opts.clientCaFile);
+  let tokens: readonly string[] | undefined = opts.tokenFile ? parseTokenFile(fs.readFileSync(opts.tokenFile, "utf8")) : undefined;
+  const auth: CallerAuthConfig = { clientCertificate: opts.clientCaFile !== undefined, tokens: () => tokens };
+  const authOn = callerAuthEnabled(auth);
+  const limiter = new SourceRateLimiter(opts.unauthenticatedRateLimit);
+  const logInterval = opts.refusalLogIntervalMs ?? 60_000;
+  const unauthenticated = new SourceLogGate(logInterval);
+  const rateLimited = new SourceLogGate(logInterval);
+
+  /** The caller of a POST /validate, or null after answering 401 / 429 itself (the body unread). */
+  const admitCaller = (req: http.IncomingMessage, res: http.ServerResponse): Caller | null => {
+    const source = sourceKey(req.socket.remoteAddress);
+    if (authOn) {
+      const r = authenticateCaller(req, auth, source);
+      if (r.ok) return r.caller;
+      const line = unauthenticated.note(source);
+      if (line) log.warn({ source, reason: r.reason, refused: line.count }, "admission request refused: the caller did not authenticate (401)");
+      refuse(res, "unauthenticated", REFUSAL_MESSAGE[r.reason] ?? "Unauthenticated.", tokens !== undefined ? { "www-authenticate": 'Bearer realm="signet-webhook"' } : {});
+      req.resume();
+      return null;
+    }
+    const taken = limiter.take(source);
+    if (taken.ok) return { authenticated: false, via: [], subject: null, source };
+    const line = rateLimited.note(source);
+    if (line) log.warn({ source, refused: line.count, ...opts.unauthenticatedRateLimit }, "admission request refused: over the rate limit of unauthenticated callers (429)");
+    refuse(res, "rate_limited", "Too many admission reviews from this address; configure caller authentication (docs/decisions/0018).", { "retry-after": String(taken.retryAfterSeconds) });
+    req.resume();
+    return null;
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = (req.url ?? "/").split("?", 1)[0];
@@ -105,6 +168,8 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
     }
     if (path !== "/validate") return refuse(res, "not_found", "Only POST /validate (AdmissionReview) and GET /healthz are served.");
     if (req.method !== "POST") return refuse(res, "bad_request", "POST an AdmissionReview to /validate.");
+    const caller = admitCaller(req, res);
+    if (!caller) return;
     const body = await readBody(req, res, maxBody);
     if (!body) return;
     let json: unknown;
@@ -125,6 +190,10 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
     };
     const object = reviewedObject(request);
     if (object.kind === "skip") return send({ allowed: true });
+    if (object.kind === "unchanged") {
+      log.debug({ uid: request.uid, kind: object.objectKind, name: request.name, namespace: request.namespace }, "admission: UPDATE runs no new image; admitted without evaluation");
+      return send({ allowed: true });
+    }
     if (object.kind === "invalid") return send({ allowed: false, code: 400, message: `Signet cannot evaluate this request: ${object.reason}` });
     try {
       const answer = await answerer.answer(object.namespace, object.containers);
@@ -138,6 +207,7 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
         user: request.userInfo?.username ?? null,
         dryRun: request.dryRun === true,
         answer,
+        caller,
         at: new Date(),
       });
       log.debug({ uid: request.uid, kind: object.objectKind, name: object.name, namespace: object.namespace, decision: answer.decision, ms: Math.round(answer.elapsedMs) }, "admission answered");
@@ -148,7 +218,10 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
     }
   };
 
-  const server = https.createServer({ ...current, minVersion: "TLSv1.2" }, (req, res) => {
+  // a client certificate is asked for but not required by the handshake: /healthz (the kubelet's probes)
+  // stays open, and a caller without one gets a 401 it can read instead of a failed handshake
+  const tlsOptions = (f: ServingFiles): tls.SecureContextOptions => ({ ...f, minVersion: "TLSv1.2" });
+  const server = https.createServer({ ...tlsOptions(current), ...(auth.clientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, "admission request failed");
       refuse(res, "internal", "Internal error.");
@@ -160,22 +233,35 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
 
   const reloadCertificate = (): boolean => {
     try {
-      const next = readPair(opts.certFile, opts.keyFile);
-      if (next.cert.equals(current.cert) && next.key.equals(current.key)) return true;
-      server.setSecureContext({ ...next, minVersion: "TLSv1.2" });
+      const next = readServing(opts.certFile, opts.keyFile, opts.clientCaFile);
+      if (sameFiles(next, current)) return true;
+      server.setSecureContext(tlsOptions(next));
       current = next;
-      log.info({ certFile: opts.certFile }, "webhook certificate reloaded");
+      log.info({ certFile: opts.certFile, clientCaFile: opts.clientCaFile }, "webhook certificate (and client CA) reloaded");
       return true;
     } catch (err) {
-      log.error({ err: (err as Error).message, certFile: opts.certFile }, "webhook certificate not reloaded: the new certificate and key do not load; keeping the previous ones");
+      log.error({ err: (err as Error).message, certFile: opts.certFile, clientCaFile: opts.clientCaFile }, "webhook certificate not reloaded: the new certificate, key or client CA do not load; keeping the previous ones");
       return false;
+    }
+  };
+  const reloadTokens = (): void => {
+    if (!opts.tokenFile) return;
+    try {
+      const next = parseTokenFile(fs.readFileSync(opts.tokenFile, "utf8"));
+      if (tokens && next.length === tokens.length && next.every((t, i) => t === tokens![i])) return;
+      tokens = next;
+      log.info({ tokenFile: opts.tokenFile, tokens: next.length }, "webhook caller tokens reloaded");
+    } catch (err) {
+      // the message names the problem, never a token
+      log.error({ err: (err as Error).message, tokenFile: opts.tokenFile }, "webhook caller tokens not reloaded; keeping the previous ones");
     }
   };
   // stat polling follows the symlinks a Secret volume swaps on update (inotify on the files would not)
   const interval = opts.certCheckMs ?? 2000;
   const onChange = () => void reloadCertificate();
-  fs.watchFile(opts.certFile, { interval, persistent: false }, onChange);
-  fs.watchFile(opts.keyFile, { interval, persistent: false }, onChange);
+  const watched = [opts.certFile, opts.keyFile, ...(opts.clientCaFile ? [opts.clientCaFile] : [])];
+  for (const f of watched) fs.watchFile(f, { interval, persistent: false }, onChange);
+  if (opts.tokenFile) fs.watchFile(opts.tokenFile, { interval, persistent: false }, reloadTokens);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -184,10 +270,12 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
   const address = server.address();
   return {
     port: typeof address === "object" && address ? address.port : opts.port,
+    callerAuth: authOn,
+    refused: () => ({ unauthenticated: unauthenticated.total, rateLimited: rateLimited.total }),
     reloadCertificate,
     async close() {
-      fs.unwatchFile(opts.certFile, onChange);
-      fs.unwatchFile(opts.keyFile, onChange);
+      for (const f of watched) fs.unwatchFile(f, onChange);
+      if (opts.tokenFile) fs.unwatchFile(opts.tokenFile, reloadTokens);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 5000).unref();

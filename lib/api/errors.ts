@@ -11,7 +11,8 @@ export type ApiErrorCode =
   | "unavailable"
   | "internal";
 
-const STATUS: Record<ApiErrorCode, number> = {
+/** The HTTP status of each code. */
+export const API_ERROR_STATUS: Record<ApiErrorCode, number> = {
   bad_request: 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -34,7 +35,7 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = "ApiError";
-    this.status = STATUS[code];
+    this.status = API_ERROR_STATUS[code];
   }
 }
 

@@ -56,6 +56,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
       image: r.image,
       controller: r.controller,
       decision: r.decision,
+      callerAuthenticated: r.callerAuthenticated,
       policyName: r.policyName,
       message: r.message,
       count: r.count,

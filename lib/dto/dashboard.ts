@@ -220,6 +220,8 @@ export const rejectionsDto = z.object({
       controller: z.string(),
       /** Signet's own webhook: denied / warned / timed-out (null for other controllers' rejections, all denials). */
       decision: z.string().nullable(),
+      /** Signet's own webhook: whether the caller authenticated (false: the review may have been forged); null for other controllers. */
+      callerAuthenticated: z.boolean().nullable(),
       policyName: z.string().nullable(),
       message: z.string(),
       count: z.number().int(),

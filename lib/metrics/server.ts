@@ -1,14 +1,11 @@
 import "server-only";
 import http from "node:http";
-import { timingSafeEqual } from "node:crypto";
 import type { Registry } from "prom-client";
+import { bearerMatches } from "@/lib/auth/bearer";
 
 /** True when `header` is `Bearer <token>` (constant-time); any request passes without a token. */
 export function authorizedScrape(header: string | null | undefined, token: string | undefined): boolean {
-  if (!token) return true;
-  const want = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header ?? "");
-  return got.length === want.length && timingSafeEqual(got, want);
+  return !token || bearerMatches(header, [token]);
 }
 
 /**

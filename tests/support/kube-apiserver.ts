@@ -161,8 +161,9 @@ export async function writeKubeconfig(file: string, contexts: ContextSpec[], cur
 /**
  * Starts etcd and kube-apiserver on free 127.0.0.1 ports in a temporary directory and waits for
  * /readyz. Takes a few seconds; call once per test file (beforeAll) and `stop()` in afterAll.
+ * `extraArgs` are appended to the API server's flags (e.g. --admission-control-config-file).
  */
-export async function startKubeApiserver(): Promise<KubeApiserver> {
+export async function startKubeApiserver(opts: { extraArgs?: string[] } = {}): Promise<KubeApiserver> {
   const bins = findBinaries();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-kube-"));
   let etcd: ChildProcess | undefined;
@@ -232,6 +233,7 @@ export async function startKubeApiserver(): Promise<KubeApiserver> {
         "--profiling=false",
         "--endpoint-reconciler-type=none",
         "--v=0",
+        ...(opts.extraArgs ?? []),
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );

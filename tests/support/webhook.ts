@@ -42,6 +42,64 @@ export async function issueServingCertificate(dir: string, name: string): Promis
   return stdout.trim().replace(/^serial=/, "").toUpperCase();
 }
 
+/** A CA `<name>.crt` / `<name>.key` in `dir` (for the API server's client certificates); returns the certificate's path. */
+export async function createCa(dir: string, name: string): Promise<string> {
+  await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`], dir);
+  await openssl(
+    ["req", "-x509", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-days", "2", "-out", `${name}.crt`,
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    dir,
+  );
+  return path.join(dir, `${name}.crt`);
+}
+
+/** A client certificate (clientAuth) `<name>.crt` / `<name>.key` with CN `cn`, signed by the CA `<ca>.crt` in `dir`. */
+export async function issueClientCertificate(dir: string, ca: string, name: string, cn: string): Promise<{ certFile: string; keyFile: string }> {
+  await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`], dir);
+  await fs.writeFile(path.join(dir, `${name}.ext`), "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
+  await openssl(["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`], dir);
+  await openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.crt`], dir);
+  return { certFile: path.join(dir, `${name}.crt`), keyFile: path.join(dir, `${name}.key`) };
+}
+
+/**
+ * The API server's admission configuration (--admission-control-config-file) giving the webhook at
+ * `host` ("127.0.0.1:8443", or a Service's "name.namespace.svc") a client certificate and/or a token
+ * file, as docs/decisions/0018 tells cluster admins to write it. Returns the configuration's path.
+ */
+export async function writeAdmissionConfiguration(dir: string, host: string, user: { certFile?: string; keyFile?: string; tokenFile?: string }): Promise<string> {
+  const kubeconfig = path.join(dir, "webhook-kubeconfig.yaml");
+  await fs.writeFile(
+    kubeconfig,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "users:",
+      `  - name: ${JSON.stringify(host)}`,
+      "    user:",
+      ...(user.certFile ? [`      client-certificate: ${JSON.stringify(user.certFile)}`, `      client-key: ${JSON.stringify(user.keyFile)}`] : []),
+      ...(user.tokenFile ? [`      tokenFile: ${JSON.stringify(user.tokenFile)}`] : []),
+      "",
+    ].join("\n"),
+  );
+  const config = path.join(dir, "admission-configuration.yaml");
+  await fs.writeFile(
+    config,
+    [
+      "apiVersion: apiserver.config.k8s.io/v1",
+      "kind: AdmissionConfiguration",
+      "plugins:",
+      "  - name: ValidatingAdmissionWebhook",
+      "    configuration:",
+      "      apiVersion: apiserver.config.k8s.io/v1",
+      "      kind: WebhookAdmissionConfiguration",
+      `      kubeConfigFile: ${JSON.stringify(kubeconfig)}`,
+      "",
+    ].join("\n"),
+  );
+  return config;
+}
+
 export interface RunningWebhook {
   url: string;
   port: number;
@@ -49,9 +107,9 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
-/** Starts scripts/webhook.ts on a free 127.0.0.1 port and waits for /healthz. */
-export async function startWebhook(pki: WebhookPki, env: Record<string, string | undefined>): Promise<RunningWebhook> {
-  const port = await freePort();
+/** Starts scripts/webhook.ts on `port` (default: a free one) of 127.0.0.1 and waits for /healthz. */
+export async function startWebhook(pki: WebhookPki, env: Record<string, string | undefined>, port?: number): Promise<RunningWebhook> {
+  port ??= await freePort();
   const spawned = spawnTs("scripts/webhook.ts", [], {
     LOG_LEVEL: "warn",
     SIGNET_WEBHOOK_HOST: "127.0.0.1",

@@ -81,6 +81,18 @@ async function create(apiPath: string, body: unknown): Promise<{ status: number;
   return { status: res.status, message: json.message ?? "", warnings };
 }
 
+/** Merge-patches an object as the admin; the API server's status and message. */
+async function patch(apiPath: string, body: unknown): Promise<{ status: number; message: string }> {
+  const res = await fetch(kube.url + apiPath, {
+    method: "PATCH",
+    dispatcher: kubeAgent,
+    headers: { authorization: `Bearer ${kube.tokens.admin}`, "content-type": "application/merge-patch+json", accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { message?: string };
+  return { status: res.status, message: json.message ?? "" };
+}
+
 const pod = (ns: string, name: string, image: string) => create(`/api/v1/namespaces/${ns}/pods`, podObject(ns, name, [image]));
 
 /** Lines of the registry's log that record a request for `repo`. */
@@ -171,6 +183,34 @@ describe("the API server calls Signet's webhook", () => {
     });
     expect(r.status).toBe(403);
     expect(r.message).toContain('policy "release"');
+  });
+
+  it("admits an UPDATE that runs no new image without evaluating it again; evaluates one that brings a new image", async () => {
+    const h = registry.host;
+    const created = await create("/apis/apps/v1/namespaces/prod/deployments", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "scaled" },
+      spec: { replicas: 1, selector: { matchLabels: { app: "scaled" } }, template: { metadata: { labels: { app: "scaled" } }, spec: { containers: [{ name: "web", image: `${h}/apps/signed:v1` }] } } },
+    });
+    expect(created.status).toBe(201);
+    const decisions = async () =>
+      (await db.verificationEvent.findMany({ where: { kind: "admission", workload: "Deployment/scaled" }, orderBy: { occurredAt: "asc" } })).map((e) => {
+        const d = e.details as { decision: string; operation: string };
+        return `${d.operation} ${d.decision}`;
+      });
+    await waitFor(async () => ((await decisions()).length === 1 ? true : undefined), 15_000, "the Deployment's CREATE recorded");
+    const before = registryRequests("apps/signed");
+    // a scale and a label change keep the image: admitted, the tag not even resolved again
+    expect((await patch("/apis/apps/v1/namespaces/prod/deployments/scaled", { spec: { replicas: 3 } })).status).toBe(200);
+    expect((await patch("/apis/apps/v1/namespaces/prod/deployments/scaled", { metadata: { labels: { tier: "web" } } })).status).toBe(200);
+    // a new image is evaluated like a CREATE
+    const changed = await patch("/apis/apps/v1/namespaces/prod/deployments/scaled", { spec: { template: { spec: { containers: [{ name: "web", image: `${h}/apps/unsigned@${digests.unsigned}` }] } } } });
+    expect(changed.status).toBe(403);
+    expect(changed.message).toContain('policy "release"');
+    await waitFor(async () => ((await decisions()).length === 2 ? true : undefined), 15_000, "the denied UPDATE recorded");
+    expect(await decisions()).toEqual(["CREATE allowed", "UPDATE denied"]);
+    expect(registryRequests("apps/signed")).toBe(before);
   });
 
   it("admits under a warn policy with a warning the client sees", async () => {
@@ -264,6 +304,10 @@ describe("records", () => {
     expect(decisionOf("Pod/signed")).toEqual(["allowed"]);
     expect(decisionOf("Pod/canary")).toEqual(["warned"]);
     expect(decisionOf("Deployment/web")).toEqual(["denied"]);
+    // no caller authentication is configured here: every record says its caller did not authenticate
+    expect(rows.every((r) => r.callerAuthenticated === false)).toBe(true);
+    expect(events.every((e) => e.actor === "kube:signet-admin (unauthenticated caller)")).toBe(true);
+    expect((events[0]!.details as { caller: unknown }).caller).toEqual({ authenticated: false, source: "127.0.0.1" });
   });
 });
 

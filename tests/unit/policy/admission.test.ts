@@ -84,6 +84,24 @@ describe("AdmissionReview reading", () => {
     expect(reviewedObject(req({ group: "", kind: "Pod" }, null))).toMatchObject({ kind: "invalid" });
   });
 
+  it("admits an UPDATE that runs no new image without evaluating it; evaluates one that does", () => {
+    const deployment = (images: string[], replicas = 1) => ({ metadata: { name: "w" }, spec: { replicas, template: { spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } } } });
+    const update = (before: unknown, after: unknown) => reviewedObject(req({ group: "apps", kind: "Deployment" }, after, { operation: "UPDATE", oldObject: before }));
+    // a scale, and a container renamed or dropped: the same images
+    expect(update(deployment(["nginx:1", "redis:7"]), deployment(["nginx:1", "redis:7"], 5))).toEqual({ kind: "unchanged", objectKind: "Deployment" });
+    expect(update(deployment(["nginx:1", "redis:7"]), deployment(["redis:7"]))).toEqual({ kind: "unchanged", objectKind: "Deployment" });
+    // a new image, a new tag, a digest for a tag: evaluated
+    expect(update(deployment(["nginx:1"]), deployment(["nginx:1", "redis:7"]))).toMatchObject({ kind: "pod-spec", containers: [{ image: "nginx:1" }, { image: "redis:7" }] });
+    expect(update(deployment(["nginx:1"]), deployment(["nginx:2"]))).toMatchObject({ kind: "pod-spec" });
+    expect(update(deployment(["nginx:1"]), deployment([`nginx@sha256:${"a".repeat(64)}`]))).toMatchObject({ kind: "pod-spec" });
+    // no old object, or one without a readable spec: evaluated like a CREATE
+    expect(update(undefined, deployment(["nginx:1"]))).toMatchObject({ kind: "pod-spec" });
+    expect(update({ spec: {} }, deployment(["nginx:1"]))).toMatchObject({ kind: "pod-spec" });
+    // kubectl debug: the ephemeral container's image is new
+    const pod = (ephemeral: string[]) => ({ metadata: { name: "p" }, spec: { containers: [{ name: "app", image: "nginx:1" }], ephemeralContainers: ephemeral.map((image, i) => ({ name: `e${i}`, image })) } });
+    expect(reviewedObject(req({ group: "", kind: "Pod" }, pod(["busybox"]), { operation: "UPDATE", subResource: "ephemeralcontainers", oldObject: pod([]) }))).toMatchObject({ kind: "pod-spec", containers: [{ image: "nginx:1" }, { kind: "ephemeral", image: "busybox" }] });
+  });
+
   it("answers with the uid, a status only when denied, warnings only when there are some", () => {
     expect(admissionResponse("u1", { allowed: true })).toEqual({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u1", allowed: true } });
     expect(admissionResponse("u2", { allowed: false, message: "no", warnings: ["w"] }).response).toEqual({ uid: "u2", allowed: false, status: { code: 403, reason: "Forbidden", message: "no" }, warnings: ["w"] });
