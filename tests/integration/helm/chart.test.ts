@@ -159,6 +159,57 @@ describe("deploy/helm/signet", () => {
     await expect(helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.tls.secretName=mine"])).rejects.toThrow(/caBundle \(or caInjectFrom\) is required/);
   });
 
+  it("configures the webhook's caller authentication: a generated client CA and certificate for the API server, a token Secret, the rate limit without them", async () => {
+    const base = ["template", "signet", CHART, "--namespace", "signet", ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet", "--set", "admissionWebhook.enabled=true"])];
+    const envOf = (docs: Json[]) => docs.find((d) => d.kind === "Deployment" && d.metadata.name === "signet-webhook")!.spec.template.spec.containers[0].env as Json[];
+    const parse = (text: string) => YAML.parseAllDocuments(text).map((d) => d.toJS() as Json).filter(Boolean);
+
+    // none configured: the webhook evaluates unauthenticated callers under the rate limit
+    const open = parse(await helm([...base, "--set", "admissionWebhook.unauthenticatedRateLimit.perSecond=50"]));
+    expect(envOf(open)).toEqual(expect.arrayContaining([{ name: "SIGNET_WEBHOOK_UNAUTHENTICATED_RATE", value: "50" }, { name: "SIGNET_WEBHOOK_UNAUTHENTICATED_BURST", value: "100" }]));
+    expect(envOf(open).map((e) => e.name)).not.toContain("SIGNET_WEBHOOK_CLIENT_CA");
+    expect(open.some((d) => d.kind === "NetworkPolicy" && d.metadata.name === "signet-webhook")).toBe(true);
+
+    const docs = parse(await helm([...base, "--set", "admissionWebhook.callerAuth.clientCertificate.generate=true", "--set", "admissionWebhook.callerAuth.token.secretName=webhook-tokens"]));
+    const env = envOf(docs);
+    expect(env).toEqual(expect.arrayContaining([
+      { name: "SIGNET_WEBHOOK_CLIENT_CA", value: "/etc/signet/webhook-client-ca/ca.crt" },
+      { name: "SIGNET_WEBHOOK_TOKEN_FILE", value: "/etc/signet/webhook-tokens/tokens" },
+    ]));
+    const pod = docs.find((d) => d.kind === "Deployment" && d.metadata.name === "signet-webhook")!.spec.template.spec;
+    // the webhook mounts only the client CA, never the API server's client key
+    expect(pod.volumes).toContainEqual({ name: "client-ca", secret: { secretName: "signet-webhook-client", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+    expect(pod.volumes).toContainEqual({ name: "tokens", secret: { secretName: "webhook-tokens", items: [{ key: "tokens", path: "tokens" }] } });
+    expect(pod.containers[0].volumeMounts).toEqual(expect.arrayContaining([
+      { name: "client-ca", mountPath: "/etc/signet/webhook-client-ca", readOnly: true },
+      { name: "tokens", mountPath: "/etc/signet/webhook-tokens", readOnly: true },
+    ]));
+    // the generated client certificate chains to the generated CA and may authenticate a TLS client
+    const client = docs.find((d) => d.kind === "Secret" && d.metadata.name === "signet-webhook-client")!;
+    const { X509Certificate, createPrivateKey } = await import("node:crypto");
+    const ca = new X509Certificate(Buffer.from(client.data["ca.crt"], "base64"));
+    const cert = new X509Certificate(Buffer.from(client.data["tls.crt"], "base64"));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.subject).toContain("CN=kube-apiserver-webhook-client");
+    expect(cert.keyUsage).toContain("1.3.6.1.5.5.7.3.2"); // clientAuth
+    expect(cert.checkPrivateKey(createPrivateKey(Buffer.from(client.data["tls.key"], "base64")))).toBe(true);
+    // the notes show the AdmissionConfiguration for the webhook's Service host
+    const notes = await helm(["install", "signet", CHART, "--namespace", "signet", "--dry-run=client", ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet", "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.callerAuth.clientCertificate.generate=true"])]);
+    expect(notes).toContain("kind: WebhookAdmissionConfiguration");
+    expect(notes).toContain("- name: signet-webhook.signet.svc");
+    expect(notes).toContain("client-certificate: /etc/kubernetes/admission/signet-client.crt");
+    expect(await helm(["install", "signet", CHART, "--namespace", "signet", "--dry-run=client", ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet", "--set", "admissionWebhook.enabled=true"])])).toContain("WARNING: the admission webhook does not authenticate its caller");
+    // every object valid for the API server
+    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } }, { allow: [409] });
+    for (const doc of docs) {
+      const apiBase = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
+      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
+      const res = await kube.request<Json>("PATCH", `${apiBase}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`, doc, { contentType: "application/apply-patch+yaml" });
+      expect(res.kind).toBe(doc.kind);
+    }
+    await expect(helm([...base, "--set", "admissionWebhook.callerAuth.clientCertificate.generate=true", "--set", "admissionWebhook.callerAuth.clientCertificate.caSecretName=mine"])).rejects.toThrow(/generate or caSecretName, not both/);
+  });
+
   it("installs, and its ServiceAccount runs a full in-cluster scan with exactly the chart's RBAC, writing OpenReports", async () => {
     // the OpenReports CRD from its Go module (scripts/provision/tools.sh crds)
     const crdFile = process.env.OPENREPORTS_CRD ?? path.join(process.env.SIGNET_CACHE ?? path.join(ROOT, ".cache"), "crds/openreports.io_reports-v0.2.1.yaml");
