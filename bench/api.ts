@@ -6,7 +6,7 @@
 // namespace page's reads: its workloads with containers, images and verdicts, and its detail) ≤ 150 ms.
 // Then adds a cluster of 10,000 containers (30 % not verified, with reasons) and times the auditor's
 // PDF report of it, data and rendering (goal ≤ 5 s). Then starts the production build on that
-// database and measures the overview's Largest Contentful Paint in Debian's chromium (goal ≤ 1.0 s).
+// database and measures the overview's Largest Contentful Paint in Debian's chromium (goal ≤ 0.5 s).
 //   --images N --events N   change the sizes     --keep   leave the temp dir (prints its path)
 //   --no-browser            skip the Largest Contentful Paint (no build, no chromium)
 import { spawnSync } from "node:child_process";
@@ -21,6 +21,9 @@ import { getClusterDetail, getNamespaceWorkloads } from "@/lib/data/drilldown";
 import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { listImages } from "@/lib/data/images";
+import { checkHealth, processStartedAt } from "@/lib/health/check";
+import { getReminders } from "@/lib/trust/load-reminders";
+import { revokedWorkloads } from "@/lib/trust/revoke";
 import { createDb } from "@/lib/db/client";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
@@ -48,7 +51,12 @@ const CLUSTERS = 5;
 const NAMESPACES = 1000;
 const SNAPSHOTS = 30 * 24;
 
+/** Issue 15: the overview's Largest Contentful Paint within 0.5 s. */
+const LCP_GOAL_MS = 500;
+
 const t = () => performance.now();
+/** The machine's 1-minute load average, printed beside every figure (the benches share two cores). */
+const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 async function seed(url: string): Promise<void> {
@@ -61,6 +69,18 @@ async function seed(url: string): Promise<void> {
   };
   // bench database only: no audit triggers while bulk-loading synthetic (unchained) events
   await c.query("SET session_replication_role = replica");
+  await c.query("SET synchronous_commit = off");
+  await c.query("SET maintenance_work_mem = '256MB'");
+  // The load goes in without the secondary indexes of the tables it fills (maintaining a unique index
+  // of random hashes row by row is what kept 5,000,000 events from finishing); they are created again
+  // after it from their own definitions (pg_get_indexdef), so the schema ends exactly as migrated.
+  const { rows: indexes } = await c.query<{ name: string; def: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+     WHERE t.relname = ANY($1) AND t.relnamespace = 'public'::regnamespace AND NOT i.indisprimary`,
+    [["Image", "Pod", "Container", "Verdict", "CoverageSnapshot", "VerificationEvent"]],
+  );
+  await step(`dropped ${indexes.length} secondary indexes for the load`, indexes.map((i) => `DROP INDEX ${i.name};`).join("\n"));
   await step(
     "clusters, namespaces, policy",
     `INSERT INTO "Cluster" (id, name, "updatedAt") SELECT gen_random_uuid(), 'cluster-' || g, now() FROM generate_series(1, ${CLUSTERS}) g;
@@ -118,11 +138,12 @@ async function seed(url: string): Promise<void> {
      SELECT g, now() - (${EVENTS} - g) * interval '500 milliseconds', 'verdict', 'cluster-' || (g % ${CLUSTERS} + 1), 'ns-' || (g % 200), 'Pod/pod-' || (g % ${IMAGES}),
             'sha256:' || md5((g % ${IMAGES} + 1)::text) || md5((g % ${IMAGES} + 2)::text), 'release', 1,
             (CASE WHEN g % 10 < 7 THEN 'verified' ELSE 'failed' END)::"VerdictValue",
-            md5((g - 1)::text) || md5(g::text), md5(g::text) || md5((g + 1)::text)
+            lpad(to_hex(g - 1), 64, '0'), lpad(to_hex(g), 64, '0')
      FROM generate_series(1, ${EVENTS}) g;
      SELECT setval(pg_get_serial_sequence('"VerificationEvent"', 'seq'), ${EVENTS});`,
   );
   await c.query("SET session_replication_role = DEFAULT");
+  await step(`${indexes.length} secondary indexes built`, indexes.map((i) => `${i.def};`).join("\n"));
   await step("analyze", "ANALYZE");
   await c.end();
 }
@@ -195,7 +216,7 @@ async function measurePdf(db: ReturnType<typeof createDb>, url: string): Promise
   const p95 = percentile(total, 95);
   const ok = p95 <= 5000;
   process.stdout.write(
-    `${"auditor's PDF report, 10,000 containers (data + render)".padEnd(58)} p50 ${ms(percentile(total, 50)).padStart(9)}  p95 ${ms(p95).padStart(9)}  ${ok ? "ok" : "OVER 5000 ms"}\n` +
+    `${"auditor's PDF report, 10,000 containers (data + render)".padEnd(58)} p50 ${ms(percentile(total, 50)).padStart(9)}  p95 ${ms(p95).padStart(9)}  ${(ok ? "ok" : "OVER 5000 ms").padEnd(12)} ${load()}\n` +
       `  mean data ${ms(dataMs / runs)}, render ${ms(renderMs / runs)}, this process's CPU ${ms(cpuMs / runs)} (PostgreSQL's not counted); ${pages} pages, ${(bytes / 1024).toFixed(0)} KiB (${runs} runs after a warm-up)\n`,
   );
   return ok;
@@ -216,7 +237,7 @@ async function measure(name: string, fn: () => Promise<unknown>, goal: number): 
   times.sort((a, b) => a - b);
   const p95 = percentile(times, 95);
   const ok = p95 <= goal;
-  process.stdout.write(`${name.padEnd(58)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(p95).padStart(9)}  ${ok ? "ok" : `OVER ${goal} ms`}\n`);
+  process.stdout.write(`${name.padEnd(58)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(p95).padStart(9)}  ${(ok ? "ok" : `OVER ${goal} ms`).padEnd(12)} ${load()}\n`);
   return ok;
 }
 
@@ -260,8 +281,8 @@ async function measureLcp(databaseUrl: string, dataDir: string): Promise<boolean
     }
     lcps.sort((a, b) => a - b);
     const p50 = percentile(lcps, 50);
-    const ok = p50 <= 1000;
-    process.stdout.write(`${"overview Largest Contentful Paint (5 loads)".padEnd(58)} p50 ${ms(p50).padStart(9)}  max ${ms(lcps[lcps.length - 1]!).padStart(9)}  ${ok ? "ok" : "OVER 1000 ms"}\n`);
+    const ok = p50 <= LCP_GOAL_MS;
+    process.stdout.write(`${"overview Largest Contentful Paint (5 loads)".padEnd(58)} p50 ${ms(p50).padStart(9)}  max ${ms(lcps[lcps.length - 1]!).padStart(9)}  ${(ok ? "ok" : `OVER ${LCP_GOAL_MS} ms`).padEnd(12)} ${load()}\n`);
     return ok;
   } finally {
     await browser.close();
@@ -301,8 +322,17 @@ async function main() {
     if (all.total !== IMAGES || all.rows.length !== 50) throw new Error(`image list returned ${all.total} images (${all.rows.length} rows), expected ${IMAGES}`);
     process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);
     if (!(await measure("getOverview (30-day trend)", () => getOverview(db), 100))) failed++;
-    // what the overview page reads: one snapshot's figures and the fleet trend of its range
-    if (!(await measure("overview page data (getOverview + 30 d fleet trend)", () => Promise.all([getOverview(db, { trendDays: 1 }), getCoverageTrend(db, { range: "30d" })]), 100))) failed++;
+    // everything the overview page (app/page.tsx) reads: one snapshot's figures, the fleet trend of its
+    // range, the system health, and the trust panel's reminders and revoked workloads
+    const overviewPage = () =>
+      Promise.all([
+        getOverview(db, { trendDays: 1 }),
+        getCoverageTrend(db, { range: "30d" }),
+        checkHealth(db, { staleSeconds: 60, workersSince: processStartedAt() }),
+        getReminders(db),
+        revokedWorkloads(db, 10),
+      ]);
+    if (!(await measure("overview page data (overview, trend, health, trust panel)", overviewPage, 100))) failed++;
     // the trends of the cluster and namespace pages
     if (!(await measure("getCoverageTrend cluster-3, 90 d", () => getCoverageTrend(db, { range: "90d", cluster: "cluster-3" }), 100))) failed++;
     if (!(await measure("getCoverageTrend cluster-3/ns-2, 90 d", () => getCoverageTrend(db, { range: "90d", cluster: "cluster-3", namespace: "ns-2" }), 100))) failed++;

@@ -22,6 +22,58 @@ export interface ContainerVerdicts {
   lastKnown?: (DefiniteVerdict | null)[];
   /** The container's cluster could not be listed by the last scan: what runs there is last known only. */
   clusterStale?: boolean;
+  /** For stale groups: the first reason of each `error` verdict, in the order of `verdicts` (null for others). */
+  errorReasons?: (string | null)[];
+  /** For stale groups: since when each `error` verdict is one (epoch ms; null for others). */
+  errorSince?: (number | null)[];
+  /** For stale groups: why the container's cluster could not be listed, and since when (epoch ms). */
+  clusterError?: { reason: string; since: number | null } | null;
+}
+
+/** Stale containers that share a reason: since when (the earliest), how many, and their last known verdicts. */
+export interface StaleGroup {
+  reason: string;
+  since: string;
+  containers: number;
+  lastKnown: Record<string, number>;
+}
+
+/**
+ * The stale containers grouped by why they are stale (ADR 0013), largest first, at most `max` groups:
+ * the reason their cluster could not be listed, else the first reason of their first `error` verdict;
+ * since the earliest time one of them became stale (`now` when unknown); the mix of their last known
+ * overall verdicts. Each stale container is in exactly one group, so the groups add up to
+ * `containersStale` of the same rows (when there are no more than `max` reasons).
+ */
+export function staleGroups(rows: readonly ContainerVerdicts[], now: Date, max = 10): StaleGroup[] {
+  const groups = new Map<string, { reason: string; since: number; containers: number; lastKnown: Record<string, number> }>();
+  for (const r of rows) {
+    const s = containerState(r);
+    if (s.bucket !== "stale") continue;
+    let reason: string;
+    let since: number | null = null;
+    if (r.clusterStale) {
+      reason = r.clusterError?.reason ?? "the cluster could not be listed";
+      since = r.clusterError?.since ?? null;
+    } else {
+      const first = r.verdicts.indexOf("error");
+      reason = r.errorReasons?.[first] ?? "unknown reason";
+      r.verdicts.forEach((v, i) => {
+        const at = v === "error" ? (r.errorSince?.[i] ?? null) : null;
+        if (at !== null && (since === null || at < since)) since = at;
+      });
+    }
+    const at = since ?? now.getTime();
+    const g = groups.get(reason) ?? { reason, since: at, containers: 0, lastKnown: {} };
+    g.containers++;
+    g.lastKnown[s.lastKnown] = (g.lastKnown[s.lastKnown] ?? 0) + 1;
+    if (at < g.since) g.since = at;
+    groups.set(reason, g);
+  }
+  return [...groups.values()]
+    .sort((a, b) => b.containers - a.containers || a.reason.localeCompare(b.reason))
+    .slice(0, max)
+    .map((g) => ({ ...g, since: new Date(g.since).toISOString() }));
 }
 
 /**

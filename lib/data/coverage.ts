@@ -9,11 +9,11 @@ const ZERO = Object.fromEntries(FIGURE_KEYS.map((k) => [k, 0])) as unknown as Co
 
 /**
  * The overview, one source of truth: every figure (coverage, verdict mix, clusters, namespaces and
- * the inventory counts) comes from the latest coverage snapshot — written when a scan or a
- * re-evaluation finishes — so no two of them can disagree; while a re-evaluation runs, `reevaluation`
- * says the figures are from before it. Newest failures are the current non-verified verdicts
- * (definite, or unknown); verdicts only stale are grouped by reason in `stale` (ADR 0013). Reads
- * precomputed snapshots, so its cost does not grow with the fleet.
+ * the inventory counts, and the stale containers grouped by reason) comes from the latest coverage
+ * snapshot — written when a scan or a re-evaluation finishes — so no two of them can disagree; while a
+ * re-evaluation runs, `reevaluation` says the figures are from before it. Newest failures are the
+ * current non-verified verdicts (definite, or unknown; stale ones are in the groups, ADR 0013), read
+ * newest first through an index. Reads precomputed snapshots, so its cost does not grow with the fleet.
  */
 export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date } = {}): Promise<OverviewDto> {
   const env = getEnv();
@@ -21,7 +21,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
   const since = new Date(now.getTime() - (opts.trendDays ?? 30) * 86_400_000);
   const latestFleet = await db.coverageSnapshot.findFirst({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" } });
   const at = latestFleet?.takenAt;
-  const [clusterRows, nsRows, trend, failures, stale, lastScan, reevaluation, policies, clusterStates, firstRun] = await Promise.all([
+  const [clusterRows, nsRows, trend, failures, lastScan, reevaluation, policies, clusterStates, firstRun] = await Promise.all([
     at
       ? db.coverageSnapshot.findMany({ where: { scope: "cluster", takenAt: at }, include: { cluster: { select: { name: true } } } })
       : Promise.resolve([]),
@@ -34,27 +34,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
       select: { takenAt: true, ...FIGURES_SELECT },
       take: 2000,
     }),
-    db.verdict.findMany({
-      // definite failures and errors with nothing known before; stale ones are grouped below
-      where: {
-        OR: [{ value: { in: ["failed", "unsigned"] } }, { value: "error", lastKnownValue: null }],
-        container: { pod: { deletedAt: null } },
-      },
-      orderBy: { changedAt: "desc" },
-      take: 10,
-      include: {
-        policy: { select: { name: true, mode: true } },
-        container: { include: { pod: { include: { namespace: true, cluster: true, workload: true } } } },
-      },
-    }),
-    db.$queryRaw<{ reason: string | null; since: Date; containers: number; lastKnown: string; count: number }[]>`
-      SELECT v.reasons->0->>'message' AS reason, min(v."changedAt") AS since, v."lastKnownValue"::text AS "lastKnown",
-             count(DISTINCT v."containerId")::int AS containers
-      FROM "Verdict" v
-      JOIN "Container" c ON c.id = v."containerId"
-      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-      WHERE v.value = 'error' AND v."lastKnownValue" IS NOT NULL
-      GROUP BY 1, 3`,
+    newestFailures(db, 10),
     db.scan.findFirst({
       where: { kind: { in: ["full", "cluster"] } },
       orderBy: { createdAt: "desc" },
@@ -70,16 +50,6 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
     firstRunState(db),
   ]);
   const stateOf = new Map(clusterStates.map((c) => [c.name, c]));
-  // stale groups: one per reason, with the mix of last known verdicts
-  const groups = new Map<string, { reason: string; since: Date; containers: number; lastKnown: Record<string, number> }>();
-  for (const r of stale) {
-    const reason = r.reason ?? "unknown reason";
-    const g = groups.get(reason) ?? { reason, since: r.since, containers: 0, lastKnown: {} };
-    g.containers += r.containers;
-    g.lastKnown[r.lastKnown] = (g.lastKnown[r.lastKnown] ?? 0) + r.containers;
-    if (r.since < g.since) g.since = r.since;
-    groups.set(reason, g);
-  }
   const target = (cluster: string) => env.SIGNET_CLUSTER_COVERAGE_TARGETS[cluster] ?? env.SIGNET_COVERAGE_TARGET;
   return overviewDto.parse({
     fleet: latestFleet ? { takenAt: latestFleet.takenAt.toISOString(), ...pick(latestFleet) } : null,
@@ -130,10 +100,8 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
       .sort((a, b) => a.coveragePct - b.coveragePct || b.containersTotal - a.containersTotal)
       .slice(0, 10),
     trend: trend.reverse().map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),
-    stale: [...groups.values()]
-      .sort((a, b) => b.containers - a.containers)
-      .slice(0, 10)
-      .map((g) => ({ ...g, since: g.since.toISOString() })),
+    // grouped by reason when the snapshot was written, from the verdicts its figures count
+    stale: latestFleet?.staleGroups ?? [],
     reevaluation: reevaluation ? { ...reevaluation, createdAt: reevaluation.createdAt.toISOString() } : null,
     firstRun,
     newestFailures: failures.map((v) => {
@@ -166,6 +134,28 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
         }
       : null,
   });
+}
+
+/**
+ * The newest definite failures (failed, unsigned) and errors with nothing known before, of running
+ * containers; stale ones are grouped apart. One index-led read per value ("Verdict"(value, changedAt),
+ * newest first, stopping at `take`), merged: never a sort of every failing verdict of the fleet.
+ */
+async function newestFailures(db: Db, take: number) {
+  const include = {
+    policy: { select: { name: true, mode: true } },
+    container: { include: { pod: { include: { namespace: true, cluster: true, workload: true } } } },
+  } as const;
+  const running = { container: { pod: { deletedAt: null } } };
+  const lists = await Promise.all([
+    db.verdict.findMany({ where: { value: "failed", ...running }, orderBy: { changedAt: "desc" }, take, include }),
+    db.verdict.findMany({ where: { value: "unsigned", ...running }, orderBy: { changedAt: "desc" }, take, include }),
+    db.verdict.findMany({ where: { value: "error", lastKnownValue: null, ...running }, orderBy: { changedAt: "desc" }, take, include }),
+  ]);
+  return lists
+    .flat()
+    .sort((a, b) => b.changedAt.getTime() - a.changedAt.getTime())
+    .slice(0, take);
 }
 
 const rank = (stage: string) => (stage === "configuration" ? 0 : stage === "inventory" ? 1 : 2);

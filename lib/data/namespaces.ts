@@ -5,6 +5,7 @@ import { namespaceDetailDto, namespaceListDto, type NamespaceDetailDto, type Nam
 import { policySpecSchema } from "@/lib/policy/schema";
 import { decideAdmission } from "@/lib/policy/admission";
 import { policyApplies } from "@/lib/policy/scope";
+import type { VerdictValueDto } from "@/lib/dto/read";
 
 
 /** Coverage of every namespace at the latest snapshot, worst first. */
@@ -32,35 +33,39 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, include: { cluster: true } });
   if (!ns) return null;
   const since = new Date((opts.now ?? new Date()).getTime() - (opts.trendDays ?? 30) * 86_400_000);
+  // three reads in parallel, each one statement: the trend, the policies with their current spec, and
+  // the namespace's running containers with image, workload and verdicts (a page's worth of rows)
   const [trend, policies, containers] = await Promise.all([
     db.coverageSnapshot.findMany({
       where: { scope: "namespace", clusterId: ns.clusterId, namespace, takenAt: { gte: since } },
       orderBy: { takenAt: "asc" },
       take: 2000,
     }),
-    db.policy.findMany({
-      where: { enabled: true, archivedAt: null },
-      include: { versions: { orderBy: { version: "desc" }, take: 1 } },
-      orderBy: { name: "asc" },
-    }),
-    db.container.findMany({
-      where: { pod: { namespaceId: ns.id, deletedAt: null } },
-      include: {
-        image: { select: { registry: true, repository: true } },
-        pod: { select: { name: true, workload: { select: { kind: true, name: true } } } },
-        verdicts: { select: { policyId: true, value: true } },
-      },
-      take: 5000,
-    }),
+    db.$queryRaw<{ id: string; name: string; mode: string; currentVersion: number; spec: unknown }[]>`
+      SELECT p.id::text, p.name, p.mode::text AS mode, p."currentVersion", v.spec
+      FROM "Policy" p
+      LEFT JOIN LATERAL (SELECT spec FROM "PolicyVersion" WHERE "policyId" = p.id ORDER BY version DESC LIMIT 1) v ON true
+      WHERE p.enabled AND p."archivedAt" IS NULL
+      ORDER BY p.name`,
+    db.$queryRaw<NamespaceContainer[]>`
+      SELECT c.name, c."imageRef", i.registry, i.repository, p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName",
+             COALESCE((SELECT json_agg(json_build_object('policyId', v."policyId"::text, 'value', v.value::text)) FROM "Verdict" v WHERE v."containerId" = c.id), '[]'::json) AS verdicts
+      FROM "Pod" p
+      JOIN "Container" c ON c."podId" = p.id
+      LEFT JOIN "Image" i ON i.id = c."imageId"
+      LEFT JOIN "Workload" w ON w.id = p."workloadId"
+      WHERE p."namespaceId" = ${ns.id}::uuid AND p."deletedAt" IS NULL
+      ORDER BY c.id
+      LIMIT 5000`,
   ]);
   const labels = (ns.labels ?? {}) as Record<string, string>;
   const applied = policies.flatMap((p) => {
-    const spec = policySpecSchema.safeParse(p.versions[0]?.spec);
+    const spec = policySpecSchema.safeParse(p.spec);
     const inScope = containers.filter((c) => {
       const verdict = c.verdicts.find((v) => v.policyId === p.id);
       if (verdict) return verdict.value !== "unmatched";
-      if (!spec.success || !c.image) return false;
-      return policyApplies(spec.data, { cluster, namespace, namespaceLabels: labels, imageName: `${c.image.registry}/${c.image.repository}`, imageRef: c.imageRef });
+      if (!spec.success || c.registry === null || c.repository === null) return false;
+      return policyApplies(spec.data, { cluster, namespace, namespaceLabels: labels, imageName: `${c.registry}/${c.repository}`, imageRef: c.imageRef });
     });
     if (inScope.length === 0) return [];
     const verdictOf = (c: (typeof inScope)[number]) => c.verdicts.find((v) => v.policyId === p.id)?.value ?? "error";
@@ -74,7 +79,7 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
       {
         id: p.id,
         name: p.name,
-        mode: p.mode,
+        mode: p.mode as NamespaceDetailDto["policies"][number]["mode"],
         version: p.currentVersion,
         containers: inScope.length,
         verified: inScope.filter((c) => verdictOf(c) === "verified").length,
@@ -84,8 +89,8 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
             : inScope
                 .filter(wouldDeny)
                 .map((c) => ({
-                  workload: c.pod.workload ? `${c.pod.workload.kind}/${c.pod.workload.name}` : `Pod/${c.pod.name}`,
-                  pod: c.pod.name,
+                  workload: c.workloadKind && c.workloadName ? `${c.workloadKind}/${c.workloadName}` : `Pod/${c.pod}`,
+                  pod: c.pod,
                   container: c.name,
                   image: c.imageRef,
                   verdict: verdictOf(c),
@@ -100,4 +105,15 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
     trend: trend.map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),
     policies: applied,
   });
+}
+
+interface NamespaceContainer {
+  name: string;
+  imageRef: string;
+  registry: string | null;
+  repository: string | null;
+  pod: string;
+  workloadKind: string | null;
+  workloadName: string | null;
+  verdicts: { policyId: string; value: VerdictValueDto }[];
 }

@@ -21,10 +21,27 @@ export interface PipelineQuery {
  * (lib/coverage/compute) — by the coverage snapshots, the pipeline report and the auditor's report alike.
  */
 export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clusters?: string[]; namespace?: string; policy?: string } = {}): Promise<ContainerVerdicts[]> {
-  const raw = await db.$queryRaw<{ id: string; cluster: string; clusterStale: boolean; namespace: string; digest: string | null; verdicts: string[]; known: (string | null)[] }[]>`
-    SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", n.name AS namespace, c.digest,
+  const raw = await db.$queryRaw<
+    {
+      id: string;
+      cluster: string;
+      clusterStale: boolean;
+      clusterError: string | null;
+      clusterErrorAt: number | null;
+      namespace: string;
+      digest: string | null;
+      verdicts: string[];
+      known: (string | null)[];
+      errorReasons: (string | null)[];
+      errorSince: (number | null)[];
+    }[]
+  >`
+    SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", cl."lastError" AS "clusterError",
+           (extract(epoch FROM cl."lastErrorAt") * 1000)::float8 AS "clusterErrorAt", n.name AS namespace, c.digest,
            COALESCE(array_agg(v.value::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts,
-           COALESCE(array_agg(v."lastKnownValue"::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS known
+           COALESCE(array_agg(v."lastKnownValue"::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS known,
+           COALESCE(array_agg(CASE WHEN v.value = 'error' THEN v.reasons->0->>'message' END ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS "errorReasons",
+           COALESCE(array_agg(CASE WHEN v.value = 'error' THEN (extract(epoch FROM v."changedAt") * 1000)::float8 END ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS "errorSince"
     FROM "Container" c
     JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
     JOIN "Namespace" n ON n.id = p."namespaceId"
@@ -35,7 +52,7 @@ export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clust
       ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
-    GROUP BY c.id, cl.name, cl."lastError", n.name, c.digest`;
+    GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest`;
   return raw.map((r) => ({
     containerId: r.id,
     cluster: r.cluster,
@@ -44,6 +61,9 @@ export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clust
     verdicts: r.verdicts as Verdict[],
     lastKnown: r.known as (DefiniteVerdict | null)[],
     clusterStale: r.clusterStale,
+    errorReasons: r.errorReasons,
+    errorSince: r.errorSince,
+    clusterError: r.clusterError === null ? null : { reason: r.clusterError, since: r.clusterErrorAt },
   }));
 }
 

@@ -95,6 +95,23 @@ export async function getMigrationStatus(client: Queryable, dir = migrationsDir(
   return statusFrom(await listMigrations(dir), await appliedRows(client));
 }
 
+const shipped = new Map<string, Promise<Migration[]>>();
+
+/**
+ * The status against the migrations this build ships, read from disk once per process (they do not
+ * change under a running server): what the health check asks on every overview and /api/health.
+ */
+export async function getShippedMigrationStatus(client: Queryable): Promise<MigrationStatus> {
+  const dir = migrationsDir();
+  let list = shipped.get(dir);
+  if (!list) {
+    list = listMigrations(dir);
+    shipped.set(dir, list);
+    list.catch(() => shipped.delete(dir));
+  }
+  return statusFrom(await list, await appliedRows(client));
+}
+
 /** Applies every pending migration, each in its own transaction. Returns the names applied. */
 export async function applyMigrations(url: string, dir = migrationsDir()): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });

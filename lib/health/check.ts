@@ -1,5 +1,5 @@
 import "server-only";
-import { getMigrationStatus } from "@/lib/db/migrate";
+import { getShippedMigrationStatus } from "@/lib/db/migrate";
 import type { Db } from "@/lib/db/client";
 
 export interface HealthReport {
@@ -59,56 +59,63 @@ export async function checkHealth(db: Db, opts: { staleSeconds: number; timeoutM
     report.status = "unhealthy";
     return report;
   }
-  try {
-    const status = await withTimeout(
-      getMigrationStatus({ query: async (sql: string) => ({ rows: await db.$queryRawUnsafe(sql) }) }),
-      timeoutMs,
-      "migration status",
-    );
-    const ok = status.pending.length === 0 && status.failed.length === 0;
-    report.checks.migrations = {
-      ok,
-      applied: status.applied.length,
-      pending: status.pending,
-      detail: ok
-        ? `${status.applied.length} applied, none pending`
-        : status.failed.length
-          ? `failed: ${status.failed.join(", ")}`
-          : `pending: ${status.pending.join(", ")}`,
-    };
-  } catch (err) {
-    report.checks.migrations = { ok: false, detail: `cannot read migration status: ${(err as Error).message}` };
-  }
-  const since = opts.workersSince ?? new Date(0);
-  try {
-    const rows = await withTimeout(
-      db.$queryRaw<{ workers: bigint; earlier: bigint; age: number | null }[]>`
-        SELECT count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" >= ${since}) AS workers,
-               count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" < ${since}) AS earlier,
-               EXTRACT(EPOCH FROM now() - max("beatAt"))::float8 AS age
-        FROM "WorkerHeartbeat"`,
-      timeoutMs,
-      "worker heartbeat",
-    );
-    const workers = Number(rows[0]?.workers ?? 0);
-    const earlier = Number(rows[0]?.earlier ?? 0);
-    const age = rows[0]?.age ?? null;
-    report.checks.worker = {
-      ok: workers > 0,
-      workers,
-      lastBeatSecondsAgo: age === null ? null : Math.round(age),
-      detail:
-        workers > 0
-          ? `${workers} worker(s) alive`
-          : age === null
-            ? "no worker has ever reported"
-            : earlier > 0
-              ? "no worker has reported since this web server started (the last heartbeat is from before)"
-            : `no heartbeat for ${Math.round(age)} s (stale after ${opts.staleSeconds} s)`,
-    };
-  } catch (err) {
-    report.checks.worker = { ok: false, detail: `cannot read heartbeats: ${(err as Error).message}` };
-  }
+  // the migration status and the heartbeats are independent reads: one round trip's wait, not two
+  await Promise.all([
+    (async () => {
+      try {
+        const status = await withTimeout(
+          getShippedMigrationStatus({ query: async (sql: string) => ({ rows: await db.$queryRawUnsafe(sql) }) }),
+          timeoutMs,
+          "migration status",
+        );
+        const ok = status.pending.length === 0 && status.failed.length === 0;
+        report.checks.migrations = {
+          ok,
+          applied: status.applied.length,
+          pending: status.pending,
+          detail: ok
+            ? `${status.applied.length} applied, none pending`
+            : status.failed.length
+              ? `failed: ${status.failed.join(", ")}`
+              : `pending: ${status.pending.join(", ")}`,
+        };
+      } catch (err) {
+        report.checks.migrations = { ok: false, detail: `cannot read migration status: ${(err as Error).message}` };
+      }
+    })(),
+    (async () => {
+      const since = opts.workersSince ?? new Date(0);
+      try {
+        const rows = await withTimeout(
+          db.$queryRaw<{ workers: bigint; earlier: bigint; age: number | null }[]>`
+            SELECT count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" >= ${since}) AS workers,
+                   count(*) FILTER (WHERE "beatAt" > now() - make_interval(secs => ${opts.staleSeconds}) AND "beatAt" < ${since}) AS earlier,
+                   EXTRACT(EPOCH FROM now() - max("beatAt"))::float8 AS age
+            FROM "WorkerHeartbeat"`,
+          timeoutMs,
+          "worker heartbeat",
+        );
+        const workers = Number(rows[0]?.workers ?? 0);
+        const earlier = Number(rows[0]?.earlier ?? 0);
+        const age = rows[0]?.age ?? null;
+        report.checks.worker = {
+          ok: workers > 0,
+          workers,
+          lastBeatSecondsAgo: age === null ? null : Math.round(age),
+          detail:
+            workers > 0
+              ? `${workers} worker(s) alive`
+              : age === null
+                ? "no worker has ever reported"
+                : earlier > 0
+                  ? "no worker has reported since this web server started (the last heartbeat is from before)"
+                : `no heartbeat for ${Math.round(age)} s (stale after ${opts.staleSeconds} s)`,
+        };
+      } catch (err) {
+        report.checks.worker = { ok: false, detail: `cannot read heartbeats: ${(err as Error).message}` };
+      }
+    })(),
+  ]);
   report.status = Object.values(report.checks).every((c) => c.ok) ? "ok" : "unhealthy";
   return report;
 }

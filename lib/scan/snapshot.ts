@@ -1,12 +1,14 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { computeCoverage } from "@/lib/coverage/compute";
+import { computeCoverage, staleGroups } from "@/lib/coverage/compute";
+import type { Prisma } from "@/lib/generated/prisma/client";
 import { loadContainerVerdicts } from "@/lib/data/report";
 
 /**
  * Writes one coverage snapshot (fleet, every cluster, every namespace, same `takenAt`) from the latest
  * verdicts of the running containers — with their last known values, and whether their cluster could
- * be listed (stale: ADR 0013). Charts over time and every figure of the overview read these rows.
+ * be listed (stale: ADR 0013). Charts over time and every figure of the overview read these rows; the
+ * fleet row also keeps the stale containers grouped by reason (`staleGroups`).
  * With `replaceWithinMs`, the snapshots already taken in the same time bucket are replaced (refreshes
  * between scans, lib/watch).
  */
@@ -17,6 +19,8 @@ export async function writeCoverageSnapshot(
 ): Promise<{ rows: number; fleet: ReturnType<typeof computeCoverage>[number] }> {
   const rows = await loadContainerVerdicts(db);
   const coverage = computeCoverage(rows);
+  // why the fleet's stale containers are stale, from the same rows as its figures (the overview's card)
+  const groups = staleGroups(rows, now);
   const clusters = new Map((await db.cluster.findMany({ select: { id: true, name: true } })).map((c) => [c.name, c.id]));
   const data = coverage.map(({ scope, cluster, namespace, ...figures }) => ({
     takenAt: now,
@@ -24,6 +28,7 @@ export async function writeCoverageSnapshot(
     clusterId: cluster ? (clusters.get(cluster) ?? null) : null,
     namespace,
     ...figures,
+    ...(scope === "fleet" ? { staleGroups: groups as unknown as Prisma.InputJsonValue } : {}),
   }));
   // a refresh between scans replaces the snapshot of its time bucket: charts keep one point per bucket
   if (opts.replaceWithinMs) {
