@@ -54,7 +54,7 @@ async function main() {
   }
   log.info({ port: server.port, host: env.SIGNET_WEBHOOK_HOST, cluster: env.SIGNET_WEBHOOK_CLUSTER, budgetMs: env.SIGNET_WEBHOOK_BUDGET_MS, failurePolicy: env.SIGNET_WEBHOOK_FAILURE_POLICY }, "admission webhook listening (POST /validate)");
   const shutdown = (signal: string) => {
-    log.info({ signal }, "stopping admission webhook");
+    log.info({ signal, refused: server.refused() }, "stopping admission webhook");
     (async () => {
       await server.close();
       await answerer.close();
