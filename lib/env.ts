@@ -280,6 +280,17 @@ export function getEnv(): Env {
   return cached;
 }
 
+/**
+ * The environment a child process starts with: this process's, with `overrides` on top (an override
+ * of `undefined` removes the variable). Writing a child's environment is not reading configuration:
+ * what Signet itself is configured with is `getEnv()`.
+ */
+export function childProcessEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
+  for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete env[k];
+  return env;
+}
+
 /** For tests that change process.env between cases. */
 export function resetEnvCache(): void {
   cached = undefined;

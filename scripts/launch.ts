@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { EnvError, parseEnv, type Env } from "@/lib/env";
+import { childProcessEnv, EnvError, getEnv, type Env } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
 import { applyMigrations } from "@/lib/db/migrate";
@@ -51,7 +51,7 @@ function waitExit(child: Child, timeoutMs: number): Promise<void> {
 async function main() {
   let env: Env;
   try {
-    env = parseEnv(process.env);
+    env = getEnv();
   } catch (err) {
     if (err instanceof EnvError) fail(err.message);
     throw err;
@@ -81,7 +81,7 @@ async function main() {
     fail(`database setup failed: ${(err as Error).message}`, 2);
   }
 
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, SIGNET_DATA_DIR: env.SIGNET_DATA_DIR };
+  const childEnv = childProcessEnv({ DATABASE_URL: databaseUrl, SIGNET_DATA_DIR: env.SIGNET_DATA_DIR });
   const children: Child[] = [];
   // no react-server condition: Next loads its own server bundles, as under `next start`
   const webArgs = ["--import", "tsx", path.join(root, "scripts", "web.ts"), ...(dev ? ["--dev"] : [])];

@@ -6,7 +6,7 @@
 // without the react-server condition, like `next start`.
 import http from "node:http";
 import next from "next";
-import { EnvError, parseEnv } from "@/lib/env";
+import { EnvError, getEnv } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { CLIENT_ADDRESS_HEADER, markClientAddressResolved, parseTrustedProxies, resolveClientAddress } from "@/lib/net/client-address";
 
@@ -49,7 +49,7 @@ function refuseBody(req: http.IncomingMessage, res: http.ServerResponse): boolea
 const log = getLogger().child({ component: "web" });
 
 async function main() {
-  const env = parseEnv(process.env);
+  const env = getEnv();
   const trusted = parseTrustedProxies(env.SIGNET_TRUSTED_PROXIES);
   markClientAddressResolved();
   const app = next({ dev, dir: process.cwd(), hostname: env.HOST, port: env.PORT, ...(dev ? { turbopack: true } : {}) });

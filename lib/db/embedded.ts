@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
+import { childProcessEnv } from "@/lib/env";
 
 const execFileAsync = promisify(execFile);
 
@@ -164,7 +165,7 @@ async function initdb(bin: Binaries, pgdata: string, state: State, ids: { uid?: 
         "--locale=C",
         "--no-sync",
       ],
-      { ...ids, env: { ...process.env, LC_ALL: "C" }, maxBuffer: 8 * 1024 * 1024 },
+      { ...ids, env: childProcessEnv({ LC_ALL: "C" }), maxBuffer: 8 * 1024 * 1024 },
     );
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -186,7 +187,7 @@ function startPostgres(bin: Binaries, pgdata: string, port: number, ids: { uid?:
         "-c", "max_connections=200",
         "-c", "shared_buffers=128MB",
       ],
-      { ...ids, env: { ...process.env, LC_MESSAGES: "C", LC_ALL: "C" }, stdio: ["ignore", "pipe", "pipe"] },
+      { ...ids, env: childProcessEnv({ LC_MESSAGES: "C", LC_ALL: "C" }), stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
     let ready = false;

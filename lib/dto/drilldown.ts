@@ -1,23 +1,15 @@
 import { z } from "zod";
-import { verdictValue } from "@/lib/dto/read";
+import { coverageFigures, scanDto, verdictValue } from "@/lib/dto/read";
 
 /**
  * DTOs of the drill-down pages: fleet → cluster → namespace → workload → container → image. Shared
  * by the server (parse before rendering) and client code (types).
  */
 
-const figures = {
-  containersTotal: z.number().int(),
-  containersVerified: z.number().int(),
-  containersFailed: z.number().int(),
-  containersUnsigned: z.number().int(),
-  containersError: z.number().int(),
-  containersUnmatched: z.number().int(),
-  imagesTotal: z.number().int(),
-  imagesVerified: z.number().int(),
-};
-export const coverageFiguresDto = z.object(figures);
+/** The coverage figures of lib/dto/read, without the stale split (the drill-down's tiles and tables count verdicts). */
+export const coverageFiguresDto = coverageFigures.omit({ containersStale: true, containersStaleVerified: true });
 export type CoverageFiguresDto = z.infer<typeof coverageFiguresDto>;
+const coveragePointDto = coverageFiguresDto.extend({ takenAt: z.string() });
 
 /** One policy's verdict on one container. */
 export const containerVerdictDto = z.object({
@@ -76,10 +68,10 @@ export const clusterDetailDto = z.object({
   lastInventoryAt: z.string().nullable(),
   lastError: z.string().nullable(),
   lastErrorAt: z.string().nullable(),
-  latest: coverageFiguresDto.extend({ takenAt: z.string() }).nullable(),
-  trend: z.array(coverageFiguresDto.extend({ takenAt: z.string() })),
+  latest: coveragePointDto.nullable(),
+  trend: z.array(coveragePointDto),
   namespaces: z.array(coverageFiguresDto.extend({ namespace: z.string(), coveragePct: z.number() })),
-  scans: z.array(z.object({ id: z.string(), status: z.string(), trigger: z.string(), createdAt: z.string(), finishedAt: z.string().nullable(), errors: z.array(z.string()) })),
+  scans: z.array(scanDto.pick({ id: true, status: true, trigger: true, createdAt: true, finishedAt: true }).extend({ errors: z.array(z.string()) })),
   rejections: z.number().int(),
 });
 export type ClusterDetailDto = z.infer<typeof clusterDetailDto>;

@@ -48,3 +48,32 @@ describe("parseEnv", () => {
     }
   });
 });
+
+describe("process.env", () => {
+  it("is read only in lib/env.ts: elsewhere in lib, app, components, cli and scripts it is only written (a child's or this process's)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const root = (await import("node:path")).resolve(import.meta.dirname, "..", "..");
+    const hits = execFileSync("git", ["grep", "-n", "process\\.env", "--", "lib", "app", "components", "cli", "scripts", "proxy.ts", "instrumentation.ts", ":!lib/env.ts", ":!lib/generated"], { cwd: root, encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter(Boolean);
+    // writes: `process.env.X = …` and `Object.assign(process.env, …)`; and comments
+    const reads = hits.filter((l) => !/process\.env\.[A-Z_]+ = |Object\.assign\(process\.env,|\/\/.*process\.env|^\S+:\d+:\s*\*/.test(l));
+    // two reads that are not Signet's configuration: Next inlines NEXT_RUNTIME at build time (its documented
+    // instrumentation check), and the offline Prisma schema-engine shim's trace switch (a debugging aid of a tool)
+    expect(reads.filter((l) => !l.startsWith('instrumentation.ts:4:  if (process.env.NEXT_RUNTIME === "nodejs")') && !l.startsWith("scripts/prisma-wasm/schema-engine.mjs:"))).toEqual([]);
+  });
+
+  it("childProcessEnv: this process's environment with overrides, undefined removing a variable", async () => {
+    const { childProcessEnv } = await import("@/lib/env");
+    process.env.SIGNET_TEST_CHILD_ENV = "inherited";
+    try {
+      const env = childProcessEnv({ LC_ALL: "C", SIGNET_TEST_CHILD_ENV: undefined, SIGNET_TEST_ADDED: "1" });
+      expect(env).toMatchObject({ LC_ALL: "C", SIGNET_TEST_ADDED: "1", PATH: process.env.PATH });
+      expect("SIGNET_TEST_CHILD_ENV" in env).toBe(false);
+      expect(childProcessEnv().SIGNET_TEST_CHILD_ENV).toBe("inherited");
+    } finally {
+      delete process.env.SIGNET_TEST_CHILD_ENV;
+    }
+  });
+});
