@@ -144,6 +144,32 @@ export async function startWebhook(pki: WebhookPki, env: Record<string, string |
   return { url, port, spawned, stop };
 }
 
+/** The ValidatingWebhookConfiguration the chart installs, pointing at a test webhook on 127.0.0.1:`port`. */
+export function webhookConfiguration(o: { name: string; port: number; caPem: string; failurePolicy: "Fail" | "Ignore" }) {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingWebhookConfiguration",
+    metadata: { name: "signet" },
+    webhooks: [
+      {
+        name: o.name,
+        clientConfig: { url: `https://127.0.0.1:${o.port}/validate`, caBundle: Buffer.from(o.caPem).toString("base64") },
+        rules: [
+          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" },
+          { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], scope: "Namespaced" },
+          { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
+        ],
+        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
+        failurePolicy: o.failurePolicy,
+        matchPolicy: "Equivalent",
+        sideEffects: "None",
+        timeoutSeconds: 10,
+        admissionReviewVersions: ["v1"],
+      },
+    ],
+  };
+}
+
 /** An AdmissionReview (admission.k8s.io/v1) of `object`, as the API server sends it. */
 export function admissionReview(uid: string, object: Record<string, unknown>, o: { group?: string; version?: string; kind?: string; namespace?: string; operation?: string } = {}) {
   const md = (object.metadata ?? {}) as { name?: string; namespace?: string };

@@ -20,6 +20,7 @@ import {
   issueClientCertificate,
   podObject,
   startWebhook,
+  webhookConfiguration,
   writeAdmissionConfiguration,
   type RunningWebhook,
   type WebhookPki,
@@ -52,27 +53,6 @@ const token1 = crypto.randomBytes(24).toString("hex");
 const token2 = crypto.randomBytes(24).toString("hex");
 
 const WEBHOOK_NAME = "validate.signet.dev";
-
-function webhookConfiguration(port: number) {
-  return {
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "ValidatingWebhookConfiguration",
-    metadata: { name: "signet" },
-    webhooks: [
-      {
-        name: WEBHOOK_NAME,
-        clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(pki.caPem).toString("base64") },
-        rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"], scope: "Namespaced" }],
-        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }] },
-        failurePolicy: "Fail",
-        matchPolicy: "Equivalent",
-        sideEffects: "None",
-        timeoutSeconds: 10,
-        admissionReviewVersions: ["v1"],
-      },
-    ],
-  };
-}
 
 async function pod(ns: string, name: string, image: string): Promise<{ status: number; message: string }> {
   const res = await fetch(`${kube.url}/api/v1/namespaces/${ns}/pods`, {
@@ -163,7 +143,7 @@ spec:
     port,
   );
   await createNamespace(kube, "prod");
-  await kube.request("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", webhookConfiguration(webhook.port));
+  await kube.request("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", webhookConfiguration({ name: WEBHOOK_NAME, port: webhook.port, caPem: pki.caPem, failurePolicy: "Fail" }));
   await waitFor(async () => ((await pod("prod", `probe-${crypto.randomBytes(3).toString("hex")}`, `${h}/apps/unsigned@${digests.unsigned}`)).status === 403 ? true : undefined), 30_000, "the API server to call the webhook");
 });
 

@@ -18,7 +18,7 @@ import { createNamespace, startKubeApiserver, type KubeApiserver } from "@/tests
 import { waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
-import { admissionReview, createWebhookPki, issueServingCertificate, podObject, startWebhook, type RunningWebhook, type WebhookPki } from "@/tests/support/webhook";
+import { admissionReview, createWebhookPki, issueServingCertificate, podObject, startWebhook, webhookConfiguration as vwc, type RunningWebhook, type WebhookPki } from "@/tests/support/webhook";
 
 /**
  * Signet's admission webhook between a real kube-apiserver (calling it over TLS with a test CA), a real
@@ -42,31 +42,7 @@ async function policy(doc: string) {
   await savePolicyDocument(db, parsePolicyDocuments(doc)[0]!, { actor: "test" });
 }
 
-/** The ValidatingWebhookConfiguration the chart installs, pointing at the test webhook. */
-function webhookConfiguration(failurePolicy: "Fail" | "Ignore", port: number) {
-  return {
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "ValidatingWebhookConfiguration",
-    metadata: { name: "signet" },
-    webhooks: [
-      {
-        name: WEBHOOK_NAME,
-        clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(pki.caPem).toString("base64") },
-        rules: [
-          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" },
-          { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], scope: "Namespaced" },
-          { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
-        ],
-        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
-        failurePolicy,
-        matchPolicy: "Equivalent",
-        sideEffects: "None",
-        timeoutSeconds: 10,
-        admissionReviewVersions: ["v1"],
-      },
-    ],
-  };
-}
+const webhookConfiguration = (failurePolicy: "Fail" | "Ignore", port: number) => vwc({ name: WEBHOOK_NAME, port, caPem: pki.caPem, failurePolicy });
 
 /** Creates an object as the admin and returns the API server's status, body and warnings as a client sees them. */
 async function create(apiPath: string, body: unknown): Promise<{ status: number; message: string; warnings: string[] }> {

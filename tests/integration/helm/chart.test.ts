@@ -56,6 +56,16 @@ describe("deploy/helm/signet", () => {
       throw new Error(`helm ${args.join(" ")}: ${e.stderr || e.message}`);
     }
   };
+  /** Every rendered object accepted by the API server (server-side apply, dry run, strict field validation); the namespace is made if missing. */
+  const expectValid = async (docs: Json[]) => {
+    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } }, { allow: [409] });
+    for (const doc of docs) {
+      const apiBase = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
+      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
+      const res = await kube.request<Json>("PATCH", `${apiBase}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`, doc, { contentType: "application/apply-patch+yaml" });
+      expect(res.kind).toBe(doc.kind);
+    }
+  };
   const values = (extra: string[] = []) => ["--set", "image.repository=registry.example.com/signet", "--set", "image.digest=sha256:" + "1".repeat(64), ...extra];
 
   beforeAll(async () => {
@@ -84,14 +94,7 @@ describe("deploy/helm/signet", () => {
     );
     // prometheus-operator's CRD, as a cluster with it installed has (its schema is not what is tested here)
     await installCrd(kube, looseCrd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors", "Namespaced", ["v1"]));
-    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } });
-    for (const doc of docs) {
-      const base = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
-      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
-      const url = `${base}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`;
-      const res = await kube.request<Json>("PATCH", url, doc, { contentType: "application/apply-patch+yaml" });
-      expect(res.kind).toBe(doc.kind);
-    }
+    await expectValid(docs);
 
     // restricted pod security on every pod and container
     for (const d of docs.filter((x) => x.kind === "Deployment" || x.kind === "StatefulSet")) {
@@ -146,14 +149,8 @@ describe("deploy/helm/signet", () => {
     expect(deployment.containers[0].args).toEqual(["webhook"]);
     expect(deployment.containers[0].env).toEqual(expect.arrayContaining([{ name: "SIGNET_WEBHOOK_FAILURE_POLICY", value: "Ignore" }, { name: "SIGNET_WEBHOOK_BUDGET_MS", value: "9000" }]));
     expect(deployment.volumes).toContainEqual({ name: "tls", secret: { secretName: "signet-webhook-tls" } });
-    // every object valid for the API server (dry run, strict fields); the namespace exists from the first test or is made here
-    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } }, { allow: [409] });
-    for (const doc of docs) {
-      const apiBase = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
-      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
-      const res = await kube.request<Json>("PATCH", `${apiBase}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`, doc, { contentType: "application/apply-patch+yaml" });
-      expect(res.kind).toBe(doc.kind);
-    }
+    // every object valid for the API server (dry run, strict fields)
+    await expectValid(docs);
     // a budget the API server would not wait for, and a Secret without its CA, are refused
     await expect(helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.budgetMs=10000"])).rejects.toThrow(/budgetMs must be less than timeoutSeconds/);
     await expect(helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.tls.secretName=mine"])).rejects.toThrow(/caBundle \(or caInjectFrom\) is required/);
@@ -200,13 +197,7 @@ describe("deploy/helm/signet", () => {
     expect(notes).toContain("client-certificate: /etc/kubernetes/admission/signet-client.crt");
     expect(await helm(["install", "signet", CHART, "--namespace", "signet", "--dry-run=client", ...values(["--set", "secrets.databaseUrl=postgresql://u:p@db:5432/signet", "--set", "admissionWebhook.enabled=true"])])).toContain("WARNING: the admission webhook does not authenticate its caller");
     // every object valid for the API server
-    await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "signet" } }, { allow: [409] });
-    for (const doc of docs) {
-      const apiBase = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
-      const ns = doc.metadata.namespace ? `/namespaces/${doc.metadata.namespace}` : "";
-      const res = await kube.request<Json>("PATCH", `${apiBase}${ns}/${RESOURCES[doc.kind]}/${doc.metadata.name}?dryRun=All&fieldManager=signet-test&fieldValidation=Strict`, doc, { contentType: "application/apply-patch+yaml" });
-      expect(res.kind).toBe(doc.kind);
-    }
+    await expectValid(docs);
     await expect(helm([...base, "--set", "admissionWebhook.callerAuth.clientCertificate.generate=true", "--set", "admissionWebhook.callerAuth.clientCertificate.caSecretName=mine"])).rejects.toThrow(/generate or caSecretName, not both/);
   });
 
