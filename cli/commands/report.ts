@@ -90,7 +90,7 @@ export const report: Command = {
 
     // a live scan first, as `signet scan --kubeconfig … --wait` runs it (cli/main.ts started this
     // process under the scan runtime), then the report over the clusters it covered
-    const [{ scanHere, scannedClusters, useClusters }, { listClusterTargets }] = await Promise.all([import("@/cli/commands/scan"), import("@/lib/scan/real-adapters")]);
+    const [{ scanHere, scannedClusters, useClusters }, { listClusterTargets }] = await Promise.all([import("@/cli/commands/scan"), import("@/lib/kube/clusters")]);
     useClusters(values.kubeconfig, contexts);
     const names = listClusterTargets().map((t) => t.name);
     if (values.cluster && !names.includes(values.cluster)) {
@@ -103,7 +103,7 @@ export const report: Command = {
     const db: Db = createScanDb(url, getEnv().SIGNET_WORKER_CONCURRENCY, { asyncCommit: true });
     try {
       // --cluster: that cluster only
-      const scan = await scanHere(db, values.cluster ?? (contexts.length === 1 ? contexts[0] : undefined));
+      const scan = await scanHere(db, url, values.cluster ?? (contexts.length === 1 ? contexts[0] : undefined));
       const clusters = await scannedClusters(db, scan.scanId, true);
       if (scan.status === "failed") {
         process.stderr.write(`signet report: scan ${scan.scanId} failed: no cluster of ${clusters.join(", ") || "the kubeconfig"} could be listed (signet scan --kubeconfig … for the details)\n`);

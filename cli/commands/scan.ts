@@ -1,14 +1,12 @@
-import { mapLimit } from "@/lib/concurrency";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { databaseUrl } from "@/cli/commands/database";
 import type { Command } from "@/cli/commands/types";
 import { createScanDb, type Db } from "@/lib/db/client";
 import { getEnv, resetEnvCache } from "@/lib/env";
+import { listClusterTargets } from "@/lib/kube/clusters";
 import type { JobDefinition } from "@/lib/jobs/registry";
-import { getLogger } from "@/lib/log";
-import { checkImages, createScan, startScan, type ImageCheckPayload, type PipelineContext, type ScanError } from "@/lib/scan/pipeline";
-import { createScanAdapters, listClusterTargets } from "@/lib/scan/real-adapters";
+import type { ScanError } from "@/lib/scan/pipeline";
 
 const HELP = `Creates a scan and sends it to the worker. With one --context, a scan of that cluster only.
 
@@ -21,7 +19,9 @@ Options:
 
 Without a live worker (no fresh heartbeat), or with --kubeconfig / --context (a running worker
 would not see them), the scan runs in this process, outside the job queues (no worker takes it, and
-this process takes no other scan's work), and the command waits for it. It runs as the worker does:
+this process takes no other scan's work), and the command waits for it. A cluster whose stored
+inventory came from complete lists is first proven unchanged since them (no pod is listed again;
+docs/decisions/0016); that proof starts before the pipeline loads. It runs as the worker does:
 the same heap cap (SIGNET_WORKER_HEAP_MB) and allocator settings (the command starts itself again
 with them, see lib/scan/runtime.ts), batches (SIGNET_SCAN_BATCH_SIZE), concurrency
 (SIGNET_WORKER_CONCURRENCY) and database pool.
@@ -29,7 +29,11 @@ with them, see lib/scan/runtime.ts), batches (SIGNET_SCAN_BATCH_SIZE), concurren
 The summary counts the images whose signatures were fetched from their registry, those whose stored
 evidence was revalidated (the registry's tag listing still shows the same cosign tags: no signature
 is downloaded), the images whose verdicts were re-evaluated and those whose verdicts were kept (their
-evidence, policies and containers were unchanged). Only the summary goes to stdout; logs go to stderr.
+evidence, policies and containers were unchanged), and the images whose check failed. Containers are
+counted in their coverage bucket, as on the overview: verified, failed, unsigned, error (Signet could
+not look and knows nothing earlier), stale (it could not look now — registry or cluster unreachable —
+and knows the last verdict; never counted as verified) and unmatched. Only the summary goes to stdout;
+logs go to stderr.
 
 Exit codes: 0 done and nothing rejected, 1 an enforce-mode policy would reject a running container
 of the scanned clusters, 2 the scan failed or could not run, 64 usage.`;
@@ -41,8 +45,11 @@ interface Summary {
   clusters: { name: string; ok: boolean; errors: string[] }[];
   images: { total: number; checked: number; errors: number; fetched: number; revalidated: number; reevaluated: number; verdictsKept: number };
   /**
-   * Running containers of the scanned clusters by overall verdict (verified, failed, unsigned, error,
-   * unmatched): the coverage snapshot the scan wrote, the same figures as the overview and the coverage.
+   * Running containers of the scanned clusters in their coverage bucket (verified, failed, unsigned,
+   * error, stale, unmatched; docs/decisions/0013): the coverage snapshot the scan wrote, the same
+   * figures as the overview and the coverage. `stale`: Signet could not look now (an error, or the
+   * cluster could not be listed) and knows the last verdict — never counted as verified; `error`:
+   * it could not look and knows nothing earlier.
    */
   containers: Record<string, number>;
   /** Verdicts (container × applicable policy) by value. */
@@ -70,18 +77,34 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
     coverage?: { containersTotal: number; containersVerified: number };
   };
   const errors = (scan.errors ?? []) as unknown as ScanError[];
-  const inScope = { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } };
-  const grouped = await db.verdict.groupBy({ by: ["value"], where: { container: inScope }, _count: true });
-  const verdicts = Object.fromEntries(grouped.map((g) => [g.value, g._count]));
-  const enforceViolations = await db.verdict.count({ where: { value: { not: "verified" }, policy: { mode: "enforce" }, container: inScope } });
+  // verdicts of the scanned clusters' running containers by value, and those an enforce-mode policy rejects: one statement
+  const grouped = await db.$queryRaw<{ value: string; n: number; enforce: number }[]>`
+    SELECT v.value::text AS value, count(*)::int AS n, (count(*) FILTER (WHERE v.value <> 'verified' AND pol.mode = 'enforce'))::int AS enforce
+    FROM "Verdict" v
+    JOIN "Container" c ON c.id = v."containerId"
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    JOIN "Policy" pol ON pol.id = v."policyId"
+    WHERE cl.name = ANY(${clusterNames}::text[])
+    GROUP BY v.value`;
+  const verdicts = Object.fromEntries(grouped.map((g) => [g.value, g.n]));
+  const enforceViolations = grouped.reduce((n, g) => n + g.enforce, 0);
   const cov = counts.coverage;
   // the per-cluster rows of the snapshot written when the scan finished (the fleet row covers every cluster)
   const snapshot = scan.finishedAt
     ? await db.coverageSnapshot.findMany({ where: { scope: "cluster", takenAt: scan.finishedAt, cluster: { name: { in: clusterNames } } } })
     : [];
-  const sum = (k: "containersVerified" | "containersFailed" | "containersUnsigned" | "containersError" | "containersUnmatched") => snapshot.reduce((n, r) => n + r[k], 0);
+  const sum = (k: "containersVerified" | "containersFailed" | "containersUnsigned" | "containersError" | "containersStale" | "containersUnmatched") =>
+    snapshot.reduce((n, r) => n + r[k], 0);
   const containers: Record<string, number> = snapshot.length
-    ? { verified: sum("containersVerified"), failed: sum("containersFailed"), unsigned: sum("containersUnsigned"), error: sum("containersError"), unmatched: sum("containersUnmatched") }
+    ? {
+        verified: sum("containersVerified"),
+        failed: sum("containersFailed"),
+        unsigned: sum("containersUnsigned"),
+        error: sum("containersError"),
+        stale: sum("containersStale"),
+        unmatched: sum("containersUnmatched"),
+      }
     : {};
   return {
     scanId,
@@ -116,7 +139,8 @@ function printSummary(s: Summary) {
   lines.push(`    signatures: ${i.fetched} fetched from the registry, ${i.revalidated} revalidated (stored; cosign tags unchanged)`);
   lines.push(`    evaluation: ${i.reevaluated} image(s) re-evaluated, ${i.verdictsKept} kept (nothing they depend on changed)`);
   const c = s.containers;
-  lines.push(`  containers: ${["verified", "failed", "unsigned", "error", "unmatched"].map((k) => `${k} ${c[k] ?? 0}`).join(", ")}`);
+  lines.push(`  containers: ${["verified", "failed", "unsigned", "error", "stale", "unmatched"].map((k) => `${k} ${c[k] ?? 0}`).join(", ")}`);
+  if (c.stale) lines.push(`    stale: Signet could not look now and shows the last known verdict (never counted as verified)`);
   const v = s.verdicts;
   lines.push(`  verdicts (container × policy): ${["verified", "failed", "unsigned", "error"].map((k) => `${k} ${v[k] ?? 0}`).join(", ")}`);
   lines.push(`  coverage: ${s.coverage === null ? "n/a" : `${s.coverage} %`} of running containers verified`);
@@ -161,24 +185,30 @@ export const scan: Command = {
     const env = getEnv();
     // the worker's pool and commit mode (lib/jobs/worker.ts): this process runs the same batches
     const db = createScanDb(url, env.SIGNET_WORKER_CONCURRENCY, { asyncCommit: true });
+    const cluster = contexts.length === 1 ? contexts[0] : undefined;
     try {
       const inProcess = live || (await freshWorkers(db, env.SIGNET_HEARTBEAT_STALE_SECONDS)) === 0;
-      if (inProcess && !env.SIGNET_SCAN_RUNTIME) {
+      if (inProcess && !live) {
         // no worker to send it to: the scan runs here, as the worker would (lib/scan/runtime.ts);
         // with --kubeconfig / --context cli/main.ts did this before loading the command
-        await db.$disconnect();
-        const { rerunUnderScanRuntime } = await import("@/lib/scan/runtime");
-        return await rerunUnderScanRuntime(env.SIGNET_WORKER_HEAP_MB);
+        const { rerunUnderScanRuntime, runsUnderScanRuntime } = await import("@/lib/scan/runtime");
+        if (!runsUnderScanRuntime(env)) {
+          await db.$disconnect();
+          return await rerunUnderScanRuntime(env.SIGNET_WORKER_HEAP_MB);
+        }
       }
       let scanId: string;
       if (inProcess) {
         // The pipeline runs right here, not through the shared queues: a worker elsewhere must not
         // take this scan (it would not see --kubeconfig / --context), nor this process another's.
-        scanId = (await scanHere(db, contexts.length === 1 ? contexts[0] : undefined)).scanId;
+        scanId = (await scanHere(db, url, cluster)).scanId;
       } else {
-        scanId = await createScan(db, { cluster: contexts.length === 1 ? contexts[0] : undefined, trigger: "cli" });
-        const { createBoss, ensureQueues, sendJob } = await import("@/lib/jobs/boss");
-        const { scanStart } = await import("@/lib/jobs/definitions/scan");
+        const [{ createScan }, { createBoss, ensureQueues, sendJob }, { scanStart }] = await Promise.all([
+          import("@/lib/scan/pipeline"),
+          import("@/lib/jobs/boss"),
+          import("@/lib/jobs/definitions/scan"),
+        ]);
+        scanId = await createScan(db, { cluster, trigger: "cli" });
         const boss = createBoss(url, { max: 2 });
         boss.on("error", () => undefined);
         await boss.start();
@@ -247,27 +277,14 @@ export async function scannedClusters(db: Db, scanId: string, inProcess: boolean
 
 /**
  * A whole scan in this process, outside the job queues (`signet scan --kubeconfig …`, `signet report
- * --kubeconfig …`): of `cluster`, or of every configured cluster. Returns when the scan is finished.
+ * --kubeconfig …`) on the database at `url` (`db` is its client): of `cluster`, or of every configured cluster. Returns when the scan is finished.
+ * The clusters' unchanged-proofs start first, and the pipeline is loaded while they wait for the API
+ * server (cli/commands/unchanged-ahead.ts).
  */
-export async function scanHere(db: Db, cluster: string | undefined): Promise<{ scanId: string; status: string }> {
-  const scanId = await createScan(db, { cluster, trigger: "cli" });
-  await runScanInProcess(db, scanId, getEnv().SIGNET_WORKER_CONCURRENCY);
-  const { status } = await db.scan.findUniqueOrThrow({ where: { id: scanId }, select: { status: true } });
-  return { scanId, status };
-}
-
-/** The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time. */
-async function runScanInProcess(db: Db, scanId: string, concurrency: number): Promise<void> {
-  const env = getEnv();
-  const queued: ImageCheckPayload[] = [];
-  const ctx: PipelineContext = {
-    db,
-    adapters: createScanAdapters(),
-    log: getLogger().child({ component: "cli-scan" }),
-    enqueueImageCheck: async (p) => void queued.push(p),
-    evidenceMaxAgeMs: env.SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
-    batchSize: env.SIGNET_SCAN_BATCH_SIZE,
-  };
-  await startScan(ctx, scanId);
-  await mapLimit(queued, concurrency, (p) => checkImages(ctx, p));
+export async function scanHere(db: Db, url: string, cluster: string | undefined): Promise<{ scanId: string; status: string }> {
+  const { proveUnchangedAhead } = await import("@/cli/commands/unchanged-ahead");
+  const proofs = proveUnchangedAhead(url, cluster);
+  await proofs.waiting;
+  const { runScanHere } = await import("@/cli/commands/scan-here");
+  return runScanHere(db, cluster, proofs);
 }

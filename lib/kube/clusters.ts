@@ -4,6 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import YAML from "yaml";
+import { getEnv, type Env } from "@/lib/env";
+import { childLogger } from "@/lib/log";
 import type { ClusterRecord } from "@/lib/kube/types";
 
 /** The kubeconfig cannot be used at all (missing, unreadable, malformed, or a requested context is absent). */
@@ -187,4 +189,19 @@ export function loadInClusterTarget(opts: InClusterOptions): KubeTarget {
     currentContext: name,
   });
   return { ...base, server, kubeConfig: kc, configError: null };
+}
+
+/** Clusters Signet watches: kubeconfig contexts (SIGNET_KUBE_CONTEXTS selects), plus its own cluster in a pod. */
+export function listClusterTargets(env: Env = getEnv(), problems?: string[]): KubeTarget[] {
+  const targets: KubeTarget[] = [];
+  const envMap = { KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT };
+  if (isInCluster(envMap)) targets.push(loadInClusterTarget({ env: envMap }));
+  try {
+    targets.push(...loadKubeconfigClusters({ kubeconfigEnv: env.KUBECONFIG, contexts: env.SIGNET_KUBE_CONTEXTS }));
+  } catch (err) {
+    // no kubeconfig at all is normal in a pod; a broken one is reported by inventory of no cluster
+    if (targets.length === 0) childLogger("scan-adapters").warn({ err: (err as Error).message }, "no clusters configured");
+    problems?.push((err as Error).message);
+  }
+  return targets;
 }

@@ -17,18 +17,41 @@ import type { ListVersions } from "@/lib/kube/types";
  * proof costs one or two seconds of waiting and no transfer. Anything else — 410 Gone (the stored
  * version is older than the server's history), an error, a resourceVersion that is not a number, no
  * bookmark before the timeout, another API server — answers "changed": the caller lists everything.
+ *
+ * `onWaiting` is called once, as soon as every check is answered or waits on the API server with its
+ * watch registered: from then on the server's clock runs, and a caller may do other work while it
+ * waits (a busy event loop no longer delays the answer, only reading it).
  */
-export async function listsUnchangedSince(target: KubeTarget, since: ListVersions, opts: { timeoutMs?: number } = {}): Promise<{ unchanged: boolean; why: string }> {
+export async function listsUnchangedSince(
+  target: KubeTarget,
+  since: ListVersions,
+  opts: { timeoutMs?: number; onWaiting?: () => void } = {},
+): Promise<{ unchanged: boolean; why: string }> {
+  let told = false;
+  const waiting = () => {
+    if (told) return;
+    told = true;
+    opts.onWaiting?.();
+  };
+  try {
+    return await prove(target, since, opts.timeoutMs, waiting);
+  } finally {
+    waiting();
+  }
+}
+
+async function prove(target: KubeTarget, since: ListVersions, timeoutMs: number | undefined, onWaiting: () => void): Promise<{ unchanged: boolean; why: string }> {
   const kc = target.kubeConfig;
   if (!kc || target.configError) return { unchanged: false, why: "no client configuration" };
   if ((since.server ?? null) !== (target.server ?? null)) return { unchanged: false, why: "another API server" };
   let clients: ReturnType<typeof createKubeClients>;
   try {
-    clients = createKubeClients(kc, { timeoutMs: opts.timeoutMs ?? 10_000 });
+    clients = createKubeClients(kc, { timeoutMs: timeoutMs ?? 10_000 });
   } catch (err) {
     return { unchanged: false, why: `no client: ${(err as Error).message}` };
   }
   const controllers = new Set<AbortController>();
+  const ready: Promise<void>[] = [];
   try {
     const checks = (
       [
@@ -38,10 +61,17 @@ export async function listsUnchangedSince(target: KubeTarget, since: ListVersion
         ["/apis/batch/v1/jobs", since.jobs],
       ] as const
     ).map(async ([path, rv]) => {
-      const r = await unchangedSince(clients, kc, path, rv, controllers);
-      // the first change answers for the whole cluster: the other checks stop
-      if (!r.unchanged) throw new Changed(`${path}: ${r.why}`);
+      let watching!: () => void;
+      ready.push(new Promise<void>((r) => (watching = r)));
+      try {
+        const r = await unchangedSince(clients, kc, path, rv, controllers, watching);
+        // the first change answers for the whole cluster: the other checks stop
+        if (!r.unchanged) throw new Changed(`${path}: ${r.why}`);
+      } finally {
+        watching();
+      }
     });
+    void Promise.all(ready).then(onWaiting);
     await Promise.all(checks);
     return { unchanged: true, why: "no change since the last list" };
   } catch (err) {
@@ -67,6 +97,7 @@ async function unchangedSince(
   path: string,
   rv: string,
   controllers: Set<AbortController>,
+  watching: () => void,
 ): Promise<{ unchanged: boolean; why: string }> {
   const page = (await clients.getJson(path, { limit: 1 })) as { metadata?: { resourceVersion?: unknown } } | null;
   const current = page?.metadata?.resourceVersion;
@@ -100,6 +131,7 @@ async function unchangedSince(
         (c) => {
           controllers.add(c);
           if (settled) c.abort();
+          watching();
         },
         (err: unknown) => settle(false, `watch failed: ${(err as Error).message}`),
       );

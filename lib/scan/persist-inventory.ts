@@ -139,8 +139,19 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
  * inventory (a write from a pod watch, persistInventoryChanges, clears inventoryHash: then none).
  */
 export async function storedListVersions(db: Db, cluster: string): Promise<ListVersions | null> {
-  const rows = await db.$queryRaw<{ v: unknown }[]>`SELECT "listVersions" AS v FROM "Cluster" WHERE name = ${cluster} AND "inventoryHash" IS NOT NULL`;
-  const parsed = listVersionsSchema.safeParse(rows[0]?.v);
+  const rows = await db.$queryRawUnsafe<{ name: string; v: unknown }[]>(STORED_LIST_VERSIONS_SQL, [cluster]);
+  return parseListVersions(rows[0]?.v);
+}
+
+/**
+ * What storedListVersions reads, as one statement for a plain pg client too ($1: cluster names; rows
+ * `name`, `v`): `signet scan` reads it before its Prisma client is ready (cli/commands/unchanged-ahead.ts).
+ */
+export const STORED_LIST_VERSIONS_SQL = `SELECT name, "listVersions" AS v FROM "Cluster" WHERE name = ANY($1::text[]) AND "inventoryHash" IS NOT NULL`;
+
+/** A stored `Cluster.listVersions` value, or null when it is not one. */
+export function parseListVersions(v: unknown): ListVersions | null {
+  const parsed = listVersionsSchema.safeParse(v);
   return parsed.success ? parsed.data : null;
 }
 

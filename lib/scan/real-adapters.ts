@@ -7,7 +7,7 @@ import { childLogger } from "@/lib/log";
 import { buildComplianceReport } from "@/lib/data/exports";
 import { syncOpenReports } from "@/lib/kube/openreports";
 import { desiredReports } from "@/lib/report/openreports";
-import { isInCluster, loadInClusterTarget, loadKubeconfigClusters, type KubeTarget } from "@/lib/kube/clusters";
+import { listClusterTargets, type KubeTarget } from "@/lib/kube/clusters";
 import { inventoryCluster } from "@/lib/kube/inventory";
 import { listsUnchangedSince } from "@/lib/kube/unchanged";
 import type { ListVersions } from "@/lib/kube/types";
@@ -25,6 +25,9 @@ import type { DiscoveryResult } from "@/lib/evidence/types";
 import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
 import type { BatchScope, ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
+
+// (the clusters of the configuration are lib/kube's: light to load for a command that only needs them)
+export { listClusterTargets };
 
 /**
  * The production adapters: clusters from the kubeconfig (and the in-cluster service account),
@@ -81,21 +84,6 @@ async function current(): Promise<Loaded> {
   loading ??= load(getEnv()).finally(() => (loading = undefined));
   loaded = await loading;
   return loaded;
-}
-
-/** Clusters Signet watches: kubeconfig contexts (SIGNET_KUBE_CONTEXTS selects), plus its own cluster in a pod. */
-export function listClusterTargets(env: Env = getEnv(), problems?: string[]): KubeTarget[] {
-  const targets: KubeTarget[] = [];
-  const envMap = { KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT };
-  if (isInCluster(envMap)) targets.push(loadInClusterTarget({ env: envMap }));
-  try {
-    targets.push(...loadKubeconfigClusters({ kubeconfigEnv: env.KUBECONFIG, contexts: env.SIGNET_KUBE_CONTEXTS }));
-  } catch (err) {
-    // no kubeconfig at all is normal in a pod; a broken one is reported by inventory of no cluster
-    if (targets.length === 0) log.warn({ err: (err as Error).message }, "no clusters configured");
-    problems?.push((err as Error).message);
-  }
-  return targets;
 }
 
 let adapters: ScanAdapters | undefined;

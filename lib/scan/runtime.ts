@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import os from "node:os";
+import v8 from "node:v8";
+import type { Env } from "@/lib/env";
 
 /**
  * How every process that scans runs: the worker (scripts/launch.ts starts it this way), an in-process
@@ -27,6 +29,20 @@ export const SCAN_RUNTIME_ENV: Readonly<Record<string, string>> = {
   // marks the process as started this way (lib/env.ts SIGNET_SCAN_RUNTIME): it does not re-run itself
   SIGNET_SCAN_RUNTIME: "1",
 };
+
+/**
+ * Whether this process already runs under the scan runtime: started by rerunUnderScanRuntime, or by
+ * whoever started it with the same settings in its environment — both V8 flags are allowed in
+ * NODE_OPTIONS (`NODE_OPTIONS="--max-semi-space-size=16 --max-old-space-size=192" MALLOC_ARENA_MAX=2
+ * signet scan …`), MALLOC_ARENA_MAX is read by glibc at start — so a pipeline can run `signet scan`
+ * as one process. Judged from what is in force: the V8 heap's limit (the old generation's cap plus
+ * at most 64 MB of young generation) and the environment's arena limit.
+ */
+export function runsUnderScanRuntime(env: Pick<Env, "SIGNET_SCAN_RUNTIME" | "SIGNET_WORKER_HEAP_MB" | "MALLOC_ARENA_MAX">): boolean {
+  if (env.SIGNET_SCAN_RUNTIME) return true;
+  if (env.MALLOC_ARENA_MAX !== SCAN_RUNTIME_ENV.MALLOC_ARENA_MAX) return false;
+  return v8.getHeapStatistics().heap_size_limit <= (env.SIGNET_WORKER_HEAP_MB + 64) * 1024 * 1024;
+}
 
 /**
  * Runs this command again in a child process under the scan runtime and returns the child's exit

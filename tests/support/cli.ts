@@ -12,6 +12,19 @@ export interface SignetRun {
   peakRssMb: number;
   /** Peak of each process of the command, by pid, MB. */
   peaks: Map<number, number>;
+  /**
+   * CPU seconds (user + system) of the command's processes, from this process's reaped-children
+   * counters: exact when no other child of this process exits meanwhile (the benches).
+   */
+  cpuSeconds: number;
+}
+
+/** cutime + cstime of this process (CPU of its waited-for children and theirs), seconds. */
+async function reapedCpuSeconds(): Promise<number> {
+  const stat = await fs.readFile("/proc/self/stat", "utf8").catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // after the command name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14), in 1/100 s
+  return (Number(fields[13] ?? 0) + Number(fields[14] ?? 0)) / 100;
 }
 
 async function children(pid: number): Promise<number[]> {
@@ -36,7 +49,7 @@ async function vmHwmMb(pid: number): Promise<number | undefined> {
  * (VmHWM only grows, so a sample shortly before a process ends holds its peak).
  */
 export function runSignet(args: string[], env: Record<string, string>, opts: { measure?: boolean } = {}): Promise<SignetRun> {
-  return new Promise((resolve) => {
+  return reapedCpuSeconds().then((cpu0) => new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(process.execPath, [path.join(ROOT, "bin", "signet.mjs"), ...args], {
       cwd: ROOT,
@@ -62,7 +75,8 @@ export function runSignet(args: string[], env: Record<string, string>, opts: { m
     child.once("close", async (code) => {
       clearInterval(timer);
       await sampling;
-      resolve({ code, stdout, stderr, ms: performance.now() - started, peakRssMb: Math.max(0, ...peaks.values()), peaks });
+      const ms = performance.now() - started;
+      resolve({ code, stdout, stderr, ms, peakRssMb: Math.max(0, ...peaks.values()), peaks, cpuSeconds: (await reapedCpuSeconds()) - cpu0 });
     });
-  });
+  }));
 }

@@ -63,6 +63,28 @@ describe("lists unchanged since an inventory", () => {
     expect((await listsUnchangedSince(target, { ...later, pods: since.pods })).unchanged).toBe(true);
   }, 120_000);
 
+  it("tells once, before its answer, when it waits on the server; a caller busy meanwhile gets the same answer", async () => {
+    const since = await versionsNow();
+    const seen: string[] = [];
+    const proof = listsUnchangedSince(target, since, {
+      onWaiting: () => {
+        seen.push("waiting");
+        // the caller's own work (signet scan loads its pipeline here): the server's answer waits in the socket
+        const until = Date.now() + 1500;
+        while (Date.now() < until);
+      },
+    });
+    const answer = await proof;
+    seen.push("answer");
+    expect(answer).toEqual({ unchanged: true, why: expect.any(String) });
+    expect(seen).toEqual(["waiting", "answer"]);
+
+    // answered before any watch (another server): told all the same, once
+    const told: string[] = [];
+    expect((await listsUnchangedSince(target, { ...since, server: "https://elsewhere.example:6443" }, { onWaiting: () => told.push("waiting") })).unchanged).toBe(false);
+    expect(told).toEqual(["waiting"]);
+  }, 60_000);
+
   it("another server, versions that are not numbers, or a version from the future: changed, never a guess", async () => {
     const since = await versionsNow();
     expect(await listsUnchangedSince(target, { ...since, server: "https://elsewhere.example:6443" })).toEqual({ unchanged: false, why: "another API server" });

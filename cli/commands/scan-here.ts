@@ -1,0 +1,39 @@
+// A whole scan in this process, outside the job queues: `signet scan --kubeconfig …` and `signet report
+// --kubeconfig …`. Loaded by those commands only once they know the scan runs here (it brings the whole
+// pipeline: registry, Sigstore, Kubernetes and database clients).
+import { mapLimit } from "@/lib/concurrency";
+import type { Db } from "@/lib/db/client";
+import { getEnv } from "@/lib/env";
+import { getLogger } from "@/lib/log";
+import { checkImages, createScan, startScan, type ImageCheckPayload, type PipelineContext } from "@/lib/scan/pipeline";
+import { createScanAdapters } from "@/lib/scan/real-adapters";
+import type { UnchangedProofs } from "@/cli/commands/unchanged-ahead";
+
+/**
+ * A scan of `cluster`, or of every configured cluster, run here (cli/commands/scan.ts scanHere);
+ * returns when it is finished. `proofs`: the clusters' unchanged-proofs started earlier
+ * (proveUnchangedAhead), which the scan's inventory stage takes instead of starting its own.
+ */
+export async function runScanHere(db: Db, cluster: string | undefined, proofs?: UnchangedProofs): Promise<{ scanId: string; status: string }> {
+  const scanId = await createScan(db, { cluster, trigger: "cli" });
+  await runScanInProcess(db, scanId, getEnv().SIGNET_WORKER_CONCURRENCY, proofs);
+  const { status } = await db.scan.findUniqueOrThrow({ where: { id: scanId }, select: { status: true } });
+  return { scanId, status };
+}
+
+/** The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time. */
+async function runScanInProcess(db: Db, scanId: string, concurrency: number, proofs: UnchangedProofs | undefined): Promise<void> {
+  const env = getEnv();
+  const queued: ImageCheckPayload[] = [];
+  const adapters = createScanAdapters();
+  const ctx: PipelineContext = {
+    db,
+    adapters: proofs ? proofs.adapt(adapters) : adapters,
+    log: getLogger().child({ component: "cli-scan" }),
+    enqueueImageCheck: async (p) => void queued.push(p),
+    evidenceMaxAgeMs: env.SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
+    batchSize: env.SIGNET_SCAN_BATCH_SIZE,
+  };
+  await startScan(ctx, scanId);
+  await mapLimit(queued, concurrency, (p) => checkImages(ctx, p));
+}
