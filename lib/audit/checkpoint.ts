@@ -86,3 +86,41 @@ export function checkCheckpointSignature(keys: ReadonlyMap<string, KeyObject>, c
 export function sameCheckpoint(a: Checkpoint, b: Checkpoint): boolean {
   return a.seq === b.seq && a.hash === b.hash && a.at === b.at && a.keyId === b.keyId && a.signature === b.signature;
 }
+
+/**
+ * A full walk's signed statement "every event through `seq` (hash `hash`) was verified at `at`, `events`
+ * events from the first": where a later check may start instead of the first event (lib/audit/store
+ * `verifyAuditChainSinceVerified`). Signed with the checkpoint key over its own message, so a checkpoint
+ * (written on every append) can never pass for one, nor one for a checkpoint.
+ */
+export interface VerifiedPrefix {
+  seq: bigint;
+  hash: string;
+  /** ISO time of the walk, millisecond precision. */
+  at: string;
+  events: number;
+  keyId: string;
+  signature: string;
+}
+
+export function verifiedPrefixMessage(p: Pick<VerifiedPrefix, "seq" | "hash" | "at" | "events">): Buffer {
+  return Buffer.from(`signet-audit-verified-prefix-v1\n${p.seq}\n${p.hash}\n${p.at}\n${p.events}`, "utf8");
+}
+
+export function signVerifiedPrefix(signer: CheckpointSigner, p: { seq: bigint; hash: string; at: Date; events: number }): VerifiedPrefix {
+  const at = p.at.toISOString();
+  const signature = sign(null, verifiedPrefixMessage({ seq: p.seq, hash: p.hash, at, events: p.events }), signer.privateKey).toString("base64");
+  return { seq: p.seq, hash: p.hash, at, events: p.events, keyId: signer.keyId, signature };
+}
+
+/** True when `p` is signed by the key it names and that key is one of `keys`. */
+export function verifiedPrefixIsSigned(keys: ReadonlyMap<string, KeyObject>, p: VerifiedPrefix): boolean {
+  const key = keys.get(p.keyId);
+  if (!key) return false;
+  try {
+    const sig = Buffer.from(p.signature, "base64");
+    return sig.length === 64 && verify(null, verifiedPrefixMessage(p), key, sig);
+  } catch {
+    return false;
+  }
+}

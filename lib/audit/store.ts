@@ -1,7 +1,15 @@
 import "server-only";
 import type { KeyObject } from "node:crypto";
 import { GENESIS_HASH, hashEvent, type AuditContent, type StoredLink } from "@/lib/audit/chain";
-import { checkCheckpointSignature, signCheckpoint, type Checkpoint, type StoredCheckpoint } from "@/lib/audit/checkpoint";
+import {
+  checkCheckpointSignature,
+  signCheckpoint,
+  signVerifiedPrefix,
+  verifiedPrefixIsSigned,
+  type Checkpoint,
+  type StoredCheckpoint,
+  type VerifiedPrefix,
+} from "@/lib/audit/checkpoint";
 import { getCheckpointSigner, getCheckpointVerifiers } from "@/lib/audit/keys";
 import { verifyChainWalk, type ChainReport } from "@/lib/audit/verify";
 import type { Db } from "@/lib/db/client";
@@ -161,9 +169,9 @@ export function toStoredLink(r: EventRow): StoredLink {
   };
 }
 
-/** Events with seq in (after, through], ascending, page by page. */
-export async function* pageAuditEvents(db: Db, through: bigint, pageSize: number): AsyncGenerator<StoredLink[]> {
-  let after: bigint | undefined;
+/** Events with seq in (start, through] (from the first without `start`), ascending, page by page. */
+export async function* pageAuditEvents(db: Db, through: bigint, pageSize: number, start?: bigint): AsyncGenerator<StoredLink[]> {
+  let after: bigint | undefined = start;
   for (;;) {
     const page = await db.verificationEvent.findMany({
       where: { seq: after === undefined ? { lte: through } : { gt: after, lte: through } },
@@ -177,12 +185,13 @@ export async function* pageAuditEvents(db: Db, through: bigint, pageSize: number
   }
 }
 
-async function* pageCheckpoints(db: Db, maxId: bigint, pageSize: number): AsyncGenerator<StoredCheckpoint[]> {
+async function* pageCheckpoints(db: Db, maxId: bigint, pageSize: number, afterSeq?: bigint): AsyncGenerator<StoredCheckpoint[]> {
   let after: { seq: bigint; id: bigint } | undefined;
   for (;;) {
     const page = await db.auditCheckpoint.findMany({
       where: {
         id: { lte: maxId },
+        ...(afterSeq !== undefined ? { seq: { gt: afterSeq } } : {}),
         ...(after ? { OR: [{ seq: { gt: after.seq } }, { seq: after.seq, id: { gt: after.id } }] } : {}),
       },
       orderBy: [{ seq: "asc" }, { id: "asc" }],
@@ -203,19 +212,84 @@ async function* pageCheckpoints(db: Db, maxId: bigint, pageSize: number): AsyncG
  */
 export async function verifyAuditChain(
   db: Db,
-  opts: { pageSize?: number; witness?: Checkpoint | null; keys?: ReadonlyMap<string, KeyObject> } = {},
+  opts: { pageSize?: number; witness?: Checkpoint | null; keys?: ReadonlyMap<string, KeyObject>; from?: VerifiedPrefix } = {},
 ): Promise<ChainReport> {
   const pageSize = opts.pageSize ?? 5000;
   const [bounds] = await db.$queryRaw<{ head: bigint | null; cp: bigint | null }[]>`
     SELECT (SELECT max(seq) FROM "VerificationEvent") AS head, (SELECT max(id) FROM "AuditCheckpoint") AS cp`;
   const head = bounds?.head ?? null;
   const maxCp = bounds?.cp ?? null;
+  const from = opts.from;
   return verifyChainWalk({
-    events: head === null ? [] : pageAuditEvents(db, head, pageSize),
-    checkpoints: maxCp === null ? [] : pageCheckpoints(db, maxCp, pageSize),
+    events: head === null ? [] : pageAuditEvents(db, head, pageSize, from?.seq),
+    checkpoints: maxCp === null ? [] : pageCheckpoints(db, maxCp, pageSize, from?.seq),
     keys: opts.keys ?? getCheckpointVerifiers(getEnv()),
     witness: opts.witness ?? null,
+    from: from ?? null,
   });
+}
+
+/** The audit chain's status and, when the walk started after a verified prefix, that prefix. */
+export type IncrementalChainReport = ChainReport & { from: VerifiedPrefix | null };
+
+/**
+ * The chain's status walked from the newest verified prefix (a full walk's signed statement,
+ * `AuditVerifiedPrefix`) instead of the first event: its event must still be there with its hash and
+ * content, and the witness, when at or before it, must still be in both tables; then only the events and
+ * checkpoints after it are walked (ADR 0008's incremental walk). Without a usable prefix it is the full
+ * walk. A walk that ends intact records the new head as the next prefix. Events before the prefix
+ * changed after it was verified are not seen here: the full walk (audit page, `signet audit verify`)
+ * finds them, and records nothing then.
+ */
+export async function verifyAuditChainSinceVerified(
+  db: Db,
+  opts: { witness?: Checkpoint | null; keys?: ReadonlyMap<string, KeyObject>; now?: Date; record?: boolean } = {},
+): Promise<IncrementalChainReport> {
+  const keys = opts.keys ?? getCheckpointVerifiers(getEnv());
+  const witness = opts.witness ?? null;
+  const prefix = await latestVerifiedPrefix(db, keys);
+  const usable = prefix !== null && (await prefixStillHolds(db, prefix, witness));
+  const report = await verifyAuditChain(db, { witness, keys, ...(usable ? { from: prefix } : {}) });
+  const from = usable ? prefix : null;
+  if (opts.record ?? true) await recordVerifiedPrefix(db, report, (from?.events ?? 0) + report.checked, opts.now);
+  return { ...report, from };
+}
+
+/** The prefix's event is unchanged (hash and content), and a witness at or before it is in both tables. */
+async function prefixStillHolds(db: Db, prefix: VerifiedPrefix, witness: Checkpoint | null): Promise<boolean> {
+  const seqs = [prefix.seq, ...(witness && witness.seq <= prefix.seq ? [witness.seq] : [])];
+  const rows = await db.verificationEvent.findMany({ where: { seq: { in: seqs } } });
+  const at = new Map(rows.map((r) => [r.seq, toStoredLink(r)]));
+  const ev = at.get(prefix.seq);
+  if (!ev || ev.hash !== prefix.hash || hashEvent(ev.prevHash, ev.content) !== ev.hash) return false;
+  if (witness && witness.seq <= prefix.seq) {
+    if (at.get(witness.seq)?.hash !== witness.hash) return false;
+    const cp = await db.auditCheckpoint.findFirst({ where: { seq: witness.seq, hash: witness.hash, signature: witness.signature }, select: { id: true } });
+    if (!cp) return false;
+  }
+  return true;
+}
+
+/** The newest verified prefix whose signature holds under `keys`, or null. */
+export async function latestVerifiedPrefix(db: Db, keys: ReadonlyMap<string, KeyObject>): Promise<VerifiedPrefix | null> {
+  const rows = await db.auditVerifiedPrefix.findMany({ orderBy: { id: "desc" }, take: 20 });
+  for (const r of rows) {
+    const p: VerifiedPrefix = { seq: r.seq, hash: r.hash, at: r.at.toISOString(), events: r.events, keyId: r.keyId, signature: r.signature };
+    if (verifiedPrefixIsSigned(keys, p)) return p;
+  }
+  return null;
+}
+
+/**
+ * After a walk that found the chain intact through its head (every event anchored by a checkpoint):
+ * records the head as verified, signed, and drops older statements. `events` counts from the first.
+ */
+export async function recordVerifiedPrefix(db: Db, report: ChainReport, events: number, now = new Date()): Promise<VerifiedPrefix | null> {
+  if (!report.ok || !report.head || !report.anchoredThrough || report.anchoredThrough.seq !== report.head.seq) return null;
+  const p = signVerifiedPrefix(getCheckpointSigner(getEnv()), { seq: BigInt(report.head.seq), hash: report.head.hash, at: now, events });
+  const row = await db.auditVerifiedPrefix.create({ data: { seq: p.seq, hash: p.hash, at: new Date(p.at), events: p.events, keyId: p.keyId, signature: p.signature } });
+  await db.auditVerifiedPrefix.deleteMany({ where: { id: { lt: row.id } } });
+  return p;
 }
 
 /** The newest checkpoint in the table (what an export is cut at, what the witness records). */

@@ -64,6 +64,11 @@ export interface VerifyInput {
   keys: ReadonlyMap<string, KeyObject>;
   /** The local witness, if any (checked like a checkpoint, and it must be one of `checkpoints`). */
   witness?: Checkpoint | null;
+  /**
+   * Start after an event a full walk verified (its hash checked by the caller): `events` and
+   * `checkpoints` then hold only what follows `from.seq`. A witness at or before it was seen by that walk.
+   */
+  from?: { seq: bigint; hash: string; at: string; keyId: string } | null;
 }
 
 class Cursor<T> {
@@ -100,12 +105,18 @@ export async function verifyChainWalk(input: VerifyInput): Promise<ChainReport> 
     witnessState = sig === "valid" ? "matched" : sig === "unknown-key" ? "unknown-key" : "failed";
     if (sig === "valid") witnessPending = witness;
   }
-  let prevHash = GENESIS_HASH;
-  let prevSeq: bigint | null = null;
+  const from = input.from ?? null;
+  let prevHash = from?.hash ?? GENESIS_HASH;
+  let prevSeq: bigint | null = from?.seq ?? null;
   let checked = 0;
   let valid = 0;
   let unknownKey = 0;
-  let anchored = null as { seq: bigint; at: string; keyId: string } | null;
+  let anchored = from ? { seq: from.seq, at: from.at, keyId: from.keyId } : (null as { seq: bigint; at: string; keyId: string } | null);
+  if (from && witnessPending && witnessPending.seq <= from.seq) {
+    // the walk that verified the prefix met the checkpoint it names; its event is checked by the caller
+    witnessPending = null;
+    witnessInTable = true;
+  }
 
   const report = (problem: ChainProblem | null): ChainReport => ({
     ok: problem === null,

@@ -6,7 +6,8 @@ import { describeAuditEvent } from "@/lib/audit/describe";
 import { getCheckpointSigner } from "@/lib/audit/keys";
 import { publicKeyPem } from "@/lib/audit/checkpoint";
 import { EXPORT_FORMAT, toExportedEvent, type AuditExport } from "@/lib/audit/export-format";
-import { latestCheckpoint, pageAuditEvents, toStoredLink, verifyAuditChain } from "@/lib/audit/store";
+import { latestCheckpoint, pageAuditEvents, recordVerifiedPrefix, toStoredLink, verifyAuditChain, verifyAuditChainSinceVerified } from "@/lib/audit/store";
+import type { ChainReport } from "@/lib/audit/verify";
 import type { StoredLink } from "@/lib/audit/chain";
 import { readWitness } from "@/lib/audit/witness";
 import { getEnv } from "@/lib/env";
@@ -141,6 +142,26 @@ export function getAuditChainStatus(db: Db, databaseUrl: string): Promise<ChainS
 }
 
 async function walkChain(db: Db, databaseUrl: string): Promise<ChainStatusDto> {
+  return (await checkChain(db, databaseUrl, "full")).status;
+}
+
+/**
+ * The chain's status for the auditor's report: walked only from the newest verified prefix (the last
+ * full walk's signed statement, lib/audit/store `verifyAuditChainSinceVerified`), with that prefix
+ * (`from`, null when it walked from the first event). A full walk when none holds.
+ */
+export async function getAuditChainStatusSinceVerified(
+  db: Db,
+  databaseUrl: string,
+): Promise<{ status: ChainStatusDto; from: { seq: string; at: string; events: number } | null }> {
+  return checkChain(db, databaseUrl, "since-verified");
+}
+
+async function checkChain(
+  db: Db,
+  databaseUrl: string,
+  mode: "full" | "since-verified",
+): Promise<{ status: ChainStatusDto; from: { seq: string; at: string; events: number } | null }> {
   const env = getEnv();
   const checkedAt = new Date().toISOString();
   // the witness is read before the walk's bounds, so the checkpoint it names is inside them
@@ -151,13 +172,23 @@ async function walkChain(db: Db, databaseUrl: string): Promise<ChainStatusDto> {
   } catch (err) {
     unreadable = (err as Error).message;
   }
-  const report = await verifyAuditChain(db, { witness });
+  let report: ChainReport;
+  let from: { seq: string; at: string; events: number } | null = null;
+  if (mode === "full") {
+    report = await verifyAuditChain(db, { witness });
+    // the next auditor's report walks only what follows (a damaged witness records nothing)
+    if (!unreadable) await recordVerifiedPrefix(db, report, report.checked);
+  } else {
+    const r = await verifyAuditChainSinceVerified(db, { witness: unreadable ? null : witness, record: !unreadable });
+    report = r;
+    from = r.from ? { seq: r.from.seq.toString(), at: r.from.at, events: r.from.events } : null;
+  }
   if (unreadable && report.ok) {
     // a damaged witness is reported, not ignored: overwriting it is one way to hide a rollback
     const problem = { kind: "witness-signature", afterSeq: null, throughSeq: null, checkpoint: null, message: `the local witness cannot be read: ${unreadable}` };
-    return chainStatusDto.parse({ ...report, ok: false, witness: "failed", problem, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt });
+    return { status: chainStatusDto.parse({ ...report, ok: false, witness: "failed", problem, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt }), from };
   }
-  return chainStatusDto.parse({ ...report, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt });
+  return { status: chainStatusDto.parse({ ...report, keyFingerprint: getCheckpointSigner(env).keyId, checkedAt }), from };
 }
 
 /**

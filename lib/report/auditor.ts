@@ -42,6 +42,11 @@ export interface AuditorReport {
     checkedAt: string;
     checkpoint: { seq: string; hash: string; at: string; keyId: string; signature: string } | null;
     checkpointKey: string;
+    /**
+     * Where this check started: the newest verified checkpoint (event `seq`, through which a full walk at
+     * `at` verified `events` events); `checked` counts the events after it. Null or absent: from the first.
+     */
+    verifiedFrom?: { seq: string; at: string; events: number } | null;
   };
   /** Fingerprint of the export key the PDF is signed with. */
   exportKey: string;
@@ -180,7 +185,7 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     ["Scope", `cluster: ${r.scope.cluster ?? "all"}; namespace: ${r.scope.namespace ?? "all"}`],
     ["Period", `${utc(r.from)} to ${utc(r.to)}`],
     ["Generated", utc(r.generatedAt)],
-    ["Audit chain", r.chain.ok ? `intact (${r.chain.checked} events verified)` : `NOT INTACT: ${r.chain.problem ?? "unknown problem"}`],
+    ["Audit chain", r.chain.ok ? `intact (${chainChecked(r.chain)})` : `NOT INTACT: ${r.chain.problem ?? "unknown problem"}`],
     ["Export key", `sha256:${r.exportKey}`],
   ]);
 
@@ -308,7 +313,7 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
   heading("Audit log");
   keyValues([
     ["Status", r.chain.ok ? "intact: every event links to the one before it and matches its hash" : `NOT INTACT: ${r.chain.problem ?? ""}`],
-    ["Events verified", String(r.chain.checked)],
+    ["Events verified", chainChecked(r.chain)],
     ["Head", r.chain.head ? `event ${r.chain.head.seq}, hash ${r.chain.head.hash}` : "no event"],
     ["Newest checkpoint", r.chain.checkpoint ? `event ${r.chain.checkpoint.seq} at ${utc(r.chain.checkpoint.at)}` : "none"],
     ["Checkpoint hash", r.chain.checkpoint?.hash ?? "-"],
@@ -318,7 +323,14 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     ["Checked", utc(r.chain.checkedAt)],
   ]);
   doc.moveDown(0.5);
-  para("The checkpoint is an Ed25519 signature over the chain's head (signet audit public-key prints its key); signet audit verify --file checks a JSON export of the log offline.", { size: 8, color: "#475569" });
+  para(
+    `${
+      r.chain.verifiedFrom
+        ? `This report verified the chain only from the newest verified checkpoint (event ${r.chain.verifiedFrom.seq}, through which a full walk at ${utc(r.chain.verifiedFrom.at)} verified every event from the first): the events after it link to it and match their hashes and checkpoints. `
+        : "This report verified the chain from its first event. "
+    }The checkpoint is an Ed25519 signature over the chain's head (signet audit public-key prints its key); signet audit verify walks the whole chain, and signet audit verify --file checks a JSON export of the log offline.`,
+    { size: 8, color: "#475569" },
+  );
 
   // ---- footers
   const range = doc.bufferedPageRange();
@@ -337,6 +349,13 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
   }
   doc.end();
   return drain(doc, sink);
+}
+
+/** What the chain check covered: from the first event, or after the newest verified checkpoint. */
+function chainChecked(c: AuditorReport["chain"]): string {
+  return c.verifiedFrom
+    ? `${c.checked} events verified after the verified checkpoint at event ${c.verifiedFrom.seq}; ${c.verifiedFrom.events} events through it verified by a full walk at ${utc(c.verifiedFrom.at)}`
+    : `${c.checked} events verified from the first`;
 }
 
 /** Coverage (verified / running) over the period as a step line: a value holds until the next snapshot. */

@@ -78,10 +78,18 @@ describe("the auditor's PDF report", () => {
     expect(flat).toContain("used by: release-signed (build)");
     expect(flat).toContain("event 42 at 2026-12-06 11:59 UTC");
     expect(flat).toContain("SIG+base64==");
-    expect(flat).toMatch(/intact \(42 events verified\)/);
+    expect(flat).toMatch(/intact \(42 events verified from the first\)/);
+    expect(flat).toContain("This report verified the chain from its first event.");
     // the trend's first and last points are told in words too
     expect(flat).toContain("20 % on 2026-11-10 00:00 UTC (2 of 10), 75 % on 2026-12-06 00:00 UTC (6 of 8); 3 snapshots");
     expect(flat).toContain("cosign verify-blob --key signet-export.pub");
+  });
+
+  it("says when the chain was checked only from the newest verified checkpoint", async () => {
+    const r = report({ chain: { ...report().chain, checked: 5, verifiedFrom: { seq: "37", at: "2026-12-06T11:00:00.000Z", events: 37 } } });
+    const flat = (await pdfText(await renderAuditorPdf(r))).text.replace(/\s+/g, " ");
+    expect(flat).toContain("Audit chain intact (5 events verified after the verified checkpoint at event 37; 37 events through it verified by a full walk at 2026-12-06 11:00 UTC)");
+    expect(flat).toContain("This report verified the chain only from the newest verified checkpoint (event 37, through which a full walk at 2026-12-06 11:00 UTC verified every event from the first)");
   });
 
   it("says when the chain is broken and when there is no trend", async () => {
