@@ -1,5 +1,6 @@
 import "server-only";
 import { createHash } from "node:crypto";
+import { insertRows } from "@/lib/db/bulk";
 import type { Db } from "@/lib/db/client";
 import { withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -101,6 +102,13 @@ function verificationColumns(v: VerifiedEvidence, now: Date) {
   } satisfies Prisma.EvidenceUpdateManyMutationInput;
 }
 
+/** Every column an evidence row is created with (lib/db/bulk.ts insertRows: absent values are NULL). */
+const EVIDENCE_COLUMNS = [
+  "imageId", "kind", "artifactDigest", "layerIndex", "layerDigest", "mediaType", "annotations", "raw", "fetchedAt",
+  "status", "statusReason", "signerKind", "keyFingerprint", "certIdentity", "certIssuer", "certExtensions", "certNotBefore", "certNotAfter",
+  "tlogLogIndex", "tlogIntegratedTime", "tlogLogId", "predicateType", "provenance", "verifiedAt",
+] as const;
+
 const rowKey = (e: { artifactDigest: string; layerIndex?: number; layerDigest: string }) => `${e.artifactDigest}\u0000${e.layerIndex ?? 0}\u0000${e.layerDigest}`;
 const originKey = (v: VerifiedEvidence) => rowKey({ artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest });
 
@@ -150,7 +158,7 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
         }
       }
       if (stale.length) await tx.evidence.deleteMany({ where: { id: { in: stale } } });
-      for (let i = 0; i < fresh.length; i += 100) await tx.evidence.createMany({ data: fresh.slice(i, i + 100), skipDuplicates: true });
+      await insertRows(tx, "Evidence", EVIDENCE_COLUMNS, fresh.map((r) => ({ status: "unverified", ...r })), { onConflictDoNothing: true });
       for (const { imageId, v } of rewrite) {
         await tx.evidence.updateMany({
           where: { imageId, artifactDigest: v.origin.manifestDigest, layerIndex: v.origin.layerIndex, layerDigest: v.origin.layerDigest },

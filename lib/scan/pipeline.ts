@@ -3,6 +3,7 @@ import { candidateKeys } from "@/lib/policy/compile";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
 import { mapLimit } from "@/lib/concurrency";
+import { insertRows } from "@/lib/db/bulk";
 import { withTransaction, type Tx } from "@/lib/db/transaction";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
@@ -219,19 +220,22 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   await updateRunningContainers(db);
 
   mark("counts");
-  // One work item per distinct image running in the scanned clusters.
-  const images = await db.image.findMany({
-    where: { containers: { some: { pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } } } },
-    select: { id: true },
-  });
-  await db.scanItem.createMany({ data: images.map((i) => ({ scanId, imageId: i.id })), skipDuplicates: true });
-  const pendingIds = new Set((await db.scanItem.findMany({ where: { scanId, status: "pending" }, select: { imageId: true } })).map((p) => p.imageId));
-  // batches of images of the same repositories share the registry round trips of discovery
-  const ordered = await db.image.findMany({ where: { id: { in: [...pendingIds] } }, select: { id: true }, orderBy: [{ registry: "asc" }, { repository: "asc" }, { id: "asc" }] });
-  const pending = ordered.map((i) => ({ imageId: i.id }));
-  // an item whose image was deleted in between still gets a check (which settles it as gone)
-  const listed = new Set(ordered.map((i) => i.id));
-  for (const id of pendingIds) if (!listed.has(id)) pending.push({ imageId: id });
+  // One work item per distinct image running in the scanned clusters (one statement: no id travels).
+  await db.$executeRaw`
+    INSERT INTO "ScanItem" ("scanId", "imageId")
+    SELECT DISTINCT ${scanId}::uuid, c."imageId" FROM "Container" c
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    WHERE c."imageId" IS NOT NULL AND cl.name = ANY(${clusterNames}::text[])
+    ON CONFLICT DO NOTHING`;
+  // batches of images of the same repositories share the registry round trips of discovery; an item
+  // whose image was deleted in between still gets a check (which settles it as gone), last
+  const pending = (
+    await db.$queryRaw<{ imageId: string }[]>`
+      SELECT si."imageId" FROM "ScanItem" si LEFT JOIN "Image" i ON i.id = si."imageId"
+      WHERE si."scanId" = ${scanId}::uuid AND si.status = 'pending'
+      ORDER BY i.registry, i.repository, i.id, si."imageId"`
+  ).map((r) => ({ imageId: r.imageId }));
   const total = await db.scanItem.count({ where: { scanId } });
   const done = total - pending.length;
   await db.scan.update({
@@ -519,7 +523,7 @@ export async function startReevaluation(ctx: PipelineContext, scanId: string): P
   if (claimed.count === 0) return null;
   const unresolved = await reevaluateUnresolvedContainers(db, { trigger: scan.trigger, now: clock(ctx) });
   const images = await db.image.findMany({ where: { containers: { some: { pod: { deletedAt: null } } } }, select: { id: true }, orderBy: [{ registry: "asc" }, { repository: "asc" }, { id: "asc" }] });
-  await db.scanItem.createMany({ data: images.map((i) => ({ scanId, imageId: i.id })), skipDuplicates: true });
+  await insertRows(db, "ScanItem", ["scanId", "imageId"], images.map((i) => ({ scanId, imageId: i.id })), { generateId: false, onConflictDoNothing: true });
   await db.scan.update({ where: { id: scanId }, data: { stage: "verify", total: images.length, done: 0, counts: { images: images.length, unresolvedContainers: unresolved } as never } });
   const batches = imageBatches(images.map((i) => i.id), { scanId, mode: "reverify", trigger: scan.trigger }, ctx.batchSize);
   if (ctx.enqueueImageChecks) await ctx.enqueueImageChecks(batches);
