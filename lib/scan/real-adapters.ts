@@ -24,6 +24,7 @@ import { normalizeRegistryHost } from "@/lib/registry/reference";
 import type { DiscoveryResult } from "@/lib/evidence/types";
 import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
+import { memoizeVerification } from "@/lib/scan/verify-memo";
 import type { BatchScope, ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
 
 // (the clusters of the configuration are lib/kube's: light to load for a command that only needs them)
@@ -109,6 +110,8 @@ export function createScanAdapters(opts: { watchPods?: boolean | ((cluster: stri
     return k;
   };
   let problems: string[] = [];
+  // a rescan does not verify again what was verified with the same keys and roots
+  const verifyKept = memoizeVerification((input) => verifyArtifacts({ ...input, trust: [...input.trust] }));
   const readsPullSecrets = getEnv().SIGNET_PULL_SECRETS;
   // one reader per scan: each Secret and ServiceAccount is read once per scan
   const readers = new Map<string, { reader: PullSecretReader; createdAt: number }>();
@@ -194,7 +197,7 @@ export function createScanAdapters(opts: { watchPods?: boolean | ((cluster: stri
     },
     async verify({ image, artifacts, keys, now }) {
       const { trust } = await current();
-      return verifyArtifacts({ image, artifacts, trust, keys, now });
+      return verifyKept({ image, artifacts, trust, keys, now });
     },
     ...(getEnv().SIGNET_OPENREPORTS
       ? {

@@ -1,0 +1,72 @@
+import { createHash, sign } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { DiscoveredArtifact } from "@/lib/evidence/types";
+import { verifyArtifacts } from "@/lib/sigstore";
+import { memoizeVerification, type VerifyInput } from "@/lib/scan/verify-memo";
+import { generateSigningKey, simpleSigningPayload, type SigningKey } from "@/tests/support/registry-fixtures";
+
+const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+const image = { registry: "registry.example", repository: "apps/web", digest: `sha256:${"a".repeat(64)}` };
+
+/** A classic cosign signature of `image` by `key`, as discovery hands it over. */
+function signatureArtifact(key: SigningKey): DiscoveredArtifact {
+  const payload = simpleSigningPayload(`${image.registry}/${image.repository}`, image.digest);
+  const signature = sign("sha256", payload, key.privateKey).toString("base64");
+  return {
+    kind: "signature",
+    source: "tag",
+    tag: `sha256-${"a".repeat(64)}.sig`,
+    manifestDigest: sha256(Buffer.from(signature)),
+    manifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+    annotations: {},
+    layers: [
+      {
+        digest: sha256(payload),
+        mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+        size: payload.length,
+        annotations: { "dev.cosignproject.cosign/signature": signature },
+        content: payload,
+      },
+    ],
+  };
+}
+
+describe("verification memo", () => {
+  const signer = generateSigningKey();
+  const other = generateSigningKey();
+  let calls = 0;
+  const verify = memoizeVerification((input: VerifyInput) => {
+    calls++;
+    return verifyArtifacts({ ...input, trust: [...input.trust] });
+  });
+  const input = (keys: SigningKey[], artifact: DiscoveredArtifact, now = new Date("2026-12-01T00:00:00Z")): VerifyInput => ({
+    image,
+    artifacts: [artifact],
+    keys: keys.map((k, i) => ({ keyId: `k${i}`, pem: k.publicKeyPem })),
+    now,
+    trust: [],
+  });
+
+  it("verifies the same signature with the same keys once; a new key or a new signature is verified again", () => {
+    const artifact = signatureArtifact(signer);
+    const first = verify(input([signer], artifact));
+    expect(first.map((v) => v.status)).toEqual(["valid"]);
+    expect(calls).toBe(1);
+
+    const later = new Date("2026-12-02T00:00:00Z");
+    const again = verify(input([signer], structuredClone(artifact), later));
+    expect(calls).toBe(1);
+    // the same result, stamped with the clock value passed in
+    expect(again).toEqual(first.map((v) => ({ ...v, verifiedAt: later.toISOString() })));
+
+    // another key set: verified again, and the signature no longer matches any key
+    const otherKeys = verify(input([other], artifact));
+    expect(calls).toBe(2);
+    expect(otherKeys.map((v) => v.status)).not.toEqual(["valid"]);
+
+    // a new signature of the same image (another signer): verified again
+    const resigned = verify(input([signer], signatureArtifact(other)));
+    expect(calls).toBe(3);
+    expect(resigned.map((v) => v.status)).not.toEqual(["valid"]);
+  });
+});
