@@ -191,6 +191,22 @@ function figures(rows: readonly ContainerVerdicts[]): CoverageFigures {
   return f;
 }
 
+/** The buckets of CoverageState, in the order pages, reports and metrics list them. */
+export const BUCKETS = ["verified", "failed", "unsigned", "error", "stale", "unmatched"] as const satisfies readonly CoverageState["bucket"][];
+export type Bucket = (typeof BUCKETS)[number];
+
+/** Containers per bucket of a row of figures (a snapshot row). */
+export function bucketCounts(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned" | "containersError" | "containersStale" | "containersUnmatched">): Record<Bucket, number> {
+  return {
+    verified: f.containersVerified,
+    failed: f.containersFailed,
+    unsigned: f.containersUnsigned,
+    error: f.containersError,
+    stale: f.containersStale,
+    unmatched: f.containersUnmatched,
+  };
+}
+
 /** Containers with a current definite verdict: the denominator of "verified (known)". */
 export function knownContainers(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">): number {
   return f.containersVerified + f.containersFailed + f.containersUnsigned;

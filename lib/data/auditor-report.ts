@@ -1,5 +1,5 @@
 import "server-only";
-import { computeCoverage, knownContainers, overallVerdict, pickFigures, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
+import { bucketCounts, computeCoverage, knownContainers, overallVerdict, pickFigures, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
 import { getAuditChainStatusSinceVerified } from "@/lib/data/audit";
 import { latestCheckpoint } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
@@ -128,12 +128,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
         cluster: r.cluster ?? "",
         namespace: r.namespace ?? "",
         total: r.containersTotal,
-        verified: r.containersVerified,
-        failed: r.containersFailed,
-        unsigned: r.containersUnsigned,
-        error: r.containersError,
-        stale: r.containersStale,
-        unmatched: r.containersUnmatched,
+        ...bucketCounts(r),
       }))
       .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace)),
     trend,

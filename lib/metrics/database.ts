@@ -1,14 +1,12 @@
 import "server-only";
 import { Gauge, Registry } from "prom-client";
-import { knownContainers } from "@/lib/coverage/compute";
+import { BUCKETS, bucketCounts, knownContainers } from "@/lib/coverage/compute";
 import { getAuditChainStatus } from "@/lib/data/audit";
 import { getDatabaseUrl, type Db } from "@/lib/db/client";
 import { getReminders } from "@/lib/trust/load-reminders";
 
 /** Namespace series are the worst-covered ones, at most this many (a fleet can have thousands of namespaces). */
 export const MAX_NAMESPACE_SERIES = 200;
-
-const VERDICTS = ["verified", "failed", "unsigned", "error", "stale", "unmatched"] as const;
 
 const CHAIN_EVERY_MS = 5 * 60_000;
 let chainSeen: { at: number; status: Awaited<ReturnType<typeof getAuditChainStatus>> } | undefined;
@@ -33,15 +31,8 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
     const rows = await db.coverageSnapshot.findMany({ where: { takenAt: latest.takenAt, scope: { in: ["fleet", "cluster"] } }, include: { cluster: { select: { name: true } } } });
     for (const r of rows) {
       const cluster = r.scope === "fleet" ? "" : (r.cluster?.name ?? "(deleted)");
-      const counts: Record<(typeof VERDICTS)[number], number> = {
-        verified: r.containersVerified,
-        failed: r.containersFailed,
-        unsigned: r.containersUnsigned,
-        error: r.containersError,
-        stale: r.containersStale,
-        unmatched: r.containersUnmatched,
-      };
-      for (const v of VERDICTS) containers.set({ scope: r.scope, cluster, verdict: v }, counts[v]);
+      const counts = bucketCounts(r);
+      for (const v of BUCKETS) containers.set({ scope: r.scope, cluster, verdict: v }, counts[v]);
       const known = knownContainers(r);
       if (known > 0) coverage.set({ scope: r.scope, cluster, namespace: "" }, r.containersVerified / known);
     }

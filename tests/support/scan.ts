@@ -8,10 +8,9 @@ import type { Db } from "@/lib/db/client";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
 import { imageCheck, scanStart, scanTick } from "@/lib/jobs/definitions/scan";
 import type { JobDefinition } from "@/lib/jobs/registry";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { createScan } from "@/lib/scan/pipeline";
 import { createNamespace, podManifest, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { saveKeyPolicy } from "@/tests/support/policies";
 import { waitFor } from "@/tests/support/process";
 import { pushImageBase, pushSignedImage, type SigningKey } from "@/tests/support/registry-fixtures";
 
@@ -102,18 +101,7 @@ export async function seedPods(
 
 /** An enforce-mode policy: every image under `host/apps/**` signed by `publicKeyPem`. */
 export async function saveSigningPolicy(db: Db, host: string, publicKeyPem: string, opts: { name?: string; mode?: "enforce" | "audit" } = {}) {
-  await savePolicyDocument(
-    db,
-    parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: ${opts.name ?? "release"} }
-spec:
-  mode: ${opts.mode ?? "enforce"}
-  requireTlog: false
-  scope: { images: ["${host}/apps/**"] }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(publicKeyPem)} } } ]`)[0]!,
-    { actor: "test" },
-  );
+  await saveKeyPolicy(db, publicKeyPem, { images: [`${host}/apps/**`] }, opts);
 }
 
 /** Sends one job through a short-lived pg-boss client. */

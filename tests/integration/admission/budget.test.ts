@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdmissionAnswerer } from "@/lib/admission/answer";
 import { createDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { startFaultProxy, type FaultProxy } from "@/tests/support/fault-proxy";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
+import { saveSigningPolicy } from "@/tests/support/scan";
 
 /**
  * The webhook's budget with a registry that does not answer (a real registry behind a proxy whose
@@ -34,18 +33,7 @@ beforeAll(async () => {
   const key = generateSigningKey();
   digest = (await pushSignedImage(registry.url, proxy.host, "apps/slow", key)).digest;
   image = `${proxy.host}/apps/slow@${digest}`;
-  await savePolicyDocument(
-    db,
-    parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { images: ["${proxy.host}/apps/**"] }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(key.publicKeyPem)} } } ]`)[0]!,
-    { actor: "test" },
-  );
+  await saveSigningPolicy(db, proxy.host, key.publicKeyPem);
 });
 
 afterAll(async () => {

@@ -6,14 +6,14 @@ import { createDb, type Db } from "@/lib/db/client";
 import { imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { loadActivePolicies } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { authorityNames, authorityPolicies } from "@/lib/trust/inventory";
 import { shortFingerprint } from "@/lib/ui/format";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
+import { saveKeyPolicy } from "@/tests/support/policies";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 const FP = publicKeyFingerprint(PEM);
@@ -48,18 +48,7 @@ describe("drill-down data", () => {
     });
     // the reference as the pod spec wrote it: a tag, resolved to the digest
     await db.container.update({ where: { id: seeded.containers["pay/p1/app"]! }, data: { imageRef: "ghcr.io/acme/pay:v1.2.3" } });
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { namespaces: [pay] }
-  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    await saveKeyPolicy(db, PEM, { namespaces: ["pay"] }, { authority: "k" });
     const policies = await loadActivePolicies(db);
     for (const [ref, imageId] of seeded.images) {
       const verified = ref.endsWith(d(1));

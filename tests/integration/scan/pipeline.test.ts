@@ -9,8 +9,6 @@ import { imageCheck, reevaluateAll, scanStart } from "@/lib/jobs/definitions/sca
 import type { JobDefinition } from "@/lib/jobs/registry";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { getOverview } from "@/lib/data/coverage";
 import { createScan } from "@/lib/scan/pipeline";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
@@ -18,6 +16,7 @@ import { createNamespace, createPod, setPodStatus, startKubeApiserver, type Kube
 import { waitFor } from "@/tests/support/process";
 import { createCosignWorkspace, cosignAttest, cosignSign, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { saveKeyPolicy } from "@/tests/support/policies";
 
 /**
  * The whole pipeline on real parts: a kube-apiserver with pods, a registry holding images signed by
@@ -35,18 +34,7 @@ describe("scan pipeline end to end", () => {
   let pub = "";
   /** The `release` policy over every apps image, or only in the given namespaces. */
   const saveRelease = (namespaces?: string[]) =>
-    savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { images: ["${registry.host}/apps/**"]${namespaces ? `, namespaces: ${JSON.stringify(namespaces)}` : ""} }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pub)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    saveKeyPolicy(db, pub, { images: [`${registry.host}/apps/**`], ...(namespaces ? { namespaces } : {}) });
 
   beforeAll(async () => {
     // info: the registry logs every request it answers (the re-evaluation must cause none)

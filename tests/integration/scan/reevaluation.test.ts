@@ -4,11 +4,10 @@ import { getOverview } from "@/lib/data/coverage";
 import { createDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { checkImages, createScan, startReevaluation, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { saveKeyPolicy } from "@/tests/support/policies";
 
 /**
  * A policy change applied from stored evidence as a `reevaluate` run (the policy.reevaluate job's
@@ -23,18 +22,7 @@ describe("re-evaluation from stored evidence", () => {
   let ctx: PipelineContext;
   const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
   const saveRelease = (namespaces: string[]) =>
-    savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { images: ["registry.invalid/**"], namespaces: ${JSON.stringify(namespaces)} }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pem)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    saveKeyPolicy(db, pem, { images: ["registry.invalid/**"], namespaces });
   const run = async (reason: string) => {
     const scanId = await createScan(db, { trigger: reason, kind: "reevaluate" });
     const during = await getOverview(db);

@@ -7,12 +7,11 @@ import { getCoverageTrend } from "@/lib/data/trend";
 import { createDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { createScan, startScan } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { savePolicy } from "@/tests/support/policies";
 
 /**
  * What a scan that cannot look says: with the kubeconfig gone (the real adapters reading a file that
@@ -42,17 +41,7 @@ describe("scan status when Signet cannot look", () => {
 
   it("a scan of zero clusters (kubeconfig removed) fails with the reason; known clusters' containers become stale", async () => {
     // what an earlier scan left: one cluster, one running container verified by `release`
-    const policy = await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  scope: { images: ["registry.example/**"] }
-  authorities: [ { name: ci, keyless: { identities: [ { issuer: "https://issuer.example", subject: "ci@example.test" } ] } } ]`)[0]!,
-      { actor: "test" },
-    );
+    const policy = await savePolicy(db, { scope: { images: ["registry.example/**"] }, authorities: [{ name: "ci", keyless: { identities: [{ issuer: "https://issuer.example", subject: "ci@example.test" }] } }] });
     const cluster = await db.cluster.create({ data: { name: "prod", lastInventoryAt: new Date(Date.now() - 3_600_000) } });
     const ns = await db.namespace.create({ data: { clusterId: cluster.id, name: "payments" } });
     const pod = await db.pod.create({ data: { clusterId: cluster.id, namespaceId: ns.id, uid: "u1", name: "api" } });

@@ -14,13 +14,12 @@ import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
 import { getLogger } from "@/lib/log";
 import { createWebhook } from "@/lib/notify/webhooks";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { savePolicyDocument } from "@/lib/policy/store";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { waitFor } from "@/tests/support/process";
 import { createCosignWorkspace, cosignSign, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { saveSigningPolicy } from "@/tests/support/scan";
 
 /** The revalidation cadence of this test (SIGNET_REVALIDATE_SECONDS is 60 by default). */
 const REVALIDATE_SECONDS = 2;
@@ -80,18 +79,7 @@ describe("watch-driven verification", () => {
     await cosignSign(ws, `${h}/apps/signed@${digests.signed}`, { bundle: false });
     await cosignSign(ws, `${h}/apps/revoked@${digests.revoked}`, { bundle: false });
     const pub = await fs.readFile(ws.pub, "utf8");
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: release }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { images: ["${h}/apps/**"] }
-  authorities: [ { name: ci, key: { pem: ${JSON.stringify(pub)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    await saveSigningPolicy(db, h, pub);
     await createWebhook(db, { name: "receiver", url: `${base}/hook`, format: "generic", events: ["failure.enforce"] }, "admin@test");
     await createNamespace(kube, "apps", { env: "prod" });
     // running before the worker starts: its first list finds it
