@@ -11,7 +11,8 @@ export interface TestPolicy {
   mode?: "enforce" | "warn" | "audit";
   /** Left out when undefined (the schema's default applies). */
   requireTlog?: boolean;
-  scope: { images?: string[]; namespaces?: string[]; clusters?: string[] };
+  /** Left out when undefined (the policy applies everywhere). */
+  scope?: { images?: string[]; namespaces?: string[]; clusters?: string[] };
   authorities: unknown[];
 }
 
@@ -25,8 +26,7 @@ kind: Policy
 metadata: { name: ${p.name ?? "release"} }
 spec:
   mode: ${p.mode ?? "enforce"}
-${p.requireTlog === undefined ? "" : `  requireTlog: ${p.requireTlog}\n`}  scope: ${JSON.stringify(p.scope)}
-  authorities: ${JSON.stringify(p.authorities)}`;
+${p.requireTlog === undefined ? "" : `  requireTlog: ${p.requireTlog}\n`}${p.scope === undefined ? "" : `  scope: ${JSON.stringify(p.scope)}\n`}  authorities: ${JSON.stringify(p.authorities)}`;
 }
 
 /** Saves the policy through the store (a new version when it exists), as actor "test". */
@@ -34,7 +34,7 @@ export async function savePolicy(db: Db, p: TestPolicy) {
   return savePolicyDocument(db, parsePolicyDocuments(policyYaml(p))[0]!, { actor: "test" });
 }
 
-/** An enforce-mode policy (unless `mode`) trusting one inline key, no transparency log required, over `scope`. */
+/** An enforce-mode policy (unless `mode`) trusting one inline key, no transparency log required, over `scope` (everywhere when undefined). */
 export function saveKeyPolicy(db: Db, publicKeyPem: string, scope: TestPolicy["scope"], opts: { name?: string; mode?: TestPolicy["mode"]; authority?: string } = {}) {
   return savePolicy(db, { name: opts.name, mode: opts.mode, requireTlog: false, scope, authorities: [inlineKey(publicKeyPem, opts.authority)] });
 }

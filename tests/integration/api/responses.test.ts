@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { loadActivePolicies } from "@/lib/policy/store";
 import { createScan } from "@/lib/scan/pipeline";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
@@ -13,6 +12,7 @@ import { API_ROUTES } from "@/lib/api/route-table";
 import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
+import { saveKeyPolicy } from "@/tests/support/policies";
 import { expectDocumentedResponse } from "@/tests/support/openapi";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
@@ -40,17 +40,7 @@ describe("API responses match the OpenAPI document", () => {
         { name: "web", pods: [3].map((i) => ({ name: `w${i}`, containers: [{ name: "app", image: `docker.io/library/web@${d(i)}` }] })) },
       ],
     });
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: all }
-spec:
-  mode: enforce
-  requireTlog: false
-  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    await saveKeyPolicy(db, PEM, undefined, { name: "all", authority: "k" });
     const policies = await loadActivePolicies(db);
     ids.policy = policies[0]!.id;
     const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null }];

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "@/lib/audit/store";
 import { createDb, getDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
-import { createBoss, sendJob } from "@/lib/jobs/boss";
+import { sendJob } from "@/lib/jobs/boss";
 import { diagnosticsPing } from "@/lib/jobs/definitions/diagnostics";
 import { imageCheck, reevaluateAll, scanStart } from "@/lib/jobs/definitions/scan";
 import type { JobDefinition } from "@/lib/jobs/registry";
@@ -13,10 +13,10 @@ import { getOverview } from "@/lib/data/coverage";
 import { createScan } from "@/lib/scan/pipeline";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
-import { waitFor } from "@/tests/support/process";
 import { createCosignWorkspace, cosignAttest, cosignSign, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { saveKeyPolicy } from "@/tests/support/policies";
+import { sendOnce, waitForScan } from "@/tests/support/scan";
 
 /**
  * The whole pipeline on real parts: a kube-apiserver with pods, a registry holding images signed by
@@ -98,41 +98,15 @@ describe("scan pipeline end to end", () => {
   const runReevaluation = async (reason: string, beforeJob?: (scanId: string) => Promise<void>) => {
     const scanId = await createScan(db, { trigger: reason, kind: "reevaluate" });
     await beforeJob?.(scanId);
-    const boss = createBoss(tdb.url, { max: 2 });
-    await boss.start();
-    try {
-      await sendJob(boss, reevaluateAll, { reason, scanId });
-    } finally {
-      await boss.stop({ graceful: false });
-    }
-    return waitFor(
-      async () => {
-        const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
-        return ["succeeded", "partial", "failed"].includes(s.status) ? s : undefined;
-      },
-      120_000,
-      "re-evaluation to finish",
-    );
+    await sendOnce(tdb.url, (boss) => sendJob(boss, reevaluateAll, { reason, scanId }));
+    return waitForScan(db, scanId, 120_000);
   };
   const registryRequests = () => registry.logs().split("\n").filter((l) => l.includes("response completed")).length;
 
   const runScan = async () => {
     const scanId = await createScan(db, { trigger: "test" });
-    const boss = createBoss(tdb.url, { max: 2 });
-    await boss.start();
-    try {
-      await sendJob(boss, scanStart, { scanId });
-    } finally {
-      await boss.stop({ graceful: false });
-    }
-    return waitFor(
-      async () => {
-        const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
-        return ["succeeded", "partial", "failed"].includes(s.status) ? s : undefined;
-      },
-      120_000,
-      "scan to finish",
-    );
+    await sendOnce(tdb.url, (boss) => sendJob(boss, scanStart, { scanId }));
+    return waitForScan(db, scanId, 120_000);
   };
 
   const verdictOf = async (pod: string) => {

@@ -7,12 +7,12 @@ import { createDb, type Db } from "@/lib/db/client";
 import { auditQuery, imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { loadActivePolicies } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
+import { saveKeyPolicy } from "@/tests/support/policies";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 const d = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -30,17 +30,7 @@ describe("read API data layer over evaluated inventory", () => {
         { name: "web", pods: [4, 5].map((i) => ({ name: `w${i}`, containers: [{ name: "app", image: `docker.io/library/web@${d(i)}` }] })) },
       ],
     });
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: all }
-spec:
-  mode: enforce
-  requireTlog: false
-  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
-      { actor: "test" },
-    );
+    await saveKeyPolicy(db, PEM, undefined, { name: "all", authority: "k" });
     const policies = await loadActivePolicies(db);
     const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null }];
     let i = 0;
