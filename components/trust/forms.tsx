@@ -100,7 +100,7 @@ export function RevokeConfirmForm({ authorityRef, label }: { authorityRef: strin
         wide
         label={
           <>
-            Type <code className="font-mono">{label}</code> to confirm
+            Type <code className="break-all font-mono">{label}</code> to confirm
           </>
         }
       >

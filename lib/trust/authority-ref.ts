@@ -5,6 +5,7 @@ import type { Db } from "@/lib/db/client";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { normalizeFingerprint } from "@/lib/trust/facts";
 import type { AuthorityTarget } from "@/lib/trust/fleet";
+import { keyName } from "@/lib/ui/format";
 
 /** "stored:<name>", "policy:<policy>/<authority>", "sha256:<hex>" (a key by fingerprint), or a bare stored name. */
 export type AuthorityRef = string;
@@ -43,7 +44,8 @@ export async function resolveTarget(db: Db, ref: AuthorityRef): Promise<{ target
     const fp = normalizeFingerprint(ref);
     const stored = (await db.authority.findMany({ where: { fingerprint: { not: null } } })).find((a) => normalizeFingerprint(a.fingerprint!) === fp);
     if (stored) return { target: { kind: "stored", name: stored.name, fingerprint: fp }, label: stored.name, storedId: stored.id };
-    return { target: { kind: "fingerprint", fingerprint: fp }, label: fp };
+    // a key no stored authority holds (written inline in policies) is called by its one name, its short fingerprint
+    return { target: { kind: "fingerprint", fingerprint: fp }, label: keyName({ fingerprint: fp }) };
   }
   const name = ref.startsWith("stored:") ? ref.slice("stored:".length) : ref;
   const stored = await db.authority.findUnique({ where: { name } });

@@ -80,6 +80,7 @@ export async function revokeAuthority(db: Db, ref: AuthorityRef, reason: string,
       details: {
         action: "authority.revoke",
         authority: label,
+        ...(target.kind !== "policy" && target.fingerprint ? { fingerprint: target.fingerprint } : {}),
         reason,
         policies: policiesChanged,
         readOnlyPolicies: preview.readOnlyPolicies,

@@ -36,7 +36,7 @@ export default async function RevokePage({ searchParams }: { searchParams: Promi
           ← Keys
         </Link>
       </p>
-      <h1 className="mt-2 text-2xl font-semibold">Revoke {preview?.label ?? ref ?? ""}</h1>
+      <h1 className="mt-2 break-all text-2xl font-semibold">Revoke {preview?.label ?? ref ?? ""}</h1>
       {problem && (
         <p role="alert" className="mt-4 text-sm text-red-700 dark:text-red-400">
           {problem}

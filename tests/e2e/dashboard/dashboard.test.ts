@@ -210,6 +210,7 @@ describe("dashboard pages on a real scan", () => {
     await page.getByTestId("image-signers").getByRole("link", { name: shortFingerprint(fp) }).click();
     await page.waitForURL((u) => u.pathname === "/keys");
     const row = page.getByTestId(`key-${fp}`);
+    await row.waitFor();
     expect(await page.getByTestId("keys-table").locator("tbody tr", { hasText: shortFingerprint(fp) }).count()).toBe(1);
     expect(await row.textContent()).toMatch(/release \(enforce, as ci\).*tools-audit \(audit, as ci\)/);
   });

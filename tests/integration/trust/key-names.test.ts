@@ -60,8 +60,8 @@ describe("one key, one row, one name", () => {
     const shared = keys.find((e) => e.fingerprint === FP)!;
     expect(shared).toMatchObject({ ref: FP, name: shortFingerprint(FP), source: "policy", status: "active", editable: false });
     expect(shared.policies.map((p) => `${p.policy} as ${p.alias}`).sort()).toEqual(["batch as release-2026", "release as ci", "tools-audit as release"]);
-    // the row's reference is what the revocation preview takes
-    expect((await previewRevocation(db, shared.ref)).label).toBe(FP);
+    // the row's reference is what the revocation preview takes, naming the key by its one name
+    expect((await previewRevocation(db, shared.ref)).label).toBe(shortFingerprint(FP));
   });
 
   it("the migration moves each policy authority's usage history to its key's fingerprint, one snapshot a moment", async () => {
