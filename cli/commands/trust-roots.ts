@@ -6,7 +6,7 @@ import { ApiError } from "@/lib/api/errors";
 import { createDb, type Db } from "@/lib/db/client";
 import { locateDatabaseUrl } from "@/lib/db/locate";
 import { checkDatabase } from "@/lib/db/preflight";
-import { configuredServiceFetch } from "@/lib/egress/env";
+import { adminUrlFetch } from "@/lib/egress/env";
 import type { EgressFetch } from "@/lib/egress/fetch";
 import { getEnv } from "@/lib/env";
 import { LIMITS } from "@/lib/sigstore/limits";
@@ -129,7 +129,7 @@ export const trustRoots: Command = {
           if (rest.length > 1) throw new UsageError("refresh takes at most one repository name");
           const env = getEnv();
           const fetchFor = (mirrorUrl: string) => {
-            const f = configuredServiceFetch(env, { label: "TUF mirror", trustedOrigins: [mirrorUrl] });
+            const f = adminUrlFetch(env, { label: "TUF mirror", url: mirrorUrl });
             fetches.push(f);
             return f;
           };

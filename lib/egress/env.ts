@@ -1,6 +1,6 @@
 import "server-only";
 import { createEgressFetch, type EgressFetch, type EgressFetchOptions } from "@/lib/egress/fetch";
-import type { EgressRules } from "@/lib/egress/rules";
+import { EgressPolicy, principalFor, type EgressRules } from "@/lib/egress/rules";
 import type { Env } from "@/lib/env";
 import type { TransportOptions } from "@/lib/registry/transport";
 
@@ -18,11 +18,31 @@ export function registryEgressOptions(env: Env): Pick<TransportOptions, "hosts" 
   };
 }
 
+const ADMIN_URL_HINT = "list it in SIGNET_EGRESS_ALLOW_INTERNAL to allow it";
+
 /**
- * A guarded fetch for an operator-configured service (TUF mirror, OIDC issuer): the configured
- * origins may live on internal addresses, everything they redirect to is checked like any hop.
+ * Why a URL an administrator typed (a webhook, a TUF mirror) may not be saved, or undefined: its scheme,
+ * embedded credentials, deny entries, and an IP literal or `*.localhost` name on a loopback, link-local,
+ * metadata, unspecified or reserved address (private ones with SIGNET_EGRESS_REFUSE_PRIVATE) unless
+ * listed in SIGNET_EGRESS_ALLOW_INTERNAL. Other names are checked on their addresses at every request.
  */
-export function configuredServiceFetch(env: Env, o: Omit<EgressFetchOptions, "rules"> & { trustedOrigins: string[] }): EgressFetch {
-  const plainHttp = o.plainHttp ?? o.trustedOrigins.some((u) => new URL(u).protocol === "http:");
-  return createEgressFetch({ ...o, plainHttp, rules: egressRules(env) });
+export function adminUrlRefusal(env: Env, url: string, label: string): string | undefined {
+  const u = new URL(url);
+  const policy = new EgressPolicy(egressRules(env));
+  const principal = principalFor(u, { trusted: false, applyAllow: false, label: `${label} ${u.host}`, hint: ADMIN_URL_HINT });
+  const refusal = policy.schemeRefusal(u, true, principal.label) ?? policy.urlRefusal(principal, u);
+  if (refusal) return refusal;
+  if (principal.hostname === "localhost" || principal.hostname.endsWith(".localhost")) return policy.addressRefusal(principal, principal.hostname, principal.port, "127.0.0.1");
+  return undefined;
+}
+
+/**
+ * A guarded fetch for a service whose URL an administrator stored (a TUF mirror): the URL is admin
+ * input, not operator configuration, so it is an untrusted principal like a webhook's — internal
+ * addresses (metadata, loopback, link-local) only when listed in SIGNET_EGRESS_ALLOW_INTERNAL, private
+ * ones unless SIGNET_EGRESS_REFUSE_PRIVATE; its redirects are hops.
+ */
+export function adminUrlFetch(env: Env, o: Omit<EgressFetchOptions, "rules" | "trustedOrigins" | "hint"> & { url: string }): EgressFetch {
+  const { url, ...rest } = o;
+  return createEgressFetch({ ...rest, plainHttp: o.plainHttp ?? new URL(url).protocol === "http:", hint: ADMIN_URL_HINT, rules: egressRules(env) });
 }

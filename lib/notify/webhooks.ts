@@ -6,9 +6,8 @@ import { getKeyring, type Keyring } from "@/lib/crypto/keys";
 import { decryptSecret, encryptSecret } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
 import { EgressRefusedError } from "@/lib/egress/connect";
-import { egressRules } from "@/lib/egress/env";
+import { adminUrlRefusal, egressRules } from "@/lib/egress/env";
 import { createEgressFetch, type EgressFetch } from "@/lib/egress/fetch";
-import { EgressPolicy, principalFor } from "@/lib/egress/rules";
 import { getEnv, type Env } from "@/lib/env";
 import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -59,13 +58,7 @@ const WEBHOOK_HINT = "list it in SIGNET_EGRESS_ALLOW_INTERNAL to allow it";
 
 /** Why a webhook URL may not be saved, or undefined. Names other than *.localhost are checked at delivery. */
 export function webhookUrlRefusal(env: Env, url: string): string | undefined {
-  const u = new URL(url);
-  const policy = new EgressPolicy(egressRules(env));
-  const principal = principalFor(u, { trusted: false, applyAllow: false, label: `${WEBHOOK_LABEL} ${u.host}`, hint: WEBHOOK_HINT });
-  const refusal = policy.schemeRefusal(u, true, principal.label) ?? policy.urlRefusal(principal, u);
-  if (refusal) return refusal;
-  if (principal.hostname === "localhost" || principal.hostname.endsWith(".localhost")) return policy.addressRefusal(principal, principal.hostname, principal.port, "127.0.0.1");
-  return undefined;
+  return adminUrlRefusal(env, url, WEBHOOK_LABEL);
 }
 
 let deliveryClient: { env: Env; fetch: EgressFetch } | undefined;

@@ -15,7 +15,7 @@ import { parseTrustedRoot, type TrustRoot } from "@/lib/sigstore/trusted-root";
  * Every request goes through the fetch it is given (the egress guard in production).
  */
 
-/** The fetch a refresh uses (createEgressFetch / configuredServiceFetch have this shape). */
+/** The fetch a refresh uses (createEgressFetch / adminUrlFetch have this shape). */
 export type TufFetch = (url: string, init?: { signal?: AbortSignal }) => Promise<Response | import("undici").Response>;
 
 /** Trusted metadata by file name; `root.json` is required (the initial or newest trusted root). */

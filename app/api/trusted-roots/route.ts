@@ -1,7 +1,10 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
+import { ApiError } from "@/lib/api/errors";
 import { route } from "@/lib/api/route";
 import { getDb } from "@/lib/db/client";
+import { adminUrlRefusal } from "@/lib/egress/env";
+import { getEnv } from "@/lib/env";
 import { tufRefresh } from "@/lib/jobs/definitions/tuf";
 import { sendFromWeb } from "@/lib/jobs/sender";
 import { childLogger } from "@/lib/log";
@@ -40,6 +43,8 @@ const body = z.union([
 export const POST = route({ access: "admin", body, maxBodyBytes: LIMITS.trustedRootBytes + 64 * 1024 }, async ({ body, user }) => {
   const db = getDb();
   if ("trustedRoot" in body) return { trustedRoot: await addTrustedRoot(db, { name: body.name, document: body.trustedRoot }, user.email) };
+  const refusal = adminUrlRefusal(getEnv(), body.tuf.mirrorUrl, "TUF mirror");
+  if (refusal) throw new ApiError("validation_failed", `The mirror URL is refused: ${refusal}.`, { field: "tuf.mirrorUrl" });
   await addTufRepository(db, { name: body.name, mirrorUrl: body.tuf.mirrorUrl, rootJson: JSON.stringify(body.tuf.root) }, user.email);
   let enqueued = true;
   try {

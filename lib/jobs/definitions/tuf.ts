@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configuredServiceFetch } from "@/lib/egress/env";
+import { adminUrlFetch } from "@/lib/egress/env";
 import type { EgressFetch } from "@/lib/egress/fetch";
 import { getEnv } from "@/lib/env";
 import { defineJob } from "@/lib/jobs/registry";
@@ -8,8 +8,8 @@ import { refreshAllTufRepositories, refreshTufRepository } from "@/lib/trust/tuf
 /**
  * Hourly TUF refresh of every trusted root kept through TUF (the public-good one unless
  * SIGNET_TUF_PUBLIC_GOOD=false, and the private repositories added by administrators); sent for one
- * repository right after it is added. Every request goes through the egress guard; a mirror an operator
- * configured may be on an internal address.
+ * repository right after it is added. Every request goes through the egress guard; a mirror URL is
+ * administrator input, so an internal one must be listed in SIGNET_EGRESS_ALLOW_INTERNAL.
  */
 export const tufRefresh = defineJob({
   name: "tuf.refresh",
@@ -21,7 +21,7 @@ export const tufRefresh = defineJob({
     const env = getEnv();
     const fetches: EgressFetch[] = [];
     const fetchFor = (mirrorUrl: string) => {
-      const f = configuredServiceFetch(env, { label: "TUF mirror", trustedOrigins: [mirrorUrl] });
+      const f = adminUrlFetch(env, { label: "TUF mirror", url: mirrorUrl });
       fetches.push(f);
       return f;
     };

@@ -16,7 +16,7 @@ import { ROOT } from "@/tests/support/process";
  */
 const PUBLIC: Record<string, string[]> = {
   "/api/health": ["GET"],
-  // Prometheus scrapes without a session (a bearer token when SIGNET_METRICS_TOKEN is set)
+  // Prometheus scrapes without a session, with the bearer SIGNET_METRICS_TOKEN (anonymous callers: 401)
   "/api/metrics": ["GET"],
   // the API's description holds no data
   "/api/openapi.json": ["GET"],

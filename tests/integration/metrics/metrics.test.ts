@@ -3,7 +3,7 @@ import { getAuditChainStatus } from "@/lib/data/audit";
 import { createDb, type Db } from "@/lib/db/client";
 import { findFreePort } from "@/lib/db/embedded";
 import { resetEnvCache } from "@/lib/env";
-import { apiRequest, useAuthEnv } from "@/tests/support/auth";
+import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
@@ -121,5 +121,25 @@ describe("Prometheus metrics", () => {
     expect(chain.checked).toBeGreaterThan(0);
     expect(value(s, "signet_last_scan_finished_timestamp_seconds", { status: "succeeded" })).toBeGreaterThan(Date.now() / 1000 - 600);
     expect(value(s, "signet_last_scan_duration_seconds")).toBeGreaterThan(0);
+    // a wrong token is no token; a signed-in user reads them without one
+    expect((await GET(apiRequest("/api/metrics", { headers: { authorization: `Bearer ${token}x` } }))).status).toBe(401);
+    const { cookie } = await sessionCookieFor("viewer");
+    expect((await GET(apiRequest("/api/metrics", { cookie }))).status).toBe(200);
+  });
+
+  it("never tells anonymous callers the fleet: without SIGNET_METRICS_TOKEN only signed-in users read /api/metrics", async () => {
+    await useAuthEnv(tdb.url, { SIGNET_METRICS_TOKEN: undefined });
+    const { GET } = await import("@/app/api/metrics/route");
+    const anonymous = await GET(apiRequest("/api/metrics"));
+    expect(anonymous.status).toBe(401);
+    const text = await anonymous.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "unauthenticated", message: expect.stringContaining("SIGNET_METRICS_TOKEN") } });
+    expect(text).not.toMatch(/signet_|web-0|admin/);
+    // any bearer is refused when none is configured
+    expect((await GET(apiRequest("/api/metrics", { headers: { authorization: "Bearer anything-at-all-0123" } }))).status).toBe(401);
+    const { cookie } = await sessionCookieFor("viewer");
+    const signedIn = await GET(apiRequest("/api/metrics", { cookie }));
+    expect(signedIn.status).toBe(200);
+    expect(value(parse(await signedIn.text()), "signet_coverage_ratio", { scope: "fleet" })).toBe(0.75);
   });
 });

@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
-import { resetEnvCache } from "@/lib/env";
 import { allJobs } from "@/lib/jobs/definitions";
 import { tufRefresh } from "@/lib/jobs/definitions/tuf";
 import { getLogger } from "@/lib/log";
@@ -11,6 +10,7 @@ import { loadPublicGoodTrustRoot, PUBLIC_GOOD_ID, PUBLIC_GOOD_MIRROR } from "@/l
 import { getReminders } from "@/lib/trust/load-reminders";
 import { addTufRepository, listTrustedRoots, loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
 import { refreshAllTufRepositories } from "@/lib/trust/tuf-refresh";
+import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { makePrivateSigstore } from "@/tests/support/sigstore-pki";
 import { ROOT } from "@/tests/support/process";
@@ -44,8 +44,8 @@ describe("TUF refresh of trusted roots", () => {
 
   beforeAll(async () => {
     [tdb, repo] = await Promise.all([createTestDatabase(), startTufRepository()]);
-    process.env.DATABASE_URL = tdb.url;
-    resetEnvCache();
+    // the test mirror lives on loopback: a mirror URL is administrator input, so the operator lists it
+    await useAuthEnv(tdb.url, { SIGNET_EGRESS_ALLOW_INTERNAL: "127.0.0.1" });
     db = createDb(tdb.url, 4);
   });
   afterAll(async () => {
@@ -63,6 +63,38 @@ describe("TUF refresh of trusted roots", () => {
     await expect(addTufRepository(db, { name: "bad", mirrorUrl: repo.url, rootJson: "{}" }, "admin@test")).rejects.toThrow(/not a TUF root: signed/);
     await expect(addTufRepository(db, { name: "bad", mirrorUrl: repo.url, rootJson: "<xml/>" }, "admin@test")).rejects.toThrow(/not JSON/);
     expect(await db.tufRepository.count()).toBe(0);
+  });
+
+  it("treats a mirror URL as administrator input: internal addresses refused at save and at refresh unless the operator lists them", async () => {
+    // at save, through the real route: the metadata address, loopback and *.localhost are 422 with the reason
+    await useAuthEnv(tdb.url, { SIGNET_EGRESS_ALLOW_INTERNAL: undefined });
+    const { cookie } = await sessionCookieFor("admin");
+    const { POST } = await import("@/app/api/trusted-roots/route");
+    for (const [mirrorUrl, reason] of [
+      ["http://169.254.169.254/latest/meta-data", /metadata address/],
+      ["http://[::ffff:169.254.169.254]/", /metadata address/],
+      ["https://localhost:8443/", /loopback address/],
+      ["http://127.0.0.2:9/", /loopback address/],
+    ] as const) {
+      const res = await POST(apiRequest("/api/trusted-roots", { method: "POST", cookie, body: { name: "imds", tuf: { mirrorUrl, root: JSON.parse(repo.initialRoot) } } }));
+      expect(res.status, mirrorUrl).toBe(422);
+      expect(JSON.stringify(await res.json())).toMatch(reason);
+    }
+    expect(await db.tufRepository.count()).toBe(0);
+
+    // at refresh: a stored loopback mirror the operator did not list is refused with no request sent
+    try {
+      await addTufRepository(db, { name: "internal", mirrorUrl: repo.url, rootJson: repo.initialRoot }, "admin@test");
+      const before = repo.requests.length;
+      const [outcome] = await runJob("internal");
+      expect(outcome).toMatchObject({ name: "internal", ok: false });
+      expect(outcome!.error).toMatch(/loopback address \(127\.0\.0\.1\)/);
+      expect(repo.requests.length).toBe(before);
+    } finally {
+      await useAuthEnv(tdb.url, { SIGNET_EGRESS_ALLOW_INTERNAL: "127.0.0.1" });
+      await db.trustedRoot.deleteMany({ where: { name: "internal" } });
+      await db.tufRepository.deleteMany({ where: { name: "internal" } });
+    }
   });
 
   it("fetches the trusted_root.json target on the first refresh; policies can use it by name", async () => {
