@@ -39,6 +39,8 @@ const { values } = parseArgs({
     "idle-seconds": { type: "string", default: process.env.SIGNET_BENCH_IDLE_SECONDS ?? "300" },
     "log-level": { type: "string", default: "warn" },
     "worker-log": { type: "string", default: "" },
+    /** Writes the worker's CPU profile (node --cpu-prof) into this directory when it stops. */
+    "worker-cpu-prof": { type: "string", default: "" },
   },
 });
 
@@ -48,6 +50,19 @@ async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the command name)
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** CPU seconds of each thread of `pid`, summed by thread name (main thread "node", V8's workers, libuv's pool...). */
+async function threadCpuSeconds(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await fs.readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / clockTicks);
+  }
+  return byName;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -131,7 +146,10 @@ async function main() {
       SIGNET_SCAN_INTERVAL_MINUTES: "1440",
       LOG_LEVEL: values["log-level"],
       ...SCAN_RUNTIME_ENV,
-      NODE_OPTIONS: scanRuntimeFlags(getEnv().SIGNET_WORKER_HEAP_MB).join(" "),
+      NODE_OPTIONS: [
+        ...scanRuntimeFlags(getEnv().SIGNET_WORKER_HEAP_MB),
+        ...(values["worker-cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values["worker-cpu-prof"])}`] : []),
+      ].join(" "),
     });
     const pid = worker.proc.pid!;
     t = Date.now();
@@ -177,10 +195,22 @@ async function main() {
     await waitFor(async () => ((await quiet(db)) ? true : undefined), 600_000, "the worker quiet after the new pods");
     await new Promise((r) => setTimeout(r, 5000));
     process.stderr.write(`  measuring the worker's CPU over ${idleSeconds} idle seconds\n`);
+    const xacts = async () => (await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`))[0]!.n;
     const cpu0 = await cpuSeconds(pid);
+    const threads0 = await threadCpuSeconds(pid);
+    const xact0 = await xacts();
     const wall0 = performance.now();
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const cpu1 = await cpuSeconds(pid);
+    const threads1 = await threadCpuSeconds(pid);
+    const idleWall = (performance.now() - wall0) / 1000;
+    const byThread = [...threads1]
+      .map(([name, s]) => [name, ((s - (threads0.get(name) ?? 0)) / idleWall) * 100] as const)
+      .filter(([, p]) => p >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, p]) => `${name} ${p.toFixed(2)} %`)
+      .join(", ");
+    const xactPerSecond = Number((await xacts()) - xact0) / ((performance.now() - wall0) / 1000);
     const idlePct = ((cpu1 - cpu0) / ((performance.now() - wall0) / 1000)) * 100;
     const rss = Math.round(Number(/^VmRSS:\s+(\d+) kB/m.exec(await fs.readFile(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024);
     if (values["worker-log"]) await fs.writeFile(values["worker-log"], worker.output());
@@ -191,7 +221,9 @@ async function main() {
       [
         `pod → verdict latency with ${seeded.pods} pods running (${digestCount} digests, all verified); ${newCount} new pods, ${fresh.filter((f) => f.signed).length} signed / ${fresh.filter((f) => !f.signed).length} unsigned new digests`,
         `  p50 ${s(pct(ms, 50))}, p95 ${s(pct(ms, 95))} (goal ≤ 10 s: ${ok(pct(ms, 95) <= 10_000)}), max ${s(ms.at(-1)!)}`,
-        `  idle worker CPU over ${idleSeconds} s: ${idlePct.toFixed(2)} % of one core (goal ≤ 2 %: ${ok(idlePct <= 2)}${idleSeconds < 300 ? "; shortened window, the goal is over 300 s" : ""}); RSS ${rss} MB`,
+        `  idle worker CPU over ${idleSeconds} s: ${idlePct.toFixed(2)} % of one core (goal ≤ 2 %: ${ok(idlePct <= 2)}${idleSeconds < 300 ? "; shortened window, the goal is over 300 s" : ""}); RSS ${rss} MB; ${xactPerSecond.toFixed(1)} database transactions a second`,
+        `  idle CPU by thread: ${byThread || "none measurable"}`,
+        `  load average during the run: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (${os.cpus().length} cores)`,
       ].join("\n") + "\n",
     );
   } finally {

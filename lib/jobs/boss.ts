@@ -16,17 +16,28 @@ export function createBoss(url: string, opts: { supervise?: boolean; schedule?: 
     // workers LISTEN: a job sent to a `notify` queue from any process wakes them at once
     useListenNotify: opts.listen ?? false,
     migrate: true,
+    // An idle worker's background statements (docs/decisions/0018-idle-worker.md): Signet's cron
+    // schedules are per minute or hour, so the cron occurrences are sent within 15 s (default 5 s);
+    // Signet sends no flows (dependent jobs), so their resolution pass runs every minute (default 5 s).
+    cronWorkerIntervalSeconds: 15,
+    flowIntervalSeconds: 60,
   });
 }
 
-/** Creates (or updates) the queue of each job with its declared options. */
+/**
+ * Creates (or updates) the queue of each job with its declared options. Every queue announces new
+ * jobs (`notify`: a NOTIFY in the sending transaction wakes the workers that LISTEN), so that idle
+ * workers can poll rarely (lib/jobs/worker.ts); a queue created before this is switched over.
+ */
 export async function ensureQueues(boss: PgBoss, jobs: JobDefinition[]): Promise<void> {
-  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  const existing = new Map((await boss.getQueues()).map((q) => [q.name, q]));
   for (const job of jobs) {
-    const { policy, ...options } = job.queue ?? {};
-    if (!existing.has(job.name)) {
+    const { policy, ...declared } = job.queue ?? {};
+    const options = { notify: true, ...declared };
+    const queue = existing.get(job.name);
+    if (!queue) {
       await boss.createQueue(job.name, { policy: policy ?? "standard", ...options });
-    } else if (Object.keys(options).length) {
+    } else if (Object.entries(options).some(([k, v]) => (queue as unknown as Record<string, unknown>)[k] !== v)) {
       await boss.updateQueue(job.name, options);
     }
   }

@@ -60,21 +60,34 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   await ensureQueues(boss, opts.jobs);
 
   const abort = new AbortController();
-  // this process's pg-boss workers per queue: follow-up work is announced to them at once, instead
-  // of waiting for their next poll (other processes still find it by polling)
+  // this process's pg-boss workers per queue: follow-up work is announced to them at once (other
+  // processes are woken by the queue's NOTIFY, or find it on their next poll)
   const local = new Map<string, string[]>();
   let turn = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  /** Wakes a slot of `queue` now, or once `afterMs` has passed (a job that may not start before). */
+  const wake = (queue: string, slot?: number, afterMs = 0) => {
+    const slots = local.get(queue);
+    if (!slots?.length) return;
+    const id = slots[(slot ?? turn++) % slots.length]!;
+    if (afterMs <= 0) return boss.notifyWorker(id);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      boss.notifyWorker(id);
+    }, afterMs);
+    t.unref();
+    timers.add(t);
+  };
   const enqueue: JobContext["enqueue"] = async (job, payload) => {
     const id = await sendJob(boss, job, payload);
-    // one slot per job sent, in turn (a busy slot fetches again as soon as it is done anyway)
-    const slots = local.get(job.name);
-    if (id && slots?.length) boss.notifyWorker(slots[turn++ % slots.length]!);
+    // one slot per job sent, in turn (a busy slot fetches again as soon as it is done anyway); a
+    // debounced job when it may start (a NOTIFY is only sent for a job that may start at once)
+    if (id) wake(job.name, undefined, (job.startAfterSeconds ?? 0) * 1000 + (job.startAfterSeconds ? 100 : 0));
     return id;
   };
   const enqueueMany: JobContext["enqueueMany"] = async (job, payloads) => {
     const n = await sendJobs(boss, job, payloads);
-    const slots = local.get(job.name) ?? [];
-    for (let i = 0; i < Math.min(n, slots.length); i++) boss.notifyWorker(slots[turn++ % slots.length]!);
+    for (let i = 0; i < Math.min(n, local.get(job.name)?.length ?? 0); i++) wake(job.name, undefined, (job.startAfterSeconds ?? 0) * 1000 + (job.startAfterSeconds ? 100 : 0));
     return n;
   };
 
@@ -83,17 +96,28 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     // can wake itself: pg-boss otherwise waits out the polling interval after every job of a batch of
     // one, which capped a slot at two jobs a second however short the jobs were. A slot whose fetch
     // comes back empty falls back to polling.
+    //
+    // Polling is the backstop, not the way work is found (docs/decisions/0018-idle-worker.md): every
+    // queue NOTIFYs its listeners when a job that may start at once is sent, and this process wakes
+    // its own slots for what it sends (and for a debounced job when it may start). So only a queue's
+    // first slot polls, every 30 s (every 2 s when LISTEN is unavailable, e.g. behind a pooler in
+    // transaction mode), and the others every 2 minutes; a slot that fetched a job wakes the next
+    // one, so a backlog found by a poll spreads over every slot within as many fetches. A retry comes
+    // back within its delay on this process (it wakes a slot then) and within 30 s on any other. An
+    // idle worker polled 78 times a second before this (10 queues, up to 8 slots each, every 0.5 s).
     const slots = job.concurrency ?? opts.concurrency;
     for (let slot = 0; slot < slots; slot++) {
       let workerId: string | undefined = undefined;
       workerId = await boss.work<unknown>(
         job.name,
-        // notify queues wake a slot at once (LISTEN); polling remains, slower, as a backstop
-        { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 5 },
+        slot === 0
+          ? { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 30 }
+          : { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 30, notifyPollingIntervalSeconds: 120 },
         async ([raw]) => {
           if (!raw) return;
-          // fetch the next job right after this one (see above)
+          // fetch the next job right after this one (see above), and let the next slot look too
           if (workerId) boss.notifyWorker(workerId);
+          if (slot + 1 < slots) wake(job.name, slot + 1);
           const jobLog = log.child({ job: job.name, jobId: raw.id });
           const parsed = job.schema.safeParse(raw.data);
           if (!parsed.success) {
@@ -116,6 +140,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
             return output;
           } catch (err) {
             jobLog.warn({ err, ms: Date.now() - started }, "job failed");
+            // its retry: a slot of this process looks when the (shortest) retry delay has passed
+            const q = job.queue;
+            if ((q?.retryLimit ?? 2) > ((raw as { retryCount?: number }).retryCount ?? 0)) {
+              const base = q?.retryDelay ?? (q?.retryBackoff ? 1 : 0);
+              const delay = q?.retryBackoff ? Math.min(q.retryDelayMax ?? Infinity, base * 2 ** Math.min(16, (raw as { retryCount?: number }).retryCount ?? 0) / 2) : base;
+              wake(job.name, 0, delay * 1000 + 200);
+            }
             throw err;
           }
         },
@@ -181,6 +212,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(timer);
+      for (const t of timers) clearTimeout(t);
       abort.abort();
       // leases released first: another worker takes the clusters' watches over at once
       await watchOwner?.stop().catch((err: unknown) => log.warn({ err }, "watch leases not released"));

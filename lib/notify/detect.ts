@@ -1,6 +1,7 @@
 import "server-only";
 import { knownContainers } from "@/lib/coverage/compute";
 import type { Db } from "@/lib/db/client";
+import { withTransaction } from "@/lib/db/transaction";
 import type { Notification } from "@/lib/notify/format";
 import { queueNotification } from "@/lib/notify/webhooks";
 import { getEnv } from "@/lib/env";
@@ -80,11 +81,26 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   return { notifications: out, cursor: lastSeq };
 }
 
-/** Detects, queues a delivery per endpoint, advances the cursor; returns the new delivery ids. */
+/**
+ * Detects, queues a delivery per endpoint, advances the cursor; returns the new delivery ids. One
+ * run at a time across every worker: several workers (or an image check's tick next to the minute's)
+ * can run `notify.tick` at once, and two runs reading the same cursor would each tell the same new
+ * failures under a different dedupe key. Detection, the deliveries and the cursor commit together
+ * under a transaction-scoped advisory lock, so a second run waits and starts from the first one's
+ * cursor.
+ */
 export async function runNotifier(db: Db, now: Date): Promise<string[]> {
-  const { notifications, cursor } = await detectNotifications(db, now);
-  const ids: string[] = [];
-  for (const n of notifications) ids.push(...(await queueNotification(db, n)));
-  await db.trustSettings.update({ where: { id: "default" }, data: { notifyCursor: cursor } });
-  return ids;
+  return withTransaction(
+    db,
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('signet-notify'))`;
+      const t = tx as unknown as Db;
+      const { notifications, cursor } = await detectNotifications(t, now);
+      const ids: string[] = [];
+      for (const n of notifications) ids.push(...(await queueNotification(t, n)));
+      await t.trustSettings.update({ where: { id: "default" }, data: { notifyCursor: cursor } });
+      return ids;
+    },
+    { timeout: 120_000 },
+  );
 }

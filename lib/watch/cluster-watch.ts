@@ -72,6 +72,11 @@ export class ClusterWatch {
     return this.target.name;
   }
 
+  /** The pod watch's counters (events, resumptions, relists asked for), for tests and the bench. */
+  get podStats(): PodWatch["stats"] | undefined {
+    return this.pods?.stats;
+  }
+
   /** Lists the cluster, writes it, and follows it from there. Resolves once the first list is written. */
   async start(): Promise<void> {
     if (!this.target.kubeConfig) throw new Error(`cluster ${this.target.name}: no client configuration`);

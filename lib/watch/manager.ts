@@ -108,7 +108,8 @@ export class WatchManager {
       await this.opts.enqueueMany(imageCheck, imageBatches(r.changed, { mode: "scan", rediscover: true, trigger: "revalidate" }, this.opts.batchSize));
       this.opts.log.info({ images: r.images, repositories: r.repositories, changed: r.changed.length }, "signatures changed in the registry; images queued for discovery");
     } else {
-      this.opts.log.debug({ images: r.images, repositories: r.repositories }, "hot repositories revalidated; nothing changed");
+      // one line a cycle (a minute by default): what the registries were asked, and that it was this worker
+      this.opts.log.info({ images: r.images, repositories: r.repositories, clusters }, "hot repositories revalidated; nothing changed");
     }
     return r.changed.length;
   }

@@ -17,7 +17,7 @@ export interface RevalidationResult {
 const same = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
 
 /**
- * Hot repositories — those with images running in `clusters` — compared with what is stored, cheaply:
+ * Hot repositories — those with images running in `clusters` (the clusters this worker follows) — compared with what is stored, cheaply:
  * per repository one tag listing (every page) through a DiscoverySession, which answers for all its
  * images whether a cosign tag (sha256-<hex>.sig / .att / .sbom, the referrers tag) appeared or
  * vanished; per image one referrers-API request where the registry has that API (a registry without
@@ -29,11 +29,24 @@ const same = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.si
 export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAdapters, "openDiscoveryBatch" | "readsPullSecrets">; clusters: readonly string[] }): Promise<RevalidationResult> {
   const { db } = opts;
   if (opts.clusters.length === 0) return { images: 0, repositories: 0, changed: [] };
+  // A repository is revalidated by one worker per cycle: the one following the first (by name) of the
+  // followed clusters — those with a live watch lease, and this worker's own — that run one of its
+  // images. It revalidates every image of the repository running in any of them, so a repository
+  // running in clusters followed by several workers is listed once, not once per worker.
+  const mine = [...opts.clusters];
   const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string; artifactDigests: string[] }[]>`
+    WITH hot AS (
+      SELECT DISTINCT i.id, i.registry, i.repository, cl.name AS cluster FROM "Image" i
+      JOIN "Container" c ON c."imageId" = i.id
+      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+      JOIN "Cluster" cl ON cl.id = p."clusterId"
+      WHERE i."runningContainers" > 0 AND i.discovery IN ('found', 'none')
+        AND (cl.name = ANY(${mine}::text[]) OR EXISTS (SELECT 1 FROM "ClusterLease" l WHERE l."cluster" = cl.name AND l."expiresAt" > now()))
+    ), owner AS (
+      SELECT registry, repository, min(cluster) AS cluster FROM hot GROUP BY registry, repository
+    )
     SELECT i.id, i.registry, i.repository, i.digest, i."artifactDigests" FROM "Image" i
-    WHERE i."runningContainers" > 0 AND i.discovery IN ('found', 'none')
-      AND EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL JOIN "Cluster" cl ON cl.id = p."clusterId"
-                  WHERE c."imageId" = i.id AND cl.name = ANY(${[...opts.clusters]}::text[]))
+    WHERE i.id IN (SELECT h.id FROM hot h JOIN owner o ON o.registry = h.registry AND o.repository = h.repository WHERE o.cluster = ANY(${mine}::text[]))
     ORDER BY i.registry, i.repository`;
   if (images.length === 0) return { images: 0, repositories: 0, changed: [] };
   const stored = await loadStoredSources(db, images.map((i) => i.id));

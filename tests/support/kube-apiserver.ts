@@ -33,7 +33,20 @@ export interface KubeApiserver {
   kubeconfigPath: string;
   /** A raw JSON request as the admin (or with `token`); throws on non-2xx unless `allow` lists the status. */
   request<T = unknown>(method: string, apiPath: string, body?: unknown, opts?: RequestOptions): Promise<T>;
+  /**
+   * Compacts etcd's history up to its current revision: a watch resumed from an older
+   * resourceVersion is answered 410 Gone ("too old resource version"). Deterministic only with
+   * `watchCache: false` (the API server's watch cache would otherwise serve a recent version itself).
+   */
+  compactEtcd(): Promise<number>;
   stop(): Promise<void>;
+}
+
+export interface StartKubeApiserverOptions {
+  /** Appended to the API server's flags (e.g. --admission-control-config-file). */
+  extraArgs?: string[];
+  /** The API server's watch cache (--watch-cache, default true). Off: watches are served by etcd. */
+  watchCache?: boolean;
 }
 
 export interface RequestOptions {
@@ -163,7 +176,7 @@ export async function writeKubeconfig(file: string, contexts: ContextSpec[], cur
  * /readyz. Takes a few seconds; call once per test file (beforeAll) and `stop()` in afterAll.
  * `extraArgs` are appended to the API server's flags (e.g. --admission-control-config-file).
  */
-export async function startKubeApiserver(opts: { extraArgs?: string[] } = {}): Promise<KubeApiserver> {
+export async function startKubeApiserver(options: StartKubeApiserverOptions = {}): Promise<KubeApiserver> {
   const bins = findBinaries();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-kube-"));
   let etcd: ChildProcess | undefined;
@@ -233,7 +246,8 @@ export async function startKubeApiserver(opts: { extraArgs?: string[] } = {}): P
         "--profiling=false",
         "--endpoint-reconciler-type=none",
         "--v=0",
-        ...(opts.extraArgs ?? []),
+        ...(options.watchCache === false ? ["--watch-cache=false"] : []),
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -280,6 +294,16 @@ export async function startKubeApiserver(opts: { extraArgs?: string[] } = {}): P
       { name: "reader", server: url, token: tokens.reader, caPem },
     ]);
 
+    // etcd's JSON gateway: the current revision (any range answers with it), then a physical compaction
+    const compactEtcd = async (): Promise<number> => {
+      const range = await fetch(`${etcdUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from("/").toString("base64") }) });
+      const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
+      const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision: String(revision), physical: true }) });
+      if (!res.ok) throw new Error(`etcd compaction to ${revision}: HTTP ${res.status} ${await res.text()}`);
+      await res.text();
+      return revision;
+    };
+
     return {
       url,
       caPem,
@@ -288,6 +312,7 @@ export async function startKubeApiserver(opts: { extraArgs?: string[] } = {}): P
       tokens,
       kubeconfigPath,
       request,
+      compactEtcd,
       stop: cleanup,
     };
   } catch (err) {

@@ -59,7 +59,13 @@ export interface TestRegistry {
   dir: string;
   /** The docker-registry process id (benchmarks read its CPU time). */
   pid: number;
+  /** The last 20,000 characters of its output. */
   logs(): string;
+  /**
+   * Every request it answered, in order (from its "response completed" lines; start it with
+   * `logLevel: "info"`): not truncated like `logs()`, for tests that count a long run's requests.
+   */
+  requests(): { method: string; uri: string; status: number }[];
   stop(): Promise<void>;
 }
 
@@ -106,9 +112,24 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     http.addr = `${listen}:${port}`;
     await fs.writeFile(path.join(dir, "config.yml"), toYaml(config));
     let out = "";
+    let partial = "";
+    const answered: { method: string; uri: string; status: number }[] = [];
+    const collect = (d: Buffer) => {
+      out = (out + d.toString()).slice(-20_000);
+      const lines = (partial + d.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.includes("response completed") || answered.length >= 1_000_000) continue;
+        const method = /http\.request\.method=(\S+)/.exec(line)?.[1] ?? "";
+        // logrus quotes a value only when it holds characters outside [A-Za-z0-9-._/@^+]
+        const m = /http\.request\.uri=(?:"([^"]*)"|(\S+))/.exec(line);
+        const uri = m?.[1] ?? m?.[2] ?? "";
+        answered.push({ method, uri, status: Number(/http\.response\.status=(\d+)/.exec(line)?.[1] ?? 0) });
+      }
+    };
     const proc: ChildProcess = spawn(tools.registry, ["serve", path.join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(opts.goGC ? { GOGC: String(opts.goGC) } : {}) } });
-    proc.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    proc.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+    proc.stdout?.on("data", collect);
+    proc.stderr?.on("data", collect);
     let exited = false;
     const exit = new Promise<void>((resolve) => proc.once("exit", () => ((exited = true), resolve())));
     const scheme = opts.tls ? "https" : "http";
@@ -142,7 +163,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
         }
         await fs.rm(dir, { recursive: true, force: true });
       };
-      return { url, host: `${listen}:${port}`, dir, pid: proc.pid!, logs: () => out, stop };
+      return { url, host: `${listen}:${port}`, dir, pid: proc.pid!, logs: () => out, requests: () => [...answered], stop };
     } catch (err) {
       lastError = err;
       await agent.close();
