@@ -140,11 +140,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
             return output;
           } catch (err) {
             jobLog.warn({ err, ms: Date.now() - started }, "job failed");
-            // its retry: a slot of this process looks when the (shortest) retry delay has passed
+            // its retry: a slot of this process looks once the retry may start — pg-boss waits
+            // retryDelay × 2^(n+1) / 2 × (1 + random) with backoff (n: retries so far), so by the upper bound
             const q = job.queue;
-            if ((q?.retryLimit ?? 2) > ((raw as { retryCount?: number }).retryCount ?? 0)) {
-              const base = q?.retryDelay ?? (q?.retryBackoff ? 1 : 0);
-              const delay = q?.retryBackoff ? Math.min(q.retryDelayMax ?? Infinity, base * 2 ** Math.min(16, (raw as { retryCount?: number }).retryCount ?? 0) / 2) : base;
+            const retries = (raw as { retryCount?: number }).retryCount ?? 0;
+            if ((q?.retryLimit ?? 2) > retries) {
+              const base = q?.retryDelay || (q?.retryBackoff ? 1 : 0);
+              const delay = q?.retryBackoff ? Math.min(q.retryDelayMax ?? Infinity, base * 2 ** Math.min(16, retries + 1)) : base;
               wake(job.name, 0, delay * 1000 + 200);
             }
             throw err;
