@@ -162,6 +162,11 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: AttemptO
   const now = opts.now ?? (() => new Date());
   const d = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { endpoint: true } });
   if (!d || d.status !== "pending") return { outcome: "skipped" };
+  // Claim the attempt before sending: two delivery jobs for one delivery (a tick re-queues pending
+  // deliveries never attempted, while the first job is still sending) must not both POST it. The
+  // attempt counter is the claim: only one of them moves it from what both read.
+  const claimed = await db.webhookDelivery.updateMany({ where: { id: d.id, status: "pending", attempts: d.attempts }, data: { attempts: d.attempts + 1, updatedAt: now() } });
+  if (claimed.count !== 1) return { outcome: "skipped" };
   let status: number | null = null;
   let error: string | null = null;
   let refused = false;

@@ -191,11 +191,21 @@ describe("two workers: one revalidation per repository, one notification per fai
       // each unsigned container in both clusters: one failure each
       const failures = UNSIGNED * 2;
       const told = () => received.filter((r) => r.event === "failure.enforce").reduce((n, r) => n + (r.data?.count ?? 0), 0);
+      let seen = { events: 0, told: 0, deliveries: [] as unknown[] };
       await waitFor(
-        async () => ((await db.verificationEvent.count({ where: { kind: "verdict", verdict: "unsigned" } })) === failures && told() >= failures ? true : undefined),
-        180_000,
+        async () => {
+          seen = {
+            events: await db.verificationEvent.count({ where: { kind: "verdict", verdict: "unsigned" } }),
+            told: told(),
+            deliveries: await db.webhookDelivery.groupBy({ by: ["status"], _count: true }),
+          };
+          return seen.events === failures && seen.told >= failures ? true : undefined;
+        },
+        240_000,
         "every failure recorded and told",
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(seen)}`);
+      });
       ticking = false;
       await ticks;
       // settled: nothing more arrives
