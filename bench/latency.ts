@@ -9,7 +9,9 @@
 // GET /api/images answers). Then the worker's CPU over an idle window (watches and revalidation only).
 //
 //   bash scripts/n24.sh tsx --conditions=react-server bench/latency.ts [--pods N] [--digests N] [--new N] [--idle-seconds S]
-//   (SIGNET_BENCH_IDLE_SECONDS also shortens the idle window for a quick run; default 300 s)
+//   (SIGNET_BENCH_IDLE_SECONDS also shortens the idle window for a quick run; default 300 s;
+//   --worker-cpu-prof DIR writes the worker's CPU profile there — the profiler itself costs CPU, so
+//   the idle figure of a profiled run is not the real one; the idle CPU is also printed per thread)
 //
 // Goals: p95 ≤ 10 s from creation to verdict; idle worker CPU ≤ 2 % of one core.
 import fs from "node:fs/promises";
