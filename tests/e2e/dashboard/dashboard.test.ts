@@ -172,12 +172,30 @@ describe("dashboard pages on a real scan", () => {
     await page.locator('select[name="namespace"]').selectOption("");
     await page.locator('select[name="verdict"]').selectOption("failed");
     await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "failed images");
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+    // the image list is saved with its signature next to it, and real cosign verifies the pair
+    const imageDownloads: Download[] = [];
+    const collectImages = (d: Download) => imageDownloads.push(d);
+    page.on("download", collectImages);
+    await page.getByTestId("export-csv").click();
+    await waitFor(async () => (imageDownloads.length >= 2 ? true : undefined), 30_000, "the image CSV and its .sig");
+    page.off("download", collectImages);
+    const download = imageDownloads.find((d) => d.suggestedFilename().endsWith(".csv"))!;
+    const imageSig = imageDownloads.find((d) => d.suggestedFilename().endsWith(".csv.sig"))!;
     expect(download.suggestedFilename()).toMatch(/^signet-images-.*\.csv$/);
+    expect(imageSig.suggestedFilename()).toBe(`${download.suggestedFilename()}.sig`);
     const lines = await csvRows((await download.path())!);
     expect(lines[0]).toBe("registry,repository,digest,verdict,discovery,running_containers,signers,last_seen");
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`apps/foreign,${s.digests.foreign},failed`);
+    const imagesDir = await fs.mkdtemp(path.join(ARTIFACTS, "signed-images-"));
+    await download.saveAs(path.join(imagesDir, "images.csv"));
+    await imageSig.saveAs(path.join(imagesDir, "images.csv.sig"));
+    await fs.writeFile(path.join(imagesDir, "signet-export.pub"), await (await page.request.get(`${s.base}/api/exports/public-key`)).text());
+    const imagesVerified = await execFileP(registryTools().cosign, ["verify-blob", "--key", "signet-export.pub", "--signature", "images.csv.sig", "--insecure-ignore-tlog=true", "images.csv"], {
+      cwd: imagesDir,
+      env: { ...process.env, HOME: imagesDir },
+    });
+    expect(imagesVerified.stdout + imagesVerified.stderr).toContain("Verified OK");
 
     // keyboard: sorting by a header button reorders on the server
     await page.locator('select[name="verdict"]').selectOption("");
@@ -344,6 +362,31 @@ describe("dashboard pages on a real scan", () => {
       env: { ...process.env, HOME: dir },
     });
     expect(stdout + stderr).toContain("Verified OK");
+    // the page shows the exact command for a downloaded file
+    expect(await text("verify-command")).toMatch(/^cosign verify-blob --key signet-export\.pub --signature (\S+)\.sig --insecure-ignore-tlog=true \1$/);
+
+    // an administrator rotates the export key: the page shows the new key and keeps the old one
+    // published with its period; the report signed before still verifies with it
+    const oldFingerprint = (await text("export-key-fingerprint")).replace(/^sha256:/, "");
+    await page.getByTestId("export-key-rotate").click();
+    await page.getByTestId("export-key-rotate-confirm").click();
+    await waitFor(async () => ((await text("export-key-fingerprint")) !== `sha256:${oldFingerprint}` ? true : undefined), 20_000, "the new export key on the page");
+    const row = page.getByTestId(`export-key-${oldFingerprint}`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`sha256:${oldFingerprint}`);
+    const oldKey = await page.request.get(`${s.base}/api/exports/public-key?fingerprint=${oldFingerprint}`);
+    expect(oldKey.status()).toBe(200);
+    await fs.writeFile(path.join(dir, "signet-export-old.pub"), await oldKey.text());
+    const again = await execFileP(registryTools().cosign, ["verify-blob", "--key", "signet-export-old.pub", "--signature", "report.pdf.sig", "--insecure-ignore-tlog=true", "report.pdf"], {
+      cwd: dir,
+      env: { ...process.env, HOME: dir },
+    });
+    expect(again.stdout + again.stderr).toContain("Verified OK");
+    await fs.writeFile(path.join(dir, "signet-export-new.pub"), `${(await text("export-public-key")).trim()}\n`);
+    await expect(
+      execFileP(registryTools().cosign, ["verify-blob", "--key", "signet-export-new.pub", "--signature", "report.pdf.sig", "--insecure-ignore-tlog=true", "report.pdf"], { cwd: dir, env: { ...process.env, HOME: dir } }),
+    ).rejects.toThrow();
+    await shot("exports-rotated");
 
     await page.locator('select[name="namespace"]').selectOption("tools");
     await waitFor(async () => ((await text("report-rows")) === "2" ? true : undefined), 10_000, "tools only");
