@@ -7,14 +7,14 @@ import { Time } from "@/components/time";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { Card, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
-import { knownContainers, toTarget } from "@/lib/coverage/compute";
+import { coverageBase, coverageVerified, toTarget } from "@/lib/coverage/compute";
 import { getOverview } from "@/lib/data/coverage";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { getDb } from "@/lib/db/client";
 import { trendRange } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { checkHealth, processStartedAt } from "@/lib/health/check";
-import { pct } from "@/lib/ui/format";
+import { coveragePct, pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
@@ -33,7 +33,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   ]);
   const { fleet, counts } = overview;
   const target = env.SIGNET_COVERAGE_TARGET;
-  const known = fleet ? knownContainers(fleet) : 0;
+  const base = fleet ? coverageBase(fleet) : 0;
   const staleOrUnknown = fleet ? fleet.containersStale + fleet.containersError : 0;
   const progress = fleet ? toTarget(fleet, target) : null;
   const mixValue = (v: (typeof MIX)[number]) =>
@@ -68,21 +68,29 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-5">
           <Stat
             label="Containers verified"
-            value={fleet ? pct(fleet.containersVerified, known) : "—"}
+            value={fleet && base > 0 ? pct(coverageVerified(fleet), base) : "—"}
             hint={
-              fleet
-                ? known > 0
-                  ? `${fleet.containersVerified} of ${known} with a current verdict · target ${target}%`
-                  : `no current verdict${fleet.containersStale ? ` · last known ${pct(fleet.containersStaleVerified, fleet.containersStale)} (stale)` : ""}`
-                : `target ${target}%`
+              fleet ? (
+                base > 0 ? (
+                  <span data-testid="stat-coverage-detail">
+                    {coverageVerified(fleet)} of {base}
+                    {fleet.containersStaleVerified > 0 ? ` (${fleet.containersStaleVerified} by their last known verdict, stale)` : ""}
+                    {fleet.containersError > 0 ? ` · ${fleet.containersError} unknown, counted as not verified` : ""} · target {target}%
+                  </span>
+                ) : (
+                  "no policy applies to a running container"
+                )
+              ) : (
+                `target ${target}%`
+              )
             }
             testId="stat-coverage-containers"
             href={links.images()}
           />
           <Stat
             label="Distinct images verified"
-            value={fleet && known > 0 ? pct(fleet.imagesVerified, fleet.imagesTotal) : "—"}
-            hint={fleet ? (known > 0 ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests verified now` : "no current verdict") : undefined}
+            value={fleet && base > 0 ? pct(fleet.imagesVerified, fleet.imagesTotal) : "—"}
+            hint={fleet ? (base > 0 ? `${fleet.imagesVerified} of ${fleet.imagesTotal} digests verified now` : "no policy applies") : undefined}
             testId="stat-coverage-images"
             href={links.images({ verdict: "verified" })}
           />
@@ -161,8 +169,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                 <p className="mt-2 text-sm text-slate-600 dark:text-slate-400" data-testid="rollout-progress">
                   {progress.reached
                     ? `Target ${target}% reached.`
-                    : known === 0
-                      ? `Target ${target}%: no current verdict to measure.`
+                    : base === 0
+                      ? `Target ${target}%: no policy applies to a running container.`
                       : `Toward the target of ${target}%: ${progress.missing} more ${progress.missing === 1 ? "container" : "containers"} to verify.`}
                 </p>
               )}
@@ -200,7 +208,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                         {c.containersFailed} · {c.containersUnsigned} · {c.containersError}
                       </td>
                       <td className={`${td} tabular-nums`}>{c.containersStale}</td>
-                      <td className={`${td} tabular-nums`}>{pct(c.containersVerified, knownContainers(c))}</td>
+                      <td className={`${td} tabular-nums`}>{coveragePct(c)}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
                         {c.target}%{p.reached ? " ✓" : ` (−${p.missing})`}
                       </td>
@@ -219,7 +227,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               </SimpleTable>
             </Card>
             <Card title="Worst namespaces" className="min-w-0" testId="worst-namespaces" actions={<TextLink href="/clusters">All namespaces</TextLink>}>
-              <SimpleTable head={["Namespace", "Containers", "Not verified", "Coverage"]} caption="Namespaces with the lowest coverage among containers with a current verdict">
+              <SimpleTable head={["Namespace", "Containers", "Not verified", "Coverage"]} caption="Namespaces with the lowest coverage">
                 {overview.worstNamespaces.map((n) => (
                   <tr key={`${n.cluster}/${n.namespace}`} data-testid={`worst-${n.namespace}`}>
                     <td className={td}>
@@ -233,7 +241,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                     <td className={`${td} tabular-nums`}>
                       <TextLink href={links.namespace(n.cluster, n.namespace)}>{n.containersFailed + n.containersUnsigned + n.containersError}</TextLink>
                     </td>
-                    <td className={`${td} tabular-nums`}>{n.coveragePct.toFixed(1)}%</td>
+                    <td className={`${td} tabular-nums`}>{coveragePct(n)}</td>
                   </tr>
                 ))}
               </SimpleTable>

@@ -50,15 +50,16 @@ const tick = (iso: string, range: TrendRange) => (range === "24h" ? iso.slice(11
 
 /**
  * Step lines (a coverage holds until the next snapshot; nothing is interpolated between scans) of the
- * verified share among known containers and distinct images, the stale/unknown share, and the target.
- * A snapshot where nothing was known leaves a gap, never a drop to 0 %.
+ * coverage (lib/coverage/compute: stale containers by their last known verdict) and the verified share
+ * of distinct images, the stale/unknown share, and the target. A snapshot where no policy applied to
+ * anything leaves a gap, never a drop to 0 %.
  */
 export function CoverageTrendChart({ trend, height = 240 }: { trend: CoverageTrendDto; height?: number }) {
   const { points, target, range } = trend;
   const data = points.map((p) => ({ t: tick(p.takenAt, range), at: p.takenAt, containers: p.containersPct, images: p.imagesPct, stale: p.stalePct }));
   const last = points.at(-1);
   const label = last
-    ? `Coverage trend over ${range}: ${points.length} snapshots, last ${last.containersPct === null ? "unknown" : `${last.containersPct}%`} of known containers verified, target ${target}%`
+    ? `Coverage trend over ${range}: ${points.length} snapshots, last ${last.containersPct === null ? "unknown" : `${last.containersPct}%`} of containers verified, target ${target}%`
     : `Coverage trend over ${range}: no snapshot, target ${target}%`;
   return (
     <div>

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { CoverageFiguresDto } from "@/lib/dto/drilldown";
 import type { VerdictValueDto } from "@/lib/dto/read";
-import { pct, VERDICT_BADGE } from "@/lib/ui/format";
+import { coveragePct, pct, VERDICT_BADGE } from "@/lib/ui/format";
 
 const TILES: { verdict: VerdictValueDto; label: string; key: keyof CoverageFiguresDto }[] = [
   { verdict: "verified", label: "Verified", key: "containersVerified" },
@@ -23,7 +23,7 @@ export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { f
     <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-7" data-testid={testId}>
       <Link href={hrefFor()} className={tile} data-testid="tile-coverage">
         <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Coverage</div>
-        <div className="mt-1 text-xl font-semibold tabular-nums">{pct(figures.containersVerified, figures.containersTotal)}</div>
+        <div className="mt-1 text-xl font-semibold tabular-nums">{coveragePct(figures)}</div>
       </Link>
       <Link href={hrefFor()} className={tile} data-testid="tile-containers">
         <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Containers</div>

@@ -5,7 +5,7 @@ import { requireUser } from "@/lib/auth/current-user";
 import { getOverview } from "@/lib/data/coverage";
 import { listNamespaceCoverage } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
-import { pct } from "@/lib/ui/format";
+import { coveragePct, pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
@@ -44,7 +44,7 @@ export default async function ClustersPage() {
                     <td className={`${td} tabular-nums`}>
                       <TextLink href={links.images({ cluster: c.name })}>{cov?.containersTotal ?? 0}</TextLink>
                     </td>
-                    <td className={`${td} tabular-nums`}>{cov ? pct(cov.containersVerified, cov.containersTotal) : "—"}</td>
+                    <td className={`${td} tabular-nums`}>{cov ? coveragePct(cov) : "—"}</td>
                     <td className={`${td} text-xs`}>{!c.enabled ? "disabled" : c.lastError ? <span className="text-red-700 dark:text-red-400">{c.lastError}</span> : "ok"}</td>
                   </tr>
                 );
@@ -81,7 +81,7 @@ export default async function ClustersPage() {
                     <td className={`${td} tabular-nums`}>
                       <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>
                     </td>
-                    <td className={`${td} tabular-nums`} data-testid={`ns-coverage-${n.namespace}`}>{pct(n.containersVerified, n.containersTotal)}</td>
+                    <td className={`${td} tabular-nums`} data-testid={`ns-coverage-${n.namespace}`}>{coveragePct(n)}</td>
                   </tr>
                 ))}
               </SimpleTable>

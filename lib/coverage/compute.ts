@@ -89,10 +89,28 @@ export function overallVerdict(verdicts: readonly Verdict[]): Verdict {
 }
 
 /**
+ * The last definite value a verdict carries (ADR 0013): the new value when it is definite; through an
+ * `error`, the one the previous verdict had (its value when definite, else what it carried) — only
+ * when that verdict was reached under the same policy version: a verdict under an older version of a
+ * policy says nothing about the version in force (a tightened policy must not inherit "verified").
+ */
+export function lastKnownAfter(
+  value: Exclude<Verdict, "unmatched">,
+  prev: { value: string; lastKnownValue: string | null; policyVersion: number } | undefined,
+  policyVersion: number,
+): DefiniteVerdict | null {
+  if (value !== "error") return value;
+  if (!prev || prev.policyVersion !== policyVersion) return null;
+  if (prev.value === "verified" || prev.value === "failed" || prev.value === "unsigned") return prev.value;
+  return (prev.lastKnownValue as DefiniteVerdict | null) ?? null;
+}
+
+/**
  * Where one container counts — exactly one bucket:
  * - verified / failed / unsigned: a current, definite verdict;
  * - stale: Signet cannot look now (an `error` whose every policy has a last known value, or its cluster
- *   unreachable); `lastKnown` is the overall verdict it had — never counted as verified;
+ *   unreachable); `lastKnown` is the overall verdict it had — never in `containersVerified` (the
+ *   coverage ratio counts it by that verdict: see coverageVerified);
  * - error: Signet cannot tell and knows nothing earlier (unknown);
  * - unmatched: no policy applies.
  */
@@ -207,18 +225,34 @@ export function bucketCounts(f: Pick<CoverageFigures, "containersVerified" | "co
   };
 }
 
-/** Containers with a current definite verdict: the denominator of "verified (known)". */
-export function knownContainers(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">): number {
-  return f.containersVerified + f.containersFailed + f.containersUnsigned;
+/** The figures the coverage ratio is computed from. */
+export type CoverageBasis = Pick<CoverageFigures, "containersTotal" | "containersUnmatched" | "containersVerified" | "containersStaleVerified">;
+
+/**
+ * The containers the coverage ratio is about: every running container a policy applies to. A
+ * container Signet cannot tell anything about (never known) counts in it as not verified.
+ */
+export function coverageBase(f: CoverageBasis): number {
+  return f.containersTotal - f.containersUnmatched;
 }
 
 /**
- * Coverage among the containers whose verdict is known now: Signet's own inability to look (stale,
- * error) neither lowers nor raises it. Null when nothing is known (shown as "—", never 0 %).
+ * The containers the coverage ratio counts as verified: verified now, and stale ones whose last known
+ * verdict (under the policy version in force, ADR 0013) was verified. A stale container that was not
+ * verified stays not verified, so Signet's inability to look can neither raise the figure nor drop
+ * it: an `error` only ever keeps a container where it was.
  */
-export function knownCoverage(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">): number | null {
-  const known = knownContainers(f);
-  return known === 0 ? null : percent(f.containersVerified, known);
+export function coverageVerified(f: CoverageBasis): number {
+  return f.containersVerified + f.containersStaleVerified;
+}
+
+/**
+ * Coverage of the containers a policy applies to (percent, one decimal), stale ones by their last
+ * known verdict; null when no policy applies to any running container (shown as "—", never 0 %).
+ */
+export function coverage(f: CoverageBasis): number | null {
+  const base = coverageBase(f);
+  return base === 0 ? null : percent(coverageVerified(f), base);
 }
 
 export interface CoverageSnapshotRow extends CoverageFigures {
@@ -252,18 +286,21 @@ export function computeCoverage(rows: readonly ContainerVerdicts[]): CoverageSna
   ];
 }
 
-/** Percentage with one decimal, 0 when there is nothing to cover. */
+/**
+ * Percentage with one decimal, rounded down (never shown better than it is: 999 of 1000 is 99.9 %,
+ * not 100 %), 0 when there is nothing to cover. Every coverage figure Signet shows goes through it.
+ */
 export function percent(part: number, total: number): number {
-  return total === 0 ? 0 : Math.round((part / total) * 1000) / 10;
+  return total <= 0 ? 0 : Math.floor((part * 1000) / total) / 10;
 }
 
 /**
- * Rollout progress toward a coverage target: how many more known containers must be verified to
- * reach it (0 when reached), from the known figures.
+ * Rollout progress toward a coverage target: how many more containers must be verified to reach it
+ * (0 when reached), on the coverage ratio's figures.
  */
-export function toTarget(f: Pick<CoverageFigures, "containersVerified" | "containersFailed" | "containersUnsigned">, targetPct: number): { reached: boolean; missing: number } {
-  const known = knownContainers(f);
-  const needed = Math.ceil((targetPct / 100) * known - 1e-9);
-  const missing = Math.max(0, needed - f.containersVerified);
-  return { reached: known > 0 && missing === 0, missing };
+export function toTarget(f: CoverageBasis, targetPct: number): { reached: boolean; missing: number } {
+  const base = coverageBase(f);
+  const needed = Math.ceil((targetPct / 100) * base - 1e-9);
+  const missing = Math.max(0, needed - coverageVerified(f));
+  return { reached: base > 0 && missing === 0, missing };
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { bucketCounts, computeCoverage, knownContainers, overallVerdict, pickFigures, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
+import { bucketCounts, computeCoverage, coverageBase, coverageVerified, overallVerdict, pickFigures, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
 import { getAuditChainStatusSinceVerified } from "@/lib/data/audit";
 import { latestCheckpoint } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
@@ -33,7 +33,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
     db.coverageSnapshot.findMany({
       where: { ...trendWhere, takenAt: { gte: from, lte: to } },
       orderBy: { takenAt: "asc" },
-      select: { takenAt: true, containersVerified: true, containersFailed: true, containersUnsigned: true },
+      select: { takenAt: true, containersTotal: true, containersUnmatched: true, containersVerified: true, containersStaleVerified: true },
       take: 5000,
     }),
     db.policy.findMany({
@@ -76,17 +76,17 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
   const fleet = coverage.find((r) => r.scope === "fleet")!;
 
   // a namespace scope without a cluster has one snapshot per cluster at each instant: add them up
-  const byTime = new Map<number, { known: number; verified: number }>();
+  const byTime = new Map<number, { base: number; verified: number }>();
   for (const s of snapshots) {
     const t = s.takenAt.getTime();
-    const p = byTime.get(t) ?? { known: 0, verified: 0 };
-    p.known += knownContainers(s);
-    p.verified += s.containersVerified;
+    const p = byTime.get(t) ?? { base: 0, verified: 0 };
+    p.base += coverageBase(s);
+    p.verified += coverageVerified(s);
     byTime.set(t, p);
   }
   const trend = [...byTime.entries()]
-    .filter(([, p]) => p.known > 0) // a scan that knew nothing is no point of the trend
-    .map(([t, p]) => ({ at: new Date(t).toISOString(), known: p.known, verified: p.verified }));
+    .filter(([, p]) => p.base > 0) // a scan where no policy applied to anything is no point of the trend
+    .map(([t, p]) => ({ at: new Date(t).toISOString(), base: p.base, verified: p.verified }));
 
   // every running digest that is not verified, with each policy's verdict and reasons
   const digests = new Map<string, NonVerifiedDigest>();
@@ -129,6 +129,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
         namespace: r.namespace ?? "",
         total: r.containersTotal,
         ...bucketCounts(r),
+        staleVerified: r.containersStaleVerified,
       }))
       .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace)),
     trend,

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { FIGURE_KEYS, FIGURES_SELECT, percent, pickFigures as pick, type CoverageFigures } from "@/lib/coverage/compute";
+import { FIGURE_KEYS, FIGURES_SELECT, coverage, coverageBase, pickFigures as pick, type CoverageFigures } from "@/lib/coverage/compute";
 import { overviewDto, type OverviewDto } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { listClusterTargets } from "@/lib/scan/real-adapters";
@@ -92,11 +92,10 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
         cluster: r.cluster?.name ?? "(deleted)",
         namespace: r.namespace ?? "",
         ...pick(r),
-        coveragePct: percent(r.containersVerified, r.containersVerified + r.containersFailed + r.containersUnsigned),
+        coveragePct: coverage(r) ?? 0,
       }))
-      // a namespace where nothing is known now (all stale or error) is not measurably worst: its
-      // state is in the stale groups, never a 0 %
-      .filter((r) => r.containersVerified + r.containersFailed + r.containersUnsigned > 0)
+      // a namespace no policy applies to has no coverage to rank
+      .filter((r) => coverageBase(r) > 0)
       .sort((a, b) => a.coveragePct - b.coveragePct || b.containersTotal - a.containersTotal)
       .slice(0, 10),
     trend: trend.reverse().map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { overallVerdict, percent } from "@/lib/coverage/compute";
+import { coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
@@ -22,19 +22,6 @@ import { tagOf } from "@/lib/registry/reference";
  * Every query starts from an indexed key (cluster name, namespace id, pod namespace, container id) and
  * is bounded, so a page costs the same whatever the size of the fleet.
  */
-
-const FIGURES = {
-  containersTotal: true,
-  containersVerified: true,
-  containersFailed: true,
-  containersUnsigned: true,
-  containersError: true,
-  containersUnmatched: true,
-  imagesTotal: true,
-  imagesVerified: true,
-} as const;
-type Figures = { [K in keyof typeof FIGURES]: number };
-const pick = (r: Figures): Figures => Object.fromEntries(Object.keys(FIGURES).map((k) => [k, r[k as keyof Figures]])) as Figures;
 
 /** Failing first: the order of a container's overall verdict in drill-down lists. */
 const RANK: Record<VerdictValueDto, number> = { failed: 0, unsigned: 1, error: 2, unmatched: 3, verified: 4 };
@@ -87,7 +74,7 @@ export async function getClusterDetail(db: Db, cluster: string, opts: { trendDay
     db.coverageSnapshot.findMany({
       where: { scope: "cluster", clusterId: c.id, takenAt: { gte: since } },
       orderBy: { takenAt: "asc" },
-      select: { takenAt: true, ...FIGURES },
+      select: { takenAt: true, ...FIGURES_SELECT },
       take: 2000,
     }),
     db.scan.findMany({
@@ -100,9 +87,9 @@ export async function getClusterDetail(db: Db, cluster: string, opts: { trendDay
   ]);
   const latest =
     trend.at(-1) ??
-    (await db.coverageSnapshot.findFirst({ where: { scope: "cluster", clusterId: c.id }, orderBy: { takenAt: "desc" }, select: { takenAt: true, ...FIGURES } }));
+    (await db.coverageSnapshot.findFirst({ where: { scope: "cluster", clusterId: c.id }, orderBy: { takenAt: "desc" }, select: { takenAt: true, ...FIGURES_SELECT } }));
   const namespaces = latest
-    ? await db.coverageSnapshot.findMany({ where: { scope: "namespace", clusterId: c.id, takenAt: latest.takenAt }, select: { namespace: true, ...FIGURES } })
+    ? await db.coverageSnapshot.findMany({ where: { scope: "namespace", clusterId: c.id, takenAt: latest.takenAt }, select: { namespace: true, ...FIGURES_SELECT } })
     : [];
   return clusterDetailDto.parse({
     cluster: c.name,
@@ -111,11 +98,11 @@ export async function getClusterDetail(db: Db, cluster: string, opts: { trendDay
     lastInventoryAt: c.lastInventoryAt?.toISOString() ?? null,
     lastError: c.lastError,
     lastErrorAt: c.lastErrorAt?.toISOString() ?? null,
-    latest: latest ? { takenAt: latest.takenAt.toISOString(), ...pick(latest) } : null,
-    trend: trend.map((t) => ({ takenAt: t.takenAt.toISOString(), ...pick(t) })),
+    latest: latest ? { takenAt: latest.takenAt.toISOString(), ...pickFigures(latest) } : null,
+    trend: trend.map((t) => ({ takenAt: t.takenAt.toISOString(), ...pickFigures(t) })),
     namespaces: namespaces
-      .map((n) => ({ namespace: n.namespace ?? "", ...pick(n), coveragePct: percent(n.containersVerified, n.containersTotal) }))
-      .sort((a, b) => (a.containersTotal > a.containersUnmatched ? 0 : 1) - (b.containersTotal > b.containersUnmatched ? 0 : 1) || a.coveragePct - b.coveragePct || a.namespace.localeCompare(b.namespace)),
+      .map((n) => ({ namespace: n.namespace ?? "", ...pickFigures(n), coveragePct: coverage(n) }))
+      .sort((a, b) => (a.coveragePct === null ? 1 : 0) - (b.coveragePct === null ? 1 : 0) || (a.coveragePct ?? 0) - (b.coveragePct ?? 0) || a.namespace.localeCompare(b.namespace)),
     scans: scans.map((s) => ({
       id: s.id,
       status: s.status,

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { percent, pickFigures as pick } from "@/lib/coverage/compute";
+import { coverage, pickFigures as pick } from "@/lib/coverage/compute";
 import { namespaceDetailDto, namespaceListDto, type NamespaceDetailDto, type NamespaceListDto } from "@/lib/dto/dashboard";
 import { policySpecSchema } from "@/lib/policy/schema";
 import { decideAdmission } from "@/lib/policy/admission";
@@ -19,7 +19,7 @@ export async function listNamespaceCoverage(db: Db): Promise<NamespaceListDto> {
   return namespaceListDto.parse({
     takenAt: latest.takenAt.toISOString(),
     namespaces: rows
-      .map((r) => ({ cluster: r.cluster?.name ?? "(deleted)", namespace: r.namespace ?? "", ...pick(r), coveragePct: percent(r.containersVerified, r.containersTotal) }))
+      .map((r) => ({ cluster: r.cluster?.name ?? "(deleted)", namespace: r.namespace ?? "", ...pick(r), coveragePct: coverage(r) }))
       .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace)),
   });
 }

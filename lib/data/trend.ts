@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { knownContainers, percent } from "@/lib/coverage/compute";
+import { coverage, percent } from "@/lib/coverage/compute";
 import { coverageTrendDto, type CoverageTrendDto, type TrendPointDto, type TrendRange } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 
@@ -17,23 +17,26 @@ interface SnapshotFigures {
   containersUnsigned: number;
   containersError: number;
   containersStale: number;
+  containersStaleVerified: number;
+  containersUnmatched: number;
   imagesTotal: number;
   imagesVerified: number;
 }
 
 /**
  * One trend point from one snapshot; null for a snapshot of nothing (a scan of zero containers draws
- * no point). Coverage is among the containers whose verdict is known then (ADR 0013).
+ * no point). Coverage is the ratio of lib/coverage/compute (stale containers by their last known
+ * verdict, never-known ones as not verified; ADR 0013).
  */
 export function trendPointOf(s: SnapshotFigures): TrendPointDto | null {
   if (s.containersTotal === 0) return null;
-  const known = knownContainers(s);
+  const containersPct = coverage(s);
   return {
     takenAt: s.takenAt.toISOString(),
     containersTotal: s.containersTotal,
-    containersPct: known === 0 ? null : percent(s.containersVerified, known),
-    // images: the verified share of the distinct digests (stale ones are not verified now)
-    imagesPct: known === 0 || s.imagesTotal === 0 ? null : percent(s.imagesVerified, s.imagesTotal),
+    containersPct,
+    // images: the verified share of the distinct digests (verified now: stale ones are not)
+    imagesPct: containersPct === null || s.imagesTotal === 0 ? null : percent(s.imagesVerified, s.imagesTotal),
     stalePct: percent(s.containersStale + s.containersError, s.containersTotal),
   };
 }
@@ -77,6 +80,8 @@ export async function getCoverageTrend(
       containersUnsigned: true,
       containersError: true,
       containersStale: true,
+      containersStaleVerified: true,
+      containersUnmatched: true,
       imagesTotal: true,
       imagesVerified: true,
     },

@@ -97,7 +97,7 @@ export const imageDetailDto = z.object({
 });
 export type ImageDetailDto = z.infer<typeof imageDetailDto>;
 
-export const namespaceRowDto = coverageFigures.extend({ cluster: z.string(), namespace: z.string(), coveragePct: z.number() });
+export const namespaceRowDto = coverageFigures.extend({ cluster: z.string(), namespace: z.string(), coveragePct: z.number().nullable() });
 export const namespaceListDto = z.object({ takenAt: z.string().nullable(), namespaces: z.array(namespaceRowDto) });
 export type NamespaceListDto = z.infer<typeof namespaceListDto>;
 

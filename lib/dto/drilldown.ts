@@ -6,8 +6,8 @@ import { coverageFigures, scanDto, verdictValue } from "@/lib/dto/read";
  * by the server (parse before rendering) and client code (types).
  */
 
-/** The coverage figures of lib/dto/read, without the stale split (the drill-down's tiles and tables count verdicts). */
-export const coverageFiguresDto = coverageFigures.omit({ containersStale: true, containersStaleVerified: true });
+/** The figures of a coverage snapshot: one shape everywhere (lib/dto/read.ts). */
+export const coverageFiguresDto = coverageFigures;
 export type CoverageFiguresDto = z.infer<typeof coverageFiguresDto>;
 const coveragePointDto = coverageFiguresDto.extend({ takenAt: z.string() });
 
@@ -70,7 +70,7 @@ export const clusterDetailDto = z.object({
   lastErrorAt: z.string().nullable(),
   latest: coveragePointDto.nullable(),
   trend: z.array(coveragePointDto),
-  namespaces: z.array(coverageFiguresDto.extend({ namespace: z.string(), coveragePct: z.number() })),
+  namespaces: z.array(coverageFiguresDto.extend({ namespace: z.string(), coveragePct: z.number().nullable() })),
   scans: z.array(scanDto.pick({ id: true, status: true, trigger: true, createdAt: true, finishedAt: true }).extend({ errors: z.array(z.string()) })),
   rejections: z.number().int(),
 });

@@ -27,11 +27,11 @@ export const coveragePoint = coverageFigures.extend({ takenAt: z.string() });
 export const trendRange = z.enum(["24h", "7d", "30d", "90d"]);
 export type TrendRange = z.infer<typeof trendRange>;
 
-/** One point of a coverage trend: known coverage (null when nothing was known) and the stale share. */
+/** One point of a coverage trend: coverage (null when no policy applied to anything) and the stale share. */
 export const trendPoint = z.object({
   takenAt: z.string(),
   containersTotal: z.number().int(),
-  /** Verified among the containers with a current verdict (ADR 0013), percent; null: none known. */
+  /** Coverage of the containers a policy applies to, stale ones by their last known verdict (ADR 0013), percent; null: none. */
   containersPct: z.number().nullable(),
   imagesPct: z.number().nullable(),
   /** Stale or unknown containers, percent of all running ones. */

@@ -1,6 +1,6 @@
 import "server-only";
 import { Gauge, Registry } from "prom-client";
-import { BUCKETS, bucketCounts, knownContainers } from "@/lib/coverage/compute";
+import { BUCKETS, bucketCounts, coverageBase, coverageVerified } from "@/lib/coverage/compute";
 import { getAuditChainStatus } from "@/lib/data/audit";
 import { getDatabaseUrl, type Db } from "@/lib/db/client";
 import { getReminders } from "@/lib/trust/load-reminders";
@@ -24,7 +24,7 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
 
   const latest = await db.coverageSnapshot.findFirst({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, select: { takenAt: true } });
   const containers = gauge("signet_containers", "Running containers by overall verdict at the latest coverage snapshot (scope fleet or cluster)", ["scope", "cluster", "verdict"]);
-  const coverage = gauge("signet_coverage_ratio", "Share verified among running containers with a current verdict (verified, failed or unsigned; stale and error apart, docs/decisions/0013) at the latest coverage snapshot (0..1); absent when none is known", ["scope", "cluster", "namespace"]);
+  const coverage = gauge("signet_coverage_ratio", "Coverage at the latest coverage snapshot (0..1): verified share of the running containers a policy applies to, stale ones by their last known verdict and never-known ones as not verified (docs/decisions/0013); absent when no policy applies to any", ["scope", "cluster", "namespace"]);
   const snapshotAge = gauge("signet_coverage_snapshot_timestamp_seconds", "When the latest coverage snapshot was taken (Unix time)");
   if (latest) {
     snapshotAge.set(latest.takenAt.getTime() / 1000);
@@ -33,13 +33,13 @@ export async function databaseMetrics(db: Db, now = new Date()): Promise<Registr
       const cluster = r.scope === "fleet" ? "" : (r.cluster?.name ?? "(deleted)");
       const counts = bucketCounts(r);
       for (const v of BUCKETS) containers.set({ scope: r.scope, cluster, verdict: v }, counts[v]);
-      const known = knownContainers(r);
-      if (known > 0) coverage.set({ scope: r.scope, cluster, namespace: "" }, r.containersVerified / known);
+      const base = coverageBase(r);
+      if (base > 0) coverage.set({ scope: r.scope, cluster, namespace: "" }, coverageVerified(r) / base);
     }
     const worst = await db.$queryRaw<{ cluster: string | null; namespace: string; ratio: number }[]>`
-      SELECT c.name AS cluster, s.namespace, s."containersVerified"::float / (s."containersVerified" + s."containersFailed" + s."containersUnsigned") AS ratio
+      SELECT c.name AS cluster, s.namespace, (s."containersVerified" + s."containersStaleVerified")::float / (s."containersTotal" - s."containersUnmatched") AS ratio
       FROM "CoverageSnapshot" s LEFT JOIN "Cluster" c ON c.id = s."clusterId"
-      WHERE s."takenAt" = ${latest.takenAt} AND s.scope = 'namespace' AND s."containersVerified" + s."containersFailed" + s."containersUnsigned" > 0
+      WHERE s."takenAt" = ${latest.takenAt} AND s.scope = 'namespace' AND s."containersTotal" - s."containersUnmatched" > 0
       ORDER BY ratio ASC, s."containersTotal" DESC LIMIT ${MAX_NAMESPACE_SERIES}`;
     for (const w of worst) coverage.set({ scope: "namespace", cluster: w.cluster ?? "(deleted)", namespace: w.namespace }, w.ratio);
   }

@@ -1,5 +1,5 @@
 import "server-only";
-import { knownContainers } from "@/lib/coverage/compute";
+import { coverage } from "@/lib/coverage/compute";
 import type { Db } from "@/lib/db/client";
 import { withTransaction } from "@/lib/db/transaction";
 import type { Notification } from "@/lib/notify/format";
@@ -57,12 +57,8 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   // 2. coverage below target (on the crossing, and for the first snapshot already below)
   const target = getEnv().SIGNET_COVERAGE_TARGET / 100;
   const snaps = await db.coverageSnapshot.findMany({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" }, take: 2 });
-  // among containers with a current verdict: Signet's own inability to look (stale, error) is not a
-  // drop in coverage (docs/decisions/0013)
-  const ratio = (s: { containersVerified: number; containersFailed: number; containersUnsigned: number }) => {
-    const known = knownContainers(s);
-    return known ? s.containersVerified / known : 1;
-  };
+  // the coverage ratio (ADR 0013): Signet's own inability to look neither raises nor drops it
+  const ratio = (s: Parameters<typeof coverage>[0]) => (coverage(s) ?? 100) / 100;
   const [latest, previous] = snaps;
   if (latest && ratio(latest) < target && (!previous || ratio(previous) >= target)) {
     out.push({

@@ -1,6 +1,6 @@
 import PDFDocument from "pdfkit";
 import type { CoverageFigures } from "@/lib/coverage/compute";
-import { knownContainers, knownCoverage, percent } from "@/lib/coverage/compute";
+import { coverage, coverageBase, coverageVerified, percent } from "@/lib/coverage/compute";
 
 /**
  * The auditor's report as a PDF, pure: data in (lib/data/auditor-report.ts), bytes out, with pdfkit and
@@ -27,9 +27,9 @@ export interface AuditorReport {
   to: string;
   scope: { cluster: string | null; namespace: string | null };
   coverage: CoverageFigures;
-  namespaces: { cluster: string; namespace: string; total: number; verified: number; failed: number; unsigned: number; error: number; stale: number; unmatched: number }[];
-  /** Per snapshot: containers with a verdict known then (verified + failed + unsigned) and the verified ones. */
-  trend: { at: string; known: number; verified: number }[];
+  namespaces: { cluster: string; namespace: string; total: number; verified: number; failed: number; unsigned: number; error: number; stale: number; staleVerified: number; unmatched: number }[];
+  /** Per snapshot: the coverage ratio's figures (lib/coverage/compute coverageBase / coverageVerified). */
+  trend: { at: string; base: number; verified: number }[];
   nonVerified: NonVerifiedDigest[];
   policies: { name: string; version: number; mode: string; enabled: boolean; source: string; updatedAt: string }[];
   authorities: { name: string; kind: string; status: string; identity: string; algorithm: string | null; rotateBy: string | null; policies: string[] }[];
@@ -54,9 +54,9 @@ export interface AuditorReport {
 
 const MARGIN = 40;
 
-/** A namespace's coverage among its known containers, "-" when none is known. */
-function namespaceCoverage(n: { verified: number; failed: number; unsigned: number }): string {
-  const k = knownCoverage({ containersVerified: n.verified, containersFailed: n.failed, containersUnsigned: n.unsigned });
+/** A namespace's coverage (the ratio of lib/coverage/compute), "-" when no policy applies there. */
+function namespaceCoverage(n: { total: number; unmatched: number; verified: number; staleVerified: number }): string {
+  const k = coverage({ containersTotal: n.total, containersUnmatched: n.unmatched, containersVerified: n.verified, containersStaleVerified: n.staleVerified });
   return k === null ? "-" : `${k} %`;
 }
 const FOOTER = 28;
@@ -212,10 +212,9 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     ],
   );
   doc.moveDown(0.4);
-  const known = knownContainers(c);
-  const kc = knownCoverage(c);
+  const kc = coverage(c);
   para(
-    `Coverage among the ${known} containers whose verdict is known now: ${kc === null ? "none known" : `${kc} %`} verified. ${c.containersStale + c.containersError} containers Signet could not check now (stale or unknown) are not counted either way; ${c.containersUnmatched} run under no policy.`,
+    `Coverage: ${kc === null ? "no policy applies to a running container" : `${kc} %`} (${coverageVerified(c)} of the ${coverageBase(c)} containers a policy applies to). ${c.containersStale} containers Signet could not check now count by their last known verdict (stale; ${c.containersStaleVerified} of them verified); ${c.containersError} never known count as not verified; ${c.containersUnmatched} run under no policy.`,
   );
 
   // ---- trend
@@ -361,7 +360,7 @@ function chainChecked(c: AuditorReport["chain"]): string {
 /** Coverage (verified / running) over the period as a step line: a value holds until the next snapshot. */
 function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: number, width: number, ensure: (h: number) => void): void {
   if (trend.length === 0) {
-    doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text("No coverage snapshot in the period with a known verdict (no scan that could check a running container).", x0, doc.y, { width });
+    doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text("No coverage snapshot in the period where a policy applied to a running container.", x0, doc.y, { width });
     return;
   }
   const h = 150;
@@ -379,7 +378,7 @@ function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: n
     doc.moveTo(left, py(pct)).lineTo(left + w, py(pct)).stroke();
     doc.text(`${pct} %`, x0, py(pct) - 3, { width: 26, align: "right", lineBreak: false });
   }
-  const values = trend.map((p) => ({ x: px(new Date(p.at).getTime()), y: py(percent(p.verified, p.known)) }));
+  const values = trend.map((p) => ({ x: px(new Date(p.at).getTime()), y: py(percent(p.verified, p.base)) }));
   doc.lineWidth(1.5).strokeColor("#059669");
   doc.moveTo(values[0]!.x, values[0]!.y);
   for (let i = 1; i < values.length; i++) {
@@ -395,7 +394,7 @@ function drawTrend(doc: PDFKit.PDFDocument, trend: AuditorReport["trend"], x0: n
   doc.y = top + h + 18;
   doc.font("Helvetica").fontSize(9).fillColor("#0f172a").text(
     pdfSafe(
-      `Verified share of the containers whose verdict was known: ${percent(first.verified, first.known)} % on ${utc(first.at)} (${first.verified} of ${first.known}), ${percent(last.verified, last.known)} % on ${utc(last.at)} (${last.verified} of ${last.known}); ${trend.length} snapshots.`,
+      `Coverage: ${percent(first.verified, first.base)} % on ${utc(first.at)} (${first.verified} of ${first.base}), ${percent(last.verified, last.base)} % on ${utc(last.at)} (${last.verified} of ${last.base}); ${trend.length} snapshots.`,
     ),
     x0,
     doc.y,

@@ -4,7 +4,7 @@
  * policy: failed / unsigned fail, error errs, the suite per namespace), and the threshold check.
  */
 import type { CoverageFigures } from "@/lib/coverage/compute";
-import { percent } from "@/lib/coverage/compute";
+import { coverage, percent } from "@/lib/coverage/compute";
 import type { ComplianceReportDto } from "@/lib/dto/dashboard";
 import { csvLine } from "@/lib/ui/csv";
 
@@ -30,7 +30,7 @@ export function makeReport(input: {
   rows: ComplianceRow[];
   threshold: number | null;
 }): PipelineReport {
-  const coveragePct = percent(input.figures.containersVerified, input.figures.containersTotal);
+  const coveragePct = coverage(input.figures) ?? 0;
   return {
     generatedAt: input.generatedAt,
     scope: input.scope,

@@ -10,7 +10,7 @@ import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/poli
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import { policyApplies } from "@/lib/policy/scope";
-import { overallVerdict, type Verdict as CoverageVerdict } from "@/lib/coverage/compute";
+import { lastKnownAfter, overallVerdict, type Verdict as CoverageVerdict } from "@/lib/coverage/compute";
 import type { LoadedPolicy } from "@/lib/policy/store";
 
 /**
@@ -40,18 +40,6 @@ export interface EvaluateImageResult {
 }
 
 type VerdictValue = "verified" | "failed" | "unsigned" | "error";
-type DefiniteValue = "verified" | "failed" | "unsigned";
-
-/**
- * The last definite value a verdict carries (ADR 0013): the new value when it is definite; through an
- * `error`, the one the previous verdict had (its value when definite, else what it carried).
- */
-export function lastKnownAfter(value: VerdictValue, prev: { value: string; lastKnownValue: string | null } | undefined): DefiniteValue | null {
-  if (value !== "error") return value;
-  if (!prev) return null;
-  if (prev.value === "verified" || prev.value === "failed" || prev.value === "unsigned") return prev.value;
-  return (prev.lastKnownValue as DefiniteValue | null) ?? null;
-}
 
 function policyErrorVerdict(error: string): PolicyVerdict {
   return { value: "error", reasons: [{ code: "evidence-error", message: `policy cannot be evaluated: ${error}` }], satisfiedBy: [], evidenceIds: [] };
@@ -328,7 +316,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
       verdicts++;
       const prev = existing.get(p.id);
       const value = r.value as VerdictValue;
-      const lastKnownValue = lastKnownAfter(value, prev);
+      const lastKnownValue = lastKnownAfter(value, prev, p.version);
       const changed = !prev || prev.value !== value || prev.policyVersion !== p.version;
       const reasons = r.reasons as unknown as Prisma.InputJsonValue;
       const same =
@@ -460,7 +448,7 @@ export async function evaluateUnresolvedContainers(
         for (const p of applicable) {
           verdicts++;
           const prev = c.verdicts.find((v) => v.policyId === p.id);
-          const lastKnownValue = lastKnownAfter("error", prev);
+          const lastKnownValue = lastKnownAfter("error", prev, p.version);
           const changed = !prev || prev.value !== "error" || prev.policyVersion !== p.version;
           if (prev && !changed && prev.lastKnownValue === lastKnownValue && canonicalJson(prev.reasons) === reasonsJson && prev.evidenceIds.length === 0) untouched.push(prev.id);
           else if (!prev) {

@@ -1,9 +1,16 @@
+import { coverage, percent, type CoverageBasis } from "@/lib/coverage/compute";
 import type { VerdictValueDto } from "@/lib/dto/read";
 
-/** Coverage percentage with one decimal ("—" when nothing is counted). */
+/** A share as a percentage with one decimal, rounded down ("—" when nothing is counted). */
 export function pct(part: number, total: number): string {
   if (total <= 0) return "—";
-  return `${(Math.floor((part / total) * 1000) / 10).toFixed(1)}%`;
+  return `${percent(part, total).toFixed(1)}%`;
+}
+
+/** The coverage ratio of a scope's figures (lib/coverage/compute `coverage`), "—" when no policy applies. */
+export function coveragePct(f: CoverageBasis): string {
+  const c = coverage(f);
+  return c === null ? "—" : `${c.toFixed(1)}%`;
 }
 
 /** sha256:abcdef… shortened to the first 12 hex digits. */

@@ -12,7 +12,7 @@ import { getClusterDetail } from "@/lib/data/drilldown";
 import { getDb } from "@/lib/db/client";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { trendRange } from "@/lib/dto/read";
-import { pct } from "@/lib/ui/format";
+import { coveragePct, pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
@@ -65,7 +65,7 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
                 <td className={td}>
                   <TextLink href={links.namespace(cluster, n.namespace)}>{n.namespace}</TextLink>
                 </td>
-                <td className={`${td} tabular-nums`}>{pct(n.containersVerified, n.containersTotal)}</td>
+                <td className={`${td} tabular-nums`}>{coveragePct(n)}</td>
                 <td className={`${td} tabular-nums`}>
                   <TextLink href={links.images({ cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
                 </td>

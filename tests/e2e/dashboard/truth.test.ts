@@ -93,7 +93,7 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     // the snapshot of the re-evaluation before any scan held no container: no point for it (the worker's
     // refreshes between scans may add points of the same figures)
     expect(Number(await page.getByTestId("coverage-trend").getAttribute("data-points"))).toBeGreaterThanOrEqual(1);
-    expect(await page.getByTestId("coverage-trend").getAttribute("aria-label")).toContain("last 66.7% of known containers verified");
+    expect(await page.getByTestId("coverage-trend").getAttribute("aria-label")).toContain("last 66.6% of containers verified");
     // the range is in the URL
     await page.getByTestId("trend-range-7d").click();
     await page.waitForURL((u) => u.searchParams.get("range") === "7d");
@@ -122,12 +122,13 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     expect(await reevaluated()).toBe("succeeded");
   });
 
-  it("registry stopped mid-life: verdicts keep their last known value, marked stale; coverage is not 0 %", async () => {
+  it("registry stopped mid-life: verdicts keep their last known value, marked stale; coverage holds", async () => {
     await s.registry.stop();
     expect(await scan()).toBe("partial");
     await overview();
-    expect(await text("stat-coverage-containers")).not.toMatch(/^0(\.0)?%$/);
-    expect(await text("stat-coverage-containers")).toBe("—");
+    // every container keeps its last known verdict: the figure neither drops to 0 % nor changes
+    expect(await text("stat-coverage-containers")).toBe("66.6%");
+    expect(await text("stat-coverage-detail")).toContain(`${EXPECTED.verified} of ${EXPECTED.containers} (${EXPECTED.verified} by their last known verdict, stale)`);
     expect(await text("stat-stale")).toBe(String(EXPECTED.containers));
     expect(await text("stat-stale-detail")).toContain(`${EXPECTED.containers} stale (last known ${EXPECTED.verified} verified)`);
     // grouped by reason with the time since, not one identical row per image

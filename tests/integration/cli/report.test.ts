@@ -87,7 +87,7 @@ spec:
     expect(all.stderr).toContain("40% of 5 containers verified");
 
     const pay = JSON.parse((await signet(["--namespace", "pay"])).stdout);
-    expect(pay.coverage).toMatchObject({ containersTotal: 3, containersVerified: 2, coveragePct: 66.7 });
+    expect(pay.coverage).toMatchObject({ containersTotal: 3, containersVerified: 2, coveragePct: 66.6 });
     expect(pay.rows.map((row: { verdict: string }) => row.verdict).sort()).toEqual(["unsigned", "verified", "verified"]);
 
     const web = JSON.parse((await signet(["--policy", "web-audit"])).stdout);

@@ -128,7 +128,7 @@ spec:
   it("namespaces: coverage at the latest snapshot; applicable policies and what enforcing would break", async () => {
     const list = await listNamespaceCoverage(db);
     expect(list.namespaces.map((n) => [n.namespace, n.containersTotal, n.containersVerified, n.coveragePct])).toEqual([
-      ["pay", 3, 2, 66.7],
+      ["pay", 3, 2, 66.6],
       ["web", 2, 0, 0],
     ]);
     const web = (await getNamespaceDetail(db, "prod", "web"))!;

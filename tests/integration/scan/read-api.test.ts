@@ -57,7 +57,7 @@ describe("read API data layer over evaluated inventory", () => {
     const o = await getOverview(db);
     expect(o.fleet).toMatchObject({ containersTotal: 5, containersVerified: 2, containersUnsigned: 2, containersError: 1, imagesTotal: 5, imagesVerified: 2 });
     expect(o.clusters).toEqual([expect.objectContaining({ cluster: "prod", containersTotal: 5 })]);
-    expect(o.worstNamespaces.map((n) => [n.namespace, n.coveragePct])).toEqual([["web", 0], ["pay", 66.7]]);
+    expect(o.worstNamespaces.map((n) => [n.namespace, n.coveragePct])).toEqual([["web", 0], ["pay", 66.6]]);
     expect(o.newestFailures).toHaveLength(3);
     expect(o.newestFailures[0]).toMatchObject({ verdict: "error", namespace: "web", policy: "all", mode: "enforce" });
     expect(o.trend).toHaveLength(1);

@@ -70,11 +70,11 @@ describe("scan status when Signet cannot look", () => {
     // no successful scan yet: the first-run checklist, whose cluster step names the problem
     expect(o.firstRun).toMatchObject({ cluster: false, clusterDetail: expect.stringContaining("does not exist"), policy: true, key: true, scan: false });
 
-    // the trend: two points, the second has nothing known (a gap, never 0 %)
+    // the trend: two points; the second is all stale and keeps the last known coverage (never a drop to 0 %)
     const trend = await getCoverageTrend(db, { range: "24h" });
     expect(trend.points.map((p) => [p.containersPct, p.stalePct])).toEqual([
       [100, 0],
-      [null, 100],
+      [100, 100],
     ]);
   });
 
@@ -84,7 +84,7 @@ describe("scan status when Signet cannot look", () => {
     const trend = await getCoverageTrend(db, { range: "24h" });
     expect(trend.points).toHaveLength(2);
     expect((await getCoverageTrend(db, { range: "24h", cluster: "prod" })).points).toHaveLength(2);
-    expect((await getCoverageTrend(db, { range: "24h", cluster: "prod", namespace: "payments" })).points.map((p) => p.containersPct)).toEqual([100, null]);
+    expect((await getCoverageTrend(db, { range: "24h", cluster: "prod", namespace: "payments" })).points.map((p) => p.containersPct)).toEqual([100, 100]);
     expect((await getCoverageTrend(db, { range: "24h", cluster: "nowhere" })).points).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeCoverage, containerState, knownCoverage, overallVerdict, percent, toTarget, type ContainerVerdicts } from "@/lib/coverage/compute";
+import { computeCoverage, containerState, coverage, lastKnownAfter, overallVerdict, percent, toTarget, type ContainerVerdicts } from "@/lib/coverage/compute";
 
 describe("coverage", () => {
   it("overall verdict: failed > unsigned > error > verified; none → unmatched", () => {
@@ -52,7 +52,7 @@ describe("coverage", () => {
     expect(containerState({ ...base, containerId: "7", digest: "sha256:7", verdicts: [], clusterStale: true })).toEqual({ bucket: "unmatched" });
   });
 
-  it("a registry outage moves verdicts to stale: known coverage stays, nothing is counted twice, no drop to 0 %", () => {
+  it("a registry outage moves verdicts to stale: each keeps its last known verdict, so coverage neither drops nor rises", () => {
     const before: ContainerVerdicts[] = [
       { containerId: "1", cluster: "a", namespace: "x", digest: "sha256:1", verdicts: ["verified"], lastKnown: ["verified"] },
       { containerId: "2", cluster: "a", namespace: "x", digest: "sha256:2", verdicts: ["verified"], lastKnown: ["verified"] },
@@ -60,23 +60,54 @@ describe("coverage", () => {
       { containerId: "4", cluster: "a", namespace: "x", digest: "sha256:4", verdicts: ["verified"], lastKnown: ["verified"] },
     ];
     const [b] = computeCoverage(before);
-    expect(knownCoverage(b!)).toBe(75);
+    expect(coverage(b!)).toBe(75);
     // two images could not be re-checked (ECONNREFUSED)
     const during = before.map((r, i) => (i < 2 ? { ...r, verdicts: ["error" as const] } : r));
     const [d] = computeCoverage(during);
     expect(d).toMatchObject({ containersTotal: 4, containersVerified: 1, containersUnsigned: 1, containersError: 0, containersStale: 2, containersStaleVerified: 2 });
     expect(d!.containersVerified + d!.containersFailed + d!.containersUnsigned + d!.containersError + d!.containersStale + d!.containersUnmatched).toBe(d!.containersTotal);
-    expect(knownCoverage(d!)).toBe(50);
-    // everything stale: nothing known, which is not 0 %
+    expect(coverage(d!)).toBe(75);
+    // everything stale: the same figure, never 0 % (and nothing in containersVerified)
     const [all] = computeCoverage(before.map((r) => ({ ...r, verdicts: ["error" as const] })));
     expect(all).toMatchObject({ containersVerified: 0, containersStale: 4, containersStaleVerified: 3, imagesVerified: 0 });
-    expect(knownCoverage(all!)).toBeNull();
+    expect(coverage(all!)).toBe(75);
   });
 
-  it("progress toward a target: how many more known containers must be verified", () => {
-    const f = { containersVerified: 4, containersFailed: 1, containersUnsigned: 1 };
+  it("Signet's inability to look never raises coverage: an unsigned image that starts failing to answer stays not verified", () => {
+    const rows: ContainerVerdicts[] = [
+      { containerId: "1", cluster: "a", namespace: "x", digest: "sha256:1", verdicts: ["verified"] },
+      { containerId: "2", cluster: "a", namespace: "x", digest: "sha256:2", verdicts: ["unsigned"] },
+    ];
+    const [b] = computeCoverage(rows);
+    expect(coverage(b!)).toBe(50);
+    // its registry (attacker-controlled, say) now answers 500: the verdict is an error with a last known "unsigned"
+    const [d] = computeCoverage([rows[0]!, { ...rows[1]!, verdicts: ["error"], lastKnown: ["unsigned"] }]);
+    expect(coverage(d!)).toBe(50);
+    // a new image that could never be checked counts as not verified: 1 of 3, not 1 of 1
+    const [n] = computeCoverage([...rows.slice(0, 1), { containerId: "3", cluster: "a", namespace: "x", digest: "sha256:3", verdicts: ["error"] }, { containerId: "4", cluster: "a", namespace: "x", digest: "sha256:4", verdicts: ["error"] }]);
+    expect(n).toMatchObject({ containersVerified: 1, containersError: 2 });
+    expect(coverage(n!)).toBe(33.3);
+    // no policy applies to anything: no figure (not 0 %)
+    const [u] = computeCoverage([{ containerId: "5", cluster: "a", namespace: "x", digest: "sha256:5", verdicts: ["unmatched"] }]);
+    expect(coverage(u!)).toBeNull();
+  });
+
+  it("progress toward a target: how many more containers must be verified (stale ones by their last known verdict)", () => {
+    const f = { containersTotal: 7, containersUnmatched: 1, containersVerified: 4, containersStaleVerified: 0 };
     expect(toTarget(f, 90)).toEqual({ reached: false, missing: 2 }); // ceil(5.4) = 6
     expect(toTarget(f, 60)).toEqual({ reached: true, missing: 0 });
-    expect(toTarget({ containersVerified: 0, containersFailed: 0, containersUnsigned: 0 }, 50)).toEqual({ reached: false, missing: 0 });
+    expect(toTarget({ ...f, containersVerified: 3, containersStaleVerified: 1 }, 60)).toEqual({ reached: true, missing: 0 });
+    expect(toTarget({ containersTotal: 0, containersUnmatched: 0, containersVerified: 0, containersStaleVerified: 0 }, 50)).toEqual({ reached: false, missing: 0 });
+  });
+
+  it("a last known verdict survives an error only under the same policy version", () => {
+    expect(lastKnownAfter("verified", undefined, 1)).toBe("verified");
+    expect(lastKnownAfter("error", undefined, 1)).toBeNull();
+    expect(lastKnownAfter("error", { value: "verified", lastKnownValue: "verified", policyVersion: 3 }, 3)).toBe("verified");
+    // through several errors
+    expect(lastKnownAfter("error", { value: "error", lastKnownValue: "unsigned", policyVersion: 3 }, 3)).toBe("unsigned");
+    // the policy was changed (say, a key removed): "verified" under version 3 says nothing about version 4
+    expect(lastKnownAfter("error", { value: "verified", lastKnownValue: "verified", policyVersion: 3 }, 4)).toBeNull();
+    expect(lastKnownAfter("error", { value: "error", lastKnownValue: "verified", policyVersion: 3 }, 4)).toBeNull();
   });
 });

@@ -12,13 +12,13 @@ function report(o: Partial<AuditorReport> = {}): AuditorReport {
     scope: { cluster: "prod-eu", namespace: null },
     coverage: { containersTotal: 12, containersVerified: 6, containersFailed: 1, containersUnsigned: 1, containersError: 1, containersUnmatched: 1, containersStale: 2, containersStaleVerified: 1, imagesTotal: 7, imagesVerified: 4 },
     namespaces: [
-      { cluster: "prod-eu", namespace: "payments", total: 8, verified: 5, failed: 1, unsigned: 0, error: 0, stale: 2, unmatched: 0 },
-      { cluster: "prod-eu", namespace: "web", total: 4, verified: 1, failed: 0, unsigned: 1, error: 1, stale: 0, unmatched: 1 },
+      { cluster: "prod-eu", namespace: "payments", total: 8, verified: 5, failed: 1, unsigned: 0, error: 0, stale: 2, staleVerified: 1, unmatched: 0 },
+      { cluster: "prod-eu", namespace: "web", total: 4, verified: 1, failed: 0, unsigned: 1, error: 1, stale: 0, staleVerified: 0, unmatched: 1 },
     ],
     trend: [
-      { at: "2026-11-10T00:00:00.000Z", known: 10, verified: 2 },
-      { at: "2026-11-20T00:00:00.000Z", known: 10, verified: 5 },
-      { at: "2026-12-06T00:00:00.000Z", known: 8, verified: 6 },
+      { at: "2026-11-10T00:00:00.000Z", base: 10, verified: 2 },
+      { at: "2026-11-20T00:00:00.000Z", base: 10, verified: 5 },
+      { at: "2026-12-06T00:00:00.000Z", base: 8, verified: 6 },
     ],
     nonVerified: [
       {
@@ -64,10 +64,10 @@ describe("the auditor's PDF report", () => {
     expect(flat).toContain("2026-11-06 00:00 UTC to 2026-12-06 12:00 UTC");
     expect(flat).toMatch(/Verified 6 50 %/);
     expect(flat).toMatch(/Error \(could not be checked, nothing known\) 1 8.3 %/);
-    expect(flat).toMatch(/Stale \(last known only; 1 last known verified\) 2 16.7 %/);
-    expect(flat).toContain("Coverage among the 8 containers whose verdict is known now: 75 % verified. 3 containers Signet could not check now");
-    expect(flat).toMatch(/prod-eu payments 8 5 1 0 0 2 0 83.3 ?%/);
-    expect(flat).toMatch(/prod-eu web 4 1 0 1 1 0 1 50 ?%/);
+    expect(flat).toMatch(/Stale \(last known only; 1 last known verified\) 2 16.6 %/);
+    expect(flat).toContain("Coverage: 63.6 % (7 of the 11 containers a policy applies to). 2 containers Signet could not check now count by their last known verdict (stale; 1 of them verified); 1 never known count as not verified");
+    expect(flat).toMatch(/prod-eu payments 8 5 1 0 0 2 0 75 ?%/);
+    expect(flat).toMatch(/prod-eu web 4 1 0 1 1 0 1 33.3 ?%/);
     expect(flat).toContain(digest(1));
     expect(flat).toContain("release-signed v3 (enforce): failed - 1 digest Reason: signed by an untrusted key sha256:abcd");
     expect(flat).toMatch(/sha256:0{63}1 registry\.example\/payments\/api:1\.2 prod-eu\/payments\/Deployment\/api/);
@@ -107,7 +107,7 @@ describe("the auditor's PDF report", () => {
       places: [`prod-eu/ns-${i % 7}/Deployment/svc-${i}`],
       policies: [{ policy: "release-signed", version: 3, mode: "audit", verdict: "unsigned", reasons: ["no signature found"] }],
     }));
-    const namespaces = Array.from({ length: 200 }, (_, i) => ({ cluster: "prod-eu", namespace: `ns-${String(i).padStart(3, "0")}`, total: 3, verified: 1, failed: 0, unsigned: 2, error: 0, stale: 0, unmatched: 0 }));
+    const namespaces = Array.from({ length: 200 }, (_, i) => ({ cluster: "prod-eu", namespace: `ns-${String(i).padStart(3, "0")}`, total: 3, verified: 1, failed: 0, unsigned: 2, error: 0, stale: 0, staleVerified: 0, unmatched: 0 }));
     const { text, pages } = await pdfText(await renderAuditorPdf(report({ nonVerified, namespaces })));
     expect(pages).toBeGreaterThan(5);
     expect(text).toContain(`Page ${pages} of ${pages}`);

@@ -11,7 +11,7 @@ import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { trendRange } from "@/lib/dto/read";
-import { pct } from "@/lib/ui/format";
+import { coveragePct, pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 
 export const dynamic = "force-dynamic";
@@ -41,7 +41,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
         title={`${cluster}/${namespace}`}
         description={
           <>
-            Coverage now: <span data-testid="ns-coverage">{latest ? pct(latest.containersVerified, latest.containersTotal) : "—"}</span>
+            Coverage now: <span data-testid="ns-coverage">{latest ? coveragePct(latest) : "—"}</span>
             {Object.keys(detail.labels).length > 0 && <> · labels {Object.entries(detail.labels).map(([k, v]) => `${k}=${v}`).join(", ")}</>}
           </>
         }
