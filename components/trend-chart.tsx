@@ -83,7 +83,7 @@ export function CoverageTrendChart({ trend, height = 240 }: { trend: CoverageTre
               <Tooltip contentStyle={tooltipStyle} labelFormatter={(_, p) => (p[0]?.payload as { at?: string } | undefined)?.at?.replace("T", " ").replace(/\.\d+Z$/, " UTC") ?? ""} />
               <Legend wrapperStyle={{ fontSize: 12 }} />
               <ReferenceLine y={target} stroke="#0d9488" strokeDasharray="6 4" label={{ value: `target ${target}%`, fill: "#0d9488", fontSize: 12, position: "insideTopRight" }} />
-              <Line type="stepAfter" dataKey="containers" name="containers verified % (known)" stroke="#2563eb" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
+              <Line type="stepAfter" dataKey="containers" name="containers verified %" stroke="#2563eb" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
               <Line type="stepAfter" dataKey="images" name="images verified %" stroke="#7c3aed" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
               <Line type="stepAfter" dataKey="stale" name="stale / unknown %" stroke="#d97706" strokeDasharray="4 3" dot={false} isAnimationActive={false} />
             </LineChart>

@@ -523,7 +523,9 @@ describe("dashboard pages on a real scan", () => {
           await p.goto(`${s.base}${url}`);
           await p.waitForLoadState("networkidle");
           expect(await p.evaluate(() => document.documentElement.classList.contains("dark"))).toBe(scheme === "dark");
-          if (width === 390 && !(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth))) problems.push(`${name}: wider than 390 px`);
+          // charts size themselves after the first paint (a ResizeObserver): the settled layout must fit
+          if (width === 390 && !(await p.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, undefined, { timeout: 15_000 }).then(() => true, () => false)))
+            problems.push(`${name}: wider than 390 px (${await p.evaluate(() => document.documentElement.scrollWidth)} px)`);
           if (width === 1440) {
             await p.evaluate(axeSource);
             const found = await p.evaluate(async () => {
