@@ -35,8 +35,20 @@ function isMalformedPath(url: string | undefined): boolean {
   }
 }
 
+/**
+ * The path Next routes on: dot segments resolved (`/api/../sign-in` and `/api/%2e%2e/sign-in` are the
+ * sign-in page), so a page cannot pass for an API route by its raw spelling.
+ */
+function routedPath(url: string | undefined): string {
+  try {
+    return new URL(url?.startsWith("/") ? `http://signet${url}` : (url ?? "/")).pathname;
+  } catch {
+    return "/";
+  }
+}
+
 function refuseBody(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  if (req.url?.startsWith("/api/")) return false;
+  if (routedPath(req.url).startsWith("/api/")) return false;
   const length = req.headers["content-length"];
   const [status, code, message] =
     length === undefined && req.headers["transfer-encoding"] !== undefined

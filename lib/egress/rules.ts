@@ -194,6 +194,10 @@ export class EgressPolicy {
     if (cls === "public") return undefined;
     if (matchName(this.internal, hostText(hostname, port)) || matchAddress(this.internal, canon, port)) return undefined;
     if (principal) {
+      // A configured principal (an insecure registry, a stored credential — which an administrator
+      // adds through the API) may be internal, but never the cloud metadata service: that takes an
+      // explicit SIGNET_EGRESS_ALLOW_INTERNAL entry, checked above.
+      if (p.trusted && cls === "metadata") return `${p.label} resolves to the cloud metadata address (${canon}); only an SIGNET_EGRESS_ALLOW_INTERNAL entry allows it`;
       if (p.trusted) return undefined;
       if (cls === "private" && !this.rules.refusePrivate) return undefined;
       return `${p.label} resolves to a ${cls} address (${canon}); ${p.hint}`;

@@ -244,6 +244,15 @@ describe("request hardening on the production build", () => {
     expect((await signIn("nobody-small@example.test", "wrong password", { from: PROXY, forwardedFor: "203.0.113.201" })).status).toBe(401);
   });
 
+  it("holds a page's body limit however the path is spelled (dot segments through /api/)", async () => {
+    for (const target of ["/api/../sign-in", "/api/%2e%2e/sign-in", "/api/%2E%2E/setup"]) {
+      const declared = await send(target, { method: "POST", zeroBytes: 2 * 1024 * 1024, headers: { "content-type": "text/plain" } });
+      expect(declared.status, target).toBe(413);
+      const chunked = await send(target, { method: "POST", zeroBytes: 2 * 1024 * 1024, chunked: true, headers: { "content-type": "text/plain" } });
+      expect(chunked.status, `${target} (chunked)`).toBe(411);
+    }
+  });
+
   it("puts the nonce CSP on prefetched pages", async () => {
     const prefetches: Record<string, string>[] = [{ purpose: "prefetch" }, { "sec-purpose": "prefetch" }, { "next-router-prefetch": "1" }];
     for (const header of prefetches) {

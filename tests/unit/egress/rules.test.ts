@@ -63,6 +63,18 @@ describe("EgressPolicy", () => {
     expect(new EgressPolicy({ refusePrivate: true, allowInternal: ["192.168.0.0/16"] }).addressRefusal(p, "registry.lan", 443, "192.168.1.5")).toBeUndefined();
   });
 
+  it("a configured principal may be internal but never the metadata service, unless listed", () => {
+    const configured = registry("https://169.254.169.254", true);
+    expect(new EgressPolicy({}).addressRefusal(configured, "169.254.169.254", 443, "169.254.169.254")).toMatch(/cloud metadata address \(169\.254\.169\.254\); only an SIGNET_EGRESS_ALLOW_INTERNAL entry/);
+    const named = registry("https://registry.corp", true);
+    expect(new EgressPolicy({}).addressesRefusal(named, "registry.corp", 443, [{ address: "::ffff:169.254.169.254" }])).toMatch(/cloud metadata/);
+    expect(new EgressPolicy({}).addressRefusal(named, "registry.corp", 443, "100.100.100.200")).toMatch(/cloud metadata/);
+    // other internal classes stay allowed for a configured principal; an explicit entry allows the metadata address
+    expect(new EgressPolicy({}).addressRefusal(named, "registry.corp", 443, "127.0.0.1")).toBeUndefined();
+    expect(new EgressPolicy({}).addressRefusal(named, "registry.corp", 443, "169.254.10.1")).toBeUndefined();
+    expect(new EgressPolicy({ allowInternal: ["169.254.169.254"] }).addressRefusal(configured, "169.254.169.254", 443, "169.254.169.254")).toBeUndefined();
+  });
+
   it("every address a name resolves to must pass; the principal's own addresses are recorded only then", () => {
     const policy = new EgressPolicy({});
     const p = registry("https://registry.example");
