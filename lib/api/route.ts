@@ -228,8 +228,9 @@ export function route<
       }
       const result = await handler({ req, params, query, body, rawBody, user } as RouteContext<z.output<P>, z.output<Q>, z.output<B>, A>);
       const res = result instanceof Response ? result : NextResponse.json(result);
-      // what a signed-in caller sees is for them only: never kept by a shared cache
-      if (user && !res.headers.has("cache-control")) {
+      // what a signed-in caller sees, and an answer that sets a cookie (sign-in, setup), is for them
+      // only: never kept by a shared cache
+      if ((user || res.headers.has("set-cookie")) && !res.headers.has("cache-control")) {
         try {
           res.headers.set("cache-control", "private, no-store");
         } catch {

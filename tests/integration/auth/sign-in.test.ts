@@ -49,6 +49,8 @@ describe("sign-in with email and password", () => {
     expect(weak.status).toBe(422);
     const res = await POST(apiRequest("/api/auth/setup", { method: "POST", body }));
     expect(res.status).toBe(201);
+    // an answer that sets the session cookie is never kept by a shared cache
+    expect(res.headers.get("cache-control")).toBe("private, no-store");
     expect(await res.json()).toMatchObject({ user: { email: "first.admin@example.test", role: "admin", signIn: ["password"] } });
     const jar = new CookieJar().store(res);
     expect(jar.has("signet.session_token")).toBe(true);
@@ -77,6 +79,7 @@ describe("sign-in with email and password", () => {
     expect(cookie).not.toMatch(/;\s*Secure/i);
     // 12 hours by default, from sign-in
     expect(cookie).toMatch(/Max-Age=43200/);
+    expect(res.headers.get("cache-control")).toBe("private, no-store");
     // the session token lives only in the httpOnly cookie, never in a body script could read
     const token = cookie.split(";")[0]!.split("=")[1]!.split(".")[0]!;
     const body = await res.text();
