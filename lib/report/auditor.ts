@@ -60,6 +60,14 @@ function namespaceCoverage(n: { total: number; unmatched: number; verified: numb
   return k === null ? "-" : `${k} %`;
 }
 const FOOTER = 28;
+/**
+ * The widest glyph advance of a standard font plus its largest widening kern pair, per unit of font
+ * size (AFM units / 1000: Helvetica 1015 + 60, Helvetica-Bold 1000 + 30, Courier 600 without kerning):
+ * a text of n characters is at most n × this × size wide.
+ */
+const WIDEST_HELVETICA = 1.075;
+const WIDEST_HELVETICA_BOLD = 1.03;
+const WIDEST_COURIER = 0.6;
 
 /** Helvetica and Courier of a PDF reader encode WinAnsi: other characters become "?" (never a broken glyph). */
 export function pdfSafe(s: string): string {
@@ -128,17 +136,20 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     }
   };
   /**
-   * `text` cut to fit `maxWidth` in the current font, with "..." when cut. Measured, not wrapped: pdfkit's
-   * line wrapper and ellipsis are what makes long tables slow (a 10,000-container report has thousands of rows).
+   * `text` cut to fit `maxWidth` in the current font, with "..." when cut, and its width when measured
+   * (null when it surely fits: the text is short enough that even the font's widest glyph would fit, so
+   * pdfkit's per-glyph width and kerning lookup is skipped). Measured, not wrapped: pdfkit's line wrapper
+   * and ellipsis are what makes long tables slow (a 10,000-container report has thousands of rows).
    */
-  const fit = (text: string, maxWidth: number): string => {
+  const fit = (text: string, maxWidth: number, widest: number, size: number): { text: string; width: number | null } => {
     const t = pdfSafe(text);
+    if (t.length * widest * size <= maxWidth) return { text: t, width: null };
     let w = doc.widthOfString(t);
-    if (w <= maxWidth) return t;
+    if (w <= maxWidth) return { text: t, width: w };
     let n = Math.max(0, Math.floor((t.length * maxWidth) / w) - 3);
     let cut = `${t.slice(0, n)}...`;
     while (n > 0 && (w = doc.widthOfString(cut)) > maxWidth) cut = `${t.slice(0, --n)}...`;
-    return cut;
+    return { text: cut, width: w };
   };
   /** A table whose cells are one line each, cut to fit with "..."; the header repeats on new pages. */
   const table = (cols: Column[], rows: string[][]) => {
@@ -149,8 +160,8 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
       let x = MARGIN;
       doc.font("Helvetica-Bold").fontSize(8).fillColor("#0f172a");
       for (const c of cols) {
-        const cell = fit(c.header, c.width - 4);
-        doc.text(cell, x + (c.align === "right" ? c.width - 2 - doc.widthOfString(cell) : 2), y + 1, { lineBreak: false });
+        const cell = fit(c.header, c.width - 4, WIDEST_HELVETICA_BOLD, 8);
+        doc.text(cell.text, x + (c.align === "right" ? c.width - 2 - (cell.width ?? doc.widthOfString(cell.text)) : 2), y + 1, { lineBreak: false });
         x += c.width;
       }
       doc.y = y + rowH + 2;
@@ -166,10 +177,11 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
       if (i % 2 === 1) doc.rect(MARGIN, y - 1, width, rowH).fill("#f8fafc");
       let x = MARGIN;
       cols.forEach((c, j) => {
-        doc.font(c.mono ? "Courier" : "Helvetica").fontSize(c.mono ? 7 : 8).fillColor("#0f172a");
-        const cell = fit(row[j] ?? "", c.width - 4);
-        const dx = c.align === "right" ? c.width - 2 - doc.widthOfString(cell) : 2;
-        doc.text(cell, x + dx, y + (c.mono ? 2 : 1), { lineBreak: false });
+        const size = c.mono ? 7 : 8;
+        doc.font(c.mono ? "Courier" : "Helvetica").fontSize(size).fillColor("#0f172a");
+        const cell = fit(row[j] ?? "", c.width - 4, c.mono ? WIDEST_COURIER : WIDEST_HELVETICA, size);
+        const dx = c.align === "right" ? c.width - 2 - (cell.width ?? doc.widthOfString(cell.text)) : 2;
+        doc.text(cell.text, x + dx, y + (c.mono ? 2 : 1), { lineBreak: false });
         x += c.width;
       });
       doc.y = y + rowH;
