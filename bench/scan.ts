@@ -138,7 +138,16 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       const t0 = performance.now();
       const scanId = await createScan(db, { trigger: "bench" });
       await sendJob(boss, scanStart, { scanId });
-      const scan = await waitForScan(db, scanId, 1_800_000);
+      // a worker that dies (e.g. out of memory) fails the bench at once, with its last words
+      const died = Promise.race(
+        workers.map((w) =>
+          w.exited.then(({ code, signal }): never => {
+            throw new Error(`a worker exited (${code ?? signal}) during the ${what}:\n${w.output().slice(-4000)}`);
+          }),
+        ),
+      );
+      died.catch(() => undefined); // (workers stopped later on purpose)
+      const scan = await Promise.race([waitForScan(db, scanId, 1_800_000), died]);
       const ms = performance.now() - t0;
       const spent = cpuDelta(cpu0, await descendantCpu(roots));
       cpus.push({ what, ms, spent });

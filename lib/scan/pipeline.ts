@@ -2,7 +2,7 @@ import "server-only";
 import { candidateKeys } from "@/lib/policy/compile";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
-import { mapLimit } from "@/lib/concurrency";
+import { createLimiter, mapLimit } from "@/lib/concurrency";
 import { insertRows } from "@/lib/db/bulk";
 import { withTransaction, type Tx } from "@/lib/db/transaction";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
@@ -148,6 +148,10 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     scanStageSeconds.observe({ stage: name }, (at - lapAt) / 1000);
     lapAt = at;
   };
+  // Up to 4 clusters are listed at once, but written one at a time: a write's working set (the stored
+  // rows it compares with, its upsert batches, the inventory's digest) is what bounds the worker's
+  // memory with clusters of tens of thousands of pods (docs/decisions/0019)
+  const writeOne = createLimiter(1);
   await mapLimit(targets, 4, async (t) => {
     const started = performance.now();
     // without a pod watch between scans: a cluster proven unchanged since its stored lists is not listed
@@ -160,7 +164,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     } else {
       const inv = await adapters.inventory(t);
       const listedMs = Math.round(performance.now() - started);
-      const persisted = await persistInventory(db, inv);
+      const persisted = await writeOne(() => persistInventory(db, inv));
       if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
       else clustersOk++;
       log.info(
