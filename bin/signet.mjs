@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `signet` CLI entry, also when linked or installed globally (npm link / npm i -g): runs the esbuild
-// bundle of cli/main.ts (scripts/build-cli.mjs; rebuilt here in ~0.3 s when a source changed) in this
+// bundle of cli/main.ts (scripts/build-cli.mjs; rebuilt here in about a second when a source changed) in this
 // process, on Node >= 22.12 (re-running itself on the project's Node 24 when older).
 // Exit codes: 0 success / verified, 1 a negative answer (failed, unsigned, below a threshold),
 // 2 error (could not tell, invalid input or environment, a crash), 64 usage.

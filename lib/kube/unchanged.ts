@@ -33,9 +33,17 @@ export async function listsUnchangedSince(
     told = true;
     opts.onWaiting?.();
   };
+  // an API server that accepts a request and never answers must not hold the scan: past the watch's
+  // own deadline and the requests' timeout, no answer means "changed" (the caller lists)
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ unchanged: boolean; why: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ unchanged: false, why: "no answer in time" }), WATCH_SECONDS * 1000 + 2 * timeoutMs);
+  });
   try {
-    return await prove(target, since, opts.timeoutMs, waiting);
+    return await Promise.race([prove(target, since, timeoutMs, waiting), late]);
   } finally {
+    clearTimeout(timer);
     waiting();
   }
 }
