@@ -6,6 +6,7 @@ import { getKeyring, type Keyring } from "@/lib/crypto/keys";
 import { decryptSecret, encryptSecret } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
 import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
+import { classifyAddress, isIpLiteral } from "@/lib/egress/address";
 import { getEnv } from "@/lib/env";
 import type { RegistryCredential } from "@/lib/generated/prisma/client";
 
@@ -28,8 +29,14 @@ const caPemSchema = z
   .max(65_536)
   .refine((v) => v.includes("-----BEGIN CERTIFICATE-----"), "must be PEM certificates");
 
+/** A stored credential makes its registry configured (internal addresses allowed), never a metadata address. */
+const isMetadataHost = (host: string): boolean => {
+  const name = host.replace(/:\d+$/, "");
+  return isIpLiteral(name) && classifyAddress(name) === "metadata";
+};
+
 export const newRegistryCredentialSchema = z.object({
-  host: registryHostSchema,
+  host: registryHostSchema.refine((h) => !isMetadataHost(h), "must not be a cloud metadata address"),
   username: z.string().trim().min(1).max(256).optional(),
   secret: z.string().min(1).max(16_384).optional(),
   insecure: z.boolean().default(false),

@@ -70,6 +70,13 @@ describe("admin API", () => {
     expect(listedText).not.toContain(row.secretEnc!);
     expect(listed.headers.get("cache-control")).toBe("private, no-store");
 
+    // a credential would make its host a configured registry: never for a cloud metadata address
+    for (const host of ["169.254.169.254", "100.100.100.200:80"]) {
+      const metadata = await creds.POST(apiRequest("/api/registry-credentials", { method: "POST", cookie, body: { host, username: "x", secret: "y" } }));
+      expect(metadata.status, host).toBe(422);
+      expect(await metadata.json()).toMatchObject({ error: { details: [{ path: "host", message: "must not be a cloud metadata address" }] } });
+    }
+
     const duplicate = await creds.POST(apiRequest("/api/registry-credentials", { method: "POST", cookie, body: { host: "registry.example.test:5000" } }));
     expect(duplicate.status).toBe(409);
 
