@@ -171,26 +171,35 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       // production's worker: it follows the clusters whose lease it holds with a pod watch
       const peak = await vmHwmMb(workers[0]!.proc.pid!);
       await stopWorkers();
+      peaks.push(peak);
       const restartedAt = new Date();
       workers = [spawnWorker({ SIGNET_WATCH: "true" })];
-      // in step: each cluster's lease held and its first list written (an unchanged inventory writes no row)
-      await waitFor(
-        async () => {
-          const rows = await db.cluster.findMany({ select: { lastInventoryAt: true } });
-          const leases = await db.clusterLease.count({ where: { expiresAt: { gt: new Date() } } });
-          return rows.length > 0 && leases >= rows.length && rows.every((r) => r.lastInventoryAt && r.lastInventoryAt > restartedAt) ? true : undefined;
-        },
-        600_000,
-        "the restarted worker's watches",
-      );
-      // its first scan verifies every signature again (verification results are kept per process);
-      // the periodic rescans after it are the steady state the goal is about
-      const cold = await run("rescan (watch: pods from it; first scan of the restarted worker)");
-      rescan = await run("rescan (watch: pods from it; steady state)");
-      listedRescan += `; first rescan after the restart ${(cold / 1000).toFixed(2)} s = ${Math.round((cold / full) * 100)} %`;
-      peaks.push(peak);
+      try {
+        // in step: each cluster's lease held and its first list written (an unchanged inventory writes no row)
+        await waitFor(
+          async () => {
+            if (workers[0]!.proc.exitCode !== null || workers[0]!.proc.signalCode !== null) throw new Error("the watching worker exited");
+            const rows = await db.cluster.findMany({ select: { lastInventoryAt: true } });
+            const leases = await db.clusterLease.count({ where: { expiresAt: { gt: new Date() } } });
+            return rows.length > 0 && leases >= rows.length && rows.every((r) => r.lastInventoryAt && r.lastInventoryAt > restartedAt) ? true : undefined;
+          },
+          600_000,
+          "the restarted worker's watches",
+        );
+        // its first scan verifies every signature again (verification results are kept per process);
+        // the periodic rescans after it are the steady state the goal is about
+        const cold = await run("rescan (watch: pods from it; first scan of the restarted worker)");
+        rescan = await run("rescan (watch: pods from it; steady state)");
+        listedRescan += `; first rescan after the restart ${(cold / 1000).toFixed(2)} s = ${Math.round((cold / full) * 100)} %`;
+      } catch (err) {
+        // a watching worker that died (e.g. its heap) is a finding, not the end of the bench
+        const w = workers[0]!;
+        const oom = w.output().includes("heap out of memory") ? "JavaScript heap out of memory" : (err as Error).message.split("\n")[0];
+        process.stderr.write(`  the watching worker failed: ${oom} (peak RSS ${await vmHwmMb(w.proc.pid!).catch(() => 0)} MB)\n`);
+        listedRescan += `; the watching worker failed: ${oom}`;
+      }
     }
-    peaks.push(...(await Promise.all(workers.map((w) => vmHwmMb(w.proc.pid!)))));
+    peaks.push(...(await Promise.all(workers.map((w) => vmHwmMb(w.proc.pid!).catch(() => 0)))));
     return { label, full, rescan, cpu: cpus, peakMb: Math.max(...peaks), note: `${idleMb} MB idle${n > 1 ? `; per worker ${peaks.join(" / ")} MB` : ""}${listedRescan}` };
   } finally {
     await boss.stop({ graceful: false });
