@@ -33,6 +33,7 @@ import { registryTools, startRegistry } from "../tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "../tests/support/registry-fixtures";
 import { classicLayer, hashedRekordBody, makeKey, randomDigest, rekorBundleAnnotation, tagArtifact } from "../tests/support/sigstore-fixtures";
 import { keylessSignatureLayer, makeLeaf, makePrivateSigstore } from "../tests/support/sigstore-pki";
+import { cpuSeconds } from "@/bench/cpu";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -119,11 +120,8 @@ async function endToEnd(): Promise<void> {
     console.log(`\nend to end: pushed ${count} signed images to ${reg.host} (docker-registry, GOGC=${GOGC}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const policies = compilePolicyFile(keyPolicyText(key.publicKeyPem));
 
-    // CPU time of the registry process, from /proc (utime + stime, in clock ticks of 10 ms)
-    const registryCpuMs = async () => {
-      const fields = (await fs.readFile(`/proc/${reg.pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    };
+    // CPU time of the registry process (bench/cpu.ts, from /proc)
+    const registryCpuMs = async () => (await cpuSeconds(reg.pid)) * 1000;
     const signetRound = async (list: string[]) => {
       const client = new RegistryClient({ registries: [{ host: reg.host, insecure: true }], maxConcurrencyPerRegistry: C });
       // one session per run, as a scan batch has: the repository's tags are listed once
