@@ -267,16 +267,27 @@ async function measureLcp(databaseUrl: string, dataDir: string): Promise<boolean
       const page = await context.newPage();
       await page.goto(`${base}/`, { waitUntil: "load" });
       await page.waitForLoadState("networkidle");
-      const lcp = await page.evaluate(
+      const { lcp, element, ttfb } = await page.evaluate(
         () =>
-          new Promise<number>((resolve) => {
+          new Promise<{ lcp: number; element: string; ttfb: number }>((resolve) => {
             new PerformanceObserver((list) => {
               const entries = list.getEntries();
-              resolve(entries[entries.length - 1]!.startTime);
+              const last = entries[entries.length - 1] as PerformanceEntry & { element?: Element | null };
+              const el = last.element;
+              const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+              resolve({
+                lcp: last.startTime,
+                element: el ? `${el.tagName.toLowerCase()}${el.closest("[data-testid]") ? ` in ${el.closest("[data-testid]")!.getAttribute("data-testid")}` : ""}` : "?",
+                ttfb: nav ? nav.responseStart : -1,
+              });
             }).observe({ type: "largest-contentful-paint", buffered: true });
           }),
       );
-      if (i > 0) lcps.push(lcp); // the first load warms the server's caches
+      if (i > 0) {
+        // the first load warms the server's caches
+        lcps.push(lcp);
+        process.stdout.write(`  load ${i}: LCP ${ms(lcp)} (${element}), first byte ${ms(ttfb)}\n`);
+      }
       await page.close();
     }
     lcps.sort((a, b) => a - b);
