@@ -19,7 +19,8 @@ function save(blob: Blob, filename: string): void {
 /**
  * Downloads a signed export (lib/exports/download.ts) and its detached signature: the file as served,
  * and `<file>.sig` from the X-Signet-Signature header, for
- * `cosign verify-blob --key signet-export.pub --signature <file>.sig <file>`.
+ * `cosign verify-blob --key signet-export.pub --signature <file>.sig --insecure-ignore-tlog=true <file>`.
+ * Every export the UI offers (Exports, Images, Audit pages) goes through it.
  */
 export function SignedDownload({ href, label, testId }: { href: string; label: string; testId: string }) {
   const [busy, setBusy] = useState(false);
