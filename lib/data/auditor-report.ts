@@ -147,7 +147,7 @@ export async function buildAuditorReport(db: Db, databaseUrl: string, q: Auditor
         name: a.name,
         kind: a.kind,
         status: a.status,
-        identity: a.kind === "key" ? (a.fingerprint ? `sha256:${a.fingerprint}` : "(no key)") : a.identities.map((i) => `${i.subject} @ ${i.issuer}`).join("; "),
+        identity: a.kind === "key" ? (a.fingerprint ?? "(no key)") : a.identities.map((i) => `${i.subject} @ ${i.issuer}`).join("; "),
         algorithm: a.algorithm,
         rotateBy: a.rotateBy,
         policies: a.policies.map((p) => `${p.policy} (${p.alias})`),

@@ -356,7 +356,12 @@ describe("dashboard pages on a real scan", () => {
     expect(flat).toContain("Signet compliance report");
     expect(flat).toContain(s.digests.foreign);
     expect(flat).toMatch(/release v1 \(enforce\): failed - \d+ digests?/);
-    expect(flat).toMatch(/Audit chain intact \(\d+ events verified\)/);
+    // the chain is walked from its newest verified checkpoint (lib/data/auditor-report)
+    expect(flat).toMatch(/Audit chain intact \(\d+ events verified after the verified checkpoint at event \d+; \d+ events through it verified by a full walk/);
+    // the key both policies write inline: one authority, by its fingerprint, used by both
+    const fpPdf = publicKeyFingerprint(await fs.readFile(s.ws.pub, "utf8"));
+    expect(flat).toContain(`Authorities (1) ${shortFingerprint(fpPdf)} key`);
+    expect(flat).toContain(`${fpPdf} used by: release (ci), tools-audit (ci)`);
     const { stdout, stderr } = await execFileP(registryTools().cosign, ["verify-blob", "--key", "signet-export.pub", "--signature", "report.pdf.sig", "--insecure-ignore-tlog=true", "report.pdf"], {
       cwd: dir,
       env: { ...process.env, HOME: dir },
