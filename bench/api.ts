@@ -86,7 +86,10 @@ async function seed(url: string): Promise<void> {
     `INSERT INTO "Cluster" (id, name, "updatedAt") SELECT gen_random_uuid(), 'cluster-' || g, now() FROM generate_series(1, ${CLUSTERS}) g;
      INSERT INTO "Namespace" (id, "clusterId", name)
        SELECT gen_random_uuid(), c.id, 'ns-' || g FROM generate_series(0, ${NAMESPACES / CLUSTERS - 1}) g CROSS JOIN "Cluster" c;
-     INSERT INTO "Policy" (id, name, mode, "updatedAt") VALUES (gen_random_uuid(), 'release', 'enforce', now());`,
+     INSERT INTO "Policy" (id, name, mode, "updatedAt") VALUES (gen_random_uuid(), 'release', 'enforce', now());
+     -- a fleet that has been scanned: the overview shows its figures, not the first-run checklist
+     INSERT INTO "Scan" (id, kind, trigger, status, stage, done, total, "createdAt", "startedAt", "finishedAt")
+       VALUES (gen_random_uuid(), 'full', 'schedule', 'succeeded', 'done', ${IMAGES}, ${IMAGES}, now() - interval '10 minutes', now() - interval '10 minutes', now() - interval '5 minutes');`,
   );
   await step(
     `${IMAGES} images`,
