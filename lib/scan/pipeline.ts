@@ -9,7 +9,7 @@ import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
-import type { DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
+import type { ClusterTarget, DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
@@ -148,11 +148,21 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     scanStageSeconds.observe({ stage: name }, (at - lapAt) / 1000);
     lapAt = at;
   };
-  // Up to 4 clusters are listed at once, but written one at a time: a write's working set (the stored
-  // rows it compares with, its upsert batches, the inventory's digest) is what bounds the worker's
-  // memory with clusters of tens of thousands of pods (docs/decisions/0019)
+  // Small clusters are listed 4 at once and written one at a time (a write's working set — the stored
+  // rows it compares with, its upsert batches, the inventory's digest — is the larger part); a cluster
+  // whose last inventory had LARGE_CLUSTER_PODS pods or more, or was never taken, is listed and written
+  // alone, after them: three of 33,000 pods held at once exceeded the worker's heap (docs/decisions/0019)
   const writeOne = createLimiter(1);
-  await mapLimit(targets, 4, async (t) => {
+  const sizes = new Map(
+    (
+      await db.$queryRaw<{ name: string; pods: number }[]>`
+        SELECT c.name, count(p.id)::int AS pods FROM "Cluster" c LEFT JOIN "Pod" p ON p."clusterId" = c.id AND p."deletedAt" IS NULL
+        WHERE c.name = ANY(${targets.map((t) => t.name)}::text[]) GROUP BY c.name`
+    ).map((r) => [r.name, r.pods]),
+  );
+  const small = targets.filter((t) => (sizes.get(t.name) ?? Infinity) < LARGE_CLUSTER_PODS);
+  const large = targets.filter((t) => !small.includes(t));
+  const inventoryOne = async (t: ClusterTarget) => {
     const started = performance.now();
     // without a pod watch between scans: a cluster proven unchanged since its stored lists is not listed
     const since = adapters.unchangedSince ? await storedListVersions(db, t.name) : null;
@@ -178,7 +188,9 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       errors.push({ cluster: t.name, stage: "rejections", message: (err as Error).message });
     }
     await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
-  });
+  };
+  await mapLimit(small, 4, inventoryOne);
+  for (const t of large) await inventoryOne(t);
   const clusterNames = targets.map((t) => t.name);
 
   mark("inventory");
@@ -260,6 +272,9 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   log.info({ scanId, images: total, pending: pending.length, batches: batches.length, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");
   if (pending.length === 0) await finalizeScan(ctx, scanId);
 }
+
+/** A cluster with this many pods (or never inventoried) is listed and written alone (memory). */
+export const LARGE_CLUSTER_PODS = 10_000;
 
 /** Images per image-check job: big enough to share round trips, small enough to spread over workers. */
 export const IMAGE_BATCH_SIZE = 100;
