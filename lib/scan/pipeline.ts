@@ -11,6 +11,7 @@ import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
 import type { ClusterTarget, DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
 import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
+import { discoveryClaims } from "@/lib/scan/discovery-claim";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
 import { keepInventory, persistInventory, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
@@ -41,6 +42,8 @@ export interface PipelineContext {
   evidenceMaxAgeMs?: number;
   /** Images per image-check job (SIGNET_SCAN_BATCH_SIZE); default IMAGE_BATCH_SIZE. */
   batchSize?: number;
+  /** How long a discovery claim holds off other checks of the same image (default DISCOVERY_CLAIM_MS). */
+  discoveryClaimMs?: number;
 }
 
 export interface ImageCheckPayload {
@@ -303,6 +306,8 @@ interface Checked {
   store?: DiscoveryResult;
   /** Discovery ran and found exactly the stored artifacts: only discoveredAt moves. */
   unchanged?: boolean;
+  /** The stored verification hash when it is newer than the batch's read (another check's discovery reused). */
+  storedHash?: string | null;
 }
 
 /**
@@ -338,52 +343,98 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   // the pull secrets the pods running each image name (read by the adapters, SIGNET_PULL_SECRETS)
   const sources = adapters.readsPullSecrets ? await pullSecretSourcesOfImages(db, images.map((i) => i.id)) : undefined;
 
+  // one discovery per image across concurrent checks (discovery-claim.ts): each round claims what it
+  // will discover, stores it and releases the claims; an image another check holds is deferred to a
+  // later round, which first waits (holding no claim, so two checks never wait on each other) and then
+  // reuses that check's stored evidence, or discovers it itself if the claim expired unanswered
   const t = { start: performance.now(), discovered: 0, stored: 0, verified: 0, evaluated: 0 };
-  const checked = await mapLimit(images, 32, async (image): Promise<Checked> => {
-    const at = { registry: image.registry, repository: image.repository, digest: image.digest };
-    const kept = stored.get(image.id);
-    if (kept && image.discovery !== "pending" && image.discovery !== "error") {
-      if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
-      const tags = await (await openBatch()).cosignTags(at, sources?.get(image.id));
-      if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
-    }
-    // a re-verification of an image whose last discovery failed: the same error again, from what is
-    // stored (its verdicts stay error, with their last known values: ADR 0013), no registry traffic
-    if (payload.mode === "reverify") return { imageId: image.id, artifacts: [], discovery: { outcome: "error", reason: image.discoveryError ?? "the last discovery failed" } };
-    // nothing reusable in a scan: discover
-    const result = await (await openBatch()).discover(at, sources?.get(image.id));
-    const artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
-    const discovery: DiscoveryFact = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
-    const unchanged =
-      result.outcome !== "error" &&
-      result.outcome === image.discovery &&
-      sameSet(new Set(result.outcome === "found" ? result.manifestDigests : []), new Set(image.artifactDigests));
-    return unchanged ? { imageId: image.id, artifacts, discovery, unchanged: true } : { imageId: image.id, artifacts, discovery, store: result };
-  });
-
-  t.discovered = performance.now();
-  // verify (CPU only)
   const byId = new Map(images.map((i) => [i.id, i]));
+  const checked: Checked[] = [];
   const evaluations: EvaluateImageInput[] = [];
-  const updates: EvidenceUpdate[] = [];
-  for (const c of checked) {
-    const image = byId.get(c.imageId)!;
-    const at = { registry: image.registry, repository: image.repository, digest: image.digest };
-    const verifiable = c.artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
-    const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys, now }) : [];
-    updates.push({
-      imageId: image.id,
-      ...(c.store ? { discovery: c.store } : {}),
-      ...(c.unchanged ? { rediscovered: true } : {}),
-      // after a failed discovery there is nothing new to record about the stored evidence
-      ...(c.discovery.outcome !== "error" ? { verified } : {}),
-      storedHash: image.verificationHash,
-    });
-    evaluations.push({ imageId: image.id, facts: verified.map(toEvidenceFact), discovery: c.discovery, policies, now, trigger: payload.trigger ?? payload.mode });
+  let round = images;
+  let waitFor: string[] = [];
+  while (round.length > 0) {
+    const claims = discoveryClaims(db, { ...(ctx.discoveryClaimMs !== undefined ? { ttlMs: ctx.discoveryClaimMs } : {}) });
+    for (const id of waitFor) await claims.waitForOther(id);
+    const deferred: typeof images = [];
+    try {
+      const updates: EvidenceUpdate[] = [];
+      const mustDiscover = payload.mode === "scan" ? round.filter((i) => !(stored.has(i.id) && i.discovery !== "pending" && i.discovery !== "error")) : [];
+      const claimed = new Set<string>();
+      /** Claims `ids`; returns those another check discovered since this batch read them (reuse, not fetch). */
+      const claimFresh = async (ids: readonly string[]): Promise<Map<string, Checked>> => {
+        const got = await claims.claim(ids);
+        for (const id of got) claimed.add(id);
+        const reuse = new Map<string, Checked>();
+        if (got.size === 0) return reuse;
+        const fresh = await db.image.findMany({ where: { id: { in: [...got] } }, select: { id: true, discovery: true, discoveredAt: true, verificationHash: true } });
+        const newer = fresh.filter((f) => {
+          const mine = byId.get(f.id)!;
+          return (f.discovery === "found" || f.discovery === "none") && (f.discovery !== mine.discovery || f.discoveredAt?.getTime() !== mine.discoveredAt?.getTime());
+        });
+        const artifacts = await loadStoredArtifactsMany(db, newer.map((f) => f.id));
+        for (const f of newer) reuse.set(f.id, { imageId: f.id, artifacts: artifacts.get(f.id) ?? [], discovery: { outcome: f.discovery as "found" | "none" }, storedHash: f.verificationHash });
+        return reuse;
+      };
+      const reused = await claimFresh(mustDiscover.map((i) => i.id));
+
+      const results = await mapLimit(round, 32, async (image): Promise<Checked | null> => {
+        const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+        const kept = stored.get(image.id);
+        if (kept && image.discovery !== "pending" && image.discovery !== "error") {
+          if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+          const tags = await (await openBatch()).cosignTags(at, sources?.get(image.id));
+          if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+        }
+        // a re-verification of an image whose last discovery failed: the same error again, from what is
+        // stored (its verdicts stay error, with their last known values: ADR 0013), no registry traffic
+        if (payload.mode === "reverify") return { imageId: image.id, artifacts: [], discovery: { outcome: "error", reason: image.discoveryError ?? "the last discovery failed" } };
+        // nothing reusable in a scan: discover, unless another check discovered it meanwhile or is doing it
+        const other = reused.get(image.id) ?? (claimed.has(image.id) ? undefined : (await claimFresh([image.id])).get(image.id));
+        if (other) return other;
+        if (!claimed.has(image.id)) return null;
+        const result = await (await openBatch()).discover(at, sources?.get(image.id));
+        const artifacts = result.outcome === "found" ? result.artifacts : result.outcome === "error" ? result.partial : [];
+        const discovery: DiscoveryFact = result.outcome === "error" ? { outcome: "error", reason: `${result.code}: ${result.reason}` } : { outcome: result.outcome };
+        const unchanged =
+          result.outcome !== "error" &&
+          result.outcome === image.discovery &&
+          sameSet(new Set(result.outcome === "found" ? result.manifestDigests : []), new Set(image.artifactDigests));
+        return unchanged ? { imageId: image.id, artifacts, discovery, unchanged: true } : { imageId: image.id, artifacts, discovery, store: result };
+      });
+
+      t.discovered = performance.now();
+      // verify (CPU only)
+      for (const [n, c] of results.entries()) {
+        if (!c) {
+          deferred.push(round[n]!);
+          continue;
+        }
+        const image = byId.get(c.imageId)!;
+        const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+        const verifiable = c.artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
+        const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys, now }) : [];
+        updates.push({
+          imageId: image.id,
+          ...(c.store ? { discovery: c.store } : {}),
+          ...(c.unchanged ? { rediscovered: true } : {}),
+          // after a failed discovery there is nothing new to record about the stored evidence
+          ...(c.discovery.outcome !== "error" ? { verified } : {}),
+          storedHash: c.storedHash !== undefined ? c.storedHash : image.verificationHash,
+        });
+        checked.push(c);
+        evaluations.push({ imageId: image.id, facts: verified.map(toEvidenceFact), discovery: c.discovery, policies, now, trigger: payload.trigger ?? payload.mode });
+      }
+      t.stored = performance.now();
+      // store: evidence sets that changed, errors, verification results that changed — one transaction
+      await storeEvidenceBatch(db, updates, now);
+    } finally {
+      // stored (or failed): checks waiting on these images go on and read what was stored
+      await claims.release().catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, "discovery claims not released (they expire)"));
+    }
+    round = deferred;
+    waitFor = deferred.map((i) => i.id);
   }
-  t.stored = performance.now();
-  // store: evidence sets that changed, errors, verification results that changed — one transaction
-  await storeEvidenceBatch(db, updates, now);
   t.verified = performance.now();
   const evaluated = await evaluateImages(db, evaluations);
   t.evaluated = performance.now();
