@@ -90,9 +90,10 @@ export function overallVerdict(verdicts: readonly Verdict[]): Verdict {
 
 /**
  * The last definite value a verdict carries (ADR 0013): the new value when it is definite; through an
- * `error`, the one the previous verdict had (its value when definite, else what it carried) — only
- * when that verdict was reached under the same policy version: a verdict under an older version of a
- * policy says nothing about the version in force (a tightened policy must not inherit "verified").
+ * `error`, the one the previous verdict had (its value when definite, else what it carried). A
+ * "verified" survives only under the same policy version: reached under an older version of a policy
+ * it says nothing about the version in force (a tightened policy must not inherit it). "failed" and
+ * "unsigned" carry over a version change, since carrying them can only under-state coverage.
  */
 export function lastKnownAfter(
   value: Exclude<Verdict, "unmatched">,
@@ -100,9 +101,9 @@ export function lastKnownAfter(
   policyVersion: number,
 ): DefiniteVerdict | null {
   if (value !== "error") return value;
-  if (!prev || prev.policyVersion !== policyVersion) return null;
-  if (prev.value === "verified" || prev.value === "failed" || prev.value === "unsigned") return prev.value;
-  return (prev.lastKnownValue as DefiniteVerdict | null) ?? null;
+  if (!prev) return null;
+  const carried = (prev.value === "verified" || prev.value === "failed" || prev.value === "unsigned" ? prev.value : prev.lastKnownValue) as DefiniteVerdict | null;
+  return carried === "verified" && prev.policyVersion !== policyVersion ? null : carried;
 }
 
 /**

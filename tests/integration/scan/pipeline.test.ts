@@ -255,10 +255,14 @@ describe("scan pipeline end to end", () => {
     expect(o.stale[0]!.reason).toMatch(/ECONNREFUSED|connect|refused/i);
     expect(new Date(o.stale[0]!.since).getTime()).toBeGreaterThan(new Date(before.fleet!.takenAt).getTime());
 
-    // a policy change during the outage: re-evaluated without the registry, the verdicts stay stale
+    // a policy change during the outage, re-evaluated without the registry: "verified" under the old
+    // version says nothing about the new one (unknown now); "failed" and "unsigned" stay stale
     await saveRelease(["payments", "tools"]);
     expect((await runReevaluation("policy saved during the outage")).status).toBe("partial");
-    expect(await known("bundle")).toEqual([["error", "verified"]]);
-    expect((await getOverview(db)).fleet).toMatchObject({ containersStale: 6, containersVerified: 0 });
+    expect(await known("bundle")).toEqual([["error", null]]);
+    expect(await known("foreign")).toEqual([["error", "failed"]]);
+    expect(await known("classic")).toEqual([["error", "unsigned"]]);
+    const verifiedBefore = before.fleet!.containersVerified;
+    expect((await getOverview(db)).fleet).toMatchObject({ containersStale: 6 - verifiedBefore, containersStaleVerified: 0, containersError: verifiedBefore, containersVerified: 0 });
   });
 });

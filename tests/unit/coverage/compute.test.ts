@@ -100,7 +100,7 @@ describe("coverage", () => {
     expect(toTarget({ containersTotal: 0, containersUnmatched: 0, containersVerified: 0, containersStaleVerified: 0 }, 50)).toEqual({ reached: false, missing: 0 });
   });
 
-  it("a last known verdict survives an error only under the same policy version", () => {
+  it("a last known \"verified\" survives an error only under the same policy version", () => {
     expect(lastKnownAfter("verified", undefined, 1)).toBe("verified");
     expect(lastKnownAfter("error", undefined, 1)).toBeNull();
     expect(lastKnownAfter("error", { value: "verified", lastKnownValue: "verified", policyVersion: 3 }, 3)).toBe("verified");
@@ -109,5 +109,8 @@ describe("coverage", () => {
     // the policy was changed (say, a key removed): "verified" under version 3 says nothing about version 4
     expect(lastKnownAfter("error", { value: "verified", lastKnownValue: "verified", policyVersion: 3 }, 4)).toBeNull();
     expect(lastKnownAfter("error", { value: "error", lastKnownValue: "verified", policyVersion: 3 }, 4)).toBeNull();
+    // not verified under version 3 stays not verified (carrying it can only under-state coverage)
+    expect(lastKnownAfter("error", { value: "unsigned", lastKnownValue: "unsigned", policyVersion: 3 }, 4)).toBe("unsigned");
+    expect(lastKnownAfter("error", { value: "error", lastKnownValue: "failed", policyVersion: 3 }, 4)).toBe("failed");
   });
 });
