@@ -16,7 +16,7 @@ export function createBoss(url: string, opts: { supervise?: boolean; schedule?: 
     // workers LISTEN: a job sent to a `notify` queue from any process wakes them at once
     useListenNotify: opts.listen ?? false,
     migrate: true,
-    // An idle worker's background statements (docs/decisions/0019-idle-worker.md): Signet's cron
+    // An idle worker's background statements (docs/decisions/0020-idle-worker.md): Signet's cron
     // schedules are per minute or hour, so the cron occurrences are sent within 15 s (default 5 s);
     // Signet sends no flows (dependent jobs), so their resolution pass runs every minute (default 5 s).
     cronWorkerIntervalSeconds: 15,

@@ -97,7 +97,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     // one, which capped a slot at two jobs a second however short the jobs were. A slot whose fetch
     // comes back empty falls back to polling.
     //
-    // Polling is the backstop, not the way work is found (docs/decisions/0019-idle-worker.md): every
+    // Polling is the backstop, not the way work is found (docs/decisions/0020-idle-worker.md): every
     // queue NOTIFYs its listeners when a job that may start at once is sent, and this process wakes
     // its own slots for what it sends (and for a debounced job when it may start). So only a queue's
     // first slot polls, every 30 s (every 2 s when LISTEN is unavailable, e.g. behind a pooler in
