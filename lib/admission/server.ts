@@ -92,29 +92,50 @@ const REFUSAL_MESSAGE: Record<string, string> = {
   "wrong-bearer-token": "The bearer token is not accepted.",
 };
 
+/**
+ * A refusal sent before the body is read (401, 429, 413, a wrong path) lets the rest of the body be
+ * read and thrown away, up to this many bytes, so the client (maybe still writing) reads the answer
+ * instead of a broken pipe or a reset; beyond it the connection is cut. The server's requestTimeout
+ * bounds the time either way, and nothing is kept in memory.
+ */
+const UNREAD_DRAIN_BYTES = 16 * 1024 * 1024;
+
+function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, code: ApiErrorCode, message: string, headers: Record<string, string> = {}, alreadyRead = 0): void {
+  const declared = Number(req.headers["content-length"]);
+  const drainable = !Number.isFinite(declared) || declared - alreadyRead <= UNREAD_DRAIN_BYTES;
+  refuse(res, code, message, drainable ? { ...headers, connection: "keep-alive" } : headers);
+  if (!drainable) return void req.destroy();
+  let drained = 0;
+  req.on("data", (c: Buffer) => {
+    drained += c.length;
+    if (drained > UNREAD_DRAIN_BYTES) req.destroy();
+  });
+  req.resume();
+}
+
 /** The body, or null after answering 413 / 400 itself. */
 function readBody(req: http.IncomingMessage, res: http.ServerResponse, max: number): Promise<Buffer | null> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && !(Number(declared) <= max)) {
-    refuse(res, "payload_too_large", `The body is larger than ${max} bytes.`);
-    req.resume();
+    refuseUnread(req, res, "payload_too_large", `The body is larger than ${max} bytes.`);
     return Promise.resolve(null);
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    req.on("data", (c: Buffer) => {
-      if (done) return;
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > max) {
         done = true;
-        refuse(res, "payload_too_large", `The body is larger than ${max} bytes.`);
-        req.resume();
+        req.off("data", onData);
+        chunks.length = 0;
+        refuseUnread(req, res, "payload_too_large", `The body is larger than ${max} bytes.`, {}, size);
         return resolve(null);
       }
       chunks.push(c);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => {
       if (!done) resolve(Buffer.concat(chunks));
     });
@@ -139,7 +160,7 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
   const unauthenticated = new SourceLogGate(logInterval);
   const rateLimited = new SourceLogGate(logInterval);
 
-  /** The caller of a POST /validate, or null after answering 401 / 429 itself (the body unread). */
+  /** The caller of a POST /validate, or null after answering 401 / 429 itself (the body read only to be discarded). */
   const admitCaller = (req: http.IncomingMessage, res: http.ServerResponse): Caller | null => {
     const source = sourceKey(req.socket.remoteAddress);
     if (authOn) {
@@ -147,16 +168,14 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
       if (r.ok) return r.caller;
       const line = unauthenticated.note(source);
       if (line) log.warn({ source, reason: r.reason, refused: line.count }, "admission request refused: the caller did not authenticate (401)");
-      refuse(res, "unauthenticated", REFUSAL_MESSAGE[r.reason] ?? "Unauthenticated.", tokens !== undefined ? { "www-authenticate": 'Bearer realm="signet-webhook"' } : {});
-      req.resume();
+      refuseUnread(req, res, "unauthenticated", REFUSAL_MESSAGE[r.reason] ?? "Unauthenticated.", tokens !== undefined ? { "www-authenticate": 'Bearer realm="signet-webhook"' } : {});
       return null;
     }
     const taken = limiter.take(source);
     if (taken.ok) return { authenticated: false, via: [], subject: null, source };
     const line = rateLimited.note(source);
     if (line) log.warn({ source, refused: line.count, ...opts.unauthenticatedRateLimit }, "admission request refused: over the rate limit of unauthenticated callers (429)");
-    refuse(res, "rate_limited", "Too many admission reviews from this address; configure caller authentication (docs/decisions/0018).", { "retry-after": String(taken.retryAfterSeconds) });
-    req.resume();
+    refuseUnread(req, res, "rate_limited", "Too many admission reviews from this address; configure caller authentication (docs/decisions/0018).", { "retry-after": String(taken.retryAfterSeconds) });
     return null;
   };
 
@@ -166,8 +185,8 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
       res.writeHead(200, { "content-type": "text/plain" });
       return void res.end("ok");
     }
-    if (path !== "/validate") return refuse(res, "not_found", "Only POST /validate (AdmissionReview) and GET /healthz are served.");
-    if (req.method !== "POST") return refuse(res, "bad_request", "POST an AdmissionReview to /validate.");
+    if (path !== "/validate") return refuseUnread(req, res, "not_found", "Only POST /validate (AdmissionReview) and GET /healthz are served.");
+    if (req.method !== "POST") return refuseUnread(req, res, "bad_request", "POST an AdmissionReview to /validate.");
     const caller = admitCaller(req, res);
     if (!caller) return;
     const body = await readBody(req, res, maxBody);

@@ -228,9 +228,23 @@ describe("hostile requests get clean answers", () => {
   };
 
   it("refuses a body over 3 MiB, malformed JSON and something that is not an AdmissionReview with the error envelope", async () => {
-    const huge = await post(Buffer.alloc(4 * 1024 * 1024, 0x20));
-    expect(huge.status).toBe(413);
-    expect(huge.json).toMatchObject({ error: { code: "payload_too_large" } });
+    // the answer comes before the client has written the body: it must still read the 413, not a broken pipe
+    for (let i = 0; i < 5; i++) {
+      const huge = await post(Buffer.alloc(4 * 1024 * 1024, 0x20));
+      expect(huge.status).toBe(413);
+      expect(huge.json).toMatchObject({ error: { code: "payload_too_large" } });
+    }
+    // the same without a declared length (chunked): refused once the limit is crossed
+    const chunks = Array.from({ length: 8 }, () => Buffer.alloc(512 * 1024, 0x20));
+    const streamed = await fetch(`${webhook.url}/validate`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) }),
+      duplex: "half",
+    } as RequestInit & { duplex: "half" });
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: { code: "payload_too_large" } });
     const malformed = await post('{"apiVersion": "admission.k8s.io/v1", "kind": ');
     expect(malformed).toMatchObject({ status: 400, json: { error: { code: "bad_request", message: "The body is not JSON." } } });
     const v1beta1 = await post(JSON.stringify({ ...admissionReview("u1", podObject("prod", "x", ["nginx"])), apiVersion: "admission.k8s.io/v1beta1" }));
