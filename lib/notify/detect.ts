@@ -22,16 +22,18 @@ export async function detectNotifications(db: Db, now: Date): Promise<{ notifica
   const out: Notification[] = [];
   const at = now.toISOString();
 
-  // 1. new failures (failed or unsigned) in enforce mode, and in warn / audit mode when configured
+  // 1. new failures (failed or unsigned) in enforce mode, and in warn / audit mode when configured.
+  // The chain's head is read first and the events up to it after: appends are serialized and commit in
+  // sequence order (lib/audit/store.ts), so every event up to the head is readable, and an event
+  // appended meanwhile is above the new cursor, left for the next run (reading the head after the
+  // events moved the cursor past failures committed between the two reads: they were never told).
+  const head = (await db.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } }))?.seq ?? settings.notifyCursor;
   const events = await db.verificationEvent.findMany({
-    where: { seq: { gt: settings.notifyCursor }, kind: "verdict", verdict: { in: [...FAILING_VERDICTS] } },
+    where: { seq: { gt: settings.notifyCursor, lte: head }, kind: "verdict", verdict: { in: [...FAILING_VERDICTS] } },
     orderBy: { seq: "asc" },
     take: 1000,
   });
-  const lastSeq =
-    events.length === 1000
-      ? events.at(-1)!.seq
-      : ((await db.verificationEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } }))?.seq ?? settings.notifyCursor);
+  const lastSeq = events.length === 1000 ? events.at(-1)!.seq : head;
   const modes: ReadonlySet<string> = new Set(getEnv().SIGNET_NOTIFY_FAILURE_MODES);
   const fresh = events.filter((e) => !FAILING.has(e.previousVerdict ?? "") && modes.has((e.details as { mode?: string } | null)?.mode ?? ""));
   const groups = [

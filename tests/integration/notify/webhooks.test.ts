@@ -164,4 +164,37 @@ describe("webhook notifications", () => {
       resetEnvCache();
     }
   });
+  it("a failure appended while the notifier reads is told by the next run, never skipped", async () => {
+    await runNotifier(db, new Date("2026-11-25T12:00:00Z")); // start from a settled cursor
+    // the first read of the events table is followed at once by another appender's failure: whichever
+    // the notifier reads first (the head or the failures), the new event lands between its two reads
+    let injected = false;
+    const events = db.verificationEvent;
+    const interleave =
+      <A extends unknown[], R>(read: (...a: A) => Promise<R>) =>
+      async (...a: A): Promise<R> => {
+        const r = await read(...a);
+        if (!injected) {
+          injected = true;
+          await appendAuditEvents(db, [
+            { kind: "verdict", clusterName: "prod", namespace: "payments", workload: "Pod/between", policyName: "release", verdict: "unsigned", previousVerdict: null, reasons: [{ code: "unsigned" }], details: { mode: "enforce" } },
+          ]);
+        }
+        return r;
+      };
+    const racing = new Proxy(db, {
+      get: (target, prop, receiver) =>
+        prop === "verificationEvent"
+          ? { ...events, findFirst: interleave(events.findFirst.bind(events)), findMany: interleave(events.findMany.bind(events)) }
+          : Reflect.get(target, prop, receiver),
+    }) as Db;
+    const first = await detectNotifications(racing, new Date("2026-11-25T12:01:00Z"));
+    expect(injected).toBe(true);
+    expect(first.notifications.filter((n) => n.event.startsWith("failure."))).toEqual([]);
+    const between = await db.verificationEvent.findFirstOrThrow({ where: { workload: "Pod/between" } });
+    expect(first.cursor < between.seq, "the cursor stays below the event appended during the read").toBe(true);
+    await db.trustSettings.update({ where: { id: "default" }, data: { notifyCursor: first.cursor } });
+    const next = (await detectNotifications(db, new Date("2026-11-25T12:02:00Z"))).notifications.filter((n) => n.event === "failure.enforce");
+    expect(next.map((n) => n.lines)).toEqual([["prod/payments Pod/between — release (unsigned)"]]);
+  });
 });
