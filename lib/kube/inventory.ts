@@ -13,7 +13,7 @@ import {
 } from "@/lib/kube/client";
 import { decideContainerDigest, parseImageReference, type ContainerDigest } from "@/lib/kube/image-ref";
 import { ownerKey, controllerOf, resolvePodWorkload, type OwnerIndex, type OwnerReference } from "@/lib/kube/owners";
-import { podWatchFor, type CachedPod } from "@/lib/kube/pod-watch";
+import { podFingerprint, podWatchFor, type CachedPod } from "@/lib/kube/pod-watch";
 import type {
   ClusterInventory,
   ClusterRecord,
@@ -28,8 +28,8 @@ import type {
 
 export interface InventoryOptions {
   /**
-   * Keep a watch on the cluster's pods after listing them, and take the next inventory's pods from
-   * it while it has followed every change since (lib/kube/pod-watch.ts). For long-running workers.
+   * Seed the cluster's pod watch (lib/kube/pod-watch.ts) with this list and watch from it: its
+   * follower (lib/watch) writes every change from then on. For long-running workers.
    */
   watch?: boolean;
   /** `limit` of each list request (default 500, as kubectl uses). */
@@ -280,23 +280,14 @@ async function collect(
   // Pods are reduced to records page by page: a page's parsed JSON is garbage as soon as its records
   // are made, so at most one page of raw objects is alive at a time. The workload is set once the
   // owner indexes are complete; until then each record's owner references wait in `owners`.
-  // With a pod watch (opts.watch) that followed every change since its list, the pods come from it.
+  // With opts.watch, the pod watch is seeded with each pod's fingerprint and follows from this list.
   const pods: PodRecord[] = [];
   const owners: (readonly OwnerReference[] | null | undefined)[] = [];
   const badPods = new Rejected();
   const watch = opts.watch && target.kubeConfig ? podWatchFor(target) : undefined;
-  const fromWatch = watch?.usable() ? watch.snapshot() : undefined;
-  const seeded: CachedPod[] | undefined = watch && !fromWatch ? [] : undefined;
+  const seeded = watch ? new Map<string, number>() : undefined;
   let listRv: string | undefined;
-  if (fromWatch) {
-    for (const c of fromWatch) {
-      pods.push(c.record);
-      owners.push(c.owners);
-    }
-  }
-  const podsDone = fromWatch
-    ? Promise.resolve(0)
-    : must(
+  const podsDone = must(
     "list pods",
     listAll(
       rawListPages(clients, "/api/v1/pods", limit, (rv) => (listRv ??= rv)),
@@ -309,19 +300,19 @@ async function collect(
           }
           pods.push(r.record);
           owners.push(r.owners);
-          seeded?.push(r);
+          seeded?.set(r.record.uid, podFingerprint(r));
         }
       },
       () => {
         pods.length = 0;
         owners.length = 0;
-        if (seeded) seeded.length = 0;
+        seeded?.clear();
         listRv = undefined;
         badPods.clear();
       },
     ),
   ).then((pages) => {
-    // follow every change from this list on, for the next inventory
+    // follow every change from this list on
     if (watch && seeded && listRv) watch.seed(seeded, listRv, target);
     return pages;
   });
@@ -413,7 +404,7 @@ async function collect(
     warnings,
     stats,
     // only an inventory made of four complete lists, nothing skipped, can be proven unchanged later
-    ...(!fromWatch && listRv && versions.namespaces && versions.replicasets && versions.jobs && warnings.length === 0
+    ...(listRv && versions.namespaces && versions.replicasets && versions.jobs && warnings.length === 0
       ? { listVersions: { server: target.server, namespaces: versions.namespaces, pods: listRv, replicasets: versions.replicasets, jobs: versions.jobs } }
       : {}),
   };

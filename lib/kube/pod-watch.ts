@@ -1,4 +1,5 @@
 import "server-only";
+import { createHash } from "node:crypto";
 import { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { KubeTarget } from "@/lib/kube/clusters";
@@ -26,17 +27,25 @@ let cachedLog: Logger | undefined;
 const logger = () => (cachedLog ??= childLogger("pod-watch"));
 
 /**
- * The pods of one cluster, kept current by a watch that starts at the resourceVersion of the list it
- * was seeded from (so no change between the two is missed): a worker that scans every few minutes
- * lists 20,000 pods once, then reads them from here.
+ * The pods of one cluster, followed by a watch that starts at the resourceVersion of the list it was
+ * seeded from (so no change between the two is missed), and reported to its follower (lib/watch),
+ * which writes them: the stored inventory is the watch's state, a worker's scan keeps it instead of
+ * listing the cluster again (docs/decisions/0021).
  *
- * It is used only while provably complete: seeded by a list, its watch alive since then without a
+ * Memory is a fingerprint per pod, not the pod: its uid and a 48-bit digest of what the inventory
+ * keeps of it (`podFingerprint`), about 110 bytes a pod (11 MB for 100,000), so an event that changes
+ * nothing the inventory keeps (conditions, timestamps: most MODIFIED events) is recognised and not
+ * reported, and a deletion is reported for a pod it knew. The records themselves live only until the
+ * follower has written them.
+ *
+ * It is trusted only while provably complete: seeded by a list, its watch alive since then without a
  * single unreadable event, and heard from (an event or a bookmark) within the last 150 seconds. Any
  * end of the watch — an error, 410 Gone, the server's timeout, a connection dropped, an event it
  * cannot read — makes it unusable until the next inventory lists again and re-seeds it.
  */
 export class PodWatch {
-  private pods = new Map<string, CachedPod>();
+  /** uid → podFingerprint of the pod as last reported. */
+  private pods = new Map<string, number>();
   private cache: RecordCache = newRecordCache();
   private healthy = false;
   private lastHeard = 0;
@@ -59,22 +68,28 @@ export class PodWatch {
     return this.healthy && now - this.lastHeard < SILENCE_MS;
   }
 
-  /** The pods now (copies: the caller resolves workloads on them). */
-  snapshot(): CachedPod[] {
-    return [...this.pods.values()].map((c) => ({ record: { ...c.record, workload: { kind: "Pod", name: c.record.name } }, owners: c.owners }));
+  /** Pods known now. */
+  get size(): number {
+    return this.pods.size;
+  }
+
+  /** What the watch keeps of a pod: its fingerprint (tests). */
+  fingerprintOf(uid: string): number | undefined {
+    return this.pods.get(uid);
   }
 
   /**
-   * Replaces the pods with a fresh list taken at `resourceVersion` and watches from there, with the
-   * client configuration of `target` (the one the list used: credentials may have changed).
+   * Replaces the pods with a fresh list taken at `resourceVersion` (uid → `podFingerprint`) and
+   * watches from there, with the client configuration of `target` (the one the list used:
+   * credentials may have changed).
    */
-  seed(pods: readonly CachedPod[], resourceVersion: string, target: KubeTarget): void {
+  seed(pods: Map<string, number>, resourceVersion: string, target: KubeTarget): void {
     const follower = this.follower;
     this.stop();
     this.follower = follower;
     this.target = target;
     const generation = ++this.generation;
-    this.pods = new Map(pods.map((p) => [p.record.uid, p]));
+    this.pods = pods;
     this.cache = newRecordCache();
     this.healthy = true;
     this.lastHeard = Date.now();
@@ -88,7 +103,14 @@ export class PodWatch {
     return this.follower !== undefined;
   }
 
+  /** The follower's `sync`: false when nobody follows this watch. */
+  async sync(): Promise<boolean> {
+    return this.follower ? this.follower.sync() : false;
+  }
+
+  /** Ends the watch and forgets the pods (a new list re-seeds it). */
   stop(): void {
+    this.pods = new Map();
     this.healthy = false;
     this.generation++;
     this.follower = undefined;
@@ -173,11 +195,12 @@ export class PodWatch {
     if (rv) this.resourceVersion = rv;
     this.stats.events++;
     const before = this.pods.get(r.record.uid);
-    if (type === "DELETED") this.pods.delete(r.record.uid);
-    else this.pods.set(r.record.uid, r);
+    const after = type === "DELETED" ? undefined : podFingerprint(r);
+    if (after === undefined) this.pods.delete(r.record.uid);
+    else this.pods.set(r.record.uid, after);
     // most MODIFIED events change nothing the inventory keeps (conditions, timestamps): not reported
-    if (this.follower && (type === "DELETED" ? before !== undefined : !before || recordKey(before) !== recordKey(r))) {
-      this.follower.change(type === "DELETED" ? "deleted" : "upserted", r);
+    if (this.follower && (after === undefined ? before !== undefined : before !== after)) {
+      this.follower.change(after === undefined ? "deleted" : "upserted", r);
     }
     // the interning caches start afresh past a size: their memory stays bounded however long the watch runs
     if (this.cache.strings.size + this.cache.digests.size > CACHE_LIMIT) this.cache = newRecordCache();
@@ -188,6 +211,11 @@ export class PodWatch {
 export interface PodWatchFollower {
   change(kind: "upserted" | "deleted", pod: CachedPod): void;
   resync(why: string): void;
+  /**
+   * Brings the stored inventory in step with the watch (pending changes written; a new list written
+   * when the watch cannot be trusted) and says whether it is: a scan then keeps it without listing.
+   */
+  sync(): Promise<boolean>;
 }
 
 const CACHE_LIMIT = 50_000;
@@ -202,24 +230,32 @@ function resourceVersionOf(obj: unknown): string | undefined {
   return typeof rv === "string" && rv !== "" ? rv : undefined;
 }
 
-/** What the inventory keeps of a pod, as one string: equal keys, nothing to write. */
-function recordKey(p: CachedPod): string {
+/**
+ * What the inventory keeps of a pod (everything persistInventory writes of it, the workload through
+ * its owner references), as a 48-bit number: equal fingerprints, nothing to write. A number, not the
+ * string: a pod costs its uid and 16 bytes. Two different states colliding (and one change not
+ * reported until the pod changes again or the cluster is listed again) has a chance of 2^-48 per change.
+ */
+export function podFingerprint(p: CachedPod): number {
   const r = p.record;
-  return JSON.stringify([
+  const key = JSON.stringify([
     r.namespace,
     r.name,
     r.phase,
     r.nodeName,
+    r.serviceAccount,
+    r.pullSecrets,
     r.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource]),
     (p.owners ?? []).map((o) => [o.kind, o.name, o.controller === true]),
   ]);
+  return createHash("sha1").update(key).digest().readUIntBE(0, 6);
 }
 
 const watches = new Map<string, PodWatch>();
 
 /** The pod watch of a cluster (one per cluster, server and context, per process). */
 export function podWatchFor(target: KubeTarget): PodWatch {
-  const key = `${target.name}\u0000${target.server ?? ""}\u0000${target.context ?? ""}`;
+  const key = watchKey(target);
   let w = watches.get(key);
   if (!w) {
     w = new PodWatch(key, target);
@@ -229,14 +265,17 @@ export function podWatchFor(target: KubeTarget): PodWatch {
 }
 
 /**
- * Whether this process follows the cluster's pods (lib/watch: the worker holding the cluster's watch
- * lease). The worker's scans take such a cluster's pods from the watch; other clusters are listed,
- * so a worker that does not own a cluster keeps no watch on it.
+ * For a cluster this process follows (lib/watch: the worker holding the cluster's watch lease): its
+ * stored inventory brought in step with the watch, and whether it is. A worker's scan keeps such a
+ * cluster's stored inventory instead of listing it; other clusters are listed, so a worker that does
+ * not own a cluster keeps no watch on it. False for a cluster not followed here.
  */
-export function followsPods(name: string): boolean {
-  for (const [key, w] of watches) if (key.split("\u0000")[0] === name && w.followed) return true;
-  return false;
+export async function syncFollowedPods(target: KubeTarget): Promise<boolean> {
+  const w = watches.get(watchKey(target));
+  return w?.followed ? w.sync() : false;
 }
+
+const watchKey = (target: KubeTarget) => `${target.name}\u0000${target.server ?? ""}\u0000${target.context ?? ""}`;
 
 /** Ends every pod watch of this process (worker shutdown). */
 export function stopPodWatches(): void {

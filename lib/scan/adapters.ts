@@ -21,6 +21,12 @@ export interface ScanAdapters {
   configurationProblem?(): string | null;
   inventory(target: ClusterTarget): Promise<ClusterInventory>;
   /**
+   * For a cluster this process follows with a watch that writes every change (lib/watch, the
+   * worker): brings the stored inventory in step and returns true; the scan then keeps the stored
+   * inventory instead of listing the cluster. False: list it.
+   */
+  followedInStep?(target: ClusterTarget): Promise<boolean>;
+  /**
    * Whether the cluster is provably unchanged since the lists of its stored inventory (`since`),
    * without listing it (lib/kube/unchanged.ts); for a process without a pod watch between scans.
    */

@@ -182,6 +182,8 @@ export interface InventoryChanges {
   collectedAt: Date;
   /** Namespaces added or whose labels changed. */
   namespaces: NamespaceRecord[];
+  /** Names of namespaces deleted. */
+  deletedNamespaces?: string[];
   /** Pods added or changed, with their workload resolved. */
   pods: PodRecord[];
   /** Uids of pods deleted. */
@@ -202,7 +204,7 @@ export interface ChangesResult {
 /**
  * Writes a batch of watch changes with the same statements as a full inventory (writeRows), limited to
  * the pods named: pods added or changed are upserted, deleted pods are marked deleted (they leave
- * coverage), namespace labels follow. The cluster's inventory digest is cleared: the rows no longer
+ * coverage), namespace labels follow, deleted namespaces are marked deleted. The cluster's inventory digest is cleared: the rows no longer
  * come from one list, so the next full inventory compares row by row.
  */
 export async function persistInventoryChanges(db: Db, changes: InventoryChanges, opts: WriteOptions = {}): Promise<ChangesResult> {
@@ -225,6 +227,11 @@ export async function persistInventoryChanges(db: Db, changes: InventoryChanges,
             UPDATE "Pod" SET "deletedAt" = ${now}
             WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND uid = ANY(${changes.deletedUids}::text[])`
         : 0;
+      if (changes.deletedNamespaces?.length) {
+        await tx.$executeRaw`
+          UPDATE "Namespace" SET "deletedAt" = ${now}
+          WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND name = ANY(${changes.deletedNamespaces}::text[])`;
+      }
       const labelled = changes.namespaces.map((n) => n.name);
       const inNamespaces = labelled.length
         ? await tx.$queryRaw<{ imageId: string }[]>`

@@ -167,13 +167,18 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const large = targets.filter((t) => !small.includes(t));
   const inventoryOne = async (t: ClusterTarget) => {
     const started = performance.now();
+    // followed by this worker's watch, which wrote every change: the stored inventory is the cluster's
+    const followed = adapters.followedInStep ? await adapters.followedInStep(t) : false;
     // without a pod watch between scans: a cluster proven unchanged since its stored lists is not listed
-    const since = adapters.unchangedSince ? await storedListVersions(db, t.name) : null;
+    const since = !followed && adapters.unchangedSince ? await storedListVersions(db, t.name) : null;
     const proof = since ? await adapters.unchangedSince!(t, since) : undefined;
-    if (proof?.unchanged) {
+    if (followed || proof?.unchanged) {
       const kept = await keepInventory(db, t.name, clock(ctx));
       clustersOk++;
-      log.info({ cluster: t.name, pods: kept.pods, checkedMs: Math.round(performance.now() - started) }, "cluster unchanged since its stored inventory (not listed)");
+      log.info(
+        { cluster: t.name, pods: kept.pods, checkedMs: Math.round(performance.now() - started) },
+        followed ? "cluster followed by this worker's watch: stored inventory in step (not listed)" : "cluster unchanged since its stored inventory (not listed)",
+      );
     } else {
       const inv = await adapters.inventory(t);
       const listedMs = Math.round(performance.now() - started);

@@ -12,7 +12,7 @@ import { inventoryCluster } from "@/lib/kube/inventory";
 import { listsUnchangedSince } from "@/lib/kube/unchanged";
 import type { ListVersions } from "@/lib/kube/types";
 import { PullSecretReader } from "@/lib/kube/pull-secrets";
-import { followsPods } from "@/lib/kube/pod-watch";
+import { syncFollowedPods } from "@/lib/kube/pod-watch";
 import { listAdmissionRejections } from "@/lib/kube/rejections";
 import type { PullSecretSource } from "@/lib/kube/types";
 import { registryEgressOptions } from "@/lib/egress/env";
@@ -91,18 +91,18 @@ let adapters: ScanAdapters | undefined;
 
 /**
  * The worker's adapters: long-lived, so the pods of each cluster whose watch lease this worker holds
- * are followed by a watch between scans (lib/watch); other clusters are listed.
+ * are followed by a watch between scans (lib/watch), which writes them: its scans keep those
+ * clusters' stored inventories; other clusters are listed.
  */
 export function getScanAdapters(): ScanAdapters {
-  adapters ??= createScanAdapters({ watchPods: followsPods });
+  adapters ??= createScanAdapters({ follows: true });
   return adapters;
 }
 
 /** How long a scan's pull secrets are reused (a long scan reads them again after this). */
 const PULL_SECRETS_MAX_AGE_MS = 10 * 60_000;
 
-export function createScanAdapters(opts: { watchPods?: boolean | ((cluster: string) => boolean) } = {}): ScanAdapters {
-  const watchPods = (name: string) => (typeof opts.watchPods === "function" ? opts.watchPods(name) : opts.watchPods === true);
+export function createScanAdapters(opts: { follows?: boolean } = {}): ScanAdapters {
   const targets = new Map<string, KubeTarget>();
   const target = (t: ClusterTarget): KubeTarget => {
     const k = targets.get(t.name);
@@ -149,9 +149,12 @@ export function createScanAdapters(opts: { watchPods?: boolean | ((cluster: stri
       return [...targets.values()].map((t) => ({ name: t.name }));
     },
     configurationProblem: () => (problems.length ? problems.join("; ") : null),
-    inventory: (t) => inventoryCluster(target(t), { watch: watchPods(t.name) }),
-    // a process without pod watches (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
-    ...(opts.watchPods ? {} : { unchangedSince: (t: ClusterTarget, since: ListVersions) => listsUnchangedSince(target(t), since) }),
+    inventory: (t) => inventoryCluster(target(t)),
+    // a worker keeps the stored inventory of a cluster its watch follows; a process without pod
+    // watches (signet scan --kubeconfig) proves an unchanged cluster instead of listing it
+    ...(opts.follows
+      ? { followedInStep: (t: ClusterTarget) => syncFollowedPods(target(t)) }
+      : { unchangedSince: (t: ClusterTarget, since: ListVersions) => listsUnchangedSince(target(t), since) }),
     rejections: (t) => listAdmissionRejections(target(t)),
     async resolveDigest(ref, pullSecrets, scope) {
       const { client: main } = await current();

@@ -2,6 +2,7 @@ import "server-only";
 import { Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { canonicalJson } from "@/lib/audit/chain";
+import { createLimiter } from "@/lib/concurrency";
 import type { Db } from "@/lib/db/client";
 import type { KubeTarget } from "@/lib/kube/clusters";
 import { createKubeClients, type KubeClients } from "@/lib/kube/client";
@@ -33,6 +34,12 @@ const FLUSH_AT = 1000;
 /** Owner lookups remembered (ReplicaSet / Job → its controller) before the cache starts afresh. */
 const OWNER_CACHE_LIMIT = 10_000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * The lists of the clusters a process follows are taken and written one at a time: a list of a large
+ * cluster and its write's working set are the largest things a worker holds (docs/decisions/0019), and
+ * a worker gaining three leases at once would otherwise hold three.
+ */
+const oneListAtATime = createLimiter(1);
 
 /**
  * One cluster followed between scans: its pods (lib/kube/pod-watch.ts, shared with the scans'
@@ -44,18 +51,23 @@ const RETRY_MAX_MS = 30_000;
  * container only needs verdicts), a digest never seen before is discovered.
  *
  * A watch that ends resumes from its last resourceVersion; one that cannot (410 Gone) lists again and
- * writes that list as a full inventory. Memory is bounded by the cluster: the pods (one record each),
- * pending changes keyed by pod, and capped caches.
+ * writes that list as a full inventory. The stored inventory is then the watch's state: a scan in this
+ * process keeps it (`sync`) instead of listing the cluster. Memory: a fingerprint per pod (the pod
+ * watch), the records of the changes not yet written (keyed by pod, written every second), the
+ * namespaces' labels and capped caches; a list (one at a time per process) while it is written.
  */
 export class ClusterWatch {
   private pods: PodWatch | undefined;
   private pending = new Map<string, { kind: "upserted" | "deleted"; pod: CachedPod }>();
-  private pendingNamespaces = new Map<string, NamespaceRecord>();
+  /** Namespaces whose labels changed, and namespaces deleted (null). */
+  private pendingNamespaces = new Map<string, NamespaceRecord | null>();
   private labels = new Map<string, string>();
   private owners = new Map<string, OwnerReference | null>();
   private clients: KubeClients | undefined;
   private namespaceWatch: AbortController | undefined;
   private ready = false;
+  /** The last write of changes failed (they wait for the next one). */
+  private behind = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private retryMs = 1000;
@@ -82,7 +94,7 @@ export class ClusterWatch {
     if (!this.target.kubeConfig) throw new Error(`cluster ${this.target.name}: no client configuration`);
     this.clients = createKubeClients(this.target.kubeConfig);
     this.pods = podWatchFor(this.target);
-    this.pods.follow({ change: (kind, pod) => this.change(kind, pod), resync: (why) => this.resync(why) });
+    this.pods.follow({ change: (kind, pod) => this.change(kind, pod), resync: (why) => this.resync(why), sync: () => this.sync() });
     await this.serial(() => this.list());
     this.watchNamespaces();
   }
@@ -113,8 +125,24 @@ export class ClusterWatch {
     this.timer.unref();
   }
 
+  /**
+   * Brings the stored inventory in step with the cluster: the changes not yet written are written
+   * now, and a watch that cannot be trusted (ended without resuming, silent) is replaced by a new list
+   * written as a full inventory. True when the stored inventory is the watch's state: a scan keeps it
+   * as it is (lib/scan/pipeline.ts) instead of listing the cluster and writing the same rows again.
+   */
+  async sync(): Promise<boolean> {
+    if (this.stopped) return false;
+    await this.serial(() => (this.ready && this.pods?.usable() ? this.flush() : this.list()));
+    return !this.stopped && this.ready && !this.behind && this.pods?.usable() === true;
+  }
+
   /** A full list written as an inventory; pending changes older than it are superseded. */
-  private async list(): Promise<void> {
+  private list(): Promise<void> {
+    return oneListAtATime(() => (this.stopped ? Promise.resolve() : this.listNow()));
+  }
+
+  private async listNow(): Promise<void> {
     const { db, log } = this.services;
     this.ready = false;
     this.stats.lists++;
@@ -131,12 +159,16 @@ export class ClusterWatch {
     }
     this.retryMs = 1000;
     this.pending.clear();
+    this.behind = false;
     const persisted = await persistInventory(db, inv, { fence: this.services.fence });
     for (const n of inv.namespaces) this.labels.set(n.name, canonicalJson(n.labels));
+    const counted = inv.stats.pods;
+    // the records go: from now on the watch keeps a fingerprint per pod
+    inv.pods.length = 0;
     await this.queueChecks(persisted.imageIds);
     if (persisted.deletedPods > 0) await this.services.refreshCoverage();
     this.ready = true;
-    log.info({ cluster: this.name, pods: persisted.pods, unchanged: persisted.unchanged, queued: persisted.imageIds.length }, "cluster watch: inventory written; following changes");
+    log.info({ cluster: this.name, pods: counted, unchanged: persisted.unchanged, queued: persisted.imageIds.length }, "cluster watch: inventory written; following changes");
     // changes that arrived while the list was written
     if (this.pending.size || this.pendingNamespaces.size) this.schedule(0);
   }
@@ -160,7 +192,9 @@ export class ClusterWatch {
   private async flush(): Promise<void> {
     if (!this.ready || (this.pending.size === 0 && this.pendingNamespaces.size === 0)) return;
     const batch = [...this.pending.values()];
-    const namespaces = [...this.pendingNamespaces.values()];
+    const pendingNamespaces = [...this.pendingNamespaces];
+    const namespaces = pendingNamespaces.flatMap(([, n]) => (n ? [n] : []));
+    const deletedNamespaces = pendingNamespaces.flatMap(([name, n]) => (n ? [] : [name]));
     this.pending.clear();
     this.pendingNamespaces.clear();
     try {
@@ -170,20 +204,26 @@ export class ClusterWatch {
         if (c.kind === "deleted") deletedUids.push(c.pod.record.uid);
         else pods.push({ ...c.pod.record, workload: await this.workloadOf(c.pod) });
       }
-      const r = await persistInventoryChanges(this.services.db, { cluster: clusterRecordOf(this.target), collectedAt: new Date(), namespaces, pods, deletedUids }, { fence: this.services.fence });
+      const r = await persistInventoryChanges(
+        this.services.db,
+        { cluster: clusterRecordOf(this.target), collectedAt: new Date(), namespaces, deletedNamespaces, pods, deletedUids },
+        { fence: this.services.fence },
+      );
+      this.behind = false;
       this.stats.flushes++;
       this.stats.podsWritten += pods.length;
       this.stats.podsDeleted += r.deletedPods;
-      this.stats.namespaces += namespaces.length;
+      this.stats.namespaces += namespaces.length + deletedNamespaces.length;
       await this.queueChecks([...new Set([...r.imageIds, ...r.namespaceImageIds])]);
       if (r.deletedPods > 0) await this.services.refreshCoverage();
       this.services.log.debug({ cluster: this.name, pods: pods.length, deleted: r.deletedPods, namespaces: namespaces.length, checks: r.imageIds.length }, "cluster watch: changes written");
     } catch (err) {
       this.stats.errors++;
+      this.behind = true;
       this.services.log.warn({ cluster: this.name, err: (err as Error).message }, "cluster watch: changes not written; retrying");
       // put back what no newer change superseded
       for (const c of batch) if (!this.pending.has(c.pod.record.uid)) this.pending.set(c.pod.record.uid, c);
-      for (const n of namespaces) if (!this.pendingNamespaces.has(n.name)) this.pendingNamespaces.set(n.name, n);
+      for (const [name, n] of pendingNamespaces) if (!this.pendingNamespaces.has(name)) this.pendingNamespaces.set(name, n);
       this.schedule(Math.max(this.services.flushMs, 2000));
     }
   }
@@ -238,7 +278,8 @@ export class ClusterWatch {
 
   /**
    * Namespaces: a watch without a resourceVersion (it starts with every namespace, then follows);
-   * only a namespace whose labels differ from what was last written is written. Re-started on end.
+   * only a namespace whose labels differ from what was last written is written, and a namespace
+   * deleted is marked deleted. Re-started on end.
    */
   private watchNamespaces(): void {
     if (this.stopped || !this.target.kubeConfig) return;
@@ -260,9 +301,15 @@ export class ClusterWatch {
         "/api/v1/namespaces",
         { allowWatchBookmarks: true, timeoutSeconds: 1800 },
         (type: string, obj: unknown) => {
-          if (type !== "ADDED" && type !== "MODIFIED") return;
+          if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return;
           const ns = namespaceFromRaw(obj);
           if (!ns || "error" in ns) return;
+          if (type === "DELETED") {
+            this.labels.delete(ns.name);
+            this.pendingNamespaces.set(ns.name, null);
+            this.schedule(this.services.flushMs);
+            return;
+          }
           const labels = canonicalJson(ns.labels);
           if (this.labels.get(ns.name) === labels) return;
           this.labels.set(ns.name, labels);

@@ -9,6 +9,8 @@ import { createDb, getDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { makeNotifyDeliver, notifyTick } from "@/lib/jobs/definitions/notify";
 import { coverageRefresh, imageCheck } from "@/lib/jobs/definitions/scan";
+import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { getScanAdapters } from "@/lib/scan/real-adapters";
 import type { JobDefinition } from "@/lib/jobs/registry";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
@@ -179,5 +181,53 @@ describe("watch-driven verification", () => {
     expect(worker.watches!.stats.rediscoveries).toBeGreaterThanOrEqual(1);
     expect(await db.scan.count()).toBe(0);
     expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
+  it("a namespace deleted is marked deleted; a scan keeps the inventory the watch wrote (no list) and every running container has its verdict", { timeout: 240_000 }, async () => {
+    const cw = worker.watches!.watchOf("admin")!;
+    await createNamespace(kube, "scratch");
+    await createPod(kube, { namespace: "scratch", name: "temp", containers: [{ name: "app", image: `${registry.host}/apps/signed:v1` }] });
+    await setPodStatus(kube, "scratch", "temp", { containers: [{ name: "app", imageID: `${registry.host}/apps/signed@${digests.signed}` }] });
+    await waitFor(async () => ((await verdictsOf("temp")).join() === "verified" ? true : undefined), 60_000, "the scratch pod verified");
+    // no namespace controller here: the pod goes first, then the namespace is finalized by hand
+    await kube.request("DELETE", "/api/v1/namespaces/scratch/pods/temp?gracePeriodSeconds=0");
+    await kube.request("DELETE", "/api/v1/namespaces/scratch");
+    await kube.request("PUT", "/api/v1/namespaces/scratch/finalize", { apiVersion: "v1", kind: "Namespace", metadata: { name: "scratch" }, spec: { finalizers: [] } });
+    const ns = await waitFor(
+      async () => {
+        const n = await db.namespace.findFirst({ where: { name: "scratch" } });
+        return n?.deletedAt ? n : undefined;
+      },
+      60_000,
+      "the namespace marked deleted",
+    );
+    expect(ns.deletedAt).not.toBeNull();
+    expect((await db.namespace.findFirstOrThrow({ where: { name: "apps" } })).deletedAt).toBeNull();
+
+    // a scan in the process following the cluster: its inventory is the stored one, brought in step
+    await runPod("late", "unsigned");
+    await waitFor(async () => ((await containerOf("late"))?.digest ? true : undefined), 60_000, "the late pod written by the watch");
+    const lists = cw.stats.lists;
+    const before = await db.cluster.findFirstOrThrow({ where: { name: "admin" } });
+    // the watch's writes are not one list: the stored inventory has no digest of one
+    expect(before.inventoryHash).toBeNull();
+    const ctx: PipelineContext = { db, adapters: getScanAdapters(), log: getLogger(), enqueueImageCheck: (p) => checkImages(ctx, p) };
+    const id = await createScan(db, { trigger: "test" });
+    await startScan(ctx, id);
+    const scan = await waitFor(async () => {
+      const s = await db.scan.findUniqueOrThrow({ where: { id } });
+      return ["succeeded", "partial", "failed"].includes(s.status) ? s : undefined;
+    }, 120_000, "the scan to finish");
+    expect(scan.status).toBe("succeeded");
+    // not listed, neither by the watch nor by the scan (whose write of a list would store its digest)
+    expect(cw.stats.lists).toBe(lists);
+    const after = await db.cluster.findFirstOrThrow({ where: { name: "admin" } });
+    expect(after.inventoryHash).toBeNull();
+    expect(after.lastInventoryAt!.getTime()).toBeGreaterThan(before.lastInventoryAt!.getTime());
+    expect(await verdictsOf("late")).toEqual(["unsigned"]);
+    const live = await db.container.findMany({ where: { pod: { deletedAt: null } }, include: { verdicts: true, pod: true } });
+    expect(live.map((c) => c.pod.name).sort()).toEqual(["early", "intruder", "late", "revoked"]);
+    for (const c of live) expect(c.verdicts).toHaveLength(1);
+    expect(live.find((c) => c.pod.name === "early")!.verdicts[0]!.value).toBe("verified");
   });
 });
