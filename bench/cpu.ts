@@ -16,27 +16,48 @@ interface Stat {
   reaped: number;
 }
 
-async function readStat(pid: number | string): Promise<Stat | undefined> {
+/** The fields of one /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat line. */
+function parseStat(pid: number, stat: string): Stat {
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" ");
+  // after the command name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+  return {
+    pid,
+    ppid: Number(fields[1]),
+    comm: stat.slice(stat.indexOf("(") + 1, close),
+    own: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+    reaped: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+  };
+}
+
+async function readStat(pid: number | string, file = `/proc/${pid}/stat`): Promise<Stat | undefined> {
   try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    const fields = stat.slice(close + 2).split(" ");
-    // after the command name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    return {
-      pid: Number(pid),
-      ppid: Number(fields[1]),
-      comm: stat.slice(stat.indexOf("(") + 1, close),
-      own: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
-      reaped: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
-    };
+    return parseStat(Number(pid), await fs.readFile(file, "utf8"));
   } catch {
     return undefined; // gone
   }
 }
 
+/** CPU seconds of the children `pid` (default this process) reaped, and theirs (cutime + cstime). */
+export async function reapedCpuSeconds(pid: number | "self" = "self"): Promise<number> {
+  return (await readStat(pid))?.reaped ?? 0;
+}
+
 /** CPU seconds of one process (its threads included). */
 export async function cpuSeconds(pid: number): Promise<number> {
   return (await readStat(pid))?.own ?? 0;
+}
+
+/** CPU seconds of each thread of `pid`, summed by thread name (main thread "node", V8's workers, libuv's pool...; trailing digits folded into "#"). */
+export async function threadCpuSeconds(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const t = await readStat(tid, `/proc/${pid}/task/${tid}/stat`);
+    if (!t) continue;
+    const name = t.comm.replace(/\d+$/, "#");
+    byName.set(name, (byName.get(name) ?? 0) + t.own);
+  }
+  return byName;
 }
 
 /**

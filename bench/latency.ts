@@ -27,6 +27,7 @@ import { imageListQuery } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { SCAN_RUNTIME_ENV, scanRuntimeFlags } from "@/lib/scan/runtime";
 import { mapLimit } from "@/lib/concurrency";
+import { cpuSeconds, threadCpuSeconds } from "@/bench/cpu";
 import { podManifest, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { spawnTs, waitFor } from "@/tests/support/process";
 import { startRegistry } from "@/tests/support/registry";
@@ -45,27 +46,6 @@ const { values } = parseArgs({
     "worker-cpu-prof": { type: "string", default: "" },
   },
 });
-
-const clockTicks = 100; // USER_HZ on Linux
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the command name)
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
-/** CPU seconds of each thread of `pid`, summed by thread name (main thread "node", V8's workers, libuv's pool...). */
-async function threadCpuSeconds(pid: number): Promise<Map<string, number>> {
-  const byName = new Map<string, number>();
-  for (const tid of await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const stat = await fs.readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
-    if (!stat) continue;
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / clockTicks);
-  }
-  return byName;
-}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 

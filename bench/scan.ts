@@ -30,7 +30,7 @@ import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { getEnv } from "@/lib/env";
 import { SCAN_RUNTIME_ENV, scanRuntimeFlags } from "@/lib/scan/runtime";
 import { applyMigrations } from "@/lib/db/migrate";
-import { runSignet } from "@/tests/support/cli";
+import { runSignet, vmHwmMb } from "@/tests/support/cli";
 import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { spawnTs, waitFor } from "@/tests/support/process";
 import { startRegistry } from "@/tests/support/registry";
@@ -71,12 +71,6 @@ const GOALS = values.large ? { fullMs: 60_000, rescanShare: 0.05, rssMb: 400 } :
 
 /** The machine's load averages (the bench shares it): `uptime`'s three figures. */
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
-
-async function vmHwmMb(pid: number): Promise<number> {
-  const status = await fs.readFile(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
 
 interface PathFigures {
   label: string;
@@ -129,7 +123,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
   boss.on("error", () => undefined);
   try {
     await waitFor(async () => ((await db.workerHeartbeat.count()) >= n ? true : undefined), 120_000, "worker heartbeats");
-    const idleMb = Math.max(...(await Promise.all(workers.map((w) => vmHwmMb(w.proc.pid!)))));
+    const idleMb = Math.max(...(await Promise.all(workers.map((w) => vmHwmMb(w.proc.pid!).then((mb) => mb ?? 0)))));
     await boss.start();
     await ensureQueues(boss, [scanStart] as unknown as JobDefinition[]);
     const run = async (what: string) => {
@@ -169,7 +163,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       const listed = await run("rescan (no watch: pods listed)");
       listedRescan = `; rescan listing the pods ${(listed / 1000).toFixed(2)} s = ${Math.round((listed / full) * 100)} %`;
       // production's worker: it follows the clusters whose lease it holds with a pod watch
-      const peak = await vmHwmMb(workers[0]!.proc.pid!);
+      const peak = (await vmHwmMb(workers[0]!.proc.pid!)) ?? 0;
       await stopWorkers();
       peaks.push(peak);
       const restartedAt = new Date();
@@ -195,11 +189,11 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
         // a watching worker that died (e.g. its heap) is a finding, not the end of the bench
         const w = workers[0]!;
         const oom = w.output().includes("heap out of memory") ? "JavaScript heap out of memory" : (err as Error).message.split("\n")[0];
-        process.stderr.write(`  the watching worker failed: ${oom} (peak RSS ${await vmHwmMb(w.proc.pid!).catch(() => 0)} MB)\n`);
+        process.stderr.write(`  the watching worker failed: ${oom} (peak RSS ${(await vmHwmMb(w.proc.pid!)) ?? 0} MB)\n`);
         listedRescan += `; the watching worker failed: ${oom}`;
       }
     }
-    peaks.push(...(await Promise.all(workers.map((w) => vmHwmMb(w.proc.pid!).catch(() => 0)))));
+    peaks.push(...(await Promise.all(workers.map(async (w) => (await vmHwmMb(w.proc.pid!)) ?? 0))));
     return { label, full, rescan, cpu: cpus, peakMb: Math.max(...peaks), note: `${idleMb} MB idle${n > 1 ? `; per worker ${peaks.join(" / ")} MB` : ""}${listedRescan}` };
   } finally {
     await boss.stop({ graceful: false });

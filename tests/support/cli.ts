@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { reapedCpuSeconds } from "@/bench/cpu";
 import { ROOT } from "@/tests/support/process";
 
 export interface SignetRun {
@@ -19,14 +20,6 @@ export interface SignetRun {
   cpuSeconds: number;
 }
 
-/** cutime + cstime of this process (CPU of its waited-for children and theirs), seconds. */
-async function reapedCpuSeconds(): Promise<number> {
-  const stat = await fs.readFile("/proc/self/stat", "utf8").catch(() => "");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // after the command name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14), in 1/100 s
-  return (Number(fields[13] ?? 0) + Number(fields[14] ?? 0)) / 100;
-}
-
 async function children(pid: number): Promise<number[]> {
   const tasks = await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
   const out: number[] = [];
@@ -37,7 +30,8 @@ async function children(pid: number): Promise<number[]> {
   return out;
 }
 
-async function vmHwmMb(pid: number): Promise<number | undefined> {
+/** Peak resident memory (VmHWM) of a process, MB; undefined once it is gone. */
+export async function vmHwmMb(pid: number): Promise<number | undefined> {
   const status = await fs.readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
   const kb = status ? /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] : undefined;
   return kb === undefined ? undefined : Math.round(Number(kb) / 1024);

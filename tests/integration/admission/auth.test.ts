@@ -246,6 +246,38 @@ describe("token rotation", () => {
   }, 200_000);
 });
 
+describe("client CA rotation", () => {
+  it("a certificate of a new CA is refused until the CA file names it, then accepted, without a restart", async () => {
+    const caFile = path.join(dir, "apiserver-client-ca.crt");
+    const original = await fs.readFile(caFile, "utf8");
+    await createCa(dir, "next-client-ca");
+    const next = await issueClientCertificate(dir, "next-client-ca", "next-client", "kube-apiserver-webhook-client");
+    const nextCa = await fs.readFile(path.join(dir, "next-client-ca.crt"), "utf8");
+    const image = `${registry.host}/apps/signed:v1`;
+    const pid = webhook.spawned.proc.pid;
+    // a new connection per request: the handshake is where the CA in force is applied
+    const fresh = async (cert: { certFile: string; keyFile: string }) => (await post(webhook, await agentWith(cert), image, { token: token2 })).status;
+    expect(await fresh(next)).toBe(401);
+    try {
+      // step 1 of a rotation: the new CA beside the old one (a Secret update replaces the file's content)
+      await fs.writeFile(caFile, `${nextCa}${original}`);
+      await waitFor(async () => ((await fresh(next)) === 200 ? true : undefined), 20_000, "the new CA's certificate accepted");
+      expect(await fresh(client)).toBe(200);
+      // step 2: the old CA removed: its certificates are refused, the new one's still accepted
+      await fs.writeFile(caFile, nextCa);
+      await waitFor(async () => ((await fresh(client)) === 401 ? true : undefined), 20_000, "the old CA's certificate refused");
+      expect(await fresh(next)).toBe(200);
+      expect(await fresh(rogue)).toBe(401);
+      expect(webhook.spawned.proc.pid).toBe(pid);
+      expect(webhook.spawned.proc.exitCode).toBeNull();
+    } finally {
+      // the API server's certificate is the original CA's: trusted again for the tests that follow
+      await fs.writeFile(caFile, original);
+      await waitFor(async () => ((await fresh(client)) === 200 ? true : undefined), 20_000, "the original CA restored");
+    }
+  }, 120_000);
+});
+
 describe("without caller authentication", () => {
   let open: RunningWebhook;
   beforeAll(async () => {

@@ -168,6 +168,26 @@ spec:
     expect((await listRejections(db, rejectionQuery.parse({ q: "EVIL" }))).rows.map((x) => x.image)).toEqual(["ghcr.io/acme/evil:1"]);
   });
 
+  it("rejections: Signet's own denials say whether their caller authenticated; rejections from Events do not", async () => {
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date(Date.now() - 60_000);
+    const row = (name: string, callerAuthenticated: boolean) => ({
+      clusterId: cluster.id, namespace: "pay", workloadKind: "Pod", workloadName: name, image: `ghcr.io/acme/${name}:1`, controller: "signet" as const,
+      webhook: "validate.signet.dev", policyName: "release", decision: "denied", callerAuthenticated, message: "not verified", eventUid: `signet:${name}`, firstSeen: at, lastSeen: at,
+    });
+    await db.admissionRejection.createMany({ data: [row("forged", false), row("genuine", true)] });
+    try {
+      const signet = await listRejections(db, rejectionQuery.parse({ controller: "signet" }));
+      expect(signet.rows.map((r) => [r.workload, r.decision, r.callerAuthenticated]).sort()).toEqual([
+        ["Pod/forged", "denied", false],
+        ["Pod/genuine", "denied", true],
+      ]);
+      expect((await listRejections(db, rejectionQuery.parse({ controller: "policy_controller" }))).rows.map((r) => r.callerAuthenticated)).toEqual([null]);
+    } finally {
+      await db.admissionRejection.deleteMany({ where: { controller: "signet" } });
+    }
+  });
+
   it("audit chain status is walked for every request (never a cached answer); export iteration pages through everything", async () => {
     const first = await getAuditChainStatus(db, tdb.url);
     expect(first).toMatchObject({ ok: true, problem: null });

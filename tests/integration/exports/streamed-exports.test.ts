@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedFleet } from "@/tests/support/fleet";
+import { spawnTs, waitFor } from "@/tests/support/process";
 import { registryTools } from "@/tests/support/registry";
 
 const execFileP = promisify(execFile);
@@ -184,5 +185,43 @@ describe("streamed exports of a fleet and export-key rotation", () => {
     const twice = await keys();
     expect(twice.previous.map((k) => k.fingerprint)).toEqual([after.fingerprint, before.fingerprint]);
     expect(twice.previous[0]!.validFrom).toBe(after.validFrom);
+  });
+
+  it("another instance that already signed with the old key signs with the new one after a rotation, without a restart", async () => {
+    // a second process (another web replica) holding the export signer it decrypted before the rotation
+    const other = spawnTs("tests/support/export-process.ts", [], { LOG_LEVEL: "warn" });
+    try {
+      const { port } = await waitFor(async () => {
+        if (other.proc.exitCode !== null) throw new Error(`the export process exited: ${other.output().slice(-2000)}`);
+        const line = other.output().split("\n").find((l) => l.startsWith("{\"port\""));
+        return line ? (JSON.parse(line) as { port: number }) : undefined;
+      }, 60_000, "the second instance listening");
+      const exportThere = async (text: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/?text=${encodeURIComponent(text)}`);
+        expect(res.status, await res.clone().text()).toBe(200);
+        return { body: new Uint8Array(await res.arrayBuffer()), signature: res.headers.get("x-signet-signature")!, key: res.headers.get("x-signet-signature-key")! };
+      };
+      const before = await keys();
+      const first = await exportThere("cluster,namespace\nfleet,before\n");
+      expect(first.key).toBe(before.fingerprint);
+      expect((await cosignVerify("before.csv", first.body, first.signature, before.publicKeyPem)).ok).toBe(true);
+
+      // rotated by this process (the instance that served the admin's request)
+      expect((await rotate(admin)).status).toBe(201);
+      const after = await keys();
+      expect(after.fingerprint).not.toBe(before.fingerprint);
+
+      const second = await exportThere("cluster,namespace\nfleet,after\n");
+      expect(second.key).toBe(after.fingerprint);
+      const verified = await cosignVerify("after.csv", second.body, second.signature, after.publicKeyPem);
+      expect(verified.out).toContain("Verified OK");
+      expect(verified.ok).toBe(true);
+      expect((await cosignVerify("after.csv", second.body, second.signature, before.publicKeyPem)).ok).toBe(false);
+      // the same process all along
+      expect(other.proc.exitCode).toBeNull();
+    } finally {
+      other.proc.kill("SIGTERM");
+      await other.exited;
+    }
   });
 });

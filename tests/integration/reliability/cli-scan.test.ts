@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
@@ -131,6 +134,58 @@ describe("signet scan", () => {
     expect(r.stdout).toContain("signatures: 0 fetched from the registry, 3 revalidated (stored; cosign tags unchanged)");
     expect(r.stdout).toContain("evaluation: 0 image(s) re-evaluated, 3 kept (nothing they depend on changed)");
     expect(r.stdout).toContain("coverage: 100 %");
+  }, 120_000);
+
+  it("an API server that accepts the unchanged-proof's watches and never answers them does not hold the scan: the cluster is listed", async () => {
+    // in front of the API server: plain HTTP on 127.0.0.1, every request forwarded, except watches,
+    // which are accepted and never answered (no status line, no byte)
+    const held = new Set<http.ServerResponse>();
+    let watches = 0;
+    const upstream = new URL(kube.url);
+    const proxy = http.createServer((req, res) => {
+      if (/[?&]watch=(true|1)(&|$)/.test(req.url ?? "")) {
+        watches++;
+        held.add(res);
+        return;
+      }
+      const up = https.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, ca: kube.caPem },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      up.on("error", () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const file = path.join(kube.dir, "hanging-watch-kubeconfig");
+      // (client-node speaks plain HTTP only with TLS verification off)
+      await writeKubeconfig(file, [{ name: "admin", server, token: kube.tokens.admin, insecure: true }]);
+      // the stored inventory's lists as if taken through this server (the last scan took them directly),
+      // and a write since them: the proof must watch (not "another API server", not "same resourceVersion")
+      const moved = await db.$executeRaw`UPDATE "Cluster" SET "listVersions" = jsonb_set("listVersions"::jsonb, '{server}', to_jsonb(${server}::text)) WHERE name = 'admin' AND "inventoryHash" IS NOT NULL`;
+      expect(moved).toBe(1);
+      await kube.request("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "moves-the-revision" }, data: { a: "b" } });
+
+      const r = await signet(["scan", "--kubeconfig", file, "--context", "admin", "--json"], { ...env, LOG_LEVEL: "info" });
+      expect(watches, r.stderr.split("\n").filter((l) => /listedBecause|unchanged|inventoried/.test(l)).join("\n")).toBeGreaterThan(0);
+      expect(r.stderr).toMatch(/"listedBecause":"no answer in time".*"msg":"cluster inventoried"/);
+      expect(r.stderr).not.toContain('"msg":"cluster unchanged since its stored inventory (not listed)"');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        status: "succeeded",
+        ranIn: "this process",
+        clusters: [{ name: "admin", ok: true, errors: [] }],
+        containers: { verified: 3, failed: 0, unsigned: 0, error: 0, stale: 0, unmatched: 0 },
+      });
+    } finally {
+      for (const res of held) res.destroy();
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
   }, 120_000);
 
   it("containers whose digest cannot be resolved get error verdicts, counted alike by the CLI, the snapshot and the overview", async () => {
