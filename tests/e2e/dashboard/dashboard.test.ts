@@ -3,10 +3,13 @@ import fs from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { locateDatabaseUrl } from "@/lib/db/locate";
+import type { Env } from "@/lib/env";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { shortFingerprint } from "@/lib/ui/format";
 import { EXPECTED, startDashboardScenario, type DashboardScenario } from "@/tests/support/dashboard-scenario";
@@ -275,6 +278,31 @@ describe("dashboard pages on a real scan", () => {
     await page.locator('select[name="controller"]').selectOption("kyverno");
     await page.getByTestId("empty-state").waitFor();
     expect(await page.getByTestId("rejections-table").count()).toBe(0);
+    // Signet's own webhook's denials (ADR 0018): one from an unauthenticated caller, marked as such, one
+    // from the authenticated API server, not marked (rows as lib/admission/record.ts writes them)
+    const pgc = new pg.Client({ connectionString: await locateDatabaseUrl({ SIGNET_DATA_DIR: s.dataDir } as Env) });
+    await pgc.connect();
+    try {
+      const at = new Date(Date.now() - 60_000);
+      for (const [name, authenticated] of [["forged", false], ["genuine", true]] as const) {
+        await pgc.query(
+          `INSERT INTO "AdmissionRejection" (id, "clusterId", namespace, "workloadKind", "workloadName", image, controller, webhook, "policyName", decision, "callerAuthenticated", message, "eventUid", "firstSeen", "lastSeen", count)
+           SELECT gen_random_uuid(), id, 'payments', 'Pod', $1, $2, 'signet', 'validate.signet.dev', 'release', 'denied', $3, $4, $5, $6, $6, 1 FROM "Cluster" WHERE name = 'admin'`,
+          [name, `${s.registry.host}/apps/${name}:v1`, authenticated, `denied by signet: ${name}`, `signet:e2e-${name}`, at],
+        );
+      }
+      await open("/rejections?controller=signet");
+      const rows = page.getByTestId("rejections-table").locator("tbody tr");
+      await waitFor(async () => ((await rows.count()) === 2 ? true : undefined), 15_000, "Signet's two rejections");
+      const row = (name: string) => rows.filter({ hasText: `Pod/${name}` });
+      expect(await row("forged").getByTestId("unauthenticated-caller").textContent()).toBe("unauthenticated caller");
+      expect(await row("genuine").count()).toBe(1);
+      expect(await row("genuine").getByTestId("unauthenticated-caller").count()).toBe(0);
+      expect(await page.getByTestId("unauthenticated-caller").count()).toBe(1);
+    } finally {
+      await pgc.query(`DELETE FROM "AdmissionRejection" WHERE "eventUid" LIKE 'signet:e2e-%'`);
+      await pgc.end();
+    }
   });
 
   it("audit log: intact chain, filters, and exports that match the events", async () => {
