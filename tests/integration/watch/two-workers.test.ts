@@ -8,9 +8,11 @@ import { createDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
 import { createBoss, sendJob } from "@/lib/jobs/boss";
 import { notifyTick } from "@/lib/jobs/definitions/notify";
+import { imageCheck } from "@/lib/jobs/definitions/scan";
 import { listLeases } from "@/lib/jobs/lease";
 import { createWebhook } from "@/lib/notify/webhooks";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { startFaultProxy, type FaultProxy } from "@/tests/support/fault-proxy";
 import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
@@ -27,6 +29,9 @@ import { pushSignedImages, saveSigningPolicy, seedPods } from "@/tests/support/s
  *   that owns it (the one following `east`, the first cluster by name), none from the other.
  * - `notify.tick` runs on both workers, and the test sends more ticks all along: every new failure is
  *   told exactly once (the notifications' event ranges are disjoint and add up to the failures).
+ * - A new digest checked by both workers at once (one image-check slot each, both busy with it) is
+ *   discovered once: the registry (behind a proxy that holds its requests until both checks run) is
+ *   asked for its signature once, and each container gets one verdict and one verdict event.
  */
 const HOT_REPOS = 4;
 const UNSIGNED = 6;
@@ -44,9 +49,12 @@ describe("two workers: one revalidation per repository, one notification per fai
   const key = generateSigningKey();
   const secretKey = randomBytes(32).toString("base64");
   let webhookHost = "";
+  let gate: FaultProxy;
 
   beforeAll(async () => {
     [tdb, kube, registry] = await Promise.all([createTestDatabase(), startKubeApiserver(), startRegistry({ logLevel: "info" })]);
+    // a second way to the registry, whose requests the discovery race test holds (no fault injected)
+    gate = await startFaultProxy({ upstream: registry.url, rate: 0, seed: 1 });
     db = createDb(tdb.url, 4);
     server = http.createServer((req, res) => {
       let data = "";
@@ -83,6 +91,7 @@ describe("two workers: one revalidation per repository, one notification per fai
       }
     }
     await new Promise((r) => server?.close(r));
+    await gate?.stop();
     await db?.$disconnect();
     await Promise.all([kube?.stop(), registry?.stop()]);
     await tdb?.drop();
@@ -94,10 +103,13 @@ describe("two workers: one revalidation per repository, one notification per fai
       KUBECONFIG: kubeconfig,
       // each worker is configured with one of the clusters: which worker follows which is certain
       SIGNET_KUBE_CONTEXTS: cluster,
-      SIGNET_REGISTRY_INSECURE: registry.host,
+      SIGNET_REGISTRY_INSECURE: `${registry.host},${gate.host}`,
+      // (held registry requests wait for the test, not for a timeout)
+      SIGNET_REGISTRY_TIMEOUT_MS: "120000",
       SIGNET_SECRET_KEY: secretKey,
       SIGNET_EGRESS_ALLOW_INTERNAL: webhookHost,
-      SIGNET_WORKER_CONCURRENCY: "2",
+      // one slot per queue: two image checks running at once run in the two processes
+      SIGNET_WORKER_CONCURRENCY: "1",
       SIGNET_HEARTBEAT_SECONDS: "2",
       SIGNET_SCAN_INTERVAL_MINUTES: "1440",
       SIGNET_WATCH: "true",
@@ -224,5 +236,76 @@ describe("two workers: one revalidation per repository, one notification per fai
       await ticks;
       await boss.stop({ graceful: false });
     }
+  });
+
+  it("a new digest checked by both workers at once is discovered once, with one verdict and one event per container", { timeout: 300_000 }, async () => {
+    const race = await pushSignedImage(registry.url, gate.host, "apps/race", key);
+    await saveSigningPolicy(db, gate.host, key.publicKeyPem, { name: "race", mode: "audit" });
+    const hex = race.digest.slice("sha256:".length);
+    const repoPath = "/v2/apps/race/";
+    gate.hold((p) => p.startsWith(repoPath));
+    const log0 = gate.log().length;
+    const racing = async () => {
+      const image = await db.image.findFirst({ where: { registry: gate.host, repository: "apps/race", digest: race.digest } });
+      if (!image) return { image: undefined, active: 0 };
+      const jobs = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'image.check' AND state = 'active' AND data->'imageIds' ? ${image.id}`;
+      return { image, active: jobs[0]!.n };
+    };
+    const boss = createBoss(tdb.url, { max: 2 });
+    await boss.start();
+    try {
+      // the pod runs in both clusters: each worker's watch sees it and checks the new digest
+      await seedPods(kube, gate.host, [{ repo: "apps/race", digest: race.digest }], { perPod: 1, namespaces: 1, prefix: "race" });
+      // the first check holds the image's discovery claim and waits on the registry
+      const first = await waitFor(async () => {
+        const r = await racing();
+        return r.image && r.active >= 1 && gate.held() > 0 ? r.image : undefined;
+      }, 60_000, "a check of the new digest asking the registry");
+      expect(await db.imageDiscoveryClaim.count({ where: { imageId: first.id } })).toBe(1);
+      // a second check of it (a scan's batch, keyed apart from the watch's): the other worker's slot takes it
+      // (unless that worker's own watch check got there first: either way, the other process runs one)
+      const hot = await db.image.findFirstOrThrow({ where: { repository: "apps/svc-0" } });
+      await sendJob(boss, imageCheck, { imageIds: [first.id, hot.id], mode: "scan", trigger: "test" });
+      await waitFor(async () => ((await racing()).active === 2 ? true : undefined), 60_000, "two checks of the new digest running, one per worker");
+      // the second waits for the first's claim (its poll is the last statement of one of its connections)
+      await waitFor(
+        async () => {
+          const waiting = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%FROM "ImageDiscoveryClaim" WHERE "imageId"%token <>%'`;
+          return waiting[0]!.n > 0 ? true : undefined;
+        },
+        60_000,
+        "the second check waiting on the first one's discovery claim",
+      );
+    } finally {
+      gate.release();
+      await boss.stop({ graceful: false });
+    }
+
+    const image = (await racing()).image!;
+    const containers = await db.container.findMany({ where: { imageId: image.id, pod: { deletedAt: null } }, select: { id: true, pod: { select: { cluster: { select: { name: true } } } } } });
+    expect(containers.map((c) => c.pod.cluster.name).sort()).toEqual(["east", "west"]);
+    const ids = containers.map((c) => c.id);
+    await waitFor(
+      async () => ((await db.verdict.count({ where: { containerId: { in: ids }, value: "verified" } })) === 2 && (await quiet()) ? true : undefined),
+      120_000,
+      "both containers verified and the checks done",
+    );
+    // one discovery: the signature's manifest was asked for once (a second discovery would ask again;
+    // a check that reused the stored evidence, or the revalidation, only lists tags)
+    const asked = gate.log().slice(log0).filter((l) => l.includes(repoPath));
+    expect(asked.filter((l) => l.includes(`/manifests/sha256-${hex}.sig`)), asked.join("\n")).toHaveLength(1);
+    // one verdict and one verdict event per container (the race policy), the evidence stored once, no claim left
+    const verdicts = await db.verdict.findMany({ where: { containerId: { in: ids } }, include: { policy: true } });
+    expect(verdicts.map((v) => [v.policy.name, v.value])).toEqual([
+      ["race", "verified"],
+      ["race", "verified"],
+    ]);
+    expect(await db.verificationEvent.count({ where: { kind: "verdict", containerId: { in: ids } } })).toBe(2);
+    const evidence = await db.evidence.findMany({ where: { imageId: image.id } });
+    expect(evidence.length).toBeGreaterThan(0);
+    expect(new Set(evidence.map((e) => `${e.artifactDigest}#${e.layerDigest}`)).size).toBe(evidence.length);
+    expect(await db.imageDiscoveryClaim.count()).toBe(0);
+    const failed = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'image.check' AND state = 'failed'`;
+    expect(failed[0]!.n).toBe(0);
   });
 });
