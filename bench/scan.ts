@@ -149,7 +149,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       const own = scan.startedAt && scan.finishedAt ? ` (${((scan.finishedAt.getTime() - scan.startedAt.getTime()) / 1000).toFixed(2)} s from scan.start to finished)` : "";
       const c = scan.counts as Record<string, unknown>;
       process.stderr.write(
-        `  ${label} ${what}: ${scan.status} in ${(ms / 1000).toFixed(2)} s${own}, ${scan.total} images (fetched ${String(c.imagesFetched)}, revalidated ${String(c.imagesRevalidated)}, re-evaluated ${String(c.imagesReevaluated)}); load ${load()}\n` +
+        `  ${label} ${what}: ${scan.status} in ${(ms / 1000).toFixed(2)} s${own}, ${scan.total} images (fetched ${String(c.imagesFetched)}, revalidated ${String(c.imagesRevalidated)}, reused ${String(c.imagesReused)}, re-evaluated ${String(c.imagesReevaluated)}); load ${load()}\n` +
           `    CPU during it (share of ${os.cpus().length} cores): ${cpu}\n`,
       );
       if (scan.status !== "succeeded") throw new Error(`${what} scan ended ${scan.status}: ${JSON.stringify(scan.errors)}\n${workers.map((w) => w.output().slice(-3000)).join("\n")}`);

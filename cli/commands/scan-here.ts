@@ -4,8 +4,9 @@
 import { mapLimit } from "@/lib/concurrency";
 import type { Db } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
+import { listClusterTargets } from "@/lib/kube/clusters";
 import { getLogger } from "@/lib/log";
-import { checkImages, createScan, startScan, type ImageCheckPayload, type PipelineContext } from "@/lib/scan/pipeline";
+import { checkImages, createScan, startScan, verifyStoredAhead, type ImageCheckPayload, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import type { UnchangedProofs } from "@/cli/commands/unchanged-ahead";
 
@@ -16,13 +17,18 @@ import type { UnchangedProofs } from "@/cli/commands/unchanged-ahead";
  */
 export async function runScanHere(db: Db, cluster: string | undefined, proofs?: UnchangedProofs): Promise<{ scanId: string; status: string }> {
   const scanId = await createScan(db, { cluster, trigger: "cli" });
-  await runScanInProcess(db, scanId, getEnv().SIGNET_WORKER_CONCURRENCY, proofs);
+  await runScanInProcess(db, scanId, cluster, getEnv().SIGNET_WORKER_CONCURRENCY, proofs);
   const { status } = await db.scan.findUniqueOrThrow({ where: { id: scanId }, select: { status: true } });
   return { scanId, status };
 }
 
-/** The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time. */
-async function runScanInProcess(db: Db, scanId: string, concurrency: number, proofs: UnchangedProofs | undefined): Promise<void> {
+/**
+ * The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time.
+ * While scan.start waits on the API servers (the unchanged-proofs' bookmarks, or the lists), the
+ * stored evidence of the images running in the scanned clusters is verified ahead (verifyStoredAhead):
+ * the checks then find those results instead of verifying again after the wait.
+ */
+async function runScanInProcess(db: Db, scanId: string, cluster: string | undefined, concurrency: number, proofs: UnchangedProofs | undefined): Promise<void> {
   const env = getEnv();
   const queued: ImageCheckPayload[] = [];
   const adapters = createScanAdapters();
@@ -32,8 +38,16 @@ async function runScanInProcess(db: Db, scanId: string, concurrency: number, pro
     log: getLogger().child({ component: "cli-scan" }),
     enqueueImageCheck: async (p) => void queued.push(p),
     evidenceMaxAgeMs: env.SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
+    revalidatedWithinMs: env.SIGNET_REVALIDATE_SECONDS * 1000,
     batchSize: env.SIGNET_SCAN_BATCH_SIZE,
   };
+  // (never failing the scan: what was not verified ahead is verified by the checks; a configuration
+  // that cannot be read is reported by scan.start)
+  const ahead = (async () => {
+    const clusters = listClusterTargets(env).filter((t) => cluster === undefined || t.name === cluster).map((t) => t.name);
+    return verifyStoredAhead(ctx, clusters);
+  })().catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, "stored evidence not verified ahead"));
   await startScan(ctx, scanId);
+  await ahead;
   await mapLimit(queued, concurrency, (p) => checkImages(ctx, p));
 }

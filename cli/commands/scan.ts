@@ -28,7 +28,9 @@ with them, see lib/scan/runtime.ts), batches (SIGNET_SCAN_BATCH_SIZE), concurren
 
 The summary counts the images whose signatures were fetched from their registry, those whose stored
 evidence was revalidated (the registry's tag listing still shows the same cosign tags: no signature
-is downloaded), the images whose verdicts were re-evaluated and those whose verdicts were kept (their
+is downloaded), those whose stored evidence was reused without asking the registry (it was confirmed
+current less than SIGNET_REVALIDATE_SECONDS ago, by a scan or a worker's revalidation: a signature
+pushed or deleted since is seen by the first scan past that bound), the images whose verdicts were re-evaluated and those whose verdicts were kept (their
 evidence, policies and containers were unchanged), and the images whose check failed. Containers are
 counted in their coverage bucket, as on the overview: verified, failed, unsigned, error (Signet could
 not look and knows nothing earlier), stale (it could not look now — registry or cluster unreachable —
@@ -43,7 +45,7 @@ interface Summary {
   status: string;
   ranIn: "worker" | "this process";
   clusters: { name: string; ok: boolean; errors: string[] }[];
-  images: { total: number; checked: number; errors: number; fetched: number; revalidated: number; reevaluated: number; verdictsKept: number };
+  images: { total: number; checked: number; errors: number; fetched: number; revalidated: number; reused: number; reevaluated: number; verdictsKept: number };
   /**
    * Running containers of the scanned clusters in their coverage bucket (verified, failed, unsigned,
    * error, stale, unmatched; docs/decisions/0013): the coverage snapshot the scan wrote, the same
@@ -72,6 +74,7 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
     imagesError?: number;
     imagesFetched?: number;
     imagesRevalidated?: number;
+    imagesReused?: number;
     imagesReevaluated?: number;
     imagesVerdictsKept?: number;
     coverage?: { containersTotal: number; containersVerified: number };
@@ -120,6 +123,7 @@ async function summarize(db: Db, scanId: string, clusterNames: string[], ranIn: 
       errors: counts.imagesError ?? 0,
       fetched: counts.imagesFetched ?? 0,
       revalidated: counts.imagesRevalidated ?? 0,
+      reused: counts.imagesReused ?? 0,
       reevaluated: counts.imagesReevaluated ?? 0,
       verdictsKept: counts.imagesVerdictsKept ?? 0,
     },
@@ -136,7 +140,9 @@ function printSummary(s: Summary) {
   for (const c of s.clusters) lines.push(`  cluster ${c.name}: ${c.ok ? "ok" : "FAILED"}${c.errors.length ? ` — ${c.errors.join("; ")}` : ""}`);
   const i = s.images;
   lines.push(`  images: ${i.total} (${i.checked} checked, ${i.errors} with errors)`);
-  lines.push(`    signatures: ${i.fetched} fetched from the registry, ${i.revalidated} revalidated (stored; cosign tags unchanged)`);
+  lines.push(
+    `    signatures: ${i.fetched} fetched from the registry, ${i.revalidated} revalidated (stored; cosign tags unchanged), ${i.reused} reused (stored; confirmed within SIGNET_REVALIDATE_SECONDS)`,
+  );
   lines.push(`    evaluation: ${i.reevaluated} image(s) re-evaluated, ${i.verdictsKept} kept (nothing they depend on changed)`);
   const c = s.containers;
   lines.push(`  containers: ${["verified", "failed", "unsigned", "error", "stale", "unmatched"].map((k) => `${k} ${c[k] ?? 0}`).join(", ")}`);

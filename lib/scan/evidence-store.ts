@@ -42,10 +42,23 @@ export interface EvidenceUpdate {
   discovery?: DiscoveryResult;
   /** Discovery ran and found exactly the stored artifacts: only discoveredAt moves. */
   rediscovered?: boolean;
+  /** The stored evidence was reused because the registry's tag listing still shows its cosign tags. */
+  revalidated?: boolean;
   /** Results of verifying the image's artifacts (absent when discovery failed: nothing to record). */
   verified?: VerifiedEvidence[];
   /** Image.verificationHash before this check: equal results are not written again. */
   storedHash?: string | null;
+}
+
+/**
+ * Records that the stored evidence of `imageIds` was confirmed current against the registry at `at`
+ * (a discovery, a tag listing showing the same cosign tags, the worker's revalidation): scans reuse it
+ * without asking the registry until SIGNET_REVALIDATE_SECONDS after that (lib/scan/pipeline.ts
+ * checkImages). `at` is taken before the registry was asked, so the bound is never overstated.
+ */
+export async function markRevalidated(db: Db | Prisma.TransactionClient, imageIds: readonly string[], at: Date): Promise<void> {
+  if (imageIds.length === 0) return;
+  await db.$executeRaw`UPDATE "Image" SET "revalidatedAt" = ${at} WHERE id = ANY(${[...imageIds]}::uuid[])`;
 }
 
 function evidenceRows(imageId: string, artifacts: readonly DiscoveredArtifact[], now: Date): Prisma.EvidenceCreateManyInput[] {
@@ -182,6 +195,9 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
       }
       const rediscovered = updates.filter((u) => u.rediscovered).map((u) => u.imageId);
       if (rediscovered.length) await tx.image.updateMany({ where: { id: { in: rediscovered } }, data: { discoveredAt: now } });
+      // confirmed current against the registry now: discovered (found / none), or its tag listing unchanged
+      const confirmed = updates.filter((u) => u.revalidated || u.rediscovered || (u.discovery && u.discovery.outcome !== "error")).map((u) => u.imageId);
+      if (confirmed.length) await markRevalidated(tx, confirmed, now);
       const verified = updates.filter((u) => u.verified);
       if (verified.length) {
         await tx.$executeRaw`

@@ -40,6 +40,15 @@ export interface PipelineContext {
    * shows the cosign tags it came from (SIGNET_EVIDENCE_MAX_AGE_MINUTES). 0 or unset: always discover.
    */
   evidenceMaxAgeMs?: number;
+  /**
+   * In a scan, stored evidence (within evidenceMaxAgeMs) confirmed current against the registry less
+   * than this long ago (`Image.revalidatedAt`: a discovery, a matching tag listing, the worker's
+   * revalidation cycle) is reused without asking the registry: SIGNET_REVALIDATE_SECONDS, the bound
+   * within which the worker notices a pushed or deleted signature. 0 or unset: always list. Set by the
+   * in-process scan of `signet scan` (cli/commands/scan-here.ts); the worker's scans list every time
+   * (its revalidation cycle keeps the stored evidence current between them and records it here).
+   */
+  revalidatedWithinMs?: number;
   /** Images per image-check job (SIGNET_SCAN_BATCH_SIZE); default IMAGE_BATCH_SIZE. */
   batchSize?: number;
   /** How long a discovery claim holds off other checks of the same image (default DISCOVERY_CLAIM_MS). */
@@ -313,6 +322,8 @@ interface Checked {
   unchanged?: boolean;
   /** The stored verification hash when it is newer than the batch's read (another check's discovery reused). */
   storedHash?: string | null;
+  /** How the stored evidence was confirmed current: a tag listing now, or one within the revalidation bound. */
+  confirmed?: "listed" | "recently";
 }
 
 /**
@@ -332,9 +343,9 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   const awaiting = payload.mode === "reverify" ? found.filter((i) => i.discovery === "pending") : [];
   const images = payload.mode === "reverify" ? found.filter((i) => i.discovery !== "pending") : found;
   const policies = await loadActivePolicies(db);
-  // verification checks each signature against every active policy's keys
-  const keys = candidateKeys(policies.flatMap((p) => (p.policy ? [p.policy] : [])));
+  const keys = verificationKeys(policies);
   const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
+  const revalidatedWithinMs = ctx.revalidatedWithinMs ?? 0;
 
   const reusable = images.filter(
     (i) =>
@@ -388,8 +399,12 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
         const kept = stored.get(image.id);
         if (kept && image.discovery !== "pending" && image.discovery !== "error") {
           if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+          // confirmed current within the revalidation bound: a change since then is noticed by the first scan past it
+          if (!payload.rediscover && image.revalidatedAt && now.getTime() - image.revalidatedAt.getTime() < revalidatedWithinMs) {
+            return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery }, confirmed: "recently" };
+          }
           const tags = await (await openBatch()).cosignTags(at, sources?.get(image.id));
-          if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+          if (tags && sameSet(tags, storedTags(kept))) return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery }, confirmed: "listed" };
         }
         // a re-verification of an image whose last discovery failed: the same error again, from what is
         // stored (its verdicts stay error, with their last known values: ADR 0013), no registry traffic
@@ -417,12 +432,13 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
         }
         const image = byId.get(c.imageId)!;
         const at = { registry: image.registry, repository: image.repository, digest: image.digest };
-        const verifiable = c.artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
+        const verifiable = verifiableArtifacts(c.artifacts);
         const verified = verifiable.length ? await adapters.verify({ image: at, artifacts: verifiable, keys, now }) : [];
         updates.push({
           imageId: image.id,
           ...(c.store ? { discovery: c.store } : {}),
           ...(c.unchanged ? { rediscovered: true } : {}),
+          ...(c.confirmed === "listed" ? { revalidated: true } : {}),
           // after a failed discovery there is nothing new to record about the stored evidence
           ...(c.discovery.outcome !== "error" ? { verified } : {}),
           storedHash: c.storedHash !== undefined ? c.storedHash : image.verificationHash,
@@ -462,7 +478,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
       outcome: c.discovery.outcome,
       error: error ? (c.discovery as { reason: string }).reason : null,
       // (the scan summary's counts: see finalizeScan)
-      evidence: error ? null : c.store || c.unchanged ? "fetched" : "revalidated",
+      evidence: error ? null : c.store || c.unchanged ? "fetched" : c.confirmed === "recently" ? "reused" : "revalidated",
       reevaluated: !evaluated[i]!.reused,
     });
   });
@@ -485,12 +501,51 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   return { outcomes, changed: evaluated.reduce((n, e) => n + e.changed, 0) };
 }
 
+/** Verification checks each signature against every active policy's keys. */
+const verificationKeys = (policies: readonly LoadedPolicy[]) => candidateKeys(policies.flatMap((p) => (p.policy ? [p.policy] : [])));
+const verifiableArtifacts = (artifacts: readonly DiscoveredArtifact[]) => artifacts.filter((a) => a.kind === "signature" || a.kind === "attestation" || a.kind === "bundle");
+
+/**
+ * Verifies the stored evidence of the images running in `clusters` ahead of their checks, into the
+ * adapters' verification results kept by their inputs (lib/scan/verify-memo.ts): what checkImages
+ * verifies for an image whose stored evidence it reuses — the same artifacts, keys and trusted roots —
+ * is then found there instead of verified again. Reads only, writes nothing: an in-process scan
+ * (cli/commands/scan-here.ts) runs it while its inventory stage waits on the API server. Evidence a
+ * check does not reuse (stale, its signatures changed, a policy saved meanwhile) is simply verified by
+ * the check as always. Returns the number of images verified ahead.
+ */
+export async function verifyStoredAhead(ctx: PipelineContext, clusters: readonly string[]): Promise<number> {
+  const { db, adapters } = ctx;
+  const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
+  if (clusters.length === 0 || maxAgeMs <= 0) return 0;
+  const now = clock(ctx);
+  const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
+    SELECT i.id, i.registry, i.repository, i.digest FROM "Image" i
+    WHERE i.discovery = 'found' AND i."discoveredAt" > ${new Date(now.getTime() - maxAgeMs)} AND EXISTS (
+      SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL JOIN "Cluster" cl ON cl.id = p."clusterId"
+      WHERE c."imageId" = i.id AND cl.name = ANY(${[...clusters]}::text[]))
+    ORDER BY i.registry, i.repository, i.digest`;
+  if (images.length === 0) return 0;
+  const keys = verificationKeys(await loadActivePolicies(db));
+  // a chunk's stored evidence at a time (bounded memory), the event loop let through between images
+  for (let i = 0; i < images.length; i += 100) {
+    const chunk = images.slice(i, i + 100);
+    const stored = await loadStoredArtifactsMany(db, chunk.map((c) => c.id));
+    for (const image of chunk) {
+      const verifiable = verifiableArtifacts(stored.get(image.id) ?? []);
+      if (verifiable.length) await adapters.verify({ image: { registry: image.registry, repository: image.repository, digest: image.digest }, artifacts: verifiable, keys, now });
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  return images.length;
+}
+
 interface SettledItem {
   imageId: string;
   status: "done" | "error";
   outcome: string;
   error: string | null;
-  evidence: "fetched" | "revalidated" | null;
+  evidence: "fetched" | "revalidated" | "reused" | null;
   reevaluated: boolean | null;
 }
 
@@ -526,11 +581,11 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
       if (!locked[0]?.ok) return false;
       const scan = await tx.scan.findUnique({ where: { id: scanId } });
       if (!scan || scan.status !== "running" || scan.stage !== "verify") return false;
-      type ItemCount = "pending" | "done" | "error" | "fetched" | "revalidated" | "reevaluated" | "kept";
+      type ItemCount = "pending" | "done" | "error" | "fetched" | "revalidated" | "reused" | "reevaluated" | "kept";
       const [items] = await tx.$queryRaw<Record<ItemCount, number>[]>`
         SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'done')::int AS done,
                count(*) FILTER (WHERE status = 'error')::int AS error, count(*) FILTER (WHERE evidence = 'fetched')::int AS fetched,
-               count(*) FILTER (WHERE evidence = 'revalidated')::int AS revalidated,
+               count(*) FILTER (WHERE evidence = 'revalidated')::int AS revalidated, count(*) FILTER (WHERE evidence = 'reused')::int AS reused,
                count(*) FILTER (WHERE reevaluated)::int AS reevaluated, count(*) FILTER (WHERE NOT reevaluated)::int AS kept
         FROM "ScanItem" WHERE "scanId" = ${scanId}::uuid`;
       const count = (s: ItemCount) => items?.[s] ?? 0;
@@ -557,6 +612,7 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
             // where the evidence came from, and whether verdicts were recomputed (the summary of `signet scan`)
             imagesFetched: count("fetched"),
             imagesRevalidated: count("revalidated"),
+            imagesReused: count("reused"),
             imagesReevaluated: count("reevaluated"),
             imagesVerdictsKept: count("kept"),
             coverage: snapshot.fleet,

@@ -2,7 +2,7 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 import { mapLimit } from "@/lib/concurrency";
 import type { ScanAdapters } from "@/lib/scan/adapters";
-import { loadStoredSources } from "@/lib/scan/evidence-store";
+import { loadStoredSources, markRevalidated } from "@/lib/scan/evidence-store";
 import { pullSecretSourcesOfImages } from "@/lib/scan/pull-secret-sources";
 
 export interface RevalidationResult {
@@ -54,6 +54,9 @@ export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAda
   // a private registry lists its tags with the pull secrets of the pods running the image
   const pullSecrets = opts.adapters.readsPullSecrets ? await pullSecretSourcesOfImages(db, images.map((i) => i.id)) : undefined;
   const changed: string[] = [];
+  const confirmed: string[] = [];
+  // (taken before the registry is asked: the stored confirmation never claims more than was seen)
+  const listedAt = new Date();
   // images of one repository wait for its one listing (the session shares it)
   await mapLimit(images, 8, async (image) => {
     const at = { registry: image.registry, repository: image.repository, digest: image.digest };
@@ -64,9 +67,11 @@ export async function revalidateHotImages(opts: { db: Db; adapters: Pick<ScanAda
       return;
     }
     const referrers = await batch.referrerDigests?.(at, pullSecrets?.get(image.id));
-    if (!referrers) return;
     const known = new Set(image.artifactDigests);
-    if ([...referrers].some((d) => !known.has(d)) || [...s.referrers].some((d) => !referrers.has(d))) changed.push(image.id);
+    if (referrers && ([...referrers].some((d) => !known.has(d)) || [...s.referrers].some((d) => !referrers.has(d)))) changed.push(image.id);
+    // the same cosign tags (and referrers, where the registry has the API): scans within the bound reuse it
+    else if (tags) confirmed.push(image.id);
   });
+  await markRevalidated(db, confirmed, listedAt);
   return { images: images.length, repositories: new Set(images.map((i) => `${i.registry}/${i.repository}`)).size, changed };
 }

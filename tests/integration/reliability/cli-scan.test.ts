@@ -33,8 +33,16 @@ describe("signet scan", () => {
     await seedPods(kube, registry.host, signed.map((s) => ({ repo: "apps/web", digest: s.digest })), { perPod: 3, namespaces: 1, prefix: "web" });
     await seedPods(kube, registry.host, [{ repo: "apps/tool", digest: unsigned.digest }], { perPod: 1, namespaces: 1, prefix: "tool" });
     await saveSigningPolicy(db, registry.host, key.publicKeyPem);
-    // (a key of its own: audit checkpoints are signed with it)
-    env = { DATABASE_URL: tdb.url, SIGNET_REGISTRY_INSECURE: registry.host, KUBECONFIG: "", SIGNET_KUBE_CONTEXTS: "", SIGNET_SECRET_KEY: randomBytes(32).toString("base64") };
+    // (a key of its own: audit checkpoints are signed with it; every scan lists the repositories — the
+    // reuse of evidence confirmed within SIGNET_REVALIDATE_SECONDS: tests/integration/cli/scan-revalidation.test.ts)
+    env = {
+      DATABASE_URL: tdb.url,
+      SIGNET_REGISTRY_INSECURE: registry.host,
+      KUBECONFIG: "",
+      SIGNET_KUBE_CONTEXTS: "",
+      SIGNET_SECRET_KEY: randomBytes(32).toString("base64"),
+      SIGNET_REVALIDATE_SECONDS: "0",
+    };
   }, 120_000);
 
   afterAll(async () => {
@@ -56,7 +64,7 @@ describe("signet scan", () => {
       ranIn: "this process",
       clusters: [{ name: "admin", ok: true, errors: [] }],
       // a first scan: every image's signatures fetched, every image evaluated
-      images: { total: 4, checked: 4, errors: 0, fetched: 4, revalidated: 0, reevaluated: 4, verdictsKept: 0 },
+      images: { total: 4, checked: 4, errors: 0, fetched: 4, revalidated: 0, reused: 0, reevaluated: 4, verdictsKept: 0 },
       verdicts: { verified: 3, unsigned: 1 },
       coverage: 75,
       enforceViolations: 1,
@@ -131,7 +139,7 @@ describe("signet scan", () => {
     expect(r.stdout).toContain("verdicts (container × policy): verified 3, failed 0, unsigned 0, error 0");
     // nothing changed for the three signed images: their stored evidence holds, their verdicts stay
     expect(r.stdout).toContain("images: 3 (3 checked, 0 with errors)");
-    expect(r.stdout).toContain("signatures: 0 fetched from the registry, 3 revalidated (stored; cosign tags unchanged)");
+    expect(r.stdout).toContain("signatures: 0 fetched from the registry, 3 revalidated (stored; cosign tags unchanged), 0 reused (stored; confirmed within SIGNET_REVALIDATE_SECONDS)");
     expect(r.stdout).toContain("evaluation: 0 image(s) re-evaluated, 3 kept (nothing they depend on changed)");
     expect(r.stdout).toContain("coverage: 100 %");
   }, 120_000);
