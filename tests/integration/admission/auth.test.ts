@@ -247,7 +247,7 @@ describe("token rotation", () => {
 });
 
 describe("client CA rotation", () => {
-  it("a certificate of a new CA is refused until the CA file names it, then accepted, without a restart", async () => {
+  it("a certificate of a new CA is refused until the CA file names it, then accepted; a CA that does not load is not taken; no restart", async () => {
     const caFile = path.join(dir, "apiserver-client-ca.crt");
     const original = await fs.readFile(caFile, "utf8");
     await createCa(dir, "next-client-ca");
@@ -257,22 +257,41 @@ describe("client CA rotation", () => {
     const pid = webhook.spawned.proc.pid;
     // a new connection per request: the handshake is where the CA in force is applied
     const fresh = async (cert: { certFile: string; keyFile: string }) => (await post(webhook, await agentWith(cert), image, { token: token2 })).status;
+    // the file as a Secret volume updates it: `ca.crt` -> `..data/ca.crt`, `..data` -> a timestamped
+    // directory swapped for a new one (a rename: atomic) on every update
+    const volume = path.join(dir, "client-ca-volume");
+    let version = 0;
+    const publish = async (content: string) => {
+      const at = `..${++version}`;
+      await fs.mkdir(path.join(volume, at), { recursive: true });
+      await fs.writeFile(path.join(volume, at, "ca.crt"), content);
+      await fs.symlink(at, path.join(volume, "..data_tmp"));
+      await fs.rename(path.join(volume, "..data_tmp"), path.join(volume, "..data"));
+    };
     expect(await fresh(next)).toBe(401);
     try {
-      // step 1 of a rotation: the new CA beside the old one (a Secret update replaces the file's content)
-      await fs.writeFile(caFile, `${nextCa}${original}`);
+      // step 1 of a rotation: the new CA beside the old one (the configured path becomes the volume's link)
+      await publish(`${nextCa}${original}`);
+      await fs.symlink(path.join(volume, "..data", "ca.crt"), `${caFile}.link`);
+      await fs.rename(`${caFile}.link`, caFile);
       await waitFor(async () => ((await fresh(next)) === 200 ? true : undefined), 20_000, "the new CA's certificate accepted");
       expect(await fresh(client)).toBe(200);
       // step 2: the old CA removed: its certificates are refused, the new one's still accepted
-      await fs.writeFile(caFile, nextCa);
+      await publish(nextCa);
       await waitFor(async () => ((await fresh(client)) === 401 ? true : undefined), 20_000, "the old CA's certificate refused");
       expect(await fresh(next)).toBe(200);
       expect(await fresh(rogue)).toBe(401);
+      // an update that is not a CA is refused and logged; the CA in force stays
+      await publish("not a certificate\n");
+      await waitFor(async () => (outputLines(webhook, "webhook certificate not reloaded").length > 0 ? true : undefined), 20_000, "the broken CA refused");
+      expect(await fresh(next)).toBe(200);
+      expect(await fresh(client)).toBe(401);
       expect(webhook.spawned.proc.pid).toBe(pid);
       expect(webhook.spawned.proc.exitCode).toBeNull();
     } finally {
       // the API server's certificate is the original CA's: trusted again for the tests that follow
-      await fs.writeFile(caFile, original);
+      await fs.writeFile(`${caFile}.restore`, original);
+      await fs.rename(`${caFile}.restore`, caFile);
       await waitFor(async () => ((await fresh(client)) === 200 ? true : undefined), 20_000, "the original CA restored");
     }
   }, 120_000);
