@@ -58,6 +58,16 @@ describe("API responses match the OpenAPI document", () => {
       });
     }
     await writeCoverageSnapshot(db);
+    // Signet's webhook's denials of an authenticated and of an unauthenticated caller (ADR 0018)
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date(Date.now() - 60_000);
+    await db.admissionRejection.createMany({
+      data: [false, true].map((callerAuthenticated) => ({
+        clusterId: cluster.id, namespace: "pay", workloadKind: "Pod", workloadName: callerAuthenticated ? "genuine" : "forged", image: `ghcr.io/acme/pay@${d(9)}`,
+        controller: "signet" as const, webhook: "validate.signet.dev", policyName: "all", decision: "denied", callerAuthenticated, message: "not verified",
+        eventUid: `signet:${callerAuthenticated}`, firstSeen: at, lastSeen: at,
+      })),
+    });
     ids.scan = await createScan(db, { trigger: "test" });
     cookie = (await sessionCookieFor("admin")).cookie;
   });
@@ -95,6 +105,12 @@ describe("API responses match the OpenAPI document", () => {
     const images = (await get("/api/images", "/api/images")).body as { total: number; rows: unknown[] };
     expect(images).toMatchObject({ total: 3, rows: expect.any(Array) });
     expect(images.rows).toHaveLength(3);
+    // the rejection history tells the unauthenticated caller's row from the authenticated one's
+    const rejections = (await get("/api/rejections", "/api/rejections?controller=signet")).body as { rows: { workload: string; callerAuthenticated: boolean | null }[] };
+    expect(rejections.rows.map((r) => [r.workload, r.callerAuthenticated]).sort()).toEqual([
+      ["Pod/forged", false],
+      ["Pod/genuine", true],
+    ]);
   });
 
   it("errors answer with the documented envelope", async () => {
