@@ -1,3 +1,4 @@
+import { Suspense } from "react";
 import { AppShell } from "@/components/app-shell";
 import { TrustOverviewPanel } from "@/components/trust/overview-panel";
 import { VerdictMixChart } from "@/components/charts";
@@ -11,7 +12,7 @@ import { coverageBase, coverageVerified, toTarget } from "@/lib/coverage/compute
 import { getOverview } from "@/lib/data/coverage";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { getDb } from "@/lib/db/client";
-import { trendRange } from "@/lib/dto/read";
+import { trendRange, type TrendRange } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
 import { checkHealth, processStartedAt } from "@/lib/health/check";
 import { coveragePct, pct } from "@/lib/ui/format";
@@ -26,11 +27,11 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const db = getDb();
   const env = getEnv();
   const range = trendRange.catch("30d").parse((await searchParams).range);
-  const [overview, trend, health] = await Promise.all([
-    getOverview(db, { trendDays: 1 }),
-    getCoverageTrend(db, { range }),
-    checkHealth(db, { staleSeconds: env.SIGNET_HEARTBEAT_STALE_SECONDS, workersSince: processStartedAt() }),
-  ]);
+  // The figures, tiles and tables come from one snapshot and paint first; the trend chart, the trust
+  // panel and the system health stream in behind them (each its own Suspense boundary), so the
+  // overview's largest paint never waits for them. The page draws the trend of getCoverageTrend, not
+  // the overview's own (trendDays: 0).
+  const overview = await getOverview(db, { trendDays: 0 });
   const { fleet, counts } = overview;
   const target = env.SIGNET_COVERAGE_TARGET;
   const base = fleet ? coverageBase(fleet) : 0;
@@ -164,7 +165,9 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         <>
           <div className="mt-6 grid gap-4 xl:grid-cols-3">
             <Card title="Coverage over time" className="min-w-0 xl:col-span-2" testId="trend-card">
-              <CoverageTrendChart trend={trend} />
+              <Suspense fallback={<ChartPlaceholder />}>
+                <FleetTrend range={range} />
+              </Suspense>
               {progress && (
                 <p className="mt-2 text-sm text-slate-600 dark:text-slate-400" data-testid="rollout-progress">
                   {progress.reached
@@ -280,12 +283,36 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         </>
       )}
 
-      <TrustOverviewPanel />
+      <Suspense fallback={null}>
+        <TrustOverviewPanel />
+      </Suspense>
 
       <section aria-labelledby="system" className="mt-8">
         <h2 id="system" className="text-lg font-medium">
           System
         </h2>
+        <Suspense fallback={<p className="mt-2 text-sm text-slate-600 dark:text-slate-400">Checking…</p>}>
+          <SystemHealth staleSeconds={env.SIGNET_HEARTBEAT_STALE_SECONDS} />
+        </Suspense>
+      </section>
+    </AppShell>
+  );
+}
+
+/** The fleet's coverage trend over the range in the URL (streamed: the figures above do not wait for it). */
+async function FleetTrend({ range }: { range: TrendRange }) {
+  return <CoverageTrendChart trend={await getCoverageTrend(getDb(), { range })} />;
+}
+
+/** The chart's space while its data loads, so nothing below moves when it arrives. */
+function ChartPlaceholder() {
+  return <div className="h-64 animate-pulse rounded bg-slate-100 dark:bg-slate-800" role="status" aria-label="Loading the trend" />;
+}
+
+/** Database, migrations and workers (streamed). */
+async function SystemHealth({ staleSeconds }: { staleSeconds: number }) {
+  const health = await checkHealth(getDb(), { staleSeconds, workersSince: processStartedAt() });
+  return (
         <ul className="mt-2 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900">
           {Object.entries(health.checks).map(([name, check]) => (
             <li key={name} className="flex items-center justify-between gap-2 px-4 py-2" data-testid={`health-${name}`}>
@@ -296,7 +323,5 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             </li>
           ))}
         </ul>
-      </section>
-    </AppShell>
   );
 }

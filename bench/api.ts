@@ -9,6 +9,8 @@
 // database and measures the overview's Largest Contentful Paint in Debian's chromium (goal ≤ 0.5 s).
 //   --images N --events N   change the sizes     --keep   leave the temp dir (prints its path)
 //   --no-browser            skip the Largest Contentful Paint (no build, no chromium)
+//   --dir D                 use (and keep) the database in D: seeded on the first run, reused after (migrations
+//                           applied), so a change can be measured again without reseeding
 import { spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -31,7 +33,7 @@ import { imageListQuery } from "@/lib/dto/read";
 import { renderAuditorPdf } from "@/lib/report/auditor";
 import { getLogger } from "@/lib/log";
 import { findFreePort } from "@/lib/db/embedded";
-import { createFirstAdmin, waitForSetupLink } from "@/tests/support/auth-browser";
+import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { launchChromium } from "@/tests/support/browser";
 import { spawnTs, waitFor } from "@/tests/support/process";
 
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     events: { type: "string", default: "5000000" },
     iterations: { type: "string", default: "40" },
     keep: { type: "boolean", default: false },
+    dir: { type: "string" },
     "no-browser": { type: "boolean", default: false },
   },
 });
@@ -122,6 +125,13 @@ async function seed(url: string): Promise<void> {
        FROM "Container" c JOIN "Image" i ON i.id = c."imageId";`,
   );
   await step(
+    "where each image runs (Image.runningClusters, as a scan writes it)",
+    `UPDATE "Image" i SET "runningClusters" = n.clusters
+     FROM (SELECT c."imageId", array_agg(DISTINCT p."clusterId" ORDER BY p."clusterId") AS clusters
+           FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL GROUP BY c."imageId") n
+     WHERE n."imageId" = i.id`,
+  );
+  await step(
     `${SNAPSHOTS} coverage snapshots (fleet, clusters, namespaces)`,
     `INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, "containersTotal", "containersVerified", "containersFailed",
         "containersUnsigned", "containersError", "containersUnmatched", "imagesTotal", "imagesVerified")
@@ -151,6 +161,27 @@ async function seed(url: string): Promise<void> {
   await c.end();
 }
 
+/** Whether the database already holds the cluster a seed step creates (a reused --dir). */
+async function seeded(url: string, cluster: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return ((await c.query(`SELECT 1 FROM "Cluster" WHERE name = $1`, [cluster])).rowCount ?? 0) > 0;
+  } finally {
+    await c.end();
+  }
+}
+
+async function hasUser(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return ((await c.query(`SELECT 1 FROM "user" LIMIT 1`)).rowCount ?? 0) > 0;
+  } finally {
+    await c.end();
+  }
+}
+
 const PDF_CONTAINERS = 10_000;
 const PDF_NAMESPACES = 50;
 
@@ -173,6 +204,7 @@ async function seedPdfCluster(url: string): Promise<void> {
     INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource")
       SELECT gen_random_uuid(), p.id, i.id, 'app', 'app', 'registry.example.com/' || i.repository || ':1', i.digest, 'observed'
       FROM "Image" i JOIN "Pod" p ON p.uid = 'pdf-uid-' || substr(i.repository, 9) WHERE i.repository LIKE 'pdf/svc-%';
+    UPDATE "Image" i SET "runningClusters" = ARRAY[(SELECT id FROM "Cluster" WHERE name = 'cluster-pdf')] WHERE i.repository LIKE 'pdf/svc-%';
     INSERT INTO "Verdict" (id, "containerId", "policyId", "policyVersion", value, reasons, "changedAt")
       SELECT gen_random_uuid(), ct.id, (SELECT id FROM "Policy" WHERE name = 'release'), 1, i.verdict,
              CASE i.verdict WHEN 'failed' THEN '[{"message":"signed by an untrusted key sha256:0f0f"}]'::jsonb
@@ -259,11 +291,10 @@ async function measureLcp(databaseUrl: string, dataDir: string): Promise<boolean
     await waitFor(async () => ((await fetch(`${base}/api/health`).catch(() => undefined))?.status ? true : undefined), 120_000, "the web server");
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const setup = await context.newPage();
-    await createFirstAdmin(setup, (await waitForSetupLink(() => app.output())).replace(/^https?:\/\/[^/]+/, base), {
-      name: "Bench Admin",
-      email: "bench@example.com",
-      password: "bench-password-123456",
-    });
+    const admin = { name: "Bench Admin", email: "bench@example.com", password: "bench-password-123456" };
+    // a reused database (--dir) has its administrator already
+    if (await hasUser(databaseUrl)) await signInInBrowser(setup, base, admin.email, admin.password);
+    else await createFirstAdmin(setup, (await waitForSetupLink(() => app.output())).replace(/^https?:\/\/[^/]+/, base), admin);
     await setup.close();
     const lcps: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -306,7 +337,8 @@ async function measureLcp(databaseUrl: string, dataDir: string): Promise<boolean
 }
 
 async function main() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-api-"));
+  const dir = args.dir ? path.resolve(args.dir) : await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-api-"));
+  if (args.dir) await fs.mkdir(dir, { recursive: true });
   const log = getLogger().child({ component: "bench" });
   const pgs = await startEmbeddedPostgres(dir, log);
   // the PDF signs nothing here, but reads the audit checkpoint key: this bench's own secret key file
@@ -314,8 +346,11 @@ async function main() {
   let failed = 0;
   try {
     await applyMigrations(pgs.url);
-    process.stdout.write(`seeding ${IMAGES} images, ${EVENTS} events into ${dir}\n`);
-    await seed(pgs.url);
+    if (await seeded(pgs.url, "cluster-1")) process.stdout.write(`reusing the seeded database in ${dir}\n`);
+    else {
+      process.stdout.write(`seeding ${IMAGES} images, ${EVENTS} events into ${dir}\n`);
+      await seed(pgs.url);
+    }
     const db = createDb(pgs.url, 8);
     const q = (o: Record<string, string>) => imageListQuery.parse(o);
     const signer = `key:sha256:${"c4ca4238a0b923820dcc509a6f75849b".repeat(2)}`; // md5("1") twice
@@ -334,6 +369,8 @@ async function main() {
     // measure real answers, not empty ones
     const all = await listImages(db, q({}));
     if (all.total !== IMAGES || all.rows.length !== 50) throw new Error(`image list returned ${all.total} images (${all.rows.length} rows), expected ${IMAGES}`);
+    const inCluster = await listImages(db, q({ cluster: "cluster-3" }));
+    if (inCluster.total !== IMAGES / CLUSTERS) throw new Error(`cluster-3 runs ${inCluster.total} images, expected ${IMAGES / CLUSTERS}`);
     process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);
     if (!(await measure("getOverview (30-day trend)", () => getOverview(db), 100))) failed++;
     // everything the overview page (app/page.tsx) reads: one snapshot's figures, the fleet trend of its
@@ -357,13 +394,13 @@ async function main() {
     process.stdout.write(`(namespace cluster-3/ns-42: ${drill.containers} containers in ${drill.workloads.length} workloads)\n`);
     if (!(await measure("namespace drill-down (workloads + detail)", () => Promise.all([getNamespaceWorkloads(db, "cluster-3", "ns-42"), getNamespaceDetail(db, "cluster-3", "ns-42")]), 150))) failed++;
     if (!(await measure("cluster page (trend, namespaces, scans)", () => getClusterDetail(db, "cluster-3"), 150))) failed++;
-    await seedPdfCluster(pgs.url);
+    if (!(await seeded(pgs.url, "cluster-pdf"))) await seedPdfCluster(pgs.url);
     if (!(await measurePdf(db, pgs.url))) failed++;
     await db.$disconnect();
     if (!args["no-browser"] && !(await measureLcp(pgs.url, path.join(dir, "app")))) failed++;
   } finally {
     await pgs.stop();
-    if (args.keep) process.stdout.write(`kept ${dir}\n`);
+    if (args.keep || args.dir) process.stdout.write(`kept ${dir}\n`);
     else await fs.rm(dir, { recursive: true, force: true });
   }
   process.exit(failed ? 1 : 0);

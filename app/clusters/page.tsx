@@ -16,7 +16,7 @@ export default async function ClustersPage() {
   await requireUser();
   const db = getDb();
   const [overview, list, clusters] = await Promise.all([
-    getOverview(db, { trendDays: 1 }),
+    getOverview(db, { trendDays: 0 }),
     listNamespaceCoverage(db),
     db.cluster.findMany({ orderBy: { name: "asc" }, select: { name: true, enabled: true, server: true, lastInventoryAt: true, lastError: true } }),
   ]);

@@ -1,5 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
+import { Prisma } from "@/lib/generated/prisma/client";
 import { FIGURE_KEYS, FIGURES_SELECT, coverage, coverageBase, pickFigures as pick, type CoverageFigures } from "@/lib/coverage/compute";
 import { overviewDto, type OverviewDto } from "@/lib/dto/read";
 import { getEnv } from "@/lib/env";
@@ -22,18 +23,18 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
   const latestFleet = await db.coverageSnapshot.findFirst({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" } });
   const at = latestFleet?.takenAt;
   const [clusterRows, nsRows, trend, failures, lastScan, reevaluation, policies, clusterStates, firstRun] = await Promise.all([
-    at
-      ? db.coverageSnapshot.findMany({ where: { scope: "cluster", takenAt: at }, include: { cluster: { select: { name: true } } } })
-      : Promise.resolve([]),
-    at
-      ? db.coverageSnapshot.findMany({ where: { scope: "namespace", takenAt: at }, include: { cluster: { select: { name: true } } } })
-      : Promise.resolve([]),
-    db.coverageSnapshot.findMany({
-      where: { scope: "fleet", takenAt: { gte: since }, containersTotal: { gt: 0 } },
-      orderBy: { takenAt: "desc" },
-      select: { takenAt: true, ...FIGURES_SELECT },
-      take: 2000,
-    }),
+    at ? snapshotRows(db, "cluster", at) : Promise.resolve([]),
+    // every namespace row of the snapshot is ranked (by the one coverage ratio), its figures only
+    at ? snapshotRows(db, "namespace", at) : Promise.resolve([]),
+    // trendDays 0: no trend (the overview page draws getCoverageTrend's)
+    opts.trendDays === 0
+      ? Promise.resolve([])
+      : db.coverageSnapshot.findMany({
+          where: { scope: "fleet", takenAt: { gte: since }, containersTotal: { gt: 0 } },
+          orderBy: { takenAt: "desc" },
+          select: { takenAt: true, ...FIGURES_SELECT },
+          take: 2000,
+        }),
     newestFailures(db, 10),
     db.scan.findFirst({
       where: { kind: { in: ["full", "cluster"] } },
@@ -62,7 +63,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
     },
     clusters: clusterRows
       .map((r) => {
-        const name = r.cluster?.name ?? "(deleted)";
+        const name = r.cluster ?? "(deleted)";
         const s = stateOf.get(name);
         return {
           cluster: name,
@@ -76,7 +77,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
       // a known cluster without containers in the snapshot (empty, or never listed) is shown too
       .concat(
         clusterStates
-          .filter((c) => !clusterRows.some((r) => r.cluster?.name === c.name))
+          .filter((c) => !clusterRows.some((r) => r.cluster === c.name))
           .map((c) => ({
             cluster: c.name,
             ...ZERO,
@@ -89,7 +90,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
       .sort((a, b) => a.cluster.localeCompare(b.cluster)),
     worstNamespaces: nsRows
       .map((r) => ({
-        cluster: r.cluster?.name ?? "(deleted)",
+        cluster: r.cluster ?? "(deleted)",
         namespace: r.namespace ?? "",
         ...pick(r),
         coveragePct: coverage(r) ?? 0,
@@ -103,23 +104,7 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
     stale: latestFleet?.staleGroups ?? [],
     reevaluation: reevaluation ? { ...reevaluation, createdAt: reevaluation.createdAt.toISOString() } : null,
     firstRun,
-    newestFailures: failures.map((v) => {
-      const pod = v.container.pod;
-      const reasons = (v.reasons as { message?: string }[] | null) ?? [];
-      return {
-        containerId: v.containerId,
-        cluster: pod.cluster.name,
-        namespace: pod.namespace.name,
-        workload: pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`,
-        imageId: v.container.imageId,
-        image: v.container.imageRef,
-        policy: v.policy.name,
-        mode: v.policy.mode,
-        verdict: v.value,
-        reason: reasons[0]?.message ?? null,
-        changedAt: v.changedAt.toISOString(),
-      };
-    }),
+    newestFailures: failures.map((f) => ({ ...f, changedAt: f.changedAt.toISOString() })),
     lastScan: lastScan
       ? {
           id: lastScan.id,
@@ -137,25 +122,56 @@ export async function getOverview(db: Db, opts: { trendDays?: number; now?: Date
 
 /**
  * The newest definite failures (failed, unsigned) and errors with nothing known before, of running
- * containers; stale ones are grouped apart. One index-led read per value ("Verdict"(value, changedAt),
- * newest first, stopping at `take`), merged: never a sort of every failing verdict of the fleet.
+ * containers; stale ones are grouped apart. One statement: an index-led read per value
+ * ("Verdict"(value, changedAt), newest first, stopping at `take`), merged, then the ten rows joined to
+ * their container, pod, namespace, cluster, workload and policy — never a sort of every failing
+ * verdict of the fleet, nor a query per relation.
  */
 async function newestFailures(db: Db, take: number) {
-  const include = {
-    policy: { select: { name: true, mode: true } },
-    container: { include: { pod: { include: { namespace: true, cluster: true, workload: true } } } },
-  } as const;
-  const running = { container: { pod: { deletedAt: null } } };
-  const lists = await Promise.all([
-    db.verdict.findMany({ where: { value: "failed", ...running }, orderBy: { changedAt: "desc" }, take, include }),
-    db.verdict.findMany({ where: { value: "unsigned", ...running }, orderBy: { changedAt: "desc" }, take, include }),
-    db.verdict.findMany({ where: { value: "error", lastKnownValue: null, ...running }, orderBy: { changedAt: "desc" }, take, include }),
-  ]);
-  return lists
-    .flat()
-    .sort((a, b) => b.changedAt.getTime() - a.changedAt.getTime())
-    .slice(0, take);
+  const newest = (where: Prisma.Sql) => Prisma.sql`(
+    SELECT v.id FROM "Verdict" v JOIN "Container" c ON c.id = v."containerId" JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    WHERE ${where} ORDER BY v."changedAt" DESC LIMIT ${take})`;
+  return db.$queryRaw<FailureRow[]>`
+    SELECT v."containerId"::text AS "containerId", cl.name AS cluster, n.name AS namespace,
+           CASE WHEN w.id IS NULL THEN 'Pod/' || p.name ELSE w.kind::text || '/' || w.name END AS workload,
+           c."imageId"::text AS "imageId", c."imageRef" AS image, pol.name AS policy, pol.mode::text AS mode,
+           v.value::text AS verdict, v.reasons->0->>'message' AS reason, v."changedAt"
+    FROM "Verdict" v
+    JOIN "Container" c ON c.id = v."containerId"
+    JOIN "Pod" p ON p.id = c."podId"
+    JOIN "Namespace" n ON n.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+    JOIN "Policy" pol ON pol.id = v."policyId"
+    WHERE v.id IN (${newest(Prisma.sql`v.value = 'failed'`)} UNION ALL ${newest(Prisma.sql`v.value = 'unsigned'`)}
+                   UNION ALL ${newest(Prisma.sql`v.value = 'error' AND v."lastKnownValue" IS NULL`)})
+    ORDER BY v."changedAt" DESC, v.id
+    LIMIT ${take}`;
 }
+
+interface FailureRow {
+  containerId: string;
+  cluster: string;
+  namespace: string;
+  workload: string;
+  imageId: string | null;
+  image: string;
+  policy: string;
+  mode: string;
+  verdict: string;
+  reason: string | null;
+  changedAt: Date;
+}
+
+/** The figures of one scope's rows of a snapshot, with their cluster's name: one narrow read, no relation query. */
+async function snapshotRows(db: Db, scope: "cluster" | "namespace", at: Date) {
+  return db.$queryRaw<(CoverageFigures & { cluster: string | null; namespace: string | null })[]>`
+    SELECT cl.name AS cluster, s.namespace, ${FIGURE_COLUMNS}
+    FROM "CoverageSnapshot" s LEFT JOIN "Cluster" cl ON cl.id = s."clusterId"
+    WHERE s.scope = ${scope}::"CoverageScope" AND s."takenAt" = ${at}`;
+}
+
+const FIGURE_COLUMNS = Prisma.raw(FIGURE_KEYS.map((k) => `s."${k}"`).join(", "));
 
 const rank = (stage: string) => (stage === "configuration" ? 0 : stage === "inventory" ? 1 : 2);
 

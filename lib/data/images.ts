@@ -9,7 +9,10 @@ import { factId } from "@/lib/trust/facts";
 
 /** Images with running containers, filtered, sorted and paginated on the server. */
 export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageListDto> {
-  const refMatches = q.q ? await imagesByReference(db, q.q) : [];
+  const [refMatches, cluster] = await Promise.all([
+    q.q ? imagesByReference(db, q.q) : [],
+    q.cluster && !q.namespace ? db.cluster.findUnique({ where: { name: q.cluster }, select: { id: true } }) : null,
+  ]);
   const running: Prisma.ContainerWhereInput = {
     pod: {
       deletedAt: null,
@@ -18,9 +21,16 @@ export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageL
     },
   };
   const where: Prisma.ImageWhereInput = {
-    // Without a cluster or namespace filter, the denormalized count (kept by every scan) answers
-    // "is it running" without a join over containers and pods.
-    ...(q.cluster || q.namespace ? { containers: { some: running } } : { runningContainers: { gt: 0 } }),
+    // Denormalized where each image runs (kept by every scan and watch: lib/scan/persist-inventory
+    // updateRunningContainers, lib/scan/evaluate-image): without a namespace filter, the count answers
+    // "is it running" and the cluster ids "does it run in this cluster" (GIN index), without a join over
+    // containers and pods.
+    ...(q.namespace
+      ? { containers: { some: running } }
+      : q.cluster
+        ? // an unknown cluster runs nothing
+          cluster ? { runningClusters: { has: cluster.id } } : { id: { in: [] } }
+        : { runningContainers: { gt: 0 } }),
     ...(q.verdict ? { verdict: q.verdict } : {}),
     ...(q.registry ? { registry: q.registry } : {}),
     ...(q.signer ? { signers: { has: q.signer } } : {}),

@@ -91,9 +91,10 @@ export interface PdfSink {
 }
 
 /**
- * Renders the report: into `sink` as pdfkit produces it, or into one Buffer without a sink. The pages
- * are held until the end (`bufferPages`: the footer names the page count), so memory follows the
- * report's content; no second copy of the file is made when writing to a sink.
+ * Renders the report: into `sink` as pdfkit produces it, or into one Buffer without a sink. Each page
+ * is written out when the next one starts (no `bufferPages`), so with a sink memory holds one page, not
+ * the report: its footer is drawn when it starts and numbers it ("Page 3"); the last page says how many
+ * there are. No second copy of the file is made when writing to a sink.
  */
 export function renderAuditorPdf(r: AuditorReport): Promise<Buffer>;
 export function renderAuditorPdf(r: AuditorReport, sink: PdfSink): Promise<void>;
@@ -103,7 +104,6 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     // landscape: a digest (71 characters), its image and where it runs fit on one line
     layout: "landscape",
     margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: MARGIN + FOOTER },
-    bufferPages: true,
     compress: true,
     info: {
       Title: "Signet compliance report",
@@ -114,6 +114,33 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
   });
 
   const width = doc.page.width - MARGIN * 2;
+  // ---- footers: drawn on each page as it starts (a page is written out when the next one starts)
+  let pages = 0;
+  // pdfkit keeps the current font and fill colour in the document; a page break can happen inside a
+  // paragraph, which goes on in the font and colour it had after the footer is drawn
+  const state = doc as unknown as { _font: unknown; _fontSize: number; _fillColor?: [PDFKit.Mixins.ColorValue, number] };
+  const footer = () => {
+    pages += 1;
+    const saved = { font: state._font, size: state._fontSize, color: state._fillColor, x: doc.x, y: doc.y, bottom: doc.page.margins.bottom };
+    // text below the bottom margin would start a new page: the footer writes inside a margin of 0
+    doc.page.margins.bottom = 0;
+    const y = doc.page.height - MARGIN - FOOTER + 10;
+    doc.font("Helvetica").fontSize(7).fillColor("#64748b");
+    doc.text(pdfSafe(`Signet compliance report, ${day(r.from)} to ${day(r.to)}, generated ${utc(r.generatedAt)}`), MARGIN, y, { width: width - 60, lineBreak: false });
+    doc.text(`Page ${pages}`, MARGIN + width - 60, y, { width: 60, align: "right", lineBreak: false });
+    doc.text(`Signed with the export key sha256:${r.exportKey.slice(0, 16)}...; verify: cosign verify-blob --key signet-export.pub --signature <file>.sig <file>`, MARGIN, y + 9, {
+      width,
+      lineBreak: false,
+    });
+    doc.page.margins.bottom = saved.bottom;
+    state._font = saved.font;
+    state._fontSize = saved.size;
+    if (saved.color) doc.fillColor(saved.color[0], saved.color[1]);
+    doc.x = saved.x;
+    doc.y = saved.y;
+  };
+  footer();
+  doc.on("pageAdded", footer);
   const bottom = () => doc.page.height - MARGIN - FOOTER;
   const ensure = (h: number) => {
     if (doc.y + h > bottom()) doc.addPage();
@@ -343,21 +370,9 @@ export function renderAuditorPdf(r: AuditorReport, sink?: PdfSink): Promise<Buff
     { size: 8, color: "#475569" },
   );
 
-  // ---- footers
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    // text below the bottom margin would start a new page: the footer writes inside a margin of 0
-    doc.page.margins.bottom = 0;
-    const y = doc.page.height - MARGIN - FOOTER + 10;
-    doc.font("Helvetica").fontSize(7).fillColor("#64748b");
-    doc.text(pdfSafe(`Signet compliance report, ${day(r.from)} to ${day(r.to)}, generated ${utc(r.generatedAt)}`), MARGIN, y, { width: width - 60, lineBreak: false });
-    doc.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN + width - 60, y, { width: 60, align: "right", lineBreak: false });
-    doc.text(`Signed with the export key sha256:${r.exportKey.slice(0, 16)}...; verify: cosign verify-blob --key signet-export.pub --signature <file>.sig <file>`, MARGIN, y + 9, {
-      width,
-      lineBreak: false,
-    });
-  }
+  ensure(24);
+  doc.moveDown(0.5);
+  para(`End of the report (${pages} pages).`, { size: 8, color: "#475569" });
   doc.end();
   return drain(doc, sink);
 }

@@ -84,11 +84,12 @@ interface LoadedImage {
   digest: string;
   verdict: CoverageVerdict | null;
   runningContainers: number;
+  runningClusters: string[];
   signers: string[];
   containers: Array<{
     id: string;
     imageRef: string;
-    pod: { name: string; namespace: { name: string; labels: unknown }; cluster: { name: string }; workload: { kind: string; name: string } | null };
+    pod: { name: string; namespace: { name: string; labels: unknown }; cluster: { id: string; name: string }; workload: { kind: string; name: string } | null };
     verdicts: Array<{ id: string; policyId: string; policyVersion: number; value: VerdictValue | "unmatched"; lastKnownValue: string | null; reasons: unknown; evidenceIds: string[] }>;
   }>;
 }
@@ -96,11 +97,12 @@ interface LoadedImage {
 /** Three flat queries (images, live containers with pod / namespace / cluster / workload, verdicts). */
 async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<LoadedImage[]> {
   const images = await tx.$queryRaw<Array<Omit<LoadedImage, "containers">>>`
-    SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", signers FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
+    SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", COALESCE("runningClusters", '{}')::text[] AS "runningClusters", signers
+    FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
   const containers = await tx.$queryRaw<
-    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; cluster: string; workloadKind: string | null; workloadName: string | null }>
+    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null }>
   >`
-    SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.name AS namespace, ns.labels, cl.name AS cluster,
+    SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.name AS namespace, ns.labels, cl.id::text AS "clusterId", cl.name AS cluster,
            w.kind::text AS "workloadKind", w.name AS "workloadName"
     FROM "Container" c
     JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
@@ -125,7 +127,7 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
       pod: {
         name: c.pod,
         namespace: { name: c.namespace, labels: c.labels },
-        cluster: { name: c.cluster },
+        cluster: { id: c.clusterId, name: c.cluster },
         workload: c.workloadKind && c.workloadName ? { kind: c.workloadKind, name: c.workloadName } : null,
       },
       verdicts: verdictsOf.get(c.id) ?? [],
@@ -141,7 +143,7 @@ interface Plan {
   events: NewAuditEvent[];
   removals: string[];
   untouched: string[];
-  images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; signers: string[] }>;
+  images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; runningClusters: string[]; signers: string[] }>;
 }
 
 /** Every policy's verdict for the image's evidence (the same for all its containers). */
@@ -236,17 +238,24 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   // the denormalized image columns, for the images whose values changed, in one statement
   const changedImages = plan.images.filter((u) => {
     const prev = byId.get(u.id)!;
-    return prev.verdict !== u.verdict || prev.runningContainers !== u.runningContainers || canonicalJson(prev.signers) !== canonicalJson(u.signers);
+    return (
+      prev.verdict !== u.verdict ||
+      prev.runningContainers !== u.runningContainers ||
+      canonicalJson(prev.runningClusters) !== canonicalJson(u.runningClusters) ||
+      canonicalJson(prev.signers) !== canonicalJson(u.signers)
+    );
   });
   if (changedImages.length) {
     await tx.$executeRaw`
       UPDATE "Image" i SET
         verdict = u.verdict::"VerdictValue",
         "runningContainers" = u.running,
+        "runningClusters" = ARRAY(SELECT jsonb_array_elements_text(u.clusters::jsonb))::uuid[],
         signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb))
       FROM unnest(${changedImages.map((u) => u.id)}::uuid[], ${changedImages.map((u) => u.verdict)}::text[],
-                  ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.signers))}::text[])
-        AS u(id, verdict, running, signers)
+                  ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.runningClusters))}::text[],
+                  ${changedImages.map((u) => JSON.stringify(u.signers))}::text[])
+        AS u(id, verdict, running, clusters, signers)
       WHERE i.id = u.id`;
   }
   // what these verdicts were computed from, for the cheap check of the next evaluation
@@ -361,6 +370,8 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
     id: image.id,
     verdict: perContainer.length ? overallVerdict(perContainer) : null,
     runningContainers: image.containers.length,
+    // sorted as updateRunningContainers sorts them (uuid order = the order of their lowercase text)
+    runningClusters: [...new Set(image.containers.map((c) => c.pod.cluster.id))].sort(),
     signers: signerIds(input.facts),
   });
   return { containers: image.containers.length, verdicts, changed: changedCount };

@@ -254,27 +254,29 @@ export async function persistInventoryChanges(db: Db, changes: InventoryChanges,
 }
 
 /**
- * Keeps the denormalized count of running containers true for the given images (every image when
- * `imageIds` is undefined), including images whose last pod just went away: one aggregate over the
- * live containers, not a count per image.
+ * Keeps the denormalized count of running containers and the clusters they are in (sorted ids) true
+ * for the given images (every image when `imageIds` is undefined), including images whose last pod
+ * just went away: one aggregate over the live containers, not a count per image.
  */
 export async function updateRunningContainers(db: Db, imageIds?: readonly string[]): Promise<void> {
   if (imageIds === undefined) {
     await db.$executeRaw`
-      UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
+      UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0), "runningClusters" = COALESCE(n.clusters, '{}')
       FROM "Image" i2
-      LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+      LEFT JOIN (SELECT c."imageId", count(*)::int AS count, array_agg(DISTINCT p."clusterId" ORDER BY p."clusterId") AS clusters
+                 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
                  WHERE c."imageId" IS NOT NULL GROUP BY c."imageId") n ON n."imageId" = i2.id
-      WHERE i2.id = i.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+      WHERE i2.id = i.id AND (i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0) OR i."runningClusters" IS DISTINCT FROM COALESCE(n.clusters, '{}'))`;
     return;
   }
   if (imageIds.length === 0) return;
   await db.$executeRaw`
-    UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0)
+    UPDATE "Image" i SET "runningContainers" = COALESCE(n.count, 0), "runningClusters" = COALESCE(n.clusters, '{}')
     FROM unnest(${[...imageIds]}::uuid[]) AS t(id)
-    LEFT JOIN (SELECT c."imageId", count(*)::int AS count FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    LEFT JOIN (SELECT c."imageId", count(*)::int AS count, array_agg(DISTINCT p."clusterId" ORDER BY p."clusterId") AS clusters
+               FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
                WHERE c."imageId" = ANY(${[...imageIds]}::uuid[]) GROUP BY c."imageId") n ON n."imageId" = t.id
-    WHERE i.id = t.id AND i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0)`;
+    WHERE i.id = t.id AND (i."runningContainers" IS DISTINCT FROM COALESCE(n.count, 0) OR i."runningClusters" IS DISTINCT FROM COALESCE(n.clusters, '{}'))`;
 }
 
 type Tx = Parameters<Parameters<typeof withTransaction>[1]>[0];

@@ -51,5 +51,8 @@ spec:
            CASE WHEN i."verdict" = 'verified' THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('message', 'no signature by build')) END
     FROM "Container" ct JOIN "Pod" p ON p."id" = ct."podId" JOIN "Image" i ON i."id" = ct."imageId"
     WHERE p."clusterId" = ${cluster.id}::uuid`;
+  // where each image runs (the image list's cluster filter), as a scan keeps it
+  const { updateRunningContainers } = await import("@/lib/scan/persist-inventory");
+  await updateRunningContainers(db);
   return { clusterId: cluster.id, policyId: policy.id };
 }

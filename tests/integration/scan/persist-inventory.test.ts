@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import type { ClusterInventory, ContainerRecord, PodRecord, WorkloadRef } from "@/lib/kube/types";
-import { keepInventory, persistInventory, persistInventoryChanges, persistRejections, storedListVersions } from "@/lib/scan/persist-inventory";
+import { keepInventory, persistInventory, persistInventoryChanges, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -147,6 +147,10 @@ describe("persist a cluster inventory with set-based upserts", () => {
     expect(added.imageIds).toEqual([imageB.id]);
     expect(added.namespaceImageIds.sort()).toEqual([imageA.id, imageB.id].sort());
     expect(imageB.runningContainers).toBe(1);
+    // where each image runs, for the image list's cluster filter: kept with the count
+    const watched = await db.cluster.findUniqueOrThrow({ where: { name: "watched" } });
+    const runsIn = async (imageId: string) => (await db.image.findUniqueOrThrow({ where: { id: imageId } })).runningClusters;
+    expect(imageB.runningClusters).toEqual([watched.id]);
     expect((await liveIn("b")).deletedAt).toBeNull();
     expect((await db.namespace.findFirstOrThrow({ where: { name: "pay", cluster: { name: "watched" } } })).labels).toEqual({ env: "staging" });
     expect((await db.cluster.findUniqueOrThrow({ where: { name: "watched" } })).inventoryHash).toBeNull();
@@ -158,6 +162,12 @@ describe("persist a cluster inventory with set-based upserts", () => {
     expect(gone.touchedImageIds).toEqual([imageA.id]);
     expect((await liveIn("a")).deletedAt).toEqual(t2);
     expect((await db.image.findUniqueOrThrow({ where: { id: imageA.id } })).runningContainers).toBe(0);
+    expect(await runsIn(imageA.id)).toEqual([]);
+    expect(await runsIn(imageB.id)).toEqual([watched.id]);
+    // the scan's recount of every image agrees
+    await updateRunningContainers(db);
+    expect(await runsIn(imageA.id)).toEqual([]);
+    expect(await runsIn(imageB.id)).toEqual([watched.id]);
 
     // a full list taken before both changes (a scan's) is written after them: b stays, a stays deleted
     const stale = { ...inventory([pod("pay", "a", [container("app", "acme/a", dig(11))])], new Date("2026-11-26T10:00:04Z")), cluster };

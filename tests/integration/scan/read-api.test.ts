@@ -69,6 +69,9 @@ describe("read API data layer over evaluated inventory", () => {
     expect((await listImages(db, imageListQuery.parse({ verdict: "verified" }))).rows.map((r) => r.digest)).toEqual([d(1), d(2)]);
     expect((await listImages(db, imageListQuery.parse({ namespace: "web" }))).total).toBe(2);
     expect((await listImages(db, imageListQuery.parse({ cluster: "nope" }))).total).toBe(0);
+    // the cluster filter (the cluster page's links) reads where each image runs, as the scan wrote it
+    expect((await listImages(db, imageListQuery.parse({ cluster: "prod" }))).total).toBe(5);
+    expect((await listImages(db, imageListQuery.parse({ cluster: "prod", verdict: "verified" }))).rows.map((r) => r.digest)).toEqual([d(1), d(2)]);
     expect((await listImages(db, imageListQuery.parse({ registry: "docker.io" }))).total).toBe(2);
     expect((await listImages(db, imageListQuery.parse({ signer: `key:${publicKeyFingerprint(PEM)}` }))).total).toBe(2);
     expect((await listImages(db, imageListQuery.parse({ q: "PAY" }))).total).toBe(3);
