@@ -23,7 +23,8 @@ import { admissionResponse, admissionReviewSchema, reviewedObject } from "@/lib/
  * Callers (docs/decisions/0018): with a client CA and/or a token file configured, a POST whose caller
  * does not authenticate (lib/admission/caller-auth) gets 401 before its body is read — nothing is
  * evaluated or recorded; refusals are counted and logged at most once a minute per source, never with
- * what was presented. The CA and token files are re-read on change like the certificate. With neither,
+ * what was presented. The CA and token files are re-read on change like the certificate (a CA change
+ * closes the connections verified under the previous CA, busy ones after their answer). With neither,
  * every review is evaluated as from an unauthenticated caller (its records say so) and at most
  * `unauthenticatedRateLimit` reviews a second per source address are evaluated; the rest get 429.
  */
@@ -240,12 +241,27 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
   // a client certificate is asked for but not required by the handshake: /healthz (the kubelet's probes)
   // stays open, and a caller without one gets a 401 it can read instead of a failed handshake
   const tlsOptions = (f: ServingFiles): tls.SecureContextOptions => ({ ...f, minVersion: "TLSv1.2" });
+  // A client certificate is verified once, at the handshake, against the CA then in force. A changed CA
+  // therefore ends the connections verified under the previous one — idle ones at once, busy ones once
+  // their current answer is sent (`connection: close`) — so that every request after the change is
+  // judged by the CA now in force: a caller keeping its connection busy (as the API server does) would
+  // otherwise keep the trust of a CA taken out of the file for as long as it liked.
+  let caGeneration = 0;
+  const verifiedUnder = new WeakMap<object, number>();
+  const answering = new Set<http.ServerResponse>();
+  const closeAfterAnswer = (res: http.ServerResponse) => {
+    if (!res.headersSent) res.setHeader("connection", "close");
+  };
   const server = https.createServer({ ...tlsOptions(current), ...(auth.clientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => {
+    answering.add(res);
+    res.once("close", () => answering.delete(res));
+    if (auth.clientCertificate && verifiedUnder.get(req.socket) !== caGeneration) closeAfterAnswer(res);
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, "admission request failed");
       refuse(res, "internal", "Internal error.");
     });
   });
+  server.on("secureConnection", (socket) => verifiedUnder.set(socket, caGeneration));
   // a client that never finishes its body does not hold a socket for long
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -254,9 +270,15 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
     try {
       const next = readServing(opts.certFile, opts.keyFile, opts.clientCaFile);
       if (sameFiles(next, current)) return true;
+      const caChanged = !(next.ca && current.ca ? next.ca.equals(current.ca) : next.ca === current.ca);
       server.setSecureContext(tlsOptions(next));
       current = next;
-      log.info({ certFile: opts.certFile, clientCaFile: opts.clientCaFile }, "webhook certificate (and client CA) reloaded");
+      if (caChanged) {
+        caGeneration++;
+        server.closeIdleConnections();
+        for (const res of answering) closeAfterAnswer(res);
+      }
+      log.info({ certFile: opts.certFile, clientCaFile: opts.clientCaFile, clientCaChanged: caChanged }, "webhook certificate (and client CA) reloaded");
       return true;
     } catch (err) {
       log.error({ err: (err as Error).message, certFile: opts.certFile, clientCaFile: opts.clientCaFile }, "webhook certificate not reloaded: the new certificate, key or client CA do not load; keeping the previous ones");

@@ -276,10 +276,40 @@ describe("client CA rotation", () => {
       await fs.rename(`${caFile}.link`, caFile);
       await waitFor(async () => ((await fresh(next)) === 200 ? true : undefined), 20_000, "the new CA's certificate accepted");
       expect(await fresh(client)).toBe(200);
-      // step 2: the old CA removed: its certificates are refused, the new one's still accepted
-      await publish(nextCa);
-      await waitFor(async () => ((await fresh(client)) === 401 ? true : undefined), 20_000, "the old CA's certificate refused");
-      expect(await fresh(next)).toBe(200);
+      // a caller with the old CA's certificate keeps its connection busy (as the API server does)
+      const kept = await agentWith(client);
+      const skip = async () => {
+        const res = await fetch(`${webhook.url}/validate`, {
+          method: "POST",
+          dispatcher: kept,
+          headers: { "content-type": "application/json", authorization: `Bearer ${token2}` },
+          body: JSON.stringify(admissionReview(crypto.randomUUID(), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm", namespace: "prod" } })),
+        });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await skip()).toBe(200);
+      let busy = true;
+      const statuses: number[] = [];
+      const keptBusy = (async () => {
+        while (busy) {
+          statuses.push(await skip().catch(() => 0));
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      try {
+        // step 2: the old CA removed: its certificates are refused, the new one's still accepted
+        await publish(nextCa);
+        await waitFor(async () => ((await fresh(client)) === 401 ? true : undefined), 20_000, "the old CA's certificate refused");
+        expect(await fresh(next)).toBe(200);
+        // ... on a connection made before the change too: the CA is in force for every request after it
+        const seen = statuses.length;
+        await waitFor(async () => (statuses.slice(seen).includes(401) ? true : undefined), 15_000, "the old CA's certificate refused on a connection made before the change");
+        expect(statuses.slice(seen).at(-1)).toBe(401);
+      } finally {
+        busy = false;
+        await keptBusy;
+      }
       expect(await fresh(rogue)).toBe(401);
       // an update that is not a CA is refused and logged; the CA in force stays
       await publish("not a certificate\n");
