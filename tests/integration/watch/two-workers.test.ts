@@ -266,14 +266,15 @@ describe("two workers: one revalidation per repository, one notification per fai
       // (unless that worker's own watch check got there first: either way, the other process runs one)
       const hot = await db.image.findFirstOrThrow({ where: { repository: "apps/svc-0" } });
       await sendJob(boss, imageCheck, { imageIds: [first.id, hot.id], mode: "scan", trigger: "test" });
-      await waitFor(async () => ((await racing()).active === 2 ? true : undefined), 60_000, "two checks of the new digest running, one per worker");
+      // (both waits together stay below the held request's timeout and the claim's lifetime, 120 s)
+      await waitFor(async () => ((await racing()).active === 2 ? true : undefined), 45_000, "two checks of the new digest running, one per worker");
       // the second waits for the first's claim (its poll is the last statement of one of its connections)
       await waitFor(
         async () => {
           const waiting = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%FROM "ImageDiscoveryClaim" WHERE "imageId"%token <>%'`;
           return waiting[0]!.n > 0 ? true : undefined;
         },
-        60_000,
+        45_000,
         "the second check waiting on the first one's discovery claim",
       );
     } finally {
