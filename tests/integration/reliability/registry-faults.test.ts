@@ -38,7 +38,8 @@ describe("scan under registry faults", () => {
       KUBECONFIG: kube.kubeconfigPath,
       SIGNET_KUBE_CONTEXTS: "admin",
       SIGNET_REGISTRY_INSECURE: proxy.host,
-      SIGNET_REGISTRY_TIMEOUT_MS: "500",
+      // short enough that the faults' unanswered requests cost little, long enough for a clean answer on a loaded machine
+      SIGNET_REGISTRY_TIMEOUT_MS: "2000",
     });
     resetEnvCache();
     const key = generateSigningKey();
