@@ -4,6 +4,8 @@
  * new values. Pure, and only from what the event stores — events never hold secrets (passwords, registry
  * secrets and webhook URLs are not written to the log), so nothing here can reveal one.
  */
+import { formatDay } from "@/lib/ui/format";
+
 export interface DescribableEvent {
   kind: string;
   actor: string | null;
@@ -28,12 +30,20 @@ function str(v: unknown): string {
   return String(v);
 }
 
+/** Fields holding a day (stored as an ISO moment): shown as the dashboard's one day format, "2027-01-31". */
+const DAY_FIELDS = new Set(["rotateBy"]);
+
+/** A field's value as the summary shows it. */
+function value(field: string, v: unknown): string {
+  return DAY_FIELDS.has(field) && typeof v === "string" && v !== "" ? formatDay(v) : str(v);
+}
+
 /** "field: old -> new" for each field of `from` (the values before) that the event changed. */
 function changes(d: Details, fields: readonly string[]): string {
   const from = (d.from && typeof d.from === "object" ? d.from : {}) as Details;
   return fields
     .filter((f) => f in d)
-    .map((f) => (f in from ? `${f} ${str(from[f])} -> ${str(d[f])}` : `${f} ${str(d[f])}`))
+    .map((f) => (f in from ? `${f} ${value(f, from[f])} -> ${value(f, d[f])}` : `${f} ${value(f, d[f])}`))
     .join(", ");
 }
 

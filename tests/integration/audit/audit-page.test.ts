@@ -63,7 +63,7 @@ describe("audit page: what changed, actor filter, text search", () => {
       "created policy release-signed v1 (mode audit, source signet)",
       "changed policy release-signed: v1 -> v2, mode audit -> enforce",
       expect.stringMatching(/^added key release-2026 \(sha256:[0-9a-f]{64}, source manual\)$/),
-      "changed key release-2026: owner none -> platform, rotateBy none -> 2027-01-31T00:00:00.000Z",
+      "changed key release-2026: owner none -> platform, rotateBy none -> 2027-01-31",
       "changed trust settings: reminderDays 30 -> 14",
       "added registry credentials for registry.example.test (user robot, with a secret)",
     ]);
