@@ -86,8 +86,8 @@ interface PathFigures {
  * The worker path: `workers` real worker processes, scans sent through pg-boss as "scan now" sends
  * them: a full scan, then (with `rescan`) a second one with nothing changed by the same worker (which
  * does not follow the clusters: it lists them), then the worker restarted as production runs it, with
- * the pod watch (SIGNET_WATCH, the default), and once its watches are in step two more scans taking
- * the pods from them (the second is the steady state of periodic rescans: the goal's rescan); each
+ * the pod watch (SIGNET_WATCH, the default), and once its watches are in step two more scans keeping
+ * the inventories the watches wrote (ADR 0021) (the second is the steady state of periodic rescans: the goal's rescan); each
  * worker's peak RSS, and where the CPU went during each scan.
  */
 async function workerPath(url: string, env: Record<string, string>, opts: { workers?: number; rescan?: boolean; expected: Expected }): Promise<PathFigures> {
@@ -182,8 +182,8 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
         );
         // its first scan verifies every signature again (verification results are kept per process);
         // the periodic rescans after it are the steady state the goal is about
-        const cold = await run("rescan (watch: pods from it; first scan of the restarted worker)");
-        rescan = await run("rescan (watch: pods from it; steady state)");
+        const cold = await run("rescan (watch: stored inventory kept; first scan of the restarted worker)");
+        rescan = await run("rescan (watch: stored inventory kept; steady state)");
         listedRescan += `; first rescan after the restart ${(cold / 1000).toFixed(2)} s = ${Math.round((cold / full) * 100)} %`;
       } catch (err) {
         // a watching worker that died (e.g. its heap) is a finding, not the end of the bench
@@ -194,7 +194,8 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       }
     }
     peaks.push(...(await Promise.all(workers.map(async (w) => (await vmHwmMb(w.proc.pid!)) ?? 0))));
-    return { label, full, rescan, cpu: cpus, peakMb: Math.max(...peaks), note: `${idleMb} MB idle${n > 1 ? `; per worker ${peaks.join(" / ")} MB` : ""}${listedRescan}` };
+    const perWorker = n > 1 ? `; per worker ${peaks.join(" / ")} MB` : peaks.length > 1 ? `; listing worker ${peaks[0]} MB, watching worker ${peaks[1]} MB` : "";
+    return { label, full, rescan, cpu: cpus, peakMb: Math.max(...peaks), note: `${idleMb} MB idle${perWorker}${listedRescan}` };
   } finally {
     await boss.stop({ graceful: false });
     await stopWorkers();
