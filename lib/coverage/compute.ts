@@ -45,35 +45,10 @@ export interface StaleGroup {
  * overall verdicts. Each stale container is in exactly one group, so the groups add up to
  * `containersStale` of the same rows (when there are no more than `max` reasons).
  */
-export function staleGroups(rows: readonly ContainerVerdicts[], now: Date, max = 10): StaleGroup[] {
-  const groups = new Map<string, { reason: string; since: number; containers: number; lastKnown: Record<string, number> }>();
-  for (const r of rows) {
-    const s = containerState(r);
-    if (s.bucket !== "stale") continue;
-    let reason: string;
-    let since: number | null = null;
-    if (r.clusterStale) {
-      reason = r.clusterError?.reason ?? "the cluster could not be listed";
-      since = r.clusterError?.since ?? null;
-    } else {
-      const first = r.verdicts.indexOf("error");
-      reason = r.errorReasons?.[first] ?? "unknown reason";
-      r.verdicts.forEach((v, i) => {
-        const at = v === "error" ? (r.errorSince?.[i] ?? null) : null;
-        if (at !== null && (since === null || at < since)) since = at;
-      });
-    }
-    const at = since ?? now.getTime();
-    const g = groups.get(reason) ?? { reason, since: at, containers: 0, lastKnown: {} };
-    g.containers++;
-    g.lastKnown[s.lastKnown] = (g.lastKnown[s.lastKnown] ?? 0) + 1;
-    if (at < g.since) g.since = at;
-    groups.set(reason, g);
-  }
-  return [...groups.values()]
-    .sort((a, b) => b.containers - a.containers || a.reason.localeCompare(b.reason))
-    .slice(0, max)
-    .map((g) => ({ ...g, since: new Date(g.since).toISOString() }));
+export function staleGroups(rows: Iterable<ContainerVerdicts>, now: Date, max = 10): StaleGroup[] {
+  const acc = new CoverageAccumulator();
+  for (const r of rows) acc.add(r);
+  return acc.staleGroups(now, max);
 }
 
 /**
@@ -177,39 +152,6 @@ export function pickFigures(r: CoverageFigures): CoverageFigures {
 /** Prisma `select` of every figure. */
 export const FIGURES_SELECT = Object.fromEntries(FIGURE_KEYS.map((k) => [k, true])) as Record<(typeof FIGURE_KEYS)[number], true>;
 
-function figures(rows: readonly ContainerVerdicts[]): CoverageFigures {
-  const f: CoverageFigures = {
-    containersTotal: rows.length,
-    containersVerified: 0,
-    containersFailed: 0,
-    containersUnsigned: 0,
-    containersError: 0,
-    containersUnmatched: 0,
-    containersStale: 0,
-    containersStaleVerified: 0,
-    imagesTotal: 0,
-    imagesVerified: 0,
-  };
-  const images = new Map<string, boolean>();
-  for (const r of rows) {
-    const s = containerState(r);
-    if (s.bucket === "verified") f.containersVerified++;
-    else if (s.bucket === "failed") f.containersFailed++;
-    else if (s.bucket === "unsigned") f.containersUnsigned++;
-    else if (s.bucket === "error") f.containersError++;
-    else if (s.bucket === "stale") {
-      f.containersStale++;
-      if (s.lastKnown === "verified") f.containersStaleVerified++;
-    } else f.containersUnmatched++;
-    // a container without a known digest counts as its own image (it cannot be verified)
-    const key = r.digest ?? `unknown:${r.containerId}`;
-    images.set(key, (images.get(key) ?? true) && s.bucket === "verified");
-  }
-  f.imagesTotal = images.size;
-  f.imagesVerified = [...images.values()].filter(Boolean).length;
-  return f;
-}
-
 /** The buckets of CoverageState, in the order pages, reports and metrics list them. */
 export const BUCKETS = ["verified", "failed", "unsigned", "error", "stale", "unmatched"] as const satisfies readonly CoverageState["bucket"][];
 export type Bucket = (typeof BUCKETS)[number];
@@ -263,28 +205,127 @@ export interface CoverageSnapshotRow extends CoverageFigures {
 }
 
 /** Fleet, per-cluster and per-namespace figures in one pass over the rows. */
-export function computeCoverage(rows: readonly ContainerVerdicts[]): CoverageSnapshotRow[] {
-  const byCluster = new Map<string, ContainerVerdicts[]>();
-  const byNamespace = new Map<string, ContainerVerdicts[]>();
-  for (const r of rows) {
-    const c = byCluster.get(r.cluster);
-    if (c) c.push(r);
-    else byCluster.set(r.cluster, [r]);
-    const k = `${r.cluster}\u0000${r.namespace}`;
-    const n = byNamespace.get(k);
-    if (n) n.push(r);
-    else byNamespace.set(k, [r]);
+export function computeCoverage(rows: Iterable<ContainerVerdicts>): CoverageSnapshotRow[] {
+  const acc = new CoverageAccumulator();
+  for (const r of rows) acc.add(r);
+  return acc.rows();
+}
+
+/** The figures of one scope being counted, and whether each image seen in it is verified so far. */
+interface Tally {
+  f: CoverageFigures;
+  images: Map<number, boolean>;
+}
+
+const newTally = (): Tally => ({
+  f: {
+    containersTotal: 0,
+    containersVerified: 0,
+    containersFailed: 0,
+    containersUnsigned: 0,
+    containersError: 0,
+    containersUnmatched: 0,
+    containersStale: 0,
+    containersStaleVerified: 0,
+    imagesTotal: 0,
+    imagesVerified: 0,
+  },
+  images: new Map(),
+});
+
+/**
+ * Coverage counted row by row (computeCoverage, staleGroups): the rows themselves are not kept, so
+ * a coverage snapshot of 100,000 containers reads them in pages (lib/scan/snapshot.ts) and holds only
+ * the counts — per scope, and each image's state per scope as a number — not the rows.
+ */
+export class CoverageAccumulator {
+  private readonly fleet = newTally();
+  private readonly clusters = new Map<string, Tally>();
+  private readonly namespaces = new Map<string, Tally>();
+  /** Image key (digest, or the container for one without a digest) → a small number. */
+  private readonly imageNumbers = new Map<string, number>();
+  private readonly stale = new Map<string, { reason: string; since: number | null; sinceUnknown: boolean; containers: number; lastKnown: Record<string, number> }>();
+
+  add(r: ContainerVerdicts): void {
+    const s = containerState(r);
+    // a container without a known digest counts as its own image (it cannot be verified)
+    const key = r.digest ?? `unknown:${r.containerId}`;
+    let image = this.imageNumbers.get(key);
+    if (image === undefined) this.imageNumbers.set(key, (image = this.imageNumbers.size));
+    let c = this.clusters.get(r.cluster);
+    if (!c) this.clusters.set(r.cluster, (c = newTally()));
+    const nsKey = `${r.cluster}\u0000${r.namespace}`;
+    let n = this.namespaces.get(nsKey);
+    if (!n) this.namespaces.set(nsKey, (n = newTally()));
+    for (const t of [this.fleet, c, n]) {
+      const f = t.f;
+      f.containersTotal++;
+      if (s.bucket === "verified") f.containersVerified++;
+      else if (s.bucket === "failed") f.containersFailed++;
+      else if (s.bucket === "unsigned") f.containersUnsigned++;
+      else if (s.bucket === "error") f.containersError++;
+      else if (s.bucket === "stale") {
+        f.containersStale++;
+        if (s.lastKnown === "verified") f.containersStaleVerified++;
+      } else f.containersUnmatched++;
+      t.images.set(image, (t.images.get(image) ?? true) && s.bucket === "verified");
+    }
+    if (s.bucket === "stale") this.addStale(r, s.lastKnown);
   }
-  return [
-    { scope: "fleet", cluster: null, namespace: null, ...figures(rows) },
-    ...[...byCluster].sort(([a], [b]) => a.localeCompare(b)).map(([c, rs]) => ({ scope: "cluster" as const, cluster: c, namespace: null, ...figures(rs) })),
-    ...[...byNamespace]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, rs]) => {
-        const [c, n] = k.split("\u0000") as [string, string];
-        return { scope: "namespace" as const, cluster: c, namespace: n, ...figures(rs) };
-      }),
-  ];
+
+  private addStale(r: ContainerVerdicts, lastKnown: Verdict): void {
+    let reason: string;
+    let since: number | null = null;
+    if (r.clusterStale) {
+      reason = r.clusterError?.reason ?? "the cluster could not be listed";
+      since = r.clusterError?.since ?? null;
+    } else {
+      const first = r.verdicts.indexOf("error");
+      reason = r.errorReasons?.[first] ?? "unknown reason";
+      r.verdicts.forEach((v, i) => {
+        const at = v === "error" ? (r.errorSince?.[i] ?? null) : null;
+        if (at !== null && (since === null || at < since)) since = at;
+      });
+    }
+    let g = this.stale.get(reason);
+    if (!g) this.stale.set(reason, (g = { reason, since: null, sinceUnknown: false, containers: 0, lastKnown: {} }));
+    g.containers++;
+    g.lastKnown[lastKnown] = (g.lastKnown[lastKnown] ?? 0) + 1;
+    if (since === null) g.sinceUnknown = true;
+    else if (g.since === null || since < g.since) g.since = since;
+  }
+
+  /** Fleet, per-cluster and per-namespace figures of the rows added. */
+  rows(): CoverageSnapshotRow[] {
+    const figures = (t: Tally): CoverageFigures => {
+      let verified = 0;
+      for (const v of t.images.values()) if (v) verified++;
+      return { ...t.f, imagesTotal: t.images.size, imagesVerified: verified };
+    };
+    return [
+      { scope: "fleet", cluster: null, namespace: null, ...figures(this.fleet) },
+      ...[...this.clusters].sort(([a], [b]) => a.localeCompare(b)).map(([c, t]) => ({ scope: "cluster" as const, cluster: c, namespace: null, ...figures(t) })),
+      ...[...this.namespaces]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, t]) => {
+          const [c, n] = k.split("\u0000") as [string, string];
+          return { scope: "namespace" as const, cluster: c, namespace: n, ...figures(t) };
+        }),
+    ];
+  }
+
+  /** The stale containers of the rows added, grouped by reason (see staleGroups). */
+  staleGroups(now: Date, max = 10): StaleGroup[] {
+    return [...this.stale.values()]
+      .map(({ reason, since, sinceUnknown, containers, lastKnown }) => {
+        // since the earliest known time, `now` standing for an unknown one
+        const at = since === null ? now.getTime() : sinceUnknown ? Math.min(since, now.getTime()) : since;
+        return { reason, since: at, containers, lastKnown };
+      })
+      .sort((a, b) => b.containers - a.containers || a.reason.localeCompare(b.reason))
+      .slice(0, max)
+      .map((g) => ({ ...g, since: new Date(g.since).toISOString() }));
+  }
 }
 
 /**

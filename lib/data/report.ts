@@ -20,22 +20,35 @@ export interface PipelineQuery {
  * its last known values and whether its cluster could be listed: the rows coverage is computed from
  * (lib/coverage/compute) — by the coverage snapshots, the pipeline report and the auditor's report alike.
  */
-export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clusters?: string[]; namespace?: string; policy?: string } = {}): Promise<ContainerVerdicts[]> {
-  const raw = await db.$queryRaw<
-    {
-      id: string;
-      cluster: string;
-      clusterStale: boolean;
-      clusterError: string | null;
-      clusterErrorAt: number | null;
-      namespace: string;
-      digest: string | null;
-      verdicts: string[];
-      known: (string | null)[];
-      errorReasons: (string | null)[];
-      errorSince: (number | null)[];
-    }[]
-  >`
+export async function loadContainerVerdicts(db: Db, q: ContainerVerdictsScope = {}): Promise<ContainerVerdicts[]> {
+  return (await db.$queryRaw<ContainerVerdictsRow[]>(containerVerdictsQuery(q))).map(toContainerVerdicts);
+}
+
+export interface ContainerVerdictsScope {
+  cluster?: string;
+  clusters?: string[];
+  namespace?: string;
+  policy?: string;
+}
+
+/** A row of containerVerdictsQuery (toContainerVerdicts makes it a ContainerVerdicts). */
+export interface ContainerVerdictsRow {
+  id: string;
+  cluster: string;
+  clusterStale: boolean;
+  clusterError: string | null;
+  clusterErrorAt: number | null;
+  namespace: string;
+  digest: string | null;
+  verdicts: string[];
+  known: (string | null)[];
+  errorReasons: (string | null)[];
+  errorSince: (number | null)[];
+}
+
+/** The query of loadContainerVerdicts, for reading it in pages too (a coverage snapshot: lib/scan/snapshot.ts). */
+export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.Sql {
+  return Prisma.sql`
     SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", cl."lastError" AS "clusterError",
            (extract(epoch FROM cl."lastErrorAt") * 1000)::float8 AS "clusterErrorAt", n.name AS namespace, c.digest,
            COALESCE(array_agg(v.value::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts,
@@ -53,7 +66,10 @@ export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clust
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
     GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest`;
-  return raw.map((r) => ({
+}
+
+export function toContainerVerdicts(r: ContainerVerdictsRow): ContainerVerdicts {
+  return {
     containerId: r.id,
     cluster: r.cluster,
     namespace: r.namespace,
@@ -64,7 +80,7 @@ export async function loadContainerVerdicts(db: Db, q: { cluster?: string; clust
     errorReasons: r.errorReasons,
     errorSince: r.errorSince,
     clusterError: r.clusterError === null ? null : { reason: r.clusterError, since: r.clusterErrorAt },
-  }));
+  };
 }
 
 /**

@@ -92,6 +92,21 @@ describe("overview: stale groups from the snapshot, newest failures", () => {
     expect(after.stale.reduce((n, g) => n + g.containers, 0)).toBe(5);
   });
 
+  it("a snapshot read in pages of 3 containers has the figures and stale groups of one read at once", async () => {
+    const figuresAt = async (takenAt: Date) =>
+      (await db.coverageSnapshot.findMany({ where: { takenAt }, orderBy: [{ scope: "asc" }, { clusterId: "asc" }, { namespace: "asc" }] })).map(
+        ({ id: _id, takenAt: _t, ...rest }) => rest,
+      );
+    const whole = new Date(NOW.getTime() + 120_000);
+    const paged = new Date(NOW.getTime() + 180_000);
+    await writeCoverageSnapshot(db, whole);
+    const r = await writeCoverageSnapshot(db, paged, { pageSize: 3 });
+    // fleet, two clusters, two namespaces; 17 containers in 6 pages
+    expect(r.rows).toBe(5);
+    expect(r.fleet.containersTotal).toBe(17);
+    expect(await figuresAt(paged)).toEqual(await figuresAt(whole));
+  });
+
   it("lists the ten newest failed, unsigned and unknown verdicts of running containers, newest first", async () => {
     const o = await getOverview(db, { now: NOW });
     // p16 (deleted pod) and the stale errors are left out; west's failed verdict is older than the tenth
