@@ -13,6 +13,8 @@ export interface SignetRun {
   peakRssMb: number;
   /** Peak of each process of the command, by pid, MB. */
   peaks: Map<number, number>;
+  /** The pid of the command's first process (bin/signet.mjs). */
+  pid: number | undefined;
   /**
    * CPU seconds (user + system) of the command's processes, from this process's reaped-children
    * counters: exact when no other child of this process exits meanwhile (the benches).
@@ -70,7 +72,7 @@ export function runSignet(args: string[], env: Record<string, string>, opts: { m
       clearInterval(timer);
       await sampling;
       const ms = performance.now() - started;
-      resolve({ code, stdout, stderr, ms, peakRssMb: Math.max(0, ...peaks.values()), peaks, cpuSeconds: (await reapedCpuSeconds()) - cpu0 });
+      resolve({ code, stdout, stderr, ms, peakRssMb: Math.max(0, ...peaks.values()), peaks, pid: child.pid, cpuSeconds: (await reapedCpuSeconds()) - cpu0 });
     });
   }));
 }
