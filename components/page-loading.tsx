@@ -1,4 +1,10 @@
-export default function Loading() {
+/**
+ * What a page shows while its server component loads: each section's loading.tsx re-exports it. The
+ * overview has none on purpose: its figures are in the first HTML it sends, not revealed later in a
+ * Suspense boundary (React throttles such reveals to 300 ms after the first paint, which would hold
+ * back its largest paint); its slow parts stream behind their own boundaries.
+ */
+export default function PageLoading() {
   return (
     <div className="p-8" role="status" aria-live="polite" data-testid="page-loading">
       <div className="h-7 w-48 animate-pulse rounded bg-slate-200 dark:bg-slate-800" />
