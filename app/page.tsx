@@ -5,6 +5,7 @@ import { VerdictMixChart } from "@/components/charts";
 import { Banner, FirstRunChecklist, ScanBanners } from "@/components/overview/banners";
 import { ReevaluationNotice } from "@/components/overview/reevaluation-notice";
 import { Time } from "@/components/time";
+import { TargetProgress } from "@/components/target-progress";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { Card, SimpleTable, Stat, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
@@ -36,7 +37,6 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const target = env.SIGNET_COVERAGE_TARGET;
   const base = fleet ? coverageBase(fleet) : 0;
   const staleOrUnknown = fleet ? fleet.containersStale + fleet.containersError : 0;
-  const progress = fleet ? toTarget(fleet, target) : null;
   const mixValue = (v: (typeof MIX)[number]) =>
     !fleet ? 0 : v === "stale" ? fleet.containersStale : fleet[`containers${v[0]!.toUpperCase()}${v.slice(1)}` as "containersVerified"];
   return (
@@ -110,6 +110,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               )
             }
             testId="stat-failing"
+            href={links.images({ verdict: "failing" })}
           />
           <Stat
             label="Stale / unknown"
@@ -122,6 +123,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               ) : undefined
             }
             testId="stat-stale"
+            href={links.images({ verdict: "error" })}
           />
           <Stat
             label="Last scan"
@@ -168,22 +170,15 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <Suspense fallback={<ChartPlaceholder />}>
                 <FleetTrend range={range} />
               </Suspense>
-              {progress && (
-                <p className="mt-2 text-sm text-slate-600 dark:text-slate-400" data-testid="rollout-progress">
-                  {progress.reached
-                    ? `Target ${target}% reached.`
-                    : base === 0
-                      ? `Target ${target}%: no policy applies to a running container.`
-                      : `Toward the target of ${target}%: ${progress.missing} more ${progress.missing === 1 ? "container" : "containers"} to verify.`}
-                </p>
-              )}
+              {fleet && <TargetProgress figures={fleet} target={target} />}
             </Card>
             <Card title="Verdict mix" className="min-w-0" testId="verdict-mix">
               <VerdictMixChart mix={Object.fromEntries(MIX.map((v) => [v, mixValue(v)]))} />
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
                 {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
-                    {v === "stale" ? <span>{v}</span> : <TextLink href={links.images({ verdict: v })}>{v}</TextLink>}
+                    {/* a stale container's verdict is `error` (it keeps its last known value): the error list holds it */}
+                    <TextLink href={links.images({ verdict: v === "stale" ? "error" : v })}>{v}</TextLink>
                     <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
@@ -208,9 +203,13 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "verified" })}>{c.containersVerified}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>
-                        {c.containersFailed} · {c.containersUnsigned} · {c.containersError}
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "failed" })}>{c.containersFailed}</TextLink> ·{" "}
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "unsigned" })}>{c.containersUnsigned}</TextLink> ·{" "}
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "error" })}>{c.containersError}</TextLink>
                       </td>
-                      <td className={`${td} tabular-nums`}>{c.containersStale}</td>
+                      <td className={`${td} tabular-nums`}>
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "error" })}>{c.containersStale}</TextLink>
+                      </td>
                       <td className={`${td} tabular-nums`}>{coveragePct(c)}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
                         {c.target}%{p.reached ? " ✓" : ` (−${p.missing})`}

@@ -17,9 +17,9 @@ export function PageHeader({ title, description, actions }: { title: string; des
   );
 }
 
-export function Card({ title, children, className = "", testId, actions }: { title?: ReactNode; children: ReactNode; className?: string; testId?: string; actions?: ReactNode }) {
+export function Card({ title, children, className = "", testId, actions, id }: { title?: ReactNode; children: ReactNode; className?: string; testId?: string; actions?: ReactNode; id?: string }) {
   return (
-    <section className={`rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900 ${className}`} data-testid={testId}>
+    <section id={id} className={`rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900 ${className}`} data-testid={testId}>
       {(title || actions) && (
         <div className="mb-3 flex items-center justify-between gap-2">
           {title && <h2 className="text-base font-medium">{title}</h2>}
@@ -33,22 +33,28 @@ export function Card({ title, children, className = "", testId, actions }: { tit
 
 /** A figure tile; with `href` the whole tile links to the list behind the figure (its hint must then hold no link). */
 export function Stat({ label, value, hint, testId, href }: { label: string; value: ReactNode; hint?: ReactNode; testId: string; href?: string }) {
-  const body = (
+  const head = (
     <>
       <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">{label}</div>
       <div className="mt-1 text-2xl font-semibold tabular-nums" data-testid={testId}>
         {value}
       </div>
-      {hint && <div className="mt-1 text-xs text-slate-600 dark:text-slate-400">{hint}</div>}
     </>
   );
   const box = "block rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
-  return href ? (
-    <Link href={href} className={`${box} hover:border-teal-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-teal-600 dark:hover:border-teal-500`}>
-      {body}
-    </Link>
-  ) : (
-    <div className={box}>{body}</div>
+  // the label and figure link to the list behind them; the hint stays outside the link, so it may hold
+  // links of its own (no link inside a link)
+  return (
+    <div className={href ? `${box} hover:border-teal-600 focus-within:ring-2 focus-within:ring-teal-600 dark:hover:border-teal-500` : box}>
+      {href ? (
+        <Link href={href} className="block focus:outline-none" data-testid={`${testId}-link`}>
+          {head}
+        </Link>
+      ) : (
+        head
+      )}
+      {hint && <div className="mt-1 text-xs text-slate-600 dark:text-slate-400">{hint}</div>}
+    </div>
   );
 }
 

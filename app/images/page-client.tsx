@@ -21,6 +21,8 @@ import { Time } from "@/components/time";
 type Row = ImageListDto["rows"][number];
 type Filters = Pick<ImageListQuery, "cluster" | "namespace" | "verdict" | "registry" | "signer" | "q" | "sort" | "order" | "page">;
 
+/** Each verdict, and the overview's "Failed · unsigned · error" as one choice. */
+const VERDICT_OPTIONS = [...VERDICTS, { value: "failing", label: "failed · unsigned · error" }];
 const SORTABLE = new Set(["repository", "lastSeen", "containers", "verdict"]);
 
 function columnsFor(names: Readonly<Record<string, string>>): ColumnDef<Row, unknown>[] {
@@ -97,7 +99,7 @@ export function ImagesClient({ initialQuery, initial, facets, signerNames }: { i
         <FilterSearch value={search} onChange={setSearch} placeholder="repository, tag or digest" />
         <FilterSelect label="Cluster" name="cluster" value={filters.cluster} options={facets.clusters} onChange={(v) => update({ cluster: v })} />
         <FilterSelect label="Namespace" name="namespace" value={filters.namespace} options={facets.namespaces} onChange={(v) => update({ namespace: v })} />
-        <FilterSelect label="Verdict" name="verdict" value={filters.verdict} options={VERDICTS} onChange={(v) => update({ verdict: v as Filters["verdict"] })} />
+        <FilterSelect label="Verdict" name="verdict" value={filters.verdict} options={VERDICT_OPTIONS} onChange={(v) => update({ verdict: v as Filters["verdict"] })} />
         <FilterSelect label="Registry" name="registry" value={filters.registry} options={facets.registries} onChange={(v) => update({ registry: v })} />
         <FilterSelect label="Signer" name="signer" value={filters.signer} options={signerOptions} onChange={(v) => update({ signer: v })} />
         <button type="submit" className={buttonClass}>

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { AppShell } from "@/components/app-shell";
 import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
+import { links } from "@/lib/ui/links";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { listPolicies } from "@/lib/data/policies";
@@ -60,7 +61,12 @@ export default async function PoliciesPage() {
                   <td className={`${td} tabular-nums`} data-testid={`policy-verified-${p.name}`}>
                     {ok} ({pct(ok, total)})
                   </td>
-                  <td className={`${td} tabular-nums`}>{total - ok}</td>
+                  <td className={`${td} tabular-nums`}>
+                    {/* the containers behind the count: the policy page's not-verified list */}
+                    <TextLink href={`${links.policy(p.id)}#not-verified`} testId={`policy-not-verified-${p.name}`}>
+                      {total - ok}
+                    </TextLink>
+                  </td>
                   <td className={`${td} whitespace-nowrap text-xs`}><Time iso={p.updatedAt} /></td>
                 </tr>
               );

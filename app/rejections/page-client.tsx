@@ -18,7 +18,10 @@ import { Time } from "@/components/time";
 type Row = RejectionsDto["rows"][number];
 export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; q?: string; days: number; page: number };
 
-/** "host/repo:tag@sha256:…" as the name (wrapping at slashes) and a short digest with the full one on hover. */
+/**
+ * "host/repo:tag@sha256:…" as the name (wrapping at slashes), a short digest with the full one on hover,
+ * and a link to the running images written with this reference (the image page links back to its rejections).
+ */
 function RejectedImage({ image }: { image: string | null }) {
   if (!image) return <span className="text-slate-600 dark:text-slate-400">—</span>;
   const [name = image, digest] = image.split("@");
@@ -30,6 +33,12 @@ function RejectedImage({ image }: { image: string | null }) {
           {shortDigest(digest)}
         </div>
       )}
+      <div className="text-xs">
+        {/* the image list's search matches references as containers wrote them */}
+        <TextLink href={links.images({ q: name })} testId="rejection-running">
+          running images of this reference
+        </TextLink>
+      </div>
     </div>
   );
 }

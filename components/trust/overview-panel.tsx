@@ -3,6 +3,7 @@ import { getDb } from "@/lib/db/client";
 import { getReminders } from "@/lib/trust/load-reminders";
 import { revokedWorkloads } from "@/lib/trust/revoke";
 import { SeverityBadge } from "@/components/trust/ui";
+import { links } from "@/lib/ui/links";
 
 /**
  * The overview's trust panel: reminders due (rotation, expiry) and workloads that fail because an
@@ -35,9 +36,10 @@ export async function TrustOverviewPanel() {
           <ul className="mt-1 list-disc pl-5">
             {revoked.map((w) => (
               <li key={`${w.cluster}/${w.namespace}/${w.workload}`}>
-                <span className="font-mono">
+                {/* the workload's page: its containers, their images and verdicts per policy */}
+                <Link href={links.workload(w.cluster, w.namespace, w.workload)} className="font-mono text-teal-700 underline dark:text-teal-400" data-testid="revoked-workload-link">
                   {w.cluster}/{w.namespace} {w.workload}
-                </span>{" "}
+                </Link>{" "}
                 — {w.policies.join(", ")}
                 {w.authorities.length ? ` (revoked: ${w.authorities.join(", ")})` : ""}
               </li>

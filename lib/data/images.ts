@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import type { Tx } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
-import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
+import { FAILING_VERDICTS, imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
 import { tagOf, tryParseImageReference } from "@/lib/registry/reference";
 import { factId } from "@/lib/trust/facts";
 
@@ -31,7 +31,7 @@ export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageL
         ? // an unknown cluster runs nothing
           cluster ? { runningClusters: { has: cluster.id } } : { id: { in: [] } }
         : { runningContainers: { gt: 0 } }),
-    ...(q.verdict ? { verdict: q.verdict } : {}),
+    ...(q.verdict ? { verdict: q.verdict === "failing" ? { in: [...FAILING_VERDICTS] } : q.verdict } : {}),
     ...(q.registry ? { registry: q.registry } : {}),
     ...(q.signer ? { signers: { has: q.signer } } : {}),
     ...(q.q

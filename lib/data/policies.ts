@@ -69,14 +69,14 @@ export async function getPolicyDetail(db: Db, id: string): Promise<PolicyDetailD
       where: { kind: "verdict", policyName: p.name },
       _count: { _all: true },
     }),
-    p.mode === "enforce"
-      ? Promise.resolve([])
-      : db.verdict.findMany({
-          where: { policyId: p.id, value: { in: ["failed", "unsigned", "error"] }, container: { pod: { deletedAt: null } } },
-          include: { container: { include: { pod: { include: { cluster: true, namespace: true, workload: true } } } } },
-          orderBy: { changedAt: "desc" },
-          take: 200,
-        }),
+    // the running containers this policy does not verify (the list behind the Policies page's "Not
+    // verified" count; for a warn / audit policy, what enforcing it would reject)
+    db.verdict.findMany({
+      where: { policyId: p.id, value: { in: ["failed", "unsigned", "error"] }, container: { pod: { deletedAt: null } } },
+      include: { container: { include: { pod: { include: { cluster: true, namespace: true, workload: true } } } } },
+      orderBy: { changedAt: "desc" },
+      take: 200,
+    }),
   ]);
   const current = p.versions[0];
   const doc = { apiVersion: "signet.dev/v1", kind: "Policy", metadata: { name: p.name, ...(p.description ? { description: p.description } : {}) }, spec: current?.spec ?? {} };

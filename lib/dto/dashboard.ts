@@ -165,6 +165,7 @@ export const policyDetailDto = policyRowDto.extend({
       events: verdictCounts,
     }),
   ),
+  /** Running containers the policy does not verify, newest change first (at most 200); for a warn / audit policy, what enforcing it would reject. */
   wouldBreak: z.array(z.object({ cluster: z.string(), namespace: z.string(), workload: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
 });
 export type PolicyDetailDto = z.infer<typeof policyDetailDto>;

@@ -101,10 +101,16 @@ export const overviewDto = z.object({
 });
 export type OverviewDto = z.infer<typeof overviewDto>;
 
+/** The image list's verdict filter: one verdict, or `failing` (failed, unsigned or error: the overview's "Failed · unsigned · error" tile). */
+export const imageVerdictFilter = z.enum([...verdictValue.options, "failing"]);
+export type ImageVerdictFilterDto = z.infer<typeof imageVerdictFilter>;
+/** The verdicts `failing` stands for. */
+export const FAILING_VERDICTS = ["failed", "unsigned", "error"] as const satisfies readonly VerdictValueDto[];
+
 export const imageListQuery = z.object({
   cluster: z.string().max(253).optional(),
   namespace: z.string().max(253).optional(),
-  verdict: verdictValue.optional(),
+  verdict: imageVerdictFilter.optional(),
   registry: z.string().max(253).optional(),
   signer: z.string().max(500).optional(),
   q: z.string().max(200).optional(),

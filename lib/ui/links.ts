@@ -1,4 +1,4 @@
-import type { VerdictValueDto } from "@/lib/dto/read";
+import type { ImageVerdictFilterDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
 /**
@@ -22,7 +22,7 @@ export const links = {
   /** A key or keyless authority on the Keys page (its row carries this anchor). */
   authority: (name: string) => `/keys#${authorityAnchor(name)}`,
   /** The running images, filtered. */
-  images: (f: { cluster?: string; namespace?: string; verdict?: VerdictValueDto; registry?: string; signer?: string; q?: string } = {}) =>
+  images: (f: { cluster?: string; namespace?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
   rejections: (f: { cluster?: string; namespace?: string; q?: string } = {}) => `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, q: f.q })}`,
   audit: (f: { cluster?: string; imageDigest?: string; kind?: string } = {}) => `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind })}`,

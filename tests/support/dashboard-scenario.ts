@@ -64,6 +64,8 @@ export async function startDashboardScenario(): Promise<DashboardScenario> {
     SIGNET_KUBE_CONTEXTS: "admin",
     SIGNET_REGISTRY_INSECURE: registry.host,
     SIGNET_COVERAGE_TARGET: "90",
+    // the cluster's own target (cluster pages, the overview's "By cluster")
+    SIGNET_CLUSTER_COVERAGE_TARGETS: "admin=80",
     // the scenario's figures are those of its scans: a pod watch would check images (and write
     // snapshots) on its own schedule, racing the scan under test (tests/integration/watch covers it)
     SIGNET_WATCH: "false",

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
+import { TargetProgress } from "@/components/target-progress";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { ScanClusterButton } from "@/components/scan-cluster-button";
 import { Time } from "@/components/time";
@@ -54,6 +55,8 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
       </div>
       <Card title="Coverage over time" className="mt-4" testId="cluster-trend">
         <CoverageTrendChart trend={trend} />
+        {/* the cluster's own target (SIGNET_CLUSTER_COVERAGE_TARGETS), else the fleet's */}
+        {detail.latest && <TargetProgress figures={detail.latest} target={trend.target} scope="this cluster's target" testId="cluster-target-progress" />}
       </Card>
       <Card title="Namespaces" className="mt-4" testId="cluster-namespaces">
         {detail.namespaces.length === 0 ? (

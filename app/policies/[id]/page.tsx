@@ -54,13 +54,12 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
             {pct(p.verdicts.verified ?? 0, VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0))}).
           </p>
         </Card>
-        <Card title={p.mode === "enforce" ? "Enforced" : "What would break if this policy were enforced"} testId="policy-would-break" className="min-w-0">
-          {p.mode === "enforce" ? (
-            <p className="text-sm text-slate-600 dark:text-slate-400">This policy is enforced: admission controllers reject what it does not verify.</p>
-          ) : p.wouldBreak.length === 0 ? (
+        <Card title={p.mode === "enforce" ? "Not verified (enforced)" : "What would break if this policy were enforced"} testId="policy-would-break" className="min-w-0" id="not-verified">
+          {p.mode === "enforce" && <p className="mb-2 text-sm text-slate-600 dark:text-slate-400">This policy is enforced: admission controllers reject what it does not verify.</p>}
+          {p.wouldBreak.length === 0 ? (
             <p className="text-sm">Nothing: every container in scope is verified.</p>
           ) : (
-            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption="Containers enforcement would reject">
+            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption={p.mode === "enforce" ? "Running containers this policy does not verify" : "Containers enforcement would reject"}>
               {p.wouldBreak.map((w, i) => (
                 <tr key={i}>
                   <td className={td}>

@@ -149,6 +149,16 @@ describe("dashboard pages on a real scan", () => {
     await page.getByTestId("stat-coverage-containers").waitFor();
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+
+    // the cluster's own target (SIGNET_CLUSTER_COVERAGE_TARGETS admin=80): 4 of 6, one more to verify
+    expect(await page.getByTestId("cluster-admin").locator("td").nth(6).textContent()).toBe("80% (−1)");
+    // every count links to the list behind it: "Failed · unsigned · error" opens those images
+    await page.getByTestId("stat-failing-link").click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("verdict") === "failing");
+    const failing = page.getByTestId("images-table").locator("tbody tr");
+    await waitFor(async () => ((await failing.count()) === 2 ? true : undefined), 10_000, "the failed and the unsigned image");
+    expect((await failing.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort()).toEqual(["foreign", "unsigned"]);
+    expect(await page.locator('select[name="verdict"]').inputValue()).toBe("failing");
   });
 
   it("images: every running image; filters change the table; the CSV export follows the filter", async () => {
@@ -260,12 +270,18 @@ describe("dashboard pages on a real scan", () => {
     expect(await text("policy-verified-release")).toBe("3 (75.0%)");
     expect(await text("policy-verified-tools-audit")).toBe("1 (50.0%)");
     await shot("policies");
-    await page.getByRole("link", { name: "release", exact: true }).click();
+    // the "Not verified" count opens the containers behind it, on the policy's page
+    expect(await text("policy-not-verified-release")).toBe("1");
+    await page.getByTestId("policy-not-verified-release").click();
+    await page.waitForURL((u) => u.pathname.startsWith("/policies/") && u.hash === "#not-verified");
     await page.getByTestId("policy-versions").waitFor();
     // version 1 recorded 3 verified and 1 failed verdict events
     const v1 = (await page.getByTestId("version-1").locator("td").allTextContents()).slice(3);
     expect(v1).toEqual(["3", "1", "0", "0"]);
-    expect(await page.getByTestId("policy-would-break").textContent()).toContain("enforced");
+    const notVerified = (await page.getByTestId("policy-would-break").textContent()) ?? "";
+    expect(notVerified).toContain("enforced");
+    expect(notVerified).toContain("apps/foreign");
+    expect(notVerified).not.toContain("apps/classic");
   });
 
   it("rejections: the admission rejection with counts; a filter empties the list", async () => {
@@ -288,7 +304,8 @@ describe("dashboard pages on a real scan", () => {
         await pgc.query(
           `INSERT INTO "AdmissionRejection" (id, "clusterId", namespace, "workloadKind", "workloadName", image, controller, webhook, "policyName", decision, "callerAuthenticated", message, "eventUid", "firstSeen", "lastSeen", count)
            SELECT gen_random_uuid(), id, 'payments', 'Pod', $1, $2, 'signet', 'validate.signet.dev', 'release', 'denied', $3, $4, $5, $6, $6, 1 FROM "Cluster" WHERE name = 'admin'`,
-          [name, `${s.registry.host}/apps/${name}:v1`, authenticated, `denied by signet: ${name}`, `signet:e2e-${name}`, at],
+          // the genuine denial names a reference that runs (apps/classic:v1): its row links to those images
+          [name, `${s.registry.host}/apps/${authenticated ? "classic" : name}:v1`, authenticated, `denied by signet: ${name}`, `signet:e2e-${name}`, at],
         );
       }
       await open("/rejections?controller=signet");
@@ -299,6 +316,12 @@ describe("dashboard pages on a real scan", () => {
       expect(await row("genuine").count()).toBe(1);
       expect(await row("genuine").getByTestId("unauthenticated-caller").count()).toBe(0);
       expect(await page.getByTestId("unauthenticated-caller").count()).toBe(1);
+      // rejection → the running images of its reference
+      await row("genuine").getByTestId("rejection-running").click();
+      await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("q") === `${s.registry.host}/apps/classic:v1`);
+      const running = page.getByTestId("images-table").locator("tbody tr");
+      await waitFor(async () => ((await running.count()) === 1 ? true : undefined), 10_000, "the classic image");
+      expect(await running.first().locator("td:first-child a").textContent()).toContain("apps/classic");
     } finally {
       await pgc.query(`DELETE FROM "AdmissionRejection" WHERE "eventUid" LIKE 'signet:e2e-%'`);
       await pgc.end();
@@ -432,6 +455,9 @@ describe("dashboard pages on a real scan", () => {
     await page.waitForURL(`${s.base}/clusters/admin`);
     expect(await text("tile-failed")).toContain(String(EXPECTED.failed));
     expect(await text("cluster-ns-tools")).toContain("50.0%");
+    // the cluster's trend and progress use its own target (SIGNET_CLUSTER_COVERAGE_TARGETS admin=80)
+    expect(await page.getByTestId("cluster-trend").getByTestId("coverage-trend").getAttribute("aria-label")).toContain("target 80%");
+    expect(await text("cluster-target-progress")).toBe("Toward this cluster's target of 80%: 1 more container to verify.");
     // a tile opens the list behind its count
     await page.getByTestId("tile-failed").click();
     await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("cluster") === "admin" && u.searchParams.get("verdict") === "failed");
@@ -446,6 +472,18 @@ describe("dashboard pages on a real scan", () => {
     // the key two policies trust is one candidate, named as the Keys page names it
     const trusted = shortFingerprint(publicKeyFingerprint(await fs.readFile(s.ws.pub, "utf8")));
     expect(await page.getByTestId("evidence").textContent()).toContain(`signature does not verify with the one candidate key (${trusted})`);
+    // image → its audit rows → the image list of that digest, and back
+    const imageUrl = page.url();
+    await page.getByRole("link", { name: "Audit log of this digest" }).click();
+    await page.waitForURL((u) => u.pathname === "/audit" && u.searchParams.get("imageDigest") === s.digests.foreign);
+    const auditRows = page.getByTestId("audit-table").locator("tbody tr");
+    await waitFor(async () => ((await auditRows.count()) > 0 ? true : undefined), 15_000, "the digest's audit rows");
+    expect(await page.getByTestId("event-summary").first().textContent()).toContain(s.digests.foreign);
+    await auditRows.first().getByRole("link", { name: /^image sha256:/ }).click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("q") === s.digests.foreign);
+    await waitFor(async () => ((await page.getByTestId("images-table").locator("tbody tr").count()) === 1 ? true : undefined), 10_000, "the digest's image");
+    await page.goto(imageUrl);
+    await page.getByTestId("trust-chain").waitFor();
     // image → its namespace
     await page.getByTestId("image-namespaces").getByRole("link", { name: "admin/payments" }).click();
     await page.waitForURL(`${s.base}/clusters/admin/payments`);
@@ -474,6 +512,16 @@ describe("dashboard pages on a real scan", () => {
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "admin", exact: true }).click();
     await page.waitForURL(`${s.base}/clusters/admin`);
     await page.getByTestId("cluster-namespaces").waitFor();
+
+    // "Scan this cluster" scans it, and links to the progress
+    await page.locator('[data-hydrated="true"]').getByRole("button", { name: "Scan this cluster" }).click();
+    await page.getByRole("status").getByRole("link", { name: "follow its progress" }).click();
+    await page.waitForURL(`${s.base}/scans`);
+    await page.getByTestId("scans-table").waitFor();
+    // the new scan (newest first) is of cluster admin, and ends as the first did
+    await page.waitForFunction(() => document.querySelector('[data-testid="scans-table"] [data-testid="scan-status"]')?.textContent === "succeeded", undefined, { timeout: 90_000 });
+    const { scans } = (await (await page.request.get(`${s.base}/api/scans?limit=1`)).json()) as { scans: { cluster?: string | null; status: string }[] };
+    expect(scans[0]).toMatchObject({ cluster: "admin", status: "succeeded" });
   });
 
   it("forms show each field's error next to it; an empty or 3 MB policy gets a readable message", async () => {
@@ -496,6 +544,13 @@ describe("dashboard pages on a real scan", () => {
     await cred.getByRole("button", { name: "Add credentials" }).click();
     await cred.getByTestId("field-error-host").waitFor();
     expect(await cred.getByTestId("field-error-host").textContent()).toBe("Required.");
+
+    await open("/reminders");
+    const hook = page.locator('form[aria-label="Add a webhook"]');
+    await hook.getByRole("button", { name: "Add webhook" }).click();
+    await hook.getByTestId("field-error-name").waitFor();
+    expect(await hook.getByTestId("field-error-name").textContent()).toBe("Required.");
+    expect(await hook.getByTestId("field-error-url").textContent()).toBe("Required.");
 
     await open("/policies");
     const policy = page.locator('form[aria-label="New policy"]');

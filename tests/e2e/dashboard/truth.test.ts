@@ -137,6 +137,12 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     expect(await groups.first().textContent()).toMatch(/stale since \d{4}-\d\d-\d\d .*(ECONNREFUSED|refused)/);
     expect(await page.getByTestId("newest-failures").getByText(/ECONNREFUSED/).count()).toBe(0);
     await shot("registry-down");
+    // the Stale / unknown tile opens the list behind it: the images whose verdict is `error` now (each
+    // keeping its last known value)
+    await page.getByTestId("stat-stale-link").click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("verdict") === "error");
+    const rows = page.getByTestId("images-table").locator("tbody tr");
+    await waitFor(async () => ((await rows.count()) === EXPECTED.images ? true : undefined), 15_000, "every running image, error now");
   });
 
   it("apiserver stopped: a banner names the cluster and the reason", async () => {

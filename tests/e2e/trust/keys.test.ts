@@ -178,6 +178,8 @@ spec:
     const flagged = page.getByTestId("revoked-workloads");
     await flagged.waitFor();
     expect(await flagged.textContent()).toMatch(/1 workload fails because a signing key was revoked.*payments Pod\/solo.*release/);
+    // the flagged workload links to its page
+    expect(await flagged.getByTestId("revoked-workload-link").getAttribute("href")).toMatch(/^\/clusters\/[^/]+\/payments\/Pod\/solo$/);
     await page.screenshot({ path: path.join(ARTIFACTS, "trust-overview-revoked.png"), fullPage: true });
     await page.goto(`${base}/keys`);
     expect(await page.getByTestId("key-stored:key-a").textContent()).toContain("revoked");

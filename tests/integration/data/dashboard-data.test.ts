@@ -108,6 +108,12 @@ spec:
     const verified = [];
     for await (const r of iterateImages(db, imageListQuery.parse({ verdict: "verified" }))) verified.push(r.digest);
     expect(verified).toEqual([d(1), d(2)]);
+    // `failing`: failed, unsigned or error (the overview's "Failed · unsigned · error" tile links here)
+    const failing = [];
+    for await (const r of iterateImages(db, imageListQuery.parse({ verdict: "failing" }))) failing.push(r.digest);
+    const expected = all.filter((r) => r.verdict === "failed" || r.verdict === "unsigned" || r.verdict === "error").map((r) => r.digest);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(failing.sort()).toEqual(expected.sort());
     const capped = [];
     for await (const r of iterateImages(db, imageListQuery.parse({}), 2)) capped.push(r);
     expect(capped).toHaveLength(2);
@@ -151,7 +157,8 @@ spec:
     const release = (await getPolicyDetail(db, releaseId))!;
     expect(release.versions).toEqual([expect.objectContaining({ version: 1, createdBy: "test", events: { verified: 2, unsigned: 1 } })]);
     expect(parsePolicyDocuments(release.yaml)[0]!.metadata.name).toBe("release");
-    expect(release.wouldBreak).toEqual([]);
+    // an enforced policy lists the running containers it does not verify too (the Policies page's "Not verified" count links here)
+    expect(release.wouldBreak.map((w) => w.verdict)).toEqual(["unsigned"]);
     const web = (await getPolicyDetail(db, webId))!;
     expect(web.wouldBreak).toHaveLength(2);
     expect(web.wouldBreak[0]).toMatchObject({ cluster: "prod", namespace: "web", verdict: "unsigned" });
