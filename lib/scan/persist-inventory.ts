@@ -127,6 +127,10 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
       const deleted = await tx.$executeRaw`
         UPDATE "Pod" SET "deletedAt" = ${now}
         WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" <= ${now} AND NOT (uid = ANY(${inv.pods.map((p) => p.uid)}::text[]))`;
+      // the counts of images that ran here before this list or run here now (a watch's relist is not
+      // followed by a scan's recount of every image: an image left alone here would stay counted)
+      const ranHere = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Image" WHERE ${clusterId}::uuid = ANY("runningClusters")`;
+      await updateRunningContainers(tx as unknown as Db, [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])]);
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash}, "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
       return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false };
     },

@@ -180,6 +180,11 @@ describe("persist a cluster inventory with set-based upserts", () => {
     const later = { ...inventory([], new Date("2026-11-26T10:01:00Z")), cluster };
     expect((await persistInventory(db, later)).deletedPods).toBe(1);
     expect((await liveIn("b")).deletedAt).not.toBeNull();
+    // and its image leaves the counts with it, without the scan's recount (a watch's relist has none)
+    expect(await db.image.findUniqueOrThrow({ where: { id: imageB.id } })).toMatchObject({ runningContainers: 0, runningClusters: [] });
+    // a list bringing it back counts it again
+    await persistInventory(db, { ...inventory([pod("pay", "b2", [container("app", "acme/b", dig(12))])], new Date("2026-11-26T10:02:00Z")), cluster });
+    expect(await db.image.findUniqueOrThrow({ where: { id: imageB.id } })).toMatchObject({ runningContainers: 1, runningClusters: [watched.id] });
   });
 
   it("stores where a complete inventory's lists were taken while its rows are that inventory; keepInventory writes only the inventory time and seen images", async () => {
