@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { FilterBar, FilterDate, FilterSelect } from "@/components/filters";
+import { FilterBar, FilterDate, FilterSelect, useUrlFilters } from "@/components/filters";
 import { SignedDownload } from "@/components/signed-download";
 import { Time } from "@/components/time";
 import { buttonClass, Card, ErrorState, SimpleTable, Stat, td } from "@/components/ui";
@@ -15,10 +15,16 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
-export function ExportsClient({ clusters, namespaces, keys, canRotate }: { clusters: string[]; namespaces: string[]; keys: PublishedExportKeyDto[]; canRotate: boolean }) {
+/** The report's scope as the address holds it (days as YYYY-MM-DD); unset days are the last 30 days. */
+export type ExportFilters = { from?: string; to?: string; cluster?: string; namespace?: string };
+
+export function ExportsClient({ clusters, namespaces, keys, canRotate, initialFilters }: { clusters: string[]; namespaces: string[]; keys: PublishedExportKeyDto[]; canRotate: boolean; initialFilters: ExportFilters }) {
   const [today] = useState(() => new Date());
   const hydrated = useHydrated();
-  const [f, setF] = useState({ from: day(new Date(today.getTime() - 30 * 86_400_000)), to: day(today), cluster: "", namespace: "" });
+  // the scope lives in the address like the other list pages' filters, so a report's scope can be linked to and reloaded
+  const [u, set] = useUrlFilters<ExportFilters>(initialFilters);
+  const f = { from: u.from ?? day(new Date(today.getTime() - 30 * 86_400_000)), to: u.to ?? day(today), cluster: u.cluster ?? "", namespace: u.namespace ?? "" };
+  const setF = (next: typeof f) => set({ from: next.from, to: next.to, cluster: next.cluster || undefined, namespace: next.namespace || undefined });
   const params = { from: `${f.from}T00:00:00.000Z`, to: `${f.to}T23:59:59.999Z`, cluster: f.cluster || undefined, namespace: f.namespace || undefined };
   const preview = useQuery({
     queryKey: [...queryKeys.all, "compliance", params],

@@ -19,7 +19,12 @@ export const dynamic = "force-dynamic";
 export default async function KeysPage() {
   const user = await requireUser();
   const admin = hasRole(user.role, "admin");
-  const inventory = await getInventory(getDb());
+  const db = getDb();
+  const [inventory, policyIds] = await Promise.all([
+    getInventory(db),
+    // each policy named in "Policies" links to its page
+    db.policy.findMany({ select: { id: true, name: true } }).then((rows) => new Map(rows.map((r) => [r.name, r.id]))),
+  ]);
   const retiring = inventory.filter((e) => e.resign);
   return (
     <AppShell current="/keys">
@@ -102,7 +107,7 @@ export default async function KeysPage() {
                 <td className="pr-3 text-xs">
                   {e.policies.map((p) => (
                     <div key={`${p.policy}/${p.alias}`}>
-                      {p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode}{p.alias !== e.name ? `, as ${p.alias}` : ""})</span>
+                      {policyIds.has(p.policy) ? <TextLink href={links.policy(policyIds.get(p.policy)!)}>{p.policy}</TextLink> : p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode}{p.alias !== e.name ? `, as ${p.alias}` : ""})</span>
                     </div>
                   ))}
                 </td>

@@ -244,6 +244,11 @@ describe("dashboard pages on a real scan", () => {
     await row.waitFor();
     expect(await page.getByTestId("keys-table").locator("tbody tr", { hasText: shortFingerprint(fp) }).count()).toBe(1);
     expect(await row.textContent()).toMatch(/release \(enforce, as ci\).*tools-audit \(audit, as ci\)/);
+    // key → the policies that trust it
+    await row.getByRole("link", { name: "tools-audit", exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/policies/"));
+    await page.getByTestId("policy-versions").waitFor();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("tools-audit");
   });
 
   it("clusters and namespaces: coverage per namespace, applicable policies and what enforcing would break", async () => {
@@ -446,6 +451,12 @@ describe("dashboard pages on a real scan", () => {
 
     await page.locator('select[name="namespace"]').selectOption("tools");
     await waitFor(async () => ((await text("report-rows")) === "2" ? true : undefined), 10_000, "tools only");
+    // the scope is in the address: a reload keeps it
+    await waitFor(async () => (new URL(page.url()).searchParams.get("namespace") === "tools" ? true : undefined), 10_000, "namespace in the URL");
+    await page.reload();
+    await page.locator('main [data-hydrated="true"]').first().waitFor();
+    expect(await page.locator('select[name="namespace"]').inputValue()).toBe("tools");
+    await waitFor(async () => ((await text("report-rows")) === "2" ? true : undefined), 30_000, "tools only after a reload");
     expect(errors).toEqual([]);
   });
 
