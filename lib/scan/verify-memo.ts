@@ -15,11 +15,27 @@ import type { PublicKeyCandidate, VerifiedEvidence } from "@/lib/sigstore/types"
  */
 export type VerifyInput = { image: ImageAt; artifacts: DiscoveredArtifact[]; keys: PublicKeyCandidate[]; now: Date; trust: readonly TrustRoot[] };
 
-/** Entries: one per image (a few KB), so at most a few tens of MB. */
+/** Entries: one per image (a few KB each for key-signed images). */
 const MAX_ENTRIES = 12_000;
+/**
+ * And a bound in bytes, whatever the entries hold: results carry what signatures say (annotations,
+ * statements, provenance), which a registry chooses, so a count alone bounds nothing. Sized as twice
+ * the JSON length (a rough measure of the heap the objects take); the worker's heap is 192 MB by
+ * default, about half of it the code and the query compiler. A result larger than an eighth of the
+ * bound is not kept.
+ */
+const MAX_BYTES = 24 * 1024 * 1024;
 
-export function memoizeVerification(verify: (input: VerifyInput) => VerifiedEvidence[], max = MAX_ENTRIES): (input: VerifyInput) => VerifiedEvidence[] {
-  const kept = new LRUCache<string, VerifiedEvidence[]>({ max });
+/** The heap an entry is counted for. */
+export function resultSize(v: VerifiedEvidence[]): number {
+  return Math.max(1, JSON.stringify(v).length * 2);
+}
+
+export function memoizeVerification(
+  verify: (input: VerifyInput) => VerifiedEvidence[],
+  { max = MAX_ENTRIES, maxBytes = MAX_BYTES }: { max?: number; maxBytes?: number } = {},
+): (input: VerifyInput) => VerifiedEvidence[] {
+  const kept = new LRUCache<string, VerifiedEvidence[]>({ max, maxSize: maxBytes, maxEntrySize: Math.floor(maxBytes / 8), sizeCalculation: resultSize });
   return (input) => {
     const key = verificationKey(input);
     const hit = kept.get(key);

@@ -2,15 +2,16 @@ import { createHash, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { DiscoveredArtifact } from "@/lib/evidence/types";
 import { verifyArtifacts } from "@/lib/sigstore";
-import { memoizeVerification, type VerifyInput } from "@/lib/scan/verify-memo";
+import { memoizeVerification, resultSize, type VerifyInput } from "@/lib/scan/verify-memo";
 import { generateSigningKey, simpleSigningPayload, type SigningKey } from "@/tests/support/registry-fixtures";
 
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const image = { registry: "registry.example", repository: "apps/web", digest: `sha256:${"a".repeat(64)}` };
 
-/** A classic cosign signature of `image` by `key`, as discovery hands it over. */
-function signatureArtifact(key: SigningKey): DiscoveredArtifact {
-  const payload = simpleSigningPayload(`${image.registry}/${image.repository}`, image.digest);
+/** A classic cosign signature of `image` by `key`, as discovery hands it over (with `-a` annotations). */
+function signatureArtifact(key: SigningKey, optional?: Record<string, string>): DiscoveredArtifact {
+  const plain = simpleSigningPayload(`${image.registry}/${image.repository}`, image.digest);
+  const payload = optional ? Buffer.from(plain.toString().replace('"optional":null', `"optional":${JSON.stringify(optional)}`)) : plain;
   const signature = sign("sha256", payload, key.privateKey).toString("base64");
   return {
     kind: "signature",
@@ -68,5 +69,29 @@ describe("verification memo", () => {
     const resigned = verify(input([signer], signatureArtifact(other)));
     expect(calls).toBe(3);
     expect(resigned.map((v) => v.status)).not.toEqual(["valid"]);
+  });
+
+  it("is bounded in bytes as well as entries: a result carrying a registry's large annotations is not kept", () => {
+    let n = 0;
+    const small = signatureArtifact(signer);
+    const probe = memoizeVerification((i: VerifyInput) => verifyArtifacts({ ...i, trust: [...i.trust] }));
+    const smallSize = resultSize(probe(input([signer], small)));
+    const bounded = memoizeVerification(
+      (i: VerifyInput) => {
+        n++;
+        return verifyArtifacts({ ...i, trust: [...i.trust] });
+      },
+      { maxBytes: smallSize * 16 },
+    );
+    // a valid signature whose annotations are large (the signer, or whoever pushed it, chose them)
+    const large = signatureArtifact(signer, { note: "x".repeat(smallSize * 2) });
+    const first = bounded(input([signer], large));
+    expect(first.map((v) => v.status)).toEqual(["valid"]);
+    expect(resultSize(first)).toBeGreaterThan((smallSize * 16) / 8);
+    bounded(input([signer], large));
+    expect(n).toBe(2); // verified again: not kept
+    bounded(input([signer], small));
+    bounded(input([signer], small));
+    expect(n).toBe(3); // a small result is kept
   });
 });
