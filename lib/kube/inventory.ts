@@ -285,7 +285,7 @@ async function collect(
   const owners: (readonly OwnerReference[] | null | undefined)[] = [];
   const badPods = new Rejected();
   const watch = opts.watch && target.kubeConfig ? podWatchFor(target) : undefined;
-  const seeded = watch ? new Map<string, number>() : undefined;
+  const seeded = watch ? new Map<string, string>() : undefined;
   let listRv: string | undefined;
   const podsDone = must(
     "list pods",

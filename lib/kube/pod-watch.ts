@@ -32,8 +32,8 @@ const logger = () => (cachedLog ??= childLogger("pod-watch"));
  * which writes them: the stored inventory is the watch's state, a worker's scan keeps it instead of
  * listing the cluster again (docs/decisions/0021).
  *
- * Memory is a fingerprint per pod, not the pod: its uid and a 48-bit digest of what the inventory
- * keeps of it (`podFingerprint`), about 110 bytes a pod (11 MB for 100,000), so an event that changes
+ * Memory is a fingerprint per pod, not the pod: its uid and a 128-bit digest of what the inventory
+ * keeps of it (`podFingerprint`), about 130 bytes a pod (13 MB for 100,000), so an event that changes
  * nothing the inventory keeps (conditions, timestamps: most MODIFIED events) is recognised and not
  * reported, and a deletion is reported for a pod it knew. The records themselves live only until the
  * follower has written them.
@@ -45,7 +45,7 @@ const logger = () => (cachedLog ??= childLogger("pod-watch"));
  */
 export class PodWatch {
   /** uid → podFingerprint of the pod as last reported. */
-  private pods = new Map<string, number>();
+  private pods = new Map<string, string>();
   private cache: RecordCache = newRecordCache();
   private healthy = false;
   private lastHeard = 0;
@@ -74,7 +74,7 @@ export class PodWatch {
   }
 
   /** What the watch keeps of a pod: its fingerprint (tests). */
-  fingerprintOf(uid: string): number | undefined {
+  fingerprintOf(uid: string): string | undefined {
     return this.pods.get(uid);
   }
 
@@ -83,7 +83,7 @@ export class PodWatch {
    * watches from there, with the client configuration of `target` (the one the list used:
    * credentials may have changed).
    */
-  seed(pods: Map<string, number>, resourceVersion: string, target: KubeTarget): void {
+  seed(pods: Map<string, string>, resourceVersion: string, target: KubeTarget): void {
     const follower = this.follower;
     this.stop();
     this.follower = follower;
@@ -232,11 +232,14 @@ function resourceVersionOf(obj: unknown): string | undefined {
 
 /**
  * What the inventory keeps of a pod (everything persistInventory writes of it, the workload through
- * its owner references), as a 48-bit number: equal fingerprints, nothing to write. A number, not the
- * string: a pod costs its uid and 16 bytes. Two different states colliding (and one change not
- * reported until the pod changes again or the cluster is listed again) has a chance of 2^-48 per change.
+ * its owner references), as 128 bits of a SHA-256 (a 16-character one-byte string, ~32 bytes of heap):
+ * equal fingerprints, nothing to write. The width is a security bound, not a convenience: whoever can
+ * update a pod chooses much of what is hashed (image references, names), and a change whose
+ * fingerprint equals the old one is never written, so the stored inventory would keep the old digest
+ * and its verdict. At 48 bits (the first version) two such states were a birthday search of ~2^24
+ * hashes away — seconds; at 128 bits, 2^64.
  */
-export function podFingerprint(p: CachedPod): number {
+export function podFingerprint(p: CachedPod): string {
   const r = p.record;
   const key = JSON.stringify([
     r.namespace,
@@ -248,7 +251,8 @@ export function podFingerprint(p: CachedPod): number {
     r.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource]),
     (p.owners ?? []).map((o) => [o.kind, o.name, o.controller === true]),
   ]);
-  return createHash("sha1").update(key).digest().readUIntBE(0, 6);
+  // a fresh string of the first 16 bytes (a slice of the whole digest's string would keep it alive)
+  return createHash("sha256").update(key).digest().toString("latin1", 0, 16);
 }
 
 const watches = new Map<string, PodWatch>();

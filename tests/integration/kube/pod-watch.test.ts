@@ -68,6 +68,13 @@ describe("pod watch between inventories", () => {
     expect(w.size).toBe(3);
     for (const p of listed.pods) expect(w.fingerprintOf(p.uid)).toBe(podFingerprint({ record: p, owners: undefined }));
     expect(w.fingerprintOf(uidOf("b"))).toBeUndefined();
+    // 128 bits: a pod's updater chooses much of what is hashed, and a change hashing like the state
+    // before it would never be written (48 bits were a birthday search of ~2^24 away)
+    const a = listed.pods.find((p) => p.name === "a")!;
+    const fp = podFingerprint({ record: a, owners: undefined });
+    expect(Buffer.from(fp, "latin1")).toHaveLength(16);
+    const moved = podFingerprint({ record: { ...a, containers: a.containers.map((c) => ({ ...c, digest: `sha256:${"0".repeat(64)}` })) }, owners: undefined });
+    expect(moved).not.toBe(fp);
   });
 
   it("a watch that ended is not trusted: the next inventory lists pods again and watches anew", async () => {
@@ -84,7 +91,7 @@ describe("pod watch between inventories", () => {
 
   it("keeps a fingerprint per pod, not the pod: the heap it retains is far below a pod record's", async () => {
     // 3,000 pods of a ReplicaSet, each with two containers (a record with its owner reference is
-    // ~600 bytes; a fingerprint ~110)
+    // ~600 bytes; a fingerprint ~130)
     const n = 3000;
     await createNamespace(kube, "bulk");
     const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "bulk-rs", uid: "00000000-0000-4000-8000-000000000001" };
@@ -118,7 +125,7 @@ describe("pod watch between inventories", () => {
     expect(w.size).toBe(0);
     const retained = withWatch - heap();
     console.log(`pod watch: ${Math.round(retained / listed)} bytes retained a pod (${listed} pods)`);
-    // a record with its owner reference would be ~600 bytes; a fingerprint is ~110
+    // a record with its owner reference would be ~600 bytes; a fingerprint is ~130
     expect(retained).toBeGreaterThan(0);
     expect(retained / listed).toBeLessThan(250);
   }, 240_000);
