@@ -164,7 +164,11 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: AttemptO
   if (!d || d.status !== "pending") return { outcome: "skipped" };
   // Claim the attempt before sending: two delivery jobs for one delivery (a tick re-queues pending
   // deliveries never attempted, while the first job is still sending) must not both POST it. The
-  // attempt counter is the claim: only one of them moves it from what both read.
+  // attempt counter is the claim: only one of them moves it from what both read, and a job's attempt
+  // N claims only a delivery attempted N - 1 times — a second first attempt that reads the counter
+  // after the first one's claim (1, the delivery still pending while it is sent) would otherwise
+  // claim attempt 2 and send it again.
+  if (d.attempts !== opts.attempt - 1) return { outcome: "skipped" };
   const claimed = await db.webhookDelivery.updateMany({ where: { id: d.id, status: "pending", attempts: d.attempts }, data: { attempts: d.attempts + 1, updatedAt: now() } });
   if (claimed.count !== 1) return { outcome: "skipped" };
   let status: number | null = null;

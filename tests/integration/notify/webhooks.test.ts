@@ -12,7 +12,7 @@ import type { JobDefinition } from "@/lib/jobs/registry";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
 import { detectNotifications, runNotifier } from "@/lib/notify/detect";
-import { createWebhook, listDeliveries, listWebhooks } from "@/lib/notify/webhooks";
+import { createWebhook, listDeliveries, listWebhooks, queueNotification } from "@/lib/notify/webhooks";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { waitFor } from "@/tests/support/process";
 
@@ -35,6 +35,7 @@ describe("webhook notifications", () => {
   let base: string;
   let worker: RunningWorker;
   const received: Received[] = [];
+  const held: (() => void)[] = [];
   const TOKEN = `T0KEN${randomBytes(8).toString("hex")}`;
   const deliver = makeNotifyDeliver({ retryLimit: 2, retryDelay: 1, retryBackoff: false });
 
@@ -51,6 +52,14 @@ describe("webhook notifications", () => {
       req.on("data", (c) => (data += c));
       req.on("end", () => {
         received.push({ path: req.url ?? "", body: JSON.parse(data || "{}"), headers: req.headers });
+        if (req.url?.startsWith("/slow")) {
+          // answered when the test says so: a delivery in flight
+          held.push(() => {
+            res.statusCode = 204;
+            res.end();
+          });
+          return;
+        }
         if (req.url?.startsWith("/flaky")) res.statusCode = ++flaky <= 2 ? 500 : 200;
         else if (req.url?.startsWith("/down")) res.statusCode = 500;
         else res.statusCode = 204;
@@ -196,5 +205,20 @@ describe("webhook notifications", () => {
     await db.trustSettings.update({ where: { id: "default" }, data: { notifyCursor: first.cursor } });
     const next = (await detectNotifications(db, new Date("2026-11-25T12:02:00Z"))).notifications.filter((n) => n.event === "failure.enforce");
     expect(next.map((n) => n.lines)).toEqual([["prod/payments Pod/between — release (unsigned)"]]);
+  });
+
+  it("a delivery in flight is not sent again by a second first attempt (a tick re-queues what it still sees pending)", async () => {
+    const { attemptDelivery } = await import("@/lib/notify/webhooks");
+    await createWebhook(db, { name: "slow", url: `${base}/slow`, format: "generic", events: ["reminder"] }, "admin@test");
+    const ids = await queueNotification(db, { event: "reminder", dedupeKey: "slow:1", occurredAt: new Date().toISOString(), summary: "in flight" });
+    const id = (await db.webhookDelivery.findFirstOrThrow({ where: { id: { in: ids }, endpoint: { name: "slow" } } })).id;
+    const first = attemptDelivery(db, id, { attempt: 1, maxAttempts: 3 });
+    await waitFor(async () => (held.length === 1 ? true : undefined), 15_000, "the first attempt at the receiver");
+    // the first attempt claimed the delivery and is waiting for its answer: still pending, attempted once
+    expect(await db.webhookDelivery.findUniqueOrThrow({ where: { id: id } })).toMatchObject({ status: "pending", attempts: 1 });
+    expect(await attemptDelivery(db, id, { attempt: 1, maxAttempts: 3 })).toEqual({ outcome: "skipped" });
+    held.shift()!();
+    expect(await first).toEqual({ outcome: "delivered" });
+    expect(received.filter((r) => r.path.startsWith("/slow"))).toHaveLength(1);
   });
 });

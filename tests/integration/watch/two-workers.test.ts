@@ -223,6 +223,12 @@ describe("two workers: one revalidation per repository, one notification per fai
       // settled: nothing more arrives
       await new Promise((r) => setTimeout(r, 3000));
       await waitFor(async () => ((await db.webhookDelivery.count({ where: { status: "pending" } })) === 0 ? true : undefined), 60_000, "no delivery pending");
+      if (told() !== failures) {
+        // what was told twice, for whoever reads the failure
+        const events = await db.verificationEvent.findMany({ where: { kind: "verdict", verdict: { in: ["unsigned", "failed"] } }, select: { seq: true, containerId: true, clusterName: true, workload: true, previousVerdict: true, details: true } });
+        const deliveries = await db.webhookDelivery.findMany({ select: { id: true, status: true, attempts: true, log: true, payload: true } });
+        console.error(JSON.stringify({ received, events: events.map((e) => ({ ...e, seq: String(e.seq) })), deliveries }, null, 1));
+      }
       expect(told()).toBe(failures);
       const ranges = received
         .filter((r) => r.event === "failure.enforce")
