@@ -99,6 +99,12 @@ const envSchema = z.object({
   /** Watch changes are written in batches at most this often (ms). */
   SIGNET_WATCH_FLUSH_MS: intFromString(50, 60_000).default(1000),
   /**
+   * A followed cluster is listed again and compared row by row with the stored inventory at the first
+   * scan this long after its last list (a reconciliation: whatever a watch could have missed is
+   * written, and counted as drift in the log). 0: every scan lists the cluster.
+   */
+  SIGNET_WATCH_RECONCILE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
+  /**
    * Running images' repositories are re-listed this often (one tag listing per repository, one
    * referrers request per image where the registry has the referrers API): a signature deleted or
    * pushed changes the verdict within about this long. 0: only scans revalidate. Also the bound within

@@ -26,7 +26,7 @@ export interface WorkerOptions {
    * time, the one holding its watch lease (lib/jobs/watch-owner.ts, docs/decisions/0017): this worker
    * starts a cluster's watch when it gains the lease and stops it when it loses it.
    */
-  watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; leaseSeconds: number };
+  watch?: { flushMs: number; revalidateSeconds: number; batchSize: number; leaseSeconds: number; reconcileMinutes?: number };
 }
 
 export interface RunningWorker {
@@ -171,6 +171,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         flushMs: opts.watch.flushMs,
         revalidateSeconds: opts.watch.revalidateSeconds,
         batchSize: opts.watch.batchSize,
+        ...(opts.watch.reconcileMinutes !== undefined ? { reconcileMs: opts.watch.reconcileMinutes * 60_000 } : {}),
       })
     : undefined;
   // one worker at a time follows each configured cluster: the one holding its lease (leases on a

@@ -95,6 +95,9 @@ export class PodWatch {
     this.lastHeard = Date.now();
     this.resourceVersion = resourceVersion;
     this.retryMs = RETRY_MIN_MS;
+    // the follower's changes not yet written are older than this list: they are its to supersede now,
+    // not when the inventory the list is part of is written (events of the new watch arrive before that)
+    follower?.seeded?.();
     void this.start(generation, resourceVersion);
   }
 
@@ -211,6 +214,12 @@ export class PodWatch {
 export interface PodWatchFollower {
   change(kind: "upserted" | "deleted", pod: CachedPod): void;
   resync(why: string): void;
+  /**
+   * The watch was re-seeded from a list: every change reported before is superseded by that list,
+   * every change reported from now on is newer than it (and must be kept, even while the rest of the
+   * inventory the list belongs to is still being taken).
+   */
+  seeded?(): void;
   /**
    * Brings the stored inventory in step with the watch (pending changes written; a new list written
    * when the watch cannot be trusted) and says whether it is: a scan then keeps it without listing.

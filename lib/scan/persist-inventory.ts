@@ -22,6 +22,8 @@ export interface PersistResult {
   imageIds: string[];
   /** The pods and containers were exactly those last persisted (no row compared or written). */
   unchanged: boolean;
+  /** Pod and container rows written because they were new or differed from the stored ones. */
+  written: { pods: number; containers: number };
 }
 
 /**
@@ -95,11 +97,16 @@ export async function upsertCluster(db: Db, inv: Pick<ClusterInventory, "cluster
  */
 export interface WriteOptions {
   fence?: (tx: Tx) => Promise<void>;
+  /**
+   * Compare every row even when the inventory hashes as the last one persisted (a watch's
+   * reconciliation: the stored rows are checked, not assumed to be that inventory).
+   */
+  compareRows?: boolean;
 }
 
 export async function persistInventory(db: Db, inv: ClusterInventory, opts: WriteOptions = {}): Promise<PersistResult> {
   const clusterId = await upsertCluster(db, inv);
-  if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false };
+  if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false, written: { pods: 0, containers: 0 } };
   const now = inv.collectedAt;
 
   return withTransaction(
@@ -112,14 +119,14 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
       const last = await tx.$queryRaw<{ inventoryHash: string | null }[]>`SELECT "inventoryHash" FROM "Cluster" WHERE id = ${clusterId}::uuid`;
       // where this inventory's lists were taken (none for an inventory not made of complete lists)
       const versions = inv.listVersions ? JSON.stringify(inv.listVersions) : null;
-      if (last[0]?.inventoryHash === hash) {
+      if (last[0]?.inventoryHash === hash && !opts.compareRows) {
         await tx.$executeRaw`UPDATE "Cluster" SET "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
         const seen = await tx.$executeRaw`
           UPDATE "Image" SET "lastSeen" = ${now}
           WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
                        WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
         const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
-        return { clusterId, pods: inv.pods.length, containers: containerCount, images: Number(seen), deletedPods: 0, imageIds: [], unchanged: true };
+        return { clusterId, pods: inv.pods.length, containers: containerCount, images: Number(seen), deletedPods: 0, imageIds: [], unchanged: true, written: { pods: 0, containers: 0 } };
       }
       const written = await writeRows(tx, clusterId, now, inv, "cluster");
       await tx.$executeRaw`UPDATE "Namespace" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
@@ -132,7 +139,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
       const ranHere = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Image" WHERE ${clusterId}::uuid = ANY("runningClusters")`;
       await updateRunningContainers(tx as unknown as Db, [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])]);
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash}, "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
-      return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false };
+      return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false, written: written.written };
     },
     { timeout: 120_000 },
   );
@@ -297,7 +304,7 @@ async function writeRows(
   now: Date,
   inv: Pick<ClusterInventory, "namespaces" | "workloads" | "pods">,
   scope: "cluster" | "listed",
-): Promise<{ containers: number; images: number; changedImages: string[]; imageIds: string[] }> {
+): Promise<{ containers: number; images: number; changedImages: string[]; imageIds: string[]; written: { pods: number; containers: number } }> {
   // namespaces
   const nsRows = inv.namespaces.length
     ? await tx.$queryRaw<{ id: string; name: string }[]>`
@@ -466,7 +473,7 @@ async function writeRows(
         "lastSeen" = EXCLUDED."lastSeen"`;
   }
   const imageIds = [...new Set(containers.flatMap((c) => (c.image ? [c.image] : [])))];
-  return { containers: containers.length, images: images.size, changedImages: [...changedImages], imageIds };
+  return { containers: containers.length, images: images.size, changedImages: [...changedImages], imageIds, written: { pods: podWrites.length, containers: containerWrites.length } };
 }
 
 /** Upserts admission rejections by (cluster, event uid): counts and last-seen move forward only. */

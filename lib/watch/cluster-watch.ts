@@ -25,6 +25,11 @@ export interface WatchServices {
   flushMs: number;
   /** Images per image-check job. */
   batchSize?: number;
+  /**
+   * A sync (a scan) this long after the last list lists the cluster again and compares it row by row
+   * with the stored inventory (SIGNET_WATCH_RECONCILE_MINUTES); unset: only a failed watch lists again.
+   */
+  reconcileMs?: number;
   /** Checked inside every write's transaction: the cluster's watch lease is still this worker's. */
   fence?: WriteOptions["fence"];
 }
@@ -73,7 +78,14 @@ export class ClusterWatch {
   private retryMs = 1000;
   /** Lists and flushes run one after the other. */
   private chain: Promise<void> = Promise.resolve();
-  readonly stats = { lists: 0, flushes: 0, podsWritten: 0, podsDeleted: 0, imagesQueued: 0, namespaces: 0, errors: 0 };
+  /** When the last list was written (ms since the epoch; 0: none yet). */
+  private listedAt = 0;
+  /**
+   * Counters: lists, reconciliations (lists a sync took because the last was older than reconcileMs)
+   * and drift (pod and container rows such lists found different from the stored inventory, plus
+   * pods they found gone: what the watch had missed; 0 while the watch is complete).
+   */
+  readonly stats = { lists: 0, reconciliations: 0, drift: 0, flushes: 0, podsWritten: 0, podsDeleted: 0, imagesQueued: 0, namespaces: 0, errors: 0 };
 
   constructor(
     readonly target: KubeTarget,
@@ -94,7 +106,14 @@ export class ClusterWatch {
     if (!this.target.kubeConfig) throw new Error(`cluster ${this.target.name}: no client configuration`);
     this.clients = createKubeClients(this.target.kubeConfig);
     this.pods = podWatchFor(this.target);
-    this.pods.follow({ change: (kind, pod) => this.change(kind, pod), resync: (why) => this.resync(why), sync: () => this.sync() });
+    this.pods.follow({
+      change: (kind, pod) => this.change(kind, pod),
+      resync: (why) => this.resync(why),
+      sync: () => this.sync(),
+      // pending changes older than the list are superseded by it; those after it (the new watch's,
+      // arriving while the rest of the inventory is listed and written) are kept for the next flush
+      seeded: () => this.pending.clear(),
+    });
     await this.serial(() => this.list());
     this.watchNamespaces();
   }
@@ -128,21 +147,29 @@ export class ClusterWatch {
   /**
    * Brings the stored inventory in step with the cluster: the changes not yet written are written
    * now, and a watch that cannot be trusted (ended without resuming, silent) is replaced by a new list
-   * written as a full inventory. True when the stored inventory is the watch's state: a scan keeps it
-   * as it is (lib/scan/pipeline.ts) instead of listing the cluster and writing the same rows again.
+   * written as a full inventory. A watch is only as complete as the API server's event stream and this
+   * process's handling of it, so a sync `reconcileMs` after the last list also lists again and compares
+   * every row (a reconciliation: what differs is written and counted as drift). True when the stored
+   * inventory is the watch's state: a scan keeps it as it is (lib/scan/pipeline.ts) instead of listing
+   * the cluster and writing the same rows again.
    */
   async sync(): Promise<boolean> {
     if (this.stopped) return false;
-    await this.serial(() => (this.ready && this.pods?.usable() ? this.flush() : this.list()));
+    await this.serial(async () => {
+      if (!this.ready || !this.pods?.usable()) return this.list();
+      await this.flush();
+      const every = this.services.reconcileMs;
+      if (every !== undefined && Date.now() - this.listedAt >= every) await this.list({ reconcile: true });
+    });
     return !this.stopped && this.ready && !this.behind && this.pods?.usable() === true;
   }
 
   /** A full list written as an inventory; pending changes older than it are superseded. */
-  private list(): Promise<void> {
-    return oneListAtATime(() => (this.stopped ? Promise.resolve() : this.listNow()));
+  private list(opts: { reconcile?: boolean } = {}): Promise<void> {
+    return oneListAtATime(() => (this.stopped ? Promise.resolve() : this.listNow(opts)));
   }
 
-  private async listNow(): Promise<void> {
+  private async listNow(opts: { reconcile?: boolean }): Promise<void> {
     const { db, log } = this.services;
     this.ready = false;
     this.stats.lists++;
@@ -158,9 +185,18 @@ export class ClusterWatch {
       return;
     }
     this.retryMs = 1000;
-    this.pending.clear();
     this.behind = false;
-    const persisted = await persistInventory(db, inv, { fence: this.services.fence });
+    // a reconciliation compares every row even when the list hashes as the stored inventory did
+    const persisted = await persistInventory(db, inv, { fence: this.services.fence, ...(opts.reconcile ? { compareRows: true } : {}) });
+    this.listedAt = Date.now();
+    if (opts.reconcile) {
+      const drift = persisted.written.pods + persisted.written.containers + persisted.deletedPods;
+      this.stats.reconciliations++;
+      this.stats.drift += drift;
+      const fields = { cluster: this.name, pods: persisted.written.pods, containers: persisted.written.containers, deletedPods: persisted.deletedPods };
+      if (drift > 0) log.warn(fields, "cluster watch: reconciliation found rows the watch had not written; written now");
+      else log.info(fields, "cluster watch: reconciled; the stored inventory was the cluster's");
+    }
     for (const n of inv.namespaces) this.labels.set(n.name, canonicalJson(n.labels));
     const counted = inv.stats.pods;
     // the records go: from now on the watch keeps a fingerprint per pod

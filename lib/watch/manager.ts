@@ -23,6 +23,8 @@ export interface WatchManagerOptions {
   revalidateSeconds: number;
   /** SIGNET_SCAN_BATCH_SIZE. */
   batchSize: number;
+  /** SIGNET_WATCH_RECONCILE_MINUTES in ms; unset: a followed cluster is listed again only when its watch fails. */
+  reconcileMs?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class WatchManager {
       log,
       flushMs: this.opts.flushMs,
       batchSize: this.opts.batchSize,
+      ...(this.opts.reconcileMs !== undefined ? { reconcileMs: this.opts.reconcileMs } : {}),
       enqueueChecks: (payloads) => this.opts.enqueueMany(imageCheck, payloads),
       refreshCoverage: () => this.opts.enqueue(coverageRefresh, {}),
       ...(opts.fence ? { fence: opts.fence } : {}),
