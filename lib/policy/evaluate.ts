@@ -93,7 +93,7 @@ const PREFERRED_INVALID: ReasonCode[] = [
   "malformed",
 ];
 
-/** The time a signature is known to have existed: transparency log, then RFC 3161, else unknown. */
+/** The time a signature is known to have existed: transparency log (SET-signed), then RFC 3161, else unknown. */
 function signedAt(e: EvidenceFact): Date | null {
   return e.tlog?.integratedTime ?? e.timestamp ?? null;
 }

@@ -42,8 +42,12 @@ export interface EvidenceFact {
   /** Why the evidence is invalid or could not be checked (codes such as signature, payload-digest, tlog-set, dsse-subject, malformed). */
   reasons: string[];
   signer: SignerFact | null;
-  /** Transparency-log entry verified (SET and/or inclusion proof), or null when none is attached. */
-  tlog: { logIndex: number; integratedTime: Date } | null;
+  /**
+   * Transparency-log entry verified (SET and/or inclusion proof), or null when none is attached.
+   * `integratedTime` only when a verified SET signs it: with an inclusion proof alone it is whatever
+   * the bundle's writer put there (the log signs the tree, not the time), so it is null.
+   */
+  tlog: { logIndex: number; integratedTime: Date | null } | null;
   /** A verified RFC 3161 timestamp, when present. */
   timestamp?: Date | null;
   predicateType?: string;

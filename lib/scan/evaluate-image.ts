@@ -278,7 +278,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
         kind: f.kind,
         signer: f.signer?.kind === "key" ? { key: f.signer.fingerprints } : f.signer ? { identity: f.signer.identity, issuer: f.signer.issuer } : null,
         logIndex: f.tlog?.logIndex ?? null,
-        integratedTime: f.tlog?.integratedTime.toISOString() ?? null,
+        integratedTime: f.tlog?.integratedTime?.toISOString() ?? null,
         predicateType: f.predicateType ?? null,
       }));
 

@@ -107,7 +107,8 @@ function verificationColumns(v: VerifiedEvidence, now: Date) {
     certNotBefore: signer?.kind === "keyless" ? new Date(signer.certificate.notBefore) : null,
     certNotAfter: signer?.kind === "keyless" ? new Date(signer.certificate.notAfter) : null,
     tlogLogIndex: v.tlog ? BigInt(v.tlog.logIndex) : null,
-    tlogIntegratedTime: v.tlog ? new Date(v.tlog.integratedTimeISO) : null,
+    // the log's time only when its SET verified (an inclusion proof alone does not sign integratedTime)
+    tlogIntegratedTime: v.tlog?.verifiedSet ? new Date(v.tlog.integratedTimeISO) : null,
     tlogLogId: v.tlog?.logId ?? null,
     predicateType: v.predicateType,
     provenance: (v.provenance ?? undefined) as unknown as Prisma.InputJsonValue | undefined,

@@ -61,7 +61,8 @@ export function toEvidenceFact(e: VerifiedEvidence): EvidenceFact {
     status: e.status,
     reasons: e.reasons.map((r) => r.code),
     signer,
-    tlog: tlogVerified ? { logIndex: e.tlog!.logIndex, integratedTime: new Date(e.tlog!.integratedTimeISO) } : null,
+    // an integratedTime is the log's word only under a verified SET; an inclusion proof does not sign it
+    tlog: tlogVerified ? { logIndex: e.tlog!.logIndex, integratedTime: e.tlog!.verifiedSet ? new Date(e.tlog!.integratedTimeISO) : null } : null,
     timestamp: ts ? new Date(ts.time) : null,
     predicateType: e.predicateType ?? undefined,
     format: e.kind === "bundle" ? "bundle" : "classic",

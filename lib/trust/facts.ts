@@ -98,7 +98,8 @@ export function storedFact(r: StoredEvidenceRow, trustedRoot = "*"): EvidenceFac
       .map((s) => s.split(":")[0]!.trim())
       .filter(Boolean),
     signer,
-    tlog: r.tlogIntegratedTime ? { logIndex: Number(r.tlogLogIndex ?? 0), integratedTime: r.tlogIntegratedTime } : null,
+    // an entry is present when its index is; its time is stored only when a verified SET signed it
+    tlog: r.tlogLogIndex !== null ? { logIndex: Number(r.tlogLogIndex), integratedTime: r.tlogIntegratedTime } : null,
     timestamp: null,
     predicateType: r.predicateType ?? undefined,
     provenance,

@@ -21,8 +21,12 @@ import {
   trustedRootSpec,
   verifyBundle,
 } from "@/lib/verify";
+import { toEvidenceFact } from "@/lib/scan/facts";
+import { loadPublicGoodTrustRoot } from "@/lib/sigstore/trusted-root";
 import { classicLayer, makeKey, randomDigest, tagArtifact } from "@/tests/support/sigstore-fixtures";
+import { cloneArtifacts, editJsonContent } from "@/tests/support/sigstore-mutate";
 import { makePrivateSigstore } from "@/tests/support/sigstore-pki";
+import { loadCase, vectorsAvailable } from "@/tests/support/sigstore-vectors";
 
 const key = makeKey("p256");
 const other = makeKey("p256");
@@ -137,6 +141,47 @@ describe("evaluateDiscovered", () => {
 
   it("exit codes: 0 only for verified", () => {
     expect(["verified", "failed", "unsigned", "unmatched", "error"].map((v) => exitCodeOf(v as never))).toEqual([0, 1, 1, 1, 2]);
+  });
+});
+
+describe.skipIf(!vectorsAvailable())("signing time of a transparency-log entry (real public-good bundle)", () => {
+  // tobby-bundle-referrers: key-signed cosign v3 bundle, Rekor entry with SET and inclusion proof, logged 2026-08-12
+  const c = () => loadCase("tobby-bundle-referrers");
+  /** The same bundle with its SET removed and integratedTime moved back to 2025-01-01; `tsa: false` drops the RFC 3161 timestamp too. */
+  const backdated = (tsa: boolean) => {
+    const artifacts = cloneArtifacts(c().artifacts);
+    const layer = artifacts.flatMap((a) => a.layers).find((l) => l.mediaType.startsWith("application/vnd.dev.sigstore.bundle"))!;
+    editJsonContent(layer, (j) => {
+      const entry = j.verificationMaterial.tlogEntries[0];
+      delete entry.inclusionPromise;
+      entry.integratedTime = String(Date.parse("2025-01-01T00:00:00Z") / 1000);
+      if (!tsa) delete j.verificationMaterial.timestampVerificationData;
+    });
+    return artifacts;
+  };
+  // the key was rotated out on 2025-06-01: a signature made later must not count
+  const rotatedOut = () =>
+    compilePolicyFile(doc("rotated", `{ requireTlog: true, authorities: [ { name: old, validUntil: "2025-06-01T00:00:00Z", key: { pem: ${JSON.stringify(c().keyPem)} } } ] }`));
+  const run = (artifacts: ReturnType<typeof backdated>) =>
+    evaluateDiscovered({ image: c().image, discovery: { outcome: "found", image: c().image, artifacts, manifestDigests: [] }, policies: rotatedOut(), trust: [loadPublicGoodTrustRoot()], now: NOW });
+
+  it("control: the genuine entry (SET-signed time 2026-08-12) is outside the rotated-out key's validity", () => {
+    const r = run(cloneArtifacts(c().artifacts));
+    expect(r.evidence.map((e) => e.status)).toEqual(["valid"]);
+    expect(r.policies[0]!.verdict.value).toBe("failed");
+    expect(r.policies[0]!.verdict.reasons.map((x) => x.code)).toContain("outside-validity");
+  });
+
+  it("an integratedTime no SET signs is not a signing time: a backdated entry with only its inclusion proof never makes a rotated-out key count", () => {
+    for (const tsa of [false, true]) {
+      const r = run(backdated(tsa));
+      // the inclusion proof still verifies (the body is in the log), so the evidence is valid with a log entry …
+      expect(r.evidence[0]).toMatchObject({ status: "valid", tlog: { verifiedSet: false, verifiedInclusionProof: true } });
+      // … but its integratedTime is the bundle writer's claim, not the log's
+      expect(r.policies[0]!.verdict.value).toBe("failed");
+      expect(toEvidenceFact(r.evidence[0]!).tlog).toEqual({ logIndex: c().expected.rekor!.logIndex, integratedTime: null });
+      expect(r.policies[0]!.verdict.reasons.find((x) => x.code === "outside-validity")?.message).toMatch(tsa ? /signed at 2026-08-12T20:53:28/ : /signed at 2026-11-25T00:00:00/);
+    }
   });
 });
 
