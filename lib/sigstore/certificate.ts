@@ -5,7 +5,7 @@
 import { X509Certificate as NodeX509 } from "node:crypto";
 import { ASN1Obj, X509Certificate as CoreX509 } from "@sigstore/core";
 import { LIMITS } from "./limits";
-import { clip, decodePemBlocks, MalformedError, sha256Hex } from "./encoding";
+import { clip, decodePemBlocks, MalformedError, sha256Hex, wholeFact } from "./encoding";
 import type { FulcioExtensions, KeylessSigner, SanType, SubjectAlternativeName } from "./types";
 
 export interface ParsedCertificate {
@@ -95,11 +95,11 @@ export function readSubjectAlternativeNames(cert: ParsedCertificate): SubjectAlt
       const inner = gn.subs[1]?.subs[0];
       if (oid === undefined || !inner) continue;
       const value = inner.value.toString("utf8");
-      names.push({ type, value: clip(oid === OID_OTHERNAME_USERNAME ? value : `${oid}:${value}`, LIMITS.factChars) });
+      names.push({ type, value: wholeFact(oid === OID_OTHERNAME_USERNAME ? value : `${oid}:${value}`, LIMITS.factChars, "certificate.san") });
     } else if (type === "ip") {
       names.push({ type, value: formatIp(gn.value) });
     } else {
-      names.push({ type, value: clip(gn.value.toString("utf8"), LIMITS.factChars) });
+      names.push({ type, value: wholeFact(gn.value.toString("utf8"), LIMITS.factChars, "certificate.san") });
     }
   }
   return names;
@@ -117,7 +117,7 @@ export function readFulcioExtensions(cert: ParsedCertificate): FulcioExtensions 
   for (const [suffix, name, encoding] of FULCIO_FIELDS) {
     const ext = cert.core.extension(`${FULCIO}.${suffix}`);
     if (!ext) continue;
-    out[name] = clip(encoding === "raw" ? ext.value.toString("utf8") : readUtf8String(ext.value, name), LIMITS.factChars);
+    out[name] = wholeFact(encoding === "raw" ? ext.value.toString("utf8") : readUtf8String(ext.value, name), LIMITS.factChars, `certificate.${name}`);
   }
   return out;
 }

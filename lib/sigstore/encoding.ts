@@ -81,6 +81,16 @@ export function clip(value: string, max: number): string {
   return value.length > max ? value.slice(0, max) : value;
 }
 
+/**
+ * A value a policy matches on (certificate identity, issuer, Fulcio extension, provenance field),
+ * whole or not at all: a cut value would let an anchored pattern (`…@refs/heads/main$`) match the
+ * prefix of a longer one. Longer than `max` is malformed.
+ */
+export function wholeFact(value: string, max: number, field: string): string {
+  if (value.length > max) throw new MalformedError(field, `longer than ${max} characters (a value a policy matches is never cut)`);
+  return value;
+}
+
 /** PEM blocks of one label, decoded to DER. */
 export function decodePemBlocks(pem: string, label: string, field: string, maxBlocks: number): Buffer[] {
   const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]*?)-----END ${label}-----`, "g");

@@ -1,6 +1,6 @@
 /** Build provenance facts from SLSA v0.2 and v1 predicates (best effort: absent fields are null). */
 import { LIMITS } from "./limits";
-import { boundedDigests, clip } from "./encoding";
+import { boundedDigests, clip, wholeFact } from "./encoding";
 import type { Provenance } from "./types";
 
 export const SLSA_V02 = "https://slsa.dev/provenance/v0.2";
@@ -17,8 +17,9 @@ function at(value: Json, ...path: string[]): Json {
   return cur;
 }
 
-function str(value: Json): string | null {
-  return typeof value === "string" ? clip(value, LIMITS.factChars) : null;
+/** A provenance field attestation conditions may match on: whole, or the attestation is malformed. */
+function str(value: Json, field = "provenance"): string | null {
+  return typeof value === "string" ? wholeFact(value, LIMITS.factChars, field) : null;
 }
 
 function digestMap(value: Json): Record<string, string> {
@@ -29,8 +30,9 @@ function digestMap(value: Json): Record<string, string> {
 function materials(value: Json): Provenance["materials"] {
   if (!Array.isArray(value)) return [];
   return value.slice(0, LIMITS.materialsKept).map((m: Json) => {
-    const uri = str(at(m, "uri"));
-    return { uri: uri === null ? null : clip(uri, 1024), digest: digestMap(at(m, "digest")) };
+    // informative only (no condition reads materials): cut, not refused
+    const uri = at(m, "uri");
+    return { uri: typeof uri === "string" ? clip(uri, 1024) : null, digest: digestMap(at(m, "digest")) };
   });
 }
 

@@ -10,7 +10,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadPublicGoodTrustRoot, parseTrustedRoot, type TrustRoot } from "@/lib/sigstore/trusted-root";
 import type { VerifiedEvidence } from "@/lib/sigstore/types";
+import { extractProvenance } from "@/lib/sigstore/provenance";
 import { verifyArtifacts } from "@/lib/sigstore/verify-artifacts";
+import { compilePolicyFile, evaluateDiscovered } from "@/lib/verify";
 import { inTotoStatement, randomDigest, tagArtifact } from "../../support/sigstore-fixtures";
 import { keylessAttestationLayer, keylessSignatureLayer, makeCa, makeLeaf, makePrivateSigstore, type Leaf } from "../../support/sigstore-pki";
 
@@ -160,6 +162,41 @@ describe("keyless with a custom trusted root", () => {
     expect(atSigning.checkedAt).toEqual([{ source: "now", time: minutes(2).toISOString() }]);
     const later = verifySig(good, { integratedTime: null, now: NOW });
     expect(codes(later)).toEqual(["cert-expired-at-integrated-time"]);
+  });
+
+  it("a certificate or provenance value longer than the facts keep is never cut to fit an anchored pattern", () => {
+    // 2048 characters are kept: a value whose first 2048 end in "@refs/heads/main" must not pass for a main-branch identity
+    const main = "@refs/heads/main";
+    const long = (prefix: string) => `${prefix}${"a".repeat(2048 - prefix.length - main.length)}${main}-attacker-branch`;
+    const identity = long("https://github.com/acme/app/.github/workflows/");
+    const ref = long("refs/heads/");
+    const policy = (name: string, extra: string) =>
+      `---\napiVersion: signet.dev/v1\nkind: Policy\nmetadata: { name: ${name} }\nspec: { authorities: [ { name: ci, keyless: { trustedRoot: private, identities: [ { issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "^https://github\\\\.com/acme/app/\\\\.github/workflows/.*@refs/heads/main$" } ]${extra} } } ] }\n`;
+    const policies = compilePolicyFile(
+      policy("identity", "") +
+        policy("extension", ', extensions: { sourceRepositoryRef: { regexp: "^refs/heads/main$|^refs/heads/.*refs/heads/main$" } }').replace(/subjectRegExp: "[^"]*"/, 'subjectRegExp: "^https://github\\\\.com/acme/app/"'),
+    );
+    const check = (l: Leaf, name: string) => {
+      const digest = randomDigest();
+      const image = { registry: "registry.local", repository: "team/app", digest };
+      const artifacts = [tagArtifact(digest, "sig", [keylessSignatureLayer({ sigstore, leaf: l, imageDigest: digest, integratedTime: t })])];
+      const r = evaluateDiscovered({ image, discovery: { outcome: "found", image, artifacts, manifestDigests: [] }, policies: policies.filter((p) => p.name === name), trust: [root], now: NOW });
+      return { value: r.policies[0]!.verdict.value, evidence: r.evidence[0]! };
+    };
+    // controls: the same patterns verify the values they are meant for
+    expect(check(leaf({ identity: { uri: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main" } }), "identity").value).toBe("verified");
+    expect(check(leaf({ fulcio: { 14: "refs/heads/main" } }), "extension").value).toBe("verified");
+    // an over-long SAN and an over-long extension: not verified, and the evidence says why
+    for (const [l, name] of [[leaf({ identity: { uri: identity } }), "identity"], [leaf({ fulcio: { 14: ref } }), "extension"]] as const) {
+      const { value, evidence } = check(l, name);
+      expect(value).not.toBe("verified");
+      expect(evidence.status).not.toBe("valid");
+      expect(evidence.reasons.map((r) => r.message).join()).toMatch(/longer than 2048 characters/);
+    }
+    // provenance fields attestation conditions match on are kept whole too
+    const provenance = (workflowRef: string) => extractProvenance("https://slsa.dev/provenance/v1", { buildDefinition: { externalParameters: { workflow: { ref: workflowRef } } } });
+    expect(provenance("refs/heads/main")?.sourceRef).toBe("refs/heads/main");
+    expect(() => provenance(ref)).toThrow(/longer than 2048 characters/);
   });
 
   it("a SET from a log outside its validity window is refused", () => {
