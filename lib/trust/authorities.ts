@@ -3,8 +3,8 @@ import { ApiError } from "@/lib/api/errors";
 import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import { TX_ADMIN_TIMEOUT_MS, withTransaction } from "@/lib/db/transaction";
-import { publicKeyFingerprint } from "@/lib/policy/compile";
-import { keyAlgorithm } from "@/lib/trust/authority-ref";
+import { publicKeyFingerprint, publicKeyIdentity } from "@/lib/policy/compile";
+import { keyAlgorithm, safeIdentity } from "@/lib/trust/authority-ref";
 
 /** Stored authorities: create a key authority, change its owner, rotate-by date or status. */
 
@@ -27,6 +27,11 @@ export async function createKeyAuthority(db: Db, input: NewKeyAuthority, actor: 
     if (await tx.authority.findUnique({ where: { name: input.name } })) throw new ApiError("conflict", `An authority named ${input.name} exists.`, { field: "name" });
     const hex = fingerprint.slice("sha256:".length);
     if (await tx.authority.findFirst({ where: { OR: [{ fingerprint: hex }, { fingerprint }] } })) throw new ApiError("conflict", "This key is stored already.", { field: "publicKeyPem" });
+    // the same key in another encoding (a compressed EC point) has another fingerprint: one key, one stored authority
+    const identity = publicKeyIdentity(input.publicKeyPem);
+    const keys = await tx.authority.findMany({ where: { kind: "key" }, select: { name: true, publicKeyPem: true } });
+    const same = keys.find((k) => safeIdentity(k.publicKeyPem) === identity);
+    if (same) throw new ApiError("conflict", `This key is stored already, in another encoding, as ${same.name}.`, { field: "publicKeyPem" });
     const row = await tx.authority.create({
       data: {
         name: input.name,

@@ -2,7 +2,7 @@ import "server-only";
 import { createPublicKey } from "node:crypto";
 import { ApiError } from "@/lib/api/errors";
 import type { Db } from "@/lib/db/client";
-import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { publicKeyFingerprint, publicKeyIdentity } from "@/lib/policy/compile";
 import { normalizeFingerprint } from "@/lib/trust/facts";
 import type { AuthorityTarget } from "@/lib/trust/fleet";
 import { keyName } from "@/lib/ui/format";
@@ -32,6 +32,16 @@ export function safeFingerprint(pem: string): string | null {
   }
 }
 
+/** The encoding-independent identity of a PEM key, or null when it cannot be read. */
+export function safeIdentity(pem: string | null | undefined): string | null {
+  if (!pem) return null;
+  try {
+    return publicKeyIdentity(pem);
+  } catch {
+    return null;
+  }
+}
+
 /** Resolves a reference to what a preview or revocation targets; unknown stored names are a 404. */
 export async function resolveTarget(db: Db, ref: AuthorityRef): Promise<{ target: AuthorityTarget; label: string; storedId?: string }> {
   if (ref.startsWith("policy:")) {
@@ -43,7 +53,7 @@ export async function resolveTarget(db: Db, ref: AuthorityRef): Promise<{ target
   if (/^(sha256:)?[0-9a-f]{64}$/i.test(ref)) {
     const fp = normalizeFingerprint(ref);
     const stored = (await db.authority.findMany({ where: { fingerprint: { not: null } } })).find((a) => normalizeFingerprint(a.fingerprint!) === fp);
-    if (stored) return { target: { kind: "stored", name: stored.name, fingerprint: fp }, label: stored.name, storedId: stored.id };
+    if (stored) return { target: { kind: "stored", name: stored.name, fingerprint: fp, identity: safeIdentity(stored.publicKeyPem) }, label: stored.name, storedId: stored.id };
     // a key no stored authority holds (written inline in policies) is called by its one name, its short fingerprint
     return { target: { kind: "fingerprint", fingerprint: fp }, label: keyName({ fingerprint: fp }) };
   }
@@ -51,7 +61,7 @@ export async function resolveTarget(db: Db, ref: AuthorityRef): Promise<{ target
   const stored = await db.authority.findUnique({ where: { name } });
   if (!stored) throw new ApiError("not_found", `No authority named ${name}.`);
   return {
-    target: { kind: "stored", name: stored.name, fingerprint: stored.fingerprint ? normalizeFingerprint(stored.fingerprint) : null },
+    target: { kind: "stored", name: stored.name, fingerprint: stored.fingerprint ? normalizeFingerprint(stored.fingerprint) : null, identity: safeIdentity(stored.publicKeyPem) },
     label: stored.name,
     storedId: stored.id,
   };

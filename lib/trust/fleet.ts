@@ -43,16 +43,20 @@ export interface FleetPolicy {
 }
 
 /** Which authorities a preview marks revoked: a stored authority (by name), a key (by fingerprint), or one policy's authority. */
+/**
+ * `identity` (lib/policy/compile `publicKeyIdentity`): the key whatever its encoding — a copy written
+ * with a compressed EC point has another fingerprint but is the same key, and is the target too.
+ */
 export type AuthorityTarget =
-  | { kind: "stored"; name: string; fingerprint?: string | null }
-  | { kind: "fingerprint"; fingerprint: string }
+  | { kind: "stored"; name: string; fingerprint?: string | null; identity?: string | null }
+  | { kind: "fingerprint"; fingerprint: string; identity?: string | null }
   | { kind: "policy"; policy: string; authority: string };
 
 /** Whether a key is (or is backed by) a stored / fingerprint target. */
-function keyIsTarget(target: AuthorityTarget, key: CompiledKey): boolean {
-  if (target.kind === "stored") return key.ref === target.name || (!!target.fingerprint && key.fingerprint === target.fingerprint);
-  if (target.kind === "fingerprint") return key.fingerprint === target.fingerprint;
-  return false;
+export function keyIsTarget(target: AuthorityTarget, key: CompiledKey): boolean {
+  if (target.kind === "policy") return false;
+  if (target.kind === "stored" && key.ref === target.name) return true;
+  return (!!target.fingerprint && key.fingerprint === target.fingerprint) || (!!target.identity && key.identity === target.identity);
 }
 
 /** Whether `authority` of `policy` is (or is backed by, through one of its keys) the target. */

@@ -4,8 +4,8 @@ import { appendAuditEvents } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import { queueNotification } from "@/lib/notify/webhooks";
 import { policySpecSchema, type PolicySpec } from "@/lib/policy/schema";
-import { resolveTarget, type AuthorityRef } from "@/lib/trust/authority-ref";
-import { blastRadius, type AuthorityTarget, type BlastRadius, type FleetPolicy } from "@/lib/trust/fleet";
+import { resolveTarget, safeIdentity, type AuthorityRef } from "@/lib/trust/authority-ref";
+import { blastRadius, keyIsTarget, type AuthorityTarget, type BlastRadius, type FleetPolicy } from "@/lib/trust/fleet";
 import { loadFleet, loadFleetPolicies } from "@/lib/trust/load-fleet";
 import { reverifyImages, type ReverifyOptions } from "@/lib/trust/reverify";
 import { saveSpec } from "@/lib/trust/save-spec";
@@ -21,9 +21,21 @@ export interface RevocationPreview {
   readOnlyPolicies: string[];
 }
 
+/**
+ * The target with its key's identity: a key known only by fingerprint (written inline) takes it from a
+ * policy key with that fingerprint, so the same key written in another encoding is the target too.
+ */
+function withIdentity(target: AuthorityTarget, policies: readonly FleetPolicy[]): AuthorityTarget {
+  if (target.kind === "policy" || target.identity || !target.fingerprint) return target;
+  const identity = policies.flatMap((p) => p.keys).find((k) => k.fingerprint === target.fingerprint)?.identity ?? null;
+  return { ...target, identity };
+}
+
 export async function previewRevocation(db: Db, ref: AuthorityRef, now = new Date()): Promise<RevocationPreview> {
-  const { target, label } = await resolveTarget(db, ref);
+  const resolved = await resolveTarget(db, ref);
+  const { label } = resolved;
   const [fleet, policies] = await Promise.all([loadFleet(db), loadFleetPolicies(db)]);
+  const target = withIdentity(resolved.target, policies);
   const readOnly = await readOnlyEmbedding(db, policies, target);
   return { ref, label, radius: blastRadius(fleet, policies, target, now), readOnlyPolicies: readOnly };
 }
@@ -37,8 +49,8 @@ async function readOnlyEmbedding(db: Db, policies: FleetPolicy[], target: Author
 
 function targetMatchesInline(target: AuthorityTarget, p: FleetPolicy, a: PolicySpec["authorities"][number]): boolean {
   if (target.kind === "policy") return p.name === target.policy && a.name === target.authority;
-  const want = target.fingerprint;
-  return !!want && p.keys.some((k) => k.authority === a.name && k.ref === undefined && k.fingerprint === want);
+  // by fingerprint or by identity: the key written in another encoding (a compressed EC point) is the same key
+  return p.keys.some((k) => k.authority === a.name && k.ref === undefined && keyIsTarget(target, k));
 }
 
 /**
@@ -48,15 +60,24 @@ function targetMatchesInline(target: AuthorityTarget, p: FleetPolicy, a: PolicyS
  */
 export async function revokeAuthority(db: Db, ref: AuthorityRef, reason: string, actor: string, reverify: ReverifyOptions) {
   const now = reverify.now ?? new Date();
-  const { target, label, storedId } = await resolveTarget(db, ref);
+  const resolved = await resolveTarget(db, ref);
+  const { label, storedId } = resolved;
   const preview = await previewRevocation(db, ref, now);
+  const fleetPolicies = await loadFleetPolicies(db);
+  const target = withIdentity(resolved.target, fleetPolicies);
   if (storedId) {
     const row = await db.authority.findUniqueOrThrow({ where: { id: storedId } });
     if (row.status === "revoked") throw new ApiError("conflict", `${row.name} is revoked already.`);
     await db.authority.update({ where: { id: storedId }, data: { status: "revoked", revokedAt: now, revokedReason: reason } });
   }
+  // the same key stored under another name (in another encoding, stored before duplicates were refused) is revoked with it
+  if (target.kind !== "policy" && target.identity) {
+    const others = await db.authority.findMany({ where: { kind: "key", status: { not: "revoked" }, ...(storedId ? { id: { not: storedId } } : {}) }, select: { id: true, publicKeyPem: true } });
+    const same = others.filter((o) => safeIdentity(o.publicKeyPem) === target.identity).map((o) => o.id);
+    if (same.length) await db.authority.updateMany({ where: { id: { in: same } }, data: { status: "revoked", revokedAt: now, revokedReason: reason } });
+  }
   const policiesChanged: string[] = [];
-  for (const p of await loadFleetPolicies(db)) {
+  for (const p of fleetPolicies) {
     const row = await db.policy.findUniqueOrThrow({ where: { id: p.id }, include: { versions: { orderBy: { version: "desc" }, take: 1 } } });
     if (row.readOnly) continue;
     const spec = policySpecSchema.parse(row.versions[0]!.spec);

@@ -1,0 +1,89 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, getDb, type Db } from "@/lib/db/client";
+import { resetEnvCache } from "@/lib/env";
+import { evaluate } from "@/lib/policy/evaluate";
+import type { EvidenceFact } from "@/lib/policy/facts";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import { parsePolicyDocuments } from "@/lib/policy/schema";
+import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { createScanAdapters } from "@/lib/scan/real-adapters";
+import { createKeyAuthority } from "@/lib/trust/authorities";
+import { revokeAuthority } from "@/lib/trust/revoke";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+
+/** One P-256 key as cosign writes it (uncompressed point) and as SPKI of its compressed point. */
+function twoEncodings() {
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const uncompressed = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const jwk = publicKey.export({ format: "jwk" });
+  const x = Buffer.from(jwk.x!, "base64url");
+  const y = Buffer.from(jwk.y!, "base64url");
+  const header = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
+  const der = Buffer.concat([header, Buffer.from([y[y.length - 1]! & 1 ? 3 : 2]), x]);
+  return { uncompressed, compressed: `-----BEGIN PUBLIC KEY-----\n${der.toString("base64")}\n-----END PUBLIC KEY-----\n` };
+}
+
+const policy = (name: string, authorities: string) => `apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: ${name} }
+spec:
+  mode: enforce
+  requireTlog: false
+  scope: { images: ["**"] }
+  authorities: [ ${authorities} ]`;
+
+/**
+ * Revoking a key revokes it however it is written: a policy holding the same key with a compressed EC
+ * point (another fingerprint, the same key) kept verifying its signatures after the revocation.
+ */
+describe("revocation of a key written in another encoding", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  const key = twoEncodings();
+  const actor = "admin@test";
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 2);
+    process.env.DATABASE_URL = tdb.url;
+    resetEnvCache();
+    await createKeyAuthority(db, { name: "key-a", publicKeyPem: key.uncompressed }, actor);
+    for (const d of [policy("release", "{ name: ci, key: { ref: key-a } }"), policy("legacy", `{ name: old, key: { pem: ${JSON.stringify(key.compressed)} } }`)]) {
+      await savePolicyDocument(db, parsePolicyDocuments(d)[0]!, { actor });
+    }
+  });
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await getDb().$disconnect().catch(() => undefined);
+    await tdb?.drop();
+  });
+
+  it("the key cannot be stored a second time under another encoding", async () => {
+    expect(publicKeyFingerprint(key.compressed)).not.toBe(publicKeyFingerprint(key.uncompressed));
+    await expect(createKeyAuthority(db, { name: "key-a-again", publicKeyPem: key.compressed }, actor)).rejects.toThrow(/stored already, in another encoding, as key-a/);
+  });
+
+  it("revoking the stored key revokes the inline copy in another encoding: no policy verifies its signatures any more", async () => {
+    // a signature by the key: verification names every candidate encoding it verifies with
+    const signed: EvidenceFact = {
+      id: "sig",
+      kind: "signature",
+      status: "valid",
+      reasons: [],
+      signer: { kind: "key", fingerprints: [publicKeyFingerprint(key.uncompressed), publicKeyFingerprint(key.compressed)] },
+      tlog: null,
+    };
+    const verdicts = async () => {
+      const now = new Date();
+      return Object.fromEntries(
+        (await loadActivePolicies(db)).map((p) => [p.name, evaluate(p.policy!.spec, [signed], { discovery: { outcome: "found" }, now }, p.policy!.keys).value]),
+      );
+    };
+    expect(await verdicts()).toEqual({ legacy: "verified", release: "verified" });
+    const r = await revokeAuthority(db, "key-a", "key leaked", actor, { adapters: createScanAdapters() });
+    expect(r.policies).toEqual(["legacy"]);
+    expect(await verdicts()).toEqual({ legacy: "failed", release: "failed" });
+  });
+});
