@@ -121,6 +121,11 @@ export class RegistryClient {
     // Redirects are followed everywhere (each hop is checked); blobs commonly redirect to storage.
     o = { followRedirects: true, ...o };
     let res = await this.transport.sendWithRetry(ep, { ...o, url, ...(value ? { authorization: { value, origin: ep.origin } } : {}) });
+    // A challenge from where a redirect led (blob storage, or anywhere the registry points) is that
+    // host's: answering it would hand this registry's credentials to the token service it names.
+    if (res.status === 401 && res.url.origin !== ep.origin) {
+      throw new RegistryError("auth", `${res.url.host}, reached through a redirect of ${ep.host}, asks for credentials: those of ${ep.host} are not sent there`, { status: 401, url: safeUrl(res.url) });
+    }
     if (res.status === 401) {
       value = await auth.answer(scope, res, value);
       res = await this.transport.sendWithRetry(ep, { ...o, url, authorization: { value, origin: ep.origin } });

@@ -307,6 +307,27 @@ describe("redirects (blob storage) are checked hop by hop", () => {
     expect(s.headers.filter((h) => h.authorization === `Basic ${Buffer.from("u:p").toString("base64")}`).length).toBeGreaterThan(0);
   });
 
+  it("a credentials challenge from a redirect target never gets the registry's credentials", async () => {
+    // the registry (credentials configured for it) sends its blob elsewhere; there a Bearer challenge
+    // names a token service of that other host's choosing
+    const target = await hostile([
+      [BLOB, (req, res, srv) => status(401, { "www-authenticate": `Bearer realm="${srv.url}/token",service="elsewhere"` })(req, res, srv)],
+      ["/token", json(200, { token: "issued-elsewhere" })],
+    ]);
+    const s = await hostile([
+      [SIG, requireBasic(manifest(sigManifest, MEDIA.ociManifest))],
+      [BLOB, requireBasic(redirect(`${target.url}${BLOB}`))],
+      [/^\/v2\/.+/, requireBasic((req, res, srv) => json(404, { errors: [{ code: "MANIFEST_UNKNOWN" }] })(req, res, srv))],
+    ]);
+    const basic = `Basic ${Buffer.from("u:p").toString("base64")}`;
+    const { r } = await run(s, { credentials: staticCredentials({ [s.host]: { username: "u", password: "p" } }), allowInternal: [target.host] });
+    // the registry got its credentials; nobody else did
+    expect(s.headers.some((h) => h.authorization === basic)).toBe(true);
+    expect(target.headers.map((h) => h.authorization ?? null)).not.toContain(basic);
+    expect(target.requests.filter((q) => q.startsWith("GET /token"))).toEqual([]);
+    expectError(r, "auth", /through a redirect/);
+  });
+
   it("a redirect to another port of the registry's own address is refused at that hop unless allowed", async () => {
     const other = await hostile([[BLOB, blob(payload)]]);
     const s = await hostile(sigRoutes(redirect(`${other.url}${BLOB}`)));
