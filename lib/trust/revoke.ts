@@ -71,10 +71,12 @@ export async function revokeAuthority(db: Db, ref: AuthorityRef, reason: string,
     await db.authority.update({ where: { id: storedId }, data: { status: "revoked", revokedAt: now, revokedReason: reason } });
   }
   // the same key stored under another name (in another encoding, stored before duplicates were refused) is revoked with it
+  const alsoRevoked: string[] = [];
   if (target.kind !== "policy" && target.identity) {
-    const others = await db.authority.findMany({ where: { kind: "key", status: { not: "revoked" }, ...(storedId ? { id: { not: storedId } } : {}) }, select: { id: true, publicKeyPem: true } });
-    const same = others.filter((o) => safeIdentity(o.publicKeyPem) === target.identity).map((o) => o.id);
-    if (same.length) await db.authority.updateMany({ where: { id: { in: same } }, data: { status: "revoked", revokedAt: now, revokedReason: reason } });
+    const others = await db.authority.findMany({ where: { kind: "key", status: { not: "revoked" }, ...(storedId ? { id: { not: storedId } } : {}) }, select: { id: true, name: true, publicKeyPem: true } });
+    const same = others.filter((o) => safeIdentity(o.publicKeyPem) === target.identity);
+    if (same.length) await db.authority.updateMany({ where: { id: { in: same.map((o) => o.id) } }, data: { status: "revoked", revokedAt: now, revokedReason: reason } });
+    alsoRevoked.push(...same.map((o) => o.name));
   }
   const policiesChanged: string[] = [];
   for (const p of fleetPolicies) {
@@ -103,6 +105,7 @@ export async function revokeAuthority(db: Db, ref: AuthorityRef, reason: string,
         authority: label,
         ...(target.kind !== "policy" && target.fingerprint ? { fingerprint: target.fingerprint } : {}),
         reason,
+        ...(alsoRevoked.length ? { alsoRevoked } : {}),
         policies: policiesChanged,
         readOnlyPolicies: preview.readOnlyPolicies,
         blastRadius: { containers: preview.radius.containers, images: preview.radius.images, workloads: preview.radius.workloads, namespaces: preview.radius.namespaces, byPolicy: preview.radius.byPolicy },

@@ -81,9 +81,15 @@ describe("revocation of a key written in another encoding", () => {
         (await loadActivePolicies(db)).map((p) => [p.name, evaluate(p.policy!.spec, [signed], { discovery: { outcome: "found" }, now }, p.policy!.keys).value]),
       );
     };
-    expect(await verdicts()).toEqual({ legacy: "verified", release: "verified" });
+    // a copy stored before duplicates were refused (written as the database held it), used by a third policy
+    await db.authority.create({ data: { name: "key-a-old", kind: "key", publicKeyPem: key.compressed, fingerprint: publicKeyFingerprint(key.compressed).slice("sha256:".length) } });
+    await savePolicyDocument(db, parsePolicyDocuments(policy("pinned", "{ name: p, key: { ref: key-a-old } }"))[0]!, { actor });
+    expect(await verdicts()).toEqual({ legacy: "verified", pinned: "verified", release: "verified" });
     const r = await revokeAuthority(db, "key-a", "key leaked", actor, { adapters: createScanAdapters() });
     expect(r.policies).toEqual(["legacy"]);
-    expect(await verdicts()).toEqual({ legacy: "failed", release: "failed" });
+    expect(await verdicts()).toEqual({ legacy: "failed", pinned: "failed", release: "failed" });
+    expect(await db.authority.findUniqueOrThrow({ where: { name: "key-a-old" } })).toMatchObject({ status: "revoked", revokedReason: "key leaked" });
+    const event = await db.verificationEvent.findFirstOrThrow({ where: { kind: "admin", actor }, orderBy: { seq: "desc" } });
+    expect(event.details).toMatchObject({ action: "authority.revoke", authority: "key-a", alsoRevoked: ["key-a-old"], policies: ["legacy"] });
   });
 });
