@@ -147,14 +147,17 @@ describe("evaluateDiscovered", () => {
 describe.skipIf(!vectorsAvailable())("signing time of a transparency-log entry (real public-good bundle)", () => {
   // tobby-bundle-referrers: key-signed cosign v3 bundle, Rekor entry with SET and inclusion proof, logged 2026-08-12
   const c = () => loadCase("tobby-bundle-referrers");
-  /** The same bundle with its SET removed and integratedTime moved back to 2025-01-01; `tsa: false` drops the RFC 3161 timestamp too. */
-  const backdated = (tsa: boolean) => {
+  /**
+   * The same bundle with its SET removed and integratedTime moved back to 2025-01-01 (or "0", as Rekor v2
+   * entries carry it: no SET, no time); `tsa: false` drops the RFC 3161 timestamp too.
+   */
+  const backdated = (tsa: boolean, integratedTime = String(Date.parse("2025-01-01T00:00:00Z") / 1000)) => {
     const artifacts = cloneArtifacts(c().artifacts);
     const layer = artifacts.flatMap((a) => a.layers).find((l) => l.mediaType.startsWith("application/vnd.dev.sigstore.bundle"))!;
     editJsonContent(layer, (j) => {
       const entry = j.verificationMaterial.tlogEntries[0];
       delete entry.inclusionPromise;
-      entry.integratedTime = String(Date.parse("2025-01-01T00:00:00Z") / 1000);
+      entry.integratedTime = integratedTime;
       if (!tsa) delete j.verificationMaterial.timestampVerificationData;
     });
     return artifacts;
@@ -173,8 +176,8 @@ describe.skipIf(!vectorsAvailable())("signing time of a transparency-log entry (
   });
 
   it("an integratedTime no SET signs is not a signing time: a backdated entry with only its inclusion proof never makes a rotated-out key count", () => {
-    for (const tsa of [false, true]) {
-      const r = run(backdated(tsa));
+    for (const [tsa, time] of [[false, undefined], [true, undefined], [false, "0"], [true, "0"]] as const) {
+      const r = run(backdated(tsa, time));
       // the inclusion proof still verifies (the body is in the log), so the evidence is valid with a log entry …
       expect(r.evidence[0]).toMatchObject({ status: "valid", tlog: { verifiedSet: false, verifiedInclusionProof: true } });
       // … but its integratedTime is the bundle writer's claim, not the log's
