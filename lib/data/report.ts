@@ -46,7 +46,11 @@ export interface ContainerVerdictsRow {
   errorSince: (number | null)[];
 }
 
-/** The query of loadContainerVerdicts, for reading it in pages too (a coverage snapshot: lib/scan/snapshot.ts). */
+/**
+ * The query of loadContainerVerdicts, for reading it in pages too (a coverage snapshot: lib/scan/snapshot.ts).
+ * A column added here must be watched by the coverage triggers (migration 20261207130000, ADR 0023): a
+ * snapshot is copied, not read again, while none of the columns they watch changed.
+ */
 export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.Sql {
   return Prisma.sql`
     SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", cl."lastError" AS "clusterError",

@@ -13,7 +13,7 @@ import { Prisma } from "@/lib/generated/prisma/client";
  * listed. Values are what JSON.stringify makes of them (Dates as ISO 8601 strings, which timestamptz
  * reads back exactly; bigints as decimal strings; JSON columns as nested JSON; arrays as arrays).
  */
-export type BulkTable = "Verdict" | "Evidence" | "ScanItem";
+export type BulkTable = "Verdict" | "Evidence" | "ScanItem" | "CoverageSnapshot";
 
 type Runner = { $executeRaw(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Prisma.PrismaPromise<number> };
 

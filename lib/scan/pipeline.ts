@@ -574,6 +574,8 @@ async function settleItems(ctx: PipelineContext, scanId: string, items: readonly
 /** Coverage snapshot, final status and counts. Runs once per scan (advisory lock + status check). */
 export async function finalizeScan(ctx: PipelineContext, scanId: string): Promise<boolean> {
   const { db } = ctx;
+  const t0 = performance.now();
+  const t: Record<string, number> = {};
   const finalized = await withTransaction(
     db,
     async (tx) => {
@@ -591,7 +593,10 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
       const count = (s: ItemCount) => items?.[s] ?? 0;
       if (count("pending") > 0) return false;
       const now = clock(ctx);
+      t.items = performance.now();
       const snapshot = await writeCoverageSnapshot(tx as unknown as Db, now);
+      t.snapshot = performance.now();
+      t.reused = snapshot.reused ? 1 : 0;
       const counts = (scan.counts ?? {}) as { clusters?: number; clustersOk?: number };
       const errors = (scan.errors ?? []) as unknown as ScanError[];
       // a scan that could look at no cluster failed, whatever the reason (none configured, none reachable);
@@ -625,6 +630,10 @@ export async function finalizeScan(ctx: PipelineContext, scanId: string): Promis
     },
     { timeout: 120_000 },
   );
+  if (finalized) {
+    const ms = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : Math.round(b - a));
+    ctx.log.debug({ scanId, itemsMs: ms(t0, t.items), snapshotMs: ms(t.items, t.snapshot), snapshotReused: t.reused === 1, commitMs: ms(t.snapshot, performance.now()) }, "scan finalized");
+  }
   // the verdicts as OpenReports in the clusters (when enabled): after the commit, never failing the scan
   if (finalized && ctx.adapters.publishReports) {
     await ctx.adapters.publishReports(db).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message, scanId }, "OpenReports not published"));

@@ -1,7 +1,8 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { CoverageAccumulator, type CoverageSnapshotRow } from "@/lib/coverage/compute";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { CoverageAccumulator, FIGURE_KEYS, pickFigures, type CoverageFigures, type CoverageSnapshotRow } from "@/lib/coverage/compute";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { insertRows } from "@/lib/db/bulk";
 import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
 import { cursorPages } from "@/lib/db/cursor";
 import { withTransaction, type Tx } from "@/lib/db/transaction";
@@ -18,41 +19,78 @@ import { withTransaction, type Tx } from "@/lib/db/transaction";
  * (CoverageAccumulator); the cursor sees one state of the database. It runs in the caller's
  * transaction (`db` a transaction client, as finalizeScan's), else in one of its own. At 100,000
  * containers the rows read at once exhausted the worker's heap (docs/decisions/0021).
+ *
+ * Unless nothing it reads changed since the latest snapshot: then that snapshot's rows are written
+ * again with this `takenAt` (a rescan with nothing changed does not read every container; ADR 0023).
+ * "Nothing changed" is the database's word, not a guess: every transaction that changes a row the
+ * snapshot reads leaves its id in CoverageInputChange (triggers), and the latest snapshot records the
+ * visibility snapshot its rows were read under (`inputs`); when each recorded transaction is visible
+ * in it, what it read is what a read now would see. Snapshot writers hold one advisory lock, so the
+ * change rows they prune (those visible in the latest snapshot's) are visible in every later one.
  */
 export async function writeCoverageSnapshot(
   db: Db,
   now = new Date(),
   opts: { replaceWithinMs?: number; pageSize?: number } = {},
-): Promise<{ rows: number; fleet: CoverageSnapshotRow }> {
+): Promise<{ rows: number; fleet: CoverageSnapshotRow; reused: boolean }> {
   // an interactive transaction's client has no $transaction of its own
   if ("$transaction" in db) return withTransaction(db, (tx) => writeIn(tx, now, opts), { timeout: 120_000 });
   return writeIn(db as unknown as Tx, now, opts);
 }
 
-async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; pageSize?: number }): Promise<{ rows: number; fleet: CoverageSnapshotRow }> {
-  const acc = new CoverageAccumulator();
-  for await (const page of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery(), opts.pageSize ?? PAGE)) for (const r of page) acc.add(toContainerVerdicts(r));
-  const coverage = acc.rows();
-  // why the fleet's stale containers are stale, from the same rows as its figures (the overview's card)
-  const groups = acc.staleGroups(now);
+async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; pageSize?: number }): Promise<{ rows: number; fleet: CoverageSnapshotRow; reused: boolean }> {
   const db = tx as unknown as Db;
-  const clusters = new Map((await db.cluster.findMany({ select: { id: true, name: true } })).map((c) => [c.name, c.id]));
-  const data = coverage.map(({ scope, cluster, namespace, ...figures }) => ({
-    takenAt: now,
-    scope,
-    clusterId: cluster ? (clusters.get(cluster) ?? null) : null,
-    namespace,
-    ...figures,
-    ...(scope === "fleet" ? { staleGroups: groups as unknown as Prisma.InputJsonValue } : {}),
-  }));
+  // one writer at a time (see above: pruning the change log relies on it)
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('coverage-snapshot'))`;
+  const [latest] = await tx.$queryRaw<(CoverageFigures & { takenAt: Date; unchanged: boolean })[]>`
+    SELECT "takenAt", ${FIGURES}, (inputs IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM "CoverageInputChange" ch WHERE NOT pg_visible_in_snapshot(ch.xid::text::xid8, s.inputs::pg_snapshot))) AS unchanged
+    FROM "CoverageSnapshot" s WHERE scope = 'fleet' ORDER BY "takenAt" DESC LIMIT 1`;
   // a refresh between scans replaces the snapshot of its time bucket: charts keep one point per bucket
-  if (opts.replaceWithinMs) {
-    const bucket = new Date(Math.floor(now.getTime() / opts.replaceWithinMs) * opts.replaceWithinMs);
-    await db.coverageSnapshot.deleteMany({ where: { takenAt: { gte: bucket, lte: now } } });
+  const bucket = opts.replaceWithinMs ? new Date(Math.floor(now.getTime() / opts.replaceWithinMs) * opts.replaceWithinMs) : null;
+  let rows: number;
+  let fleet: CoverageSnapshotRow;
+  if (latest?.unchanged) {
+    // every scope's row of the latest snapshot again, at `now` (one statement: the rows do not travel;
+    // the statement's DELETE and SELECT both see the rows as they were before it)
+    rows = await tx.$executeRaw`
+      WITH source AS (SELECT * FROM "CoverageSnapshot" WHERE "takenAt" = ${latest.takenAt}),
+           replaced AS (DELETE FROM "CoverageSnapshot" WHERE ${bucket !== null} AND "takenAt" >= ${bucket ?? now} AND "takenAt" <= ${now})
+      INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, ${FIGURES}, "staleGroups", inputs)
+      SELECT gen_random_uuid(), ${now}, scope, "clusterId", namespace, ${FIGURES}, "staleGroups", inputs FROM source`;
+    fleet = { scope: "fleet", cluster: null, namespace: null, ...pickFigures(latest) };
+  } else {
+    // taken before the cursor's own: a change committed between the two is then "not seen" (the next
+    // snapshot reads again), never "seen" when it was not
+    const [taken] = await tx.$queryRaw<{ inputs: string }[]>`SELECT pg_current_snapshot()::text AS inputs`;
+    const acc = new CoverageAccumulator();
+    for await (const page of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery(), opts.pageSize ?? PAGE)) for (const r of page) acc.add(toContainerVerdicts(r));
+    const coverage = acc.rows();
+    // why the fleet's stale containers are stale, from the same rows as its figures (the overview's card)
+    const groups = acc.staleGroups(now);
+    const clusters = new Map((await db.cluster.findMany({ select: { id: true, name: true } })).map((c) => [c.name, c.id]));
+    const data = coverage.map(({ scope, cluster, namespace, ...figures }) => ({
+      takenAt: now,
+      scope,
+      clusterId: cluster ? (clusters.get(cluster) ?? null) : null,
+      namespace,
+      ...figures,
+      staleGroups: scope === "fleet" ? groups : [],
+      inputs: scope === "fleet" ? taken!.inputs : null,
+    }));
+    if (bucket) await db.coverageSnapshot.deleteMany({ where: { takenAt: { gte: bucket, lte: now } } });
+    rows = await insertRows(tx, "CoverageSnapshot", SNAPSHOT_COLUMNS, data);
+    fleet = coverage[0]!;
   }
-  for (let i = 0; i < data.length; i += 1000) await db.coverageSnapshot.createMany({ data: data.slice(i, i + 1000) });
-  return { rows: data.length, fleet: coverage[0]! };
+  // the changes the latest snapshot has seen are of no further use
+  await tx.$executeRaw`
+    DELETE FROM "CoverageInputChange" ch
+    WHERE pg_visible_in_snapshot(ch.xid::text::xid8, (SELECT inputs::pg_snapshot FROM "CoverageSnapshot" WHERE scope = 'fleet' ORDER BY "takenAt" DESC LIMIT 1))`;
+  return { rows, fleet, reused: Boolean(latest?.unchanged) };
 }
+
+const FIGURES = Prisma.raw(FIGURE_KEYS.map((k) => `"${k}"`).join(", "));
+const SNAPSHOT_COLUMNS = ["takenAt", "scope", "clusterId", "namespace", ...FIGURE_KEYS, "staleGroups", "inputs"];
 
 /** Rows per page of the snapshot's cursor. */
 const PAGE = 5000;
