@@ -47,6 +47,9 @@ export interface AdmissionAnswererOptions {
   now?: () => Date;
 }
 
+/** A container as the answerer needs it (lib/admission/review `ReviewedContainer` without its path). */
+export type AnsweredContainer = Pick<ReviewedContainer, "name" | "kind" | "image">;
+
 /** Where an image's facts came from. */
 export type FactsSource = "memory" | "store" | "registry" | "unresolved";
 
@@ -102,7 +105,7 @@ export class AdmissionAnswerer {
   }
 
   /** The decision for the containers of one object in `namespace`. */
-  async answer(namespace: string, containers: readonly ReviewedContainer[]): Promise<AdmissionAnswer> {
+  async answer(namespace: string, containers: readonly AnsweredContainer[]): Promise<AdmissionAnswer> {
     const started = performance.now();
     const work = this.evaluate(namespace, containers);
     let timer: NodeJS.Timeout | undefined;
@@ -130,19 +133,52 @@ export class AdmissionAnswerer {
     };
   }
 
+  /**
+   * The digests to pin the containers of a Pod to (the mutating half of admission; null: left as
+   * written): each image named by a tag and in scope of at least one `enforce` policy is resolved
+   * through the registry now, so the pod runs exactly the digest the validating half then decides on
+   * — a tag moved between the decision and the kubelet's pull cannot run an image nobody verified.
+   * Images under warn / audit policies only, or none, are not touched; a tag that cannot be resolved
+   * within the budget is left as written (the validating half resolves it again and, under enforce,
+   * denies what it cannot resolve).
+   */
+  async pinDigests(namespace: string, containers: readonly AnsweredContainer[]): Promise<(string | null)[]> {
+    const work = (async () => {
+      const [policies, namespaceLabels] = await Promise.all([this.currentPolicies(), this.namespaceLabels(namespace)]);
+      return Promise.all(
+        containers.map(async (c) => {
+          const ref = parseImageReference(c.image);
+          if (!ref || ref.digest || c.image.includes("@")) return null;
+          const enforced = this.applicable(policies.list, namespace, namespaceLabels, ref.name, c.image).some((p) => p.mode === "enforce");
+          if (!enforced) return null;
+          const resolved = await this.adapters.resolveDigest(ref);
+          return "error" in resolved ? null : resolved.digest;
+        }),
+      );
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.opts.budgetMs)));
+    const pins = await Promise.race([work, overrun]).finally(() => clearTimeout(timer));
+    return pins ?? containers.map(() => null);
+  }
+
+  private applicable(list: readonly LoadedPolicy[], namespace: string, namespaceLabels: Record<string, string>, imageName: string, imageRef: string): LoadedPolicy[] {
+    return list.filter((p) => (p.policy ? policyApplies(p.policy.spec, { cluster: this.opts.cluster, namespace, namespaceLabels, imageName, imageRef }) : true));
+  }
+
   /** Waits for verifications that outlived their budget (their results are being stored). */
   async close(): Promise<void> {
     await Promise.allSettled([...this.background]);
   }
 
-  private async evaluate(namespace: string, containers: readonly ReviewedContainer[]): Promise<ImageAnswer[]> {
+  private async evaluate(namespace: string, containers: readonly AnsweredContainer[]): Promise<ImageAnswer[]> {
     const [policies, namespaceLabels] = await Promise.all([this.currentPolicies(), this.namespaceLabels(namespace)]);
     const now = this.opts.now();
     return Promise.all(
       containers.map(async (c): Promise<ImageAnswer> => {
         const ref = parseImageReference(c.image);
         const imageName = ref ? ref.name : c.image;
-        const applicable = policies.list.filter((p) => (p.policy ? policyApplies(p.policy.spec, { cluster: this.opts.cluster, namespace, namespaceLabels, imageName, imageRef: c.image }) : true));
+        const applicable = this.applicable(policies.list, namespace, namespaceLabels, imageName, c.image);
         const base = { container: c.name, image: c.image };
         if (applicable.length === 0) return { ...base, digest: ref?.digest ?? null, source: null, outcomes: [] };
         const errorOutcomes = (reason: Reason): AdmissionOutcome[] =>

@@ -58,6 +58,8 @@ export interface ReviewedContainer {
   name: string;
   kind: "init" | "app" | "ephemeral";
   image: string;
+  /** JSON pointer (RFC 6901) of the container's `image` in the object under review. */
+  path: string;
 }
 
 export type ReviewedObject =
@@ -105,22 +107,62 @@ export function reviewedObject(req: AdmissionRequest): ReviewedObject {
   const objName = req.name || (md.success ? (md.data?.name ?? md.data?.generateName) : undefined) || "(unnamed)";
   const namespace = req.namespace || (md.success ? md.data?.namespace : undefined) || "default";
   const containers: ReviewedContainer[] = [];
-  const add = (list: z.infer<typeof container>[] | undefined, kind: ReviewedContainer["kind"]) => {
-    for (const c of list ?? []) {
+  const add = (list: z.infer<typeof container>[] | undefined, kind: ReviewedContainer["kind"], field: string) => {
+    (list ?? []).forEach((c, i) => {
       // an image-less container is refused by the API server's own validation; nothing to verify
-      if (c.image !== undefined) containers.push({ name: c.name, kind, image: c.image });
-    }
+      if (c.image !== undefined) containers.push({ name: c.name, kind, image: c.image, path: `/${[...path, field, String(i), "image"].join("/")}` });
+    });
   };
-  add(parsed.data.initContainers, "init");
-  add(parsed.data.containers, "app");
-  add(parsed.data.ephemeralContainers, "ephemeral");
+  add(parsed.data.initContainers, "init", "initContainers");
+  add(parsed.data.containers, "app", "containers");
+  add(parsed.data.ephemeralContainers, "ephemeral", "ephemeralContainers");
   return { kind: "pod-spec", objectKind: req.kind.kind, name: objName, namespace, containers };
 }
 
-/** The AdmissionReview answering `uid`. */
+/** One JSON Patch (RFC 6902) operation of a mutating answer. */
+export interface PatchOperation {
+  op: "replace";
+  path: string;
+  value: string;
+}
+
+/**
+ * The patch pinning each container whose image is named by a tag to the digest it was resolved to
+ * (`digests[i]` for `containers[i]`; null: left as written): `registry/repo:tag` becomes
+ * `registry/repo:tag@sha256:…` — the tag stays readable, the runtime pulls the digest. An image
+ * already naming a digest is never rewritten.
+ */
+export function digestPinPatch(containers: readonly ReviewedContainer[], digests: readonly (string | null)[]): PatchOperation[] {
+  return containers.flatMap((c, i) => {
+    const digest = digests[i];
+    if (!digest || c.image.includes("@")) return [];
+    return [{ op: "replace" as const, path: c.path, value: `${c.image}@${digest}` }];
+  });
+}
+
+/**
+ * The containers of an object whose image is new in this request: all of them on CREATE; on UPDATE,
+ * those whose image differs from the oldObject's at the same place (an ephemeral container already
+ * added, or a container whose image did not change, is immutable or not this request's to pin).
+ */
+export function newImages(req: AdmissionRequest, containers: readonly ReviewedContainer[]): ReviewedContainer[] {
+  if (req.operation !== "UPDATE") return [...containers];
+  return containers.filter((c) => valueAt(req.oldObject, c.path) !== c.image);
+}
+
+function valueAt(object: unknown, pointer: string): unknown {
+  let v: unknown = object;
+  for (const p of pointer.split("/").slice(1)) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = Array.isArray(v) ? v[Number(p)] : (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
+/** The AdmissionReview answering `uid` (with a JSON Patch: a mutating webhook's answer). */
 export function admissionResponse(
   uid: string,
-  answer: { allowed: boolean; message?: string; warnings?: string[]; code?: number },
+  answer: { allowed: boolean; message?: string; warnings?: string[]; code?: number; patch?: readonly PatchOperation[] },
 ): { apiVersion: "admission.k8s.io/v1"; kind: "AdmissionReview"; response: Record<string, unknown> } {
   return {
     apiVersion: "admission.k8s.io/v1",
@@ -130,6 +172,7 @@ export function admissionResponse(
       allowed: answer.allowed,
       ...(answer.allowed ? {} : { status: { code: answer.code ?? 403, reason: "Forbidden", message: answer.message ?? "denied" } }),
       ...(answer.warnings?.length ? { warnings: answer.warnings } : {}),
+      ...(answer.allowed && answer.patch?.length ? { patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(answer.patch)).toString("base64") } : {}),
     },
   };
 }

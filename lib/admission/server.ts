@@ -9,12 +9,15 @@ import type { AdmissionAnswerer } from "@/lib/admission/answer";
 import { authenticateCaller, callerAuthEnabled, parseTokenFile, type Caller, type CallerAuthConfig } from "@/lib/admission/caller-auth";
 import { SourceLogGate, SourceRateLimiter, sourceKey, type RateLimit } from "@/lib/admission/per-source";
 import type { AdmissionRecorder } from "@/lib/admission/record";
-import { admissionResponse, admissionReviewSchema, reviewedObject } from "@/lib/admission/review";
+import { admissionResponse, admissionReviewSchema, digestPinPatch, newImages, reviewedObject } from "@/lib/admission/review";
 
 /**
- * Signet's validating admission webhook over HTTPS (scripts/webhook.ts runs it in its own process):
+ * Signet's admission webhook over HTTPS (scripts/webhook.ts runs it in its own process):
  * POST /validate takes an AdmissionReview (admission.k8s.io/v1) of at most `maxBodyBytes`, answers
- * it with the same uid, and records the decision; GET /healthz says it is up. The certificate and key
+ * it with the same uid, and records the decision; POST /mutate (a MutatingWebhookConfiguration for
+ * pods) admits every pod and pins the tags of images under enforce policies to the digests they name
+ * now (`AdmissionAnswerer.pinDigests`), so that the validating decision is about what will run;
+ * GET /healthz says it is up. The certificate and key
  * are read from files (a mounted Secret) and re-read when either changes — a TLS handshake after the
  * change gets the new certificate, connections already open keep theirs, nothing restarts. A new pair
  * that does not load (half-written, key and certificate not matching) is refused and the old one kept.
@@ -186,8 +189,8 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
       res.writeHead(200, { "content-type": "text/plain" });
       return void res.end("ok");
     }
-    if (path !== "/validate") return refuseUnread(req, res, "not_found", "Only POST /validate (AdmissionReview) and GET /healthz are served.");
-    if (req.method !== "POST") return refuseUnread(req, res, "bad_request", "POST an AdmissionReview to /validate.");
+    if (path !== "/validate" && path !== "/mutate") return refuseUnread(req, res, "not_found", "Only POST /validate and /mutate (AdmissionReview) and GET /healthz are served.");
+    if (req.method !== "POST") return refuseUnread(req, res, "bad_request", `POST an AdmissionReview to ${path}.`);
     const caller = admitCaller(req, res);
     if (!caller) return;
     const body = await readBody(req, res, maxBody);
@@ -209,6 +212,20 @@ export async function serveAdmission(opts: AdmissionServerOptions): Promise<Admi
       res.end(JSON.stringify(admissionResponse(request.uid, answer)));
     };
     const object = reviewedObject(request);
+    if (path === "/mutate") {
+      // pods only (the object the kubelet pulls from; workloads keep the tags their owners wrote), and
+      // never a refusal: deciding is the validating webhook's, which runs after every mutation
+      if (object.kind !== "pod-spec" || object.objectKind !== "Pod") return send({ allowed: true });
+      try {
+        const pinnable = newImages(request, object.containers);
+        const patch = digestPinPatch(pinnable, await answerer.pinDigests(object.namespace, pinnable));
+        if (patch.length) log.debug({ uid: request.uid, name: object.name, namespace: object.namespace, pinned: patch.length }, "admission: image tags pinned to digests");
+        return send({ allowed: true, patch });
+      } catch (err) {
+        log.warn({ err: (err as Error).message, uid: request.uid }, "admission: tags not pinned (the validating webhook resolves them again)");
+        return send({ allowed: true });
+      }
+    }
     if (object.kind === "skip") return send({ allowed: true });
     if (object.kind === "unchanged") {
       log.debug({ uid: request.uid, kind: object.objectKind, name: request.name, namespace: request.namespace }, "admission: UPDATE runs no new image; admitted without evaluation");

@@ -170,6 +170,29 @@ export function webhookConfiguration(o: { name: string; port: number; caPem: str
   };
 }
 
+/** Signet's mutating webhook for pods (POST /mutate: tags pinned to digests), as the chart registers it. */
+export function mutatingWebhookConfiguration(o: { name: string; port: number; caPem: string }) {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: "signet" },
+    webhooks: [
+      {
+        name: o.name,
+        clientConfig: { url: `https://127.0.0.1:${o.port}/mutate`, caBundle: Buffer.from(o.caPem).toString("base64") },
+        rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" }],
+        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
+        failurePolicy: "Ignore",
+        matchPolicy: "Equivalent",
+        reinvocationPolicy: "IfNeeded",
+        sideEffects: "None",
+        timeoutSeconds: 10,
+        admissionReviewVersions: ["v1"],
+      },
+    ],
+  };
+}
+
 /** An AdmissionReview (admission.k8s.io/v1) of `object`, as the API server sends it. */
 export function admissionReview(uid: string, object: Record<string, unknown>, o: { group?: string; version?: string; kind?: string; namespace?: string; operation?: string } = {}) {
   const md = (object.metadata ?? {}) as { name?: string; namespace?: string };

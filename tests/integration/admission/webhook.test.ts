@@ -18,7 +18,17 @@ import { createNamespace, startKubeApiserver, type KubeApiserver } from "@/tests
 import { waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
-import { admissionReview, createWebhookPki, issueServingCertificate, podObject, startWebhook, webhookConfiguration as vwc, type RunningWebhook, type WebhookPki } from "@/tests/support/webhook";
+import {
+  admissionReview,
+  createWebhookPki,
+  issueServingCertificate,
+  mutatingWebhookConfiguration,
+  podObject,
+  startWebhook,
+  webhookConfiguration as vwc,
+  type RunningWebhook,
+  type WebhookPki,
+} from "@/tests/support/webhook";
 
 /**
  * Signet's admission webhook between a real kube-apiserver (calling it over TLS with a test CA), a real
@@ -299,6 +309,69 @@ describe("records", () => {
     expect(rows.every((r) => r.callerAuthenticated === false)).toBe(true);
     expect(events.every((e) => e.actor === "kube:signet-admin (unauthenticated caller)")).toBe(true);
     expect((events[0]!.details as { caller: unknown }).caller).toEqual({ authenticated: false, source: "127.0.0.1" });
+  });
+});
+
+describe("the mutating half pins tags under enforce policies to the digest the decision is about", () => {
+  const MUTATING = "pin.signet.dev";
+  let key: ReturnType<typeof generateSigningKey>;
+  const imageOf = async (ns: string, name: string) =>
+    (await kube.request<{ spec: { containers: { image: string }[] } }>("GET", `/api/v1/namespaces/${ns}/pods/${name}`)).spec.containers[0]!.image;
+
+  beforeAll(async () => {
+    key = generateSigningKey();
+    // the release policy's key signs "moving"; the tag will be moved to an unsigned image later
+    await policy(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: moving }
+spec:
+  mode: enforce
+  requireTlog: false
+  scope: { namespaces: [prod, staging], images: ["${registry.host}/pinned/**"] }
+  authorities: [ { name: ci, key: { pem: ${JSON.stringify(key.publicKeyPem)} } } ]`);
+    digests.moving = (await pushSignedImage(registry.url, registry.host, "pinned/moving", key, { tag: "v1" })).digest;
+    await kube.request("POST", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", mutatingWebhookConfiguration({ name: MUTATING, port: webhook.port, caPem: pki.caPem }));
+    // the API server picks the configuration up through an informer: wait until a pod comes back pinned
+    await waitFor(async () => {
+      const name = `pin-probe-${crypto.randomBytes(3).toString("hex")}`;
+      const r = await pod("prod", name, `${registry.host}/pinned/moving:v1`);
+      return r.status === 201 && (await imageOf("prod", name)).includes("@") ? true : undefined;
+    }, 30_000, "the API server to call the mutating webhook");
+  });
+
+  afterAll(async () => {
+    await kube.request("DELETE", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/signet").catch(() => undefined);
+  });
+
+  it("a signed tag is admitted pinned; once the tag is moved to an unsigned image, the next pod is pinned to that one and denied", async () => {
+    const h = registry.host;
+    const admitted = await pod("prod", "pinned-signed", `${h}/pinned/moving:v1`);
+    expect(admitted.status, admitted.message).toBe(201);
+    // what the kubelet will pull is the digest that was verified, whatever the tag names later
+    expect(await imageOf("prod", "pinned-signed")).toBe(`${h}/pinned/moving:v1@${digests.moving}`);
+
+    const moved = (await pushSignedImage(registry.url, h, "pinned/moving", key, { tag: "v1", sign: false })).digest;
+    expect(moved).not.toBe(digests.moving);
+    expect(await imageOf("prod", "pinned-signed")).toBe(`${h}/pinned/moving:v1@${digests.moving}`);
+    const denied = await pod("prod", "pinned-unsigned", `${h}/pinned/moving:v1`);
+    expect(denied.status).toBe(403);
+    // the decision names the digest the pod would have run
+    expect(denied.message).toContain(`${h}/pinned/moving:v1@${moved}`);
+    expect(denied.message).toContain('policy "moving"');
+  });
+
+  it("leaves digests, images under warn policies only and images out of every policy's scope as written", async () => {
+    const h = registry.host;
+    const byDigest = `${h}/apps/signed@${digests.signed}`;
+    expect((await pod("prod", "pin-digest", byDigest)).status).toBe(201);
+    expect(await imageOf("prod", "pin-digest")).toBe(byDigest);
+    // staging: only the warn policy covers apps/**
+    expect((await pod("staging", "pin-warn", `${h}/apps/signed:v1`)).status).toBe(201);
+    expect(await imageOf("staging", "pin-warn")).toBe(`${h}/apps/signed:v1`);
+    // no policy covers other/**
+    await pushSignedImage(registry.url, h, "other/free", key, { tag: "v1", sign: false });
+    expect((await pod("prod", "pin-out-of-scope", `${h}/other/free:v1`)).status).toBe(201);
+    expect(await imageOf("prod", "pin-out-of-scope")).toBe(`${h}/other/free:v1`);
   });
 });
 

@@ -32,6 +32,7 @@ const RESOURCES: Record<string, string> = {
   NetworkPolicy: "networkpolicies",
   ServiceMonitor: "servicemonitors",
   ValidatingWebhookConfiguration: "validatingwebhookconfigurations",
+  MutatingWebhookConfiguration: "mutatingwebhookconfigurations",
 };
 
 /**
@@ -149,6 +150,14 @@ describe("deploy/helm/signet", () => {
     expect(deployment.containers[0].args).toEqual(["webhook"]);
     expect(deployment.containers[0].env).toEqual(expect.arrayContaining([{ name: "SIGNET_WEBHOOK_FAILURE_POLICY", value: "Ignore" }, { name: "SIGNET_WEBHOOK_BUDGET_MS", value: "9000" }]));
     expect(deployment.volumes).toContainEqual({ name: "tls", secret: { secretName: "signet-webhook-tls" } });
+    // the mutating half (tags pinned to digests): pods only, never refusing, the same CA and exclusions
+    const mwc = docs.find((d) => d.kind === "MutatingWebhookConfiguration")!.webhooks[0];
+    expect(mwc).toMatchObject({ name: "pin.signet.dev", failurePolicy: "Ignore", reinvocationPolicy: "IfNeeded", timeoutSeconds: 12, sideEffects: "None" });
+    expect(mwc.clientConfig).toEqual({ service: { name: "signet-webhook", namespace: "signet", path: "/mutate", port: 443 }, caBundle: tlsSecret.data["ca.crt"] });
+    expect(mwc.rules.flatMap((r: Json) => r.resources).sort()).toEqual(["pods", "pods/ephemeralcontainers"]);
+    expect(mwc.namespaceSelector).toEqual(hook.namespaceSelector);
+    expect(rendered).toContain("kind: MutatingWebhookConfiguration");
+    expect(await helm([...base, "--set", "admissionWebhook.enabled=true", "--set", "admissionWebhook.pinDigests=false"])).not.toContain("MutatingWebhookConfiguration");
     // every object valid for the API server (dry run, strict fields)
     await expectValid(docs);
     // a budget the API server would not wait for, and a Secret without its CA, are refused

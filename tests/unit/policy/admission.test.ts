@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admissionResponse, admissionReviewSchema, reviewedObject, type AdmissionRequest } from "@/lib/admission/review";
+import { admissionResponse, admissionReviewSchema, digestPinPatch, newImages, reviewedObject, type AdmissionRequest } from "@/lib/admission/review";
 import { decideAdmission, predictedAdmission, type AdmissionOutcome } from "@/lib/policy/admission";
 
 const outcome = (o: Partial<AdmissionOutcome>): AdmissionOutcome => ({
@@ -64,8 +64,8 @@ describe("AdmissionReview reading", () => {
       name: "p",
       namespace: "prod",
       containers: [
-        { name: "init", kind: "init", image: "busybox" },
-        { name: "app", kind: "app", image: "nginx:1" },
+        { name: "init", kind: "init", image: "busybox", path: "/spec/initContainers/0/image" },
+        { name: "app", kind: "app", image: "nginx:1", path: "/spec/containers/0/image" },
       ],
     });
     for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]) {
@@ -105,5 +105,27 @@ describe("AdmissionReview reading", () => {
   it("answers with the uid, a status only when denied, warnings only when there are some", () => {
     expect(admissionResponse("u1", { allowed: true })).toEqual({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u1", allowed: true } });
     expect(admissionResponse("u2", { allowed: false, message: "no", warnings: ["w"] }).response).toEqual({ uid: "u2", allowed: false, status: { code: 403, reason: "Forbidden", message: "no" }, warnings: ["w"] });
+  });
+
+  it("pins only the tags of containers new in the request, as a JSON Patch of their image fields", () => {
+    const d = `sha256:${"b".repeat(64)}`;
+    const pod = (ephemeral: string[]) => ({ metadata: { name: "p" }, spec: { containers: [{ name: "app", image: "nginx:1" }], ephemeralContainers: ephemeral.map((image, i) => ({ name: `e${i}`, image })) } });
+    // CREATE: every container; an image already naming a digest is never rewritten
+    const created = req({ group: "", kind: "Pod" }, { spec: { containers: [{ name: "a", image: "nginx:1" }, { name: "b", image: `nginx:1@${d}` }] } });
+    const all = (reviewedObject(created) as { containers: Parameters<typeof newImages>[1] }).containers;
+    expect(newImages(created, all)).toHaveLength(2);
+    expect(digestPinPatch(all, [d, d])).toEqual([{ op: "replace", path: "/spec/containers/0/image", value: `nginx:1@${d}` }]);
+    expect(digestPinPatch(all, [null, null])).toEqual([]);
+    // kubectl debug: only the ephemeral container just added (the ones before it are immutable)
+    const debug = req({ group: "", kind: "Pod" }, pod(["busybox", "alpine:3"]), { operation: "UPDATE", subResource: "ephemeralcontainers", oldObject: pod(["busybox"]) });
+    const containers = (reviewedObject(debug) as { containers: Parameters<typeof newImages>[1] }).containers;
+    const fresh = newImages(debug, containers);
+    expect(fresh.map((c) => c.path)).toEqual(["/spec/ephemeralContainers/1/image"]);
+    expect(digestPinPatch(fresh, [d])).toEqual([{ op: "replace", path: "/spec/ephemeralContainers/1/image", value: `alpine:3@${d}` }]);
+    // the patch travels base64-encoded, only with an admission
+    const answer = admissionResponse("u3", { allowed: true, patch: digestPinPatch(fresh, [d]) }).response;
+    expect(answer.patchType).toBe("JSONPatch");
+    expect(JSON.parse(Buffer.from(answer.patch as string, "base64").toString())).toEqual([{ op: "replace", path: "/spec/ephemeralContainers/1/image", value: `alpine:3@${d}` }]);
+    expect(admissionResponse("u4", { allowed: false, patch: digestPinPatch(fresh, [d]) }).response.patch).toBeUndefined();
   });
 });
