@@ -123,7 +123,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               ) : undefined
             }
             testId="stat-stale"
-            href={links.images({ verdict: "error" })}
+            href={links.images({ verdict: "stale" })}
           />
           <Stat
             label="Last scan"
@@ -177,8 +177,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
                 {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
-                    {/* a stale container's verdict is `error` (it keeps its last known value): the error list holds it */}
-                    <TextLink href={links.images({ verdict: v === "stale" ? "error" : v })}>{v}</TextLink>
+                    {/* stale: the images with a container Signet cannot verify now (an error verdict, or its cluster unreachable) */}
+                    <TextLink href={links.images({ verdict: v })}>{v}</TextLink>
                     <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
@@ -208,7 +208,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "error" })}>{c.containersError}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>
-                        <TextLink href={links.images({ cluster: c.cluster, verdict: "error" })}>{c.containersStale}</TextLink>
+                        <TextLink href={links.images({ cluster: c.cluster, verdict: "stale" })}>{c.containersStale}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>{coveragePct(c)}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>
@@ -268,7 +268,9 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                     </td>
                     <td className={`${td} min-w-48 [overflow-wrap:anywhere]`}>{f.imageId ? <TextLink href={links.image(f.imageId)}>{f.image}</TextLink> : f.image}</td>
                     <td className={td}>
-                      {f.policy} <span className="text-xs text-slate-600 dark:text-slate-400">({f.mode})</span>
+                      {/* the images this policy does not verify */}
+                      <TextLink href={links.images({ policy: f.policy, verdict: "failing" })}>{f.policy}</TextLink>{" "}
+                      <span className="text-xs text-slate-600 dark:text-slate-400">({f.mode})</span>
                     </td>
                     <td className={td}>
                       <VerdictBadge verdict={f.verdict} />

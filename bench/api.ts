@@ -64,6 +64,17 @@ const t = () => performance.now();
 const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
+/** Image.policyVerdicts from the stored verdicts (as lib/scan/evaluate-image keeps it; the migration's backfill). */
+const POLICY_VERDICTS_SQL = `
+  UPDATE "Image" i SET "policyVerdicts" = n.entries
+  FROM (SELECT s."imageId", array_agg(DISTINCT s.entry ORDER BY s.entry) AS entries
+        FROM (SELECT c."imageId", e.entry
+              FROM "Verdict" v JOIN "Container" c ON c.id = v."containerId" JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+              CROSS JOIN LATERAL (VALUES (v."policyId"::text), (v."policyId"::text || ':' || v.value::text), (v.value::text)) e(entry)
+              WHERE c."imageId" IS NOT NULL) s
+        GROUP BY s."imageId") n
+  WHERE n."imageId" = i.id`;
+
 async function seed(url: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -133,6 +144,7 @@ async function seed(url: string): Promise<void> {
            FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL GROUP BY c."imageId") n
      WHERE n."imageId" = i.id`,
   );
+  await step("the verdicts of each image's running containers (Image.policyVerdicts, as an evaluation writes them)", POLICY_VERDICTS_SQL);
   await step(
     `${SNAPSHOTS} coverage snapshots (fleet, clusters, namespaces)`,
     `INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, "containersTotal", "containersVerified", "containersFailed",
@@ -213,6 +225,7 @@ async function seedPdfCluster(url: string): Promise<void> {
                             WHEN 'unsigned' THEN '[{"message":"the registry holds no signature or attestation for this digest"}]'::jsonb
                             WHEN 'error' THEN '[{"message":"registry unreachable: connect ECONNREFUSED"}]'::jsonb ELSE '[]'::jsonb END, now()
       FROM "Container" ct JOIN "Image" i ON i.id = ct."imageId" WHERE i.repository LIKE 'pdf/svc-%';
+    ${POLICY_VERDICTS_SQL} AND i.repository LIKE 'pdf/svc-%';
     INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, "containersTotal", "containersVerified", "containersFailed",
         "containersUnsigned", "containersError", "containersUnmatched", "imagesTotal", "imagesVerified")
       SELECT gen_random_uuid(), date_trunc('hour', now()) - h * interval '1 hour', 'cluster', c.id, NULL,
@@ -374,12 +387,20 @@ async function main() {
       ["listImages cluster + namespace + verdict=unsigned", { cluster: "cluster-2", namespace: "ns-42", verdict: "unsigned" }],
       ["listImages search q=svc-4242", { q: "svc-4242" }],
       ["listImages sort containers desc", { sort: "containers", order: "desc" }],
+      // the lists behind a policy's counts and the overview's "Stale / unknown" tile: verdict rows, not the image's verdict
+      ["listImages policy=release (every running image)", { policy: "release" }],
+      ["listImages policy=release, verdict=failing", { policy: "release", verdict: "failing" }],
+      ["listImages policy=release, verdict=verified, cluster-3", { policy: "release", verdict: "verified", cluster: "cluster-3" }],
+      ["listImages verdict=stale", { verdict: "stale" }],
     ];
     // measure real answers, not empty ones
     const all = await listImages(db, q({}));
     // a reused --dir holds cluster-pdf's images too
     const expected = IMAGES + ((await seeded(pgs.url, "cluster-pdf")) ? PDF_CONTAINERS : 0);
     if (all.total !== expected || all.rows.length !== 50) throw new Error(`image list returned ${all.total} images (${all.rows.length} rows), expected ${expected}`);
+    const failingRelease = await listImages(db, q({ policy: "release", verdict: "failing" }));
+    const failingImages = await listImages(db, q({ verdict: "failing" }));
+    if (failingRelease.total !== failingImages.total) throw new Error(`${failingRelease.total} images fail policy release, ${failingImages.total} fail overall`);
     const inCluster = await listImages(db, q({ cluster: "cluster-3" }));
     if (inCluster.total !== IMAGES / CLUSTERS) throw new Error(`cluster-3 runs ${inCluster.total} images, expected ${IMAGES / CLUSTERS}`);
     process.stdout.write(`\n${ITER} runs each after 3 warm-ups:\n`);

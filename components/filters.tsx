@@ -77,6 +77,11 @@ export function FilterSearch({ label = "Search", name = "q", value, onChange, pl
   );
 }
 
+/** A select's options with the value in the address among them (a policy archived since, a name no longer listed). */
+export function withCurrent(options: readonly string[], current: string | undefined): readonly string[] {
+  return current && !options.includes(current) ? [...options, current] : options;
+}
+
 /**
  * Filter state that follows the address: `set` merges a patch (back to page 1 unless the patch
  * names a page) and replaces the URL's query without a server round trip. Values equal to

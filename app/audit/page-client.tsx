@@ -5,15 +5,15 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { DataTable } from "@/components/data-table";
 import { SignedDownload } from "@/components/signed-download";
-import { FilterBar, FilterDate, FilterSearch, FilterSelect, useUrlFilters } from "@/components/filters";
+import { FilterBar, FilterDate, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
 import { Time } from "@/components/time";
 import { buttonClass, EmptyState, ErrorState, TextLink, VerdictBadge } from "@/components/ui";
 import { chainStatusDto } from "@/lib/dto/dashboard";
 import { auditPageDto, type AuditPageDto } from "@/lib/dto/read";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
-import { shortDigest, VERDICTS } from "@/lib/ui/format";
+import { VERDICTS } from "@/lib/ui/format";
 import { auditApiFilters, type AuditFilters } from "@/lib/ui/audit-filters";
-import { links } from "@/lib/ui/links";
+import { auditEventLinks } from "@/lib/ui/audit-links";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
 
@@ -29,15 +29,19 @@ const columns: ColumnDef<Event, unknown>[] = [
     // the changed object and, where recorded, old -> new (lib/audit/describe.ts)
     cell: ({ row }) => {
       const e = row.original;
+      const objects = auditEventLinks(e);
       return (
         <div className="min-w-64 max-w-xl text-xs">
           <span className="block break-words" data-testid="event-summary">
             {e.summary}
           </span>
-          {(e.clusterName || e.imageDigest) && (
-            <span className="mt-0.5 flex flex-wrap gap-x-2">
-              {e.clusterName && e.namespace && <TextLink href={links.namespace(e.clusterName, e.namespace)}>{`${e.clusterName}/${e.namespace}`}</TextLink>}
-              {e.imageDigest && <TextLink href={links.images({ q: e.imageDigest })}>{`image ${shortDigest(e.imageDigest)}`}</TextLink>}
+          {objects.length > 0 && (
+            <span className="mt-0.5 flex flex-wrap gap-x-2" data-testid="event-links">
+              {objects.map((l) => (
+                <TextLink key={l.href} href={l.href}>
+                  {l.label}
+                </TextLink>
+              ))}
             </span>
           )}
         </div>
@@ -64,7 +68,19 @@ const columns: ColumnDef<Event, unknown>[] = [
 
 const KINDS = ["verdict", "admin", "scan", "system", "admission"];
 
-export function AuditClient({ initial, initialFilters, clusters, actors }: { initial: AuditPageDto; initialFilters: AuditFilters; clusters: string[]; actors: string[] }) {
+export function AuditClient({
+  initial,
+  initialFilters,
+  clusters,
+  actors,
+  keys,
+}: {
+  initial: AuditPageDto;
+  initialFilters: AuditFilters;
+  clusters: string[];
+  actors: string[];
+  keys: string[];
+}) {
   const [f, setFilters] = useUrlFilters<AuditFilters>(initialFilters);
   const [searchText, setSearchText] = useState(initialFilters.q ?? "");
   const [digestText, setDigestText] = useState(initialFilters.imageDigest ?? "");
@@ -131,6 +147,8 @@ export function AuditClient({ initial, initialFilters, clusters, actors }: { ini
         <FilterSelect label="Verdict" name="verdict" value={f.verdict} options={VERDICTS} onChange={(v) => set({ verdict: v })} />
         <FilterSelect label="Cluster" name="cluster" value={f.cluster} options={clusters} onChange={(v) => set({ cluster: v })} />
         <FilterSelect label="Actor" name="actor" value={f.actor} options={actors} onChange={(v) => set({ actor: v })} />
+        {/* the events about a key (the Keys page links here) */}
+        <FilterSelect label="Key" name="key" value={f.key} options={withCurrent(keys, f.key)} onChange={(v) => set({ key: v })} />
         <div className="flex flex-col">
           <FilterSearch value={searchText} onChange={setSearchText} placeholder="user, policy, key, address…" />
           <span className="mt-0.5 text-[11px] text-slate-600 dark:text-slate-400">3 characters or more; Enter to search</span>

@@ -8,6 +8,7 @@ import { listImageFacets } from "@/lib/data/images";
 import { getDb } from "@/lib/db/client";
 import { auditQuery } from "@/lib/dto/read";
 import { AUDIT_FILTER_KEYS, auditApiFilters, type AuditFilters } from "@/lib/ui/audit-filters";
+import { listAuthorities } from "@/lib/trust/inventory";
 import { firstValues } from "@/lib/ui/search-params";
 import { AuditClient } from "./page-client";
 
@@ -32,12 +33,17 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const picked: AuditFilters = Object.fromEntries(AUDIT_FILTER_KEYS.filter((k) => raw[k]).map((k) => [k, raw[k]]));
   const parsed = auditQuery.safeParse({ ...auditApiFilters(picked), limit: 50 });
   const initialFilters = parsed.success ? picked : {};
-  const [initial, facets, actors] = await Promise.all([listAuditEvents(db, parsed.success ? parsed.data : auditQuery.parse({ limit: 50 })), listImageFacets(db), listAuditActors(db)]);
+  const [initial, facets, actors, authorities] = await Promise.all([
+    listAuditEvents(db, parsed.success ? parsed.data : auditQuery.parse({ limit: 50 })),
+    listImageFacets(db),
+    listAuditActors(db),
+    listAuthorities(db),
+  ]);
   return (
     <AppShell current="/audit">
       <PageHeader title="Audit log" description="Every verdict change and administrative action, append-only and hash-chained: each event's hash covers the one before it." />
       <div className="mt-6">
-        <AuditClient initial={initial} initialFilters={initialFilters} clusters={facets.clusters} actors={actors} />
+        <AuditClient initial={initial} initialFilters={initialFilters} clusters={facets.clusters} actors={actors} keys={[...new Set(authorities.map((a) => a.name))]} />
       </div>
     </AppShell>
   );

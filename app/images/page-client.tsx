@@ -5,7 +5,7 @@ import type { ColumnDef, SortingState } from "@tanstack/react-table";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { DataTable, Pager } from "@/components/data-table";
-import { FilterBar, FilterSearch, FilterSelect, useUrlFilters } from "@/components/filters";
+import { FilterBar, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
 import { SignedDownload } from "@/components/signed-download";
 import { SignerList } from "@/components/signer";
 import { EmptyState, ErrorState, buttonClass, VerdictBadge } from "@/components/ui";
@@ -19,10 +19,10 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 import { Time } from "@/components/time";
 
 type Row = ImageListDto["rows"][number];
-type Filters = Pick<ImageListQuery, "cluster" | "namespace" | "verdict" | "registry" | "signer" | "q" | "sort" | "order" | "page">;
+type Filters = Pick<ImageListQuery, "cluster" | "namespace" | "policy" | "verdict" | "registry" | "signer" | "q" | "sort" | "order" | "page">;
 
-/** Each verdict, and the overview's "Failed · unsigned · error" as one choice. */
-const VERDICT_OPTIONS = [...VERDICTS, { value: "failing", label: "failed · unsigned · error" }];
+/** Each verdict, the overview's "Failed · unsigned · error" as one choice, and its "Stale / unknown". */
+const VERDICT_OPTIONS = [...VERDICTS, { value: "failing", label: "failed · unsigned · error" }, { value: "stale", label: "stale / unknown" }];
 const SORTABLE = new Set(["repository", "lastSeen", "containers", "verdict"]);
 
 function columnsFor(names: Readonly<Record<string, string>>): ColumnDef<Row, unknown>[] {
@@ -61,6 +61,7 @@ export function ImagesClient({ initialQuery, initial, facets, signerNames }: { i
     {
       cluster: initialQuery.cluster,
       namespace: initialQuery.namespace,
+      policy: initialQuery.policy,
       verdict: initialQuery.verdict,
       registry: initialQuery.registry,
       signer: initialQuery.signer,
@@ -89,7 +90,7 @@ export function ImagesClient({ initialQuery, initial, facets, signerNames }: { i
     const s = next[0];
     if (s && SORTABLE.has(s.id)) update({ sort: s.id as Filters["sort"], order: s.desc ? "desc" : "asc" });
   };
-  const exportHref = `/api/images/export${toSearch({ cluster: filters.cluster, namespace: filters.namespace, verdict: filters.verdict, registry: filters.registry, signer: filters.signer, q: filters.q, sort: filters.sort, order: filters.order })}`;
+  const exportHref = `/api/images/export${toSearch({ cluster: filters.cluster, namespace: filters.namespace, policy: filters.policy, verdict: filters.verdict, registry: filters.registry, signer: filters.signer, q: filters.q, sort: filters.sort, order: filters.order })}`;
   const data = query.data;
   const signerOptions = facets.signers.map((s) => ({ value: s, label: signerName(s, signerNames) }));
 
@@ -99,7 +100,14 @@ export function ImagesClient({ initialQuery, initial, facets, signerNames }: { i
         <FilterSearch value={search} onChange={setSearch} placeholder="repository, tag or digest" />
         <FilterSelect label="Cluster" name="cluster" value={filters.cluster} options={facets.clusters} onChange={(v) => update({ cluster: v })} />
         <FilterSelect label="Namespace" name="namespace" value={filters.namespace} options={facets.namespaces} onChange={(v) => update({ namespace: v })} />
-        <FilterSelect label="Verdict" name="verdict" value={filters.verdict} options={VERDICT_OPTIONS} onChange={(v) => update({ verdict: v as Filters["verdict"] })} />
+        <FilterSelect label="Policy" name="policy" value={filters.policy} options={withCurrent(facets.policies, filters.policy)} onChange={(v) => update({ policy: v })} />
+        <FilterSelect
+          label={filters.policy ? "Verdict under the policy" : "Verdict"}
+          name="verdict"
+          value={filters.verdict}
+          options={VERDICT_OPTIONS}
+          onChange={(v) => update({ verdict: v as Filters["verdict"] })}
+        />
         <FilterSelect label="Registry" name="registry" value={filters.registry} options={facets.registries} onChange={(v) => update({ registry: v })} />
         <FilterSelect label="Signer" name="signer" value={filters.signer} options={signerOptions} onChange={(v) => update({ signer: v })} />
         <button type="submit" className={buttonClass}>

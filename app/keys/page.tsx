@@ -110,6 +110,15 @@ export default async function KeysPage() {
                       {policyIds.has(p.policy) ? <TextLink href={links.policy(policyIds.get(p.policy)!)}>{p.policy}</TextLink> : p.policy} <span className="text-slate-600 dark:text-slate-400">({p.mode}{p.alias !== e.name ? `, as ${p.alias}` : ""})</span>
                     </div>
                   ))}
+                  {/* what concerns the key: admission rejections under the policies trusting it, its audit events */}
+                  <div className="mt-1 flex flex-wrap gap-x-2" data-testid="key-links">
+                    <TextLink href={links.rejections({ key: e.name })} testId="key-rejections">
+                      rejections
+                    </TextLink>
+                    <TextLink href={links.audit({ key: e.name })} testId="key-audit">
+                      audit events
+                    </TextLink>
+                  </div>
                 </td>
                 <td className="whitespace-nowrap text-right">
                   {e.status !== "revoked" && (

@@ -34,6 +34,7 @@ export default async function PoliciesPage() {
   const user = await requireUser();
   const data = await listPolicies(getDb());
   const isAdmin = hasRole(user.role, "admin");
+  const policyIds = new Map(data.policies.map((p) => [p.name, p.id]));
   return (
     <AppShell current="/policies">
       <PageHeader title="Policies & authorities" description="Which signers a running image must be signed by, where. Warn and audit policies show what enforcing them would break." />
@@ -59,7 +60,11 @@ export default async function PoliciesPage() {
                   </td>
                   <td className={`${td} tabular-nums`}>v{p.version}</td>
                   <td className={`${td} tabular-nums`} data-testid={`policy-verified-${p.name}`}>
-                    {ok} ({pct(ok, total)})
+                    {/* the images behind the count: those this policy verifies */}
+                    <TextLink href={links.images({ policy: p.name, verdict: "verified" })} testId={`policy-verified-link-${p.name}`}>
+                      {ok}
+                    </TextLink>{" "}
+                    ({pct(ok, total)})
                   </td>
                   <td className={`${td} tabular-nums`}>
                     {/* the containers behind the count: the policy page's not-verified list */}
@@ -81,12 +86,24 @@ export default async function PoliciesPage() {
           <SimpleTable head={["Authority", "Kind", "Status", "Key / identity", "Rotate by", "Used by"]} caption="Authorities">
             {data.authorities.map((a) => (
               <tr key={a.id}>
-                <td className={`${td} font-medium`}>{a.name}</td>
+                <td className={`${td} font-medium`}>
+                  {/* its row on the Keys page: usage, rejections and audit events */}
+                  <TextLink href={links.authority(a.name)}>{a.name}</TextLink>
+                </td>
                 <td className={td}>{a.kind}</td>
                 <td className={td}>{a.status}</td>
                 <td className={`${td} break-all text-xs`}>{a.fingerprint ? shortFingerprint(a.fingerprint) : `${a.subject ?? "?"} @ ${a.issuer ?? "?"}`}</td>
                 <td className={`${td} text-xs`}><Time iso={a.rotateBy} /></td>
-                <td className={`${td} text-xs`}>{a.policies.join(", ") || "—"}</td>
+                <td className={`${td} text-xs`}>
+                  {a.policies.length === 0
+                    ? "—"
+                    : a.policies.map((name, i) => (
+                        <span key={name}>
+                          {i > 0 && ", "}
+                          {policyIds.has(name) ? <TextLink href={links.policy(policyIds.get(name)!)}>{name}</TextLink> : name}
+                        </span>
+                      ))}
+                </td>
               </tr>
             ))}
           </SimpleTable>

@@ -5,7 +5,7 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { DailyBarChart } from "@/components/charts";
 import { DataTable, Pager } from "@/components/data-table";
-import { FilterBar, FilterSearch, FilterSelect, useUrlFilters } from "@/components/filters";
+import { FilterBar, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
 import { Card, EmptyState, ErrorState, Stat, TextLink } from "@/components/ui";
 import { rejectionsDto, type RejectionsDto } from "@/lib/dto/dashboard";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
@@ -16,7 +16,7 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 import { Time } from "@/components/time";
 
 type Row = RejectionsDto["rows"][number];
-export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; q?: string; days: number; page: number };
+export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days: number; page: number };
 
 /**
  * "host/repo:tag@sha256:…" as the name (wrapping at slashes), a short digest with the full one on hover,
@@ -81,7 +81,19 @@ const columns: ColumnDef<Row, unknown>[] = [
 const CONTROLLERS = ["policy_controller", "kyverno", "gatekeeper", "signet", "other"];
 const PERIODS = [1, 7, 30, 90, 365].map((d) => ({ value: String(d), label: `last ${d} day${d > 1 ? "s" : ""}` }));
 
-export function RejectionsClient({ initial, initialFilters, clusters }: { initial: RejectionsDto; initialFilters: RejectionFilters; clusters: string[] }) {
+export function RejectionsClient({
+  initial,
+  initialFilters,
+  clusters,
+  policies,
+  keys,
+}: {
+  initial: RejectionsDto;
+  initialFilters: RejectionFilters;
+  clusters: string[];
+  policies: string[];
+  keys: string[];
+}) {
   const [f, set] = useUrlFilters<RejectionFilters>(initialFilters, { days: 30, page: 1 });
   const [search, setSearch] = useState(initialFilters.q ?? "");
   const hydrated = useHydrated();
@@ -94,7 +106,7 @@ export function RejectionsClient({ initial, initialFilters, clusters }: { initia
     placeholderData: keepPreviousData,
   });
   const data = query.data;
-  const filtered = !!(f.cluster || f.namespace || f.controller || f.q);
+  const filtered = !!(f.cluster || f.namespace || f.controller || f.policy || f.key || f.q);
   return (
     <div data-hydrated={hydrated}>
       <FilterBar label="Filter rejections" onSubmit={() => set({ q: search.trim() || undefined })}>
@@ -102,6 +114,9 @@ export function RejectionsClient({ initial, initialFilters, clusters }: { initia
         <FilterSelect label="Cluster" name="cluster" value={f.cluster} options={clusters} onChange={(v) => set({ cluster: v })} />
         {f.namespace && <FilterSelect label="Namespace" name="namespace" value={f.namespace} options={[f.namespace]} onChange={(v) => set({ namespace: v })} />}
         <FilterSelect label="Controller" name="controller" value={f.controller} options={CONTROLLERS} onChange={(v) => set({ controller: v })} />
+        <FilterSelect label="Policy" name="policy" value={f.policy} options={withCurrent(policies, f.policy)} onChange={(v) => set({ policy: v })} />
+        {/* the rejections under the policies that trust a key (the Keys page links here) */}
+        <FilterSelect label="Key" name="key" value={f.key} options={withCurrent(keys, f.key)} onChange={(v) => set({ key: v })} />
         <FilterSelect label="Period" name="days" value={String(f.days)} options={PERIODS} allLabel={null} onChange={(v) => set({ days: Number(v ?? 30) })} />
       </FilterBar>
       {query.isError ? (

@@ -13,6 +13,7 @@ import { readWitness } from "@/lib/audit/witness";
 import { getEnv } from "@/lib/env";
 import { chainStatusDto, type ChainStatusDto } from "@/lib/dto/dashboard";
 import { auditPageDto, type AuditPageDto, type AuditQuery } from "@/lib/dto/read";
+import { listAuthorities } from "@/lib/trust/inventory";
 
 /**
  * The text an audit search looks in, lower-cased. The SAME expression is indexed with pg_trgm's
@@ -57,8 +58,39 @@ async function searchSeqs(db: Db, q: AuditQuery): Promise<bigint[]> {
   }
 }
 
-/** The filters of an audit query, but `before` (paging); a text search resolves to the events it found. */
+/**
+ * Sequence numbers of the newest administrative events concerning the key `q.key` (below `before`): the
+ * authority events naming it (by name, or by fingerprint: a revocation of an inline key), and the
+ * creations, changes and archivals of the policies that trust it (a key written inline changes with its
+ * policy). Read through the (kind, occurredAt) index: administrative events are few; bounded like the
+ * text search. An unknown key name still finds events naming it (a key removed since).
+ */
+async function keySeqs(db: Db, q: AuditQuery): Promise<bigint[]> {
+  const entry = (await listAuthorities(db)).find((a) => a.name === q.key);
+  const hex = entry?.fingerprint ? entry.fingerprint.toLowerCase().replace(/^sha256:/, "") : null;
+  const policies = [...new Set(entry?.policies.map((p) => p.policy) ?? [])];
+  const name = q.key!;
+  const conds = [
+    Prisma.sql`"kind" = 'admin'`,
+    Prisma.sql`(("details"->>'action' LIKE 'authority.%' AND (
+        "details"->>'name' = ${name} OR "details"->>'from' = ${name} OR "details"->>'to' = ${name} OR "details"->>'authority' = ${name}
+        OR (${hex}::text IS NOT NULL AND lower(replace("details"->>'fingerprint', 'sha256:', '')) = ${hex}::text)))
+      OR ("details"->>'action' LIKE 'policy.%' AND "policyName" = ANY(${policies}::text[])))`,
+  ];
+  if (q.actor) conds.push(Prisma.sql`"actor" = ${q.actor}`);
+  if (q.from) conds.push(Prisma.sql`"occurredAt" >= ${q.from}`);
+  if (q.to) conds.push(Prisma.sql`"occurredAt" <= ${q.to}`);
+  if (q.before !== undefined) conds.push(Prisma.sql`"seq" < ${q.before}`);
+  const [, rows] = await db.$transaction([
+    db.$executeRaw`SELECT set_config('statement_timeout', ${String(SEARCH_TIMEOUT_MS)}, true)`,
+    db.$queryRaw<{ seq: bigint }[]>`SELECT "seq" FROM "VerificationEvent" WHERE ${Prisma.join(conds, " AND ")} ORDER BY "seq" DESC LIMIT ${SEARCH_MAX_MATCHES}`,
+  ]);
+  return rows.map((r) => r.seq);
+}
+
+/** The filters of an audit query, but `before` (paging); a text search and a key resolve to the events they found. */
 async function auditFilters(db: Db, q: AuditQuery): Promise<Prisma.VerificationEventWhereInput> {
+  const [searched, byKey] = await Promise.all([q.q ? searchSeqs(db, q) : null, q.key ? keySeqs(db, q) : null]);
   return {
     ...(q.kind ? { kind: q.kind } : {}),
     ...(q.verdict ? { verdict: q.verdict } : {}),
@@ -66,12 +98,26 @@ async function auditFilters(db: Db, q: AuditQuery): Promise<Prisma.VerificationE
     ...(q.cluster ? { clusterName: q.cluster } : {}),
     ...(q.actor ? { actor: q.actor } : {}),
     ...(q.from || q.to ? { occurredAt: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lte: q.to } : {}) } } : {}),
-    ...(q.q ? { seq: { in: await searchSeqs(db, q) } } : {}),
+    ...(searched || byKey ? { AND: [searched, byKey].filter((s) => s !== null).map((seqs) => ({ seq: { in: seqs } })) } : {}),
   };
 }
 
 type EventRow = Awaited<ReturnType<Db["verificationEvent"]["findMany"]>>[number];
-const toEventDto = (e: EventRow) => ({ ...e, seq: e.seq.toString(), occurredAt: e.occurredAt.toISOString(), summary: describeAuditEvent(e) });
+const toEventDto = (e: EventRow, policyIds: ReadonlyMap<string, string>) => ({
+  ...e,
+  seq: e.seq.toString(),
+  occurredAt: e.occurredAt.toISOString(),
+  policyId: e.policyName ? (policyIds.get(e.policyName) ?? null) : null,
+  summary: describeAuditEvent(e),
+});
+
+/** The ids of the policies named by these events (their rows link to the policy's page). */
+async function policyIdsOf(db: Db, rows: readonly EventRow[]): Promise<Map<string, string>> {
+  const names = [...new Set(rows.map((r) => r.policyName).filter((n): n is string => n !== null))];
+  if (names.length === 0) return new Map();
+  const found = await db.policy.findMany({ where: { name: { in: names } }, select: { id: true, name: true } });
+  return new Map(found.map((p) => [p.name, p.id]));
+}
 
 /** Audit events, newest first, keyset-paginated by sequence number. */
 export async function listAuditEvents(db: Db, q: AuditQuery): Promise<AuditPageDto> {
@@ -79,8 +125,9 @@ export async function listAuditEvents(db: Db, q: AuditQuery): Promise<AuditPageD
   const where: Prisma.VerificationEventWhereInput = { AND: [filters, ...(q.before !== undefined ? [{ seq: { lt: q.before } }] : [])] };
   const rows = await db.verificationEvent.findMany({ where, orderBy: { seq: "desc" }, take: q.limit + 1 });
   const page = rows.slice(0, q.limit);
+  const policyIds = await policyIdsOf(db, page);
   return auditPageDto.parse({
-    events: page.map(toEventDto),
+    events: page.map((e) => toEventDto(e, policyIds)),
     nextBefore: rows.length > q.limit ? page[page.length - 1]!.seq.toString() : null,
   });
 }

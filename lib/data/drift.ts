@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { policyDriftDto, type PolicyDriftDto } from "@/lib/dto/dashboard";
+import { rejectionsUnder } from "@/lib/data/rejections";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import { predictedAdmission } from "@/lib/policy/admission";
 import type { VerdictValue } from "@/lib/policy/evaluate";
@@ -24,16 +25,9 @@ export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDr
   if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) {
     return policyDriftDto.parse({ imported: false, cluster: p.sourceCluster, sourceObject: p.sourceObject, mode, summary: empty, rejections: [], runningDenied: [] });
   }
-  const parts = p.sourceObject.split("/");
-  const kind = parts[0]!;
-  const name = parts[parts.length - 1]!;
-  const namespace = parts.length === 3 ? parts[1]! : null;
-  const controller = kind === "ClusterImagePolicy" ? "policy_controller" : "kyverno";
-  const names = namespace ? [name, `${namespace}/${name}`] : [name];
-
   const [rejections, failing] = await Promise.all([
     db.admissionRejection.findMany({
-      where: { cluster: { name: p.sourceCluster }, controller, policyName: { in: names } },
+      where: rejectionsUnder(p),
       orderBy: [{ lastSeen: "desc" }, { id: "asc" }],
       take: LIMIT,
     }),

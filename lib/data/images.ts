@@ -3,16 +3,18 @@ import type { Db } from "@/lib/db/client";
 import type { Tx } from "@/lib/db/transaction";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDto } from "@/lib/dto/dashboard";
-import { FAILING_VERDICTS, imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
+import { FAILING_VERDICTS, imageListDto, type ImageListDto, type ImageListQuery, type VerdictValueDto } from "@/lib/dto/read";
 import { tagOf, tryParseImageReference } from "@/lib/registry/reference";
 import { factId } from "@/lib/trust/facts";
 
+/**
+ * Whether an image list filters on the verdict rows of running containers (a policy's verdicts, stale
+ * or unknown ones) rather than on the image's denormalized overall verdict.
+ */
+const byVerdictRows = (q: ImageListQuery): boolean => q.policy !== undefined || q.verdict === "stale";
+
 /** Images with running containers, filtered, sorted and paginated on the server. */
 export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageListDto> {
-  const [refMatches, cluster] = await Promise.all([
-    q.q ? imagesByReference(db, q.q) : [],
-    q.cluster && !q.namespace ? db.cluster.findUnique({ where: { name: q.cluster }, select: { id: true } }) : null,
-  ]);
   const running: Prisma.ContainerWhereInput = {
     pod: {
       deletedAt: null,
@@ -20,33 +22,40 @@ export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageL
       ...(q.namespace ? { namespace: { name: q.namespace } } : {}),
     },
   };
+  const [refMatches, cluster, verdictRows] = await Promise.all([
+    q.q ? imagesByReference(db, q.q) : [],
+    q.cluster && !q.namespace ? db.cluster.findUnique({ where: { name: q.cluster }, select: { id: true } }) : null,
+    byVerdictRows(q) ? verdictRowsFilter(db, q) : null,
+  ]);
   const where: Prisma.ImageWhereInput = {
-    // Denormalized where each image runs (kept by every scan and watch: lib/scan/persist-inventory
-    // updateRunningContainers, lib/scan/evaluate-image): without a namespace filter, the count answers
-    // "is it running" and the cluster ids "does it run in this cluster" (GIN index), without a join over
-    // containers and pods.
-    ...(q.namespace
-      ? { containers: { some: running } }
-      : q.cluster
-        ? // an unknown cluster runs nothing
-          cluster ? { runningClusters: { has: cluster.id } } : { id: { in: [] } }
-        : { runningContainers: { gt: 0 } }),
-    ...(q.verdict ? { verdict: q.verdict === "failing" ? { in: [...FAILING_VERDICTS] } : q.verdict } : {}),
-    ...(q.registry ? { registry: q.registry } : {}),
-    ...(q.signer ? { signers: { has: q.signer } } : {}),
-    ...(q.q
-      ? {
-          OR: [
-            { repository: { contains: q.q, mode: "insensitive" as const } },
-            { digest: { startsWith: q.q.startsWith("sha256:") ? q.q : `sha256:${q.q}` } },
-            // a tag (or any part of the reference as written) of a container: one bounded read, not a
-            // correlated subquery per image
-            ...(refMatches.length ? [{ id: { in: refMatches } }] : []),
-            // A name in any Docker Hub form ("docker.io/redis", "redis:7") also finds its canonical repository.
-            ...canonicalNameFilter(q.q),
-          ],
-        }
-      : {}),
+    AND: [
+      // Denormalized where each image runs (kept by every scan and watch: lib/scan/persist-inventory
+      // updateRunningContainers, lib/scan/evaluate-image): without a namespace filter, the count answers
+      // "is it running" and the cluster ids "does it run in this cluster" (GIN index), without a join over
+      // containers and pods.
+      q.namespace
+        ? { containers: { some: running } }
+        : q.cluster
+          ? // an unknown cluster runs nothing
+            cluster ? { runningClusters: { has: cluster.id } } : { id: { in: [] } }
+          : { runningContainers: { gt: 0 } },
+      verdictRows ?? (q.verdict ? { verdict: q.verdict === "failing" ? { in: [...FAILING_VERDICTS] } : (q.verdict as VerdictValueDto) } : {}),
+      q.registry ? { registry: q.registry } : {},
+      q.signer ? { signers: { has: q.signer } } : {},
+      q.q
+        ? {
+            OR: [
+              { repository: { contains: q.q, mode: "insensitive" as const } },
+              { digest: { startsWith: q.q.startsWith("sha256:") ? q.q : `sha256:${q.q}` } },
+              // a tag (or any part of the reference as written) of a container: one bounded read, not a
+              // correlated subquery per image
+              ...(refMatches.length ? [{ id: { in: refMatches } }] : []),
+              // A name in any Docker Hub form ("docker.io/redis", "redis:7") also finds its canonical repository.
+              ...canonicalNameFilter(q.q),
+            ],
+          }
+        : {},
+    ],
   };
   const orderBy: Prisma.ImageOrderByWithRelationInput[] =
     q.sort === "lastSeen"
@@ -73,6 +82,41 @@ export async function listImages(db: Db | Tx, q: ImageListQuery): Promise<ImageL
     pageSize: q.pageSize,
     rows: rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [], lastSeen: r.lastSeen.toISOString() })),
   });
+}
+
+const DEFINITE_OR_ERROR = ["verified", "failed", "unsigned", "error"] as const;
+
+/**
+ * The images whose running containers' verdicts match the query, from the denormalized
+ * `Image.policyVerdicts` (GIN; kept by every evaluation, lib/scan/evaluate-image): under `policy` when
+ * given (an unknown policy matches nothing), with `verdict` as the value (`failing`: failed, unsigned or
+ * error; `unmatched`: the policy judges none of its containers; `stale`: an `error` verdict — stale or
+ * unknown — or a container of a cluster whose last inventory failed, as coverage counts them, ADR 0013).
+ * Like the image's overall verdict, these are the image's, wherever it runs.
+ */
+async function verdictRowsFilter(db: Db | Tx, q: ImageListQuery): Promise<Prisma.ImageWhereInput> {
+  const [policy, staleClusters] = await Promise.all([
+    q.policy ? db.policy.findUnique({ where: { name: q.policy }, select: { id: true } }) : null,
+    q.verdict === "stale" ? db.cluster.findMany({ where: { lastError: { not: null } }, select: { id: true } }) : [],
+  ]);
+  if (q.policy && !policy) return { id: { in: [] } };
+  const entry = (v: string) => (policy ? `${policy.id}:${v}` : v);
+  const judged: Prisma.ImageWhereInput = { policyVerdicts: policy ? { has: policy.id } : { hasSome: [...DEFINITE_OR_ERROR] } };
+  return q.verdict === undefined
+    ? judged
+    : q.verdict === "unmatched"
+      ? { NOT: judged }
+      : q.verdict === "failing"
+        ? { policyVerdicts: { hasSome: FAILING_VERDICTS.map(entry) } }
+        : q.verdict === "stale"
+          ? {
+              OR: [
+                { policyVerdicts: { has: entry("error") } },
+                // a container whose cluster cannot be listed shows its last known verdict (one no policy judges stays unmatched)
+                ...(staleClusters.length ? [{ AND: [{ runningClusters: { hasSome: staleClusters.map((c) => c.id) } }, judged] }] : []),
+              ],
+            }
+          : { policyVerdicts: { has: entry(q.verdict) } };
 }
 
 /** Images whose containers wrote a reference containing `text` (a tag: "v1.2.3", ":latest"); at most 1,000. */
@@ -107,17 +151,19 @@ function canonicalNameFilter(text: string): Prisma.ImageWhereInput[] {
 
 /** Distinct values the image filters offer (running inventory only). */
 export async function listImageFacets(db: Db): Promise<ImageFacetsDto> {
-  const [clusters, namespaces, registries, signers] = await Promise.all([
+  const [clusters, namespaces, registries, signers, policies] = await Promise.all([
     db.cluster.findMany({ where: { enabled: true }, select: { name: true }, orderBy: { name: "asc" } }),
     db.$queryRaw<{ name: string }[]>`SELECT DISTINCT name FROM "Namespace" WHERE "deletedAt" IS NULL ORDER BY name LIMIT 2000`,
     db.$queryRaw<{ registry: string }[]>`SELECT DISTINCT registry FROM "Image" WHERE "runningContainers" > 0 ORDER BY registry LIMIT 500`,
     db.$queryRaw<{ signer: string }[]>`SELECT DISTINCT unnest(signers) AS signer FROM "Image" WHERE "runningContainers" > 0 ORDER BY 1 LIMIT 500`,
+    db.policy.findMany({ where: { archivedAt: null }, select: { name: true }, orderBy: { name: "asc" }, take: 500 }),
   ]);
   return imageFacetsDto.parse({
     clusters: clusters.map((c) => c.name),
     namespaces: namespaces.map((n) => n.name),
     registries: registries.map((r) => r.registry),
     signers: signers.map((s) => s.signer),
+    policies: policies.map((p) => p.name),
   });
 }
 

@@ -2,6 +2,46 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { rejectionsDto, type RejectionQuery, type RejectionsDto } from "@/lib/dto/dashboard";
+import { listAuthorities } from "@/lib/trust/inventory";
+
+type PolicyOrigin = { name: string; source: string; sourceCluster: string | null; sourceObject: string | null };
+
+/**
+ * The rejections recorded under a policy: Signet's webhook names the policy itself; a policy imported
+ * from a cluster (ClusterImagePolicy, Kyverno policy) is the cluster's controller's rejections of the
+ * object it came from, matched by engine and object name in that cluster (the policy's drift, too).
+ */
+export function rejectionsUnder(p: PolicyOrigin): Prisma.AdmissionRejectionWhereInput {
+  if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) return { controller: "signet", policyName: p.name };
+  const parts = p.sourceObject.split("/");
+  const kind = parts[0]!;
+  const name = parts[parts.length - 1]!;
+  const namespace = parts.length === 3 ? parts[1]! : null;
+  return {
+    cluster: { name: p.sourceCluster },
+    controller: kind === "ClusterImagePolicy" ? "policy_controller" : "kyverno",
+    policyName: { in: namespace ? [name, `${namespace}/${name}`] : [name] },
+  };
+}
+
+/**
+ * The `policy` and `key` filters as rejection conditions: the policy's rejections, or those of every
+ * policy trusting the key (as the Keys page lists them); an unknown name matches nothing.
+ */
+async function policyFilter(db: Db, q: RejectionQuery): Promise<Prisma.AdmissionRejectionWhereInput[]> {
+  if (!q.policy && !q.key) return [];
+  const names = new Set<string>(q.policy ? [q.policy] : []);
+  const keyPolicies = q.key ? ((await listAuthorities(db)).find((a) => a.name === q.key)?.policies.map((p) => p.policy) ?? []) : null;
+  const rows = await db.policy.findMany({
+    where: { name: { in: [...names, ...(keyPolicies ?? [])] } },
+    select: { name: true, source: true, sourceCluster: true, sourceObject: true },
+  });
+  const under = (wanted: readonly string[]): Prisma.AdmissionRejectionWhereInput => {
+    const matching = rows.filter((r) => wanted.includes(r.name));
+    return matching.length ? { OR: matching.map(rejectionsUnder) } : { id: { in: [] } };
+  };
+  return [...(q.policy ? [under([q.policy])] : []), ...(keyPolicies ? [under(keyPolicies)] : [])];
+}
 
 /**
  * Admission rejections seen in the last `days`, filtered and paginated, with a count per day: those the
@@ -11,6 +51,7 @@ import { rejectionsDto, type RejectionQuery, type RejectionsDto } from "@/lib/dt
 export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
   const since = new Date(now.getTime() - q.days * 86_400_000);
   const where: Prisma.AdmissionRejectionWhereInput = {
+    AND: await policyFilter(db, q),
     lastSeen: { gte: since },
     ...(q.cluster ? { cluster: { name: q.cluster } } : {}),
     ...(q.namespace ? { namespace: q.namespace } : {}),

@@ -12,6 +12,8 @@ export const imageFacetsDto = z.object({
   namespaces: z.array(z.string()),
   registries: z.array(z.string()),
   signers: z.array(z.string()),
+  /** Names of the policies in force (the image list's policy filter). */
+  policies: z.array(z.string()),
 });
 export type ImageFacetsDto = z.infer<typeof imageFacetsDto>;
 
@@ -197,6 +199,10 @@ export const rejectionQuery = z.object({
   cluster: z.string().max(253).optional(),
   namespace: z.string().max(253).optional(),
   controller: z.enum(["policy_controller", "kyverno", "gatekeeper", "signet", "other"]).optional(),
+  /** A policy's name: the rejections under it (Signet's webhook under the policy; the cluster's controller under the object it was imported from). */
+  policy: z.string().max(253).optional(),
+  /** A key's name (as the Keys page names it): the rejections under the policies that trust it. */
+  key: z.string().max(253).optional(),
   q: z.string().max(200).optional(),
   days: z.coerce.number().int().min(1).max(365).default(30),
   page: z.coerce.number().int().min(1).max(100_000).default(1),

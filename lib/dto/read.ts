@@ -101,8 +101,13 @@ export const overviewDto = z.object({
 });
 export type OverviewDto = z.infer<typeof overviewDto>;
 
-/** The image list's verdict filter: one verdict, or `failing` (failed, unsigned or error: the overview's "Failed · unsigned · error" tile). */
-export const imageVerdictFilter = z.enum([...verdictValue.options, "failing"]);
+/**
+ * The image list's verdict filter: one verdict, `failing` (failed, unsigned or error: the overview's
+ * "Failed · unsigned · error" tile), or `stale` (a running container Signet cannot verify now: an `error`
+ * verdict, stale or unknown, or its cluster's last inventory failed — the overview's "Stale / unknown"
+ * tile, ADR 0013). With `policy`, the verdict is the one under that policy.
+ */
+export const imageVerdictFilter = z.enum([...verdictValue.options, "failing", "stale"]);
 export type ImageVerdictFilterDto = z.infer<typeof imageVerdictFilter>;
 /** The verdicts `failing` stands for. */
 export const FAILING_VERDICTS = ["failed", "unsigned", "error"] as const satisfies readonly VerdictValueDto[];
@@ -113,6 +118,8 @@ export const imageListQuery = z.object({
   verdict: imageVerdictFilter.optional(),
   registry: z.string().max(253).optional(),
   signer: z.string().max(500).optional(),
+  /** A policy's name: images with a running container this policy evaluated (with `verdict`, that verdict under it). */
+  policy: z.string().max(253).optional(),
   q: z.string().max(200).optional(),
   sort: z.enum(["repository", "lastSeen", "containers", "verdict"]).default("repository"),
   order: z.enum(["asc", "desc"]).default("asc"),
@@ -156,6 +163,8 @@ export const auditQuery = z.object({
   actor: z.string().trim().min(1).max(254).optional(),
   /** Text anywhere in an administrative, scan or system event (actor, policy, details ...), case-insensitive; 3 characters or more (trigram index). Verdict events are found by their filters. */
   q: z.string().trim().min(3, "Search for 3 characters or more.").max(100).optional(),
+  /** A key's name, as the Keys page names it: the administrative events that name the key (added, changed, rotated, revoked) and the changes of the policies trusting it. */
+  key: z.string().trim().min(1).max(253).optional(),
   from: dateInput.optional(),
   to: dateInput.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -172,6 +181,8 @@ export const auditEventDto = z.object({
   workload: z.string().nullable(),
   imageDigest: z.string().nullable(),
   policyName: z.string().nullable(),
+  /** The policy of that name now (its page), null when none has it. */
+  policyId: z.string().nullable(),
   policyVersion: z.number().int().nullable(),
   verdict: verdictValue.nullable(),
   previousVerdict: verdictValue.nullable(),

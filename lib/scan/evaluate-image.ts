@@ -86,6 +86,7 @@ interface LoadedImage {
   runningContainers: number;
   runningClusters: string[];
   signers: string[];
+  policyVerdicts: string[];
   containers: Array<{
     id: string;
     imageRef: string;
@@ -97,7 +98,8 @@ interface LoadedImage {
 /** Three flat queries (images, live containers with pod / namespace / cluster / workload, verdicts). */
 async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<LoadedImage[]> {
   const images = await tx.$queryRaw<Array<Omit<LoadedImage, "containers">>>`
-    SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", COALESCE("runningClusters", '{}')::text[] AS "runningClusters", signers
+    SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", COALESCE("runningClusters", '{}')::text[] AS "runningClusters", signers,
+           COALESCE("policyVerdicts", '{}') AS "policyVerdicts"
     FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
   const containers = await tx.$queryRaw<
     Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null }>
@@ -143,7 +145,7 @@ interface Plan {
   events: NewAuditEvent[];
   removals: string[];
   untouched: string[];
-  images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; runningClusters: string[]; signers: string[] }>;
+  images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; runningClusters: string[]; signers: string[]; policyVerdicts: string[] }>;
 }
 
 /** Every policy's verdict for the image's evidence (the same for all its containers). */
@@ -242,7 +244,8 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
       prev.verdict !== u.verdict ||
       prev.runningContainers !== u.runningContainers ||
       canonicalJson(prev.runningClusters) !== canonicalJson(u.runningClusters) ||
-      canonicalJson(prev.signers) !== canonicalJson(u.signers)
+      canonicalJson(prev.signers) !== canonicalJson(u.signers) ||
+      canonicalJson(prev.policyVerdicts) !== canonicalJson(u.policyVerdicts)
     );
   });
   if (changedImages.length) {
@@ -251,11 +254,12 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
         verdict = u.verdict::"VerdictValue",
         "runningContainers" = u.running,
         "runningClusters" = ARRAY(SELECT jsonb_array_elements_text(u.clusters::jsonb))::uuid[],
-        signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb))
+        signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb)),
+        "policyVerdicts" = ARRAY(SELECT jsonb_array_elements_text(u.verdicts::jsonb))
       FROM unnest(${changedImages.map((u) => u.id)}::uuid[], ${changedImages.map((u) => u.verdict)}::text[],
                   ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.runningClusters))}::text[],
-                  ${changedImages.map((u) => JSON.stringify(u.signers))}::text[])
-        AS u(id, verdict, running, clusters, signers)
+                  ${changedImages.map((u) => JSON.stringify(u.signers))}::text[], ${changedImages.map((u) => JSON.stringify(u.policyVerdicts))}::text[])
+        AS u(id, verdict, running, clusters, signers, verdicts)
       WHERE i.id = u.id`;
   }
   // what these verdicts were computed from, for the cheap check of the next evaluation
@@ -292,6 +296,8 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
   let verdicts = 0;
   let changedCount = 0;
   const perContainer: CoverageVerdict[] = [];
+  // the image list's policy and stale filters: "<policy id>", "<policy id>:<value>" and "<value>" of every verdict kept
+  const policyVerdicts = new Set<string>();
   for (const c of image.containers) {
     const ns = c.pod.namespace;
     const ctx = {
@@ -326,6 +332,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
       const prev = existing.get(p.id);
       const value = r.value as VerdictValue;
       const lastKnownValue = lastKnownAfter(value, prev, p.version);
+      policyVerdicts.add(p.id).add(`${p.id}:${value}`).add(value);
       const changed = !prev || prev.value !== value || prev.policyVersion !== p.version;
       const reasons = r.reasons as unknown as Prisma.InputJsonValue;
       const same =
@@ -373,6 +380,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
     // sorted as updateRunningContainers sorts them (uuid order = the order of their lowercase text)
     runningClusters: [...new Set(image.containers.map((c) => c.pod.cluster.id))].sort(),
     signers: signerIds(input.facts),
+    policyVerdicts: [...policyVerdicts].sort(),
   });
   return { containers: image.containers.length, verdicts, changed: changedCount };
 }

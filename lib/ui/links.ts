@@ -22,10 +22,15 @@ export const links = {
   /** A key or keyless authority on the Keys page (its row carries this anchor). */
   authority: (name: string) => `/keys#${authorityAnchor(name)}`,
   /** The running images, filtered. */
-  images: (f: { cluster?: string; namespace?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
-    `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
-  rejections: (f: { cluster?: string; namespace?: string; q?: string } = {}) => `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, q: f.q })}`,
-  audit: (f: { cluster?: string; imageDigest?: string; kind?: string } = {}) => `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind })}`,
+  /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */
+  images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
+    `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
+  /** Admission rejections, filtered; `policy` a policy's name, `key` a key's (the rejections under the policies trusting it). */
+  rejections: (f: { cluster?: string; namespace?: string; policy?: string; key?: string; q?: string } = {}) =>
+    `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, key: f.key, q: f.q })}`,
+  /** Audit events, filtered; `key` a key's name (the events that name it and the changes of the policies trusting it). */
+  audit: (f: { cluster?: string; imageDigest?: string; kind?: string; key?: string } = {}) =>
+    `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind, key: f.key })}`,
   scans: () => "/scans",
 };
 

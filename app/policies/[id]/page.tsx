@@ -24,6 +24,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
   const [p, drift] = await Promise.all([getPolicyDetail(getDb(), id), getPolicyDrift(getDb(), id)]);
   if (!p) notFound();
   const canEdit = hasRole(user.role, "admin") && !p.readOnly;
+  const evaluated = VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0);
   return (
     <AppShell current="/policies">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
@@ -33,7 +34,12 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
         title={p.name}
         description={`${p.mode} · version ${p.version} · source ${p.source}${p.readOnly ? " (read-only, imported)" : ""}${p.description ? ` · ${p.description}` : ""}`}
       />
-      <div className="mt-6 grid gap-4 xl:grid-cols-2">
+      <p className="mt-2 text-sm">
+        <TextLink href={links.rejections({ policy: p.name })} testId="policy-rejections">
+          Admission rejections under this policy
+        </TextLink>
+      </p>
+      <div className="mt-4 grid gap-4 xl:grid-cols-2">
         <Card title="Versions and their effect" testId="policy-versions" className="min-w-0">
           <SimpleTable head={["Version", "Saved", "By", ...VERDICTS.slice(0, 4)]} caption="Versions with verdict events recorded under each">
             {p.versions.map((v) => (
@@ -49,9 +55,19 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
               </tr>
             ))}
           </SimpleTable>
-          <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">
-            Now: {p.verdicts.verified ?? 0} verified of {VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0)} evaluated containers (
-            {pct(p.verdicts.verified ?? 0, VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0))}).
+          <p className="mt-2 text-xs text-slate-600 dark:text-slate-400" data-testid="policy-now">
+            Now:{" "}
+            <TextLink href={links.images({ policy: p.name, verdict: "verified" })} testId="policy-now-verified">
+              {p.verdicts.verified ?? 0} verified
+            </TextLink>{" "}
+            of{" "}
+            <TextLink href={links.images({ policy: p.name })} testId="policy-now-evaluated">
+              {evaluated} evaluated containers
+            </TextLink>{" "}
+            ({pct(p.verdicts.verified ?? 0, evaluated)}) ·{" "}
+            <TextLink href={links.images({ policy: p.name, verdict: "failing" })} testId="policy-now-failing">
+              the images it does not verify
+            </TextLink>
           </p>
         </Card>
         <Card title={p.mode === "enforce" ? "Not verified (enforced)" : "What would break if this policy were enforced"} testId="policy-would-break" className="min-w-0" id="not-verified">

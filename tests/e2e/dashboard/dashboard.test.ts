@@ -159,6 +159,12 @@ describe("dashboard pages on a real scan", () => {
     await waitFor(async () => ((await failing.count()) === 2 ? true : undefined), 10_000, "the failed and the unsigned image");
     expect((await failing.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort()).toEqual(["foreign", "unsigned"]);
     expect(await page.locator('select[name="verdict"]').inputValue()).toBe("failing");
+    // a newest failure's policy opens the images that policy does not verify
+    await page.goto(`${s.base}/`);
+    await page.getByTestId("newest-failures").getByRole("link", { name: "tools-audit", exact: true }).click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "tools-audit" && u.searchParams.get("verdict") === "failing");
+    await waitFor(async () => ((await failing.count()) === 1 ? true : undefined), 10_000, "the image tools-audit does not verify");
+    expect(await failing.first().locator("td:first-child a").textContent()).toContain("apps/unsigned");
   });
 
   it("images: every running image; filters change the table; the CSV export follows the filter", async () => {
@@ -267,6 +273,13 @@ describe("dashboard pages on a real scan", () => {
     expect(wouldBreak).not.toContain("apps/classic");
     expect(await page.getByTestId("ns-policy-release").count()).toBe(0);
     await shot("namespace");
+    // a policy's counts on the namespace page open the images behind them: here, what tools-audit does not verify in admin/tools
+    await page.getByTestId("ns-policy-failing-tools-audit").click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "tools-audit" && u.searchParams.get("verdict") === "failing" && u.searchParams.get("namespace") === "tools");
+    const rows = page.getByTestId("images-table").locator("tbody tr");
+    await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "the image tools-audit does not verify");
+    expect(await rows.first().locator("td:first-child a").textContent()).toContain("apps/unsigned");
+    expect(await page.locator('select[name="policy"]').inputValue()).toBe("tools-audit");
   });
 
   it("policies: verdicts per policy, versions and their effect", async () => {
@@ -275,6 +288,19 @@ describe("dashboard pages on a real scan", () => {
     expect(await text("policy-verified-release")).toBe("3 (75.0%)");
     expect(await text("policy-verified-tools-audit")).toBe("1 (50.0%)");
     await shot("policies");
+    // the "Verified" count opens the images behind it: those the policy verifies (its verdict, not the image's overall one)
+    await page.getByTestId("policy-verified-link-release").click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "release" && u.searchParams.get("verdict") === "verified");
+    const images = page.getByTestId("images-table").locator("tbody tr");
+    const imageNames = async () => (await images.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort();
+    await waitFor(async () => ((await images.count()) === 3 ? true : undefined), 10_000, "the images release verifies");
+    expect(await imageNames()).toEqual(["attested", "bundle", "classic"]);
+    // the filter bar shows the policy, and choosing another one changes the list on the server
+    await page.locator("main [data-hydrated=\"true\"]").first().waitFor();
+    await page.locator('select[name="policy"]').selectOption("tools-audit");
+    await waitFor(async () => ((await images.count()) === 1 ? true : undefined), 10_000, "the image tools-audit verifies");
+    expect(await imageNames()).toEqual(["classic"]);
+    await open("/policies");
     // the "Not verified" count opens the containers behind it, on the policy's page
     expect(await text("policy-not-verified-release")).toBe("1");
     await page.getByTestId("policy-not-verified-release").click();
@@ -287,6 +313,11 @@ describe("dashboard pages on a real scan", () => {
     expect(notVerified).toContain("enforced");
     expect(notVerified).toContain("apps/foreign");
     expect(notVerified).not.toContain("apps/classic");
+    // and the images the policy does not verify, in the image list
+    await page.getByTestId("policy-now-failing").click();
+    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "release" && u.searchParams.get("verdict") === "failing");
+    await waitFor(async () => ((await images.count()) === 1 ? true : undefined), 10_000, "the image release does not verify");
+    expect(await imageNames()).toEqual(["foreign"]);
   });
 
   it("rejections: the admission rejection with counts; a filter empties the list", async () => {
@@ -327,6 +358,25 @@ describe("dashboard pages on a real scan", () => {
       const running = page.getByTestId("images-table").locator("tbody tr");
       await waitFor(async () => ((await running.count()) === 1 ? true : undefined), 10_000, "the classic image");
       expect(await running.first().locator("td:first-child a").textContent()).toContain("apps/classic");
+      // a key → the rejections under the policies trusting it: Signet's two denials under release, not the
+      // policy-controller's (no policy imported from it)
+      await open("/keys");
+      await page.getByTestId("key-rejections").first().click();
+      await page.waitForURL((u) => u.pathname === "/rejections" && !!u.searchParams.get("key"));
+      const byKey = page.getByTestId("rejections-table").locator("tbody tr");
+      await waitFor(async () => ((await byKey.count()) === 2 ? true : undefined), 15_000, "the key's two rejections");
+      expect(await byKey.filter({ hasText: "Pod/forged" }).count()).toBe(1);
+      expect(await byKey.filter({ hasText: "Pod/genuine" }).count()).toBe(1);
+      expect(await page.getByTestId("rejections-table").textContent()).not.toContain("policy_controller");
+      expect(await page.locator('select[name="key"]').inputValue()).toBe(new URL(page.url()).searchParams.get("key"));
+      // a policy → the rejections under it
+      await open("/policies");
+      await page.getByTestId("policy-row-release").getByRole("link", { name: "release" }).click();
+      await page.getByTestId("policy-rejections").click();
+      await page.waitForURL((u) => u.pathname === "/rejections" && u.searchParams.get("policy") === "release");
+      await waitFor(async () => ((await byKey.count()) === 2 ? true : undefined), 15_000, "the two rejections under release");
+      expect((await page.getByTestId("rejections-table").textContent()) ?? "").toContain("Pod/genuine");
+      expect(await page.locator('select[name="policy"]').inputValue()).toBe("release");
     } finally {
       await pgc.query(`DELETE FROM "AdmissionRejection" WHERE "eventUid" LIKE 'signet:e2e-%'`);
       await pgc.end();
@@ -361,6 +411,22 @@ describe("dashboard pages on a real scan", () => {
     await page.locator('select[name="actor"]').selectOption("");
     await page.locator('input[name="q"]').fill("");
     await page.locator('input[name="q"]').press("Enter");
+
+    // a key → its audit events: the policies trusting it (the key is written inline in both) were created with it
+    await open("/keys");
+    await page.getByTestId("key-audit").first().click();
+    await page.waitForURL((u) => u.pathname === "/audit" && !!u.searchParams.get("key"));
+    const keySummaries = async () => page.getByTestId("event-summary").allTextContents();
+    await waitFor(async () => ((await keySummaries()).some((t) => t.startsWith("created policy tools-audit")) ? true : undefined), 15_000, "the key's events");
+    const byKey = await keySummaries();
+    expect(byKey.some((t) => t.startsWith("created policy release v1"))).toBe(true);
+    expect(byKey.every((t) => /^(created|changed) policy (release|tools-audit)\b/.test(t))).toBe(true);
+    // an audit row → the object it changed: the policy's page
+    const releaseRow = rows.filter({ hasText: "created policy release v1" }).first();
+    await releaseRow.getByTestId("event-links").getByRole("link", { name: "policy release" }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/policies/"));
+    expect(await page.locator("main h1").textContent()).toBe("release");
+    await open("/audit");
 
     await page.locator('select[name="kind"]').selectOption("verdict");
     await waitFor(async () => ((await page.getByTestId("event-admin").count()) === 0 && (await rows.count()) > 0 ? true : undefined), 10_000, "verdict events only");

@@ -72,6 +72,30 @@ describe("audit page: what changed, actor filter, text search", () => {
     expect(JSON.stringify(all)).not.toContain(secret);
   });
 
+  it("a key's events: those naming it and the changes of the policies trusting it; each row links to what it changed", async () => {
+    // the policy trusts the stored key inline (same public key): one key, release-2026, trusted by release-signed
+    const summaries = async (q: Record<string, string>) => (await list(q)).events.map((e) => e.summary).reverse();
+    expect(await summaries({ key: "release-2026" })).toEqual([
+      "created policy release-signed v1 (mode audit, source signet)",
+      "changed policy release-signed: v1 -> v2, mode audit -> enforce",
+      expect.stringMatching(/^added key release-2026 /),
+      "changed key release-2026: owner none -> platform, rotateBy none -> 2027-01-31",
+    ]);
+    expect(await summaries({ key: "release-2026", q: "platform" })).toEqual(["changed key release-2026: owner none -> platform, rotateBy none -> 2027-01-31"]);
+    expect(await summaries({ key: "release-2026", actor: "nobody@example.test" })).toEqual([]);
+    expect(await summaries({ key: "nobody" })).toEqual([]);
+
+    const { auditEventLinks } = await import("@/lib/ui/audit-links");
+    const events = (await list({ kind: "admin" })).events;
+    const linksOf = (prefix: string) => auditEventLinks(events.find((e) => e.summary.startsWith(prefix))!);
+    const policyId = (await (await getDb()).policy.findUniqueOrThrow({ where: { name: "release-signed" } })).id;
+    expect(linksOf("changed policy release-signed")).toEqual([{ label: "policy release-signed", href: `/policies/${policyId}` }]);
+    expect(linksOf("changed key release-2026")).toEqual([{ label: "key release-2026", href: "/keys#authority-release-2026" }]);
+    expect(linksOf("deleted user dave")).toEqual([{ label: "users", href: "/admin/users" }]);
+    expect(linksOf("added registry credentials")).toEqual([{ label: "registry credentials", href: "/admin/credentials" }]);
+    expect(linksOf("changed trust settings")).toEqual([{ label: "trust settings", href: "/reminders#settings" }]);
+  });
+
   it("filters by actor, with the actors listed from the index", async () => {
     const { listAuditActors } = await import("@/lib/data/audit");
     expect(await listAuditActors(await getDb())).toEqual(["admin@example.test", "root@example.test", "setup"]);

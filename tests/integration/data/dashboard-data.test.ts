@@ -16,6 +16,7 @@ import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { listAuthorities } from "@/lib/trust/inventory";
 import { csvField, csvLine } from "@/lib/ui/csv";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
@@ -101,7 +102,7 @@ spec:
 
   it("image facets and the CSV iteration follow the running inventory and filters", async () => {
     const f = await listImageFacets(db);
-    expect(f).toEqual({ clusters: ["prod"], namespaces: ["pay", "web"], registries: ["docker.io", "ghcr.io"], signers: [`key:${FP}`] });
+    expect(f).toEqual({ clusters: ["prod"], namespaces: ["pay", "web"], registries: ["docker.io", "ghcr.io"], signers: [`key:${FP}`], policies: ["release", "web-audit"] });
     const all = [];
     for await (const r of iterateImages(db, imageListQuery.parse({ pageSize: "1" }))) all.push(r);
     expect(all).toHaveLength(5);
@@ -190,6 +191,30 @@ spec:
         ["Pod/genuine", "denied", true],
       ]);
       expect((await listRejections(db, rejectionQuery.parse({ controller: "policy_controller" }))).rows.map((r) => r.callerAuthenticated)).toEqual([null]);
+    } finally {
+      await db.admissionRejection.deleteMany({ where: { controller: "signet" } });
+    }
+  });
+
+  it("rejections under a policy, and under the policies trusting a key (the policy and Keys pages' links)", async () => {
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date(Date.now() - 60_000);
+    const row = (name: string, policyName: string) => ({
+      clusterId: cluster.id, namespace: "pay", workloadKind: "Pod", workloadName: name, image: `ghcr.io/acme/${name}:1`, controller: "signet" as const,
+      webhook: "validate.signet.dev", policyName, decision: "denied", callerAuthenticated: true, message: "not verified", eventUid: `signet:${name}`, firstSeen: at, lastSeen: at,
+    });
+    await db.admissionRejection.createMany({ data: [row("under-release", "release"), row("under-web", "web-audit"), row("under-other", "other")] });
+    try {
+      const workloads = async (o: Record<string, string>) => (await listRejections(db, rejectionQuery.parse(o))).rows.map((r) => r.workload).sort();
+      expect(await workloads({ policy: "release" })).toEqual(["Pod/under-release"]);
+      expect(await workloads({ policy: "nope" })).toEqual([]);
+      // both policies trust the one key (written inline in each): its rejections are theirs, not the others'
+      const [key, ...more] = await listAuthorities(db);
+      expect(more).toEqual([]);
+      expect(key!.policies.map((p) => p.policy).sort()).toEqual(["release", "web-audit"]);
+      expect(await workloads({ key: key!.name })).toEqual(["Pod/under-release", "Pod/under-web"]);
+      expect(await workloads({ key: key!.name, policy: "web-audit" })).toEqual(["Pod/under-web"]);
+      expect(await workloads({ key: "nobody" })).toEqual([]);
     } finally {
       await db.admissionRejection.deleteMany({ where: { controller: "signet" } });
     }

@@ -91,4 +91,49 @@ describe("read API data layer over evaluated inventory", () => {
     expect((await listAuditEvents(db, auditQuery.parse({ kind: "admin" }))).events).toHaveLength(1);
     expect((await listAuditEvents(db, auditQuery.parse({ verdict: "unsigned" }))).events).toHaveLength(2);
   });
+
+  // last: it changes verdicts (a second policy, re-evaluations)
+  it("image list by policy and stale verdicts: the lists behind a policy's counts and the Stale / unknown tile", async () => {
+    const digests = async (o: Record<string, string>) => (await listImages(db, imageListQuery.parse(o))).rows.map((r) => r.digest).sort();
+    expect(await digests({ policy: "all" })).toEqual([d(1), d(2), d(3), d(4), d(5)]);
+    expect(await digests({ policy: "all", verdict: "failing" })).toEqual([d(3), d(4), d(5)]);
+    expect(await digests({ policy: "all", verdict: "verified", namespace: "pay" })).toEqual([d(1), d(2)]);
+    expect(await digests({ policy: "all", verdict: "verified", namespace: "web" })).toEqual([]);
+    expect(await digests({ policy: "nope" })).toEqual([]);
+    // d5's error has no last known verdict: unknown, in the Stale / unknown list
+    expect(await digests({ verdict: "stale" })).toEqual([d(5)]);
+
+    // a second policy over "web"; d4 now verified, d1 cannot be checked (its last known verdict stays: stale)
+    await saveKeyPolicy(db, PEM, { namespaces: ["web"] }, { name: "web-only", authority: "k" });
+    const policies = await loadActivePolicies(db);
+    const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null }];
+    const idOf = async (n: number) => (await db.image.findFirstOrThrow({ where: { digest: d(n) }, select: { id: true } })).id;
+    const again = async (n: number, facts: EvidenceFact[], discovery: Parameters<typeof evaluateImage>[1]["discovery"]) =>
+      evaluateImage(db, { imageId: await idOf(n), facts, discovery, policies, now: new Date(), trigger: "scan" });
+    await again(4, signed, { outcome: "found" });
+    await again(5, [], { outcome: "error", reason: "timeout" });
+    await again(1, [], { outcome: "error", reason: "registry unreachable" });
+
+    // the verdict under each policy, not the image's overall one
+    expect(await digests({ policy: "web-only" })).toEqual([d(4), d(5)]);
+    expect(await digests({ policy: "web-only", verdict: "verified" })).toEqual([d(4)]);
+    expect(await digests({ policy: "web-only", verdict: "error" })).toEqual([d(5)]);
+    expect(await digests({ policy: "web-only", verdict: "unmatched" })).toEqual([d(1), d(2), d(3)]);
+    expect(await digests({ policy: "all", verdict: "verified" })).toEqual([d(2), d(4)]);
+    expect(await digests({ policy: "all", verdict: "failing", namespace: "pay" })).toEqual([d(1), d(3)]);
+    // stale (d1: its last known verdict) and unknown (d5) alike
+    expect(await digests({ verdict: "stale" })).toEqual([d(1), d(5)]);
+    expect(await digests({ policy: "web-only", verdict: "stale" })).toEqual([d(5)]);
+    const allId = policies.find((p) => p.name === "all")!.id;
+    expect((await db.image.findFirstOrThrow({ where: { digest: d(1) } })).policyVerdicts).toEqual([allId, `${allId}:error`, "error"].sort());
+
+    // a cluster that cannot be listed: every container judged there shows its last known verdict
+    await db.cluster.update({ where: { name: "prod" }, data: { lastError: "connection refused", lastErrorAt: new Date() } });
+    try {
+      expect(await digests({ verdict: "stale" })).toEqual([d(1), d(2), d(3), d(4), d(5)]);
+      expect(await digests({ policy: "web-only", verdict: "stale" })).toEqual([d(4), d(5)]);
+    } finally {
+      await db.cluster.update({ where: { name: "prod" }, data: { lastError: null, lastErrorAt: null } });
+    }
+  });
 });

@@ -97,12 +97,19 @@ export default async function NamespacePage({ params, searchParams }: { params: 
             {detail.policies.map((pol) => (
               <div key={pol.id} data-testid={`ns-policy-${pol.name}`}>
                 <div className="flex flex-wrap items-baseline gap-2 text-sm">
-                  <TextLink href={`/policies/${pol.id}`}>{pol.name}</TextLink>
+                  <TextLink href={links.policy(pol.id)}>{pol.name}</TextLink>
                   <span className="text-xs text-slate-600 dark:text-slate-400">
                     v{pol.version} · {pol.mode}
                   </span>
                   <span className="tabular-nums">
-                    {pol.verified} of {pol.containers} containers verified ({pct(pol.verified, pol.containers)})
+                    <TextLink href={links.images({ cluster, namespace, policy: pol.name, verdict: "verified" })} testId={`ns-policy-verified-${pol.name}`}>
+                      {pol.verified}
+                    </TextLink>{" "}
+                    of{" "}
+                    <TextLink href={links.images({ cluster, namespace, policy: pol.name })}>{pol.containers}</TextLink> containers verified ({pct(pol.verified, pol.containers)}) ·{" "}
+                    <TextLink href={links.images({ cluster, namespace, policy: pol.name, verdict: "failing" })} testId={`ns-policy-failing-${pol.name}`}>
+                      not verified
+                    </TextLink>
                   </span>
                 </div>
                 {pol.mode !== "enforce" && (
