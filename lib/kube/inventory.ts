@@ -25,6 +25,7 @@ import type {
   PodRecord,
   WorkloadRecord,
 } from "@/lib/kube/types";
+import { withoutNul } from "@/lib/text";
 
 export interface InventoryOptions {
   /**
@@ -144,8 +145,9 @@ function containerRecords(
     return null;
   };
   return specs.map((c) => {
-    const rawRef = c.image ?? "";
-    const rawId = imageIdOf(c.name);
+    // a pod's image is any string its author wrote (the API server lets U+0000 through), kept in PostgreSQL
+    const rawRef = withoutNul(c.image ?? "");
+    const rawId = withoutNul(imageIdOf(c.name));
     const key = `${rawRef}\n${rawId ?? ""}`;
     let entry = cache.digests.get(key);
     if (!entry) {

@@ -237,6 +237,17 @@ describe("bad content", () => {
     expect(s.requests.filter((q) => q.includes("/referrers/"))).toHaveLength(100);
   });
 
+  it("a manifest holding U+0000 (which PostgreSQL cannot store) is an error, never stored as found", async () => {
+    const poisoned = Buffer.from(sigManifest.toString().replace('"dev.cosignproject.cosign/signature":"MEUC"', '"dev.cosignproject.cosign/signature":"MEUC","note":"a\\u0000b"'));
+    expect(poisoned.toString()).toContain("\\u0000");
+    const { r } = await run(await hostile([[SIG, manifest(poisoned, MEDIA.ociManifest)], [BLOB, blob(payload)]]));
+    expectError(r, "bad-response", /U\+0000/);
+    // the reason quotes the registry: a body with U+0000 is quoted without it
+    const { r: failed } = await run(await hostile([[SIG, json(500, { errors: [{ code: "UNKNOWN", message: "boom\u0000boom" }] })]]), { retries: 0 });
+    expect(failed.outcome).toBe("error");
+    if (failed.outcome === "error") expect(failed.reason).not.toContain("\u0000");
+  });
+
   it("an index where a cosign manifest belongs is an error", async () => {
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] }));
     expectError((await run(await hostile([[ATT, manifest(index, MEDIA.ociIndex)]]))).r, "bad-response", /expected a cosign image manifest/);

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import type { DiscoveryResult } from "@/lib/evidence/types";
-import { loadStoredArtifacts, storeDiscovery } from "@/lib/scan/evidence-store";
+import { loadStoredArtifacts, storeDiscovery, storeEvidenceBatch } from "@/lib/scan/evidence-store";
+import { verifyArtifacts } from "@/lib/sigstore/verify-artifacts";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { classicLayer, dsseLayer, inTotoStatement, makeKey, randomDigest, tagArtifact } from "@/tests/support/sigstore-fixtures";
 
 describe("evidence store", () => {
   let tdb: TestDatabase;
@@ -54,4 +56,33 @@ describe("evidence store", () => {
     const rows = await db.evidence.findMany({ where: { imageId: image.id } });
     expect(rows.map((r) => [r.artifactDigest.slice(7, 8), r.layerIndex])).toEqual([["4", 0]]);
   });
+
+  it("what signed payloads say is stored without U+0000: one poisoned image never fails the batch it is checked in", async () => {
+    const key = makeKey("p256");
+    const images = await Promise.all(["poisoned", "signed"].map((repository) => db.image.create({ data: { registry: "r.example", repository, digest: randomDigest() } })));
+    const [poisoned, signed] = images as [(typeof images)[number], (typeof images)[number]];
+    // signed by a trusted key: a payload naming a "digest" with U+0000, an attestation whose predicate type holds one
+    const artifactsOf = (digest: string, poison: boolean) =>
+      poison
+        ? [
+            tagArtifact(digest, "sig", [classicLayer("sha256:\u0000not-this-image", key)]),
+            tagArtifact(digest, "att", [dsseLayer(inTotoStatement(digest, "https://evil.example/\u0000type"), key)]),
+          ]
+        : [tagArtifact(digest, "sig", [classicLayer(digest, key)])];
+    const updates = images.map((image, i) => {
+      const at = { registry: image.registry, repository: image.repository, digest: image.digest };
+      const artifacts = artifactsOf(image.digest, i === 0);
+      const verified = verifyArtifacts({ image: at, artifacts, trust: [], keys: [{ keyId: "k", pem: key.pem }], now: new Date() });
+      return { imageId: image.id, discovery: { outcome: "found" as const, image: at, artifacts, manifestDigests: artifacts.map((a) => a.manifestDigest) }, verified };
+    });
+    expect(JSON.stringify(updates[0]!.verified)).not.toContain("\\u0000");
+    await storeEvidenceBatch(db, updates, new Date());
+    const rows = await db.evidence.findMany({ where: { imageId: { in: [poisoned.id, signed.id] } }, orderBy: { layerIndex: "asc" } });
+    expect(rows.filter((r) => r.imageId === signed.id).map((r) => r.status)).toEqual(["valid"]);
+    const stored = rows.filter((r) => r.imageId === poisoned.id);
+    expect(stored.map((r) => r.status).sort()).toEqual(["invalid", "valid"]);
+    expect(stored.map((r) => r.statusReason ?? "").join()).toContain("payload signs sha256:\uFFFDnot-this-image");
+    expect(stored.map((r) => r.predicateType)).toContain("https://evil.example/\uFFFDtype");
+  });
 });
+

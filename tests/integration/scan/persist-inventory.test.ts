@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
+import { podContainers } from "@/lib/kube/inventory";
 import type { ClusterInventory, ContainerRecord, PodRecord, WorkloadRef } from "@/lib/kube/types";
 import { keepInventory, persistInventory, persistInventoryChanges, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
@@ -99,6 +100,20 @@ describe("persist a cluster inventory with set-based upserts", () => {
     expect(r3.imageIds).toEqual([newImage.id]);
     expect((await db.pod.findFirstOrThrow({ where: { name: "api-2" } })).deletedAt).toEqual(t3);
     expect(await db.container.count({ where: { pod: { deletedAt: null } } })).toBe(3);
+  });
+
+  it("a pod whose image holds U+0000 (the API server accepts it) is stored with U+FFFD and never fails the cluster's inventory", async () => {
+    const poisoned = podContainers({
+      spec: { containers: [{ name: "app", image: "ghcr.io/acme/api\u0000:v1" }] },
+      status: { containerStatuses: [{ name: "app", imageID: "ghcr.io/acme/api@sha256:\u0000" }] },
+    });
+    expect(poisoned.map((c) => [c.imageRef, c.imageID])).toEqual([["ghcr.io/acme/api\uFFFD:v1", "ghcr.io/acme/api@sha256:\uFFFD"]]);
+    const at = new Date("2026-11-25T09:00:00Z");
+    const r = await persistInventory(db, { ...inventory([pod("web", "poisoned", poisoned), pod("web", "fine", [container("app", "acme/fine", dig(9))])], at), cluster: { name: "tenant", source: "kubeconfig", context: "tenant", server: "https://127.0.0.1:6443" } });
+    expect(r).toMatchObject({ pods: 2, containers: 2 });
+    const stored = await db.container.findMany({ where: { pod: { cluster: { name: "tenant" } } }, orderBy: { imageRef: "asc" } });
+    expect(stored.map((c) => c.imageRef)).toEqual(["acme/fine:v1", "ghcr.io/acme/api\uFFFD:v1"]);
+    await db.cluster.delete({ where: { name: "tenant" } });
   });
 
   it("a failed inventory records the cluster error and keeps the stored inventory", async () => {
