@@ -1,7 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
   containerDetailDto,
@@ -28,12 +28,24 @@ const RANK: Record<VerdictValueDto, number> = { failed: 0, unsigned: 1, error: 2
 export const verdictRank = (v: VerdictValueDto): number => RANK[v];
 
 const containerInclude = {
-  image: { select: { id: true, registry: true, repository: true, verdict: true, signers: true, discovery: true } },
+  image: { select: { id: true, registry: true, repository: true, verdict: true, signers: true, discovery: true, evaluatedAt: true } },
   verdicts: { include: { policy: { select: { name: true, mode: true } } }, orderBy: { policy: { name: "asc" } } },
 } satisfies Prisma.ContainerInclude;
 type ContainerWithVerdicts = Prisma.ContainerGetPayload<{ include: typeof containerInclude }>;
 
-function containerRow(c: ContainerWithVerdicts, pod: string): ContainerRowDto {
+/**
+ * When a verdict was last evaluated: its row's `evaluatedAt` (written with its outcome) or, while its
+ * container runs, its image's (`Image.evaluatedAt`: every evaluation of an image confirms its running
+ * containers' verdicts without rewriting unchanged rows; ADR 0025), whichever is later.
+ */
+export function verdictEvaluatedAt(verdictAt: Date, imageAt: Date | null | undefined, running: boolean): Date {
+  return running && imageAt && imageAt > verdictAt ? imageAt : verdictAt;
+}
+
+/** The same in SQL, for rows of running containers (`v` the verdict, `i` its container's image). */
+export const VERDICT_EVALUATED_AT_SQL = Prisma.sql`GREATEST(v."evaluatedAt", i."evaluatedAt")`;
+
+function containerRow(c: ContainerWithVerdicts, pod: string, running: boolean): ContainerRowDto {
   const verdicts = c.verdicts.map((v) => ({
     policyId: v.policyId,
     policy: v.policy.name,
@@ -41,7 +53,7 @@ function containerRow(c: ContainerWithVerdicts, pod: string): ContainerRowDto {
     policyVersion: v.policyVersion,
     verdict: v.value,
     reasons: ((v.reasons as { message?: string }[] | null) ?? []).map((r) => r.message ?? "").filter(Boolean),
-    evaluatedAt: v.evaluatedAt.toISOString(),
+    evaluatedAt: verdictEvaluatedAt(v.evaluatedAt, c.image?.evaluatedAt, running).toISOString(),
     changedAt: v.changedAt.toISOString(),
   }));
   return {
@@ -155,7 +167,7 @@ export async function getNamespaceWorkloads(db: Db, cluster: string, namespace: 
     SELECT cs.id::text, cs.name, cs.kind, cs."imageRef", cs.digest, cs."imageId"::text AS "imageId", cs.total::int AS total,
            p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName", i.registry, i.repository,
            v."policyId"::text AS "policyId", pol.name AS policy, pol.mode::text AS mode, v."policyVersion", v.value::text AS verdict,
-           v.reasons, v."evaluatedAt", v."changedAt"
+           v.reasons, ${VERDICT_EVALUATED_AT_SQL} AS "evaluatedAt", v."changedAt"
     FROM cs
     JOIN "Pod" p ON p.id = cs."podId"
     LEFT JOIN "Workload" w ON w.id = p."workloadId"
@@ -262,7 +274,7 @@ export async function getWorkloadDetail(db: Db, cluster: string, namespace: stri
       name: p.name,
       phase: p.phase,
       node: p.nodeName,
-      containers: p.containers.map((c) => containerRow(c, p.name)).sort(byWorst),
+      containers: p.containers.map((c) => containerRow(c, p.name, true)).sort(byWorst),
     })),
     rejections,
   });
@@ -274,12 +286,12 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
     where: { id },
     include: {
       ...containerInclude,
-      pod: { select: { name: true, cluster: { select: { name: true } }, namespace: { select: { name: true } }, workload: { select: { kind: true, name: true } } } },
+      pod: { select: { name: true, deletedAt: true, cluster: { select: { name: true } }, namespace: { select: { name: true } }, workload: { select: { kind: true, name: true } } } },
     },
   });
   if (!c) return null;
   return containerDetailDto.parse({
-    ...containerRow(c, c.pod.name),
+    ...containerRow(c, c.pod.name, c.pod.deletedAt === null),
     cluster: c.pod.cluster.name,
     namespace: c.pod.namespace.name,
     workload: workloadName(c.pod),

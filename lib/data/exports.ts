@@ -4,6 +4,7 @@ import { cursorPages, withSnapshot } from "@/lib/db/cursor";
 import type { Tx } from "@/lib/db/transaction";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { complianceReportDto, complianceRowDto, type ComplianceQuery, type ComplianceReportDto } from "@/lib/dto/dashboard";
+import { VERDICT_EVALUATED_AT_SQL } from "@/lib/data/drilldown";
 
 type ComplianceRow = ComplianceReportDto["rows"][number];
 type Scope = Pick<ComplianceQuery, "cluster" | "namespace">;
@@ -83,7 +84,7 @@ export async function* iterateComplianceRows(
            ${WORKLOAD} AS workload,
            c."name" AS container, c."imageRef" AS image, COALESCE(c."digest", i."digest", '') AS digest, c."imageId"::text AS "imageId",
            po."name" AS policy, v."policyVersion" AS "policyVersion", po."mode"::text AS mode, v."value"::text AS verdict,
-           v."evaluatedAt" AS "evaluatedAt", v."evidenceIds" AS "evidenceIds", v."reasons" AS reasons
+           ${VERDICT_EVALUATED_AT_SQL} AS "evaluatedAt", v."evidenceIds" AS "evidenceIds", v."reasons" AS reasons
     ${scopeSql(q)}
     ORDER BY cl."name" COLLATE "C", ns."name" COLLATE "C", ${WORKLOAD} COLLATE "C", c."name" COLLATE "C", po."name" COLLATE "C", v."id"
     ${q.limit ? Prisma.sql`LIMIT ${q.limit}` : Prisma.empty}`;

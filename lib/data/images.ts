@@ -6,6 +6,7 @@ import { imageDetailDto, imageFacetsDto, type ImageDetailDto, type ImageFacetsDt
 import { FAILING_VERDICTS, imageListDto, type ImageListDto, type ImageListQuery, type VerdictValueDto } from "@/lib/dto/read";
 import { tagOf, tryParseImageReference } from "@/lib/registry/reference";
 import { factId } from "@/lib/trust/facts";
+import { verdictEvaluatedAt } from "@/lib/data/drilldown";
 
 /**
  * Whether an image list filters on the verdict rows of running containers (a policy's verdicts, stale
@@ -258,7 +259,8 @@ export async function getImageDetail(db: Db, id: string): Promise<ImageDetailDto
         policyVersion: v.policyVersion,
         verdict: v.value,
         reasons: ((v.reasons as { message?: string }[] | null) ?? []).map((r) => r.message ?? "").filter(Boolean),
-        evaluatedAt: v.evaluatedAt.toISOString(),
+        // (the image's running containers only: see the query)
+        evaluatedAt: verdictEvaluatedAt(v.evaluatedAt, image.evaluatedAt, true).toISOString(),
       })),
     })),
     history: history.map((h) => ({ ...h, seq: h.seq.toString(), occurredAt: h.occurredAt.toISOString() })),

@@ -144,7 +144,6 @@ interface Plan {
   updates: Map<string, { ids: string[]; data: Prisma.VerdictUpdateManyMutationInput }>;
   events: NewAuditEvent[];
   removals: string[];
-  untouched: string[];
   images: Array<{ id: string; verdict: CoverageVerdict | null; runningContainers: number; runningClusters: string[]; signers: string[]; policyVerdicts: string[] }>;
 }
 
@@ -215,17 +214,15 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
     }
   }
   const now = inputs[0]!.now;
-  if (unchanged.length) {
-    await tx.$executeRaw`
-      UPDATE "Verdict" SET "evaluatedAt" = ${now}
-      WHERE "containerId" IN (SELECT c.id FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL WHERE c."imageId" = ANY(${unchanged}::uuid[]))`;
-  }
+  // their running containers' verdicts are confirmed as of now: one image row each, no verdict row
+  // rewritten (Image.evaluatedAt; readers show the later of the two, ADR 0025)
+  if (unchanged.length) await tx.$executeRaw`UPDATE "Image" SET "evaluatedAt" = ${now} WHERE id = ANY(${unchanged}::uuid[])`;
   const toEvaluate = inputs.filter((i) => computed.has(i.imageId) && !unchanged.includes(i.imageId));
   if (toEvaluate.length === 0) return inputs.map((i) => results.get(i.imageId)!);
 
   const loaded = await loadImages(tx, toEvaluate.map((i) => i.imageId));
   const byId = new Map(loaded.map((i) => [i.id, i]));
-  const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], untouched: [], images: [] };
+  const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], images: [] };
   for (const input of toEvaluate) {
     const image = byId.get(input.imageId);
     results.set(input.imageId, image ? planImage(image, input, computed.get(input.imageId)!.verdicts, plan) : { containers: 0, verdicts: 0, changed: 0 });
@@ -233,10 +230,7 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
   await insertVerdicts(tx, plan.creates);
   for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
-  // nothing changed: one statement records that these were re-evaluated
-  for (let i = 0; i < plan.untouched.length; i += 5000) {
-    await tx.verdict.updateMany({ where: { id: { in: plan.untouched.slice(i, i + 5000) } }, data: { evaluatedAt: now } });
-  }
+  // verdicts whose outcome did not change are not rewritten: the image's evaluatedAt (below) confirms them
   // the denormalized image columns, for the images whose values changed, in one statement
   const changedImages = plan.images.filter((u) => {
     const prev = byId.get(u.id)!;
@@ -262,9 +256,9 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
         AS u(id, verdict, running, clusters, signers, verdicts)
       WHERE i.id = u.id`;
   }
-  // what these verdicts were computed from, for the cheap check of the next evaluation
+  // what these verdicts were computed from, for the cheap check of the next evaluation, and when
   await tx.$executeRaw`
-    UPDATE "Image" i SET "evaluationHash" = u.digest
+    UPDATE "Image" i SET "evaluationHash" = u.digest, "evaluatedAt" = ${now}
     FROM unnest(${toEvaluate.map((i) => i.imageId)}::uuid[], ${toEvaluate.map((i) => computed.get(i.imageId)!.digest)}::text[]) AS u(id, digest)
     WHERE i.id = u.id`;
   // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
@@ -292,7 +286,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
   const canonical = new Map([...results].map(([id, r]) => [id, { reasons: canonicalJson(JSON.parse(JSON.stringify(r.reasons))), evidenceIds: canonicalJson(r.evidenceIds) }]));
 
   // the image's advisory lock (held by the caller) makes "no verdict yet" stable until commit: plain inserts
-  const { creates, updates, events, removals, untouched } = plan;
+  const { creates, updates, events, removals } = plan;
   let verdicts = 0;
   let changedCount = 0;
   const perContainer: CoverageVerdict[] = [];
@@ -341,8 +335,9 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
         prev.lastKnownValue === lastKnownValue &&
         canonicalJson(prev.reasons) === canonical.get(p.id)!.reasons &&
         canonicalJson(prev.evidenceIds) === canonical.get(p.id)!.evidenceIds;
-      if (same) untouched.push(prev.id);
-      else if (!prev) {
+      if (same) {
+        // kept as it is (confirmed by the image's evaluatedAt)
+      } else if (!prev) {
         creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, lastKnownValue, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
       } else {
         // the result is per (image, policy), so every container's update for it is the same: one statement each

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "@/lib/audit/store";
+import { getContainerDetail } from "@/lib/data/drilldown";
 import { createDb, type Db } from "@/lib/db/client";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
@@ -84,13 +85,19 @@ spec:
     expect(await db.verificationEvent.count()).toBe(before);
   });
 
-  it("unchanged inputs only touch evaluatedAt; a namespace relabelled into or out of scope is evaluated again", async () => {
+  it("unchanged inputs rewrite no verdict, only the image's evaluatedAt; a namespace relabelled into or out of scope is evaluated again", async () => {
     const before = await db.verdict.findMany({ orderBy: { id: "asc" } });
+    const imageBefore = await db.image.findUniqueOrThrow({ where: { id: imageId } });
     const r = await run("scan");
     expect(r).toEqual({ containers: 3, verdicts: 2, changed: 0, reused: true });
-    const after = await db.verdict.findMany({ orderBy: { id: "asc" } });
-    expect(after.map(({ evaluatedAt: _e, ...v }) => v)).toEqual(before.map(({ evaluatedAt: _e, ...v }) => v));
-    expect(after.every((v, i) => v.evaluatedAt.getTime() >= before[i]!.evaluatedAt.getTime())).toBe(true);
+    // the rows as they were (evaluatedAt included): the image's evaluatedAt says they were confirmed
+    expect(await db.verdict.findMany({ orderBy: { id: "asc" } })).toEqual(before);
+    const imageAfter = await db.image.findUniqueOrThrow({ where: { id: imageId } });
+    expect(imageAfter.evaluatedAt!.getTime()).toBeGreaterThan(imageBefore.evaluatedAt!.getTime());
+    expect(imageAfter.evaluatedAt!.getTime()).toBeGreaterThan(Math.max(...before.map((v) => v.evaluatedAt.getTime())));
+    // and the pages show that time for a running container's verdicts
+    const shown = await getContainerDetail(db, containers["payments/api-1/app"]!);
+    expect(shown?.verdicts.map((v) => v.evaluatedAt)).toEqual([imageAfter.evaluatedAt!.toISOString()]);
 
     // the sandbox namespace gains env=prod: its container is now in scope
     const sandbox = await db.namespace.findFirstOrThrow({ where: { name: "sandbox" } });
