@@ -144,6 +144,19 @@ export async function startWebhook(pki: WebhookPki, env: Record<string, string |
   return { url, port, spawned, stop };
 }
 
+const POD_RULE = { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" };
+
+/** What both of the chart's webhook configurations say alike, for a test webhook on 127.0.0.1:`port`. */
+const webhookCommon = (o: { name: string; port: number; caPem: string }, path: "/validate" | "/mutate") => ({
+  name: o.name,
+  clientConfig: { url: `https://127.0.0.1:${o.port}${path}`, caBundle: Buffer.from(o.caPem).toString("base64") },
+  namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
+  matchPolicy: "Equivalent",
+  sideEffects: "None",
+  timeoutSeconds: 10,
+  admissionReviewVersions: ["v1"],
+});
+
 /** The ValidatingWebhookConfiguration the chart installs, pointing at a test webhook on 127.0.0.1:`port`. */
 export function webhookConfiguration(o: { name: string; port: number; caPem: string; failurePolicy: "Fail" | "Ignore" }) {
   return {
@@ -152,19 +165,13 @@ export function webhookConfiguration(o: { name: string; port: number; caPem: str
     metadata: { name: "signet" },
     webhooks: [
       {
-        name: o.name,
-        clientConfig: { url: `https://127.0.0.1:${o.port}/validate`, caBundle: Buffer.from(o.caPem).toString("base64") },
+        ...webhookCommon(o, "/validate"),
         rules: [
-          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" },
+          POD_RULE,
           { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], scope: "Namespaced" },
           { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
         ],
-        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
         failurePolicy: o.failurePolicy,
-        matchPolicy: "Equivalent",
-        sideEffects: "None",
-        timeoutSeconds: 10,
-        admissionReviewVersions: ["v1"],
       },
     ],
   };
@@ -177,18 +184,7 @@ export function mutatingWebhookConfiguration(o: { name: string; port: number; ca
     kind: "MutatingWebhookConfiguration",
     metadata: { name: "signet" },
     webhooks: [
-      {
-        name: o.name,
-        clientConfig: { url: `https://127.0.0.1:${o.port}/mutate`, caBundle: Buffer.from(o.caPem).toString("base64") },
-        rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" }],
-        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "signet"] }] },
-        failurePolicy: "Ignore",
-        matchPolicy: "Equivalent",
-        reinvocationPolicy: "IfNeeded",
-        sideEffects: "None",
-        timeoutSeconds: 10,
-        admissionReviewVersions: ["v1"],
-      },
+      { ...webhookCommon(o, "/mutate"), rules: [POD_RULE], failurePolicy: "Ignore", reinvocationPolicy: "IfNeeded" },
     ],
   };
 }

@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { runSignet } from "@/tests/support/cli";
 import { createNamespace, podManifest, startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { isWatch, startKubeHttpProxy } from "@/tests/support/kube-http-proxy";
 import { waitFor } from "@/tests/support/process";
 import { startRegistry, type TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
@@ -149,25 +148,13 @@ describe("signet scan", () => {
     // which are accepted and never answered (no status line, no byte)
     const held = new Set<http.ServerResponse>();
     let watches = 0;
-    const upstream = new URL(kube.url);
-    const proxy = http.createServer((req, res) => {
-      if (/[?&]watch=(true|1)(&|$)/.test(req.url ?? "")) {
-        watches++;
-        held.add(res);
-        return;
-      }
-      const up = https.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, ca: kube.caPem },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      up.on("error", () => res.destroy());
-      req.pipe(up);
+    const proxy = await startKubeHttpProxy(kube, (req, res) => {
+      if (!isWatch(req.url)) return false;
+      watches++;
+      held.add(res);
+      return true;
     });
-    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-    const server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const server = proxy.url;
     try {
       const file = path.join(kube.dir, "hanging-watch-kubeconfig");
       // (client-node speaks plain HTTP only with TLS verification off)
@@ -191,8 +178,7 @@ describe("signet scan", () => {
       });
     } finally {
       for (const res of held) res.destroy();
-      proxy.closeAllConnections();
-      await new Promise((r) => proxy.close(r));
+      await proxy.stop();
     }
   }, 120_000);
 

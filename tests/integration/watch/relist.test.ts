@@ -1,6 +1,3 @@
-import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, getDb, type Db } from "@/lib/db/client";
@@ -12,6 +9,7 @@ import type { ImageCheckPayload } from "@/lib/scan/pipeline";
 import { ClusterWatch, type WatchServices } from "@/lib/watch/cluster-watch";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
+import { isWatch, startKubeHttpProxy, type KubeHttpProxy } from "@/tests/support/kube-http-proxy";
 import { waitFor } from "@/tests/support/process";
 
 /**
@@ -34,11 +32,10 @@ describe("a cluster watch keeps the changes made while its list is written, and 
   let tdb: TestDatabase;
   let db: Db;
   let kube: KubeApiserver;
-  let proxy: http.Server;
+  let proxy: KubeHttpProxy;
   let cw: ClusterWatch;
   let services: WatchServices;
   const queued: ImageCheckPayload[] = [];
-  const seen: string[] = [];
   let holding: ((p: string) => boolean) | undefined;
   let held: (() => void)[] = [];
 
@@ -60,27 +57,14 @@ describe("a cluster watch keeps the changes made while its list is written, and 
     db = createDb(tdb.url, 4);
     Object.assign(process.env, { DATABASE_URL: tdb.url });
     resetEnvCache();
-    const upstream = new URL(kube.url);
-    proxy = http.createServer((req, res) => {
-      const forward = () => {
-        const up = https.request(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, ca: kube.caPem },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        up.on("error", () => res.destroy());
-        req.pipe(up);
-      };
-      seen.push(req.url ?? "");
-      if (holding?.(req.url ?? "")) held.push(forward);
-      else forward();
+    proxy = await startKubeHttpProxy(kube, (req, _res, forward) => {
+      if (!holding?.(req.url ?? "")) return false;
+      held.push(forward);
+      return true;
     });
-    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     const file = path.join(kube.dir, "relist.kubeconfig");
     // (client-node speaks plain HTTP only with TLS verification off)
-    await writeKubeconfig(file, [{ name: "relist", server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token: kube.tokens.admin, insecure: true }]);
+    await writeKubeconfig(file, [{ name: "relist", server: proxy.url, token: kube.tokens.admin, insecure: true }]);
     await createNamespace(kube, "apps");
     await runPod("before", digest("a"));
     const [target] = loadKubeconfigClusters({ kubeconfigPath: file, contexts: ["relist"] });
@@ -99,8 +83,7 @@ describe("a cluster watch keeps the changes made while its list is written, and 
     release();
     await cw?.stop();
     stopPodWatches();
-    proxy?.closeAllConnections();
-    await new Promise((r) => proxy?.close(r));
+    await proxy?.stop();
     await db?.$disconnect();
     await getDb().$disconnect().catch(() => undefined);
     await kube?.stop();
@@ -113,7 +96,7 @@ describe("a cluster watch keeps the changes made while its list is written, and 
     const started = cw.start();
     await waitFor(async () => (held.length > 0 ? true : undefined), 60_000, "the ReplicaSet list to be held");
     // the pod list is over: the pod watch is seeded and its watch running
-    await waitFor(async () => (seen.some((u) => u.startsWith("/api/v1/pods?") && /[?&]watch=(true|1)(&|$)/.test(u)) ? true : undefined), 60_000, "the pod watch");
+    await waitFor(async () => (proxy.seen.some((u) => u.startsWith("/api/v1/pods?") && isWatch(u)) ? true : undefined), 60_000, "the pod watch");
     const events = cw.podStats!.events;
     await runPod("during", digest("b"));
     await setPodStatus(kube, "apps", "before", { containers: [{ name: "app", imageID: `${HOST}/apps/before@${digest("c")}` }] });
