@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import { withTransaction } from "@/lib/db/transaction";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 import type { Logger } from "pino";
 import { outcomeReason } from "@/lib/policy/admission";
 import type { AdmissionAnswer } from "@/lib/admission/answer";
@@ -116,7 +116,7 @@ export class AdmissionRecorder {
   record(r: AdmissionRecord): void {
     // a review's strings (images, names, the user) may hold U+0000, which PostgreSQL refuses: one such
     // record would fail every flush it is retried in, and no decision would be recorded again
-    this.queue.push(withoutNul(r));
+    this.queue.push(storable(r));
     if (this.queue.length >= (this.opts.maxBatch ?? 500)) void this.flush();
   }
 

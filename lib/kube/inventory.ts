@@ -25,7 +25,7 @@ import type {
   PodRecord,
   WorkloadRecord,
 } from "@/lib/kube/types";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 
 export interface InventoryOptions {
   /**
@@ -146,8 +146,8 @@ function containerRecords(
   };
   return specs.map((c) => {
     // a pod's image is any string its author wrote (the API server lets U+0000 through), kept in PostgreSQL
-    const rawRef = withoutNul(c.image ?? "");
-    const rawId = withoutNul(imageIdOf(c.name));
+    const rawRef = storable(c.image ?? "");
+    const rawId = storable(imageIdOf(c.name));
     const key = `${rawRef}\n${rawId ?? ""}`;
     let entry = cache.digests.get(key);
     if (!entry) {

@@ -14,7 +14,7 @@ import { parseAdmissionDenial } from "@/lib/kube/admission-denial";
 import { clusterRecordOf, DEFAULT_PAGE_SIZE } from "@/lib/kube/inventory";
 import { controllerOf, workloadOfOwner } from "@/lib/kube/owners";
 import type { AdmissionRejectionRecord, ClusterRejections, WorkloadRef } from "@/lib/kube/types";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 
 export interface RejectionOptions {
   pageSize?: number;
@@ -60,7 +60,7 @@ function fromCore(e: CoreV1Event): DenialEvent | null {
     namespace,
     involved: { kind: e.involvedObject?.kind ?? "", name: e.involvedObject?.name ?? "" },
     // Event messages quote what the object's author wrote (an image with U+0000): kept in PostgreSQL
-    message: withoutNul(e.message),
+    message: storable(e.message),
     count: Math.max(1, e.count ?? 0, e.series?.count ?? 0),
     firstSeen: first,
     lastSeen: s && s.last > first ? s.last : first,
@@ -78,7 +78,7 @@ function fromEventsV1(e: EventsV1Event): DenialEvent | null {
     uid,
     namespace,
     involved: { kind: e.regarding?.kind ?? "", name: e.regarding?.name ?? "" },
-    message: withoutNul(e.note),
+    message: storable(e.note),
     count: Math.max(1, e.deprecatedCount ?? 0, e.series?.count ?? 0),
     firstSeen: first,
     lastSeen: s && s.last > first ? s.last : first,

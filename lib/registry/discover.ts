@@ -9,7 +9,7 @@ import type { DiscoverySession } from "@/lib/registry/discovery-session";
 import { RegistryError } from "@/lib/registry/errors";
 import { ManifestParseError, parseManifest, type Descriptor, type ParsedManifest } from "@/lib/registry/manifest";
 import { formatRepository, normalizeRegistryHost, parseRepository, type RepositoryRef } from "@/lib/registry/reference";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 
 /** Options of discover(). */
 export interface DiscoverOptions {
@@ -211,10 +211,10 @@ async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
 function describeFailure(err: unknown): { code: DiscoveryErrorCode; reason: string } {
   if (err instanceof RegistryError) {
     // A 404 for something a manifest or index lists is a broken registry, not an absence.
-    return { code: err.code === "not-found" ? "bad-response" : err.code, reason: withoutNul(err.message) };
+    return { code: err.code === "not-found" ? "bad-response" : err.code, reason: storable(err.message) };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: "bad-response", reason: withoutNul(`unexpected failure: ${message}`.slice(0, 500)) };
+  return { code: "bad-response", reason: storable(`unexpected failure: ${message}`.slice(0, 500)) };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

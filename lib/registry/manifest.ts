@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { isDigest } from "@/lib/registry/digest";
 import { INDEX_MEDIA_TYPES, IMAGE_MANIFEST_MEDIA_TYPES, baseMediaType } from "@/lib/registry/media-types";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 
 const mediaTypeSchema = z.string().min(1).max(255);
 const annotationsSchema = z.record(z.string().max(1 << 20), z.string());
@@ -67,9 +67,9 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
     throw new ManifestParseError(`manifest is not valid JSON (${(err as Error).message.slice(0, 120)})`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ManifestParseError("manifest is not a JSON object");
-  // annotations and media types are stored as they are (and re-verified from the store): a U+0000,
-  // which PostgreSQL cannot hold, makes the answer unusable rather than altered
-  if (withoutNul(json) !== json) throw new ManifestParseError("manifest contains a U+0000 character");
+  // annotations and media types are stored as they are (and re-verified from the store): a U+0000 or a
+  // lone surrogate, which PostgreSQL cannot hold, makes the answer unusable rather than altered
+  if (storable(json) !== json) throw new ManifestParseError("manifest contains a U+0000 character or a lone surrogate");
   const obj = json as Record<string, unknown>;
   const declared = typeof obj.mediaType === "string" ? baseMediaType(obj.mediaType) : contentType ? baseMediaType(contentType) : undefined;
   let kind: "manifest" | "index";

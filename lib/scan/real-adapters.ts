@@ -26,7 +26,7 @@ import { verifyArtifacts, type TrustRoot } from "@/lib/sigstore";
 import { loadTrustRootsInForce } from "@/lib/trust/trusted-roots";
 import { memoizeVerification } from "@/lib/scan/verify-memo";
 import type { BatchScope, ClusterTarget, ScanAdapters } from "@/lib/scan/adapters";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 
 // (the clusters of the configuration are lib/kube's: light to load for a command that only needs them)
 export { listClusterTargets };
@@ -164,7 +164,7 @@ export function createScanAdapters(opts: { follows?: boolean } = {}): ScanAdapte
         return { digest: await client.resolveDigest({ registry: ref.registry, repository: ref.repository, tag: ref.tag ?? "latest" }) };
       } catch (err) {
         // quotes what the registry answered; kept in verdict reasons (PostgreSQL: no U+0000)
-        return { error: withoutNul((err as Error).message) };
+        return { error: storable((err as Error).message) };
       }
     },
     async openDiscoveryBatch(scope) {

@@ -3,7 +3,7 @@
  * one image digest → one VerifiedEvidence. Pure: no I/O, the clock is an argument, never throws.
  */
 import type { DiscoveredArtifact, DiscoveredLayer, ImageAt } from "@/lib/evidence/types";
-import { withoutNul } from "@/lib/text";
+import { storable } from "@/lib/text";
 import { LIMITS } from "./limits";
 import { baseEvidence, finish, reasonFromError, type LayerContext } from "./evidence";
 import { DSSE_MEDIA_TYPE } from "./dsse";
@@ -64,7 +64,7 @@ export function verifyArtifacts(input: VerifyArtifactsInput): VerifiedEvidence[]
       try {
         const evidence = verifyLayer(image, artifact, rawLayer, layerIndex, roots, keys, now, out.length);
         // facts and reasons quote signed payloads and certificates: kept in PostgreSQL, they must hold no U+0000
-        if (evidence) out.push(withoutNul(evidence));
+        if (evidence) out.push(storable(evidence));
       } catch {
         // verifyLayer and the format verifiers catch their own errors; this guards against hostile shapes.
         out.push(shapeError(image, artifact, layerIndex, now));

@@ -242,6 +242,9 @@ describe("bad content", () => {
     expect(poisoned.toString()).toContain("\\u0000");
     const { r } = await run(await hostile([[SIG, manifest(poisoned, MEDIA.ociManifest)], [BLOB, blob(payload)]]));
     expectError(r, "bad-response", /U\+0000/);
+    // a lone surrogate (JSON "\ud800", which jsonb refuses) likewise
+    const surrogate = Buffer.from(poisoned.toString().replace("a\\u0000b", "a\\ud800b"));
+    expectError((await run(await hostile([[SIG, manifest(surrogate, MEDIA.ociManifest)], [BLOB, blob(payload)]]))).r, "bad-response", /lone surrogate/);
     // the reason quotes the registry: a body with U+0000 is quoted without it
     const { r: failed } = await run(await hostile([[SIG, json(500, { errors: [{ code: "UNKNOWN", message: "boom\u0000boom" }] })]]), { retries: 0 });
     expect(failed.outcome).toBe("error");

@@ -66,7 +66,11 @@ describe("evidence store", () => {
       poison
         ? [
             tagArtifact(digest, "sig", [classicLayer("sha256:\u0000not-this-image", key)]),
-            tagArtifact(digest, "att", [dsseLayer(inTotoStatement(digest, "https://evil.example/\u0000type"), key)]),
+            tagArtifact(digest, "att", [
+              dsseLayer(inTotoStatement(digest, "https://evil.example/\u0000type"), key),
+              // a lone surrogate (JSON "\ud800"): PostgreSQL's jsonb refuses it in the stored provenance
+              dsseLayer(inTotoStatement(digest, "https://slsa.dev/provenance/v0.2", { builder: { id: "https://builder.example/\ud800" } }), key),
+            ]),
           ]
         : [tagArtifact(digest, "sig", [classicLayer(digest, key)])];
     const updates = images.map((image, i) => {
@@ -75,12 +79,13 @@ describe("evidence store", () => {
       const verified = verifyArtifacts({ image: at, artifacts, trust: [], keys: [{ keyId: "k", pem: key.pem }], now: new Date() });
       return { imageId: image.id, discovery: { outcome: "found" as const, image: at, artifacts, manifestDigests: artifacts.map((a) => a.manifestDigest) }, verified };
     });
-    expect(JSON.stringify(updates[0]!.verified)).not.toContain("\\u0000");
+    expect(JSON.stringify(updates[0]!.verified)).not.toMatch(/\\u0000|\\ud800/);
     await storeEvidenceBatch(db, updates, new Date());
     const rows = await db.evidence.findMany({ where: { imageId: { in: [poisoned.id, signed.id] } }, orderBy: { layerIndex: "asc" } });
     expect(rows.filter((r) => r.imageId === signed.id).map((r) => r.status)).toEqual(["valid"]);
     const stored = rows.filter((r) => r.imageId === poisoned.id);
-    expect(stored.map((r) => r.status).sort()).toEqual(["invalid", "valid"]);
+    expect(stored.map((r) => r.status).sort()).toEqual(["invalid", "valid", "valid"]);
+    expect(stored.map((r) => (r.provenance as { builderId?: string } | null)?.builderId).filter(Boolean)).toEqual(["https://builder.example/\uFFFD"]);
     expect(stored.map((r) => r.statusReason ?? "").join()).toContain("payload signs sha256:\uFFFDnot-this-image");
     expect(stored.map((r) => r.predicateType)).toContain("https://evil.example/\uFFFDtype");
   });
