@@ -39,6 +39,8 @@ async function runScanInProcess(db: Db, scanId: string, cluster: string | undefi
     enqueueImageCheck: async (p) => void queued.push(p),
     evidenceMaxAgeMs: env.SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
     revalidatedWithinMs: env.SIGNET_REVALIDATE_SECONDS * 1000,
+    // what verification ahead reads, the checks do not read again
+    storedArtifacts: new Map(),
     batchSize: env.SIGNET_SCAN_BATCH_SIZE,
   };
   // (never failing the scan: what was not verified ahead is verified by the checks; a configuration

@@ -49,6 +49,13 @@ export interface PipelineContext {
    * (its revalidation cycle keeps the stored evidence current between them and records it here).
    */
   revalidatedWithinMs?: number;
+  /**
+   * Stored artifacts this process read ahead (verifyStoredAhead), by image, with the discovery they
+   * came from (`Image.discoveredAt`, which moves in the transaction that replaces an image's evidence):
+   * a check takes an entry whose discovery is the image's instead of reading the rows again, and drops
+   * it. Unset: every check reads what it reuses. Set by the in-process scan (cli/commands/scan-here.ts).
+   */
+  storedArtifacts?: Map<string, { discoveredAt: number; artifacts: DiscoveredArtifact[] }>;
   /** Images per image-check job (SIGNET_SCAN_BATCH_SIZE); default IMAGE_BATCH_SIZE. */
   batchSize?: number;
   /** How long a discovery claim holds off other checks of the same image (default DISCOVERY_CLAIM_MS). */
@@ -353,7 +360,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
       (i.discovery === "found" || i.discovery === "none") &&
       (payload.mode === "reverify" || (maxAgeMs > 0 && i.discoveredAt !== null && now.getTime() - i.discoveredAt.getTime() < maxAgeMs)),
   );
-  const stored = await loadStoredArtifactsMany(db, reusable.map((i) => i.id));
+  const stored = await storedArtifactsOf(ctx, reusable);
   let opened: Promise<DiscoveryBatch> | undefined;
   const openBatch = () => (opened ??= adapters.openDiscoveryBatch({ ...(payload.scanId ? { scanId: payload.scanId } : {}) }));
   // the pull secrets the pods running each image name (read by the adapters, SIGNET_PULL_SECRETS)
@@ -519,8 +526,8 @@ export async function verifyStoredAhead(ctx: PipelineContext, clusters: readonly
   const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
   if (clusters.length === 0 || maxAgeMs <= 0) return 0;
   const now = clock(ctx);
-  const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
-    SELECT i.id, i.registry, i.repository, i.digest FROM "Image" i
+  const images = await db.$queryRaw<{ id: string; registry: string; repository: string; digest: string; discoveredAt: Date }[]>`
+    SELECT i.id, i.registry, i.repository, i.digest, i."discoveredAt" FROM "Image" i
     WHERE i.discovery = 'found' AND i."discoveredAt" > ${new Date(now.getTime() - maxAgeMs)} AND EXISTS (
       SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL JOIN "Cluster" cl ON cl.id = p."clusterId"
       WHERE c."imageId" = i.id AND cl.name = ANY(${[...clusters]}::text[]))
@@ -532,12 +539,32 @@ export async function verifyStoredAhead(ctx: PipelineContext, clusters: readonly
     const chunk = images.slice(i, i + 100);
     const stored = await loadStoredArtifactsMany(db, chunk.map((c) => c.id));
     for (const image of chunk) {
-      const verifiable = verifiableArtifacts(stored.get(image.id) ?? []);
+      const artifacts = stored.get(image.id) ?? [];
+      // kept for the image's check (storedArtifacts), which then reads nothing it was handed here
+      if (ctx.storedArtifacts && ctx.storedArtifacts.size < KEPT_AHEAD_MAX) ctx.storedArtifacts.set(image.id, { discoveredAt: image.discoveredAt.getTime(), artifacts });
+      const verifiable = verifiableArtifacts(artifacts);
       if (verifiable.length) await adapters.verify({ image: { registry: image.registry, repository: image.repository, digest: image.digest }, artifacts: verifiable, keys, now });
       await new Promise<void>((r) => setImmediate(r));
     }
   }
   return images.length;
+}
+
+/** Images kept ahead at most (storedArtifacts): ~1–3 KB each for key-signed images. */
+const KEPT_AHEAD_MAX = 5000;
+
+/** The stored artifacts of `images`: those read ahead for the same discovery (taken out), the rest read now. */
+async function storedArtifactsOf(ctx: PipelineContext, images: ReadonlyArray<{ id: string; discoveredAt: Date | null }>): Promise<Map<string, DiscoveredArtifact[]>> {
+  const out = new Map<string, DiscoveredArtifact[]>();
+  const read: string[] = [];
+  for (const i of images) {
+    const kept = ctx.storedArtifacts?.get(i.id);
+    ctx.storedArtifacts?.delete(i.id);
+    if (kept && i.discoveredAt !== null && kept.discoveredAt === i.discoveredAt.getTime()) out.set(i.id, kept.artifacts);
+    else read.push(i.id);
+  }
+  for (const [id, artifacts] of await loadStoredArtifactsMany(ctx.db, read)) out.set(id, artifacts);
+  return out;
 }
 
 interface SettledItem {
