@@ -81,6 +81,22 @@ export const scansFinished = new Counter({
   registers: [metricsRegistry],
 });
 
+/** Reconciliations of followed clusters (lib/watch/cluster-watch.ts): result "clean" or "drift". */
+export const watchReconciliations = new Counter({
+  name: "signet_watch_reconciliations_total",
+  help: "Periodic relists of a cluster this worker follows with a watch (SIGNET_WATCH_RECONCILE_MINUTES), by cluster and result: clean (the stored inventory was the cluster's) or drift (rows the watch had not written were found)",
+  labelNames: ["cluster", "result"] as const,
+  registers: [metricsRegistry],
+});
+
+/** Rows the reconciliations wrote: pods and containers new or different, pods found gone. */
+export const watchDriftRows = new Counter({
+  name: "signet_watch_drift_rows_total",
+  help: "Pod and container rows a reconciliation of a followed cluster found different from what its watch had written (and pods found gone), by cluster; stays 0 while the watches are complete",
+  labelNames: ["cluster"] as const,
+  registers: [metricsRegistry],
+});
+
 export const scanDurationSeconds = new Histogram({
   name: "signet_scan_duration_seconds",
   help: "Duration of whole scans (queued to finished) finalized by this process",

@@ -11,6 +11,7 @@ import { controllerOf, ownerKey, resolvePodWorkload, type OwnerIndex, type Owner
 import { podWatchFor, type CachedPod, type PodWatch } from "@/lib/kube/pod-watch";
 import type { NamespaceRecord, PodRecord } from "@/lib/kube/types";
 import { imageBatches, type ImageCheckPayload } from "@/lib/scan/pipeline";
+import { watchDriftRows, watchReconciliations } from "@/lib/metrics/process";
 import { persistInventory, persistInventoryChanges, type WriteOptions } from "@/lib/scan/persist-inventory";
 
 /** What a cluster watch needs from the process running it (lib/watch/manager.ts binds pg-boss). */
@@ -193,6 +194,8 @@ export class ClusterWatch {
       const drift = persisted.written.pods + persisted.written.containers + persisted.deletedPods;
       this.stats.reconciliations++;
       this.stats.drift += drift;
+      watchReconciliations.inc({ cluster: this.name, result: drift > 0 ? "drift" : "clean" });
+      if (drift > 0) watchDriftRows.inc({ cluster: this.name }, drift);
       const fields = { cluster: this.name, pods: persisted.written.pods, containers: persisted.written.containers, deletedPods: persisted.deletedPods };
       if (drift > 0) log.warn(fields, "cluster watch: reconciliation found rows the watch had not written; written now");
       else log.info(fields, "cluster watch: reconciled; the stored inventory was the cluster's");

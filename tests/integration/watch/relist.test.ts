@@ -5,6 +5,7 @@ import { resetEnvCache } from "@/lib/env";
 import { loadKubeconfigClusters } from "@/lib/kube/clusters";
 import { stopPodWatches } from "@/lib/kube/pod-watch";
 import { getLogger } from "@/lib/log";
+import { metricsRegistry } from "@/lib/metrics/process";
 import type { ImageCheckPayload } from "@/lib/scan/pipeline";
 import { ClusterWatch, type WatchServices } from "@/lib/watch/cluster-watch";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
@@ -141,6 +142,10 @@ describe("a cluster watch keeps the changes made while its list is written, and 
     expect(cw.stats.reconciliations).toBe(2);
     // the pod row written back (undeleted) and the container row inserted: 2 rows of drift
     expect(cw.stats.drift).toBe(2);
+    const metrics = await metricsRegistry.metrics();
+    expect(metrics).toContain('signet_watch_reconciliations_total{cluster="relist",result="clean"} 1');
+    expect(metrics).toContain('signet_watch_reconciliations_total{cluster="relist",result="drift"} 1');
+    expect(metrics).toContain('signet_watch_drift_rows_total{cluster="relist"} 2');
     expect(await podRow("during")).toMatchObject({ deletedAt: null, containers: [{ name: "app", digest: digest("b") }] });
     expect(await podRow("before")).toMatchObject({ deletedAt: null, containers: [{ name: "app", digest: digest("c") }] });
   });
