@@ -26,21 +26,32 @@ export interface AuditContent {
   details: unknown;
 }
 
-/** JSON with object keys sorted recursively, so jsonb's storage order does not matter. */
-export function canonicalJson(value: unknown): string {
+/**
+ * JSON with object keys sorted recursively, so jsonb's storage order does not matter. `memo` keeps
+ * the text of objects already written (by identity): a batch of events sharing their reasons,
+ * evidence and details objects writes each once (the objects must not change while it is used).
+ */
+export function canonicalJson(value: unknown, memo?: Map<object, string>): string {
   if (value === null || typeof value !== "object") {
     if (typeof value === "number" && !Number.isFinite(value)) throw new Error("non-finite number in audit content");
     return JSON.stringify(value) ?? "null";
   }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  const kept = memo?.get(value);
+  if (kept !== undefined) return kept;
+  let text: string;
+  if (Array.isArray(value)) text = `[${value.map((v) => canonicalJson(v === undefined ? null : v, memo)).join(",")}]`;
+  else {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    text = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, memo)}`).join(",")}}`;
+  }
+  memo?.set(value, text);
+  return text;
 }
 
-export function hashEvent(prevHash: string, content: AuditContent): string {
-  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalJson(content)}`).digest("hex");
+export function hashEvent(prevHash: string, content: AuditContent, memo?: Map<object, string>): string {
+  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalJson(content, memo)}`).digest("hex");
 }
 
 export interface StoredLink {

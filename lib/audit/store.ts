@@ -40,12 +40,20 @@ export interface NewAuditEvent {
 /** pg_advisory_xact_lock key serializing appends to the chain. */
 export const CHAIN_LOCK = 72_707_370;
 
-/** Round-trips through JSON so that what is hashed is exactly what jsonb stores and returns. */
-function plain(value: unknown, fallback: unknown): unknown {
-  return value === undefined ? fallback : JSON.parse(JSON.stringify(value));
+/**
+ * Round-trips through JSON so that what is hashed is exactly what jsonb stores and returns. With
+ * `memo`, an object shared by several events (an image's reasons, evidence and details, the same for
+ * each of its containers) is round-tripped once.
+ */
+function plain(value: unknown, fallback: unknown, memo?: Map<object, unknown>): unknown {
+  if (value === undefined) return fallback;
+  if (!memo || value === null || typeof value !== "object") return JSON.parse(JSON.stringify(value));
+  let p = memo.get(value);
+  if (p === undefined) memo.set(value, (p = JSON.parse(JSON.stringify(value))));
+  return p;
 }
 
-function toContent(e: NewAuditEvent, at: Date): AuditContent {
+function toContent(e: NewAuditEvent, at: Date, memo?: Map<object, unknown>): AuditContent {
   return {
     occurredAt: at.toISOString(),
     kind: e.kind,
@@ -59,9 +67,9 @@ function toContent(e: NewAuditEvent, at: Date): AuditContent {
     policyVersion: e.policyVersion ?? null,
     verdict: e.verdict ?? null,
     previousVerdict: e.previousVerdict ?? null,
-    reasons: plain(e.reasons, []),
-    evidence: plain(e.evidence, []),
-    details: plain(e.details, {}),
+    reasons: plain(e.reasons, [], memo),
+    evidence: plain(e.evidence, [], memo),
+    details: plain(e.details, {}, memo),
   };
 }
 
@@ -116,11 +124,14 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
     let prev = state!.headHash ?? GENESIS_HASH;
     const rows: Record<string, unknown>[] = [];
     let last: { seq: bigint; hash: string } | undefined;
+    // objects shared by events are converted and written once (an image's containers share theirs)
+    const plainMemo = new Map<object, unknown>();
+    const textMemo = new Map<object, string>();
     events.forEach((e, i) => {
       // timestamptz(3): hash the millisecond value the database will return
       const at = new Date(Math.floor((e.occurredAt ?? new Date()).getTime()));
-      const content = toContent(e, at);
-      const hash = hashEvent(prev, content);
+      const content = toContent(e, at, plainMemo);
+      const hash = hashEvent(prev, content, textMemo);
       const seq = state!.seqs[i]!;
       rows.push({ ...content, seq, prevHash: prev, hash });
       last = { seq: BigInt(seq), hash };

@@ -279,6 +279,14 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
         integratedTime: f.tlog?.integratedTime?.toISOString() ?? null,
         predicateType: f.predicateType ?? null,
       }));
+  // each policy's event evidence and details, built once and shared by the events of all the image's
+  // containers (appendAuditEvents converts and hashes a shared object once)
+  const eventParts = new Map<string, { evidence: ReturnType<typeof evidenceSummary>; details: { trigger: string; mode: string; satisfiedBy: unknown } }>();
+  const partsOf = (p: LoadedPolicy, r: PolicyVerdict) => {
+    let parts = eventParts.get(p.id);
+    if (!parts) eventParts.set(p.id, (parts = { evidence: evidenceSummary(r.evidenceIds), details: { trigger: input.trigger, mode: p.mode, satisfiedBy: r.satisfiedBy } }));
+    return parts;
+  };
 
   // One evaluation per policy (the result depends on the image's evidence, not on the container,
   // computed by the caller), then scope decides which containers it applies to.
@@ -362,8 +370,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
           verdict: value,
           previousVerdict: prev?.value ?? null,
           reasons: r.reasons satisfies Reason[],
-          evidence: evidenceSummary(r.evidenceIds),
-          details: { trigger: input.trigger, mode: p.mode, satisfiedBy: r.satisfiedBy },
+          ...partsOf(p, r),
         });
       }
     }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson, GENESIS_HASH, hashEvent, type AuditContent } from "@/lib/audit/chain";
+
+// appendAuditEvents hashes a batch's events with one memo: objects shared by events (an image's
+// reasons, evidence and details, the same for each of its containers) are written once. The text,
+// and so every hash, must be exactly what is written without it.
+describe("canonicalJson with a memo", () => {
+  const reasons = [{ message: "signature verified", code: "verified", extra: undefined }, undefined];
+  const evidence = [{ id: "e1", signer: { key: ["SHA256:abc"] }, logIndex: null, z: 1, a: [3, 2, 1] }];
+  const details = { trigger: "scan", mode: "enforce", satisfiedBy: evidence };
+  const content = (containerId: string): AuditContent => ({
+    occurredAt: "2026-12-07T00:00:00.000Z",
+    kind: "verdict",
+    actor: null,
+    clusterName: "c",
+    namespace: "n",
+    workload: `Pod/${containerId}`,
+    containerId,
+    imageDigest: `sha256:${"a".repeat(64)}`,
+    policyName: "p",
+    policyVersion: 1,
+    verdict: "verified",
+    previousVerdict: null,
+    reasons,
+    evidence,
+    details,
+  });
+
+  it("writes shared objects as without a memo, key order and undefined handling included", () => {
+    const memo = new Map<object, string>();
+    for (const id of ["c1", "c2", "c3"]) expect(canonicalJson(content(id), memo)).toBe(canonicalJson(content(id)));
+    expect(memo.get(reasons)).toBe('[{"code":"verified","message":"signature verified"},null]');
+    expect(memo.get(details)).toBe(`{"mode":"enforce","satisfiedBy":${memo.get(evidence)},"trigger":"scan"}`);
+  });
+
+  it("hashes a chain of events sharing objects as without a memo", () => {
+    const memo = new Map<object, string>();
+    let [a, b] = [GENESIS_HASH, GENESIS_HASH];
+    for (const id of ["c1", "c2", "c3", "c4"]) {
+      a = hashEvent(a, content(id), memo);
+      b = hashEvent(b, content(id));
+      expect(a).toBe(b);
+    }
+    expect(new Set([hashEvent(GENESIS_HASH, content("c1"), memo), hashEvent(GENESIS_HASH, content("c2"), memo)]).size).toBe(2);
+  });
+});
