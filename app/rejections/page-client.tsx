@@ -70,7 +70,17 @@ const columns: ColumnDef<Row, unknown>[] = [
             unauthenticated caller
           </div>
         )}
-        {row.original.policyName && <div className="break-words text-slate-600 dark:text-slate-400">{row.original.policyName}</div>}
+        {row.original.policyName && (
+          <div className="break-words text-slate-600 dark:text-slate-400">
+            {row.original.policyId ? (
+              <TextLink href={links.policy(row.original.policyId)} testId="rejection-policy">
+                {row.original.policyName}
+              </TextLink>
+            ) : (
+              row.original.policyName
+            )}
+          </div>
+        )}
       </div>
     ),
   },

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { AppShell } from "@/components/app-shell";
 import { AddWebhookForm, DeleteWebhookButton, SettingsForm } from "@/components/trust/forms";
 import { Section, SeverityBadge } from "@/components/trust/ui";
+import { TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
@@ -9,6 +10,7 @@ import { NOTIFICATION_EVENTS } from "@/lib/notify/format";
 import { listWebhooks } from "@/lib/notify/webhooks";
 import { getReminders } from "@/lib/trust/load-reminders";
 import { getTrustSettings } from "@/lib/trust/settings";
+import { links } from "@/lib/ui/links";
 
 export const metadata: Metadata = { title: "Reminders" };
 export const dynamic = "force-dynamic";
@@ -76,7 +78,20 @@ export default async function RemindersPage({ searchParams }: { searchParams: Pr
                 <SeverityBadge severity={r.severity} />
               </td>
               <td>{KIND[r.kind] ?? r.kind}</td>
-              <td className="font-mono text-xs">{r.subject}</td>
+              <td className="font-mono text-xs">
+                {/* the key's row on the Keys page; the trusted roots */}
+                {r.kind === "rotate-by" || r.kind === "authority-expiry" ? (
+                  <TextLink href={links.authority(r.subject)} testId="reminder-subject">
+                    {r.subject}
+                  </TextLink>
+                ) : r.kind === "trust-root-expiry" ? (
+                  <TextLink href="/trust-roots" testId="reminder-subject">
+                    {r.subject}
+                  </TextLink>
+                ) : (
+                  r.subject
+                )}
+              </td>
               <td>
                 {r.dueDate} <span className="text-xs text-slate-600 dark:text-slate-400">({r.daysLeft >= 0 ? `in ${r.daysLeft} d` : `${-r.daysLeft} d ago`})</span>
               </td>

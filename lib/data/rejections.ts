@@ -12,16 +12,43 @@ type PolicyOrigin = { name: string; source: string; sourceCluster: string | null
  * object it came from, matched by engine and object name in that cluster (the policy's drift, too).
  */
 export function rejectionsUnder(p: PolicyOrigin): Prisma.AdmissionRejectionWhereInput {
-  if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) return { controller: "signet", policyName: p.name };
+  const o = rejectionOrigin(p);
+  return o.cluster ? { cluster: { name: o.cluster }, controller: o.controller, policyName: { in: o.names } } : { controller: o.controller, policyName: { in: o.names } };
+}
+
+/** Where a policy's rejections come from: the controller, the names it gives the policy, the cluster (imports only). */
+function rejectionOrigin(p: PolicyOrigin): { controller: "signet" | "policy_controller" | "kyverno"; names: string[]; cluster: string | null } {
+  if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) return { controller: "signet", names: [p.name], cluster: null };
   const parts = p.sourceObject.split("/");
   const kind = parts[0]!;
   const name = parts[parts.length - 1]!;
   const namespace = parts.length === 3 ? parts[1]! : null;
-  return {
-    cluster: { name: p.sourceCluster },
-    controller: kind === "ClusterImagePolicy" ? "policy_controller" : "kyverno",
-    policyName: { in: namespace ? [name, `${namespace}/${name}`] : [name] },
-  };
+  return { controller: kind === "ClusterImagePolicy" ? "policy_controller" : "kyverno", names: namespace ? [name, `${namespace}/${name}`] : [name], cluster: p.sourceCluster };
+}
+
+/**
+ * The policy each rejection was recorded under, as Signet knows it (its page): Signet's own by name, a
+ * cluster controller's by the imported policy whose source object it names in that cluster.
+ */
+async function policiesOf(db: Db, rows: readonly { id: string; controller: string; policyName: string | null; cluster: { name: string } }[]): Promise<Map<string, string>> {
+  const named = rows.filter((r) => r.policyName);
+  if (named.length === 0) return new Map();
+  const policies = await db.policy.findMany({
+    where: {
+      OR: [
+        { name: { in: named.filter((r) => r.controller === "signet").map((r) => r.policyName!) } },
+        { source: "cluster_import", sourceCluster: { in: [...new Set(named.map((r) => r.cluster.name))] } },
+      ],
+    },
+    select: { id: true, name: true, source: true, sourceCluster: true, sourceObject: true },
+  });
+  const origins = policies.map((p) => ({ id: p.id, ...rejectionOrigin(p) }));
+  const out = new Map<string, string>();
+  for (const r of named) {
+    const p = origins.find((o) => o.controller === r.controller && o.names.includes(r.policyName!) && (o.cluster === null || o.cluster === r.cluster.name));
+    if (p) out.set(r.id, p.id);
+  }
+  return out;
 }
 
 /**
@@ -78,6 +105,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
     }),
     db.admissionRejection.findMany({ where, select: { lastSeen: true, count: true }, take: 50_000 }),
   ]);
+  const policyOf = await policiesOf(db, rows);
   const perDay = new Map<string, number>();
   for (const d of days) {
     const day = d.lastSeen.toISOString().slice(0, 10);
@@ -99,6 +127,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
       decision: r.decision,
       callerAuthenticated: r.callerAuthenticated,
       policyName: r.policyName,
+      policyId: policyOf.get(r.id) ?? null,
       message: r.message,
       count: r.count,
       firstSeen: r.firstSeen.toISOString(),

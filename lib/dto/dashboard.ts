@@ -230,6 +230,8 @@ export const rejectionsDto = z.object({
       /** Signet's own webhook: whether the caller authenticated (false: the review may have been forged); null for other controllers. */
       callerAuthenticated: z.boolean().nullable(),
       policyName: z.string().nullable(),
+      /** The policy it was recorded under, as Signet stores it (its page); null when none matches. */
+      policyId: z.string().nullable(),
       message: z.string(),
       count: z.number().int(),
       firstSeen: z.string(),

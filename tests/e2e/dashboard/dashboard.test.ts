@@ -369,6 +369,12 @@ describe("dashboard pages on a real scan", () => {
       expect(await byKey.filter({ hasText: "Pod/genuine" }).count()).toBe(1);
       expect(await page.getByTestId("rejections-table").textContent()).not.toContain("policy_controller");
       expect(await page.locator('select[name="key"]').inputValue()).toBe(new URL(page.url()).searchParams.get("key"));
+      // a rejection → the policy it was recorded under
+      await open("/rejections?controller=signet");
+      await waitFor(async () => ((await rows.count()) === 2 ? true : undefined), 15_000, "Signet's two rejections");
+      await row("genuine").getByTestId("rejection-policy").click();
+      await page.waitForURL((u) => u.pathname.startsWith("/policies/"));
+      expect(await page.locator("main h1").textContent()).toBe("release");
       // a policy → the rejections under it
       await open("/policies");
       await page.getByTestId("policy-row-release").getByRole("link", { name: "release" }).click();

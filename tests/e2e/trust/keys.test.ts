@@ -137,6 +137,15 @@ spec:
     await page.getByText("Due (Asia/Tokyo)").waitFor();
     expect(await page.getByTestId("reminder-rotate-by:stored:key-a").count()).toBe(1);
     await page.screenshot({ path: path.join(ARTIFACTS, "trust-reminders.png"), fullPage: true });
+    // the reminder's key → its row on the Keys page → its audit events (added, and the policy trusting it)
+    await page.getByTestId("reminder-rotate-by:stored:key-a").getByTestId("reminder-subject").click();
+    await page.waitForURL((u) => u.pathname === "/keys" && u.hash === "#authority-key-a");
+    expect(await page.getByTestId("key-stored:key-a").textContent()).toContain("platform");
+    await page.getByTestId("key-stored:key-a").getByTestId("key-audit").click();
+    await page.waitForURL((u) => u.pathname === "/audit" && u.searchParams.get("key") === "key-a");
+    const summaries = page.getByTestId("event-summary");
+    await waitFor(async () => ((await summaries.count()) === 2 ? true : undefined), 15_000, "key-a's two events");
+    expect((await summaries.allTextContents()).sort()).toEqual([expect.stringMatching(/^added key key-a \(sha256:[0-9a-f]{64}, source cosign\.pub\)$/), "created policy release v1 (mode enforce, source signet)"]);
     await page.goto(`${base}/`);
     expect(await page.getByTestId("reminder-summary").textContent()).toContain("key-a is due for rotation");
   });

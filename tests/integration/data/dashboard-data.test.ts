@@ -207,6 +207,9 @@ spec:
     try {
       const workloads = async (o: Record<string, string>) => (await listRejections(db, rejectionQuery.parse(o))).rows.map((r) => r.workload).sort();
       expect(await workloads({ policy: "release" })).toEqual(["Pod/under-release"]);
+      // each row names the policy it was recorded under, linked when Signet has it
+      const policyOf = new Map((await listRejections(db, rejectionQuery.parse({ controller: "signet" }))).rows.map((r) => [r.workload, r.policyId]));
+      expect(Object.fromEntries(policyOf)).toEqual({ "Pod/under-release": releaseId, "Pod/under-web": webId, "Pod/under-other": null });
       expect(await workloads({ policy: "nope" })).toEqual([]);
       // both policies trust the one key (written inline in each): its rejections are theirs, not the others'
       const [key, ...more] = await listAuthorities(db);

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getPolicyDrift } from "@/lib/data/drift";
+import { listRejections } from "@/lib/data/rejections";
+import { rejectionQuery } from "@/lib/dto/dashboard";
 import { createDb, type Db } from "@/lib/db/client";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import { importClusterImagePolicy } from "@/lib/policy/import-cluster";
@@ -79,6 +81,15 @@ describe("policy drift", () => {
       "ghcr.io/acme/other:1": [null, "unknown", 1],
     });
     expect(drift.runningDenied).toEqual([expect.objectContaining({ namespace: "pay", image: `ghcr.io/acme/pay@${d(2)}`, verdict: "unsigned" })]);
+  });
+
+  it("the rejections list under the imported policy: its source object's, in its cluster, each row naming the policy", async () => {
+    const name = (await db.policy.findUniqueOrThrow({ where: { id: importedId } })).name;
+    const under = await listRejections(db, rejectionQuery.parse({ policy: name }));
+    expect(under.rows.map((r) => r.image).sort()).toEqual(["ghcr.io/acme/other:1", `ghcr.io/acme/pay@${d(1)}`, `ghcr.io/acme/pay@${d(2)}`]);
+    expect(under.rows.every((r) => r.controller === "policy_controller" && r.policyId === importedId)).toBe(true);
+    const all = (await listRejections(db, rejectionQuery.parse({}))).rows;
+    expect(all.filter((r) => r.policyId === null).map((r) => `${r.controller}/${r.policyName}`).sort()).toEqual(["kyverno/release", "policy_controller/other"]);
   });
 
   it("has nothing to compare for a policy written in Signet, and null for an unknown id", async () => {
