@@ -9,7 +9,7 @@
 //    its stdout must parse as JSON.
 //
 //   bash scripts/n24.sh tsx --conditions=react-server bench/scan.ts [--pods N] [--digests N] [--clusters N]
-//        [--concurrency N] [--skip worker|cli] [--compare-workers] [--large]
+//        [--concurrency N] [--skip worker|cli] [--compare-workers] [--large] [--registry-gogc N]
 //
 // Goals on the 2-core reference machine: full scan ≤ 30 s, rescan ≤ 10 % of it, peak RSS ≤ 400 MB.
 //
@@ -48,7 +48,12 @@ const { values } = parseArgs({
     digests: { type: "string", default: "2000" },
     namespaces: { type: "string", default: "200" },
     concurrency: { type: "string", default: "" },
-    /** NODE_OPTIONS for the worker instead of production's (lib/scan/runtime.ts), e.g. "--node-options=--max-old-space-size=512". */
+    /**
+     * Node options for the worker after production's (lib/scan/runtime.ts; a V8 flag given again
+     * wins), e.g. "--node-options=--max-old-space-size=512" or "--cpu-prof --cpu-prof-dir=/tmp/prof".
+     * Appended, not instead: a worker capped at 192 MB without --max-semi-space-size=16 spent most of
+     * its CPU collecting garbage (ADR 0019), so a profile taken that way measured the wrong thing.
+     */
     "node-options": { type: "string", default: "" },
     /** LOG_LEVEL of the worker (debug prints per-batch timings); its output goes to --worker-log. */
     "log-level": { type: "string", default: "warn" },
@@ -62,6 +67,12 @@ const { values } = parseArgs({
     "compare-workers": { type: "boolean", default: false },
     /** The 100k-pod / 10k-digest / 3-cluster case (see the top of this file). */
     large: { type: "boolean", default: false },
+    /**
+     * GOGC of the bench's registry (Go's default 100 unless given). The registry stands for whatever
+     * registry a cluster pulls from; at the default its garbage collection is about half its CPU
+     * (ADR 0019), a floor that is the registry's configuration, not Signet's.
+     */
+    "registry-gogc": { type: "string", default: "" },
   },
 });
 if (values.large) {
@@ -102,7 +113,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       LOG_LEVEL: values["log-level"],
       // the flags and environment scripts/launch.ts gives the worker, unless overridden
       ...SCAN_RUNTIME_ENV,
-      NODE_OPTIONS: values["node-options"] || scanRuntimeFlags(getEnv().SIGNET_WORKER_HEAP_MB).join(" "),
+      NODE_OPTIONS: [...scanRuntimeFlags(getEnv().SIGNET_WORKER_HEAP_MB), values["node-options"]].filter(Boolean).join(" "),
     });
   let workers = Array.from({ length: n }, () => spawnWorker());
   const logs: string[] = [];
@@ -299,7 +310,7 @@ async function main() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-scan-"));
   const log = pino({ level: "warn" }, pino.destination(2));
   const clusterCount = Math.max(1, Number(values.clusters));
-  const [pgs, kube, registry] = await Promise.all([startEmbeddedPostgres(dir, log), startKubeApiserver(), startRegistry()]);
+  const [pgs, kube, registry] = await Promise.all([startEmbeddedPostgres(dir, log), startKubeApiserver(), startRegistry(values["registry-gogc"] ? { goGC: Number(values["registry-gogc"]) } : {})]);
   try {
     await applyMigrations(pgs.url);
     const cliUrl = await secondDatabase(pgs.url, "bench_cli");
