@@ -1,13 +1,23 @@
 import "server-only";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
+import { cache } from "react";
 import { ApiError } from "@/lib/api/errors";
 import { hasRole, type Role } from "@/lib/auth/roles";
 import { getSessionUser, type SessionUser } from "@/lib/auth/session";
 
+/**
+ * The session of the request being rendered, looked up once: a page's `requireUser` and the AppShell
+ * it renders both ask, and the shell would otherwise wait for a second session read before the first
+ * byte. React's `cache` lasts one server render (a new request reads the session again, so a role
+ * change or a revoked session still takes effect on the next request); outside a render (server
+ * actions) it does not memoise.
+ */
+const sessionOfThisRender = cache(async (): Promise<SessionUser | null> => getSessionUser(await headers()));
+
 /** For server components: the current user, or null. */
 export async function getCurrentUser(): Promise<SessionUser | null> {
-  return getSessionUser(await headers());
+  return sessionOfThisRender();
 }
 
 /** For pages: the current user, or a redirect to sign-in. Pages then show only what the role allows. */
