@@ -1,17 +1,17 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { usePathname, useSearchParams } from "next/navigation";
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { CoverageTrendDto, TrendRange } from "@/lib/dto/read";
+
+// drawn after the page paints (components/chart-drawings.tsx); the box keeps its height meanwhile
+const CoverageTrendLines = dynamic(() => import("@/components/chart-drawings").then((m) => m.CoverageTrendLines), { ssr: false });
 
 /**
  * The coverage trend of the fleet, a cluster or a namespace (data: lib/data/trend.ts getCoverageTrend),
  * with its range selector. Reusable by any page: pass the DTO; the range lives in the URL (`range`).
  */
-const axis = { stroke: "#94a3b8", fontSize: 12 };
-const tooltipStyle = { backgroundColor: "#0f172a", border: "none", color: "#f8fafc", fontSize: 12 };
-
 const RANGES: { value: TrendRange; label: string }[] = [
   { value: "24h", label: "24 h" },
   { value: "7d", label: "7 d" },
@@ -74,20 +74,8 @@ export function CoverageTrendChart({ trend, height = 240 }: { trend: CoverageTre
           No scan with running containers in this range. Target {target}%.
         </p>
       ) : (
-        <div role="img" aria-label={label} data-testid="coverage-trend" data-points={points.length}>
-          <ResponsiveContainer width="100%" height={height} initialDimension={{ width: 640, height }}>
-            <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="#94a3b833" />
-              <XAxis dataKey="t" tick={axis} minTickGap={40} />
-              <YAxis domain={[0, 100]} tick={axis} unit="%" />
-              <Tooltip contentStyle={tooltipStyle} labelFormatter={(_, p) => (p[0]?.payload as { at?: string } | undefined)?.at?.replace("T", " ").replace(/\.\d+Z$/, " UTC") ?? ""} />
-              <Legend wrapperStyle={{ fontSize: 12 }} />
-              <ReferenceLine y={target} stroke="#0d9488" strokeDasharray="6 4" label={{ value: `target ${target}%`, fill: "#0d9488", fontSize: 12, position: "insideTopRight" }} />
-              <Line type="stepAfter" dataKey="containers" name="containers verified %" stroke="#2563eb" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
-              <Line type="stepAfter" dataKey="images" name="images verified %" stroke="#7c3aed" dot={points.length < 40} connectNulls={false} isAnimationActive={false} />
-              <Line type="stepAfter" dataKey="stale" name="stale / unknown %" stroke="#d97706" strokeDasharray="4 3" dot={false} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+        <div role="img" aria-label={label} data-testid="coverage-trend" data-points={points.length} style={{ minHeight: height }}>
+          <CoverageTrendLines data={data} target={target} height={height} dots={points.length < 40} />
         </div>
       )}
     </div>
