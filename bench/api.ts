@@ -153,7 +153,8 @@ async function seed(url: string): Promise<void> {
     `INSERT INTO "CoverageSnapshot" (id, "takenAt", scope, "clusterId", namespace, "containersTotal", "containersVerified", "containersFailed",
         "containersUnsigned", "containersError", "containersUnmatched", "imagesTotal", "imagesVerified")
      SELECT gen_random_uuid(), date_trunc('hour', now()) - h * interval '1 hour', s.scope::"CoverageScope", s."clusterId", s.namespace,
-            150, 100 + (h % 40), 20, 10, 5, 15, 100, 70
+            -- the buckets add up to the total (a trend above 100 % was drawn before)
+            150, 60 + (h % 40), 40 - (h % 40), 10, 5, 35, 100, 70
      FROM generate_series(0, ${SNAPSHOTS - 1}) h
      CROSS JOIN (
        SELECT 'fleet' AS scope, NULL::uuid AS "clusterId", NULL::text AS namespace
