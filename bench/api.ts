@@ -33,6 +33,7 @@ import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
 import { imageListQuery } from "@/lib/dto/read";
 import { renderAuditorPdf } from "@/lib/report/auditor";
+import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { findFreePort } from "@/lib/db/embedded";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
@@ -388,10 +389,13 @@ async function measureLcp(databaseUrl: string, dataDir: string): Promise<boolean
 async function main() {
   const dir = args.dir ? path.resolve(args.dir) : await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-api-"));
   if (args.dir) await fs.mkdir(dir, { recursive: true });
+  // the secret key file kept with the database (the PDF reads the export and checkpoint keys stored in
+  // it, encrypted with that key): this process and the web server of the LCP step use the same one. Set
+  // before anything reads the environment (the logger does).
+  process.env.SIGNET_DATA_DIR = path.join(dir, "app");
+  resetEnvCache();
   const log = getLogger().child({ component: "bench" });
   const pgs = await startEmbeddedPostgres(dir, log);
-  // the PDF signs nothing here, but reads the audit checkpoint key: this bench's own secret key file
-  process.env.SIGNET_DATA_DIR ??= dir;
   let failed = 0;
   try {
     await applyMigrations(pgs.url);
