@@ -200,3 +200,16 @@ export function intotoV001Body(envelope: Buffer, statement: Buffer, verifierPem:
     }),
   );
 }
+
+/** One P-256 public key in two encodings: as cosign writes it (uncompressed point) and as the SPKI of its compressed point. */
+export function keyInTwoEncodings(): { uncompressed: string; compressed: string } {
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const uncompressed = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const jwk = publicKey.export({ format: "jwk" });
+  const x = Buffer.from(jwk.x!, "base64url");
+  const y = Buffer.from(jwk.y!, "base64url");
+  // SPKI of the compressed point: the same algorithm header, a 33-byte point
+  const header = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
+  const der = Buffer.concat([header, Buffer.from([y[y.length - 1]! & 1 ? 3 : 2]), x]);
+  return { uncompressed, compressed: `-----BEGIN PUBLIC KEY-----\n${der.toString("base64")}\n-----END PUBLIC KEY-----\n` };
+}

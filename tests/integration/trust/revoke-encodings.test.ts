@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { keyInTwoEncodings } from "@/tests/support/sigstore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, getDb, type Db } from "@/lib/db/client";
 import { resetEnvCache } from "@/lib/env";
@@ -12,17 +12,6 @@ import { createKeyAuthority } from "@/lib/trust/authorities";
 import { revokeAuthority } from "@/lib/trust/revoke";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
-/** One P-256 key as cosign writes it (uncompressed point) and as SPKI of its compressed point. */
-function twoEncodings() {
-  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const uncompressed = publicKey.export({ type: "spki", format: "pem" }).toString();
-  const jwk = publicKey.export({ format: "jwk" });
-  const x = Buffer.from(jwk.x!, "base64url");
-  const y = Buffer.from(jwk.y!, "base64url");
-  const header = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
-  const der = Buffer.concat([header, Buffer.from([y[y.length - 1]! & 1 ? 3 : 2]), x]);
-  return { uncompressed, compressed: `-----BEGIN PUBLIC KEY-----\n${der.toString("base64")}\n-----END PUBLIC KEY-----\n` };
-}
 
 const policy = (name: string, authorities: string) => `apiVersion: signet.dev/v1
 kind: Policy
@@ -40,7 +29,7 @@ spec:
 describe("revocation of a key written in another encoding", () => {
   let tdb: TestDatabase;
   let db: Db;
-  const key = twoEncodings();
+  const key = keyInTwoEncodings();
   const actor = "admin@test";
 
   beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { keyInTwoEncodings } from "@/tests/support/sigstore-fixtures";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compilePolicy, publicKeyFingerprint } from "@/lib/policy/compile";
@@ -222,15 +223,7 @@ describe("evaluate: votes are distinct signers matched one-to-one to authorities
   });
 
   it("the same key in another encoding (compressed EC point) is the same signer", () => {
-    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const uncompressed = publicKey.export({ type: "spki", format: "pem" }).toString();
-    const jwk = publicKey.export({ format: "jwk" });
-    const x = Buffer.from(jwk.x!, "base64url");
-    const y = Buffer.from(jwk.y!, "base64url");
-    // SPKI of the compressed point: same algorithm header, 33-byte point
-    const header = Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex");
-    const compressedDer = Buffer.concat([header, Buffer.from([y[y.length - 1]! & 1 ? 3 : 2]), x]);
-    const compressed = `-----BEGIN PUBLIC KEY-----\n${compressedDer.toString("base64")}\n-----END PUBLIC KEY-----\n`;
+    const { uncompressed, compressed } = keyInTwoEncodings();
     expect(fp(compressed)).not.toBe(fp(uncompressed));
     const p = policy(`authorities:\n${keyAuth("a", uncompressed)}${keyAuth("b", compressed)}require:\n  signatures: { atLeast: 2, of: [a, b] }`);
     // verification reports both fingerprints for one signature
