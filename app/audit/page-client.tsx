@@ -68,18 +68,24 @@ const columns: ColumnDef<Event, unknown>[] = [
 
 const KINDS = ["verdict", "admin", "scan", "system", "admission"];
 
+/** A policy's version numbers, newest first. */
+const versionsOf = (newest: number): string[] => Array.from({ length: newest }, (_, i) => String(newest - i));
+
 export function AuditClient({
   initial,
   initialFilters,
   clusters,
   actors,
   keys,
+  policies,
 }: {
   initial: AuditPageDto;
   initialFilters: AuditFilters;
   clusters: string[];
   actors: string[];
   keys: string[];
+  /** Every policy (archived ones too) with its newest version number. */
+  policies: { name: string; versions: number }[];
 }) {
   const [f, setFilters] = useUrlFilters<AuditFilters>(initialFilters);
   const [searchText, setSearchText] = useState(initialFilters.q ?? "");
@@ -149,6 +155,17 @@ export function AuditClient({
         <FilterSelect label="Actor" name="actor" value={f.actor} options={actors} onChange={(v) => set({ actor: v })} />
         {/* the events about a key (the Keys page links here) */}
         <FilterSelect label="Key" name="key" value={f.key} options={withCurrent(keys, f.key)} onChange={(v) => set({ key: v })} />
+        {/* the events under a policy, and under one of its versions (the policy page's counts link here) */}
+        <FilterSelect label="Policy" name="policy" value={f.policy} options={withCurrent(policies.map((p) => p.name), f.policy)} onChange={(v) => set({ policy: v, policyVersion: undefined })} />
+        {f.policy && (
+          <FilterSelect
+            label="Version"
+            name="policyVersion"
+            value={f.policyVersion}
+            options={withCurrent(versionsOf(policies.find((p) => p.name === f.policy)?.versions ?? 0), f.policyVersion).map((v) => ({ value: v, label: `v${v}` }))}
+            onChange={(v) => set({ policyVersion: v })}
+          />
+        )}
         <div className="flex flex-col">
           <FilterSearch value={searchText} onChange={setSearchText} placeholder="user, policy, key, address…" />
           <span className="mt-0.5 text-[11px] text-slate-600 dark:text-slate-400">3 characters or more; Enter to search</span>

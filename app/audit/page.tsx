@@ -33,17 +33,22 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const picked: AuditFilters = Object.fromEntries(AUDIT_FILTER_KEYS.filter((k) => raw[k]).map((k) => [k, raw[k]]));
   const parsed = auditQuery.safeParse({ ...auditApiFilters(picked), limit: 50 });
   const initialFilters = parsed.success ? picked : {};
-  const [initial, facets, actors, authorities] = await Promise.all([
+  const [initial, facets, actors, authorities, policies] = await Promise.all([
     listAuditEvents(db, parsed.success ? parsed.data : auditQuery.parse({ limit: 50 })),
     listImageFacets(db),
     listAuditActors(db),
     listAuthorities(db),
+    // archived ones too: their events stay in the log
+    db.policy.findMany({ select: { name: true, currentVersion: true }, orderBy: { name: "asc" } }),
   ]);
   return (
     <AppShell current="/audit">
       <PageHeader title="Audit log" description="Every verdict change and administrative action, append-only and hash-chained: each event's hash covers the one before it." />
       <div className="mt-6">
-        <AuditClient initial={initial} initialFilters={initialFilters} clusters={facets.clusters} actors={actors} keys={[...new Set(authorities.map((a) => a.name))]} />
+        <AuditClient
+          initial={initial} initialFilters={initialFilters} clusters={facets.clusters} actors={actors} keys={[...new Set(authorities.map((a) => a.name))]}
+          policies={policies.map((p) => ({ name: p.name, versions: p.currentVersion }))}
+        />
       </div>
     </AppShell>
   );

@@ -53,7 +53,18 @@ const columns: ColumnDef<Row, unknown>[] = [
         <TextLink href={links.namespace(row.original.cluster, row.original.namespace)}>
           {row.original.cluster}/{row.original.namespace}
         </TextLink>
-        {row.original.workload && <div className="break-words text-xs text-slate-600 dark:text-slate-400">{row.original.workload}</div>}
+        {row.original.workload && (
+          <div className="break-words text-xs text-slate-600 dark:text-slate-400">
+            {/* a workload that runs has its page (its row on the namespace page); one that never ran has none */}
+            {row.original.workloadRunning ? (
+              <TextLink href={links.workload(row.original.cluster, row.original.namespace, row.original.workload)} testId="rejection-workload">
+                {row.original.workload}
+              </TextLink>
+            ) : (
+              row.original.workload
+            )}
+          </div>
+        )}
       </div>
     ),
   },

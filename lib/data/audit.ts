@@ -13,7 +13,8 @@ import { readWitness } from "@/lib/audit/witness";
 import { getEnv } from "@/lib/env";
 import { chainStatusDto, type ChainStatusDto } from "@/lib/dto/dashboard";
 import { auditPageDto, type AuditPageDto, type AuditQuery } from "@/lib/dto/read";
-import { listAuthorities } from "@/lib/trust/inventory";
+import { normalizeFingerprint } from "@/lib/trust/facts";
+import { authorityNames, listAuthorities } from "@/lib/trust/inventory";
 
 /**
  * The text an audit search looks in, lower-cased. The SAME expression is indexed with pg_trgm's
@@ -41,6 +42,8 @@ async function searchSeqs(db: Db, q: AuditQuery): Promise<bigint[]> {
   const conds = [Prisma.sql`"kind" <> 'verdict'`, Prisma.sql`${SEARCH_TEXT} LIKE ${likeContains(q.q!)}`];
   if (q.kind) conds.push(Prisma.sql`"kind" = ${q.kind}`);
   if (q.actor) conds.push(Prisma.sql`"actor" = ${q.actor}`);
+  if (q.policy) conds.push(Prisma.sql`"policyName" = ${q.policy}`);
+  if (q.policyVersion !== undefined) conds.push(Prisma.sql`"policyVersion" = ${q.policyVersion}`);
   if (q.from) conds.push(Prisma.sql`"occurredAt" >= ${q.from}`);
   if (q.to) conds.push(Prisma.sql`"occurredAt" <= ${q.to}`);
   if (q.before !== undefined) conds.push(Prisma.sql`"seq" < ${q.before}`);
@@ -97,19 +100,42 @@ async function auditFilters(db: Db, q: AuditQuery): Promise<Prisma.VerificationE
     ...(q.imageDigest ? { imageDigest: q.imageDigest } : {}),
     ...(q.cluster ? { clusterName: q.cluster } : {}),
     ...(q.actor ? { actor: q.actor } : {}),
+    // the events under a policy (verdicts under it, changes of it), and of one of its versions: the
+    // policy page's counts per version open this list
+    ...(q.policy ? { policyName: q.policy } : {}),
+    ...(q.policyVersion !== undefined ? { policyVersion: q.policyVersion } : {}),
     ...(q.from || q.to ? { occurredAt: { ...(q.from ? { gte: q.from } : {}), ...(q.to ? { lte: q.to } : {}) } } : {}),
     ...(searched || byKey ? { AND: [searched, byKey].filter((s) => s !== null).map((seqs) => ({ seq: { in: seqs } })) } : {}),
   };
 }
 
 type EventRow = Awaited<ReturnType<Db["verificationEvent"]["findMany"]>>[number];
-const toEventDto = (e: EventRow, policyIds: ReadonlyMap<string, string>) => ({
+const toEventDto = (e: EventRow, policyIds: ReadonlyMap<string, string>, names: Readonly<Record<string, string>>) => ({
   ...e,
   seq: e.seq.toString(),
   occurredAt: e.occurredAt.toISOString(),
   policyId: e.policyName ? (policyIds.get(e.policyName) ?? null) : null,
   summary: describeAuditEvent(e),
+  signerKeys: [...new Set(eventSigners(e).flatMap((s) => (names[s] ? [names[s]] : [])))],
 });
+
+/**
+ * The signers of the evidence a verdict event rests on, as signer ids ("key:sha256:<hex>",
+ * "keyless:<issuer>|<subject>", the form `authorityNames` names): its stored evidence summary
+ * (lib/scan/evaluate-image `evidenceSummary`), read defensively (older events, other kinds).
+ */
+function eventSigners(e: EventRow): string[] {
+  if (e.kind !== "verdict" || !Array.isArray(e.evidence)) return [];
+  const out: string[] = [];
+  for (const item of e.evidence) {
+    const signer = item && typeof item === "object" && !Array.isArray(item) ? (item as { signer?: unknown }).signer : null;
+    if (!signer || typeof signer !== "object") continue;
+    const { key, identity, issuer } = signer as { key?: unknown; identity?: unknown; issuer?: unknown };
+    if (Array.isArray(key)) for (const fp of key) if (typeof fp === "string") out.push(`key:${normalizeFingerprint(fp)}`);
+    if (typeof identity === "string" && typeof issuer === "string") out.push(`keyless:${issuer}|${identity}`);
+  }
+  return out;
+}
 
 /** The ids of the policies named by these events (their rows link to the policy's page). */
 async function policyIdsOf(db: Db, rows: readonly EventRow[]): Promise<Map<string, string>> {
@@ -125,9 +151,10 @@ export async function listAuditEvents(db: Db, q: AuditQuery): Promise<AuditPageD
   const where: Prisma.VerificationEventWhereInput = { AND: [filters, ...(q.before !== undefined ? [{ seq: { lt: q.before } }] : [])] };
   const rows = await db.verificationEvent.findMany({ where, orderBy: { seq: "desc" }, take: q.limit + 1 });
   const page = rows.slice(0, q.limit);
-  const policyIds = await policyIdsOf(db, page);
+  // the keys' names are read only for a page that has signers to name
+  const [policyIds, names] = await Promise.all([policyIdsOf(db, page), page.some((e) => eventSigners(e).length > 0) ? authorityNames(db) : {}]);
   return auditPageDto.parse({
-    events: page.map((e) => toEventDto(e, policyIds)),
+    events: page.map((e) => toEventDto(e, policyIds, names)),
     nextBefore: rows.length > q.limit ? page[page.length - 1]!.seq.toString() : null,
   });
 }

@@ -52,6 +52,33 @@ async function policiesOf(db: Db, rows: readonly { id: string; controller: strin
 }
 
 /**
+ * The rejections whose workload runs now (a row of its namespace page, with its own page): by the
+ * kind and name the rejection names, against the live pods of its namespace — a workload's pods, or a
+ * bare pod by its name. One bounded read for a page of rows; a rejected workload that never ran has no
+ * page (its row links to its namespace only).
+ */
+async function runningWorkloadsOf(
+  db: Db,
+  rows: readonly { id: string; clusterId: string; namespace: string; workloadKind: string | null; workloadName: string | null }[],
+): Promise<Set<string>> {
+  const named = rows.filter((r) => r.workloadKind && r.workloadName);
+  if (named.length === 0) return new Set();
+  const names = [...new Set(named.map((r) => r.workloadName!))];
+  const pods = await db.pod.findMany({
+    where: {
+      deletedAt: null,
+      clusterId: { in: [...new Set(named.map((r) => r.clusterId))] },
+      namespace: { name: { in: [...new Set(named.map((r) => r.namespace))] } },
+      OR: [{ workload: { name: { in: names } } }, { workloadId: null, name: { in: names } }],
+    },
+    select: { clusterId: true, name: true, namespace: { select: { name: true } }, workload: { select: { kind: true, name: true } } },
+    take: 10_000,
+  });
+  const running = new Set(pods.map((p) => `${p.clusterId}|${p.namespace.name}|${p.workload ? `${p.workload.kind}/${p.workload.name}` : `Pod/${p.name}`}`));
+  return new Set(named.filter((r) => running.has(`${r.clusterId}|${r.namespace}|${r.workloadKind}/${r.workloadName}`)).map((r) => r.id));
+}
+
+/**
  * The `policy` and `key` filters as rejection conditions: the policy's rejections, or those of every
  * policy trusting the key (as the Keys page lists them); an unknown name matches nothing.
  */
@@ -105,7 +132,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
     }),
     db.admissionRejection.findMany({ where, select: { lastSeen: true, count: true }, take: 50_000 }),
   ]);
-  const policyOf = await policiesOf(db, rows);
+  const [policyOf, running] = await Promise.all([policiesOf(db, rows), runningWorkloadsOf(db, rows)]);
   const perDay = new Map<string, number>();
   for (const d of days) {
     const day = d.lastSeen.toISOString().slice(0, 10);
@@ -122,6 +149,7 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
       cluster: r.cluster.name,
       namespace: r.namespace,
       workload: r.workloadName ? `${r.workloadKind ?? "Workload"}/${r.workloadName}` : null,
+      workloadRunning: running.has(r.id),
       image: r.image,
       controller: r.controller,
       decision: r.decision,

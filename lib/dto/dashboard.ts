@@ -223,6 +223,8 @@ export const rejectionsDto = z.object({
       cluster: z.string(),
       namespace: z.string(),
       workload: z.string().nullable(),
+      /** Whether the workload runs now in that namespace (its page exists: the row links to it). */
+      workloadRunning: z.boolean(),
       image: z.string().nullable(),
       controller: z.string(),
       /** Signet's own webhook: denied / warned / timed-out (null for other controllers' rejections, all denials). */

@@ -165,6 +165,10 @@ export const auditQuery = z.object({
   q: z.string().trim().min(3, "Search for 3 characters or more.").max(100).optional(),
   /** A key's name, as the Keys page names it: the administrative events that name the key (added, changed, rotated, revoked) and the changes of the policies trusting it. */
   key: z.string().trim().min(1).max(253).optional(),
+  /** A policy's name: the events recorded under it (a verdict under it, a change of it). */
+  policy: z.string().trim().min(1).max(253).optional(),
+  /** With `policy`: the events recorded under this version of it (the policy page's counts per version). */
+  policyVersion: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
   from: dateInput.optional(),
   to: dateInput.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -191,6 +195,8 @@ export const auditEventDto = z.object({
   details: z.unknown(),
   /** What the event changed, in words (lib/audit/describe.ts). */
   summary: z.string(),
+  /** The keys and keyless authorities, by their one name (lib/trust/inventory authorityNames), that signed the evidence a verdict event rests on. */
+  signerKeys: z.array(z.string()),
   hash: z.string(),
 });
 export const auditPageDto = z.object({ events: z.array(auditEventDto), nextBefore: z.string().nullable() });

@@ -1,7 +1,19 @@
 /** The audit page's filters, as its address and its filter bar hold them (dates are whole UTC days). */
-export type AuditFilters = { kind?: string; verdict?: string; cluster?: string; actor?: string; key?: string; q?: string; imageDigest?: string; from?: string; to?: string };
+export type AuditFilters = {
+  kind?: string;
+  verdict?: string;
+  cluster?: string;
+  actor?: string;
+  key?: string;
+  policy?: string;
+  policyVersion?: string;
+  q?: string;
+  imageDigest?: string;
+  from?: string;
+  to?: string;
+};
 
-export const AUDIT_FILTER_KEYS = ["kind", "verdict", "cluster", "actor", "key", "q", "imageDigest", "from", "to"] as const;
+export const AUDIT_FILTER_KEYS = ["kind", "verdict", "cluster", "actor", "key", "policy", "policyVersion", "q", "imageDigest", "from", "to"] as const;
 
 /** The API's filters of the page's: "from" starts its day, "to" includes the day it names (UTC). */
 export function auditApiFilters(f: AuditFilters): AuditFilters {

@@ -16,7 +16,8 @@ const text = (v: unknown): string | null => (typeof v === "string" && v !== "" ?
  * The objects an audit event changed or concerns, each linked to its page where one exists: the policy
  * (its id resolved by the server, `policyId`), the key (its row on the Keys page), users, registry
  * credentials, webhooks and trust settings, trusted roots, the export key, scans; and for verdict and
- * admission events the namespace, workload and image. Pure: from what the event stores only.
+ * admission events the namespace, workload and image, and for verdict events the keys that signed the
+ * evidence the verdict rests on. Pure: from what the event stores only.
  */
 export function auditEventLinks(e: AuditEvent): AuditLink[] {
   const d = (e.details && typeof e.details === "object" && !Array.isArray(e.details) ? e.details : {}) as Record<string, unknown>;
@@ -34,6 +35,8 @@ export function auditEventLinks(e: AuditEvent): AuditLink[] {
   else if (action === "trust.settings") out.push({ label: "trust settings", href: "/reminders#settings" });
   else if (action.startsWith("trusted-root.") || action.startsWith("tuf-repository.")) out.push({ label: "trusted roots", href: "/trust-roots" });
   else if (action === "export-key.rotate") out.push({ label: "export key", href: "/exports" });
+  // the keys that signed the evidence a verdict rests on (named by the server, lib/data/audit)
+  for (const name of e.signerKeys) if (!out.some((l) => l.label === `key ${name}`)) key(name);
   if (e.kind === "scan") out.push({ label: "scans", href: links.scans() });
   if (e.policyName && e.policyId) out.push({ label: `policy ${e.policyName}`, href: links.policy(e.policyId) });
   if (e.clusterName && e.namespace) {

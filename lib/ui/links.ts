@@ -28,9 +28,12 @@ export const links = {
   /** Admission rejections, filtered; `policy` a policy's name, `key` a key's (the rejections under the policies trusting it). */
   rejections: (f: { cluster?: string; namespace?: string; policy?: string; key?: string; q?: string } = {}) =>
     `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, key: f.key, q: f.q })}`,
-  /** Audit events, filtered; `key` a key's name (the events that name it and the changes of the policies trusting it). */
-  audit: (f: { cluster?: string; imageDigest?: string; kind?: string; key?: string } = {}) =>
-    `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind, key: f.key })}`,
+  /**
+   * Audit events, filtered; `key` a key's name (the events that name it and the changes of the policies
+   * trusting it); `policy` a policy's name, `policyVersion` one of its versions (the policy page's counts).
+   */
+  audit: (f: { cluster?: string; imageDigest?: string; kind?: string; key?: string; policy?: string; policyVersion?: number; verdict?: string } = {}) =>
+    `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind, key: f.key, policy: f.policy, policyVersion: f.policyVersion, verdict: f.verdict })}`,
   scans: () => "/scans",
 };
 

@@ -49,7 +49,10 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
                 <td className={`${td} text-xs`}>{v.createdBy ?? "—"}</td>
                 {VERDICTS.slice(0, 4).map((k) => (
                   <td key={k} className={`${td} tabular-nums`}>
-                    {v.events[k] ?? 0}
+                    {/* the verdict events behind the count, in the audit log */}
+                    <TextLink href={links.audit({ kind: "verdict", policy: p.name, policyVersion: v.version, verdict: k })} testId={`version-${v.version}-${k}`}>
+                      {v.events[k] ?? 0}
+                    </TextLink>
                   </td>
                 ))}
               </tr>

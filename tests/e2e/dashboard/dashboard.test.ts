@@ -318,6 +318,22 @@ describe("dashboard pages on a real scan", () => {
     await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "release" && u.searchParams.get("verdict") === "failing");
     await waitFor(async () => ((await images.count()) === 1 ? true : undefined), 10_000, "the image release does not verify");
     expect(await imageNames()).toEqual(["foreign"]);
+
+    // a version's count opens its verdict events in the audit log: as many rows as the count says
+    await open("/policies");
+    await page.getByTestId("policy-row-release").getByRole("link", { name: "release" }).click();
+    await page.getByTestId("version-1-verified").waitFor();
+    const counted = Number(await text("version-1-verified"));
+    expect(counted).toBeGreaterThan(0);
+    await page.getByTestId("version-1-verified").click();
+    await page.waitForURL((u) => u.pathname === "/audit" && u.searchParams.get("policy") === "release" && u.searchParams.get("policyVersion") === "1" && u.searchParams.get("verdict") === "verified");
+    const events = page.getByTestId("audit-table").locator("tbody tr");
+    await waitFor(async () => ((await events.count()) === counted ? true : undefined), 10_000, "release v1's verified events");
+    expect(await page.locator('select[name="policy"]').inputValue()).toBe("release");
+    // a verdict row → the key that signed the evidence it rests on, its row on the Keys page
+    await events.first().getByTestId("event-links").getByRole("link", { name: /^key / }).click();
+    await page.waitForURL((u) => u.pathname === "/keys" && u.hash.startsWith("#authority-"));
+    expect(await page.locator(`[id="${new URL(page.url()).hash.slice(1)}"]`).count()).toBe(1);
   });
 
   it("rejections: the admission rejection with counts; a filter empties the list", async () => {
@@ -383,6 +399,18 @@ describe("dashboard pages on a real scan", () => {
       await waitFor(async () => ((await byKey.count()) === 2 ? true : undefined), 15_000, "the two rejections under release");
       expect((await page.getByTestId("rejections-table").textContent()) ?? "").toContain("Pod/genuine");
       expect(await page.locator('select[name="policy"]').inputValue()).toBe("release");
+      // a rejected workload that runs → its page (Pod/genuine never ran: no link)
+      await pgc.query(
+        `INSERT INTO "AdmissionRejection" (id, "clusterId", namespace, "workloadKind", "workloadName", image, controller, webhook, "policyName", decision, "callerAuthenticated", message, "eventUid", "firstSeen", "lastSeen", count)
+         SELECT gen_random_uuid(), id, 'payments', 'Pod', 'classic', $1, 'signet', 'validate.signet.dev', 'release', 'warned', true, 'warned by signet', 'signet:e2e-running', now(), now(), 1 FROM "Cluster" WHERE name = 'admin'`,
+        [`${s.registry.host}/apps/classic:v1`],
+      );
+      await open("/rejections?controller=signet");
+      await waitFor(async () => ((await rows.count()) === 3 ? true : undefined), 15_000, "Signet's three rejections");
+      expect(await row("genuine").getByTestId("rejection-workload").count()).toBe(0);
+      await row("classic").getByTestId("rejection-workload").click();
+      await page.waitForURL((u) => u.pathname === "/clusters/admin/payments/Pod/classic");
+      expect(await page.locator("main h1").textContent()).toBe("Pod/classic");
     } finally {
       await pgc.query(`DELETE FROM "AdmissionRejection" WHERE "eventUid" LIKE 'signet:e2e-%'`);
       await pgc.end();

@@ -196,6 +196,30 @@ spec:
     }
   });
 
+  it("rejections: a rejected workload that runs links to its page; one that never ran, or runs elsewhere, does not", async () => {
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date(Date.now() - 60_000);
+    const row = (namespace: string, workloadKind: string, workloadName: string) => ({
+      clusterId: cluster.id, namespace, workloadKind, workloadName, image: "ghcr.io/acme/x:1", controller: "signet" as const,
+      webhook: "validate.signet.dev", policyName: "release", decision: "warned", message: "not verified", eventUid: `signet:run-${namespace}-${workloadName}`, firstSeen: at, lastSeen: at,
+    });
+    // a Deployment's pods (pay/api), a bare pod (web/w4), a bare pod of another namespace (p1 runs in pay), a pod that never ran
+    await db.admissionRejection.createMany({ data: [row("pay", "Deployment", "api"), row("web", "Pod", "w4"), row("web", "Pod", "p1"), row("pay", "Pod", "never")] });
+    try {
+      const rows = (await listRejections(db, rejectionQuery.parse({ controller: "signet" }))).rows;
+      expect(rows.map((r) => [`${r.namespace}/${r.workload}`, r.workloadRunning]).sort()).toEqual([
+        ["pay/Deployment/api", true],
+        ["pay/Pod/never", false],
+        ["web/Pod/p1", false],
+        ["web/Pod/w4", true],
+      ]);
+      // the Events' rejection of a ReplicaSet that does not run itself
+      expect((await listRejections(db, rejectionQuery.parse({ controller: "policy_controller" }))).rows.map((r) => r.workloadRunning)).toEqual([false]);
+    } finally {
+      await db.admissionRejection.deleteMany({ where: { controller: "signet" } });
+    }
+  });
+
   it("rejections under a policy, and under the policies trusting a key (the policy and Keys pages' links)", async () => {
     const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
     const at = new Date(Date.now() - 60_000);

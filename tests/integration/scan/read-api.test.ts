@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getOverview } from "@/lib/data/coverage";
 import { listAuditEvents } from "@/lib/data/audit";
 import { listImages } from "@/lib/data/images";
+import { getPolicyDetail } from "@/lib/data/policies";
 import { createDb, type Db } from "@/lib/db/client";
 import { auditQuery, imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
@@ -10,6 +11,10 @@ import type { EvidenceFact } from "@/lib/policy/facts";
 import { loadActivePolicies } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
+import { normalizeFingerprint } from "@/lib/trust/facts";
+import { authorityNames } from "@/lib/trust/inventory";
+import { auditEventLinks } from "@/lib/ui/audit-links";
+import { links } from "@/lib/ui/links";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
 import { saveKeyPolicy } from "@/tests/support/policies";
@@ -90,6 +95,35 @@ describe("read API data layer over evaluated inventory", () => {
     expect(BigInt(second.events[0]!.seq)).toBeLessThan(BigInt(first.events[2]!.seq));
     expect((await listAuditEvents(db, auditQuery.parse({ kind: "admin" }))).events).toHaveLength(1);
     expect((await listAuditEvents(db, auditQuery.parse({ verdict: "unsigned" }))).events).toHaveLength(2);
+  });
+
+  it("audit events under a policy version: the list behind the policy page's counts; verdict rows name the key that signed", async () => {
+    const list = async (q: Record<string, string>) => (await listAuditEvents(db, auditQuery.parse({ limit: "100", ...q }))).events;
+    const policy = await db.policy.findUniqueOrThrow({ where: { name: "all" } });
+    const detail = (await getPolicyDetail(db, policy.id))!;
+    const v1 = detail.versions.find((v) => v.version === 1)!;
+    // each count of the versions table and the rows its link opens are the same events
+    for (const verdict of ["verified", "unsigned", "error"] as const) {
+      const rows = await list({ kind: "verdict", policy: "all", policyVersion: "1", verdict });
+      expect(rows).toHaveLength(v1.events[verdict] ?? 0);
+      expect(rows.every((e) => e.policyName === "all" && e.policyVersion === 1 && e.verdict === verdict)).toBe(true);
+    }
+    expect(v1.events.verified).toBe(2);
+    // the policy's creation is under it too; another version or policy has none of them
+    expect((await list({ policy: "all" })).map((e) => e.kind).sort()).toEqual(["admin", "verdict", "verdict", "verdict", "verdict", "verdict"]);
+    expect(await list({ policy: "all", policyVersion: "2" })).toEqual([]);
+    expect(await list({ policy: "nope" })).toEqual([]);
+    expect(() => auditQuery.parse({ policyVersion: "0" })).toThrow();
+
+    // the verified events link to the key that signed their evidence, by its one name (an inline key: its short fingerprint)
+    const names = await authorityNames(db);
+    const keyName = names[`key:${normalizeFingerprint(publicKeyFingerprint(PEM))}`]!;
+    expect(keyName).toBeTruthy();
+    for (const e of await list({ kind: "verdict", verdict: "verified" })) {
+      expect(e.signerKeys).toEqual([keyName]);
+      expect(auditEventLinks(e)).toContainEqual({ label: `key ${keyName}`, href: links.authority(keyName) });
+    }
+    for (const e of await list({ kind: "verdict", verdict: "unsigned" })) expect(e.signerKeys).toEqual([]);
   });
 
   // last: it changes verdicts (a second policy, re-evaluations)
