@@ -103,7 +103,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                 <span data-testid="stat-failing-detail">
                   <TextLink href={links.images({ verdict: "failed" })}>{fleet.containersFailed} failed</TextLink> ·{" "}
                   <TextLink href={links.images({ verdict: "unsigned" })}>{fleet.containersUnsigned} unsigned</TextLink> ·{" "}
-                  <TextLink href={links.images({ verdict: "error" })}>{fleet.containersError} error</TextLink>
+                  <TextLink href={links.containers({ bucket: ["error"] })}>{fleet.containersError} error</TextLink>
                 </span>
               ) : (
                 "running containers"
@@ -123,7 +123,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               ) : undefined
             }
             testId="stat-stale"
-            href={links.images({ verdict: "stale" })}
+            // exactly the containers counted: stale (last known only) and unknown
+            href={links.containers({ bucket: ["stale", "error"] })}
           />
           <Stat
             label="Last scan"
@@ -149,7 +150,16 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
       </section>
 
       {fleet && overview.stale.length > 0 && (
-        <Banner tone="warn" title={`${fleet.containersStale} containers show their last known verdict (stale)`} testId="stale-card">
+        <Banner
+          tone="warn"
+          title={
+            // the stale containers themselves
+            <TextLink href={links.containers({ bucket: ["stale"] })} testId="stale-card-link">
+              {fleet.containersStale} containers show their last known verdict (stale)
+            </TextLink>
+          }
+          testId="stale-card"
+        >
           <ul className="mt-1 space-y-1">
             {overview.stale.map((g) => (
               <li key={g.reason} data-testid="stale-group">
@@ -177,8 +187,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
                 {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
-                    {/* stale: the images with a container Signet cannot verify now (an error verdict, or its cluster unreachable) */}
-                    <TextLink href={links.images({ verdict: v })}>{v}</TextLink>
+                    {/* error and stale count containers in a bucket: the list of exactly those; the others open the images */}
+                    <TextLink href={v === "error" || v === "stale" ? links.containers({ bucket: [v] }) : links.images({ verdict: v })}>{v}</TextLink>
                     <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
@@ -205,10 +215,10 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                       <td className={`${td} tabular-nums`}>
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "failed" })}>{c.containersFailed}</TextLink> ·{" "}
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "unsigned" })}>{c.containersUnsigned}</TextLink> ·{" "}
-                        <TextLink href={links.images({ cluster: c.cluster, verdict: "error" })}>{c.containersError}</TextLink>
+                        <TextLink href={links.containers({ cluster: c.cluster, bucket: ["error"] })}>{c.containersError}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>
-                        <TextLink href={links.images({ cluster: c.cluster, verdict: "stale" })}>{c.containersStale}</TextLink>
+                        <TextLink href={links.containers({ cluster: c.cluster, bucket: ["stale"] })}>{c.containersStale}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>{coveragePct(c)}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>

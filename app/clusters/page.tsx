@@ -76,7 +76,7 @@ export default async function ClustersPage() {
                       <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unsigned" })}>{n.containersUnsigned}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "error" })}>{n.containersError}</TextLink>
+                      <TextLink href={links.containers({ cluster: n.cluster, namespace: n.namespace, bucket: ["error"] })}>{n.containersError}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
                       <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>

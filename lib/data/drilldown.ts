@@ -1,15 +1,20 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
+import { containerState, coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
+import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
 import { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
   containerDetailDto,
+  containerListDto,
   namespaceWorkloadsDto,
   workloadDetailDto,
   type ClusterDetailDto,
   type ContainerDetailDto,
+  type ContainerListDto,
+  type ContainerListQuery,
   type ContainerRowDto,
+  type ListedBucket,
   type NamespaceWorkloadsDto,
   type WorkloadDetailDto,
 } from "@/lib/dto/drilldown";
@@ -301,5 +306,38 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
     imageVerdict: c.image?.verdict ?? null,
     discovery: c.image?.discovery ?? "pending",
     signers: c.image?.signers ?? [],
+  });
+}
+
+/**
+ * The running containers in the given coverage buckets (a cluster's, a namespace's or the fleet's):
+ * the list behind the overview's and the drill-down's bucket counts, the same set those counts are
+ * computed from — each row put in its bucket by `containerState` (lib/coverage/compute, ADR 0013) over
+ * the rows a coverage snapshot reads (lib/data/report containerVerdictsQuery), narrowed in SQL to those
+ * that may be in the buckets. Ordered by cluster, namespace and container; then a page of them is read
+ * with its pod, workload, image and verdicts.
+ */
+export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
+  const rows = await db.$queryRaw<ContainerVerdictsRow[]>(containerVerdictsQuery({ cluster: q.cluster, namespace: q.namespace, mayBeIn: q.bucket }));
+  const wanted = new Set<string>(q.bucket);
+  const inBuckets = rows
+    .map((r) => ({ r, bucket: containerState(toContainerVerdicts(r)).bucket }))
+    .filter((x): x is { r: ContainerVerdictsRow; bucket: ListedBucket } => wanted.has(x.bucket))
+    .sort((a, b) => a.r.cluster.localeCompare(b.r.cluster) || a.r.namespace.localeCompare(b.r.namespace) || a.r.id.localeCompare(b.r.id));
+  const page = inBuckets.slice((q.page - 1) * q.pageSize, q.page * q.pageSize);
+  const details = await db.container.findMany({
+    where: { id: { in: page.map((x) => x.r.id) } },
+    include: { ...containerInclude, pod: { select: { name: true, workload: { select: { kind: true, name: true } } } } },
+  });
+  const byId = new Map(details.map((c) => [c.id, c]));
+  return containerListDto.parse({
+    total: inBuckets.length,
+    page: q.page,
+    pageSize: q.pageSize,
+    rows: page.flatMap(({ r, bucket }) => {
+      const c = byId.get(r.id);
+      // a container removed between the two reads is left out of the page
+      return c ? [{ ...containerRow(c, c.pod.name, true), cluster: r.cluster, namespace: r.namespace, workload: workloadName(c.pod), bucket }] : [];
+    }),
   });
 }

@@ -2,6 +2,7 @@ import "server-only";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { computeCoverage, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
 import { buildComplianceReport } from "@/lib/data/exports";
+import type { ListedBucket } from "@/lib/dto/drilldown";
 import type { Db } from "@/lib/db/client";
 import { makeReport, type PipelineReport } from "@/lib/report/pipeline";
 
@@ -29,6 +30,25 @@ export interface ContainerVerdictsScope {
   clusters?: string[];
   namespace?: string;
   policy?: string;
+  /**
+   * Only containers that may be in one of these coverage buckets: a necessary condition read in SQL
+   * (`mayBeInBuckets`), so a list of the failing or stale reads those, not the fleet; which bucket a
+   * row is in is still `containerState`'s to say.
+   */
+  mayBeIn?: readonly ListedBucket[];
+}
+
+/**
+ * What a container of each bucket necessarily has (lib/coverage/compute containerState): failed and
+ * unsigned, a verdict of that value; error (unknown) and stale, an `error` verdict, no digest, or a
+ * cluster that could not be listed.
+ */
+function mayBeInBuckets(buckets: readonly ListedBucket[]): Prisma.Sql {
+  const has = (value: string) => Prisma.sql`EXISTS (SELECT 1 FROM "Verdict" x WHERE x."containerId" = c.id AND x.value = ${value}::"VerdictValue")`;
+  const conds = [...new Set(buckets.map((b) => (b === "stale" ? "error" : b)))].map((b) =>
+    b === "error" ? Prisma.sql`(c.digest IS NULL OR cl."lastError" IS NOT NULL OR ${has("error")})` : has(b),
+  );
+  return conds.length === 0 ? Prisma.sql`FALSE` : Prisma.sql`(${Prisma.join(conds, " OR ")})`;
 }
 
 /** A row of containerVerdictsQuery (toContainerVerdicts makes it a ContainerVerdicts). */
@@ -69,6 +89,7 @@ export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.S
       ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
+      ${q.mayBeIn ? Prisma.sql`AND ${mayBeInBuckets(q.mayBeIn)}` : Prisma.empty}
     GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest`;
 }
 

@@ -41,6 +41,37 @@ export const containerRowDto = z.object({
 });
 export type ContainerRowDto = z.infer<typeof containerRowDto>;
 
+/**
+ * The coverage buckets (lib/coverage/compute containerState) a container list is asked for: those whose
+ * containers a narrow condition finds (lib/data/report mayBeInBuckets). "stale,error" is the overview's
+ * Stale / unknown tile, "error" its unknown count.
+ */
+export const listedBucket = z.enum(["failed", "unsigned", "error", "stale"]);
+export type ListedBucket = z.infer<typeof listedBucket>;
+
+/** The containers behind a bucket count: `bucket` comma-separated, in a cluster or namespace. */
+export const containerListQuery = z.object({
+  cluster: z.string().max(253).optional(),
+  namespace: z.string().max(253).optional(),
+  bucket: z
+    .string()
+    .max(100)
+    .transform((s) => [...new Set(s.split(",").filter(Boolean))])
+    .pipe(z.array(listedBucket).min(1)),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ContainerListQuery = z.infer<typeof containerListQuery>;
+
+export const containerListDto = z.object({
+  /** Every container in the buckets now: the count on the tile that links here, when nothing changed since its snapshot. */
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  rows: z.array(containerRowDto.extend({ cluster: z.string(), namespace: z.string(), workload: z.string(), bucket: listedBucket })),
+});
+export type ContainerListDto = z.infer<typeof containerListDto>;
+
 export const workloadRowDto = z.object({
   /** "Kind/name"; bare pods are "Pod/<pod name>". */
   workload: z.string(),

@@ -1,3 +1,4 @@
+import type { ListedBucket } from "@/lib/dto/drilldown";
 import type { ImageVerdictFilterDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
@@ -21,7 +22,12 @@ export const links = {
   policy: (id: string) => `/policies/${seg(id)}`,
   /** A key or keyless authority on the Keys page (its row carries this anchor). */
   authority: (name: string) => `/keys#${authorityAnchor(name)}`,
-  /** The running images, filtered. */
+  /**
+   * The running containers in coverage buckets (the lists behind the bucket counts of the overview and
+   * the drill-down: the same containers as the count), in a cluster or namespace.
+   */
+  containers: (f: { cluster?: string; namespace?: string; bucket: readonly ListedBucket[]; page?: number }) =>
+    `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, bucket: f.bucket.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
   /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */
   images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,

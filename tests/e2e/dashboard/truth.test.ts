@@ -137,15 +137,18 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     expect(await groups.first().textContent()).toMatch(/stale since \d{4}-\d\d-\d\d .*(ECONNREFUSED|refused)/);
     expect(await page.getByTestId("newest-failures").getByText(/ECONNREFUSED/).count()).toBe(0);
     await shot("registry-down");
-    // the Stale / unknown tile opens the list behind it: the images with a container Signet cannot verify
-    // now (each keeping its last known value)
+    // the Stale / unknown tile opens the list behind it: exactly the containers it counts (stale and
+    // unknown), as many rows as its figure
+    const tile = Number(await text("stat-stale"));
     await page.getByTestId("stat-stale-link").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("verdict") === "stale");
-    const rows = page.getByTestId("images-table").locator("tbody tr");
-    await waitFor(async () => ((await rows.count()) === EXPECTED.images ? true : undefined), 15_000, "every running image, stale now");
-    expect((await rows.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort()).toEqual(["attested", "bundle", "classic", "foreign", "unsigned"]);
-    // the list keeps its filter in the address and the filter bar shows it
-    expect(await page.locator('select[name="verdict"]').inputValue()).toBe("stale");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "stale,error");
+    expect(await text("containers-total")).toBe(String(tile));
+    expect(await page.getByTestId("containers-table").locator("tbody tr").count()).toBe(tile);
+    // the stale banner's title opens the stale containers (here every one: all were known before)
+    await overview();
+    await page.getByTestId("stale-card-link").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "stale");
+    expect(await text("containers-total")).toBe(String(EXPECTED.containers));
   });
 
   it("apiserver stopped: a banner names the cluster and the reason", async () => {

@@ -2,9 +2,11 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getOverview } from "@/lib/data/coverage";
 import { listAuditEvents } from "@/lib/data/audit";
+import { listContainersInBuckets } from "@/lib/data/drilldown";
 import { listImages } from "@/lib/data/images";
 import { getPolicyDetail } from "@/lib/data/policies";
 import { createDb, type Db } from "@/lib/db/client";
+import { containerListQuery } from "@/lib/dto/drilldown";
 import { auditQuery, imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
@@ -161,11 +163,31 @@ describe("read API data layer over evaluated inventory", () => {
     const allId = policies.find((p) => p.name === "all")!.id;
     expect((await db.image.findFirstOrThrow({ where: { digest: d(1) } })).policyVerdicts).toEqual([allId, `${allId}:error`, "error"].sort());
 
+    // the overview's Stale / unknown tile and its error count open exactly the containers they count
+    const pods = async (bucket: string, scope: Record<string, string> = {}) =>
+      (await listContainersInBuckets(db, containerListQuery.parse({ bucket, ...scope }))).rows.map((r) => `${r.namespace}/${r.pod}:${r.bucket}`).sort();
+    const tileAndList = async () => {
+      await writeCoverageSnapshot(db);
+      const fleet = (await getOverview(db)).fleet!;
+      const list = await listContainersInBuckets(db, containerListQuery.parse({ bucket: "stale,error" }));
+      const unknown = await listContainersInBuckets(db, containerListQuery.parse({ bucket: "error" }));
+      return { tile: fleet.containersStale + fleet.containersError, rows: list.total, error: fleet.containersError, errorRows: unknown.total };
+    };
+    expect(await pods("stale,error")).toEqual(["pay/p1:stale", "web/w5:error"]);
+    expect(await tileAndList()).toEqual({ tile: 2, rows: 2, error: 1, errorRows: 1 });
+    expect(await pods("error", { cluster: "prod", namespace: "pay" })).toEqual([]);
+    expect(await pods("unsigned")).toEqual(["pay/p3:unsigned"]);
+    expect(() => containerListQuery.parse({ bucket: "verified" })).toThrow();
+
     // a cluster that cannot be listed: every container judged there shows its last known verdict
     await db.cluster.update({ where: { name: "prod" }, data: { lastError: "connection refused", lastErrorAt: new Date() } });
     try {
       expect(await digests({ verdict: "stale" })).toEqual([d(1), d(2), d(3), d(4), d(5)]);
       expect(await digests({ policy: "web-only", verdict: "stale" })).toEqual([d(4), d(5)]);
+      // stale by their cluster, but w5, whose verdicts were never known: unknown
+      expect(await pods("stale,error")).toEqual(["pay/p1:stale", "pay/p2:stale", "pay/p3:stale", "web/w4:stale", "web/w5:error"]);
+      expect(await pods("unsigned")).toEqual([]);
+      expect(await tileAndList()).toEqual({ tile: 5, rows: 5, error: 1, errorRows: 1 });
     } finally {
       await db.cluster.update({ where: { name: "prod" }, data: { lastError: null, lastErrorAt: null } });
     }

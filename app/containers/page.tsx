@@ -1,0 +1,105 @@
+import type { Metadata } from "next";
+import { AppShell } from "@/components/app-shell";
+import { ContainerRows } from "@/components/container-rows";
+import { EmptyState, PageHeader, SimpleTable, TextLink } from "@/components/ui";
+import { requireUser } from "@/lib/auth/current-user";
+import { listContainersInBuckets } from "@/lib/data/drilldown";
+import { getDb } from "@/lib/db/client";
+import { containerListQuery, type ListedBucket } from "@/lib/dto/drilldown";
+import { links } from "@/lib/ui/links";
+import { firstValues } from "@/lib/ui/search-params";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Containers" };
+
+const BUCKET_LABEL: Record<ListedBucket, string> = { failed: "failed", unsigned: "unsigned", error: "unknown (error, nothing known before)", stale: "stale (last known verdict only)" };
+
+/**
+ * The running containers behind a bucket count of the overview and the drill-down (`?bucket=stale,error`,
+ * with `cluster` / `namespace`): exactly the containers the count is computed from (lib/coverage
+ * containerState), so the figure and the rows agree.
+ */
+export default async function ContainersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  await requireUser();
+  const parsed = containerListQuery.safeParse(firstValues(await searchParams));
+  if (!parsed.success) {
+    return (
+      <AppShell current="/clusters">
+        <PageHeader title="Containers" />
+        <div className="mt-6">
+          <EmptyState title="Which containers?">
+            This list shows the containers behind a count: open it from a tile of the <TextLink href="/">overview</TextLink> or a cluster or namespace page.
+          </EmptyState>
+        </div>
+      </AppShell>
+    );
+  }
+  const q = parsed.data;
+  const list = await listContainersInBuckets(getDb(), q);
+  const scope = q.namespace && q.cluster ? `${q.cluster}/${q.namespace}` : q.cluster ? `cluster ${q.cluster}` : "every cluster";
+  const pages = Math.max(1, Math.ceil(list.total / q.pageSize));
+  const pageHref = (page: number) => links.containers({ cluster: q.cluster, namespace: q.namespace, bucket: q.bucket, page });
+  return (
+    <AppShell current="/clusters">
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <TextLink href="/">Overview</TextLink>
+        {q.cluster && (
+          <>
+            {" "}
+            / <TextLink href={links.cluster(q.cluster)}>{q.cluster}</TextLink>
+          </>
+        )}
+        {q.cluster && q.namespace && (
+          <>
+            {" "}
+            / <TextLink href={links.namespace(q.cluster, q.namespace)}>{q.namespace}</TextLink>
+          </>
+        )}
+      </nav>
+      <PageHeader
+        title="Containers"
+        description={
+          <>
+            <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {q.bucket.map((b) => BUCKET_LABEL[b]).join(" or ")}.
+          </>
+        }
+      />
+      <div className="mt-6">
+        {list.rows.length === 0 ? (
+          <EmptyState title="No containers">No running container is in {q.bucket.length > 1 ? "these buckets" : "this bucket"} now.</EmptyState>
+        ) : (
+          <>
+            <div data-testid="containers-table">
+              <SimpleTable head={["Where", "Container", "Image", "Verdict per policy"]} caption={`Running containers: ${q.bucket.join(", ")}`}>
+                <ContainerRows
+                  containers={list.rows}
+                  lead={(_, i) => {
+                    const r = list.rows[i]!;
+                    return (
+                      <span className="text-xs">
+                        <TextLink href={links.namespace(r.cluster, r.namespace)}>
+                          {r.cluster}/{r.namespace}
+                        </TextLink>
+                        /<TextLink href={links.workload(r.cluster, r.namespace, r.workload)}>{r.workload}</TextLink>
+                        <div className="text-slate-600 dark:text-slate-400">{r.bucket}</div>
+                      </span>
+                    );
+                  }}
+                />
+              </SimpleTable>
+            </div>
+            {pages > 1 && (
+              <nav aria-label="Pagination" className="mt-3 flex gap-3 text-sm">
+                {q.page > 1 && <TextLink href={pageHref(q.page - 1)}>Previous</TextLink>}
+                <span className="tabular-nums">
+                  {q.page} / {pages}
+                </span>
+                {q.page < pages && <TextLink href={pageHref(q.page + 1)}>Next</TextLink>}
+              </nav>
+            )}
+          </>
+        )}
+      </div>
+    </AppShell>
+  );
+}
