@@ -8,7 +8,7 @@ import { DataTable, Pager } from "@/components/data-table";
 import { FilterBar, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
 import { SignedDownload } from "@/components/signed-download";
 import { SignerList } from "@/components/signer";
-import { EmptyState, ErrorState, buttonClass, VerdictBadge } from "@/components/ui";
+import { EmptyState, ErrorState, buttonClass, TextLink, VerdictBadge } from "@/components/ui";
 import type { ImageFacetsDto } from "@/lib/dto/dashboard";
 import { imageListDto, type ImageListDto, type ImageListQuery } from "@/lib/dto/read";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
@@ -50,7 +50,18 @@ function columnsFor(names: Readonly<Record<string, string>>): ColumnDef<Row, unk
     },
     { id: "verdict", header: "Verdict", cell: ({ row }) => <VerdictBadge verdict={row.original.verdict} /> },
     { id: "signers", header: "Signers", enableSorting: false, cell: ({ row }) => <SignerList signers={row.original.signers} names={names} discovery={row.original.discovery} /> },
-    { id: "containers", header: "Containers", cell: ({ row }) => <span className="tabular-nums">{row.original.runningContainers}</span> },
+    {
+      id: "containers",
+      header: "Containers",
+      // where it runs: the image page's containers with their verdicts
+      cell: ({ row }) => (
+        <span className="tabular-nums">
+          <TextLink href={`${links.image(row.original.id)}#placements`} testId="image-containers">
+            {row.original.runningContainers}
+          </TextLink>
+        </span>
+      ),
+    },
     { id: "discovery", header: "Discovery", enableSorting: false, cell: ({ row }) => <span className="text-xs">{row.original.discovery}</span> },
     { id: "lastSeen", header: "Last seen", cell: ({ row }) => <Time iso={row.original.lastSeen} className="text-xs" /> },
   ];

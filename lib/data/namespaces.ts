@@ -48,7 +48,7 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
       WHERE p.enabled AND p."archivedAt" IS NULL
       ORDER BY p.name`,
     db.$queryRaw<NamespaceContainer[]>`
-      SELECT c.name, c."imageRef", i.registry, i.repository, p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName",
+      SELECT c.id::text AS id, c."imageId"::text AS "imageId", c.name, c."imageRef", i.registry, i.repository, p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName",
              COALESCE((SELECT json_agg(json_build_object('policyId', v."policyId"::text, 'value', v.value::text)) FROM "Verdict" v WHERE v."containerId" = c.id), '[]'::json) AS verdicts
       FROM "Pod" p
       JOIN "Container" c ON c."podId" = p.id
@@ -92,7 +92,9 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
                   workload: c.workloadKind && c.workloadName ? `${c.workloadKind}/${c.workloadName}` : `Pod/${c.pod}`,
                   pod: c.pod,
                   container: c.name,
+                  containerId: c.id,
                   image: c.imageRef,
+                  imageId: c.imageId,
                   verdict: verdictOf(c),
                 })),
       },
@@ -108,6 +110,8 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
 }
 
 interface NamespaceContainer {
+  id: string;
+  imageId: string | null;
   name: string;
   imageRef: string;
   registry: string | null;

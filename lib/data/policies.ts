@@ -105,7 +105,9 @@ export async function getPolicyDetail(db: Db, id: string): Promise<PolicyDetailD
         cluster: pod.cluster.name,
         namespace: pod.namespace.name,
         workload: pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`,
+        containerId: v.container.id,
         image: v.container.imageRef,
+        imageId: v.container.imageId,
         verdict: v.value,
         reason: ((v.reasons as { message?: string }[] | null) ?? [])[0]?.message ?? null,
       };

@@ -118,7 +118,7 @@ export const namespaceDetailDto = z.object({
       containers: z.number().int(),
       verified: z.number().int(),
       /** For warn / audit policies: containers that enforcement would reject. */
-      wouldBreak: z.array(z.object({ workload: z.string(), pod: z.string(), container: z.string(), image: z.string(), verdict: verdictValue })),
+      wouldBreak: z.array(z.object({ workload: z.string(), pod: z.string(), container: z.string(), containerId: z.string(), image: z.string(), imageId: z.string().nullable(), verdict: verdictValue })),
     }),
   ),
 });
@@ -168,7 +168,9 @@ export const policyDetailDto = policyRowDto.extend({
     }),
   ),
   /** Running containers the policy does not verify, newest change first (at most 200); for a warn / audit policy, what enforcing it would reject. */
-  wouldBreak: z.array(z.object({ cluster: z.string(), namespace: z.string(), workload: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
+  wouldBreak: z.array(
+    z.object({ cluster: z.string(), namespace: z.string(), workload: z.string(), containerId: z.string(), image: z.string(), imageId: z.string().nullable(), verdict: verdictValue, reason: z.string().nullable() }),
+  ),
 });
 export type PolicyDetailDto = z.infer<typeof policyDetailDto>;
 

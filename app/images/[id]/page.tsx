@@ -109,7 +109,9 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
           <li className="rounded border border-slate-200 p-3 dark:border-slate-800">
             <div className="text-xs font-medium uppercase text-slate-600 dark:text-slate-400">4 · Running</div>
             <dl className="mt-2 space-y-2">
-              <Field label="Containers" testId="running-count">{image.containers.length}</Field>
+              <Field label="Containers" testId="running-count">
+                <TextLink href="#placements">{image.containers.length}</TextLink>
+              </Field>
               <Field label="Namespaces" testId="image-namespaces">
                 {places.length
                   ? places.map((c) => (
@@ -178,7 +180,7 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
         )}
       </Card>
 
-      <Card title="Where it runs and verdicts per policy" className="mt-4" testId="placements">
+      <Card title="Where it runs and verdicts per policy" className="mt-4" testId="placements" id="placements">
         {image.containers.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-400">Not running anywhere now.</p>
         ) : (

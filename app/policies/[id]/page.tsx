@@ -86,8 +86,9 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
                       {w.cluster}/{w.namespace}
                     </TextLink>
                     /<TextLink href={links.workload(w.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>
+                    /<TextLink href={links.container(w.containerId)}>container</TextLink>
                   </td>
-                  <td className={`${td} min-w-48 break-all text-xs`}>{w.image}</td>
+                  <td className={`${td} min-w-48 break-all text-xs`}>{w.imageId ? <TextLink href={links.image(w.imageId)} testId="would-break-image">{w.image}</TextLink> : w.image}</td>
                   <td className={td}>
                     <VerdictBadge verdict={w.verdict} />
                   </td>

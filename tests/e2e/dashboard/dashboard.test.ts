@@ -224,6 +224,10 @@ describe("dashboard pages on a real scan", () => {
     await waitFor(async () => (new URL(page.url()).searchParams.get("sort") === "containers" ? true : undefined), 10_000, "sorted by containers");
     await page.getByRole("button", { name: /Containers/ }).press("Enter");
     await waitFor(async () => ((await rows.first().textContent())?.includes("apps/classic") ? true : undefined), 10_000, "classic (2 containers) first when descending");
+    // a row's container count opens where the image runs, on its page: as many containers
+    await rows.first().getByTestId("image-containers").click();
+    await page.waitForURL((u) => u.pathname.startsWith("/images/") && u.hash === "#placements");
+    expect(await text("running-count")).toBe("2");
   });
 
   it("image detail: trust chain, each signature and attestation, verdicts per policy and history", async () => {
@@ -280,6 +284,11 @@ describe("dashboard pages on a real scan", () => {
     await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "the image tools-audit does not verify");
     expect(await rows.first().locator("td:first-child a").textContent()).toContain("apps/unsigned");
     expect(await page.locator('select[name="policy"]').inputValue()).toBe("tools-audit");
+    // a container enforcing would reject → its page
+    await page.goto(`${s.base}/clusters/admin/tools`);
+    await page.getByTestId("would-break-tools-audit").getByRole("link", { name: "app", exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/containers/"));
+    expect(await page.getByRole("navigation", { name: "Breadcrumb" }).textContent()).toContain("Pod/unsigned");
   });
 
   it("policies: verdicts per policy, versions and their effect", async () => {
@@ -323,6 +332,12 @@ describe("dashboard pages on a real scan", () => {
     await open("/policies");
     await page.getByTestId("policy-row-release").getByRole("link", { name: "release" }).click();
     await page.getByTestId("version-1-verified").waitFor();
+    // a container the policy does not verify → its image's page
+    await page.getByTestId("would-break-image").first().click();
+    await page.waitForURL((u) => u.pathname.startsWith("/images/"));
+    expect(await page.locator("main h1").textContent()).toContain("apps/foreign");
+    await page.goBack();
+    await page.getByTestId("version-1-verified").waitFor();
     const counted = Number(await text("version-1-verified"));
     expect(counted).toBeGreaterThan(0);
     await page.getByTestId("version-1-verified").click();
@@ -333,7 +348,10 @@ describe("dashboard pages on a real scan", () => {
     // a verdict row → the key that signed the evidence it rests on, its row on the Keys page
     await events.first().getByTestId("event-links").getByRole("link", { name: /^key / }).click();
     await page.waitForURL((u) => u.pathname === "/keys" && u.hash.startsWith("#authority-"));
-    expect(await page.locator(`[id="${new URL(page.url()).hash.slice(1)}"]`).count()).toBe(1);
+    // the page streams its table: the key's row, once there, carries the anchor
+    const keyRow = page.locator(`[id="${new URL(page.url()).hash.slice(1)}"]`);
+    await keyRow.waitFor();
+    expect(await keyRow.getAttribute("data-testid")).toMatch(/^key-/);
   });
 
   it("rejections: the admission rejection with counts; a filter empties the list", async () => {

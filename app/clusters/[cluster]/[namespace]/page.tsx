@@ -48,7 +48,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
       />
       {latest && (
         <div className="mt-6">
-          <VerdictTiles figures={latest} hrefFor={(verdict) => links.images({ cluster, namespace, verdict })} />
+          <VerdictTiles figures={latest} hrefFor={(verdict) => (verdict === "error" ? links.containers({ cluster, namespace, bucket: ["error"] }) : links.images({ cluster, namespace, verdict }))} />
         </div>
       )}
       <Card
@@ -122,8 +122,10 @@ export default async function NamespacePage({ params, searchParams }: { params: 
                             <td className={td}>
                               <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.workload}</TextLink>
                             </td>
-                            <td className={td}>{w.container}</td>
-                            <td className={`${td} break-all`}>{w.image}</td>
+                            <td className={td}>
+                              <TextLink href={links.container(w.containerId)}>{w.container}</TextLink>
+                            </td>
+                            <td className={`${td} break-all`}>{w.imageId ? <TextLink href={links.image(w.imageId)}>{w.image}</TextLink> : w.image}</td>
                             <td className={td}>
                               <VerdictBadge verdict={w.verdict} />
                             </td>
