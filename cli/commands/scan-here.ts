@@ -24,14 +24,17 @@ export async function runScanHere(db: Db, cluster: string | undefined, proofs?: 
 
 /**
  * The scan pipeline in this process: scan.start, then every image batch, `concurrency` at a time.
- * While scan.start waits on the API servers (the unchanged-proofs' bookmarks, or the lists), the
- * stored evidence of the images running in the scanned clusters is verified ahead (verifyStoredAhead):
- * the checks then find those results instead of verifying again after the wait.
+ * While scan.start waits on the API servers: when every cluster's unchanged-proof is pending, the
+ * images of the stored inventory are checked meanwhile (PipelineContext.checkAhead; checked again
+ * after a new list if a cluster changed); otherwise (the clusters are listed) the stored evidence of
+ * their running images is verified ahead (verifyStoredAhead), so the checks after the lists find
+ * those results instead of verifying again.
  */
 async function runScanInProcess(db: Db, scanId: string, cluster: string | undefined, concurrency: number, proofs: UnchangedProofs | undefined): Promise<void> {
   const env = getEnv();
   const queued: ImageCheckPayload[] = [];
   const adapters = createScanAdapters();
+  const checkAhead = proofs ? await proofs.coverEvery : false;
   const ctx: PipelineContext = {
     db,
     adapters: proofs ? proofs.adapt(adapters) : adapters,
@@ -42,10 +45,12 @@ async function runScanInProcess(db: Db, scanId: string, cluster: string | undefi
     // what verification ahead reads, the checks do not read again
     storedArtifacts: new Map(),
     batchSize: env.SIGNET_SCAN_BATCH_SIZE,
+    ...(checkAhead ? { checkAhead: async (batches: ImageCheckPayload[]) => void (await mapLimit(batches, concurrency, (p) => checkImages(ctx, p))) } : {}),
   };
   // (never failing the scan: what was not verified ahead is verified by the checks; a configuration
   // that cannot be read is reported by scan.start)
   const ahead = (async () => {
+    if (checkAhead) return 0;
     const clusters = listClusterTargets(env).filter((t) => cluster === undefined || t.name === cluster).map((t) => t.name);
     return verifyStoredAhead(ctx, clusters);
   })().catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, "stored evidence not verified ahead"));

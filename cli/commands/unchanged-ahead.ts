@@ -18,6 +18,8 @@ export interface UnchangedProofs {
    * caller may then load and start the rest of the scan without delaying the server's answer.
    */
   waiting: Promise<void>;
+  /** Whether every cluster (at least one) has stored list versions: a proof of each is pending. */
+  coverEvery: Promise<boolean>;
   /**
    * `adapters` whose `unchangedSince` answers from the proofs started ahead when the scan asks about
    * the same stored lists (what it reads then is what was read ahead unless a scan wrote in between),
@@ -64,6 +66,7 @@ export function proveUnchangedAhead(url: string, cluster: string | undefined): U
   }
   return {
     waiting: Promise.all(waiting).then(() => undefined),
+    coverEvery: stored.then((versions) => targets.length > 0 && targets.every((t) => versions.has(t.name))),
     adapt(adapters) {
       const own = adapters.unchangedSince;
       if (!own) return adapters;

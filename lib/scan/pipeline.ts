@@ -60,6 +60,15 @@ export interface PipelineContext {
   batchSize?: number;
   /** How long a discovery claim holds off other checks of the same image (default DISCOVERY_CLAIM_MS). */
   discoveryClaimMs?: number;
+  /**
+   * Runs image-check batches now and resolves once they are settled. Set by the in-process scan
+   * (cli/commands/scan-here.ts), whose clusters are proven unchanged by a watch that waits 1–2 s for
+   * the API server: when every scanned cluster has stored list versions (its proof is pending),
+   * scan.start checks the stored inventory's images with it during that wait, and redoes the checks
+   * after a cluster's new list when one changed (docs/decisions/0016). Unset (the worker): inventory
+   * first, then the checks.
+   */
+  checkAhead?(batches: ImageCheckPayload[]): Promise<void>;
 }
 
 export interface ImageCheckPayload {
@@ -181,14 +190,31 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   );
   const small = targets.filter((t) => (sizes.get(t.name) ?? Infinity) < LARGE_CLUSTER_PODS);
   const large = targets.filter((t) => !small.includes(t));
+  const clusterNames = targets.map((t) => t.name);
+  // In process, every cluster's unchanged-proof pending: the stored inventory's images are checked
+  // while the proofs wait (checkAhead); inventory writes wait for those checks (no row contention),
+  // and a cluster listed after all makes the checks run again over its new inventory (below).
+  const storedVersions = new Map(
+    await Promise.all(targets.map(async (t) => [t.name, !adapters.followedInStep && adapters.unchangedSince ? await storedListVersions(db, t.name) : null] as const)),
+  );
+  const ahead =
+    ctx.checkAhead && targets.length > 0 && targets.every((t) => storedVersions.get(t.name))
+      ? prepareItems(ctx, scanId, scan.trigger, clusterNames).then(async (errs) => {
+          await ctx.checkAhead!((await pendingChecks(ctx, scanId, scan.trigger)).batches);
+          return errs;
+        })
+      : undefined;
+  ahead?.catch(() => undefined); // (awaited below)
+  let listed = 0;
   const inventoryOne = async (t: ClusterTarget) => {
     const started = performance.now();
     // followed by this worker's watch, which wrote every change: the stored inventory is the cluster's
     const followed = adapters.followedInStep ? await adapters.followedInStep(t) : false;
     // without a pod watch between scans: a cluster proven unchanged since its stored lists is not listed
-    const since = !followed && adapters.unchangedSince ? await storedListVersions(db, t.name) : null;
+    const since = followed ? null : (storedVersions.get(t.name) ?? null);
     const proof = since ? await adapters.unchangedSince!(t, since) : undefined;
     if (followed || proof?.unchanged) {
+      await ahead?.catch(() => undefined);
       const kept = await keepInventory(db, t.name, clock(ctx));
       clustersOk++;
       log.info(
@@ -198,6 +224,8 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     } else {
       const inv = await adapters.inventory(t);
       const listedMs = Math.round(performance.now() - started);
+      await ahead?.catch(() => undefined);
+      listed++;
       const persisted = await writeOne(() => persistInventory(db, inv));
       if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
       else clustersOk++;
@@ -213,13 +241,66 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     }
     await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
   };
-  await mapLimit(small, 4, inventoryOne);
-  for (const t of large) await inventoryOne(t);
-  const clusterNames = targets.map((t) => t.name);
-
+  try {
+    await mapLimit(small, 4, inventoryOne);
+    for (const t of large) await inventoryOne(t);
+  } finally {
+    await ahead?.catch(() => undefined);
+  }
   mark("inventory");
+  let resolveErrors = ahead ? await ahead : undefined;
+  if (resolveErrors && listed > 0) {
+    // a cluster changed since its stored lists: what was checked ahead is checked again over the
+    // inventory now stored (an image whose evaluation inputs did not change keeps its verdicts); items
+    // of images no longer running leave the scan, and the new ones join it
+    await db.$executeRaw`
+      DELETE FROM "ScanItem" si WHERE si."scanId" = ${scanId}::uuid AND NOT EXISTS (
+        SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL JOIN "Cluster" cl ON cl.id = p."clusterId"
+        WHERE c."imageId" = si."imageId" AND cl.name = ANY(${clusterNames}::text[]))`;
+    await db.$executeRaw`UPDATE "ScanItem" SET status = 'pending' WHERE "scanId" = ${scanId}::uuid`;
+    resolveErrors = undefined;
+  }
+  if (resolveErrors) mark("ahead");
+  else {
+    await db.scan.update({ where: { id: scanId }, data: { stage: "resolve" } });
+    resolveErrors = await prepareItems(ctx, scanId, scan.trigger, clusterNames, mark);
+  }
+  errors.push(...resolveErrors);
+  const { total, pending, batches } = await pendingChecks(ctx, scanId, scan.trigger);
+  const done = total - pending;
+  await db.scan.update({
+    where: { id: scanId },
+    data: {
+      stage: "verify",
+      total,
+      done,
+      errors: errors as never,
+      counts: { clusters: targets.length, clustersOk, images: total } as never,
+    },
+  });
+  mark("items");
+  if (ctx.enqueueImageChecks) await ctx.enqueueImageChecks(batches);
+  else for (const b of batches) await ctx.enqueueImageCheck(b);
+  mark("enqueue");
+  log.info({ scanId, images: total, pending, batches: batches.length, checkedAhead: ahead !== undefined, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");
+  if (pending === 0) await finalizeScan(ctx, scanId);
+}
+
+/**
+ * The scan's work items over the inventory stored now: tags without an observed digest resolved,
+ * running-container counts kept true, one ScanItem per distinct image running in `clusterNames`.
+ * Returns the resolutions that failed.
+ */
+async function prepareItems(
+  ctx: PipelineContext,
+  scanId: string,
+  trigger: string,
+  clusterNames: string[],
+  mark: (stage: string) => void = () => undefined,
+): Promise<ScanError[]> {
+  const { db, adapters } = ctx;
+  const errors: ScanError[] = [];
   // Tags without an observed digest: resolve each distinct reference once through its registry.
-  await db.scan.update({ where: { id: scanId }, data: { stage: "resolve" } });
   const unresolved = await db.container.findMany({
     where: { digest: null, pod: { deletedAt: null, cluster: { name: { in: clusterNames } } } },
     select: { id: true, imageRef: true },
@@ -252,14 +333,14 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
 
   // containers still without a digest: an `error` verdict for every policy that applies to them
   if (stillUnresolved.length) {
-    await evaluateUnresolvedContainers(db, { containers: stillUnresolved, policies: await loadActivePolicies(db), now: clock(ctx), trigger: scan.trigger });
+    await evaluateUnresolvedContainers(db, { containers: stillUnresolved, policies: await loadActivePolicies(db), now: clock(ctx), trigger });
   }
   mark("resolve");
   // Keep the denormalized count of running containers true for every image (image lists filter on it),
   // including images whose last pod just went away.
   await updateRunningContainers(db);
-
   mark("counts");
+
   // One work item per distinct image running in the scanned clusters (one statement: no id travels).
   await db.$executeRaw`
     INSERT INTO "ScanItem" ("scanId", "imageId")
@@ -268,6 +349,12 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     JOIN "Cluster" cl ON cl.id = p."clusterId"
     WHERE c."imageId" IS NOT NULL AND cl.name = ANY(${clusterNames}::text[])
     ON CONFLICT DO NOTHING`;
+  return errors;
+}
+
+/** The scan's items still pending, as image-check batches, and how many items it has. */
+async function pendingChecks(ctx: PipelineContext, scanId: string, trigger: string): Promise<{ total: number; pending: number; batches: ImageCheckPayload[] }> {
+  const { db } = ctx;
   // batches of images of the same repositories share the registry round trips of discovery; an item
   // whose image was deleted in between still gets a check (which settles it as gone), last
   const pending = (
@@ -277,24 +364,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       ORDER BY i.registry, i.repository, i.id, si."imageId"`
   ).map((r) => ({ imageId: r.imageId }));
   const total = await db.scanItem.count({ where: { scanId } });
-  const done = total - pending.length;
-  await db.scan.update({
-    where: { id: scanId },
-    data: {
-      stage: "verify",
-      total,
-      done,
-      errors: errors as never,
-      counts: { clusters: targets.length, clustersOk, images: total } as never,
-    },
-  });
-  mark("items");
-  const batches = imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger: scan.trigger }, ctx.batchSize);
-  if (ctx.enqueueImageChecks) await ctx.enqueueImageChecks(batches);
-  else for (const b of batches) await ctx.enqueueImageCheck(b);
-  mark("enqueue");
-  log.info({ scanId, images: total, pending: pending.length, batches: batches.length, ms: Math.round(performance.now() - t0), stages: lap }, "scan inventoried; image checks queued");
-  if (pending.length === 0) await finalizeScan(ctx, scanId);
+  return { total, pending: pending.length, batches: imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger }, ctx.batchSize) };
 }
 
 /** A cluster with this many pods (or never inventoried) is listed and written alone (memory). */
@@ -585,14 +655,17 @@ async function settleItems(ctx: PipelineContext, scanId: string, items: readonly
   const r = await withTransaction(db, async (tx) => {
     const rows = await tx.$queryRaw<{ done: number; total: number }[]>`
       WITH settled AS (
-        UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error, evidence = u.evidence,
-          reevaluated = u.reevaluated, "updatedAt" = ${clock(ctx)}
+        UPDATE "ScanItem" si SET status = u.status::"ScanItemStatus", outcome = u.outcome, error = u.error,
+          -- an item checked again in the same scan (scan.start's checks ahead, then over a new list) says
+          -- what the scan did: fetched or listed the first time stays so, re-evaluated either time is
+          evidence = CASE WHEN u.evidence = 'reused' AND si.evidence IN ('fetched', 'revalidated') THEN si.evidence ELSE u.evidence END,
+          reevaluated = u.reevaluated OR COALESCE(si.reevaluated, false), "updatedAt" = ${clock(ctx)}
         FROM unnest(${items.map((i) => i.imageId)}::uuid[], ${items.map((i) => i.status)}::text[], ${items.map((i) => i.outcome)}::text[],
                     ${items.map((i) => i.error?.slice(0, 2000) ?? null)}::text[], ${items.map((i) => i.evidence)}::text[],
                     ${items.map((i) => i.reevaluated)}::boolean[]) AS u("imageId", status, outcome, error, evidence, reevaluated)
         WHERE si."scanId" = ${scanId}::uuid AND si."imageId" = u."imageId" AND si.status = 'pending'
         RETURNING 1)
-      UPDATE "Scan" SET done = done + (SELECT count(*) FROM settled)::int WHERE id = ${scanId}::uuid RETURNING done, total`;
+      UPDATE "Scan" SET done = done + (SELECT count(*) FROM settled)::int WHERE id = ${scanId}::uuid AND stage = 'verify' RETURNING done, total`;
     return rows[0];
   }, { timeout: 60_000 });
   if (r && r.done >= r.total) await finalizeScan(ctx, scanId);
