@@ -101,16 +101,17 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             hint={
               fleet ? (
                 <span data-testid="stat-failing-detail">
-                  <TextLink href={links.images({ verdict: "failed" })}>{fleet.containersFailed} failed</TextLink> ·{" "}
-                  <TextLink href={links.images({ verdict: "unsigned" })}>{fleet.containersUnsigned} unsigned</TextLink> ·{" "}
-                  <TextLink href={links.containers({ bucket: ["error"] })}>{fleet.containersError} error</TextLink>
+                  <TextLink href={links.bucket("failed")}>{fleet.containersFailed} failed</TextLink> ·{" "}
+                  <TextLink href={links.bucket("unsigned")}>{fleet.containersUnsigned} unsigned</TextLink> ·{" "}
+                  <TextLink href={links.bucket("error")}>{fleet.containersError} error</TextLink>
                 </span>
               ) : (
                 "running containers"
               )
             }
             testId="stat-failing"
-            href={links.images({ verdict: "failing" })}
+            // exactly the containers counted
+            href={links.containers({ bucket: ["failed", "unsigned", "error"] })}
           />
           <Stat
             label="Stale / unknown"
@@ -187,8 +188,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               <ul className="mt-2 grid grid-cols-2 gap-x-4 text-sm">
                 {MIX.map((v) => (
                   <li key={v} className="flex justify-between" data-testid={`mix-${v}`}>
-                    {/* error and stale count containers in a bucket: the list of exactly those; the others open the images */}
-                    <TextLink href={v === "error" || v === "stale" ? links.containers({ bucket: [v] }) : links.images({ verdict: v })}>{v}</TextLink>
+                    <TextLink href={links.bucket(v)}>{v}</TextLink>
                     <span className="tabular-nums">{mixValue(v)}</span>
                   </li>
                 ))}
@@ -213,12 +213,12 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                         <TextLink href={links.images({ cluster: c.cluster, verdict: "verified" })}>{c.containersVerified}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>
-                        <TextLink href={links.images({ cluster: c.cluster, verdict: "failed" })}>{c.containersFailed}</TextLink> ·{" "}
-                        <TextLink href={links.images({ cluster: c.cluster, verdict: "unsigned" })}>{c.containersUnsigned}</TextLink> ·{" "}
-                        <TextLink href={links.containers({ cluster: c.cluster, bucket: ["error"] })}>{c.containersError}</TextLink>
+                        <TextLink href={links.bucket("failed", { cluster: c.cluster })}>{c.containersFailed}</TextLink> ·{" "}
+                        <TextLink href={links.bucket("unsigned", { cluster: c.cluster })}>{c.containersUnsigned}</TextLink> ·{" "}
+                        <TextLink href={links.bucket("error", { cluster: c.cluster })}>{c.containersError}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>
-                        <TextLink href={links.containers({ cluster: c.cluster, bucket: ["stale"] })}>{c.containersStale}</TextLink>
+                        <TextLink href={links.bucket("stale", { cluster: c.cluster })}>{c.containersStale}</TextLink>
                       </td>
                       <td className={`${td} tabular-nums`}>{coveragePct(c)}</td>
                       <td className={`${td} tabular-nums`} title={p.reached ? "reached" : `${p.missing} more to verify`}>

@@ -67,19 +67,19 @@ export default async function ClustersPage() {
                       <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "verified" })}>{n.containersVerified}</TextLink>
+                      <TextLink href={links.bucket("verified", { cluster: n.cluster, namespace: n.namespace })}>{n.containersVerified}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "failed" })}>{n.containersFailed}</TextLink>
+                      <TextLink href={links.bucket("failed", { cluster: n.cluster, namespace: n.namespace })}>{n.containersFailed}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unsigned" })}>{n.containersUnsigned}</TextLink>
+                      <TextLink href={links.bucket("unsigned", { cluster: n.cluster, namespace: n.namespace })}>{n.containersUnsigned}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.containers({ cluster: n.cluster, namespace: n.namespace, bucket: ["error"] })}>{n.containersError}</TextLink>
+                      <TextLink href={links.bucket("error", { cluster: n.cluster, namespace: n.namespace })}>{n.containersError}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>
+                      <TextLink href={links.bucket("unmatched", { cluster: n.cluster, namespace: n.namespace })}>{n.containersUnmatched}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`} data-testid={`ns-coverage-${n.namespace}`}>{coveragePct(n)}</td>
                   </tr>

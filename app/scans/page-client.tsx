@@ -5,9 +5,10 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { z } from "zod";
 import { DataTable } from "@/components/data-table";
-import { Card, EmptyState, ErrorState, primaryButtonClass } from "@/components/ui";
+import { Card, EmptyState, ErrorState, primaryButtonClass, TextLink } from "@/components/ui";
 import { scanDto, type ScanDto } from "@/lib/dto/read";
 import { getJson, sendJson } from "@/lib/ui/fetch-json";
+import { links } from "@/lib/ui/links";
 import { queryKeys } from "@/lib/ui/query-keys";
 import { useHydrated } from "@/lib/ui/use-hydrated";
 import { Time } from "@/components/time";
@@ -25,7 +26,24 @@ const errorsOf = (s: ScanDto): ScanErrorItem[] => (Array.isArray(s.errors) ? (s.
 
 const columns: ColumnDef<ScanDto, unknown>[] = [
   { id: "createdAt", header: "Started", cell: ({ row }) => <Time iso={row.original.startedAt ?? row.original.createdAt} className="text-xs" /> },
-  { id: "kind", header: "Kind", cell: ({ row }) => `${row.original.kind}${row.original.cluster ? ` · ${row.original.cluster}` : ""}` },
+  {
+    id: "kind",
+    header: "Kind",
+    // a one-cluster scan: its cluster's page (trend, namespaces, errors)
+    cell: ({ row }) => (
+      <>
+        {row.original.kind}
+        {row.original.cluster && (
+          <>
+            {" · "}
+            <TextLink href={links.cluster(row.original.cluster)} testId="scan-cluster">
+              {row.original.cluster}
+            </TextLink>
+          </>
+        )}
+      </>
+    ),
+  },
   { id: "trigger", header: "Trigger", cell: ({ row }) => <span className="text-xs">{row.original.trigger}</span> },
   { id: "status", header: "Status", cell: ({ row }) => <span data-testid="scan-status">{row.original.status}</span> },
   { id: "progress", header: "Images", cell: ({ row }) => <span className="tabular-nums">{row.original.done} / {row.original.total}</span> },
@@ -50,7 +68,12 @@ const columns: ColumnDef<ScanDto, unknown>[] = [
           <ul className="mt-1 space-y-1">
             {errs.map((e, i) => (
               <li key={i}>
-                {e.cluster ? <b>{e.cluster}</b> : null} {e.stage}: {e.message}
+                {e.cluster ? (
+                  <b>
+                    <TextLink href={links.cluster(e.cluster)}>{e.cluster}</TextLink>
+                  </b>
+                ) : null}{" "}
+                {e.stage}: {e.message}
               </li>
             ))}
           </ul>

@@ -1,4 +1,4 @@
-import type { ListedBucket } from "@/lib/dto/drilldown";
+import { listedBucket, type ListedBucket } from "@/lib/dto/drilldown";
 import type { ImageVerdictFilterDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
@@ -28,6 +28,14 @@ export const links = {
    */
   containers: (f: { cluster?: string; namespace?: string; bucket: readonly ListedBucket[]; page?: number }) =>
     `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, bucket: f.bucket.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
+  /**
+   * The list behind a count of containers with a verdict (a coverage bucket): those very containers for
+   * failed, unsigned, error and stale; the images with that verdict otherwise (verified, unmatched).
+   */
+  bucket: (verdict: ImageVerdictFilterDto, f: { cluster?: string; namespace?: string } = {}): string => {
+    const listed = listedBucket.safeParse(verdict);
+    return listed.success ? links.containers({ ...f, bucket: [listed.data] }) : links.images({ ...f, verdict });
+  },
   /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */
   images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,

@@ -48,7 +48,7 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
       )}
       <div className="mt-6">
         {detail.latest ? (
-          <VerdictTiles figures={detail.latest} hrefFor={(verdict) => (verdict === "error" ? links.containers({ cluster, bucket: ["error"] }) : links.images({ cluster, verdict }))} />
+          <VerdictTiles figures={detail.latest} hrefFor={(verdict) => (verdict ? links.bucket(verdict, { cluster }) : links.images({ cluster }))} />
         ) : (
           <p className="text-sm text-slate-600 dark:text-slate-400">No coverage snapshot of this cluster yet: run a scan.</p>
         )}
@@ -73,16 +73,16 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
                   <TextLink href={links.images({ cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
-                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "failed" })}>{n.containersFailed}</TextLink>
+                  <TextLink href={links.bucket("failed", { cluster, namespace: n.namespace })}>{n.containersFailed}</TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
-                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "unsigned" })}>{n.containersUnsigned}</TextLink>
+                  <TextLink href={links.bucket("unsigned", { cluster, namespace: n.namespace })}>{n.containersUnsigned}</TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
-                  <TextLink href={links.containers({ cluster, namespace: n.namespace, bucket: ["error"] })}>{n.containersError}</TextLink>
+                  <TextLink href={links.bucket("error", { cluster, namespace: n.namespace })}>{n.containersError}</TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
-                  <TextLink href={links.images({ cluster, namespace: n.namespace, verdict: "unmatched" })}>{n.containersUnmatched}</TextLink>
+                  <TextLink href={links.bucket("unmatched", { cluster, namespace: n.namespace })}>{n.containersUnmatched}</TextLink>
                 </td>
               </tr>
             ))}

@@ -152,13 +152,14 @@ describe("dashboard pages on a real scan", () => {
 
     // the cluster's own target (SIGNET_CLUSTER_COVERAGE_TARGETS admin=80): 4 of 6, one more to verify
     expect(await page.getByTestId("cluster-admin").locator("td").nth(6).textContent()).toBe("80% (−1)");
-    // every count links to the list behind it: "Failed · unsigned · error" opens those images
+    // every count links to the list behind it: "Failed · unsigned · error" opens the containers it counts
     await page.getByTestId("stat-failing-link").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("verdict") === "failing");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "failed,unsigned,error");
+    await page.getByTestId("containers-table").waitFor();
+    const counted = page.getByTestId("containers-table").locator("tbody tr");
+    expect(await counted.count()).toBe(EXPECTED.failed + EXPECTED.unsigned);
+    expect((await counted.allTextContents()).map((t) => /apps\/(foreign|unsigned)/.exec(t)?.[1]).sort()).toEqual(["foreign", "unsigned"]);
     const failing = page.getByTestId("images-table").locator("tbody tr");
-    await waitFor(async () => ((await failing.count()) === 2 ? true : undefined), 10_000, "the failed and the unsigned image");
-    expect((await failing.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort()).toEqual(["foreign", "unsigned"]);
-    expect(await page.locator('select[name="verdict"]').inputValue()).toBe("failing");
     // a newest failure's policy opens the images that policy does not verify
     await page.goto(`${s.base}/`);
     await page.getByTestId("newest-failures").getByRole("link", { name: "tools-audit", exact: true }).click();
@@ -587,11 +588,12 @@ describe("dashboard pages on a real scan", () => {
     // the cluster's trend and progress use its own target (SIGNET_CLUSTER_COVERAGE_TARGETS admin=80)
     expect(await page.getByTestId("cluster-trend").getByTestId("coverage-trend").getAttribute("aria-label")).toContain("target 80%");
     expect(await text("cluster-target-progress")).toBe("Toward this cluster's target of 80%: 1 more container to verify.");
-    // a tile opens the list behind its count
+    // a tile opens the list behind its count: the containers it counts
     await page.getByTestId("tile-failed").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("cluster") === "admin" && u.searchParams.get("verdict") === "failed");
-    const rows = page.getByTestId("images-table").locator("tbody tr");
-    await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "the failed image only");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("cluster") === "admin" && u.searchParams.get("bucket") === "failed");
+    await page.getByTestId("containers-table").waitFor();
+    const rows = page.getByTestId("containers-table").locator("tbody tr");
+    expect(await rows.count()).toBe(EXPECTED.failed);
     expect(await rows.first().textContent()).toContain("tag v1");
     await rows.first().getByRole("link", { name: /apps\/foreign/ }).click();
     await page.getByTestId("trust-chain").waitFor();
@@ -651,6 +653,10 @@ describe("dashboard pages on a real scan", () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="scans-table"] [data-testid="scan-status"]')?.textContent === "succeeded", undefined, { timeout: 90_000 });
     const { scans } = (await (await page.request.get(`${s.base}/api/scans?limit=1`)).json()) as { scans: { cluster?: string | null; status: string }[] };
     expect(scans[0]).toMatchObject({ cluster: "admin", status: "succeeded" });
+    // a one-cluster scan's row → that cluster's page
+    await page.getByTestId("scan-cluster").first().click();
+    await page.waitForURL(`${s.base}/clusters/admin`);
+    expect(await page.locator("main h1").textContent()).toContain("admin");
   });
 
   it("forms show each field's error next to it; an empty or 3 MB policy gets a readable message", async () => {
@@ -717,6 +723,7 @@ describe("dashboard pages on a real scan", () => {
       ["namespace", "/clusters/admin/payments"],
       ["workload", workloadHref],
       ["container", containerHref],
+      ["containers", "/containers?bucket=failed,unsigned,error"],
       ["policies", "/policies"],
       ["policy", policyHref],
       ["keys", "/keys"],

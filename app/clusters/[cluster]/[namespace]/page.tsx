@@ -48,7 +48,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
       />
       {latest && (
         <div className="mt-6">
-          <VerdictTiles figures={latest} hrefFor={(verdict) => (verdict === "error" ? links.containers({ cluster, namespace, bucket: ["error"] }) : links.images({ cluster, namespace, verdict }))} />
+          <VerdictTiles figures={latest} hrefFor={(verdict) => (verdict ? links.bucket(verdict, { cluster, namespace }) : links.images({ cluster, namespace }))} />
         </div>
       )}
       <Card
