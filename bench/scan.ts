@@ -73,6 +73,11 @@ const { values } = parseArgs({
      * (ADR 0019), a floor that is the registry's configuration, not Signet's.
      */
     "registry-gogc": { type: "string", default: "" },
+    /**
+     * Write PostgreSQL's statements by total time (pg_stat_statements, loaded for the bench) after
+     * each of the worker's scans to <pg-stats>.<n>.txt: where the database's share of a scan goes.
+     */
+    "pg-stats": { type: "string", default: "" },
   },
 });
 if (values.large) {
@@ -101,6 +106,15 @@ interface PathFigures {
  * the inventories the watches wrote (ADR 0021) (the second is the steady state of periodic rescans: the goal's rescan); each
  * worker's peak RSS, and where the CPU went during each scan.
  */
+async function writePgStats(db: ReturnType<typeof createDb>, file: string, what: string): Promise<void> {
+  const rows = await db.$queryRawUnsafe<{ calls: bigint; ms: number; rows: bigint; q: string }[]>(
+    `SELECT calls, round(total_exec_time)::float8 AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) AS q
+       FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 40`,
+  );
+  await fs.writeFile(file, `${what}\n${rows.map((r) => `${r.ms} ms\t${r.calls} calls\t${r.rows} rows\t${r.q}`).join("\n")}\n`);
+  process.stderr.write(`    PostgreSQL statements by time: ${file}\n`);
+}
+
 async function workerPath(url: string, env: Record<string, string>, opts: { workers?: number; rescan?: boolean; expected: Expected }): Promise<PathFigures> {
   const n = opts.workers ?? 1;
   const db = createDb(url, 4);
@@ -139,6 +153,10 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
     await ensureQueues(boss, [scanStart] as unknown as JobDefinition[]);
     const run = async (what: string) => {
       const roots = new Map(workers.map((w, i) => [w.proc.pid!, n === 1 ? "worker" : `worker ${i + 1}`]));
+      if (values["pg-stats"]) {
+        await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
+      }
       const cpu0 = await descendantCpu(roots);
       const t0 = performance.now();
       const scanId = await createScan(db, { trigger: "bench" });
@@ -156,6 +174,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       const ms = performance.now() - t0;
       const spent = cpuDelta(cpu0, await descendantCpu(roots));
       cpus.push({ what, ms, spent });
+      if (values["pg-stats"]) await writePgStats(db, `${values["pg-stats"]}.${cpus.length}.txt`, `${label} ${what}`);
       const cpu = formatCpu(spent, ms, os.cpus().length);
       const own = scan.startedAt && scan.finishedAt ? ` (${((scan.finishedAt.getTime() - scan.startedAt.getTime()) / 1000).toFixed(2)} s from scan.start to finished)` : "";
       const c = scan.counts as Record<string, unknown>;
@@ -310,7 +329,7 @@ async function main() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-bench-scan-"));
   const log = pino({ level: "warn" }, pino.destination(2));
   const clusterCount = Math.max(1, Number(values.clusters));
-  const [pgs, kube, registry] = await Promise.all([startEmbeddedPostgres(dir, log), startKubeApiserver(), startRegistry(values["registry-gogc"] ? { goGC: Number(values["registry-gogc"]) } : {})]);
+  const [pgs, kube, registry] = await Promise.all([startEmbeddedPostgres(dir, log, values["pg-stats"] ? { shared_preload_libraries: "pg_stat_statements" } : {}), startKubeApiserver(), startRegistry(values["registry-gogc"] ? { goGC: Number(values["registry-gogc"]) } : {})]);
   try {
     await applyMigrations(pgs.url);
     const cliUrl = await secondDatabase(pgs.url, "bench_cli");

@@ -175,7 +175,7 @@ async function initdb(bin: Binaries, pgdata: string, state: State, ids: { uid?: 
   }
 }
 
-function startPostgres(bin: Binaries, pgdata: string, port: number, ids: { uid?: number; gid?: number }, log: Logger) {
+function startPostgres(bin: Binaries, pgdata: string, port: number, ids: { uid?: number; gid?: number }, log: Logger, settings: Readonly<Record<string, string>>) {
   return new Promise<ChildProcess>((resolve, reject) => {
     const child = spawn(
       bin.postgres,
@@ -186,6 +186,7 @@ function startPostgres(bin: Binaries, pgdata: string, port: number, ids: { uid?:
         "-c", "unix_socket_directories=",
         "-c", "max_connections=200",
         "-c", "shared_buffers=128MB",
+        ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
       ],
       { ...ids, env: childProcessEnv({ LC_MESSAGES: "C", LC_ALL: "C" }), stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -235,7 +236,8 @@ async function ensureDatabase(state: State): Promise<void> {
  * URL. The port is chosen once and remembered in `dataDir/postgres.json` (mode 0600, with the
  * generated password); another free port is taken only if something else holds it.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgres> {
+/** `settings`: extra server settings (`-c name=value`), e.g. a bench's `shared_preload_libraries`. */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedPostgres> {
   const bin = await findBinaries();
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
   // The postgres user must be able to traverse into the data dir when we run as root.
@@ -272,7 +274,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     await writeState(stateFile, state);
   }
 
-  const child = await startPostgres(bin, pgdata, state.port, ids, log);
+  const child = await startPostgres(bin, pgdata, state.port, ids, log, settings);
   await ensureDatabase(state);
   const url = `postgresql://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${state.database}`;
   log.info({ port: state.port, pgdata }, "embedded PostgreSQL ready");

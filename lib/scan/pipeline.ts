@@ -80,6 +80,11 @@ export interface ImageCheckPayload {
   trigger?: string;
   /** Discover from the registry whatever is stored (revalidation saw the image's signatures change). */
   rediscover?: boolean;
+  /**
+   * The scan's start (ISO time): evidence discovered since then — by this scan's discovery ahead of
+   * its checks (discoverAhead) — is as current as a discovery now, and is reused without a listing.
+   */
+  confirmedSince?: string;
 }
 
 export interface ScanError {
@@ -149,7 +154,8 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const { db, adapters, log } = ctx;
   const scan = await db.scan.findUnique({ where: { id: scanId }, include: { cluster: true } });
   if (!scan || scan.status === "succeeded" || scan.status === "partial" || scan.status === "failed") return;
-  await db.scan.update({ where: { id: scanId }, data: { status: "running", stage: "inventory", startedAt: scan.startedAt ?? clock(ctx) } });
+  const startedAt = scan.startedAt ?? clock(ctx);
+  await db.scan.update({ where: { id: scanId }, data: { status: "running", stage: "inventory", startedAt } });
 
   const errors: ScanError[] = [];
   let targets = await adapters.listClusters();
@@ -200,7 +206,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
   const ahead =
     ctx.checkAhead && targets.length > 0 && targets.every((t) => storedVersions.get(t.name))
       ? prepareItems(ctx, scanId, scan.trigger, clusterNames).then(async (errs) => {
-          await ctx.checkAhead!((await pendingChecks(ctx, scanId, scan.trigger)).batches);
+          await ctx.checkAhead!((await pendingChecks(ctx, scanId, scan.trigger, startedAt.toISOString())).batches);
           return errs;
         })
       : undefined;
@@ -227,6 +233,8 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       await ahead?.catch(() => undefined);
       listed++;
       const persisted = await writeOne(() => persistInventory(db, inv));
+      // its new images' evidence while the next clusters are listed
+      discovering.add(persisted.imageIds);
       if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });
       else clustersOk++;
       log.info(
@@ -241,11 +249,14 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     }
     await db.scan.update({ where: { id: scanId }, data: { done: { increment: 1 } } });
   };
+  const discovering = discoverAhead(ctx, { scanId, trigger: scan.trigger });
   try {
     await mapLimit(small, 4, inventoryOne);
     for (const t of large) await inventoryOne(t);
   } finally {
     await ahead?.catch(() => undefined);
+    const discovered = await discovering.finish();
+    if (discovered > 0) log.debug({ scanId, images: discovered }, "images discovered ahead of the image checks");
   }
   mark("inventory");
   let resolveErrors = ahead ? await ahead : undefined;
@@ -266,7 +277,7 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     resolveErrors = await prepareItems(ctx, scanId, scan.trigger, clusterNames, mark);
   }
   errors.push(...resolveErrors);
-  const { total, pending, batches } = await pendingChecks(ctx, scanId, scan.trigger);
+  const { total, pending, batches } = await pendingChecks(ctx, scanId, scan.trigger, startedAt.toISOString());
   const done = total - pending;
   await db.scan.update({
     where: { id: scanId },
@@ -353,7 +364,12 @@ async function prepareItems(
 }
 
 /** The scan's items still pending, as image-check batches, and how many items it has. */
-async function pendingChecks(ctx: PipelineContext, scanId: string, trigger: string): Promise<{ total: number; pending: number; batches: ImageCheckPayload[] }> {
+async function pendingChecks(
+  ctx: PipelineContext,
+  scanId: string,
+  trigger: string,
+  confirmedSince: string,
+): Promise<{ total: number; pending: number; batches: ImageCheckPayload[] }> {
   const { db } = ctx;
   // batches of images of the same repositories share the registry round trips of discovery; an item
   // whose image was deleted in between still gets a check (which settles it as gone), last
@@ -364,7 +380,7 @@ async function pendingChecks(ctx: PipelineContext, scanId: string, trigger: stri
       ORDER BY i.registry, i.repository, i.id, si."imageId"`
   ).map((r) => ({ imageId: r.imageId }));
   const total = await db.scanItem.count({ where: { scanId } });
-  return { total, pending: pending.length, batches: imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger }, ctx.batchSize) };
+  return { total, pending: pending.length, batches: imageBatches(pending.map((p) => p.imageId), { scanId, mode: "scan", trigger, confirmedSince }, ctx.batchSize) };
 }
 
 /** A cluster with this many pods (or never inventoried) is listed and written alone (memory). */
@@ -378,6 +394,72 @@ export function imageBatches(imageIds: readonly string[], base: Omit<ImageCheckP
   const out: ImageCheckPayload[] = [];
   for (let i = 0; i < imageIds.length; i += size) out.push({ ...base, imageIds: imageIds.slice(i, i + size) });
   return out;
+}
+
+/**
+ * Discovery ahead of a scan's image checks. A scan lists its large clusters one after the other (a
+ * cluster's inventory is held in memory while it is written), and its checks start when the last one
+ * is written; meanwhile the registry and the verification would wait, and the machine is far from
+ * busy (listing is the API server's work, writing the database's, one at a time). So the images of
+ * each cluster written that need a discovery (never discovered, failed, or older than the evidence
+ * bound) are discovered, verified and stored here, a batch at a time, while the next clusters are
+ * listed. Evaluation is left to the checks: containers of the clusters not listed yet may run the
+ * same images. A check then reuses evidence discovered since the scan started without asking the
+ * registry again (ImageCheckPayload.confirmedSince), and one whose image is being discovered here
+ * waits for it (discovery claims). `finish` stops taking batches and waits for the one running.
+ * Best effort: a batch that fails is left to the checks, which discover as always.
+ */
+export function discoverAhead(ctx: PipelineContext, payload: { scanId: string; trigger: string }): { add(imageIds: readonly string[]): void; finish(): Promise<number> } {
+  const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
+  const queued = new Set<string>();
+  let pending: string[] = [];
+  let stopped = false;
+  let discovered = 0;
+  let running: Promise<void> | undefined;
+  const size = ctx.batchSize ?? IMAGE_BATCH_SIZE;
+  const loop = async () => {
+    while (!stopped && pending.length > 0) {
+      const ids = pending.slice(0, size);
+      pending = pending.slice(size);
+      try {
+        // only what a check would discover: no stored evidence within the bound
+        const due = await ctx.db.$queryRaw<{ id: string }[]>`
+          SELECT id FROM "Image" WHERE id = ANY(${ids}::uuid[])
+            AND (discovery NOT IN ('found', 'none') OR "discoveredAt" IS NULL OR "discoveredAt" <= ${new Date(clock(ctx).getTime() - maxAgeMs)})
+          ORDER BY registry, repository, id`;
+        if (due.length === 0) continue;
+        await checkImages(ctx, { imageIds: due.map((r) => r.id), scanId: payload.scanId, mode: "scan", trigger: payload.trigger }, { discoverOnly: true });
+        discovered += due.length;
+      } catch (err) {
+        ctx.log.warn({ err: (err as Error).message, images: ids.length }, "discovery ahead of the image checks failed (the checks discover)");
+      }
+    }
+  };
+  const kick = () => {
+    if (running || stopped || pending.length === 0) return;
+    running = loop().finally(() => {
+      running = undefined;
+      kick();
+    });
+  };
+  return {
+    add(imageIds) {
+      // without reusable evidence (no bound) a check discovers again whatever was discovered ahead
+      if (stopped || maxAgeMs <= 0) return;
+      for (const id of imageIds) {
+        if (queued.has(id)) continue;
+        queued.add(id);
+        pending.push(id);
+      }
+      kick();
+    },
+    async finish() {
+      stopped = true;
+      pending = [];
+      await running;
+      return discovered;
+    },
+  };
 }
 
 /** The cosign tags recorded for an image's stored artifacts (tag-stored signatures and the referrers tag). */
@@ -399,8 +481,11 @@ interface Checked {
   unchanged?: boolean;
   /** The stored verification hash when it is newer than the batch's read (another check's discovery reused). */
   storedHash?: string | null;
-  /** How the stored evidence was confirmed current: a tag listing now, or one within the revalidation bound. */
-  confirmed?: "listed" | "recently";
+  /**
+   * How the stored evidence was confirmed current: a tag listing now, one within the revalidation
+   * bound, or a discovery in this scan (discoverAhead).
+   */
+  confirmed?: "listed" | "recently" | "this-scan";
 }
 
 /**
@@ -410,7 +495,11 @@ interface Checked {
  * repository's tag listing still shows exactly the cosign tags it was discovered from (a deleted or
  * newly pushed .sig / .att tag is noticed on the next pass; any other change once it is stale).
  */
-export async function checkImages(ctx: PipelineContext, payload: ImageCheckPayload): Promise<{ outcomes: Record<string, number>; changed: number }> {
+export async function checkImages(
+  ctx: PipelineContext,
+  payload: ImageCheckPayload,
+  opts: { discoverOnly?: boolean } = {},
+): Promise<{ outcomes: Record<string, number>; changed: number }> {
   const { db, adapters } = ctx;
   const now = clock(ctx);
   const ids = [...new Set(payload.imageIds)];
@@ -423,6 +512,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
   const keys = verificationKeys(policies);
   const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
   const revalidatedWithinMs = ctx.revalidatedWithinMs ?? 0;
+  const confirmedSince = payload.confirmedSince ? Date.parse(payload.confirmedSince) : Number.POSITIVE_INFINITY;
 
   const reusable = images.filter(
     (i) =>
@@ -476,6 +566,10 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
         const kept = stored.get(image.id);
         if (kept && image.discovery !== "pending" && image.discovery !== "error") {
           if (payload.mode === "reverify") return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery } };
+          // discovered by this scan, ahead of its check: nothing to ask the registry again
+          if (!payload.rediscover && image.discoveredAt && image.discoveredAt.getTime() >= confirmedSince) {
+            return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery }, confirmed: "this-scan" };
+          }
           // confirmed current within the revalidation bound: a change since then is noticed by the first scan past it
           if (!payload.rediscover && image.revalidatedAt && now.getTime() - image.revalidatedAt.getTime() < revalidatedWithinMs) {
             return { imageId: image.id, artifacts: kept, discovery: { outcome: image.discovery }, confirmed: "recently" };
@@ -534,6 +628,9 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
     waitFor = deferred.map((i) => i.id);
   }
   t.verified = performance.now();
+  // ahead of the scan's checks (discoverAhead): the evidence is stored; evaluation and the scan's
+  // items are the checks' (the containers of clusters not listed yet are not known)
+  if (opts.discoverOnly) return { outcomes: {}, changed: 0 };
   const evaluated = await evaluateImages(db, evaluations);
   t.evaluated = performance.now();
 
@@ -555,7 +652,7 @@ export async function checkImages(ctx: PipelineContext, payload: ImageCheckPaylo
       outcome: c.discovery.outcome,
       error: error ? (c.discovery as { reason: string }).reason : null,
       // (the scan summary's counts: see finalizeScan)
-      evidence: error ? null : c.store || c.unchanged ? "fetched" : c.confirmed === "recently" ? "reused" : "revalidated",
+      evidence: error ? null : c.store || c.unchanged || c.confirmed === "this-scan" ? "fetched" : c.confirmed === "recently" ? "reused" : "revalidated",
       reevaluated: !evaluated[i]!.reused,
     });
   });

@@ -48,6 +48,7 @@ export const imageCheck = defineJob({
     mode: z.enum(["scan", "reverify"]),
     trigger: z.string().max(100).optional(),
     rediscover: z.boolean().optional(),
+    confirmedSince: z.iso.datetime().optional(),
   }),
   key: batchKey,
   queue: { policy: "short", notify: true, retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 900 },
