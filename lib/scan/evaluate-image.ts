@@ -5,7 +5,7 @@ import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import { insertRows } from "@/lib/db/bulk";
 import { withTransaction } from "@/lib/db/transaction";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
 import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
 import type { DiscoveryFact, EvidenceFact } from "@/lib/policy/facts";
 import { parseImageReference } from "@/lib/kube/image-ref";
@@ -87,6 +87,8 @@ interface LoadedImage {
   runningClusters: string[];
   signers: string[];
   policyVerdicts: string[];
+  /** The containers' part of the evaluation digest (the same as the grouped read in evaluateImagesLocked makes). */
+  containersDigest: string;
   containers: Array<{
     id: string;
     imageRef: string;
@@ -97,20 +99,17 @@ interface LoadedImage {
 
 /** Three flat queries (images, live containers with pod / namespace / cluster / workload, verdicts). */
 async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<LoadedImage[]> {
-  const images = await tx.$queryRaw<Array<Omit<LoadedImage, "containers">>>`
+  const images = await tx.$queryRaw<Array<Omit<LoadedImage, "containers" | "containersDigest">>>`
     SELECT id, registry, repository, digest, verdict::text AS verdict, "runningContainers", COALESCE("runningClusters", '{}')::text[] AS "runningClusters", signers,
            COALESCE("policyVerdicts", '{}') AS "policyVerdicts"
     FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
   const containers = await tx.$queryRaw<
-    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null }>
+    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null; digest: string }>
   >`
     SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.name AS namespace, ns.labels, cl.id::text AS "clusterId", cl.name AS cluster,
-           w.kind::text AS "workloadKind", w.name AS "workloadName"
-    FROM "Container" c
-    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-    JOIN "Namespace" ns ON ns.id = p."namespaceId"
-    JOIN "Cluster" cl ON cl.id = p."clusterId"
-    LEFT JOIN "Workload" w ON w.id = p."workloadId"
+           w.kind::text AS "workloadKind", w.name AS "workloadName",
+           md5(string_agg(${CONTAINER_FINGERPRINT}, ',') OVER (PARTITION BY c."imageId" ORDER BY c.id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS digest
+    ${LIVE_CONTAINERS}
     WHERE c."imageId" = ANY(${ids}::uuid[])
     ORDER BY c.id`;
   const verdicts = containers.length
@@ -136,7 +135,9 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
     });
     byImage.set(c.imageId, list);
   }
-  return images.map((i) => ({ ...i, containers: byImage.get(i.id) ?? [] }));
+  const digestOf = new Map(containers.map((c) => [c.imageId, c.digest]));
+  // no live container: the part an empty set makes (the grouped read finds no row either)
+  return images.map((i) => ({ ...i, containers: byImage.get(i.id) ?? [], containersDigest: digestOf.get(i.id) ?? "" }));
 }
 
 interface Plan {
@@ -174,50 +175,106 @@ function evaluationDigest(input: EvaluateImageInput, results: Map<string, Policy
   return h.digest("hex");
 }
 
+/** One live container's part of its image's evaluation digest (over the aliases of LIVE_CONTAINERS). */
+const CONTAINER_FINGERPRINT = Prisma.sql`concat_ws('|', c.id, c."imageRef", p.name, ns.name, ns.labels::text, cl.name, w.kind::text, w.name)`;
+/** The live containers with their pod, namespace, cluster and workload (`c`, `p`, `ns`, `cl`, `w`). */
+const LIVE_CONTAINERS = Prisma.sql`
+  FROM "Container" c
+  JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+  JOIN "Namespace" ns ON ns.id = p."namespaceId"
+  JOIN "Cluster" cl ON cl.id = p."clusterId"
+  LEFT JOIN "Workload" w ON w.id = p."workloadId"`;
+
+/**
+ * Records, for the next evaluation of each image, the containers' part of its digest with the
+ * visibility snapshot it was read under and the counts then (and the new evaluation digest when
+ * `hash` is given), and drops the image's changes that snapshot saw: they are in what was read.
+ */
+async function recordEvaluation(
+  tx: Prisma.TransactionClient,
+  inputs: string,
+  now: Date,
+  rows: ReadonlyArray<{ id: string; hash: string | null; containers: string; containerCount: number; verdictCount: number }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.$executeRaw`
+    UPDATE "Image" i SET "evaluationHash" = COALESCE(u.hash, i."evaluationHash"), "evaluatedAt" = ${now},
+      "containersDigest" = u.containers, "containersInputs" = ${inputs}, "evaluatedContainers" = u.n, "evaluatedVerdicts" = u.v
+    FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.hash)}::text[], ${rows.map((r) => r.containers)}::text[],
+                ${rows.map((r) => r.containerCount)}::int[], ${rows.map((r) => r.verdictCount)}::int[]) AS u(id, hash, containers, n, v)
+    WHERE i.id = u.id`;
+  await tx.$executeRaw`
+    DELETE FROM "ImageInventoryChange"
+    WHERE "imageId" = ANY(${rows.map((r) => r.id)}::uuid[]) AND pg_visible_in_snapshot(xid::text::xid8, ${inputs}::pg_snapshot)`;
+}
+
 async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
   const ids = inputs.map((i) => i.imageId);
-  // the cheap check first: images whose evaluation inputs are those of their stored verdicts are
-  // not read back and rewritten (a rescan with nothing changed); their verdicts are only touched
-  // (one grouped query over the batch's containers, not a subquery per image: a per-image plan
-  // rebuilds its hash joins for every image)
-  const stored = await tx.$queryRaw<{ id: string; stored: string | null }[]>`SELECT id, "evaluationHash" AS stored FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
-  const live = await tx.$queryRaw<{ id: string; containers: string; containerCount: number; verdictCount: number }[]>`
-    SELECT c."imageId" AS id,
-           md5(string_agg(concat_ws('|', c.id, c."imageRef", p.name, ns.name, ns.labels::text, cl.name, w.kind::text, w.name), ',' ORDER BY c.id)) AS containers,
-           count(*)::int AS "containerCount",
-           sum((SELECT count(*) FROM "Verdict" v WHERE v."containerId" = c.id))::int AS "verdictCount"
-    FROM "Container" c
-    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-    JOIN "Namespace" ns ON ns.id = p."namespaceId"
-    JOIN "Cluster" cl ON cl.id = p."clusterId"
-    LEFT JOIN "Workload" w ON w.id = p."workloadId"
-    WHERE c."imageId" = ANY(${ids}::uuid[])
-    GROUP BY c."imageId"`;
+  // the visibility snapshot the containers below are read under, taken before any of them (a change
+  // committing in between counts as unseen: read again next time, never taken as seen; ADR 0026)
+  const [taken] = await tx.$queryRaw<{ inputs: string }[]>`SELECT pg_current_snapshot()::text AS inputs`;
+  // the cheap check first: images whose evaluation inputs are those of their stored verdicts are not
+  // read back and rewritten (a rescan with nothing changed); their verdicts are only touched. The
+  // containers' part of the digest is the one recorded with the stored verdicts while no change of
+  // the image's containers, pods or namespaces is unseen by it; otherwise it is read (one grouped
+  // query over the batch's containers, not a subquery per image: a per-image plan rebuilds its hash
+  // joins for every image). Images never evaluated are evaluated whatever it is: read with them below.
+  const stored = await tx.$queryRaw<
+    { id: string; stored: string | null; containers: string | null; containerCount: number | null; verdictCount: number | null; current: boolean }[]
+  >`
+    SELECT i.id, i."evaluationHash" AS stored, i."containersDigest" AS containers, i."evaluatedContainers" AS "containerCount", i."evaluatedVerdicts" AS "verdictCount",
+           (i."containersInputs" IS NOT NULL AND i."containersDigest" IS NOT NULL AND i."evaluatedContainers" IS NOT NULL AND i."evaluatedVerdicts" IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM "ImageInventoryChange" ch
+                            WHERE ch."imageId" = i.id AND NOT pg_visible_in_snapshot(ch.xid::text::xid8, i."containersInputs"::pg_snapshot))) AS current
+    FROM "Image" i WHERE i.id = ANY(${ids}::uuid[])`;
+  const toRead = stored.filter((s) => s.stored !== null && !s.current).map((s) => s.id);
+  const live = toRead.length
+    ? await tx.$queryRaw<{ id: string; containers: string; containerCount: number; verdictCount: number }[]>`
+        SELECT c."imageId" AS id,
+               md5(string_agg(${CONTAINER_FINGERPRINT}, ',' ORDER BY c.id)) AS containers,
+               count(*)::int AS "containerCount",
+               sum((SELECT count(*) FROM "Verdict" v WHERE v."containerId" = c.id))::int AS "verdictCount"
+        ${LIVE_CONTAINERS}
+        WHERE c."imageId" = ANY(${toRead}::uuid[])
+        GROUP BY c."imageId"`
+    : [];
   const liveOf = new Map(live.map((l) => [l.id, l]));
-  const digests = stored.map((i) => ({ id: i.id, stored: i.stored, containers: liveOf.get(i.id)?.containers ?? null, containerCount: liveOf.get(i.id)?.containerCount ?? 0, verdictCount: liveOf.get(i.id)?.verdictCount ?? 0 }));
-  const digestOf = new Map(digests.map((d) => [d.id, d]));
+  const storedOf = new Map(stored.map((s) => [s.id, s]));
+  /** The containers' part of each image's digest and its counts, as recorded or as read now (absent: never evaluated). */
+  const partOf = new Map<string, { containers: string; containerCount: number; verdictCount: number; read: boolean }>();
+  for (const s of stored) {
+    if (s.current) partOf.set(s.id, { containers: s.containers!, containerCount: s.containerCount!, verdictCount: s.verdictCount!, read: false });
+    else if (s.stored !== null) {
+      const l = liveOf.get(s.id);
+      partOf.set(s.id, { containers: l?.containers ?? "", containerCount: l?.containerCount ?? 0, verdictCount: l?.verdictCount ?? 0, read: true });
+    }
+  }
   const results = new Map<string, EvaluateImageResult>();
-  const computed = new Map<string, { verdicts: Map<string, PolicyVerdict>; digest: string }>();
+  const verdictsOf = new Map<string, Map<string, PolicyVerdict>>();
   const unchanged: string[] = [];
   for (const input of inputs) {
-    const d = digestOf.get(input.imageId);
+    const d = storedOf.get(input.imageId);
     if (!d) {
       results.set(input.imageId, { containers: 0, verdicts: 0, changed: 0 });
       continue;
     }
     const verdicts = policyResults(input);
-    const digest = evaluationDigest(input, verdicts, d.containers ?? "");
-    computed.set(input.imageId, { verdicts, digest });
-    if (!input.recordUnchanged && d.stored === digest) {
+    verdictsOf.set(input.imageId, verdicts);
+    const part = partOf.get(input.imageId);
+    if (part && !input.recordUnchanged && d.stored === evaluationDigest(input, verdicts, part.containers)) {
       unchanged.push(input.imageId);
-      results.set(input.imageId, { containers: d.containerCount, verdicts: d.verdictCount, changed: 0, reused: true });
+      results.set(input.imageId, { containers: part.containerCount, verdicts: part.verdictCount, changed: 0, reused: true });
     }
   }
   const now = inputs[0]!.now;
   // their running containers' verdicts are confirmed as of now: one image row each, no verdict row
-  // rewritten (Image.evaluatedAt; readers show the later of the two, ADR 0025)
-  if (unchanged.length) await tx.$executeRaw`UPDATE "Image" SET "evaluatedAt" = ${now} WHERE id = ANY(${unchanged}::uuid[])`;
-  const toEvaluate = inputs.filter((i) => computed.has(i.imageId) && !unchanged.includes(i.imageId));
+  // rewritten (Image.evaluatedAt; readers show the later of the two, ADR 0025); a part read now is
+  // recorded for the next evaluation
+  const kept = unchanged.filter((id) => !partOf.get(id)!.read);
+  if (kept.length) await tx.$executeRaw`UPDATE "Image" SET "evaluatedAt" = ${now} WHERE id = ANY(${kept}::uuid[])`;
+  const reread = unchanged.filter((id) => partOf.get(id)!.read);
+  if (reread.length) await recordEvaluation(tx, taken!.inputs, now, reread.map((id) => ({ id, hash: null, ...partOf.get(id)! })));
+  const toEvaluate = inputs.filter((i) => verdictsOf.has(i.imageId) && !unchanged.includes(i.imageId));
   if (toEvaluate.length === 0) return inputs.map((i) => results.get(i.imageId)!);
 
   const loaded = await loadImages(tx, toEvaluate.map((i) => i.imageId));
@@ -225,7 +282,7 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], images: [] };
   for (const input of toEvaluate) {
     const image = byId.get(input.imageId);
-    results.set(input.imageId, image ? planImage(image, input, computed.get(input.imageId)!.verdicts, plan) : { containers: 0, verdicts: 0, changed: 0 });
+    results.set(input.imageId, image ? planImage(image, input, verdictsOf.get(input.imageId)!, plan) : { containers: 0, verdicts: 0, changed: 0 });
   }
   if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
   await insertVerdicts(tx, plan.creates);
@@ -256,11 +313,19 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
         AS u(id, verdict, running, clusters, signers, verdicts)
       WHERE i.id = u.id`;
   }
-  // what these verdicts were computed from, for the cheap check of the next evaluation, and when
-  await tx.$executeRaw`
-    UPDATE "Image" i SET "evaluationHash" = u.digest, "evaluatedAt" = ${now}
-    FROM unnest(${toEvaluate.map((i) => i.imageId)}::uuid[], ${toEvaluate.map((i) => computed.get(i.imageId)!.digest)}::text[]) AS u(id, digest)
-    WHERE i.id = u.id`;
+  // what these verdicts were computed from, for the cheap check of the next evaluation, and when: the
+  // containers as loaded for them (the verdicts written are theirs)
+  await recordEvaluation(
+    tx,
+    taken!.inputs,
+    now,
+    toEvaluate.flatMap((input) => {
+      const image = byId.get(input.imageId);
+      if (!image) return [];
+      const r = results.get(input.imageId)!;
+      return [{ id: image.id, hash: evaluationDigest(input, verdictsOf.get(input.imageId)!, image.containersDigest), containers: image.containersDigest, containerCount: r.containers, verdictCount: r.verdicts }];
+    }),
+  );
   // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
   await appendAuditEvents(tx, plan.events);
   return inputs.map((i) => results.get(i.imageId)!);
