@@ -109,9 +109,9 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
   if (inv.error) return { clusterId, pods: 0, containers: 0, images: 0, deletedPods: 0, imageIds: [], unchanged: false, written: { pods: 0, containers: 0 } };
   const now = inv.collectedAt;
 
-  return withTransaction(
+  const r = await withTransaction(
     db,
-    async (tx) => {
+    async (tx): Promise<PersistResult & { after?: { recount: string[]; seen: string[] } }> => {
       await opts.fence?.(tx);
       // An inventory identical to the last one persisted changes no row: only the images it runs are
       // marked seen (image lists show when an image was last seen).
@@ -137,12 +137,37 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
       // the counts of images that ran here before this list or run here now (a watch's relist is not
       // followed by a scan's recount of every image: an image left alone here would stay counted)
       const ranHere = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Image" WHERE ${clusterId}::uuid = ANY("runningClusters")`;
-      await updateRunningContainers(tx as unknown as Db, [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])]);
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash}, "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
-      return { clusterId, pods: inv.pods.length, containers: written.containers, images: written.images, deletedPods: Number(deleted), imageIds: written.changedImages, unchanged: false, written: written.written };
+      return {
+        clusterId,
+        pods: inv.pods.length,
+        containers: written.containers,
+        images: written.images,
+        deletedPods: Number(deleted),
+        imageIds: written.changedImages,
+        unchanged: false,
+        written: written.written,
+        after: { recount: [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])], seen: written.imageIds },
+      };
     },
     { timeout: 120_000 },
   );
+  const { after, ...result } = r;
+  if (after) await imagesAfterInventory(db, after, now);
+  return result;
+}
+
+/**
+ * The image rows an inventory changes, written after its transaction (short statements of their own,
+ * so that the inventory holds no image's row lock; writeRows): the images it runs marked seen, and the
+ * running-container counts of those that ran or run in the cluster recounted. A process that dies in
+ * between leaves counts the next scan's recount (updateRunningContainers of every image) makes true.
+ */
+async function imagesAfterInventory(db: Db, after: { recount: readonly string[]; seen: readonly string[] }, now: Date): Promise<void> {
+  for (const part of chunks([...after.seen], 5000)) {
+    await db.$executeRaw`UPDATE "Image" SET "lastSeen" = ${now} WHERE id = ANY(${part}::uuid[]) AND "lastSeen" < ${now}`;
+  }
+  await updateRunningContainers(db, after.recount);
 }
 
 /**
@@ -221,7 +246,7 @@ export interface ChangesResult {
 export async function persistInventoryChanges(db: Db, changes: InventoryChanges, opts: WriteOptions = {}): Promise<ChangesResult> {
   const clusterId = await upsertCluster(db, { cluster: changes.cluster, error: null, collectedAt: changes.collectedAt });
   const now = changes.collectedAt;
-  return withTransaction(
+  const r = await withTransaction(
     db,
     async (tx) => {
       await opts.fence?.(tx);
@@ -250,7 +275,6 @@ export async function persistInventoryChanges(db: Db, changes: InventoryChanges,
             WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND n.name = ANY(${labelled}::text[]) AND c."imageId" IS NOT NULL`
         : [];
       const touched = [...new Set([...before.map((r) => r.imageId), ...written.imageIds])];
-      await updateRunningContainers(tx as unknown as Db, touched);
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = NULL, "lastInventoryAt" = ${now} WHERE id = ${clusterId}::uuid`;
       return {
         clusterId,
@@ -258,10 +282,14 @@ export async function persistInventoryChanges(db: Db, changes: InventoryChanges,
         touchedImageIds: touched,
         namespaceImageIds: inNamespaces.map((r) => r.imageId),
         deletedPods: Number(deleted),
+        seen: written.imageIds,
       };
     },
     { timeout: 120_000 },
   );
+  const { seen, ...result } = r;
+  await imagesAfterInventory(db, { recount: result.touchedImageIds, seen }, now);
+  return result;
 }
 
 /**
@@ -351,15 +379,34 @@ async function writeRows(
       if (c.digest && c.image) images.set(imgKey(c.image.registry, c.image.repository, c.digest), { reg: c.image.registry, repo: c.image.repository, dig: c.digest });
     }
   }
+  // images are read under a key-share lock (kept from deletion until commit, as the containers' foreign
+  // key needs, but not from being updated) and only the missing ones inserted: an inventory's
+  // transaction lasts seconds, and a row lock on every image it runs held the checks of those images
+  // (discovery ahead, a watch's) until it committed — as did an upsert's unique check, which waits for
+  // any transaction updating the row it conflicts with. Their lastSeen is marked after (imagesAfterInventory).
   const imgId = new Map<string, string>();
-  for (const part of chunks([...images.values()])) {
+  const readImages = async (list: ReadonlyArray<{ reg: string; repo: string; dig: string }>) => {
     const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
+      SELECT i.id, i.registry, i.repository, i.digest FROM "Image" i
+      JOIN unnest(${list.map((i) => i.reg)}::text[], ${list.map((i) => i.repo)}::text[], ${list.map((i) => i.dig)}::text[]) AS t(r, p, d)
+        ON i.registry = t.r AND i.repository = t.p AND i.digest = t.d
+      FOR KEY SHARE OF i`;
+    for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+  };
+  for (const part of chunks([...images.values()])) {
+    await readImages(part);
+    const missing = part.filter((i) => !imgId.has(imgKey(i.reg, i.repo, i.dig)));
+    if (missing.length === 0) continue;
+    const inserted = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
       INSERT INTO "Image" (id, registry, repository, digest, "firstSeen", "lastSeen")
       SELECT gen_random_uuid(), r, p, d, ${now}, ${now}
-      FROM unnest(${part.map((i) => i.reg)}::text[], ${part.map((i) => i.repo)}::text[], ${part.map((i) => i.dig)}::text[]) AS t(r, p, d)
-      ON CONFLICT (registry, repository, digest) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
+      FROM unnest(${missing.map((i) => i.reg)}::text[], ${missing.map((i) => i.repo)}::text[], ${missing.map((i) => i.dig)}::text[]) AS t(r, p, d)
+      ON CONFLICT (registry, repository, digest) DO NOTHING
       RETURNING id, registry, repository, digest`;
-    for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+    for (const r of inserted) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
+    // inserted meanwhile by another transaction (which this insert waited for)
+    const raced = missing.filter((i) => !imgId.has(imgKey(i.reg, i.repo, i.dig)));
+    if (raced.length) await readImages(raced);
   }
 
   // pods: read the stored ones, write only what is new or changed (a rescan of an unchanged

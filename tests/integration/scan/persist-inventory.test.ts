@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
 import { podContainers } from "@/lib/kube/inventory";
@@ -228,4 +229,40 @@ describe("persist a cluster inventory with set-based upserts", () => {
     expect(image.lastSeen).toEqual(t3);
     await expect(keepInventory(db, "no-such-cluster", t3)).rejects.toThrow(/no stored inventory/);
   });
+
+  it("holds no image's row lock: a check updating an image it runs does not wait for an inventory, which marks it seen after", async () => {
+    const cluster = { name: "locks", source: "kubeconfig" as const, context: "locks", server: "https://127.0.0.1:6443" };
+    const t1 = new Date("2026-11-25T11:00:00Z");
+    await persistInventory(db, { ...inventory([pod("pay", "k-1", [container("app", "acme/locks", dig(95))])], t1), cluster });
+    const image = await db.image.findFirstOrThrow({ where: { repository: "acme/locks", digest: dig(95) } });
+    // a check's transaction holds the image row (as storeEvidenceBatch or an evaluation does)
+    const check = new pg.Client({ connectionString: tdb.url });
+    await check.connect();
+    try {
+      await check.query("BEGIN");
+      await check.query(`UPDATE "Image" SET "revalidatedAt" = now() WHERE id = $1`, [image.id]);
+      // an inventory of a second pod running it (a new container: written in the inventory's transaction)
+      const t2 = new Date("2026-11-25T11:05:00Z");
+      const written = persistInventory(db, { ...inventory([pod("pay", "k-1", [container("app", "acme/locks", dig(95))]), pod("pay", "k-2", [container("app", "acme/locks", dig(95))])], t2), cluster });
+      // the inventory's own rows commit while the check holds the image: it never locked the row
+      const committed = await waitUntil(async () => (await db.container.count({ where: { imageId: image.id, pod: { deletedAt: null } } })) === 2, 10_000);
+      expect(committed).toBe(true);
+      await check.query("COMMIT");
+      const r = await written;
+      expect(r.imageIds).toEqual([image.id]);
+      // then the image is marked seen and recounted
+      expect(await db.image.findUniqueOrThrow({ where: { id: image.id } })).toMatchObject({ lastSeen: t2, runningContainers: 2 });
+    } finally {
+      await check.end();
+    }
+  });
 });
+
+async function waitUntil(ok: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await ok()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
