@@ -197,13 +197,18 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
       const rediscovered = updates.filter((u) => u.rediscovered).map((u) => u.imageId);
       if (rediscovered.length) await tx.image.updateMany({ where: { id: { in: rediscovered } }, data: { discoveredAt: now } });
       // confirmed current against the registry now: discovered (found / none), or its tag listing unchanged
-      const confirmed = updates.filter((u) => u.revalidated || u.rediscovered || (u.discovery && u.discovery.outcome !== "error")).map((u) => u.imageId);
-      if (confirmed.length) await markRevalidated(tx, confirmed, now);
+      const confirmed = new Set(updates.filter((u) => u.revalidated || u.rediscovered || (u.discovery && u.discovery.outcome !== "error")).map((u) => u.imageId));
       const verified = updates.filter((u) => u.verified);
-      if (verified.length) {
+      // the common case of a rescan — confirmed current and verified to the same results — as one
+      // row version per image in one statement (no join: the id list's index lookups)
+      const same = new Set(verified.filter((u) => confirmed.has(u.imageId) && hashes.get(u.imageId) === u.storedHash).map((u) => u.imageId));
+      if (same.size) await tx.$executeRaw`UPDATE "Image" SET "verifiedAt" = ${now}, "revalidatedAt" = ${now} WHERE id = ANY(${[...same]}::uuid[])`;
+      await markRevalidated(tx, [...confirmed].filter((id) => !same.has(id)), now);
+      const rest = verified.filter((u) => !same.has(u.imageId));
+      if (rest.length) {
         await tx.$executeRaw`
           UPDATE "Image" i SET "verifiedAt" = ${now}, "verificationHash" = u.hash
-          FROM unnest(${verified.map((u) => u.imageId)}::uuid[], ${verified.map((u) => hashes.get(u.imageId)!)}::text[]) AS u(id, hash)
+          FROM unnest(${rest.map((u) => u.imageId)}::uuid[], ${rest.map((u) => hashes.get(u.imageId)!)}::text[]) AS u(id, hash)
           WHERE i.id = u.id`;
       }
     },

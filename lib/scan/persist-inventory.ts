@@ -121,12 +121,17 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
       const versions = inv.listVersions ? JSON.stringify(inv.listVersions) : null;
       if (last[0]?.inventoryHash === hash && !opts.compareRows) {
         await tx.$executeRaw`UPDATE "Cluster" SET "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
-        const seen = await tx.$executeRaw`
+        // (to the minute, as keepInventory)
+        await tx.$executeRaw`
           UPDATE "Image" SET "lastSeen" = ${now}
-          WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
-                       WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
+          WHERE "lastSeen" < ${new Date(now.getTime() - LAST_SEEN_PRECISION_MS)} AND id IN (
+            SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+            WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
+        const [seen] = await tx.$queryRaw<{ n: number }[]>`
+          SELECT count(DISTINCT c."imageId")::int AS n FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+          WHERE p."clusterId" = ${clusterId}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL`;
         const containerCount = inv.pods.reduce((n, p) => n + p.containers.length, 0);
-        return { clusterId, pods: inv.pods.length, containers: containerCount, images: Number(seen), deletedPods: 0, imageIds: [], unchanged: true, written: { pods: 0, containers: 0 } };
+        return { clusterId, pods: inv.pods.length, containers: containerCount, images: seen?.n ?? 0, deletedPods: 0, imageIds: [], unchanged: true, written: { pods: 0, containers: 0 } };
       }
       const written = await writeRows(tx, clusterId, now, inv, "cluster");
       await tx.$executeRaw`UPDATE "Namespace" SET "deletedAt" = ${now} WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" < ${now}`;
@@ -203,14 +208,19 @@ export async function keepInventory(db: Db, cluster: string, now: Date): Promise
     const [row] = await tx.$queryRaw<{ id: string }[]>`
       UPDATE "Cluster" SET "lastInventoryAt" = ${now}, "lastError" = NULL, "lastErrorAt" = NULL WHERE name = ${cluster} RETURNING id`;
     if (!row) throw new Error(`no stored inventory of cluster ${cluster}`);
+    // (to the minute: images shared by the clusters of a scan are not rewritten for each of them)
     await tx.$executeRaw`
       UPDATE "Image" SET "lastSeen" = ${now}
-      WHERE id IN (SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
-                   WHERE p."clusterId" = ${row.id}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
+      WHERE "lastSeen" < ${new Date(now.getTime() - LAST_SEEN_PRECISION_MS)} AND id IN (
+        SELECT c."imageId" FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+        WHERE p."clusterId" = ${row.id}::uuid AND p."deletedAt" IS NULL AND c."imageId" IS NOT NULL)`;
     const [n] = await tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Pod" WHERE "clusterId" = ${row.id}::uuid AND "deletedAt" IS NULL`;
     return { clusterId: row.id, pods: n?.n ?? 0 };
   }, { timeout: 60_000 });
 }
+
+/** How stale an image's lastSeen may be left by a cluster proven unchanged (keepInventory). */
+const LAST_SEEN_PRECISION_MS = 60_000;
 
 /** What changed in a cluster since the last write, as a pod watch reports it (lib/watch). */
 export interface InventoryChanges {
