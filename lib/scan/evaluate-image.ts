@@ -211,7 +211,7 @@ async function recordEvaluation(
 async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readonly EvaluateImageInput[]): Promise<EvaluateImageResult[]> {
   const ids = inputs.map((i) => i.imageId);
   // the visibility snapshot the containers below are read under, taken before any of them (a change
-  // committing in between counts as unseen: read again next time, never taken as seen; ADR 0026)
+  // committing in between counts as unseen: read again next time, never taken as seen; ADR 0027)
   const [taken] = await tx.$queryRaw<{ inputs: string }[]>`SELECT pg_current_snapshot()::text AS inputs`;
   // the cheap check first: images whose evaluation inputs are those of their stored verdicts are not
   // read back and rewritten (a rescan with nothing changed); their verdicts are only touched. The

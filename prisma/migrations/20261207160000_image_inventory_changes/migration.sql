@@ -1,7 +1,7 @@
 -- An image's evaluation digest (lib/scan/evaluate-image.ts) covers its live containers: each one's id
 -- and image reference, its pod's name, its namespace's name and labels, its cluster's name, its
 -- workload's kind and name, and the count of their verdicts. Reading them joins four tables for every
--- container; a rescan with nothing changed did that for every image (docs/decisions/0026).
+-- container; a rescan with nothing changed did that for every image (docs/decisions/0027).
 -- Every transaction that changes one of those inputs for an image leaves (image, transaction id)
 -- here, written by the triggers below in the same transaction, so it becomes visible exactly when
 -- the change does. An evaluation records the part of the digest its containers make, with the

@@ -16,7 +16,7 @@ const IMAGE = `ghcr.io/acme/app@${DIGEST}`;
 
 /**
  * An evaluation records the part of the image's digest its live containers make, with the snapshot it
- * read them under (ADR 0026); the next one takes it instead of reading the containers while no change
+ * read them under (ADR 0027); the next one takes it instead of reading the containers while no change
  * of them is unseen by that snapshot. Every kind of change the digest covers must make the next
  * evaluation read again: a container added, moved or re-referenced, a pod deleted or moved to another
  * workload, a namespace relabelled — including a change committed by a transaction still open when
