@@ -1,14 +1,17 @@
 import Link from "next/link";
 import type { CoverageFiguresDto } from "@/lib/dto/drilldown";
-import type { VerdictValueDto } from "@/lib/dto/read";
+import type { ImageVerdictFilterDto } from "@/lib/dto/read";
 import { coveragePct, pct, VERDICT_BADGE } from "@/lib/ui/format";
 
-const TILES: { verdict: VerdictValueDto; label: string; key: keyof CoverageFiguresDto }[] = [
-  { verdict: "verified", label: "Verified", key: "containersVerified" },
-  { verdict: "failed", label: "Failed", key: "containersFailed" },
-  { verdict: "unsigned", label: "Unsigned", key: "containersUnsigned" },
-  { verdict: "error", label: "Error", key: "containersError" },
-  { verdict: "unmatched", label: "No policy", key: "containersUnmatched" },
+/** Every bucket of the scope's containers (ADR 0013): the tiles add up to its containers. */
+const TILES: { verdict: ImageVerdictFilterDto; label: string; key: keyof CoverageFiguresDto; badge: string }[] = [
+  { verdict: "verified", label: "Verified", key: "containersVerified", badge: VERDICT_BADGE.verified },
+  { verdict: "failed", label: "Failed", key: "containersFailed", badge: VERDICT_BADGE.failed },
+  { verdict: "unsigned", label: "Unsigned", key: "containersUnsigned", badge: VERDICT_BADGE.unsigned },
+  { verdict: "error", label: "Error", key: "containersError", badge: VERDICT_BADGE.error },
+  // last known verdict only (Signet cannot look now)
+  { verdict: "stale", label: "Stale", key: "containersStale", badge: "bg-stone-200 text-stone-800 dark:bg-stone-700 dark:text-stone-100" },
+  { verdict: "unmatched", label: "No policy", key: "containersUnmatched", badge: VERDICT_BADGE.unmatched },
 ];
 
 const tile =
@@ -18,9 +21,9 @@ const tile =
  * Coverage and the verdict mix of a scope's running containers as tiles; every tile is a link to the
  * list behind its count (`hrefFor(verdict)`, `hrefFor(undefined)` for all).
  */
-export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { figures: CoverageFiguresDto; hrefFor: (verdict?: VerdictValueDto) => string; testId?: string }) {
+export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { figures: CoverageFiguresDto; hrefFor: (verdict?: ImageVerdictFilterDto) => string; testId?: string }) {
   return (
-    <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-7" data-testid={testId}>
+    <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-8" data-testid={testId}>
       <Link href={hrefFor()} className={tile} data-testid="tile-coverage">
         <div className="text-xs uppercase tracking-wide text-slate-600 dark:text-slate-400">Coverage</div>
         <div className="mt-1 text-xl font-semibold tabular-nums">{coveragePct(figures)}</div>
@@ -32,7 +35,7 @@ export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { f
       {TILES.map((t) => (
         <Link key={t.verdict} href={hrefFor(t.verdict)} className={tile} data-testid={`tile-${t.verdict}`}>
           <div className="text-xs uppercase tracking-wide">
-            <span className={`rounded px-1 ${VERDICT_BADGE[t.verdict]}`}>{t.label}</span>
+            <span className={`rounded px-1 ${t.badge}`}>{t.label}</span>
           </div>
           <div className="mt-1 text-xl font-semibold tabular-nums">{figures[t.key]}</div>
         </Link>

@@ -62,7 +62,7 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
         {detail.namespaces.length === 0 ? (
           <p className="text-sm text-slate-600 dark:text-slate-400">No namespace in the latest snapshot.</p>
         ) : (
-          <SimpleTable head={["Namespace", "Coverage", "Containers", "Failed", "Unsigned", "Error", "No policy"]} caption={`Namespaces of ${cluster}, worst coverage first`}>
+          <SimpleTable head={["Namespace", "Coverage", "Containers", "Failed", "Unsigned", "Error", "Stale", "No policy"]} caption={`Namespaces of ${cluster}, worst coverage first`}>
             {detail.namespaces.map((n) => (
               <tr key={n.namespace} data-testid={`cluster-ns-${n.namespace}`}>
                 <td className={td}>
@@ -80,6 +80,11 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
                 </td>
                 <td className={`${td} tabular-nums`}>
                   <TextLink href={links.bucket("error", { cluster, namespace: n.namespace })}>{n.containersError}</TextLink>
+                </td>
+                <td className={`${td} tabular-nums`}>
+                  <TextLink href={links.bucket("stale", { cluster, namespace: n.namespace })} testId={`cluster-ns-stale-${n.namespace}`}>
+                    {n.containersStale}
+                  </TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
                   <TextLink href={links.bucket("unmatched", { cluster, namespace: n.namespace })}>{n.containersUnmatched}</TextLink>

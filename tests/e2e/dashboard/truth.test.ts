@@ -149,6 +149,18 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     await page.getByTestId("stale-card-link").click();
     await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "stale");
     expect(await text("containers-total")).toBe(String(EXPECTED.containers));
+    // the cluster page: its Stale tile and a namespace's stale count open the containers they count
+    await page.goto(`${s.base}/clusters/admin`);
+    const staleTile = ((await page.getByTestId("tile-stale").textContent()) ?? "").replace(/\D/g, "");
+    expect(staleTile).toBe(String(EXPECTED.containers));
+    await page.getByTestId("tile-stale").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("cluster") === "admin" && u.searchParams.get("bucket") === "stale");
+    expect(await text("containers-total")).toBe(staleTile);
+    await page.goto(`${s.base}/clusters/admin`);
+    const nsStale = await text("cluster-ns-stale-payments");
+    await page.getByTestId("cluster-ns-stale-payments").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("namespace") === "payments");
+    expect(await text("containers-total")).toBe(nsStale);
   });
 
   it("apiserver stopped: a banner names the cluster and the reason", async () => {
