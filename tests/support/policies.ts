@@ -3,6 +3,8 @@
  * through the policy store as the editor saves it.
  */
 import type { Db } from "@/lib/db/client";
+import { publicKeyFingerprint } from "@/lib/policy/compile";
+import type { EvidenceFact } from "@/lib/policy/facts";
 import { parsePolicyDocuments } from "@/lib/policy/schema";
 import { savePolicyDocument } from "@/lib/policy/store";
 
@@ -12,7 +14,7 @@ export interface TestPolicy {
   /** Left out when undefined (the schema's default applies). */
   requireTlog?: boolean;
   /** Left out when undefined (the policy applies everywhere). */
-  scope?: { images?: string[]; namespaces?: string[]; clusters?: string[] };
+  scope?: { images?: string[]; namespaces?: string[]; clusters?: string[]; namespaceSelector?: { matchLabels: Record<string, string> } };
   authorities: unknown[];
 }
 
@@ -37,4 +39,9 @@ export async function savePolicy(db: Db, p: TestPolicy) {
 /** An enforce-mode policy (unless `mode`) trusting one inline key, no transparency log required, over `scope` (everywhere when undefined). */
 export function saveKeyPolicy(db: Db, publicKeyPem: string, scope: TestPolicy["scope"], opts: { name?: string; mode?: TestPolicy["mode"]; authority?: string } = {}) {
   return savePolicy(db, { name: opts.name, mode: opts.mode, requireTlog: false, scope, authorities: [inlineKey(publicKeyPem, opts.authority)] });
+}
+
+/** A valid signature by the key `publicKeyPem`, as verification turns it into a policy fact (no transparency log). */
+export function keySignatureFact(publicKeyPem: string, id = "s"): EvidenceFact {
+  return { id, kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(publicKeyPem)] }, tlog: null };
 }

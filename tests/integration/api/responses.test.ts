@@ -2,8 +2,6 @@ import { generateKeyPairSync } from "node:crypto";
 import type { NextRequest } from "next/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "@/lib/db/client";
-import { publicKeyFingerprint } from "@/lib/policy/compile";
-import type { EvidenceFact } from "@/lib/policy/facts";
 import { loadActivePolicies } from "@/lib/policy/store";
 import { createScan } from "@/lib/scan/pipeline";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
@@ -12,7 +10,7 @@ import { API_ROUTES } from "@/lib/api/route-table";
 import { apiRequest, sessionCookieFor, useAuthEnv } from "@/tests/support/auth";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
-import { saveKeyPolicy } from "@/tests/support/policies";
+import { keySignatureFact, saveKeyPolicy } from "@/tests/support/policies";
 import { expectDocumentedResponse } from "@/tests/support/openapi";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
@@ -43,7 +41,7 @@ describe("API responses match the OpenAPI document", () => {
     await saveKeyPolicy(db, PEM, undefined, { name: "all", authority: "k" });
     const policies = await loadActivePolicies(db);
     ids.policy = policies[0]!.id;
-    const signed: EvidenceFact[] = [{ id: "s", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null }];
+    const signed = [keySignatureFact(PEM)];
     let i = 0;
     for (const [, imageId] of seeded.images) {
       i++;

@@ -10,6 +10,7 @@ import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
+import { keySignatureFact } from "@/tests/support/policies";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -20,16 +21,7 @@ describe("evaluate an image and store verdicts + events", () => {
   let db: Db;
   let imageId: string;
   let containers: Record<string, string>;
-  const facts: EvidenceFact[] = [
-    {
-      id: "m1/l1",
-      kind: "signature",
-      status: "valid",
-      reasons: [],
-      signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] },
-      tlog: null,
-    },
-  ];
+  const facts: EvidenceFact[] = [keySignatureFact(PEM, "m1/l1")];
   const policyYaml = (mode: string) => `apiVersion: signet.dev/v1
 kind: Policy
 metadata: { name: prod }

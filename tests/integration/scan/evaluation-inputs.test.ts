@@ -2,13 +2,11 @@ import { generateKeyPairSync } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db/client";
-import { publicKeyFingerprint } from "@/lib/policy/compile";
-import type { EvidenceFact } from "@/lib/policy/facts";
-import { parsePolicyDocuments } from "@/lib/policy/schema";
-import { loadActivePolicies, savePolicyDocument } from "@/lib/policy/store";
+import { loadActivePolicies } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
+import { keySignatureFact, savePolicy } from "@/tests/support/policies";
 
 const PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 const DIGEST = `sha256:${"cd".repeat(32)}`;
@@ -29,9 +27,7 @@ describe("the containers' part of an evaluation, recorded", () => {
   let imageId: string;
   let clusterId: string;
   let containers: Record<string, string>;
-  const facts: EvidenceFact[] = [
-    { id: "m1/l1", kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [publicKeyFingerprint(PEM)] }, tlog: null },
-  ];
+  const facts = [keySignatureFact(PEM, "m1/l1")];
 
   beforeAll(async () => {
     tdb = await createTestDatabase();
@@ -47,18 +43,12 @@ describe("the containers' part of an evaluation, recorded", () => {
     clusterId = seeded.clusterId;
     containers = seeded.containers;
     await db.authority.create({ data: { name: "release-key", kind: "key", publicKeyPem: PEM } });
-    await savePolicyDocument(
-      db,
-      parsePolicyDocuments(`apiVersion: signet.dev/v1
-kind: Policy
-metadata: { name: prod }
-spec:
-  mode: enforce
-  requireTlog: false
-  scope: { namespaceSelector: { matchLabels: { env: prod } }, images: ["ghcr.io/acme/**"] }
-  authorities: [ { name: release, key: { ref: release-key } } ]`)[0]!,
-      { actor: "test" },
-    );
+    await savePolicy(db, {
+      name: "prod",
+      requireTlog: false,
+      scope: { namespaceSelector: { matchLabels: { env: "prod" } }, images: ["ghcr.io/acme/**"] },
+      authorities: [{ name: "release", key: { ref: "release-key" } }],
+    });
   });
   afterAll(async () => {
     await db?.$disconnect();
