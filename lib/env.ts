@@ -88,8 +88,11 @@ const envSchema = z.object({
    * evidence is reused while the registry's tag listing still shows the same cosign tags. 0: always.
    */
   SIGNET_EVIDENCE_MAX_AGE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
-  /** Images per image-check job (they share registry round trips and database statements). */
-  SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).default(100),
+  /**
+   * Images per image-check job of a scan (they share registry round trips and database statements).
+   * Unset: sized to the scan, 100 to 500 (lib/scan/pipeline.ts scanBatchSize).
+   */
+  SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).optional(),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),
   /**
    * The worker follows each cluster's pods and namespaces with watches and writes their changes within

@@ -6,6 +6,7 @@ import { getCheckpointVerifiers } from "@/lib/audit/keys";
 import { anchorAuditChain } from "@/lib/audit/store";
 import { allJobs } from "@/lib/jobs/definitions";
 import { startWorker } from "@/lib/jobs/worker";
+import { IMAGE_BATCH_SIZE } from "@/lib/scan/pipeline";
 import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
 import { enableProcessMetrics, metricsRegistry } from "@/lib/metrics/process";
 import { serveMetrics } from "@/lib/metrics/server";
@@ -24,7 +25,7 @@ async function main() {
     concurrency: env.SIGNET_WORKER_CONCURRENCY,
     auditWitness: { dataDir: env.SIGNET_DATA_DIR, keys: getCheckpointVerifiers(env) },
     ...(env.SIGNET_WATCH
-      ? { watch: { flushMs: env.SIGNET_WATCH_FLUSH_MS, revalidateSeconds: env.SIGNET_REVALIDATE_SECONDS, batchSize: env.SIGNET_SCAN_BATCH_SIZE, leaseSeconds: env.SIGNET_WATCH_LEASE_SECONDS, reconcileMinutes: env.SIGNET_WATCH_RECONCILE_MINUTES } }
+      ? { watch: { flushMs: env.SIGNET_WATCH_FLUSH_MS, revalidateSeconds: env.SIGNET_REVALIDATE_SECONDS, batchSize: env.SIGNET_SCAN_BATCH_SIZE ?? IMAGE_BATCH_SIZE, leaseSeconds: env.SIGNET_WATCH_LEASE_SECONDS, reconcileMinutes: env.SIGNET_WATCH_RECONCILE_MINUTES } }
       : {}),
   });
   // the first start after an upgrade or a secret-key rotation checkpoints the head (never over damage)
