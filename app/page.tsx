@@ -86,7 +86,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               )
             }
             testId="stat-coverage-containers"
-            href={links.images()}
+            // the containers verified now (the stale ones counted by their last known verdict are in the Stale tile's list)
+            href={links.bucket("verified")}
           />
           <Stat
             label="Distinct images verified"
@@ -144,7 +145,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         <div className="grid grid-cols-2 gap-4 lg:grid-cols-5">
           <Stat label="Clusters" value={counts.clusters} testId="stat-clusters" href="/clusters" />
           <Stat label="Namespaces" value={counts.namespaces} testId="stat-namespaces" href="/clusters" />
-          <Stat label="Running containers" value={counts.runningContainers} testId="stat-containers" href={links.images()} />
+          <Stat label="Running containers" value={counts.runningContainers} testId="stat-containers" href={links.allContainers()} />
           <Stat label="Distinct images" value={counts.distinctImages} testId="stat-images" href={links.images()} />
           <Stat label="Policies" value={counts.policies} testId="stat-policies" href="/policies" />
         </div>

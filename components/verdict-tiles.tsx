@@ -1,10 +1,9 @@
 import Link from "next/link";
-import type { CoverageFiguresDto } from "@/lib/dto/drilldown";
-import type { ImageVerdictFilterDto } from "@/lib/dto/read";
+import type { CoverageFiguresDto, ListedBucket } from "@/lib/dto/drilldown";
 import { coveragePct, pct, VERDICT_BADGE } from "@/lib/ui/format";
 
 /** Every bucket of the scope's containers (ADR 0013): the tiles add up to its containers. */
-const TILES: { verdict: ImageVerdictFilterDto; label: string; key: keyof CoverageFiguresDto; badge: string }[] = [
+const TILES: { verdict: ListedBucket; label: string; key: keyof CoverageFiguresDto; badge: string }[] = [
   { verdict: "verified", label: "Verified", key: "containersVerified", badge: VERDICT_BADGE.verified },
   { verdict: "failed", label: "Failed", key: "containersFailed", badge: VERDICT_BADGE.failed },
   { verdict: "unsigned", label: "Unsigned", key: "containersUnsigned", badge: VERDICT_BADGE.unsigned },
@@ -19,9 +18,9 @@ const tile =
 
 /**
  * Coverage and the verdict mix of a scope's running containers as tiles; every tile is a link to the
- * list behind its count (`hrefFor(verdict)`, `hrefFor(undefined)` for all).
+ * list behind its count (`hrefFor(bucket)`, `hrefFor(undefined)` for all its containers).
  */
-export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { figures: CoverageFiguresDto; hrefFor: (verdict?: ImageVerdictFilterDto) => string; testId?: string }) {
+export function VerdictTiles({ figures, hrefFor, testId = "verdict-tiles" }: { figures: CoverageFiguresDto; hrefFor: (bucket?: ListedBucket) => string; testId?: string }) {
   return (
     <div className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-8" data-testid={testId}>
       <Link href={hrefFor()} className={tile} data-testid="tile-coverage">

@@ -42,7 +42,7 @@ export default async function ClustersPage() {
                     <td className={`${td} break-all text-xs`}>{c.server ?? "—"}</td>
                     <td className={`${td} whitespace-nowrap text-xs`}><Time iso={c.lastInventoryAt?.toISOString()} /></td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: c.name })}>{cov?.containersTotal ?? 0}</TextLink>
+                      <TextLink href={links.allContainers({ cluster: c.name })}>{cov?.containersTotal ?? 0}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>{cov ? coveragePct(cov) : "—"}</td>
                     <td className={`${td} text-xs`}>{!c.enabled ? "disabled" : c.lastError ? <span className="text-red-700 dark:text-red-400">{c.lastError}</span> : "ok"}</td>
@@ -64,7 +64,7 @@ export default async function ClustersPage() {
                       </TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
-                      <TextLink href={links.images({ cluster: n.cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
+                      <TextLink href={links.allContainers({ cluster: n.cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
                     </td>
                     <td className={`${td} tabular-nums`}>
                       <TextLink href={links.bucket("verified", { cluster: n.cluster, namespace: n.namespace })}>{n.containersVerified}</TextLink>

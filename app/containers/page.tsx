@@ -5,19 +5,29 @@ import { EmptyState, PageHeader, SimpleTable, TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { listContainersInBuckets } from "@/lib/data/drilldown";
 import { getDb } from "@/lib/db/client";
-import { containerListQuery, type ListedBucket } from "@/lib/dto/drilldown";
+import { BUCKETS } from "@/lib/coverage/compute";
+import { containerListQuery, EVALUATED_VERDICTS, type ListedBucket } from "@/lib/dto/drilldown";
 import { links } from "@/lib/ui/links";
 import { firstValues } from "@/lib/ui/search-params";
+import { ContainerFilters } from "./page-client";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Containers" };
 
-const BUCKET_LABEL: Record<ListedBucket, string> = { failed: "failed", unsigned: "unsigned", error: "unknown (error, nothing known before)", stale: "stale (last known verdict only)" };
+const BUCKET_LABEL: Record<ListedBucket, string> = {
+  verified: "verified",
+  failed: "failed",
+  unsigned: "unsigned",
+  error: "unknown (error, nothing known before)",
+  stale: "stale (last known verdict only)",
+  unmatched: "no policy applies",
+};
 
 /**
- * The running containers behind a bucket count of the overview and the drill-down (`?bucket=stale,error`,
- * with `cluster` / `namespace`): exactly the containers the count is computed from (lib/coverage
- * containerState), so the figure and the rows agree.
+ * The running containers behind a count of the overview, the drill-down and the policies, with
+ * `cluster` / `namespace`: by coverage bucket (`?bucket=stale,error`; exactly the containers the count
+ * is computed from, lib/coverage containerState), or by verdict under a policy (`?policy=<id>&verdict=verified`),
+ * so the figure and the rows agree.
  */
 export default async function ContainersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requireUser();
@@ -38,11 +48,25 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
   const list = await listContainersInBuckets(getDb(), q);
   const scope = q.namespace && q.cluster ? `${q.cluster}/${q.namespace}` : q.cluster ? `cluster ${q.cluster}` : "every cluster";
   const pages = Math.max(1, Math.ceil(list.total / q.pageSize));
-  const pageHref = (page: number) => links.containers({ cluster: q.cluster, namespace: q.namespace, bucket: q.bucket, page });
+  const scopeFilter = { cluster: q.cluster, namespace: q.namespace };
+  const verdicts = q.verdict ?? EVALUATED_VERDICTS;
+  const pageHref = (page: number) =>
+    q.policy ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page }) : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], page });
+  const what = q.policy
+    ? `verdict under policy ${list.policy?.name ?? "(no longer exists)"}: ${verdicts.join(" or ")}`
+    : q.bucket && BUCKETS.every((b) => q.bucket!.includes(b))
+      ? "every bucket"
+      : (q.bucket ?? []).map((b) => BUCKET_LABEL[b]).join(" or ");
   return (
     <AppShell current="/clusters">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
         <TextLink href="/">Overview</TextLink>
+        {list.policy && (
+          <>
+            {" "}
+            / <TextLink href={links.policy(list.policy.id)}>policy {list.policy.name}</TextLink>
+          </>
+        )}
         {q.cluster && (
           <>
             {" "}
@@ -60,17 +84,20 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
         title="Containers"
         description={
           <>
-            <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {q.bucket.map((b) => BUCKET_LABEL[b]).join(" or ")}.
+            <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {what}.
           </>
         }
       />
-      <div className="mt-6">
+      <div className="mt-4">
+        <ContainerFilters scope={scopeFilter} bucket={q.bucket} policy={q.policy ? { id: q.policy, verdict: verdicts } : undefined} />
+      </div>
+      <div className="mt-4">
         {list.rows.length === 0 ? (
-          <EmptyState title="No containers">No running container is in {q.bucket.length > 1 ? "these buckets" : "this bucket"} now.</EmptyState>
+          <EmptyState title="No containers">No running container is in {what} now.</EmptyState>
         ) : (
           <>
             <div data-testid="containers-table">
-              <SimpleTable head={["Where", "Container", "Image", "Verdict per policy"]} caption={`Running containers: ${q.bucket.join(", ")}`}>
+              <SimpleTable head={["Where", "Container", "Image", "Verdict per policy"]} caption={`Running containers: ${what}`}>
                 <ContainerRows
                   containers={list.rows}
                   lead={(_, i) => {
@@ -81,7 +108,7 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
                           {r.cluster}/{r.namespace}
                         </TextLink>
                         /<TextLink href={links.workload(r.cluster, r.namespace, r.workload)}>{r.workload}</TextLink>
-                        <div className="text-slate-600 dark:text-slate-400">{r.bucket}</div>
+                        {r.bucket && <div className="text-slate-600 dark:text-slate-400">{r.bucket}</div>}
                       </span>
                     );
                   }}

@@ -60,15 +60,15 @@ export default async function PoliciesPage() {
                   </td>
                   <td className={`${td} tabular-nums`}>v{p.version}</td>
                   <td className={`${td} tabular-nums`} data-testid={`policy-verified-${p.name}`}>
-                    {/* the images behind the count: those this policy verifies */}
-                    <TextLink href={links.images({ policy: p.name, verdict: "verified" })} testId={`policy-verified-link-${p.name}`}>
+                    {/* the containers behind the count: those this policy verifies */}
+                    <TextLink href={links.policyContainers(p.id, { verdict: ["verified"] })} testId={`policy-verified-link-${p.name}`}>
                       {ok}
                     </TextLink>{" "}
                     ({pct(ok, total)})
                   </td>
                   <td className={`${td} tabular-nums`}>
-                    {/* the containers behind the count: the policy page's not-verified list */}
-                    <TextLink href={`${links.policy(p.id)}#not-verified`} testId={`policy-not-verified-${p.name}`}>
+                    {/* the containers behind the count: those this policy evaluated and does not verify */}
+                    <TextLink href={links.policyContainers(p.id, { verdict: ["failed", "unsigned", "error"] })} testId={`policy-not-verified-${p.name}`}>
                       {total - ok}
                     </TextLink>
                   </td>

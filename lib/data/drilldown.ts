@@ -1,12 +1,14 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { containerState, coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
+import { BUCKETS, containerState, coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
+import { cursorPages, withSnapshot } from "@/lib/db/cursor";
 import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
 import { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
   containerDetailDto,
   containerListDto,
+  EVALUATED_VERDICTS,
   namespaceWorkloadsDto,
   workloadDetailDto,
   type ClusterDetailDto,
@@ -309,35 +311,82 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
   });
 }
 
+/** Rows of the candidates read per round trip by a list by bucket. */
+const LIST_CHUNK = 1000;
+
 /**
- * The running containers in the given coverage buckets (a cluster's, a namespace's or the fleet's):
- * the list behind the overview's and the drill-down's bucket counts, the same set those counts are
- * computed from — each row put in its bucket by `containerState` (lib/coverage/compute, ADR 0013) over
- * the rows a coverage snapshot reads (lib/data/report containerVerdictsQuery), narrowed in SQL to those
- * that may be in the buckets. Ordered by cluster, namespace and container; then a page of them is read
- * with its pod, workload, image and verdicts.
+ * The running containers behind a count of the overview, the drill-down or the policies, a page of
+ * them with their pod, workload, image and verdicts, in the order of their ids:
+ * - by coverage bucket: the same set the bucket counts are computed from — each row put in its bucket
+ *   by `containerState` (lib/coverage/compute, ADR 0013) over the rows a coverage snapshot reads
+ *   (lib/data/report containerVerdictsQuery), narrowed in SQL to those that may be in the buckets and
+ *   read through a cursor in chunks (one snapshot of the database; this process holds a chunk and a
+ *   page, whatever the number of containers — the verified of a whole fleet included);
+ * - by verdict under a policy: the running containers whose verdict under that policy has one of
+ *   these values, as the policies' counts count them (lib/data/policies verdictCounts), counted and
+ *   paged in SQL.
  */
 export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
-  const rows = await db.$queryRaw<ContainerVerdictsRow[]>(containerVerdictsQuery({ cluster: q.cluster, namespace: q.namespace, mayBeIn: q.bucket }));
-  const wanted = new Set<string>(q.bucket);
-  const inBuckets = rows
-    .map((r) => ({ r, bucket: containerState(toContainerVerdicts(r)).bucket }))
-    .filter((x): x is { r: ContainerVerdictsRow; bucket: ListedBucket } => wanted.has(x.bucket))
-    .sort((a, b) => a.r.cluster.localeCompare(b.r.cluster) || a.r.namespace.localeCompare(b.r.namespace) || a.r.id.localeCompare(b.r.id));
-  const page = inBuckets.slice((q.page - 1) * q.pageSize, q.page * q.pageSize);
+  const from = (q.page - 1) * q.pageSize;
+  let total = 0;
+  let page: { id: string; cluster: string; namespace: string; bucket: ListedBucket | null }[] = [];
+  let policy: { id: string; name: string } | null = null;
+  if (q.policy) {
+    policy = await db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } });
+    const verdicts = q.verdict ?? EVALUATED_VERDICTS;
+    const where = Prisma.sql`
+      FROM "Verdict" v
+      JOIN "Container" c ON c.id = v."containerId"
+      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+      JOIN "Namespace" n ON n.id = p."namespaceId"
+      JOIN "Cluster" cl ON cl.id = p."clusterId"
+      WHERE v."policyId" = ${q.policy}::uuid AND v.value::text = ANY(${verdicts}::text[])
+        ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
+        ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}`;
+    const [counted, rows] = await Promise.all([
+      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n ${where}`,
+      db.$queryRaw<{ id: string; cluster: string; namespace: string }[]>`SELECT c.id::text, cl.name AS cluster, n.name AS namespace ${where} ORDER BY c.id LIMIT ${q.pageSize} OFFSET ${from}`,
+    ]);
+    total = counted[0]?.n ?? 0;
+    page = rows.map((r) => ({ ...r, bucket: null }));
+  } else {
+    const wanted = new Set<string>(q.bucket);
+    // every bucket: no narrowing to read
+    const mayBeIn = BUCKETS.every((b) => wanted.has(b)) ? undefined : q.bucket;
+    await withSnapshot(
+      db,
+      async (tx) => {
+        // from the start: the transaction may run again (withTransaction)
+        total = 0;
+        page = [];
+        for await (const chunk of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery({ cluster: q.cluster, namespace: q.namespace, mayBeIn, orderById: true }), LIST_CHUNK))
+          for (const r of chunk) {
+            const bucket = containerState(toContainerVerdicts(r)).bucket;
+            if (!wanted.has(bucket)) continue;
+            if (total >= from && page.length < q.pageSize) page.push({ id: r.id, cluster: r.cluster, namespace: r.namespace, bucket });
+            total++;
+          }
+      },
+      LIST_TIMEOUT_MS,
+    );
+  }
   const details = await db.container.findMany({
-    where: { id: { in: page.map((x) => x.r.id) } },
+    where: { id: { in: page.map((x) => x.id) } },
     include: { ...containerInclude, pod: { select: { name: true, workload: { select: { kind: true, name: true } } } } },
   });
   const byId = new Map(details.map((c) => [c.id, c]));
   return containerListDto.parse({
-    total: inBuckets.length,
+    total,
     page: q.page,
     pageSize: q.pageSize,
-    rows: page.flatMap(({ r, bucket }) => {
+    policy,
+    rows: page.flatMap((r) => {
       const c = byId.get(r.id);
       // a container removed between the two reads is left out of the page
-      return c ? [{ ...containerRow(c, c.pod.name, true), cluster: r.cluster, namespace: r.namespace, workload: workloadName(c.pod), bucket }] : [];
+      return c ? [{ ...containerRow(c, c.pod.name, true), cluster: r.cluster, namespace: r.namespace, workload: workloadName(c.pod), bucket: r.bucket }] : [];
     }),
   });
 }
+
+/** Longest a list by bucket may read (its snapshot transaction). */
+const LIST_TIMEOUT_MS = 60_000;

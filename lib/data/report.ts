@@ -36,18 +36,32 @@ export interface ContainerVerdictsScope {
    * row is in is still `containerState`'s to say.
    */
   mayBeIn?: readonly ListedBucket[];
+  /** In the order of the containers' ids (the primary key): for reading the rows in pages of a stable order. */
+  orderById?: boolean;
 }
 
 /**
  * What a container of each bucket necessarily has (lib/coverage/compute containerState): failed and
  * unsigned, a verdict of that value; error (unknown) and stale, an `error` verdict, no digest, or a
- * cluster that could not be listed.
+ * cluster that could not be listed; verified, a verified verdict in a cluster listed; unmatched, no
+ * verdict other than unmatched. Only a narrowing: which bucket a row is in is containerState's to say.
  */
 function mayBeInBuckets(buckets: readonly ListedBucket[]): Prisma.Sql {
   const has = (value: string) => Prisma.sql`EXISTS (SELECT 1 FROM "Verdict" x WHERE x."containerId" = c.id AND x.value = ${value}::"VerdictValue")`;
-  const conds = [...new Set(buckets.map((b) => (b === "stale" ? "error" : b)))].map((b) =>
-    b === "error" ? Prisma.sql`(c.digest IS NULL OR cl."lastError" IS NOT NULL OR ${has("error")})` : has(b),
-  );
+  const condition = (b: ListedBucket): Prisma.Sql => {
+    switch (b) {
+      case "error":
+      case "stale":
+        return Prisma.sql`(c.digest IS NULL OR cl."lastError" IS NOT NULL OR ${has("error")})`;
+      case "verified":
+        return Prisma.sql`(cl."lastError" IS NULL AND ${has("verified")})`;
+      case "unmatched":
+        return Prisma.sql`NOT EXISTS (SELECT 1 FROM "Verdict" x WHERE x."containerId" = c.id AND x.value <> 'unmatched'::"VerdictValue")`;
+      default:
+        return has(b);
+    }
+  };
+  const conds = [...new Set(buckets.map((b) => (b === "stale" ? "error" : b)))].map(condition);
   return conds.length === 0 ? Prisma.sql`FALSE` : Prisma.sql`(${Prisma.join(conds, " OR ")})`;
 }
 
@@ -90,7 +104,8 @@ export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.S
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
       ${q.mayBeIn ? Prisma.sql`AND ${mayBeInBuckets(q.mayBeIn)}` : Prisma.empty}
-    GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest`;
+    GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest
+    ${q.orderById ? Prisma.sql`ORDER BY c.id` : Prisma.empty}`;
 }
 
 export function toContainerVerdicts(r: ContainerVerdictsRow): ContainerVerdicts {

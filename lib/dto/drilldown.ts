@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BUCKETS } from "@/lib/coverage/compute";
 import { coverageFigures, scanDto, verdictValue } from "@/lib/dto/read";
 
 /**
@@ -42,33 +43,50 @@ export const containerRowDto = z.object({
 export type ContainerRowDto = z.infer<typeof containerRowDto>;
 
 /**
- * The coverage buckets (lib/coverage/compute containerState) a container list is asked for: those whose
- * containers a narrow condition finds (lib/data/report mayBeInBuckets). "stale,error" is the overview's
- * Stale / unknown tile, "error" its unknown count.
+ * The coverage buckets (lib/coverage/compute containerState) a container list is asked for: every
+ * bucket of the overview's and the drill-down's counts ("stale,error" is the overview's Stale / unknown
+ * tile, all six its running containers).
  */
-export const listedBucket = z.enum(["failed", "unsigned", "error", "stale"]);
+export const listedBucket = z.enum(BUCKETS);
 export type ListedBucket = z.infer<typeof listedBucket>;
 
-/** The containers behind a bucket count: `bucket` comma-separated, in a cluster or namespace. */
-export const containerListQuery = z.object({
-  cluster: z.string().max(253).optional(),
-  namespace: z.string().max(253).optional(),
-  bucket: z
-    .string()
-    .max(100)
-    .transform((s) => [...new Set(s.split(",").filter(Boolean))])
-    .pipe(z.array(listedBucket).min(1)),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
-});
+/** A comma-separated list in a query parameter, each value once. */
+const commaList = z
+  .string()
+  .max(100)
+  .transform((s) => [...new Set(s.split(",").filter(Boolean))]);
+
+/**
+ * The containers behind a count, in a cluster or namespace: by coverage bucket (`bucket`
+ * comma-separated), or by their verdict under one policy (`policy` its id, `verdict` comma-separated;
+ * default every verdict but unmatched: the containers the policy evaluated) — one or the other.
+ */
+export const containerListQuery = z
+  .object({
+    cluster: z.string().max(253).optional(),
+    namespace: z.string().max(253).optional(),
+    bucket: commaList.pipe(z.array(listedBucket).min(1)).optional(),
+    policy: z.string().uuid().optional(),
+    verdict: commaList.pipe(z.array(verdictValue).min(1)).optional(),
+    page: z.coerce.number().int().min(1).max(100_000).default(1),
+    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .refine((q) => (q.bucket === undefined) !== (q.policy === undefined), { message: "a bucket or a policy, one of them" })
+  .refine((q) => q.verdict === undefined || q.policy !== undefined, { message: "a verdict is one under a policy" });
 export type ContainerListQuery = z.infer<typeof containerListQuery>;
 
+/** The verdicts a policy's list shows by default: those of the containers it evaluated. */
+export const EVALUATED_VERDICTS = verdictValue.options.filter((v) => v !== "unmatched");
+
 export const containerListDto = z.object({
-  /** Every container in the buckets now: the count on the tile that links here, when nothing changed since its snapshot. */
+  /** Every container in the buckets (or with the policy's verdicts) now: the count that links here, when nothing changed since it was taken. */
   total: z.number().int(),
   page: z.number().int(),
   pageSize: z.number().int(),
-  rows: z.array(containerRowDto.extend({ cluster: z.string(), namespace: z.string(), workload: z.string(), bucket: listedBucket })),
+  /** The policy of a list by policy verdict (null: by bucket, or the policy is gone). */
+  policy: z.object({ id: z.string(), name: z.string() }).nullable(),
+  /** Each row's coverage bucket (null in a list by policy verdict: the row shows its verdicts per policy). */
+  rows: z.array(containerRowDto.extend({ cluster: z.string(), namespace: z.string(), workload: z.string(), bucket: listedBucket.nullable() })),
 });
 export type ContainerListDto = z.infer<typeof containerListDto>;
 

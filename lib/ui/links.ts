@@ -1,5 +1,6 @@
-import { listedBucket, type ListedBucket } from "@/lib/dto/drilldown";
-import type { ImageVerdictFilterDto } from "@/lib/dto/read";
+import { BUCKETS } from "@/lib/coverage/compute";
+import type { ListedBucket } from "@/lib/dto/drilldown";
+import type { ImageVerdictFilterDto, VerdictValueDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
 /**
@@ -28,14 +29,16 @@ export const links = {
    */
   containers: (f: { cluster?: string; namespace?: string; bucket: readonly ListedBucket[]; page?: number }) =>
     `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, bucket: f.bucket.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
+  /** Every running container (in a cluster or namespace): the list behind a total, every bucket. */
+  allContainers: (f: { cluster?: string; namespace?: string } = {}) => links.containers({ ...f, bucket: BUCKETS }),
   /**
-   * The list behind a count of containers with a verdict (a coverage bucket): those very containers for
-   * failed, unsigned, error and stale; the images with that verdict otherwise (verified, unmatched).
+   * The running containers whose verdict under a policy (its id) is one of `verdict` (default: every
+   * verdict but unmatched, the containers it evaluated): the list behind a policy's counts.
    */
-  bucket: (verdict: ImageVerdictFilterDto, f: { cluster?: string; namespace?: string } = {}): string => {
-    const listed = listedBucket.safeParse(verdict);
-    return listed.success ? links.containers({ ...f, bucket: [listed.data] }) : links.images({ ...f, verdict });
-  },
+  policyContainers: (policyId: string, f: { cluster?: string; namespace?: string; verdict?: readonly VerdictValueDto[]; page?: number } = {}) =>
+    `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: policyId, verdict: f.verdict?.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
+  /** The list behind a count of containers in a coverage bucket: those very containers. */
+  bucket: (bucket: ListedBucket, f: { cluster?: string; namespace?: string } = {}): string => links.containers({ ...f, bucket: [bucket] }),
   /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */
   images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,

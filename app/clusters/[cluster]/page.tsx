@@ -48,7 +48,7 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
       )}
       <div className="mt-6">
         {detail.latest ? (
-          <VerdictTiles figures={detail.latest} hrefFor={(verdict) => (verdict ? links.bucket(verdict, { cluster }) : links.images({ cluster }))} />
+          <VerdictTiles figures={detail.latest} hrefFor={(bucket) => (bucket ? links.bucket(bucket, { cluster }) : links.allContainers({ cluster }))} />
         ) : (
           <p className="text-sm text-slate-600 dark:text-slate-400">No coverage snapshot of this cluster yet: run a scan.</p>
         )}
@@ -70,7 +70,7 @@ export default async function ClusterPage({ params, searchParams }: { params: Pr
                 </td>
                 <td className={`${td} tabular-nums`}>{coveragePct(n)}</td>
                 <td className={`${td} tabular-nums`}>
-                  <TextLink href={links.images({ cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
+                  <TextLink href={links.allContainers({ cluster, namespace: n.namespace })}>{n.containersTotal}</TextLink>
                 </td>
                 <td className={`${td} tabular-nums`}>
                   <TextLink href={links.bucket("failed", { cluster, namespace: n.namespace })}>{n.containersFailed}</TextLink>

@@ -60,11 +60,11 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           </SimpleTable>
           <p className="mt-2 text-xs text-slate-600 dark:text-slate-400" data-testid="policy-now">
             Now:{" "}
-            <TextLink href={links.images({ policy: p.name, verdict: "verified" })} testId="policy-now-verified">
+            <TextLink href={links.policyContainers(p.id, { verdict: ["verified"] })} testId="policy-now-verified">
               {p.verdicts.verified ?? 0} verified
             </TextLink>{" "}
             of{" "}
-            <TextLink href={links.images({ policy: p.name })} testId="policy-now-evaluated">
+            <TextLink href={links.policyContainers(p.id)} testId="policy-now-evaluated">
               {evaluated} evaluated containers
             </TextLink>{" "}
             ({pct(p.verdicts.verified ?? 0, evaluated)}) ·{" "}

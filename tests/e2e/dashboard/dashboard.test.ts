@@ -159,6 +159,17 @@ describe("dashboard pages on a real scan", () => {
     const counted = page.getByTestId("containers-table").locator("tbody tr");
     expect(await counted.count()).toBe(EXPECTED.failed + EXPECTED.unsigned);
     expect((await counted.allTextContents()).map((t) => /apps\/(foreign|unsigned)/.exec(t)?.[1]).sort()).toEqual(["foreign", "unsigned"]);
+    // "Running containers" and the verified count open the containers they count (every bucket; verified)
+    await page.goto(`${s.base}/`);
+    await page.getByTestId("stat-containers-link").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket")?.split(",").length === 6);
+    await page.getByTestId("containers-table").waitFor();
+    expect([await text("containers-total"), await counted.count()]).toEqual([String(EXPECTED.containers), EXPECTED.containers]);
+    await page.goto(`${s.base}/`);
+    await page.getByTestId("mix-verified").getByRole("link").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "verified");
+    await page.getByTestId("containers-table").waitFor();
+    expect([await text("containers-total"), await counted.count()]).toEqual([String(EXPECTED.verified), EXPECTED.verified]);
     const failing = page.getByTestId("images-table").locator("tbody tr");
     // a newest failure's policy opens the images that policy does not verify
     await page.goto(`${s.base}/`);
@@ -298,9 +309,14 @@ describe("dashboard pages on a real scan", () => {
     expect(await text("policy-verified-release")).toBe("3 (75.0%)");
     expect(await text("policy-verified-tools-audit")).toBe("1 (50.0%)");
     await shot("policies");
-    // the "Verified" count opens the images behind it: those the policy verifies (its verdict, not the image's overall one)
+    // the "Verified" count opens the containers behind it: those the policy verifies (its verdict, not the image's overall one)
     await page.getByTestId("policy-verified-link-release").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "release" && u.searchParams.get("verdict") === "verified");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.has("policy") && u.searchParams.get("verdict") === "verified");
+    await page.getByTestId("containers-table").waitFor();
+    const containers = page.getByTestId("containers-table").locator("tbody tr");
+    expect([await text("containers-total"), await containers.count()]).toEqual(["3", 3]);
+    // the images the policy verifies, in the image list
+    await open("/images?policy=release&verdict=verified");
     const images = page.getByTestId("images-table").locator("tbody tr");
     const imageNames = async () => (await images.locator("td:first-child a").allTextContents()).map((n) => n.split("/").pop()).sort();
     await waitFor(async () => ((await images.count()) === 3 ? true : undefined), 10_000, "the images release verifies");
@@ -311,10 +327,15 @@ describe("dashboard pages on a real scan", () => {
     await waitFor(async () => ((await images.count()) === 1 ? true : undefined), 10_000, "the image tools-audit verifies");
     expect(await imageNames()).toEqual(["classic"]);
     await open("/policies");
-    // the "Not verified" count opens the containers behind it, on the policy's page
+    // the "Not verified" count opens the containers behind it; the breadcrumb, the policy's page
     expect(await text("policy-not-verified-release")).toBe("1");
     await page.getByTestId("policy-not-verified-release").click();
-    await page.waitForURL((u) => u.pathname.startsWith("/policies/") && u.hash === "#not-verified");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("verdict") === "failed,unsigned,error");
+    await page.getByTestId("containers-table").waitFor();
+    expect(await containers.count()).toBe(1);
+    expect(await page.getByTestId("containers-table").textContent()).toContain("apps/foreign");
+    await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "policy release" }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/policies/"));
     await page.getByTestId("policy-versions").waitFor();
     // version 1 recorded 3 verified and 1 failed verdict events
     const v1 = (await page.getByTestId("version-1").locator("td").allTextContents()).slice(3);

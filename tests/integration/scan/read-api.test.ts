@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUCKETS, bucketCounts } from "@/lib/coverage/compute";
 import { getOverview } from "@/lib/data/coverage";
 import { listAuditEvents } from "@/lib/data/audit";
 import { listContainersInBuckets } from "@/lib/data/drilldown";
@@ -177,7 +178,60 @@ describe("read API data layer over evaluated inventory", () => {
     expect(await tileAndList()).toEqual({ tile: 2, rows: 2, error: 1, errorRows: 1 });
     expect(await pods("error", { cluster: "prod", namespace: "pay" })).toEqual([]);
     expect(await pods("unsigned")).toEqual(["pay/p3:unsigned"]);
-    expect(() => containerListQuery.parse({ bucket: "verified" })).toThrow();
+    expect(() => containerListQuery.parse({ bucket: "nope" })).toThrow();
+    expect(() => containerListQuery.parse({})).toThrow();
+    expect(() => containerListQuery.parse({ bucket: "verified", policy: allId })).toThrow();
+
+    // every bucket's count (a tile, a column, a total) opens as many containers as it counts, read
+    // in pages: the verified and unmatched (most of a fleet) too
+    const everyBucket = async (scope: Record<string, string> = {}) => {
+      await writeCoverageSnapshot(db);
+      const fleet = (await getOverview(db)).fleet!;
+      const listed: Record<string, number> = {};
+      for (const b of BUCKETS) {
+        const ids = new Set<string>();
+        for (let page = 1; ; page++) {
+          const list = await listContainersInBuckets(db, containerListQuery.parse({ bucket: b, ...scope, pageSize: "2", page: String(page) }));
+          list.rows.forEach((r) => ids.add(r.id));
+          if (list.rows.length < 2) {
+            expect(ids.size).toBe(list.total);
+            break;
+          }
+        }
+        listed[b] = ids.size;
+      }
+      const all = await listContainersInBuckets(db, containerListQuery.parse({ bucket: BUCKETS.join(","), ...scope, pageSize: "200" }));
+      return { tiles: bucketCounts(fleet), listed, total: fleet.containersTotal, all: all.total, allRows: all.rows.length };
+    };
+    expect(await everyBucket()).toEqual({
+      tiles: { verified: 2, failed: 0, unsigned: 1, error: 1, stale: 1, unmatched: 0 },
+      listed: { verified: 2, failed: 0, unsigned: 1, error: 1, stale: 1, unmatched: 0 },
+      total: 5,
+      all: 5,
+      allRows: 5,
+    });
+    expect(await pods("verified")).toEqual(["pay/p2:verified", "web/w4:verified"]);
+
+    // a policy's counts (the Policies page, the policy page's "Now: N verified of M") open the
+    // containers with that verdict under it
+    const byPolicy = async (policyId: string, verdict?: string, scope: Record<string, string> = {}) =>
+      (await listContainersInBuckets(db, containerListQuery.parse({ policy: policyId, ...(verdict ? { verdict } : {}), ...scope }))).rows.map((r) => `${r.namespace}/${r.pod}`).sort();
+    for (const p of policies) {
+      const counts = (await getPolicyDetail(db, p.id))!.verdicts;
+      for (const v of ["verified", "failed", "unsigned", "error", "unmatched"] as const) {
+        const list = await listContainersInBuckets(db, containerListQuery.parse({ policy: p.id, verdict: v, pageSize: "1" }));
+        expect([p.name, v, list.total]).toEqual([p.name, v, counts[v] ?? 0]);
+        expect(list.policy).toEqual({ id: p.id, name: p.name });
+      }
+      const evaluated = (["verified", "failed", "unsigned", "error"] as const).reduce((n, v) => n + (counts[v] ?? 0), 0);
+      expect((await listContainersInBuckets(db, containerListQuery.parse({ policy: p.id }))).total).toBe(evaluated);
+    }
+    const webOnly = policies.find((p) => p.name === "web-only")!.id;
+    expect(await byPolicy(webOnly, "verified")).toEqual(["web/w4"]);
+    expect(await byPolicy(webOnly)).toEqual(["web/w4", "web/w5"]);
+    expect(await byPolicy(allId, "failed,unsigned,error", { namespace: "pay" })).toEqual(["pay/p1", "pay/p3"]);
+    expect(await byPolicy(allId, "verified", { namespace: "web" })).toEqual(["web/w4"]);
+    expect(await byPolicy(allId, "unmatched")).toEqual([]);
 
     // a cluster that cannot be listed: every container judged there shows its last known verdict
     await db.cluster.update({ where: { name: "prod" }, data: { lastError: "connection refused", lastErrorAt: new Date() } });
@@ -188,6 +242,8 @@ describe("read API data layer over evaluated inventory", () => {
       expect(await pods("stale,error")).toEqual(["pay/p1:stale", "pay/p2:stale", "pay/p3:stale", "web/w4:stale", "web/w5:error"]);
       expect(await pods("unsigned")).toEqual([]);
       expect(await tileAndList()).toEqual({ tile: 5, rows: 5, error: 1, errorRows: 1 });
+      // nothing is verified now: every container shows its last known verdict
+      expect((await everyBucket({ cluster: "prod" })).listed).toEqual({ verified: 0, failed: 0, unsigned: 0, error: 1, stale: 4, unmatched: 0 });
     } finally {
       await db.cluster.update({ where: { name: "prod" }, data: { lastError: null, lastErrorAt: null } });
     }

@@ -48,7 +48,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
       />
       {latest && (
         <div className="mt-6">
-          <VerdictTiles figures={latest} hrefFor={(verdict) => (verdict ? links.bucket(verdict, { cluster, namespace }) : links.images({ cluster, namespace }))} />
+          <VerdictTiles figures={latest} hrefFor={(bucket) => (bucket ? links.bucket(bucket, { cluster, namespace }) : links.allContainers({ cluster, namespace }))} />
         </div>
       )}
       <Card
@@ -102,7 +102,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
                     v{pol.version} · {pol.mode}
                   </span>
                   <span className="tabular-nums">
-                    <TextLink href={links.images({ cluster, namespace, policy: pol.name, verdict: "verified" })} testId={`ns-policy-verified-${pol.name}`}>
+                    <TextLink href={links.policyContainers(pol.id, { cluster, namespace, verdict: ["verified"] })} testId={`ns-policy-verified-${pol.name}`}>
                       {pol.verified}
                     </TextLink>{" "}
                     of{" "}

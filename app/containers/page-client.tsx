@@ -1,0 +1,59 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { FilterBar, FilterSelect, type FilterOption } from "@/components/filters";
+import { BUCKETS } from "@/lib/coverage/compute";
+import type { ListedBucket } from "@/lib/dto/drilldown";
+import type { VerdictValueDto } from "@/lib/dto/read";
+import { links } from "@/lib/ui/links";
+
+const BUCKET_OPTIONS: FilterOption[] = [
+  { value: BUCKETS.join(","), label: "all running" },
+  ...BUCKETS.map((b) => ({ value: b, label: b })),
+  { value: "failed,unsigned,error", label: "failed · unsigned · error" },
+  { value: "stale,error", label: "stale / unknown" },
+];
+const VERDICT_OPTIONS: FilterOption[] = [
+  { value: "verified,failed,unsigned,error", label: "evaluated (any but unmatched)" },
+  { value: "verified", label: "verified" },
+  { value: "failed,unsigned,error", label: "not verified" },
+  ...(["failed", "unsigned", "error", "unmatched"] as const).map((v) => ({ value: v, label: v })),
+];
+
+/**
+ * The containers list's filter (the one filter bar, components/filters): the buckets of a list by
+ * bucket, or the verdicts of a list by policy; each choice opens that list (a server-rendered page).
+ */
+export function ContainerFilters({ scope, bucket, policy }: { scope: { cluster?: string; namespace?: string }; bucket?: readonly ListedBucket[]; policy?: { id: string; verdict: readonly VerdictValueDto[] } }) {
+  const router = useRouter();
+  const withValue = (options: FilterOption[], value: string) =>
+    options.some((o) => (typeof o === "string" ? o : o.value) === value) ? options : [...options, value];
+  if (policy) {
+    const value = policy.verdict.join(",");
+    return (
+      <FilterBar label="Filter containers">
+        <FilterSelect
+          label="Verdict under the policy"
+          name="verdict"
+          allLabel={null}
+          value={value}
+          options={withValue(VERDICT_OPTIONS, value)}
+          onChange={(v) => router.push(links.policyContainers(policy.id, { ...scope, verdict: (v ?? value).split(",") as VerdictValueDto[] }))}
+        />
+      </FilterBar>
+    );
+  }
+  const value = (bucket ?? []).join(",");
+  return (
+    <FilterBar label="Filter containers">
+      <FilterSelect
+        label="Coverage bucket"
+        name="bucket"
+        allLabel={null}
+        value={value}
+        options={withValue(BUCKET_OPTIONS, value)}
+        onChange={(v) => router.push(links.containers({ ...scope, bucket: (v ?? value).split(",") as ListedBucket[] }))}
+      />
+    </FilterBar>
+  );
+}
