@@ -3,7 +3,8 @@
 // 5,000,000 verification events and 30 days of hourly coverage snapshots into an embedded PostgreSQL
 // in a temp dir, then prints p50 / p95 of getOverview and of listImages under several filters.
 // Goals: getOverview p95 ≤ 100 ms, listImages p95 ≤ 150 ms, the namespace drill-down (the
-// namespace page's reads: its workloads with containers, images and verdicts, and its detail) ≤ 150 ms.
+// namespace page's reads: its workloads with containers, images and verdicts, and its detail) ≤ 150 ms,
+// the containers list behind a count (by bucket, by verdict under a policy; ADR 0026) ≤ 150 ms.
 // Then adds a cluster of 10,000 containers (30 % not verified, with reasons) and times the auditor's
 // PDF report of it, data and rendering (goal ≤ 5 s). Then starts the production build on that
 // database and measures the overview's Largest Contentful Paint in Debian's chromium (goal ≤ 0.5 s).
@@ -21,10 +22,11 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { buildAuditorReport } from "@/lib/data/auditor-report";
 import { getOverview } from "@/lib/data/coverage";
-import { getClusterDetail, getNamespaceWorkloads } from "@/lib/data/drilldown";
+import { getClusterDetail, getNamespaceWorkloads, listContainersInBuckets } from "@/lib/data/drilldown";
 import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getCoverageTrend } from "@/lib/data/trend";
 import { listImages } from "@/lib/data/images";
+import { containerListQuery } from "@/lib/dto/drilldown";
 import { checkHealth, processStartedAt } from "@/lib/health/check";
 import { getReminders } from "@/lib/trust/load-reminders";
 import { revokedWorkloads } from "@/lib/trust/revoke";
@@ -458,6 +460,18 @@ async function main() {
     if (!(await measure("getCoverageTrend cluster-3, 90 d", () => getCoverageTrend(db, { range: "90d", cluster: "cluster-3" }), 100))) failed++;
     if (!(await measure("getCoverageTrend cluster-3/ns-2, 90 d", () => getCoverageTrend(db, { range: "90d", cluster: "cluster-3", namespace: "ns-2" }), 100))) failed++;
     for (const [name, o] of cases) if (!(await measure(name, () => listImages(db, q(o)), 150))) failed++;
+    // the containers behind a count (ADR 0026): by bucket, every candidate read through a cursor and put
+    // in its bucket (the verified of the fleet: every container); by verdict under a policy, paged in SQL.
+    // The goal of a list page; a list of the fleet reads every candidate to count them (ADR 0026)
+    const release = await db.policy.findFirstOrThrow({ where: { name: "release" }, select: { id: true } });
+    const containerCases: [string, Record<string, string>][] = [
+      ["containers bucket=failed,unsigned,error (fleet)", { bucket: "failed,unsigned,error" }],
+      ["containers bucket=verified, cluster-3/ns-42", { bucket: "verified", cluster: "cluster-3", namespace: "ns-42" }],
+      ["containers bucket=verified, cluster-3", { bucket: "verified", cluster: "cluster-3" }],
+      ["containers bucket=verified (fleet), page 100", { bucket: "verified", page: "100" }],
+      ["containers policy=release, verdict=verified, page 100", { policy: release.id, verdict: "verified", page: "100" }],
+    ];
+    for (const [name, o] of containerCases) if (!(await measure(name, () => listContainersInBuckets(db, containerListQuery.parse(o)), 150))) failed++;
     // the namespace page: ~150 containers of one namespace, each with its image and verdict
     const drill = await getNamespaceWorkloads(db, "cluster-3", "ns-42");
     if (!drill || drill.containers === 0) throw new Error("the drill-down namespace holds no container");
