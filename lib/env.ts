@@ -90,7 +90,7 @@ const envSchema = z.object({
   SIGNET_EVIDENCE_MAX_AGE_MINUTES: intFromString(0, 7 * 24 * 60).default(60),
   /**
    * Images per image-check job of a scan (they share registry round trips and database statements).
-   * Unset: sized to the scan, 100 to 500 (lib/scan/pipeline.ts scanBatchSize).
+   * Unset: sized to the scan, 100 to 250 (lib/scan/pipeline.ts scanBatchSize).
    */
   SIGNET_SCAN_BATCH_SIZE: intFromString(1, 500).optional(),
   SIGNET_WORKER_CONCURRENCY: intFromString(1, 256).default(8),

@@ -391,13 +391,14 @@ export const IMAGE_BATCH_SIZE = 100;
 
 /**
  * The batch size of a scan of `images` images: IMAGE_BATCH_SIZE, or larger for a large scan — at least
- * 32 batches (four workers' eight slots each busy to the end) of at most 500 images. Every batch costs
+ * 32 batches (four workers' eight slots each busy to the end) of at most 250 images (a worker's eight
+ * slots hold eight batches' containers and verdicts at once: its peak memory). Every batch costs
  * the same fixed work whatever its size (about 20 statements, its job, the policies loaded): a rescan
  * with nothing changed, where that is most of the work, of 10,000 images ran 100 batches
  * (docs/decisions/0004).
  */
 export function scanBatchSize(images: number): number {
-  return Math.min(500, Math.max(IMAGE_BATCH_SIZE, Math.ceil(images / 32)));
+  return Math.min(250, Math.max(IMAGE_BATCH_SIZE, Math.ceil(images / 32)));
 }
 
 /** Splits image ids into image-check payloads of `size` (scanBatchSize when unset), in the given order. */
