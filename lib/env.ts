@@ -84,6 +84,12 @@ const envSchema = z.object({
   /** The scan.tick sweep re-sends scan work untouched for this long (a worker died holding it). */
   SIGNET_SWEEP_STALE_SECONDS: intFromString(1, 86_400).default(120),
   /**
+   * A check's claim on the images it is discovering holds off other checks of them this long; a worker
+   * that died holding one delays those images by at most this. Unset: DISCOVERY_CLAIM_MS (120 s,
+   * lib/scan/discovery-claim.ts). Tests that kill workers set it short.
+   */
+  SIGNET_DISCOVERY_CLAIM_SECONDS: intFromString(1, 3600).optional(),
+  /**
    * A scan re-fetches an image's signatures when its stored evidence is older than this; younger
    * evidence is reused while the registry's tag listing still shows the same cosign tags. 0: always.
    */

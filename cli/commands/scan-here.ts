@@ -6,6 +6,7 @@ import type { Db } from "@/lib/db/client";
 import { getEnv } from "@/lib/env";
 import { listClusterTargets } from "@/lib/kube/clusters";
 import { getLogger } from "@/lib/log";
+import { DISCOVERY_CLAIM_MS } from "@/lib/scan/discovery-claim";
 import { checkImages, createScan, startScan, verifyStoredAhead, type ImageCheckPayload, type PipelineContext } from "@/lib/scan/pipeline";
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import type { UnchangedProofs } from "@/cli/commands/unchanged-ahead";
@@ -45,6 +46,7 @@ async function runScanInProcess(db: Db, scanId: string, cluster: string | undefi
     // what verification ahead reads, the checks do not read again
     storedArtifacts: new Map(),
     batchSize: env.SIGNET_SCAN_BATCH_SIZE,
+    discoveryClaimMs: (env.SIGNET_DISCOVERY_CLAIM_SECONDS ?? DISCOVERY_CLAIM_MS / 1000) * 1000,
     ...(checkAhead ? { checkAhead: async (batches: ImageCheckPayload[]) => void (await mapLimit(batches, concurrency, (p) => checkImages(ctx, p))) } : {}),
   };
   // (never failing the scan: what was not verified ahead is verified by the checks; a configuration

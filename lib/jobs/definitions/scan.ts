@@ -5,6 +5,7 @@ import { withTransaction } from "@/lib/db/transaction";
 import { getEnv } from "@/lib/env";
 import { notifyTick } from "@/lib/jobs/definitions/notify";
 import { defineJob, type JobContext } from "@/lib/jobs/registry";
+import { DISCOVERY_CLAIM_MS } from "@/lib/scan/discovery-claim";
 import { getScanAdapters } from "@/lib/scan/real-adapters";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { checkImages, createScan, finalizeScan, imageBatches, startReevaluation, startScan, type PipelineContext } from "@/lib/scan/pipeline";
@@ -22,6 +23,7 @@ function pipeline(ctx: JobContext): PipelineContext {
     enqueueImageChecks: (ps) => ctx.enqueueMany(imageCheck, ps),
     evidenceMaxAgeMs: getEnv().SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
     batchSize: getEnv().SIGNET_SCAN_BATCH_SIZE,
+    discoveryClaimMs: (getEnv().SIGNET_DISCOVERY_CLAIM_SECONDS ?? DISCOVERY_CLAIM_MS / 1000) * 1000,
   };
 }
 

@@ -12,9 +12,10 @@ import { enqueueScan, enqueueTick, FINISHED, pushSignedImages, saveSigningPolicy
 /**
  * The worker is a real process (scripts/worker.ts) and is killed with SIGKILL ten times at random
  * points of a scan. Each restart picks up: the scan.tick sweep re-sends what the dead worker held
- * (stale after SIGNET_SWEEP_STALE_SECONDS). In the end the scan completes with exactly one verdict
- * per (container, policy), exactly one verdict event per container for its first evaluation, and an
- * intact audit chain.
+ * (stale after SIGNET_SWEEP_STALE_SECONDS), and the images it was discovering are taken over once
+ * its discovery claims expire (SIGNET_DISCOVERY_CLAIM_SECONDS). In the end the scan completes with
+ * exactly one verdict per (container, policy), exactly one verdict event per container for its first
+ * evaluation, and an intact audit chain.
  */
 const N = 300;
 const KILLS = 10;
@@ -57,6 +58,9 @@ describe("worker killed during a scan", () => {
       SIGNET_SCAN_BATCH_SIZE: "3",
       SIGNET_HEARTBEAT_SECONDS: "1",
       SIGNET_SWEEP_STALE_SECONDS: "3",
+      // a killed worker's discovery claims hold its images off the next one until they expire: 10 s,
+      // not the default 2 minutes (still longer than a batch of 3 takes to discover)
+      SIGNET_DISCOVERY_CLAIM_SECONDS: "10",
       LOG_LEVEL: "warn",
     });
     // up when its heartbeat row exists
