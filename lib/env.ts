@@ -117,8 +117,9 @@ const envSchema = z.object({
    * Running images' repositories are re-listed this often (one tag listing per repository, one
    * referrers request per image where the registry has the referrers API): a signature deleted or
    * pushed changes the verdict within about this long. 0: only scans revalidate. Also the bound within
-   * which an in-process `signet scan` reuses stored evidence confirmed current (Image.revalidatedAt)
-   * without asking the registry (0: it lists every repository).
+   * which a scan (the worker's scheduled ones, watch-driven checks, `signet scan`) reuses stored
+   * evidence confirmed current (Image.revalidatedAt) without asking the registry; a Scan now lists
+   * every repository (0: every scan lists; ADR 0022).
    */
   SIGNET_REVALIDATE_SECONDS: intFromString(0, 86_400).default(60),
   /** Policy modes whose new failures are notified (failure.enforce for enforce; failure.audit for warn and audit). */

@@ -204,7 +204,12 @@ export async function storeEvidenceBatch(db: Db, updates: readonly EvidenceUpdat
       const same = new Set(verified.filter((u) => confirmed.has(u.imageId) && hashes.get(u.imageId) === u.storedHash).map((u) => u.imageId));
       if (same.size) await tx.$executeRaw`UPDATE "Image" SET "verifiedAt" = ${now}, "revalidatedAt" = ${now} WHERE id = ANY(${[...same]}::uuid[])`;
       await markRevalidated(tx, [...confirmed].filter((id) => !same.has(id)), now);
-      const rest = verified.filter((u) => !same.has(u.imageId));
+      // reused without a registry request (confirmed within the revalidation bound) and verified to the
+      // same results: only when it was verified moves
+      const sameUnconfirmed = verified.filter((u) => !confirmed.has(u.imageId) && hashes.get(u.imageId) === u.storedHash).map((u) => u.imageId);
+      if (sameUnconfirmed.length) await tx.$executeRaw`UPDATE "Image" SET "verifiedAt" = ${now} WHERE id = ANY(${sameUnconfirmed}::uuid[])`;
+      const kept = new Set([...same, ...sameUnconfirmed]);
+      const rest = verified.filter((u) => !kept.has(u.imageId));
       if (rest.length) {
         await tx.$executeRaw`
           UPDATE "Image" i SET "verifiedAt" = ${now}, "verificationHash" = u.hash

@@ -45,8 +45,9 @@ export interface PipelineContext {
    * than this long ago (`Image.revalidatedAt`: a discovery, a matching tag listing, the worker's
    * revalidation cycle) is reused without asking the registry: SIGNET_REVALIDATE_SECONDS, the bound
    * within which the worker notices a pushed or deleted signature. 0 or unset: always list. Set by the
-   * in-process scan of `signet scan` (cli/commands/scan-here.ts); the worker's scans list every time
-   * (its revalidation cycle keeps the stored evidence current between them and records it here).
+   * in-process scan of `signet scan` (cli/commands/scan-here.ts) and by the worker (its revalidation
+   * cycle keeps the stored evidence confirmed within the bound between scans); a scan someone asked
+   * for ("Scan now": `listsEveryRepository`) lists every repository all the same (ADR 0022).
    */
   revalidatedWithinMs?: number;
   /**
@@ -523,7 +524,7 @@ export async function checkImages(
   const policies = await loadActivePolicies(db);
   const keys = verificationKeys(policies);
   const maxAgeMs = ctx.evidenceMaxAgeMs ?? 0;
-  const revalidatedWithinMs = ctx.revalidatedWithinMs ?? 0;
+  const revalidatedWithinMs = listsEveryRepository(payload.trigger) ? 0 : (ctx.revalidatedWithinMs ?? 0);
   const confirmedSince = payload.confirmedSince ? Date.parse(payload.confirmedSince) : Number.POSITIVE_INFINITY;
 
   const reusable = images.filter(
@@ -686,6 +687,16 @@ export async function checkImages(
   );
   return { outcomes, changed: evaluated.reduce((n, e) => n + e.changed, 0) };
 }
+
+/**
+ * A scan someone asked for (the dashboard's "Scan now", of the fleet or of one cluster: trigger
+ * `manual:<who>`) asks the registry about every image it checks, however recently its evidence was
+ * confirmed: whoever pressed it has just pushed or deleted a signature, or wants to know it was seen.
+ * Scheduled, CLI and watch-driven checks take evidence confirmed within the revalidation bound.
+ */
+export const listsEveryRepository = (trigger: string | undefined): boolean => trigger?.startsWith(MANUAL_TRIGGER) ?? false;
+/** The trigger prefix of a scan asked for in the dashboard or API (app/api/scans). */
+export const MANUAL_TRIGGER = "manual:";
 
 /** Verification checks each signature against every active policy's keys. */
 const verificationKeys = (policies: readonly LoadedPolicy[]) => candidateKeys(policies.flatMap((p) => (p.policy ? [p.policy] : [])));

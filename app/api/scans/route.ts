@@ -7,7 +7,7 @@ import { listScans } from "@/lib/data/scans";
 import { getDb } from "@/lib/db/client";
 import { scanStart } from "@/lib/jobs/definitions/scan";
 import { sendFromWeb } from "@/lib/jobs/sender";
-import { createScan } from "@/lib/scan/pipeline";
+import { createScan, MANUAL_TRIGGER } from "@/lib/scan/pipeline";
 import { scanDto } from "@/lib/dto/read";
 
 export const dynamic = "force-dynamic";
@@ -27,7 +27,7 @@ export const POST = route(
     if (body.cluster && !(await db.cluster.findUnique({ where: { name: body.cluster }, select: { id: true } }))) {
       throw new ApiError("not_found", `No cluster named ${body.cluster}.`);
     }
-    const scanId = await createScan(db, { cluster: body.cluster, trigger: `manual:${user.email}`.slice(0, 100) });
+    const scanId = await createScan(db, { cluster: body.cluster, trigger: `${MANUAL_TRIGGER}${user.email}`.slice(0, 100) });
     let enqueued = true;
     try {
       await sendFromWeb(scanStart, { scanId });

@@ -22,6 +22,7 @@ function pipeline(ctx: JobContext): PipelineContext {
     enqueueImageCheck: (p) => ctx.enqueue(imageCheck, p),
     enqueueImageChecks: (ps) => ctx.enqueueMany(imageCheck, ps),
     evidenceMaxAgeMs: getEnv().SIGNET_EVIDENCE_MAX_AGE_MINUTES * 60_000,
+    revalidatedWithinMs: getEnv().SIGNET_REVALIDATE_SECONDS * 1000,
     batchSize: getEnv().SIGNET_SCAN_BATCH_SIZE,
     discoveryClaimMs: (getEnv().SIGNET_DISCOVERY_CLAIM_SECONDS ?? DISCOVERY_CLAIM_MS / 1000) * 1000,
   };

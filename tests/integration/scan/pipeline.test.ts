@@ -44,6 +44,8 @@ describe("scan pipeline end to end", () => {
     process.env.KUBECONFIG = kube.kubeconfigPath;
     process.env.SIGNET_KUBE_CONTEXTS = "admin";
     process.env.SIGNET_REGISTRY_INSECURE = registry.host;
+    // every scan here asks the registry (no reuse within the revalidation bound: revalidation-bound.test.ts)
+    process.env.SIGNET_REVALIDATE_SECONDS = "0";
     resetEnvCache();
 
     const h = registry.host;

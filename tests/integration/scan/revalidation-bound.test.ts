@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db/client";
+import { resetEnvCache } from "@/lib/env";
+import { getLogger } from "@/lib/log";
+import { checkImages, MANUAL_TRIGGER, type PipelineContext } from "@/lib/scan/pipeline";
+import { createScanAdapters } from "@/lib/scan/real-adapters";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import { seedInventory } from "@/tests/support/inventory";
+import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
+import { saveSigningPolicy } from "@/tests/support/scan";
+
+/**
+ * A worker's scheduled scan takes stored evidence confirmed against the registry within the
+ * revalidation bound (SIGNET_REVALIDATE_SECONDS, which its revalidation cycle keeps) without asking the
+ * registry; a scan someone asked for ("Scan now": trigger manual:<who>) lists the repository all the
+ * same, and so sees a signature deleted a moment ago (ADR 0022).
+ */
+describe("the revalidation bound in a worker's scans", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+  let registry: TestRegistry;
+  let imageId: string;
+  let digest = "";
+  const key = generateSigningKey();
+
+  beforeAll(async () => {
+    [tdb, registry] = await Promise.all([createTestDatabase(), startRegistry({ logLevel: "info" })]);
+    db = createDb(tdb.url, 4);
+    process.env.DATABASE_URL = tdb.url;
+    process.env.SIGNET_REGISTRY_INSECURE = registry.host;
+    resetEnvCache();
+    ({ digest } = await pushSignedImage(registry.url, registry.host, "apps/api", key));
+    await saveSigningPolicy(db, registry.host, key.publicKeyPem);
+    await seedInventory(db, { cluster: "prod", namespaces: [{ name: "payments", pods: [{ name: "api", containers: [{ name: "app", image: `${registry.host}/apps/api@${digest}` }] }] }] });
+    imageId = (await db.image.findFirstOrThrow({ where: { digest } })).id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.$disconnect();
+    await registry?.stop();
+    await tdb?.drop();
+    delete process.env.SIGNET_REGISTRY_INSECURE;
+    resetEnvCache();
+  });
+
+  // the worker's context (lib/jobs/definitions/scan.ts): evidence kept an hour, the bound 600 s
+  const worker: () => PipelineContext = () => ({
+    db,
+    adapters: createScanAdapters(),
+    log: getLogger(),
+    enqueueImageCheck: async () => undefined,
+    evidenceMaxAgeMs: 3_600_000,
+    revalidatedWithinMs: 600_000,
+  });
+  const verdicts = async () => (await db.verdict.findMany()).map((v) => v.value);
+  const asked = () => registry.requests().filter((r) => r.uri.startsWith("/v2/apps/api/")).length;
+
+  it("a scheduled scan reuses evidence confirmed within the bound; Scan now asks the registry and sees the deleted signature", async () => {
+    await checkImages(worker(), { imageIds: [imageId], mode: "scan", trigger: "schedule" });
+    expect(await verdicts()).toEqual(["verified"]);
+    const image = await db.image.findUniqueOrThrow({ where: { id: imageId } });
+    expect(image.revalidatedAt?.getTime()).toBe(image.discoveredAt?.getTime());
+
+    // the signature is deleted from the registry
+    const sigTag = `sha256-${digest.slice(7)}.sig`;
+    const head = await fetch(`${registry.url}/v2/apps/api/manifests/${sigTag}`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    expect((await fetch(`${registry.url}/v2/apps/api/manifests/${head.headers.get("docker-content-digest")!}`, { method: "DELETE" })).status).toBe(202);
+
+    // the next scheduled scan, within the bound: no request for the repository, the stored evidence stands
+    const before = asked();
+    await checkImages(worker(), { imageIds: [imageId], mode: "scan", trigger: "schedule" });
+    expect(asked()).toBe(before);
+    expect(await verdicts()).toEqual(["verified"]);
+    const kept = await db.image.findUniqueOrThrow({ where: { id: imageId } });
+    // not confirmed again (nothing was asked), only verified again
+    expect(kept.revalidatedAt?.getTime()).toBe(image.revalidatedAt?.getTime());
+    expect(kept.verifiedAt!.getTime()).toBeGreaterThan(image.verifiedAt!.getTime());
+
+    // "Scan now" in the same bound: the repository is listed, the deletion seen
+    await checkImages(worker(), { imageIds: [imageId], mode: "scan", trigger: `${MANUAL_TRIGGER}admin@example.com` });
+    expect(asked()).toBeGreaterThan(before);
+    expect(await verdicts()).toEqual(["unsigned"]);
+  }, 120_000);
+});
