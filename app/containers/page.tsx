@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { AppShell } from "@/components/app-shell";
 import { ContainerRows } from "@/components/container-rows";
+import { Time } from "@/components/time";
 import { EmptyState, PageHeader, SimpleTable, TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { listContainersInBuckets } from "@/lib/data/drilldown";
@@ -26,7 +27,7 @@ const BUCKET_LABEL: Record<ListedBucket, string> = {
 /**
  * The running containers behind a count of the overview, the drill-down and the policies, with
  * `cluster` / `namespace`: by coverage bucket (`?bucket=stale,error`; exactly the containers the count
- * is computed from, lib/coverage containerState), or by verdict under a policy (`?policy=<id>&verdict=verified`),
+ * of the latest coverage snapshot counted, as of that snapshot), or by verdict under a policy (`?policy=<id>&verdict=verified`),
  * so the figure and the rows agree.
  */
 export default async function ContainersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
@@ -84,7 +85,15 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
         title="Containers"
         description={
           <>
-            <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {what}.
+            <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {what}
+            {q.policy ? (
+              "."
+            ) : (
+              <>
+                {" "}
+                as of the coverage snapshot of <Time iso={list.asOf} /> (the one the counts are from; a container started since is counted and listed by the next one).
+              </>
+            )}
           </>
         }
       />
@@ -93,7 +102,7 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
       </div>
       <div className="mt-4">
         {list.rows.length === 0 ? (
-          <EmptyState title="No containers">No running container is in {what} now.</EmptyState>
+          <EmptyState title="No containers">No running container is in {what} {q.policy ? "now" : "at the latest coverage snapshot"}.</EmptyState>
         ) : (
           <>
             <div data-testid="containers-table">

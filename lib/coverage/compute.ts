@@ -246,7 +246,8 @@ export class CoverageAccumulator {
   private readonly imageNumbers = new Map<string, number>();
   private readonly stale = new Map<string, { reason: string; since: number | null; sinceUnknown: boolean; containers: number; lastKnown: Record<string, number> }>();
 
-  add(r: ContainerVerdicts): void {
+  /** Counts one container; returns where it counts (its CoverageState). */
+  add(r: ContainerVerdicts): CoverageState {
     const s = containerState(r);
     // a container without a known digest counts as its own image (it cannot be verified)
     const key = r.digest ?? `unknown:${r.containerId}`;
@@ -271,6 +272,7 @@ export class CoverageAccumulator {
       t.images.set(image, (t.images.get(image) ?? true) && s.bucket === "verified");
     }
     if (s.bucket === "stale") this.addStale(r, s.lastKnown);
+    return s;
   }
 
   private addStale(r: ContainerVerdicts, lastKnown: Verdict): void {

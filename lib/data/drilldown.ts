@@ -1,8 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { BUCKETS, containerState, coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
-import { cursorPages, withSnapshot } from "@/lib/db/cursor";
-import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
+import { coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
 import { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
@@ -311,19 +309,16 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
   });
 }
 
-/** Rows of the candidates read per round trip by a list by bucket. */
-const LIST_CHUNK = 1000;
-
 /**
  * The running containers behind a count of the overview, the drill-down or the policies, a page of
  * them with their pod, workload, image and verdicts, in the order of their ids:
- * - by coverage bucket: the same set the bucket counts are computed from — each row put in its bucket
- *   by `containerState` (lib/coverage/compute, ADR 0013) over the rows a coverage snapshot reads
- *   (lib/data/report containerVerdictsQuery), narrowed in SQL to those that may be in the buckets and
- *   read through a cursor in chunks (one snapshot of the database; this process holds a chunk and a
- *   page, whatever the number of containers — the verified of a whole fleet included);
+ * - by coverage bucket: the containers the latest coverage snapshot counted in those buckets — each
+ *   one's bucket as that snapshot put it (by `containerState`, lib/coverage/compute; ADR 0013), stored
+ *   with it (ContainerBucket, lib/scan/snapshot.ts), so a count and its list are one state by
+ *   construction; counted and paged in SQL on ContainerBucket's indexes, whatever the size of the fleet.
+ *   `asOf` is that snapshot's time: a container that started since is in neither (ADR 0026);
  * - by verdict under a policy: the running containers whose verdict under that policy has one of
- *   these values, as the policies' counts count them (lib/data/policies verdictCounts), counted and
+ *   these values now, as the policies' counts count them (lib/data/policies verdictCounts), counted and
  *   paged in SQL.
  */
 export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
@@ -331,6 +326,7 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
   let total = 0;
   let page: { id: string; cluster: string; namespace: string; bucket: ListedBucket | null }[] = [];
   let policy: { id: string; name: string } | null = null;
+  let asOf: Date | null = null;
   if (q.policy) {
     policy = await db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } });
     const verdicts = q.verdict ?? EVALUATED_VERDICTS;
@@ -350,25 +346,27 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     total = counted[0]?.n ?? 0;
     page = rows.map((r) => ({ ...r, bucket: null }));
   } else {
-    const wanted = new Set<string>(q.bucket);
-    // every bucket: no narrowing to read
-    const mayBeIn = BUCKETS.every((b) => wanted.has(b)) ? undefined : q.bucket;
-    await withSnapshot(
-      db,
-      async (tx) => {
-        // from the start: the transaction may run again (withTransaction)
-        total = 0;
-        page = [];
-        for await (const chunk of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery({ cluster: q.cluster, namespace: q.namespace, mayBeIn, orderById: true }), LIST_CHUNK))
-          for (const r of chunk) {
-            const bucket = containerState(toContainerVerdicts(r)).bucket;
-            if (!wanted.has(bucket)) continue;
-            if (total >= from && page.length < q.pageSize) page.push({ id: r.id, cluster: r.cluster, namespace: r.namespace, bucket });
-            total++;
-          }
-      },
-      LIST_TIMEOUT_MS,
-    );
+    const clusters = Prisma.sql`SELECT id FROM "Cluster" WHERE name = ${q.cluster ?? null}`;
+    const where = Prisma.sql`
+      b.bucket = ANY(${q.bucket ?? []}::text[]::"CoverageBucket"[])
+      ${q.cluster ? Prisma.sql`AND b."clusterId" IN (${clusters})` : Prisma.empty}
+      ${q.namespace ? Prisma.sql`AND b."namespaceId" IN (SELECT id FROM "Namespace" WHERE name = ${q.namespace} ${q.cluster ? Prisma.sql`AND "clusterId" IN (${clusters})` : Prisma.empty})` : Prisma.empty}`;
+    // one statement: the count, the page and the snapshot's time are of one state (a snapshot
+    // committed meanwhile changes all three or none)
+    const rows = await db.$queryRaw<{ total: number; asOf: Date | null; id: string | null; bucket: ListedBucket | null; cluster: string | null; namespace: string | null }[]>`
+      WITH total AS (SELECT count(*)::int AS n FROM "ContainerBucket" b WHERE ${where}),
+           snapshot AS (SELECT max("takenAt") AS at FROM "CoverageSnapshot" WHERE scope = 'fleet'),
+           page AS (SELECT b."containerId", b.bucket, b."clusterId", b."namespaceId" FROM "ContainerBucket" b WHERE ${where}
+                    ORDER BY b."containerId" LIMIT ${q.pageSize} OFFSET ${from})
+      SELECT total.n AS total, snapshot.at AS "asOf", page."containerId"::text AS id, page.bucket::text AS bucket, cl.name AS cluster, n.name AS namespace
+      FROM total CROSS JOIN snapshot
+      LEFT JOIN page ON TRUE
+      LEFT JOIN "Cluster" cl ON cl.id = page."clusterId"
+      LEFT JOIN "Namespace" n ON n.id = page."namespaceId"
+      ORDER BY page."containerId"`;
+    total = rows[0]?.total ?? 0;
+    asOf = rows[0]?.asOf ?? null;
+    page = rows.flatMap((r) => (r.id && r.cluster && r.namespace ? [{ id: r.id, cluster: r.cluster, namespace: r.namespace, bucket: r.bucket }] : []));
   }
   const details = await db.container.findMany({
     where: { id: { in: page.map((x) => x.id) } },
@@ -380,6 +378,7 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     page: q.page,
     pageSize: q.pageSize,
     policy,
+    asOf: asOf?.toISOString() ?? null,
     rows: page.flatMap((r) => {
       const c = byId.get(r.id);
       // a container removed between the two reads is left out of the page
@@ -387,6 +386,3 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     }),
   });
 }
-
-/** Longest a list by bucket may read (its snapshot transaction). */
-const LIST_TIMEOUT_MS = 60_000;

@@ -2,7 +2,6 @@ import "server-only";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { computeCoverage, type ContainerVerdicts, type DefiniteVerdict, type Verdict } from "@/lib/coverage/compute";
 import { buildComplianceReport } from "@/lib/data/exports";
-import type { ListedBucket } from "@/lib/dto/drilldown";
 import type { Db } from "@/lib/db/client";
 import { makeReport, type PipelineReport } from "@/lib/report/pipeline";
 
@@ -30,45 +29,16 @@ export interface ContainerVerdictsScope {
   clusters?: string[];
   namespace?: string;
   policy?: string;
-  /**
-   * Only containers that may be in one of these coverage buckets: a necessary condition read in SQL
-   * (`mayBeInBuckets`), so a list of the failing or stale reads those, not the fleet; which bucket a
-   * row is in is still `containerState`'s to say.
-   */
-  mayBeIn?: readonly ListedBucket[];
   /** In the order of the containers' ids (the primary key): for reading the rows in pages of a stable order. */
   orderById?: boolean;
-}
-
-/**
- * What a container of each bucket necessarily has (lib/coverage/compute containerState): failed and
- * unsigned, a verdict of that value; error (unknown) and stale, an `error` verdict, no digest, or a
- * cluster that could not be listed; verified, a verified verdict in a cluster listed; unmatched, no
- * verdict other than unmatched. Only a narrowing: which bucket a row is in is containerState's to say.
- */
-function mayBeInBuckets(buckets: readonly ListedBucket[]): Prisma.Sql {
-  const has = (value: string) => Prisma.sql`EXISTS (SELECT 1 FROM "Verdict" x WHERE x."containerId" = c.id AND x.value = ${value}::"VerdictValue")`;
-  const condition = (b: ListedBucket): Prisma.Sql => {
-    switch (b) {
-      case "error":
-      case "stale":
-        return Prisma.sql`(c.digest IS NULL OR cl."lastError" IS NOT NULL OR ${has("error")})`;
-      case "verified":
-        return Prisma.sql`(cl."lastError" IS NULL AND ${has("verified")})`;
-      case "unmatched":
-        return Prisma.sql`NOT EXISTS (SELECT 1 FROM "Verdict" x WHERE x."containerId" = c.id AND x.value <> 'unmatched'::"VerdictValue")`;
-      default:
-        return has(b);
-    }
-  };
-  const conds = [...new Set(buckets.map((b) => (b === "stale" ? "error" : b)))].map(condition);
-  return conds.length === 0 ? Prisma.sql`FALSE` : Prisma.sql`(${Prisma.join(conds, " OR ")})`;
 }
 
 /** A row of containerVerdictsQuery (toContainerVerdicts makes it a ContainerVerdicts). */
 export interface ContainerVerdictsRow {
   id: string;
   cluster: string;
+  clusterId: string;
+  namespaceId: string;
   clusterStale: boolean;
   clusterError: string | null;
   clusterErrorAt: number | null;
@@ -87,7 +57,7 @@ export interface ContainerVerdictsRow {
  */
 export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.Sql {
   return Prisma.sql`
-    SELECT c.id, cl.name AS cluster, (cl."lastError" IS NOT NULL) AS "clusterStale", cl."lastError" AS "clusterError",
+    SELECT c.id, cl.name AS cluster, cl.id AS "clusterId", n.id AS "namespaceId", (cl."lastError" IS NOT NULL) AS "clusterStale", cl."lastError" AS "clusterError",
            (extract(epoch FROM cl."lastErrorAt") * 1000)::float8 AS "clusterErrorAt", n.name AS namespace, c.digest,
            COALESCE(array_agg(v.value::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS verdicts,
            COALESCE(array_agg(v."lastKnownValue"::text ORDER BY v.id) FILTER (WHERE v.value IS NOT NULL), '{}') AS known,
@@ -103,8 +73,7 @@ export function containerVerdictsQuery(q: ContainerVerdictsScope = {}): Prisma.S
       ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
       ${q.clusters ? Prisma.sql`AND cl.name = ANY(${q.clusters}::text[])` : Prisma.empty}
       ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}
-      ${q.mayBeIn ? Prisma.sql`AND ${mayBeInBuckets(q.mayBeIn)}` : Prisma.empty}
-    GROUP BY c.id, cl.name, cl."lastError", cl."lastErrorAt", n.name, c.digest
+    GROUP BY c.id, cl.id, cl.name, cl."lastError", cl."lastErrorAt", n.id, n.name, c.digest
     ${q.orderById ? Prisma.sql`ORDER BY c.id` : Prisma.empty}`;
 }
 

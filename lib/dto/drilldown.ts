@@ -79,12 +79,17 @@ export type ContainerListQuery = z.infer<typeof containerListQuery>;
 export const EVALUATED_VERDICTS = verdictValue.options.filter((v) => v !== "unmatched");
 
 export const containerListDto = z.object({
-  /** Every container in the buckets (or with the policy's verdicts) now: the count that links here, when nothing changed since it was taken. */
+  /** Every container in the buckets at the latest snapshot (or with the policy's verdicts now): the count that links here. */
   total: z.number().int(),
   page: z.number().int(),
   pageSize: z.number().int(),
   /** The policy of a list by policy verdict (null: by bucket, or the policy is gone). */
   policy: z.object({ id: z.string(), name: z.string() }).nullable(),
+  /**
+   * A list by bucket: the time of the coverage snapshot whose buckets it lists (the counts' snapshot;
+   * a container started since is in neither), null when none was taken. A list by policy verdict: null (read now).
+   */
+  asOf: z.string().nullable(),
   /** Each row's coverage bucket (null in a list by policy verdict: the row shows its verdicts per policy). */
   rows: z.array(containerRowDto.extend({ cluster: z.string(), namespace: z.string(), workload: z.string(), bucket: listedBucket.nullable() })),
 });

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import { CoverageAccumulator, FIGURE_KEYS, pickFigures, type CoverageFigures, type CoverageSnapshotRow } from "@/lib/coverage/compute";
+import { CoverageAccumulator, FIGURE_KEYS, pickFigures, type Bucket, type CoverageFigures, type CoverageSnapshotRow } from "@/lib/coverage/compute";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { insertRows } from "@/lib/db/bulk";
 import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
@@ -19,6 +19,9 @@ import { withTransaction, type Tx } from "@/lib/db/transaction";
  * (CoverageAccumulator); the cursor sees one state of the database. It runs in the caller's
  * transaction (`db` a transaction client, as finalizeScan's), else in one of its own. At 100,000
  * containers the rows read at once exhausted the worker's heap (docs/decisions/0021).
+ *
+ * With the figures, it stores each running container's bucket (ContainerBucket: writeBuckets), the rows
+ * the lists behind the counts read.
  *
  * Unless nothing it reads changed since the latest snapshot: then that snapshot's rows are written
  * again with this `takenAt` (a rescan with nothing changed does not read every container; ADR 0023).
@@ -52,7 +55,8 @@ async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; page
   let fleet: CoverageSnapshotRow;
   if (latest?.unchanged) {
     // every scope's row of the latest snapshot again, at `now` (one statement: the rows do not travel;
-    // the statement's DELETE and SELECT both see the rows as they were before it)
+    // the statement's DELETE and SELECT both see the rows as they were before it); the stored buckets
+    // are the latest snapshot's, still true
     rows = await tx.$executeRaw`
       WITH source AS (SELECT * FROM "CoverageSnapshot" WHERE "takenAt" = ${latest.takenAt}),
            replaced AS (DELETE FROM "CoverageSnapshot" WHERE ${bucket !== null} AND "takenAt" >= ${bucket ?? now} AND "takenAt" <= ${now})
@@ -64,7 +68,14 @@ async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; page
     // snapshot reads again), never "seen" when it was not
     const [taken] = await tx.$queryRaw<{ inputs: string }[]>`SELECT pg_current_snapshot()::text AS inputs`;
     const acc = new CoverageAccumulator();
-    for await (const page of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery(), opts.pageSize ?? PAGE)) for (const r of page) acc.add(toContainerVerdicts(r));
+    // in the order of the ids, so that each page also says which stored buckets are gone (writeBuckets)
+    let after: string | null = null;
+    for await (const page of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery({ orderById: true }), opts.pageSize ?? PAGE)) {
+      const buckets = page.map((r) => acc.add(toContainerVerdicts(r)).bucket);
+      after = await writeBuckets(tx, after, page, buckets);
+    }
+    // past the last container read: none runs now
+    await tx.$executeRaw`DELETE FROM "ContainerBucket" WHERE ${after}::uuid IS NULL OR "containerId" > ${after}::uuid`;
     const coverage = acc.rows();
     // why the fleet's stale containers are stale, from the same rows as its figures (the overview's card)
     const groups = acc.staleGroups(now);
@@ -87,6 +98,34 @@ async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; page
     DELETE FROM "CoverageInputChange" ch
     WHERE pg_visible_in_snapshot(ch.xid::text::xid8, (SELECT inputs::pg_snapshot FROM "CoverageSnapshot" WHERE scope = 'fleet' ORDER BY "takenAt" DESC LIMIT 1))`;
   return { rows, fleet, reused: Boolean(latest?.unchanged) };
+}
+
+/**
+ * Stores the buckets of one page of the snapshot's rows (in the order of their ids, after the id
+ * `after`): each running container's bucket, cluster and namespace as this snapshot counts it — only the
+ * rows that differ from the stored ones are written, so a snapshot of an unchanged fleet writes none —
+ * and drops the stored rows of containers in the page's range of ids that it did not read (no longer
+ * running). Returns the page's last id. The containers list behind a count reads these rows
+ * (lib/data/drilldown listContainersInBuckets): what a count counts is what its list lists (ADR 0026).
+ */
+async function writeBuckets(tx: Tx, after: string | null, page: ContainerVerdictsRow[], buckets: Bucket[]): Promise<string | null> {
+  const last = page.at(-1);
+  if (!last) return after;
+  await tx.$executeRaw`
+    WITH page AS (
+      SELECT * FROM unnest(${page.map((r) => r.id)}::text[]::uuid[], ${buckets}::text[]::"CoverageBucket"[],
+                           ${page.map((r) => r.clusterId)}::text[]::uuid[], ${page.map((r) => r.namespaceId)}::text[]::uuid[])
+        AS u("containerId", bucket, "clusterId", "namespaceId")
+    ), gone AS (
+      DELETE FROM "ContainerBucket" b
+      WHERE (${after}::uuid IS NULL OR b."containerId" > ${after}::uuid) AND b."containerId" <= ${last.id}::uuid
+        AND NOT EXISTS (SELECT 1 FROM page WHERE page."containerId" = b."containerId")
+    )
+    INSERT INTO "ContainerBucket" ("containerId", bucket, "clusterId", "namespaceId")
+    SELECT page.* FROM page LEFT JOIN "ContainerBucket" b ON b."containerId" = page."containerId"
+    WHERE (b.bucket, b."clusterId", b."namespaceId") IS DISTINCT FROM (page.bucket, page."clusterId", page."namespaceId")
+    ON CONFLICT ("containerId") DO UPDATE SET bucket = EXCLUDED.bucket, "clusterId" = EXCLUDED."clusterId", "namespaceId" = EXCLUDED."namespaceId"`;
+  return last.id;
 }
 
 const FIGURES = Prisma.raw(FIGURE_KEYS.map((k) => `"${k}"`).join(", "));

@@ -174,6 +174,11 @@ describe("read API data layer over evaluated inventory", () => {
       const unknown = await listContainersInBuckets(db, containerListQuery.parse({ bucket: "error" }));
       return { tile: fleet.containersStale + fleet.containersError, rows: list.total, error: fleet.containersError, errorRows: unknown.total };
     };
+    // the lists are of the latest snapshot's buckets: until the next one, p1's error above is in neither
+    // tile nor list (p1 is verified as of the snapshot taken before it)
+    expect(await pods("stale,error")).toEqual(["web/w5:error"]);
+    expect(await pods("verified")).toContain("pay/p1:verified");
+    await writeCoverageSnapshot(db);
     expect(await pods("stale,error")).toEqual(["pay/p1:stale", "web/w5:error"]);
     expect(await tileAndList()).toEqual({ tile: 2, rows: 2, error: 1, errorRows: 1 });
     expect(await pods("error", { cluster: "prod", namespace: "pay" })).toEqual([]);
@@ -239,6 +244,7 @@ describe("read API data layer over evaluated inventory", () => {
       expect(await digests({ verdict: "stale" })).toEqual([d(1), d(2), d(3), d(4), d(5)]);
       expect(await digests({ policy: "web-only", verdict: "stale" })).toEqual([d(4), d(5)]);
       // stale by their cluster, but w5, whose verdicts were never known: unknown
+      await writeCoverageSnapshot(db);
       expect(await pods("stale,error")).toEqual(["pay/p1:stale", "pay/p2:stale", "pay/p3:stale", "web/w4:stale", "web/w5:error"]);
       expect(await pods("unsigned")).toEqual([]);
       expect(await tileAndList()).toEqual({ tile: 5, rows: 5, error: 1, errorRows: 1 });
