@@ -33,7 +33,7 @@ export function VerdictMixDonut({ data, height }: { data: { name: MixKey; value:
 }
 
 /** Counts per day as bars (components/charts.tsx DailyBarChart). */
-export function DailyBars({ points, label, height }: { points: { day: string; count: number }[]; label: string; height: number }) {
+export function DailyBars({ points, label, height, onDay }: { points: { day: string; count: number }[]; label: string; height: number; onDay?: (day: string) => void }) {
   return (
     <ResponsiveContainer width="100%" height={height} initialDimension={{ width: 640, height }}>
       <BarChart data={points} margin={{ top: 8, right: 16, bottom: 0, left: -16 }}>
@@ -41,7 +41,14 @@ export function DailyBars({ points, label, height }: { points: { day: string; co
         <XAxis dataKey="day" tick={axis} />
         <YAxis allowDecimals={false} tick={axis} />
         <Tooltip contentStyle={tooltipStyle} />
-        <Bar dataKey="count" name={label} fill="#dc2626" isAnimationActive={false} />
+        <Bar
+          dataKey="count"
+          name={label}
+          fill="#dc2626"
+          isAnimationActive={false}
+          cursor={onDay ? "pointer" : undefined}
+          onClick={onDay ? (d: { payload?: { day?: string } }) => d.payload?.day && onDay(d.payload.day) : undefined}
+        />
       </BarChart>
     </ResponsiveContainer>
   );

@@ -3,8 +3,7 @@
 import { useRouter } from "next/navigation";
 import { FilterBar, FilterSelect, type FilterOption } from "@/components/filters";
 import { BUCKETS } from "@/lib/coverage/compute";
-import type { ListedBucket } from "@/lib/dto/drilldown";
-import type { VerdictValueDto } from "@/lib/dto/read";
+import { IN_SCOPE_VERDICTS, NOT_VERIFIED_IN_SCOPE, type ListedBucket, type PolicyListVerdict } from "@/lib/dto/drilldown";
 import { links } from "@/lib/ui/links";
 
 const BUCKET_OPTIONS: FilterOption[] = [
@@ -18,13 +17,16 @@ const VERDICT_OPTIONS: FilterOption[] = [
   { value: "verified", label: "verified" },
   { value: "failed,unsigned,error", label: "not verified" },
   ...(["failed", "unsigned", "error", "unmatched"] as const).map((v) => ({ value: v, label: v })),
+  { value: "pending", label: "no verdict yet (in scope)" },
+  { value: IN_SCOPE_VERDICTS.join(","), label: "in scope (evaluated or no verdict yet)" },
+  { value: NOT_VERIFIED_IN_SCOPE.join(","), label: "not verified, no verdict yet included" },
 ];
 
 /**
  * The containers list's filter (the one filter bar, components/filters): the buckets of a list by
  * bucket, or the verdicts of a list by policy; each choice opens that list (a server-rendered page).
  */
-export function ContainerFilters({ scope, bucket, policy }: { scope: { cluster?: string; namespace?: string }; bucket?: readonly ListedBucket[]; policy?: { id: string; verdict: readonly VerdictValueDto[] } }) {
+export function ContainerFilters({ scope, bucket, policy }: { scope: { cluster?: string; namespace?: string }; bucket?: readonly ListedBucket[]; policy?: { id: string; verdict: readonly PolicyListVerdict[] } }) {
   const router = useRouter();
   const withValue = (options: FilterOption[], value: string) =>
     options.some((o) => (typeof o === "string" ? o : o.value) === value) ? options : [...options, value];
@@ -38,7 +40,7 @@ export function ContainerFilters({ scope, bucket, policy }: { scope: { cluster?:
           allLabel={null}
           value={value}
           options={withValue(VERDICT_OPTIONS, value)}
-          onChange={(v) => router.push(links.policyContainers(policy.id, { ...scope, verdict: (v ?? value).split(",") as VerdictValueDto[] }))}
+          onChange={(v) => router.push(links.policyContainers(policy.id, { ...scope, verdict: (v ?? value).split(",") as PolicyListVerdict[] }))}
         />
       </FilterBar>
     );

@@ -54,7 +54,7 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
   const pageHref = (page: number) =>
     q.policy ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page }) : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], page });
   const what = q.policy
-    ? `verdict under policy ${list.policy?.name ?? "(no longer exists)"}: ${verdicts.join(" or ")}`
+    ? `verdict under policy ${list.policy?.name ?? "(no longer exists)"}: ${verdicts.map((v) => (v === "pending" ? "none yet (in scope)" : v)).join(" or ")}`
     : q.bucket && BUCKETS.every((b) => q.bucket!.includes(b))
       ? "every bucket"
       : (q.bucket ?? []).map((b) => BUCKET_LABEL[b]).join(" or ");
@@ -118,6 +118,7 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
                         </TextLink>
                         /<TextLink href={links.workload(r.cluster, r.namespace, r.workload)}>{r.workload}</TextLink>
                         {r.bucket && <div className="text-slate-600 dark:text-slate-400">{r.bucket}</div>}
+                        {r.pending && <div className="text-slate-600 dark:text-slate-400">no verdict under the policy yet</div>}
                       </span>
                     );
                   }}

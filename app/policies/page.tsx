@@ -49,7 +49,7 @@ export default async function PoliciesPage() {
               return (
                 <tr key={p.id} data-testid={`policy-row-${p.name}`}>
                   <td className={td}>
-                    <TextLink href={`/policies/${p.id}`}>{p.name}</TextLink>
+                    <TextLink href={links.policy(p.id)}>{p.name}</TextLink>
                     {p.description && <div className="text-xs text-slate-600 dark:text-slate-400">{p.description}</div>}
                   </td>
                   <td className={td}>{p.mode}</td>
@@ -58,7 +58,12 @@ export default async function PoliciesPage() {
                     {p.readOnly ? " · read-only" : ""}
                     {p.sourceCluster ? ` · ${p.sourceCluster}` : ""}
                   </td>
-                  <td className={`${td} tabular-nums`}>v{p.version}</td>
+                  <td className={`${td} tabular-nums`}>
+                    {/* that version in the audit log: its change and the verdicts recorded under it */}
+                    <TextLink href={links.audit({ policy: p.name, policyVersion: p.version })} testId={`policy-version-${p.name}`}>
+                      v{p.version}
+                    </TextLink>
+                  </td>
                   <td className={`${td} tabular-nums`} data-testid={`policy-verified-${p.name}`}>
                     {/* the containers behind the count: those this policy verifies */}
                     <TextLink href={links.policyContainers(p.id, { verdict: ["verified"] })} testId={`policy-verified-link-${p.name}`}>

@@ -5,7 +5,7 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { DailyBarChart } from "@/components/charts";
 import { DataTable, Pager } from "@/components/data-table";
-import { FilterBar, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
+import { FilterBar, FilterDate, FilterSearch, FilterSelect, useUrlFilters, withCurrent } from "@/components/filters";
 import { Card, EmptyState, ErrorState, Stat, TextLink } from "@/components/ui";
 import { rejectionsDto, type RejectionsDto } from "@/lib/dto/dashboard";
 import { getJson, toSearch } from "@/lib/ui/fetch-json";
@@ -16,7 +16,7 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 import { Time } from "@/components/time";
 
 type Row = RejectionsDto["rows"][number];
-export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days: number; page: number };
+export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days: number; day?: string; page: number };
 
 /**
  * "host/repo:tag@sha256:…" as the name (wrapping at slashes), a short digest with the full one on hover,
@@ -127,7 +127,7 @@ export function RejectionsClient({
     placeholderData: keepPreviousData,
   });
   const data = query.data;
-  const filtered = !!(f.cluster || f.namespace || f.controller || f.policy || f.key || f.q);
+  const filtered = !!(f.cluster || f.namespace || f.controller || f.policy || f.key || f.q || f.day);
   return (
     <div data-hydrated={hydrated}>
       <FilterBar label="Filter rejections" onSubmit={() => set({ q: search.trim() || undefined })}>
@@ -138,7 +138,9 @@ export function RejectionsClient({
         <FilterSelect label="Policy" name="policy" value={f.policy} options={withCurrent(policies, f.policy)} onChange={(v) => set({ policy: v })} />
         {/* the rejections under the policies that trust a key (the Keys page links here) */}
         <FilterSelect label="Key" name="key" value={f.key} options={withCurrent(keys, f.key)} onChange={(v) => set({ key: v })} />
-        <FilterSelect label="Period" name="days" value={String(f.days)} options={PERIODS} allLabel={null} onChange={(v) => set({ days: Number(v ?? 30) })} />
+        <FilterSelect label="Period" name="days" value={String(f.days)} options={PERIODS} allLabel={null} onChange={(v) => set({ days: Number(v ?? 30), day: undefined })} />
+        {/* one UTC day (a bar of the chart), instead of the period */}
+        <FilterDate key={f.day ?? ""} label="Day (UTC)" name="day" value={f.day} onChange={(v) => set({ day: v })} />
       </FilterBar>
       {query.isError ? (
         <div className="mt-4">
@@ -150,7 +152,7 @@ export function RejectionsClient({
         </p>
       ) : data.total === 0 ? (
         <div className="mt-4">
-          <EmptyState title="No admission rejections">No admission controller refused a pod in this period{filtered ? " under these filters" : ""}.</EmptyState>
+          <EmptyState title="No admission rejections">No admission controller refused a pod {f.day ? `on ${f.day}` : "in this period"}{filtered ? " under these filters" : ""}.</EmptyState>
         </div>
       ) : (
         <>
@@ -158,7 +160,7 @@ export function RejectionsClient({
             <Stat label="Rejections" value={data.total} testId="rejections-total" />
             <Stat label="Attempts" value={data.attempts} hint="event count, repeats included" testId="rejections-attempts" />
             <Card title="Per day" className="lg:col-span-2">
-              <DailyBarChart points={data.perDay} label="Rejections" height={140} />
+              <DailyBarChart points={data.perDay} label="Rejections" height={140} day={{ href: (day) => links.rejections({ ...f, day }), open: (day) => set({ day }) }} />
             </Card>
           </div>
           <div className="mt-4">

@@ -5,9 +5,13 @@ import { rejectionsUnder } from "@/lib/data/rejections";
 import { parseImageReference } from "@/lib/kube/image-ref";
 import { predictedAdmission } from "@/lib/policy/admission";
 import type { VerdictValue } from "@/lib/policy/evaluate";
+import { FAILING_VERDICTS } from "@/lib/dto/read";
 import type { PolicySpec } from "@/lib/policy/schema";
 
+/** Rows read of each table (the summary counts them all). */
 const LIMIT = 200;
+/** How far back the drift reads rejections: the rejections list's longest period, so its count opens that list. */
+export const DRIFT_DAYS = 365;
 /** Worst first: one non-verified container of an image is enough for the cluster to deny it. */
 const SEVERITY: Record<VerdictValue, number> = { failed: 4, unsigned: 3, error: 2, verified: 1 };
 
@@ -17,7 +21,7 @@ const SEVERITY: Record<VerdictValue, number> = { failed: 4, unsigned: 3, error: 
  * name), each beside Signet's verdict for the same image under this policy, and the running containers
  * Signet predicts the cluster would deny now. Agreement uses lib/policy/admission's prediction.
  */
-export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDriftDto | null> {
+export async function getPolicyDrift(db: Db, policyId: string, now = new Date()): Promise<PolicyDriftDto | null> {
   const p = await db.policy.findUnique({ where: { id: policyId } });
   if (!p) return null;
   const mode = p.mode as PolicySpec["mode"];
@@ -25,18 +29,23 @@ export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDr
   if (p.source !== "cluster_import" || !p.sourceCluster || !p.sourceObject) {
     return policyDriftDto.parse({ imported: false, cluster: p.sourceCluster, sourceObject: p.sourceObject, mode, summary: empty, rejections: [], runningDenied: [] });
   }
-  const [rejections, failing] = await Promise.all([
+  const rejectedWhere = { ...rejectionsUnder(p), lastSeen: { gte: new Date(now.getTime() - DRIFT_DAYS * 86_400_000) } };
+  // Signet predicts a denial of what it does not verify only where the policy is enforced (predictedAdmission)
+  const deniedWhere = { policyId, value: { in: mode === "enforce" ? [...FAILING_VERDICTS] : [] }, container: { pod: { deletedAt: null, cluster: { name: p.sourceCluster } } } };
+  const [rejections, rejectedTotal, failing, deniedTotal] = await Promise.all([
     db.admissionRejection.findMany({
-      where: rejectionsUnder(p),
+      where: rejectedWhere,
       orderBy: [{ lastSeen: "desc" }, { id: "asc" }],
       take: LIMIT,
     }),
+    db.admissionRejection.count({ where: rejectedWhere }),
     db.verdict.findMany({
-      where: { policyId, value: { in: ["failed", "unsigned", "error"] }, container: { pod: { deletedAt: null, cluster: { name: p.sourceCluster } } } },
+      where: deniedWhere,
       include: { container: { include: { pod: { include: { namespace: true, workload: true } } } } },
-      orderBy: { changedAt: "desc" },
+      orderBy: [{ changedAt: "desc" }, { containerId: "asc" }],
       take: LIMIT,
     }),
+    db.verdict.count({ where: deniedWhere }),
   ]);
 
   // Signet's verdicts for the rejected images (same repository; same digest when the rejection names one).
@@ -83,6 +92,7 @@ export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDr
       return {
         namespace: pod.namespace.name,
         workload: pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`,
+        containerId: v.container.id,
         image: v.container.imageRef,
         verdict: v.value,
         reason: ((v.reasons as { message?: string }[] | null) ?? [])[0]?.message ?? null,
@@ -94,11 +104,11 @@ export async function getPolicyDrift(db: Db, policyId: string): Promise<PolicyDr
     sourceObject: p.sourceObject,
     mode,
     summary: {
-      rejections: rows.length,
+      rejections: rejectedTotal,
       agree: rows.filter((r) => r.agreement === "agree").length,
       disagree: rows.filter((r) => r.agreement === "disagree").length,
       unknown: rows.filter((r) => r.agreement === "unknown").length,
-      runningDenied: runningDenied.length,
+      runningDenied: deniedTotal,
     },
     rejections: rows,
     runningDenied,

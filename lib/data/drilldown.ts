@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { coverage, FIGURES_SELECT, overallVerdict, percent, pickFigures } from "@/lib/coverage/compute";
+import { cursorPages, withSnapshot } from "@/lib/db/cursor";
 import { Prisma } from "@/lib/generated/prisma/client";
 import {
   clusterDetailDto,
@@ -19,6 +20,8 @@ import {
   type WorkloadDetailDto,
 } from "@/lib/dto/drilldown";
 import type { VerdictValueDto } from "@/lib/dto/read";
+import { policySpecSchema } from "@/lib/policy/schema";
+import { awaitsVerdict } from "@/lib/policy/scope";
 import { tagOf } from "@/lib/registry/reference";
 
 /**
@@ -324,27 +327,35 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
 export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
   const from = (q.page - 1) * q.pageSize;
   let total = 0;
-  let page: { id: string; cluster: string; namespace: string; bucket: ListedBucket | null }[] = [];
+  let page: { id: string; cluster: string; namespace: string; bucket: ListedBucket | null; pending?: boolean }[] = [];
   let policy: { id: string; name: string } | null = null;
   let asOf: Date | null = null;
   if (q.policy) {
     policy = await db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } });
     const verdicts = q.verdict ?? EVALUATED_VERDICTS;
+    const stored = verdicts.filter((v) => v !== "pending");
     const where = Prisma.sql`
       FROM "Verdict" v
       JOIN "Container" c ON c.id = v."containerId"
       JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
       JOIN "Namespace" n ON n.id = p."namespaceId"
       JOIN "Cluster" cl ON cl.id = p."clusterId"
-      WHERE v."policyId" = ${q.policy}::uuid AND v.value::text = ANY(${verdicts}::text[])
+      WHERE v."policyId" = ${q.policy}::uuid AND v.value::text = ANY(${stored}::text[])
         ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
         ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}`;
-    const [counted, rows] = await Promise.all([
-      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n ${where}`,
-      db.$queryRaw<{ id: string; cluster: string; namespace: string }[]>`SELECT c.id::text, cl.name AS cluster, n.name AS namespace ${where} ORDER BY c.id LIMIT ${q.pageSize} OFFSET ${from}`,
+    // the containers with a stored verdict first (by id), then those awaiting one (`pending`, by id)
+    const counted = stored.length ? await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n ${where}` : [];
+    const storedTotal = counted[0]?.n ?? 0;
+    const [rows, pending] = await Promise.all([
+      stored.length && from < storedTotal
+        ? db.$queryRaw<{ id: string; cluster: string; namespace: string }[]>`SELECT c.id::text, cl.name AS cluster, n.name AS namespace ${where} ORDER BY c.id LIMIT ${q.pageSize} OFFSET ${from}`
+        : Promise.resolve([]),
+      verdicts.includes("pending")
+        ? listAwaitingVerdict(db, q.policy, { cluster: q.cluster, namespace: q.namespace }, Math.max(0, from - storedTotal), q.pageSize - Math.max(0, Math.min(q.pageSize, storedTotal - from)))
+        : Promise.resolve({ total: 0, rows: [] }),
     ]);
-    total = counted[0]?.n ?? 0;
-    page = rows.map((r) => ({ ...r, bucket: null }));
+    total = storedTotal + pending.total;
+    page = [...rows.map((r) => ({ ...r, bucket: null })), ...pending.rows.map((r) => ({ ...r, bucket: null, pending: true }))];
   } else {
     const clusters = Prisma.sql`SELECT id FROM "Cluster" WHERE name = ${q.cluster ?? null}`;
     const where = Prisma.sql`
@@ -382,7 +393,72 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     rows: page.flatMap((r) => {
       const c = byId.get(r.id);
       // a container removed between the two reads is left out of the page
-      return c ? [{ ...containerRow(c, c.pod.name, true), cluster: r.cluster, namespace: r.namespace, workload: workloadName(c.pod), bucket: r.bucket }] : [];
+      return c ? [{ ...containerRow(c, c.pod.name, true), cluster: r.cluster, namespace: r.namespace, workload: workloadName(c.pod), bucket: r.bucket, pending: r.pending ?? false }] : [];
     }),
   });
 }
+
+/**
+ * The running containers (in a cluster or namespace) that await a verdict under a policy: no verdict
+ * under it, and in its current scope (lib/policy/scope awaitsVerdict, the namespace page's rule), in
+ * the order of their ids: their number and the `take` of them from `skip`. Only an enabled policy awaits
+ * verdicts (the namespace page lists those). The candidates (containers without a verdict under the
+ * policy: few, once an evaluation ran after its last save) are read through a cursor in chunks.
+ */
+async function listAwaitingVerdict(
+  db: Db,
+  policyId: string,
+  scope: { cluster?: string; namespace?: string },
+  skip: number,
+  take: number,
+): Promise<{ total: number; rows: { id: string; cluster: string; namespace: string }[] }> {
+  const [policy] = await db.$queryRaw<{ spec: unknown }[]>`
+    SELECT v.spec FROM "Policy" p
+    LEFT JOIN LATERAL (SELECT spec FROM "PolicyVersion" WHERE "policyId" = p.id ORDER BY version DESC LIMIT 1) v ON true
+    WHERE p.id = ${policyId}::uuid AND p.enabled AND p."archivedAt" IS NULL`;
+  const parsed = policy ? policySpecSchema.safeParse(policy.spec) : null;
+  if (!parsed?.success) return { total: 0, rows: [] };
+  const spec = parsed.data;
+  const query = Prisma.sql`
+    SELECT c.id::text, cl.name AS cluster, n.name AS namespace, n.labels, i.registry, i.repository, c."imageRef"
+    FROM "Container" c
+    JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    JOIN "Namespace" n ON n.id = p."namespaceId"
+    JOIN "Cluster" cl ON cl.id = p."clusterId"
+    JOIN "Image" i ON i.id = c."imageId"
+    WHERE NOT EXISTS (SELECT 1 FROM "Verdict" v WHERE v."containerId" = c.id AND v."policyId" = ${policyId}::uuid)
+      ${scope.cluster ? Prisma.sql`AND cl.name = ${scope.cluster}` : Prisma.empty}
+      ${scope.namespace ? Prisma.sql`AND n.name = ${scope.namespace}` : Prisma.empty}
+    ORDER BY c.id`;
+  return withSnapshot(
+    db,
+    async (tx) => {
+      let total = 0;
+      const rows: { id: string; cluster: string; namespace: string }[] = [];
+      for await (const chunk of cursorPages<AwaitingRow>(tx, query, AWAITING_CHUNK))
+        for (const r of chunk) {
+          const labels = (r.labels ?? {}) as Record<string, string>;
+          if (!awaitsVerdict(spec, { cluster: r.cluster, namespace: r.namespace, namespaceLabels: labels, registry: r.registry, repository: r.repository, imageRef: r.imageRef })) continue;
+          if (total >= skip && rows.length < take) rows.push({ id: r.id, cluster: r.cluster, namespace: r.namespace });
+          total++;
+        }
+      return { total, rows };
+    },
+    AWAITING_TIMEOUT_MS,
+  );
+}
+
+interface AwaitingRow {
+  id: string;
+  cluster: string;
+  namespace: string;
+  labels: unknown;
+  registry: string | null;
+  repository: string | null;
+  imageRef: string;
+}
+
+/** Rows of the candidates read per round trip by the list of containers awaiting a verdict. */
+const AWAITING_CHUNK = 1000;
+/** Longest the list of containers awaiting a verdict may read (its snapshot transaction). */
+const AWAITING_TIMEOUT_MS = 60_000;

@@ -4,7 +4,7 @@ import { coverage, pickFigures as pick } from "@/lib/coverage/compute";
 import { namespaceDetailDto, namespaceListDto, type NamespaceDetailDto, type NamespaceListDto } from "@/lib/dto/dashboard";
 import { policySpecSchema } from "@/lib/policy/schema";
 import { decideAdmission } from "@/lib/policy/admission";
-import { policyApplies } from "@/lib/policy/scope";
+import { awaitsVerdict } from "@/lib/policy/scope";
 import type { VerdictValueDto } from "@/lib/dto/read";
 
 
@@ -60,12 +60,13 @@ export async function getNamespaceDetail(db: Db, cluster: string, namespace: str
   ]);
   const labels = (ns.labels ?? {}) as Record<string, string>;
   const applied = policies.flatMap((p) => {
-    const spec = policySpecSchema.safeParse(p.spec);
+    const parsed = policySpecSchema.safeParse(p.spec);
+    const spec = parsed.success ? parsed.data : null;
+    // evaluated, or awaiting a verdict (lib/policy/scope awaitsVerdict; the containers list's `pending`)
     const inScope = containers.filter((c) => {
       const verdict = c.verdicts.find((v) => v.policyId === p.id);
       if (verdict) return verdict.value !== "unmatched";
-      if (!spec.success || c.registry === null || c.repository === null) return false;
-      return policyApplies(spec.data, { cluster, namespace, namespaceLabels: labels, imageName: `${c.registry}/${c.repository}`, imageRef: c.imageRef });
+      return awaitsVerdict(spec, { cluster, namespace, namespaceLabels: labels, registry: c.registry, repository: c.repository, imageRef: c.imageRef });
     });
     if (inScope.length === 0) return [];
     const verdictOf = (c: (typeof inScope)[number]) => c.verdicts.find((v) => v.policyId === p.id)?.value ?? "error";

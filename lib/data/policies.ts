@@ -58,6 +58,9 @@ export async function listPolicies(db: Db): Promise<PoliciesPageDto> {
   });
 }
 
+/** Rows of the policy page's "not verified" table: the most recently changed; its count links to them all. */
+export const NOT_VERIFIED_SHOWN = 25;
+
 /** One policy: its document (YAML), versions with the verdict events each produced, and what enforcing it would break. */
 export async function getPolicyDetail(db: Db, id: string): Promise<PolicyDetailDto | null> {
   const p = await db.policy.findUnique({ where: { id }, include: { versions: { orderBy: { version: "desc" } } } });
@@ -69,13 +72,13 @@ export async function getPolicyDetail(db: Db, id: string): Promise<PolicyDetailD
       where: { kind: "verdict", policyName: p.name },
       _count: { _all: true },
     }),
-    // the running containers this policy does not verify (the list behind the Policies page's "Not
-    // verified" count; for a warn / audit policy, what enforcing it would reject)
+    // the most recently changed of the running containers this policy does not verify (for a warn /
+    // audit policy, what enforcing it would reject); the page links to the list of them all
     db.verdict.findMany({
       where: { policyId: p.id, value: { in: ["failed", "unsigned", "error"] }, container: { pod: { deletedAt: null } } },
       include: { container: { include: { pod: { include: { cluster: true, namespace: true, workload: true } } } } },
-      orderBy: { changedAt: "desc" },
-      take: 200,
+      orderBy: [{ changedAt: "desc" }, { containerId: "asc" }],
+      take: NOT_VERIFIED_SHOWN,
     }),
   ]);
   const current = p.versions[0];

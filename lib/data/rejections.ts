@@ -98,15 +98,17 @@ async function policyFilter(db: Db, q: RejectionQuery): Promise<Prisma.Admission
 }
 
 /**
- * Admission rejections seen in the last `days`, filtered and paginated, with a count per day: those the
+ * Admission rejections seen in the last `days` (or on one `day`), filtered and paginated, with a count per day: those the
  * cluster's controllers recorded as Events, and Signet's own webhook's denials, warnings and timeouts
  * (lib/admission/record.ts), side by side.
  */
 export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
-  const since = new Date(now.getTime() - q.days * 86_400_000);
+  // one UTC day (a bar of the per-day chart, which groups by the UTC day of lastSeen), or the period
+  const dayStart = q.day ? new Date(`${q.day}T00:00:00Z`) : null;
+  const lastSeen = dayStart ? { gte: dayStart, lt: new Date(dayStart.getTime() + 86_400_000) } : { gte: new Date(now.getTime() - q.days * 86_400_000) };
   const where: Prisma.AdmissionRejectionWhereInput = {
     AND: await policyFilter(db, q),
-    lastSeen: { gte: since },
+    lastSeen,
     ...(q.cluster ? { cluster: { name: q.cluster } } : {}),
     ...(q.namespace ? { namespace: q.namespace } : {}),
     ...(q.controller ? { controller: q.controller } : {}),

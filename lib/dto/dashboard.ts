@@ -207,6 +207,12 @@ export const rejectionQuery = z.object({
   key: z.string().max(253).optional(),
   q: z.string().max(200).optional(),
   days: z.coerce.number().int().min(1).max(365).default(30),
+  /** One UTC day (a bar of the per-day chart): the rejections last seen that day, whatever `days` says. */
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "A day is YYYY-MM-DD.")
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "Not a calendar day.")
+    .optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -318,14 +324,15 @@ export const policyDriftDto = z.object({
   sourceObject: z.string().nullable(),
   mode: z.string(),
   summary: z.object({
+    /** Rejections under the policy's source object in the last DRIFT_DAYS (lib/data/drift), all counted; `rejections` holds the latest of them. */
     rejections: z.number().int(),
-    /** Rejections where Signet's verdict for the image also predicts a denial. */
+    /** Of the rows in `rejections`: where Signet's verdict for the image also predicts a denial. */
     agree: z.number().int(),
     /** Rejections of an image Signet verifies (or a policy mode that admits it). */
     disagree: z.number().int(),
     /** Rejections of an image Signet has no verdict for (it never ran). */
     unknown: z.number().int(),
-    /** Running containers Signet predicts the cluster would deny now. */
+    /** Running containers Signet predicts the cluster would deny now, all counted; `runningDenied` holds the latest changed of them. */
     runningDenied: z.number().int(),
   }),
   rejections: z.array(
@@ -340,6 +347,6 @@ export const policyDriftDto = z.object({
       agreement: z.enum(["agree", "disagree", "unknown"]),
     }),
   ),
-  runningDenied: z.array(z.object({ namespace: z.string(), workload: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
+  runningDenied: z.array(z.object({ namespace: z.string(), workload: z.string(), containerId: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
 });
 export type PolicyDriftDto = z.infer<typeof policyDriftDto>;

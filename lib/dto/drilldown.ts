@@ -57,9 +57,22 @@ const commaList = z
   .transform((s) => [...new Set(s.split(",").filter(Boolean))]);
 
 /**
+ * A verdict in a list by policy: a stored verdict's value, or `pending` — a running container the
+ * policy applies to (its current scope) that has no verdict under it yet (saved since its last
+ * evaluation): the namespace page counts it among the policy's containers, as not verified.
+ */
+export const policyListVerdict = z.enum([...verdictValue.options, "pending"]);
+export type PolicyListVerdict = z.infer<typeof policyListVerdict>;
+/** The containers a policy applies to in a namespace (the namespace page's "of M containers"): evaluated or awaiting a verdict. */
+export const IN_SCOPE_VERDICTS = ["verified", "failed", "unsigned", "error", "pending"] as const satisfies readonly PolicyListVerdict[];
+/** The namespace page's "not verified" under a policy: every container in scope but the verified. */
+export const NOT_VERIFIED_IN_SCOPE = ["failed", "unsigned", "error", "pending"] as const satisfies readonly PolicyListVerdict[];
+
+/**
  * The containers behind a count, in a cluster or namespace: by coverage bucket (`bucket`
  * comma-separated), or by their verdict under one policy (`policy` its id, `verdict` comma-separated;
- * default every verdict but unmatched: the containers the policy evaluated) — one or the other.
+ * default every verdict but unmatched: the containers the policy evaluated; `pending`: those awaiting
+ * a verdict under it) — one or the other.
  */
 export const containerListQuery = z
   .object({
@@ -67,7 +80,7 @@ export const containerListQuery = z
     namespace: z.string().max(253).optional(),
     bucket: commaList.pipe(z.array(listedBucket).min(1)).optional(),
     policy: z.string().uuid().optional(),
-    verdict: commaList.pipe(z.array(verdictValue).min(1)).optional(),
+    verdict: commaList.pipe(z.array(policyListVerdict).min(1)).optional(),
     page: z.coerce.number().int().min(1).max(100_000).default(1),
     pageSize: z.coerce.number().int().min(1).max(200).default(50),
   })
@@ -91,7 +104,16 @@ export const containerListDto = z.object({
    */
   asOf: z.string().nullable(),
   /** Each row's coverage bucket (null in a list by policy verdict: the row shows its verdicts per policy). */
-  rows: z.array(containerRowDto.extend({ cluster: z.string(), namespace: z.string(), workload: z.string(), bucket: listedBucket.nullable() })),
+  rows: z.array(
+    containerRowDto.extend({
+      cluster: z.string(),
+      namespace: z.string(),
+      workload: z.string(),
+      bucket: listedBucket.nullable(),
+      /** In a list by policy: the container has no verdict under the policy yet (`pending`). */
+      pending: z.boolean(),
+    }),
+  ),
 });
 export type ContainerListDto = z.infer<typeof containerListDto>;
 

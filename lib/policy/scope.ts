@@ -45,3 +45,23 @@ export function policyApplies(spec: Pick<PolicySpec, "scope">, ctx: ScopeContext
   if (s.namespaceSelector && !matchesLabelSelector(ctx.namespaceLabels, s.namespaceSelector)) return false;
   return imageInScope(s.images, ctx.imageName, ctx.imageRef);
 }
+
+/** A running container without a verdict under a policy, as the stores read it (its image's name parts null while unresolved). */
+export interface UnjudgedContainer {
+  cluster: string;
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  registry: string | null;
+  repository: string | null;
+  imageRef: string;
+}
+
+/**
+ * Whether a running container with no verdict under a policy yet awaits one: its image is known and the
+ * policy's current scope covers it. The namespace page counts it among the policy's containers (as not
+ * verified) and the containers list by policy lists it as `pending`: one rule for both.
+ */
+export function awaitsVerdict(spec: Pick<PolicySpec, "scope"> | null, c: UnjudgedContainer): boolean {
+  if (!spec || c.registry === null || c.repository === null) return false;
+  return policyApplies(spec, { cluster: c.cluster, namespace: c.namespace, namespaceLabels: c.namespaceLabels, imageName: `${c.registry}/${c.repository}`, imageRef: c.imageRef });
+}

@@ -1,5 +1,5 @@
 import { BUCKETS } from "@/lib/coverage/compute";
-import type { ListedBucket } from "@/lib/dto/drilldown";
+import type { ListedBucket, PolicyListVerdict } from "@/lib/dto/drilldown";
 import type { ImageVerdictFilterDto, VerdictValueDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
@@ -33,18 +33,22 @@ export const links = {
   allContainers: (f: { cluster?: string; namespace?: string } = {}) => links.containers({ ...f, bucket: BUCKETS }),
   /**
    * The running containers whose verdict under a policy (its id) is one of `verdict` (default: every
-   * verdict but unmatched, the containers it evaluated): the list behind a policy's counts.
+   * verdict but unmatched, the containers it evaluated; `pending`: in its scope, no verdict yet): the
+   * list behind a policy's counts.
    */
-  policyContainers: (policyId: string, f: { cluster?: string; namespace?: string; verdict?: readonly VerdictValueDto[]; page?: number } = {}) =>
+  policyContainers: (policyId: string, f: { cluster?: string; namespace?: string; verdict?: readonly PolicyListVerdict[]; page?: number } = {}) =>
     `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: policyId, verdict: f.verdict?.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
   /** The list behind a count of containers in a coverage bucket: those very containers. */
   bucket: (bucket: ListedBucket, f: { cluster?: string; namespace?: string } = {}): string => links.containers({ ...f, bucket: [bucket] }),
   /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */
   images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
-  /** Admission rejections, filtered; `policy` a policy's name, `key` a key's (the rejections under the policies trusting it). */
-  rejections: (f: { cluster?: string; namespace?: string; policy?: string; key?: string; q?: string } = {}) =>
-    `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, key: f.key, q: f.q })}`,
+  /**
+   * Admission rejections, filtered; `policy` a policy's name, `key` a key's (the rejections under the
+   * policies trusting it); `days` the period (default 30), `day` one UTC day ("YYYY-MM-DD", a bar of the per-day chart).
+   */
+  rejections: (f: { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days?: number; day?: string } = {}) =>
+    `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, controller: f.controller, policy: f.policy, key: f.key, q: f.q, days: f.days, day: f.day })}`,
   /**
    * Audit events, filtered; `key` a key's name (the events that name it and the changes of the policies
    * trusting it); `policy` a policy's name, `policyVersion` one of its versions (the policy page's counts).

@@ -76,7 +76,7 @@ export default async function ContainerPage({ params }: { params: Promise<{ id: 
                 <td className={td}>
                   <TextLink href={links.policy(v.policyId)}>{v.policy}</TextLink>
                   <div className="text-xs text-slate-600 dark:text-slate-400">
-                    v{v.policyVersion} · {v.mode}
+                    <TextLink href={links.audit({ policy: v.policy, policyVersion: v.policyVersion })}>v{v.policyVersion}</TextLink> · {v.mode}
                   </div>
                 </td>
                 <td className={td}>

@@ -249,7 +249,11 @@ export default async function ImageDetailPage({ params }: { params: Promise<{ id
                   )}
                 </td>
                 <td className={td}>
-                  {h.policyName} {h.policyVersion !== null && <span className="text-xs text-slate-600 dark:text-slate-400">v{h.policyVersion}</span>}
+                  {h.policyName} {h.policyName && h.policyVersion !== null && (
+                    <span className="text-xs">
+                      <TextLink href={links.audit({ policy: h.policyName, policyVersion: h.policyVersion })}>v{h.policyVersion}</TextLink>
+                    </span>
+                  )}
                 </td>
                 <td className={td}>{h.previousVerdict ? <VerdictBadge verdict={h.previousVerdict} /> : "—"}</td>
                 <td className={td}>

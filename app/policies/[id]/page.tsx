@@ -4,10 +4,11 @@ import { AppShell } from "@/components/app-shell";
 import { Card, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
-import { getPolicyDrift } from "@/lib/data/drift";
+import { DRIFT_DAYS, getPolicyDrift } from "@/lib/data/drift";
 import { getPolicyDetail } from "@/lib/data/policies";
 import { getDb } from "@/lib/db/client";
 import { pct, VERDICTS } from "@/lib/ui/format";
+import { FAILING_VERDICTS } from "@/lib/dto/read";
 import { links } from "@/lib/ui/links";
 import { PolicyEditor } from "../page-client";
 import { Time } from "@/components/time";
@@ -24,6 +25,7 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
   const [p, drift] = await Promise.all([getPolicyDetail(getDb(), id), getPolicyDrift(getDb(), id)]);
   if (!p) notFound();
   const canEdit = hasRole(user.role, "admin") && !p.readOnly;
+  const notVerified = FAILING_VERDICTS.reduce((a, k) => a + (p.verdicts[k] ?? 0), 0);
   const evaluated = VERDICTS.filter((k) => k !== "unmatched").reduce((a, k) => a + (p.verdicts[k] ?? 0), 0);
   return (
     <AppShell current="/policies">
@@ -44,7 +46,10 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           <SimpleTable head={["Version", "Saved", "By", ...VERDICTS.slice(0, 4)]} caption="Versions with verdict events recorded under each">
             {p.versions.map((v) => (
               <tr key={v.version} data-testid={`version-${v.version}`}>
-                <td className={`${td} tabular-nums`}>v{v.version}</td>
+                <td className={`${td} tabular-nums`}>
+                  {/* the version's audit rows: its change and the verdicts recorded under it */}
+                  <TextLink href={links.audit({ policy: p.name, policyVersion: v.version })}>v{v.version}</TextLink>
+                </td>
                 <td className={`${td} whitespace-nowrap text-xs`}><Time iso={v.createdAt} /></td>
                 <td className={`${td} text-xs`}>{v.createdBy ?? "—"}</td>
                 {VERDICTS.slice(0, 4).map((k) => (
@@ -68,9 +73,10 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
               {evaluated} evaluated containers
             </TextLink>{" "}
             ({pct(p.verdicts.verified ?? 0, evaluated)}) ·{" "}
-            <TextLink href={links.images({ policy: p.name, verdict: "failing" })} testId="policy-now-failing">
-              the images it does not verify
-            </TextLink>
+            <TextLink href={links.policyContainers(p.id, { verdict: FAILING_VERDICTS })} testId="policy-now-failing">
+              {notVerified} not verified
+            </TextLink>{" "}
+            (<TextLink href={links.images({ policy: p.name, verdict: "failing" })}>their images</TextLink>)
           </p>
         </Card>
         <Card title={p.mode === "enforce" ? "Not verified (enforced)" : "What would break if this policy were enforced"} testId="policy-would-break" className="min-w-0" id="not-verified">
@@ -78,44 +84,65 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           {p.wouldBreak.length === 0 ? (
             <p className="text-sm">Nothing: every container in scope is verified.</p>
           ) : (
-            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption={p.mode === "enforce" ? "Running containers this policy does not verify" : "Containers enforcement would reject"}>
-              {p.wouldBreak.map((w, i) => (
-                <tr key={i}>
-                  <td className={td}>
-                    <TextLink href={links.namespace(w.cluster, w.namespace)}>
-                      {w.cluster}/{w.namespace}
-                    </TextLink>
-                    /<TextLink href={links.workload(w.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>
-                    /<TextLink href={links.container(w.containerId)}>container</TextLink>
-                  </td>
-                  <td className={`${td} min-w-48 break-all text-xs`}>{w.imageId ? <TextLink href={links.image(w.imageId)} testId="would-break-image">{w.image}</TextLink> : w.image}</td>
-                  <td className={td}>
-                    <VerdictBadge verdict={w.verdict} />
-                  </td>
-                  <td className={`${td} text-xs`}>{w.reason}</td>
-                </tr>
-              ))}
-            </SimpleTable>
+            <>
+              <p className="mb-2 text-sm" data-testid="policy-not-verified-count">
+                {p.wouldBreak.length < notVerified ? `The ${p.wouldBreak.length} most recently changed of ` : ""}
+                <TextLink href={links.policyContainers(p.id, { verdict: FAILING_VERDICTS })} testId="policy-not-verified-all">
+                  {notVerified} running container{notVerified === 1 ? "" : "s"} not verified
+                </TextLink>
+                {p.wouldBreak.length < notVerified ? " (all of them, in pages)" : ""}
+              </p>
+              <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption={p.mode === "enforce" ? "Running containers this policy does not verify" : "Containers enforcement would reject"}>
+                {p.wouldBreak.map((w, i) => (
+                  <tr key={i}>
+                    <td className={td}>
+                      <TextLink href={links.namespace(w.cluster, w.namespace)}>
+                        {w.cluster}/{w.namespace}
+                      </TextLink>
+                      /<TextLink href={links.workload(w.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>
+                      /<TextLink href={links.container(w.containerId)}>container</TextLink>
+                    </td>
+                    <td className={`${td} min-w-48 break-all text-xs`}>{w.imageId ? <TextLink href={links.image(w.imageId)} testId="would-break-image">{w.image}</TextLink> : w.image}</td>
+                    <td className={td}>
+                      <VerdictBadge verdict={w.verdict} />
+                    </td>
+                    <td className={`${td} text-xs`}>{w.reason}</td>
+                  </tr>
+                ))}
+              </SimpleTable>
+            </>
           )}
         </Card>
       </div>
       {drift?.imported ? (
         <Card title={`Drift: ${drift.sourceObject} in cluster ${drift.cluster}`} className="mt-4" testId="policy-drift">
           <p className="text-sm" data-testid="drift-summary">
-            The cluster rejected {drift.summary.rejections} time{drift.summary.rejections === 1 ? "" : "s"} under this policy: Signet agrees on {drift.summary.agree},
-            disagrees on {drift.summary.disagree} (it verifies the image), has no verdict for {drift.summary.unknown} (the image never ran).{" "}
-            {drift.summary.runningDenied} running container{drift.summary.runningDenied === 1 ? "" : "s"} would be denied now by Signet&apos;s reading of the policy.
+            The cluster rejected{" "}
+            <TextLink href={links.rejections({ policy: p.name, days: DRIFT_DAYS })} testId="drift-rejections">
+              {drift.summary.rejections} time{drift.summary.rejections === 1 ? "" : "s"}
+            </TextLink>{" "}
+            under this policy in the last {DRIFT_DAYS} days
+            {drift.rejections.length < drift.summary.rejections ? ` (the latest ${drift.rejections.length} below)` : ""}: Signet agrees on {drift.summary.agree}, disagrees on{" "}
+            {drift.summary.disagree} (it verifies the image), has no verdict for {drift.summary.unknown} (the image never ran).{" "}
+            <TextLink href={links.policyContainers(p.id, { cluster: drift.cluster ?? undefined, verdict: FAILING_VERDICTS })} testId="drift-running-denied-link">
+              {drift.summary.runningDenied} running container{drift.summary.runningDenied === 1 ? "" : "s"}
+            </TextLink>{" "}
+            would be denied now by Signet&apos;s reading of the policy
+            {drift.runningDenied.length < drift.summary.runningDenied ? ` (the latest changed ${drift.runningDenied.length} below)` : ""}.
           </p>
           {drift.rejections.length > 0 && (
             <SimpleTable head={["Where", "Image", "Cluster", "Signet", "Agreement"]} caption="Admission rejections beside Signet's verdicts">
               {drift.rejections.map((r, i) => (
                 <tr key={i} data-testid="drift-rejection">
                   <td className={td}>
-                    {r.namespace}/{r.workload ?? "—"}
+                    {drift.cluster ? <TextLink href={links.namespace(drift.cluster, r.namespace)}>{r.namespace}</TextLink> : r.namespace}/{r.workload ?? "—"}
                   </td>
-                  <td className={`${td} break-all text-xs`}>{r.image ?? "—"}</td>
+                  <td className={`${td} break-all text-xs`}>
+                    {r.image ? <TextLink href={links.images({ q: r.image.split("@")[0] })}>{r.image}</TextLink> : "—"}
+                  </td>
                   <td className={`${td} text-xs`} title={r.message}>
-                    rejected ×{r.count}, <Time iso={r.lastSeen} />
+                    {/* the rejections of this image under the policy, in the rejections list */}
+                    <TextLink href={links.rejections({ policy: p.name, namespace: r.namespace, q: r.image ?? undefined, days: DRIFT_DAYS })}>rejected ×{r.count}</TextLink>, <Time iso={r.lastSeen} />
                   </td>
                   <td className={td}>{r.signetVerdict ? <VerdictBadge verdict={r.signetVerdict} /> : "no verdict"}</td>
                   <td className={`${td} text-xs`}>{r.agreement}</td>
@@ -125,10 +152,18 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
           )}
           {drift.runningDenied.length > 0 && (
             <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption="Running, though the policy would deny it now">
-              {drift.runningDenied.map((w, i) => (
-                <tr key={i} data-testid="drift-running-denied">
+              {drift.runningDenied.map((w) => (
+                <tr key={w.containerId} data-testid="drift-running-denied">
                   <td className={td}>
-                    {w.namespace}/{w.workload}
+                    {drift.cluster ? (
+                      <>
+                        <TextLink href={links.namespace(drift.cluster, w.namespace)}>{w.namespace}</TextLink>/
+                        <TextLink href={links.workload(drift.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>/
+                      </>
+                    ) : (
+                      `${w.namespace}/${w.workload}/`
+                    )}
+                    <TextLink href={links.container(w.containerId)}>container</TextLink>
                   </td>
                   <td className={`${td} break-all text-xs`}>{w.image}</td>
                   <td className={td}>

@@ -289,13 +289,22 @@ describe("dashboard pages on a real scan", () => {
     expect(wouldBreak).not.toContain("apps/classic");
     expect(await page.getByTestId("ns-policy-release").count()).toBe(0);
     await shot("namespace");
-    // a policy's counts on the namespace page open the images behind them: here, what tools-audit does not verify in admin/tools
+    // a policy's counts on the namespace page open the containers behind them: as many rows as the figure
+    // (the containers it applies to, those awaiting a verdict under it included, and those it does not verify)
+    const table = page.getByTestId("containers-table").locator("tbody tr");
+    const inScope = Number(await text("ns-policy-containers-tools-audit"));
+    expect(inScope).toBe(2);
+    await page.getByTestId("ns-policy-containers-tools-audit").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("verdict") === "verified,failed,unsigned,error,pending" && u.searchParams.get("namespace") === "tools");
+    await page.getByTestId("containers-table").waitFor();
+    expect([Number(await text("containers-total")), await table.count()]).toEqual([inScope, inScope]);
+    await page.goBack();
+    expect(await text("ns-policy-failing-tools-audit")).toBe("1 not verified");
     await page.getByTestId("ns-policy-failing-tools-audit").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "tools-audit" && u.searchParams.get("verdict") === "failing" && u.searchParams.get("namespace") === "tools");
-    const rows = page.getByTestId("images-table").locator("tbody tr");
-    await waitFor(async () => ((await rows.count()) === 1 ? true : undefined), 10_000, "the image tools-audit does not verify");
-    expect(await rows.first().locator("td:first-child a").textContent()).toContain("apps/unsigned");
-    expect(await page.locator('select[name="policy"]').inputValue()).toBe("tools-audit");
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("verdict") === "failed,unsigned,error,pending" && u.searchParams.get("namespace") === "tools");
+    await page.getByTestId("containers-table").waitFor();
+    expect([await text("containers-total"), await table.count()]).toEqual(["1", 1]);
+    expect(await page.getByTestId("containers-table").textContent()).toContain("apps/unsigned");
     // a container enforcing would reject → its page
     await page.goto(`${s.base}/clusters/admin/tools`);
     await page.getByTestId("would-break-tools-audit").getByRole("link", { name: "app", exact: true }).click();
@@ -344,11 +353,26 @@ describe("dashboard pages on a real scan", () => {
     expect(notVerified).toContain("enforced");
     expect(notVerified).toContain("apps/foreign");
     expect(notVerified).not.toContain("apps/classic");
-    // and the images the policy does not verify, in the image list
+    // and the containers the policy does not verify, counted, in the containers list
+    expect(await text("policy-now-failing")).toBe("1 not verified");
+    expect(await text("policy-not-verified-count")).toBe("1 running container not verified");
     await page.getByTestId("policy-now-failing").click();
-    await page.waitForURL((u) => u.pathname === "/images" && u.searchParams.get("policy") === "release" && u.searchParams.get("verdict") === "failing");
-    await waitFor(async () => ((await images.count()) === 1 ? true : undefined), 10_000, "the image release does not verify");
-    expect(await imageNames()).toEqual(["foreign"]);
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("verdict") === "failed,unsigned,error" && u.searchParams.has("policy"));
+    await page.getByTestId("containers-table").waitFor();
+    expect([await text("containers-total"), await containers.count()]).toEqual(["1", 1]);
+    expect(await page.getByTestId("containers-table").textContent()).toContain("apps/foreign");
+
+    // a policy's version on the Policies page opens that version's rows in the audit log: its verdict
+    // events (as many as the policy page counts under it) and its change
+    await open("/policies");
+    expect(await text("policy-version-release")).toBe("v1");
+    await page.getByTestId("policy-version-release").click();
+    await page.waitForURL((u) => u.pathname === "/audit" && u.searchParams.get("policy") === "release" && u.searchParams.get("policyVersion") === "1");
+    const versionRows = page.getByTestId("audit-table").locator("tbody tr");
+    // release v1 recorded 3 verified and 1 failed verdict events, and its creation
+    await waitFor(async () => ((await versionRows.count()) >= 5 ? true : undefined), 10_000, "release v1's audit rows");
+    expect(await versionRows.filter({ hasText: /created policy release v1/ }).count()).toBe(1);
+    expect(await page.locator('select[name="policyVersion"]').inputValue()).toBe("1");
 
     // a version's count opens its verdict events in the audit log: as many rows as the count says
     await open("/policies");
@@ -383,6 +407,18 @@ describe("dashboard pages on a real scan", () => {
     expect(await text("rejections-attempts")).toBe("3");
     expect(await page.getByTestId("rejections-table").textContent()).toContain("policy_controller");
     await shot("rejections");
+    // a bar of the per-day chart opens that day's rejections: their attempts are the bar's figure
+    const bar = page.getByTestId("daily-links").getByRole("link").first();
+    const [barDay, barCount] = ((await bar.textContent()) ?? "").split(": ");
+    await bar.click();
+    await page.waitForURL((u) => u.pathname === "/rejections" && u.searchParams.get("day") === barDay);
+    await waitFor(async () => ((await text("rejections-attempts")) === barCount ? true : undefined), 10_000, "that day's attempts");
+    expect(await page.getByTestId("rejections-table").locator("tbody tr").count()).toBe(Number(await text("rejections-total")));
+    expect(await page.locator('input[name="day"]').inputValue()).toBe(barDay);
+    await open(`/rejections?day=${barDay}`);
+    expect(await text("rejections-attempts")).toBe(barCount);
+    await open("/rejections");
+    await page.getByTestId("rejections-table").waitFor();
     await page.locator('select[name="controller"]').selectOption("kyverno");
     await page.getByTestId("empty-state").waitFor();
     expect(await page.getByTestId("rejections-table").count()).toBe(0);

@@ -4,11 +4,13 @@ import { appendAuditEvents } from "@/lib/audit/store";
 import { getAuditChainStatus, iterateAuditEvents } from "@/lib/data/audit";
 import { buildComplianceReport } from "@/lib/data/exports";
 import { getImageDetail, iterateImages, listImageFacets } from "@/lib/data/images";
+import { listContainersInBuckets } from "@/lib/data/drilldown";
 import { getNamespaceDetail, listNamespaceCoverage } from "@/lib/data/namespaces";
 import { getPolicyDetail, listPolicies } from "@/lib/data/policies";
 import { listRejections } from "@/lib/data/rejections";
 import { createDb, type Db } from "@/lib/db/client";
 import { complianceQuery, rejectionQuery } from "@/lib/dto/dashboard";
+import { containerListQuery, IN_SCOPE_VERDICTS, NOT_VERIFIED_IN_SCOPE } from "@/lib/dto/drilldown";
 import { auditQuery, imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
@@ -173,6 +175,17 @@ spec:
     expect(r.rows[0]).toMatchObject({ cluster: "prod", namespace: "pay", workload: "ReplicaSet/api-1", controller: "policy_controller", count: 4 });
     expect((await listRejections(db, rejectionQuery.parse({ controller: "kyverno" }))).total).toBe(1);
     expect((await listRejections(db, rejectionQuery.parse({ days: "90" }))).total).toBe(3);
+    // each bar of the per-day chart opens that day's rejections: their attempts are the bar's figure
+    const bars = (await listRejections(db, rejectionQuery.parse({ days: "90" }))).perDay;
+    expect(bars).toHaveLength(3);
+    for (const bar of bars) {
+      const day = await listRejections(db, rejectionQuery.parse({ day: bar.day }));
+      expect([bar.day, day.attempts, day.rows.length]).toEqual([bar.day, bar.count, day.total]);
+      expect(day.perDay).toEqual([bar]);
+      expect(day.total).toBeGreaterThan(0);
+    }
+    expect(rejectionQuery.safeParse({ day: "2026-02-30" }).success).toBe(false);
+    expect(rejectionQuery.safeParse({ day: "yesterday" }).success).toBe(false);
     expect((await listRejections(db, rejectionQuery.parse({ q: "EVIL" }))).rows.map((x) => x.image)).toEqual(["ghcr.io/acme/evil:1"]);
   });
 
@@ -334,5 +347,74 @@ spec:
     const other = (await getImageDetail(db, unverified))!;
     expect(other.source).toEqual({ repository: null, commit: null, builder: null, workflow: null, evidenceId: null });
     expect(other.evidence.every((e) => !e.trusted)).toBe(true);
+  });
+
+  it("a namespace's counts under a policy open the containers they count: those awaiting a verdict too (figure = rows)", async () => {
+    const list = (namespace: string, policy: string, verdict: readonly string[], extra: Record<string, string> = {}) =>
+      listContainersInBuckets(db, containerListQuery.parse({ cluster: "prod", namespace, policy, verdict: verdict.join(","), ...extra }));
+    const figuresAndRows = async (namespace: string) => {
+      const detail = (await getNamespaceDetail(db, "prod", namespace))!;
+      return Promise.all(
+        detail.policies.map(async (p) => {
+          const [all, verified, notVerified] = await Promise.all([list(namespace, p.id, IN_SCOPE_VERDICTS), list(namespace, p.id, ["verified"]), list(namespace, p.id, NOT_VERIFIED_IN_SCOPE)]);
+          return {
+            policy: p.name,
+            figures: [p.containers, p.verified, p.containers - p.verified],
+            totals: [all.total, verified.total, notVerified.total],
+            rows: [all.rows.length, verified.rows.length, notVerified.rows.length],
+          };
+        }),
+      );
+    };
+    const agree = (r: { figures: number[]; totals: number[]; rows: number[] }[]) => r.every((x) => JSON.stringify(x.figures) === JSON.stringify(x.totals) && JSON.stringify(x.totals) === JSON.stringify(x.rows));
+    const pay = await figuresAndRows("pay");
+    expect(pay).toEqual([{ policy: "release", figures: [3, 2, 1], totals: [3, 2, 1], rows: [3, 2, 1] }]);
+
+    // a policy saved since the last evaluation: the namespace page counts its containers (not verified
+    // yet), and its links open them, marked as awaiting a verdict
+    const fresh = (
+      await savePolicyDocument(
+        db,
+        parsePolicyDocuments(`apiVersion: signet.dev/v1
+kind: Policy
+metadata: { name: web-new }
+spec:
+  mode: audit
+  requireTlog: false
+  scope: { namespaces: [web] }
+  authorities: [ { name: k, key: { pem: ${JSON.stringify(PEM)} } } ]`)[0]!,
+        { actor: "test" },
+      )
+    ).policyId;
+    const web = await figuresAndRows("web");
+    expect(web).toEqual([
+      { policy: "web-audit", figures: [2, 0, 2], totals: [2, 0, 2], rows: [2, 0, 2] },
+      { policy: "web-new", figures: [2, 0, 2], totals: [2, 0, 2], rows: [2, 0, 2] },
+    ]);
+    const pending = await list("web", fresh, ["pending"]);
+    expect(pending.rows.map((r) => [r.pod, r.pending, r.verdicts.some((v) => v.policyId === fresh)]).sort()).toEqual([
+      ["w4", true, false],
+      ["w5", true, false],
+    ]);
+    // no stored verdict yet: the policy's own counts (Verdict rows) are zero, and so is their list
+    expect((await listContainersInBuckets(db, containerListQuery.parse({ policy: fresh }))).total).toBe(0);
+    // not in its scope: nothing awaits a verdict in pay
+    expect((await list("pay", fresh, ["pending"])).total).toBe(0);
+
+    // one container evaluated since: the stored verdicts first, then those awaiting one, in pages
+    const w4 = seeded.images.get(`docker.io/library/web@${d(4)}`)!;
+    await evaluateImage(db, { imageId: w4, facts: [], discovery: { outcome: "none" }, policies: await loadActivePolicies(db), now: new Date(), trigger: "scan" });
+    const paged = await Promise.all([1, 2, 3].map((page) => list("web", fresh, IN_SCOPE_VERDICTS, { pageSize: "1", page: String(page) })));
+    expect(paged.map((l) => [l.total, l.rows.map((r) => `${r.pod}:${r.pending ? "pending" : r.verdicts.find((v) => v.policyId === fresh)?.verdict}`)])).toEqual([
+      [2, ["w4:unsigned"]],
+      [2, ["w5:pending"]],
+      [2, []],
+    ]);
+    expect(agree(await figuresAndRows("web"))).toBe(true);
+    expect(() => containerListQuery.parse({ policy: fresh, verdict: "nope" })).toThrow();
+
+    // a disabled policy awaits no verdict: the namespace page no longer lists it, its list has none pending
+    await db.policy.update({ where: { id: fresh }, data: { enabled: false } });
+    expect((await list("web", fresh, ["pending"])).total).toBe(0);
   });
 });

@@ -1,6 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getPolicyDrift } from "@/lib/data/drift";
+import { DRIFT_DAYS, getPolicyDrift } from "@/lib/data/drift";
+import { listContainersInBuckets } from "@/lib/data/drilldown";
+import { containerListQuery } from "@/lib/dto/drilldown";
+import { FAILING_VERDICTS } from "@/lib/dto/read";
 import { listRejections } from "@/lib/data/rejections";
 import { rejectionQuery } from "@/lib/dto/dashboard";
 import { createDb, type Db } from "@/lib/db/client";
@@ -81,6 +84,26 @@ describe("policy drift", () => {
       "ghcr.io/acme/other:1": [null, "unknown", 1],
     });
     expect(drift.runningDenied).toEqual([expect.objectContaining({ namespace: "pay", image: `ghcr.io/acme/pay@${d(2)}`, verdict: "unsigned" })]);
+  });
+
+  it("the drift's counts open the lists they count (figure = rows): its rejections, the running containers it would deny", async () => {
+    const name = (await db.policy.findUniqueOrThrow({ where: { id: importedId } })).name;
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    // a rejection older than the drift's period is neither counted nor listed
+    const old = new Date(Date.now() - (DRIFT_DAYS + 2) * 86_400_000);
+    await db.admissionRejection.create({
+      data: { clusterId: cluster.id, namespace: "pay", eventUid: "too-old", image: "ghcr.io/acme/old:1", controller: "policy_controller", policyName: "release", message: "denied", firstSeen: old, lastSeen: old },
+    });
+    try {
+      const drift = (await getPolicyDrift(db, importedId))!;
+      const rejections = await listRejections(db, rejectionQuery.parse({ policy: name, days: String(DRIFT_DAYS) }));
+      expect([drift.summary.rejections, rejections.total, rejections.rows.length]).toEqual([3, 3, 3]);
+      const denied = await listContainersInBuckets(db, containerListQuery.parse({ policy: importedId, cluster: "prod", verdict: FAILING_VERDICTS.join(",") }));
+      expect([drift.summary.runningDenied, denied.total, denied.rows.length]).toEqual([1, 1, 1]);
+      expect(denied.rows.map((r) => r.id)).toEqual(drift.runningDenied.map((r) => r.containerId));
+    } finally {
+      await db.admissionRejection.deleteMany({ where: { eventUid: "too-old" } });
+    }
   });
 
   it("the rejections list under the imported policy: its source object's, in its cluster, each row naming the policy", async () => {

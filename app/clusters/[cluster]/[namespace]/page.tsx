@@ -10,6 +10,7 @@ import { getNamespaceWorkloads } from "@/lib/data/drilldown";
 import { getNamespaceDetail } from "@/lib/data/namespaces";
 import { getDb } from "@/lib/db/client";
 import { getCoverageTrend } from "@/lib/data/trend";
+import { IN_SCOPE_VERDICTS, NOT_VERIFIED_IN_SCOPE } from "@/lib/dto/drilldown";
 import { trendRange } from "@/lib/dto/read";
 import { coveragePct, pct } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
@@ -99,16 +100,20 @@ export default async function NamespacePage({ params, searchParams }: { params: 
                 <div className="flex flex-wrap items-baseline gap-2 text-sm">
                   <TextLink href={links.policy(pol.id)}>{pol.name}</TextLink>
                   <span className="text-xs text-slate-600 dark:text-slate-400">
-                    v{pol.version} · {pol.mode}
+                    <TextLink href={links.audit({ policy: pol.name, policyVersion: pol.version })}>v{pol.version}</TextLink> · {pol.mode}
                   </span>
                   <span className="tabular-nums">
                     <TextLink href={links.policyContainers(pol.id, { cluster, namespace, verdict: ["verified"] })} testId={`ns-policy-verified-${pol.name}`}>
                       {pol.verified}
                     </TextLink>{" "}
                     of{" "}
-                    <TextLink href={links.images({ cluster, namespace, policy: pol.name })}>{pol.containers}</TextLink> containers verified ({pct(pol.verified, pol.containers)}) ·{" "}
-                    <TextLink href={links.images({ cluster, namespace, policy: pol.name, verdict: "failing" })} testId={`ns-policy-failing-${pol.name}`}>
-                      not verified
+                    {/* the containers it applies to here: evaluated, or awaiting a verdict (counted as not verified) */}
+                    <TextLink href={links.policyContainers(pol.id, { cluster, namespace, verdict: IN_SCOPE_VERDICTS })} testId={`ns-policy-containers-${pol.name}`}>
+                      {pol.containers}
+                    </TextLink>{" "}
+                    containers verified ({pct(pol.verified, pol.containers)}) ·{" "}
+                    <TextLink href={links.policyContainers(pol.id, { cluster, namespace, verdict: NOT_VERIFIED_IN_SCOPE })} testId={`ns-policy-failing-${pol.name}`}>
+                      {pol.containers - pol.verified} not verified
                     </TextLink>
                   </span>
                 </div>
