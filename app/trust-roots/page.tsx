@@ -5,18 +5,32 @@ import { Section } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
-import { listTrustedRoots } from "@/lib/trust/trusted-roots";
+import { listTrustedRoots, TRUST_ROOT_PARTS, type TrustRootPart } from "@/lib/trust/trusted-roots";
+import { TextLink } from "@/components/ui";
+import { links } from "@/lib/ui/links";
 import { Time } from "@/components/time";
 
 export const metadata: Metadata = { title: "Trusted roots" };
 export const dynamic = "force-dynamic";
+
+const PART_LABEL: Record<TrustRootPart, string> = { certificateAuthorities: "CA", tlogs: "Rekor", ctlogs: "CT", timestampAuthorities: "TSA" };
+const PART_TITLE: Record<TrustRootPart, string> = {
+  certificateAuthorities: "Certificate authorities (Fulcio)",
+  tlogs: "Transparency logs (Rekor)",
+  ctlogs: "Certificate transparency logs",
+  timestampAuthorities: "Timestamp authorities",
+};
+/** The HTML id of a root's entries of one kind (the count in its row links there). */
+const contentsAnchor = (name: string, part: TrustRootPart) => `root-${name.replace(/[^A-Za-z0-9_-]/g, "_")}-${part}`;
 
 const SOURCE: Record<string, string> = { bundled: "bundled with Signet", file: "added by an administrator", tuf: "TUF" };
 
 export default async function TrustRootsPage() {
   const user = await requireUser();
   const admin = hasRole(user.role, "admin");
-  const roots = await listTrustedRoots(getDb());
+  const db = getDb();
+  const [roots, policies] = await Promise.all([listTrustedRoots(db), db.policy.findMany({ where: { archivedAt: null }, select: { id: true, name: true } })]);
+  const policyIds = new Map(policies.map((p) => [p.name, p.id]));
   return (
     <AppShell current="/trust-roots">
       <h1 className="text-2xl font-semibold">Trusted roots</h1>
@@ -55,7 +69,15 @@ export default async function TrustRootsPage() {
                   {r.createdBy && <div className="text-xs text-slate-600 dark:text-slate-400">by {r.createdBy}</div>}
                 </td>
                 <td className="pr-3 text-xs">
-                  {r.counts.certificateAuthorities} CA · {r.counts.tlogs} Rekor · {r.counts.ctlogs} CT · {r.counts.timestampAuthorities} TSA
+                  {TRUST_ROOT_PARTS.map((part, i) => (
+                    <span key={part}>
+                      {i > 0 && " · "}
+                      {/* what the count counts: the root's entries of that kind, listed below the table */}
+                      <TextLink href={`#${contentsAnchor(r.name, part)}`} testId={`trust-root-count-${r.name}-${part}`}>
+                        {r.counts[part]} {PART_LABEL[part]}
+                      </TextLink>
+                    </span>
+                  ))}
                   {r.problem && <div className="text-red-700 dark:text-red-400">{r.problem}</div>}
                 </td>
                 <td className="pr-3 text-xs">
@@ -76,13 +98,51 @@ export default async function TrustRootsPage() {
                     "—"
                   )}
                 </td>
-                <td className="pr-3">{r.policies.join(", ") || "—"}</td>
+                <td className="pr-3">
+                  {r.policies.length === 0
+                    ? "—"
+                    : r.policies.map((name, i) => (
+                        <span key={name}>
+                          {i > 0 && ", "}
+                          {policyIds.has(name) ? <TextLink href={links.policy(policyIds.get(name)!)}>{name}</TextLink> : name}
+                        </span>
+                      ))}
+                </td>
                 {admin && <td>{r.source !== "bundled" && <TrustedRootActions name={r.name} tuf={r.tuf !== null} />}</td>}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <Section title="What each root holds" id="contents">
+        {roots.map((r) => (
+          <div key={r.name} className="mt-3" data-testid={`trust-root-contents-${r.name}`}>
+            <h3 className="text-sm font-medium">{r.name}</h3>
+            {TRUST_ROOT_PARTS.map((part) => (
+              <div key={part} id={contentsAnchor(r.name, part)} className="mt-2 scroll-mt-4" data-testid={`trust-root-entries-${r.name}-${part}`}>
+                <div className="text-xs text-slate-600 dark:text-slate-400">
+                  {PART_TITLE[part]} ({r.counts[part]})
+                </div>
+                {r.entries[part].length > 0 && (
+                  <ul className="ml-4 list-disc text-xs">
+                    {r.entries[part].map((e, i) => (
+                      <li key={i} className="break-all">
+                        {e.name} · valid from <Time iso={e.validFrom} />
+                        {e.validTo ? (
+                          <>
+                            {" "}
+                            to <Time iso={e.validTo} />
+                          </>
+                        ) : null}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </div>
+            ))}
+          </div>
+        ))}
+      </Section>
       {admin && (
         <>
           <Section title="Add a trusted root" id="add-root">

@@ -31,13 +31,25 @@ export interface TrustedRootDto {
   fetchedAt: string | null;
   createdAt: string | null;
   createdBy: string | null;
-  /** What it holds, for the page. */
-  counts: { certificateAuthorities: number; tlogs: number; ctlogs: number; timestampAuthorities: number };
+  /** What it holds, for the page: how many of each kind, and each of them (the list behind a count). */
+  counts: Record<TrustRootPart, number>;
+  entries: Record<TrustRootPart, TrustRootEntryDto[]>;
   /** Why the stored document cannot be used (it is skipped in verification), or null. */
   problem: string | null;
   /** Policies whose keyless authorities name this root. */
   policies: string[];
   tuf: TufRepositoryDto | null;
+}
+
+/** The kinds of trust material a trusted root holds. */
+export const TRUST_ROOT_PARTS = ["certificateAuthorities", "tlogs", "ctlogs", "timestampAuthorities"] as const;
+export type TrustRootPart = (typeof TRUST_ROOT_PARTS)[number];
+
+/** One CA, log or timestamp authority of a trusted root: who (subject or URL) and when it is valid. */
+export interface TrustRootEntryDto {
+  name: string;
+  validFrom: string | null;
+  validTo: string | null;
 }
 
 export interface TufRepositoryDto {
@@ -53,14 +65,23 @@ export interface TufRepositoryDto {
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 function describe(root: TrustRoot | null) {
+  const r = root?.root;
+  const range = (v: { start?: Date; end?: Date } | undefined) => ({ validFrom: iso(v?.start), validTo: iso(v?.end) });
+  const ca = (a: { subject?: { organization: string; commonName: string }; uri: string; validFor?: { start?: Date; end?: Date } }): TrustRootEntryDto => ({
+    name: [a.subject?.commonName, a.subject?.organization, a.uri].filter(Boolean).join(" · ") || "(unnamed)",
+    ...range(a.validFor),
+  });
+  const tlog = (l: { baseUrl: string; publicKey?: { validFor?: { start?: Date; end?: Date } } }): TrustRootEntryDto => ({ name: l.baseUrl, ...range(l.publicKey?.validFor) });
+  const entries: Record<TrustRootPart, TrustRootEntryDto[]> = {
+    certificateAuthorities: (r?.certificateAuthorities ?? []).map(ca),
+    tlogs: (r?.tlogs ?? []).map(tlog),
+    ctlogs: (r?.ctlogs ?? []).map(tlog),
+    timestampAuthorities: (r?.timestampAuthorities ?? []).map(ca),
+  };
   return {
     mediaType: root?.mediaType ?? null,
-    counts: {
-      certificateAuthorities: root?.material.certificateAuthorities.length ?? 0,
-      tlogs: root?.material.tlogs.length ?? 0,
-      ctlogs: root?.material.ctlogs.length ?? 0,
-      timestampAuthorities: root?.material.timestampAuthorities.length ?? 0,
-    },
+    counts: Object.fromEntries(TRUST_ROOT_PARTS.map((k) => [k, entries[k].length])) as Record<TrustRootPart, number>,
+    entries,
   };
 }
 

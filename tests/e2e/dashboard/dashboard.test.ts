@@ -758,6 +758,19 @@ describe("dashboard pages on a real scan", () => {
     errors.length = 0;
   });
 
+  it("trusted roots: each count opens the entries it counts", async () => {
+    await open("/trust-roots");
+    await page.getByTestId("trust-roots-table").waitFor();
+    for (const part of ["certificateAuthorities", "tlogs", "ctlogs", "timestampAuthorities"]) {
+      const link = page.getByTestId(`trust-root-count-public-good-${part}`);
+      const figure = Number(((await link.textContent()) ?? "").split(" ")[0]);
+      await link.click();
+      await page.waitForURL((u) => u.pathname === "/trust-roots" && u.hash === `#root-public-good-${part}`);
+      expect(await page.getByTestId(`trust-root-entries-public-good-${part}`).locator("li").count()).toBe(figure);
+      if (part === "tlogs") expect(figure).toBeGreaterThan(0);
+    }
+  });
+
   it("every page: no serious or critical accessibility violation, nothing wider than a 390 px screen; screenshots light and dark", async () => {
     const axeSource = await fs.readFile(require.resolve("axe-core/axe.min.js"), "utf8");
     const shotsDir = process.env.SIGNET_SCREENSHOTS_DIR ?? path.join(ARTIFACTS, "screenshots");

@@ -107,6 +107,13 @@ describe("trusted roots API", () => {
 
     const listed = await (await api.GET(apiRequest("/api/trusted-roots", { cookie: viewer }))).json();
     expect(listed.trustedRoots.map((r: { name: string; source: string }) => `${r.name}:${r.source}`)).toEqual(["public-good:bundled", "corp:file"]);
+    // each count is that of the entries listed behind it (the Trusted roots page links a count to them)
+    for (const r of listed.trustedRoots as { name: string; counts: Record<string, number>; entries: Record<string, { name: string; validFrom: string | null }[]> }[]) {
+      expect(Object.fromEntries(Object.entries(r.entries).map(([k, e]) => [k, e.length]))).toEqual(r.counts);
+      expect(Object.values(r.entries).flat().every((e) => e.name.length > 0 && e.validFrom !== null)).toBe(true);
+    }
+    const corp = (listed.trustedRoots as { name: string; entries: Record<string, { name: string }[]> }[]).find((r) => r.name === "corp")!;
+    expect(corp.entries.tlogs!.map((e) => e.name)).toEqual([corpDocument().tlogs[0].baseUrl]);
     const events = await db.verificationEvent.findMany({ where: { kind: "admin" } });
     expect(events.map((e) => (e.details as { action: string }).action)).toContain("trusted-root.add");
   });
