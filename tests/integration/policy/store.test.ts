@@ -61,6 +61,16 @@ describe("policy store with versions", () => {
     expect(compiled.keys.find((k) => k.authority === "stored")?.fingerprint).toBe(publicKeyFingerprint(STORED_PEM));
     expect(compiled.spec.authorities.find((x) => x.name === "stored")?.status).toBe("revoked");
     expect(compiled.spec.authorities.find((x) => x.name === "inline")?.status).toBe("active");
+
+    // compiled once per version and stored keys (every image-check batch loads the policies) …
+    expect((await loadActivePolicies(db))[0]!.policy).toBe(compiled);
+    // … and compiled again when a stored key it names changes, though the policy's version did not
+    await db.authority.update({ where: { name: "release-2026" }, data: { status: "active" } });
+    const again = (await loadActivePolicies(db))[0]!.policy!;
+    expect(again.version).toBe(2);
+    expect(again.spec.authorities.find((x) => x.name === "stored")?.status).toBe("active");
+    await db.authority.update({ where: { name: "release-2026" }, data: { status: "revoked", revokedAt: new Date() } });
+    expect((await loadActivePolicies(db))[0]!.policy!.spec.authorities.find((x) => x.name === "stored")?.status).toBe("revoked");
   });
 
   it("imported policies are read-only for other sources", async () => {
