@@ -516,7 +516,14 @@ export async function checkImages(
   const { db, adapters } = ctx;
   const now = clock(ctx);
   const ids = [...new Set(payload.imageIds)];
-  const found = await db.image.findMany({ where: { id: { in: ids } } });
+  // what a check reads of an image (not its denormalized lists: running clusters, signers, policy verdicts)
+  const found = await db.image.findMany({
+    where: { id: { in: ids } },
+    select: {
+      id: true, registry: true, repository: true, digest: true, discovery: true, discoveryError: true, discoveredAt: true,
+      artifactDigests: true, revalidatedAt: true, verificationHash: true,
+    },
+  });
   const gone = ids.filter((id) => !found.some((i) => i.id === id));
   // a re-verification never asks a registry: an image never discovered yet is left to its scan
   const awaiting = payload.mode === "reverify" ? found.filter((i) => i.discovery === "pending") : [];
