@@ -4,15 +4,50 @@
  * containers per pod, pods created in parallel), the signing policy, and driving scans through pg-boss.
  */
 import { mapLimit } from "@/lib/concurrency";
-import type { Db } from "@/lib/db/client";
+import { createDb, type Db } from "@/lib/db/client";
+import { resetEnvCache } from "@/lib/env";
+import { getLogger } from "@/lib/log";
 import { createBoss, ensureQueues, sendJob } from "@/lib/jobs/boss";
 import { imageCheck, scanStart, scanTick } from "@/lib/jobs/definitions/scan";
 import type { JobDefinition } from "@/lib/jobs/registry";
-import { createScan } from "@/lib/scan/pipeline";
+import { createScan, type PipelineContext } from "@/lib/scan/pipeline";
+import { createScanAdapters } from "@/lib/scan/real-adapters";
+import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, podManifest, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { saveKeyPolicy } from "@/tests/support/policies";
 import { waitFor } from "@/tests/support/process";
+import { startRegistry, type StartRegistryOptions, type TestRegistry } from "@/tests/support/registry";
 import { pushImageBase, pushSignedImage, type SigningKey } from "@/tests/support/registry-fixtures";
+
+/**
+ * A test database and a registry, with the environment the pipeline reads pointed at them
+ * (DATABASE_URL, SIGNET_REGISTRY_INSECURE): the set-up of tests that call checkImages directly.
+ * `stop()` undoes all of it.
+ */
+export async function startScanParts(registryOpts: StartRegistryOptions = {}): Promise<{ tdb: TestDatabase; db: Db; registry: TestRegistry; stop(): Promise<void> }> {
+  const [tdb, registry] = await Promise.all([createTestDatabase(), startRegistry(registryOpts)]);
+  const db = createDb(tdb.url, 4);
+  process.env.DATABASE_URL = tdb.url;
+  process.env.SIGNET_REGISTRY_INSECURE = registry.host;
+  resetEnvCache();
+  return {
+    tdb,
+    db,
+    registry,
+    stop: async () => {
+      await db.$disconnect();
+      await registry.stop();
+      await tdb.drop();
+      delete process.env.SIGNET_REGISTRY_INSECURE;
+      resetEnvCache();
+    },
+  };
+}
+
+/** A pipeline over the real adapters (the registry is asked for real) that enqueues nothing. */
+export function pipelineContext(db: Db, opts: Partial<PipelineContext> = {}): PipelineContext {
+  return { db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: async () => undefined, ...opts };
+}
 
 export interface SeededImage {
   repo: string;

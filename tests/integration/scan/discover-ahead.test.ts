@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db/client";
-import { resetEnvCache } from "@/lib/env";
-import { getLogger } from "@/lib/log";
+import type { Db } from "@/lib/db/client";
 import { checkImages, createScan, discoverAhead, type PipelineContext } from "@/lib/scan/pipeline";
-import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
-import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import type { TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignature, pushSignedImage, simpleSigningPayload } from "@/tests/support/registry-fixtures";
-import { saveSigningPolicy } from "@/tests/support/scan";
+import { pipelineContext, saveSigningPolicy, startScanParts } from "@/tests/support/scan";
 
 /**
  * A scan discovers the images of the clusters it has written while it lists the next ones
@@ -16,7 +12,7 @@ import { saveSigningPolicy } from "@/tests/support/scan";
  * discovered since the scan started without asking the registry again, and evaluate.
  */
 describe("discovery ahead of a scan's image checks", () => {
-  let tdb: TestDatabase;
+  let parts: Awaited<ReturnType<typeof startScanParts>>;
   let db: Db;
   let registry: TestRegistry;
   const trusted = generateSigningKey();
@@ -25,11 +21,8 @@ describe("discovery ahead of a scan's image checks", () => {
   let unsignedDigest = "";
 
   beforeAll(async () => {
-    [tdb, registry] = await Promise.all([createTestDatabase(), startRegistry()]);
-    db = createDb(tdb.url, 4);
-    process.env.DATABASE_URL = tdb.url;
-    process.env.SIGNET_REGISTRY_INSECURE = registry.host;
-    resetEnvCache();
+    parts = await startScanParts();
+    ({ db, registry } = parts);
     const signed = await pushSignedImage(registry.url, registry.host, "apps/api", trusted);
     unsignedDigest = (await pushSignedImage(registry.url, registry.host, "apps/worker", trusted, { sign: false })).digest;
     await saveSigningPolicy(db, registry.host, trusted.publicKeyPem);
@@ -50,21 +43,10 @@ describe("discovery ahead of a scan's image checks", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await db?.$disconnect();
-    await registry?.stop();
-    await tdb?.drop();
-    delete process.env.SIGNET_REGISTRY_INSECURE;
-    resetEnvCache();
+    await parts?.stop();
   });
 
-  const context = (opts: Partial<PipelineContext> = {}): PipelineContext => ({
-    db,
-    adapters: createScanAdapters(),
-    log: getLogger(),
-    enqueueImageCheck: async () => undefined,
-    evidenceMaxAgeMs: 3_600_000,
-    ...opts,
-  });
+  const context = (opts: Partial<PipelineContext> = {}): PipelineContext => pipelineContext(db, { evidenceMaxAgeMs: 3_600_000, ...opts });
 
   it("stores evidence without verdicts; the checks reuse it and evaluate", async () => {
     const startedAt = new Date();

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db/client";
-import { resetEnvCache } from "@/lib/env";
-import { getLogger } from "@/lib/log";
-import { checkImages, MANUAL_TRIGGER, type PipelineContext } from "@/lib/scan/pipeline";
-import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
+import type { Db } from "@/lib/db/client";
+import { checkImages, MANUAL_TRIGGER } from "@/lib/scan/pipeline";
 import { seedInventory } from "@/tests/support/inventory";
-import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import type { TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignedImage } from "@/tests/support/registry-fixtures";
-import { saveSigningPolicy } from "@/tests/support/scan";
+import { pipelineContext, saveSigningPolicy, startScanParts } from "@/tests/support/scan";
 
 /**
  * A worker's scheduled scan takes stored evidence confirmed against the registry within the
@@ -17,7 +13,7 @@ import { saveSigningPolicy } from "@/tests/support/scan";
  * same, and so sees a signature deleted a moment ago (ADR 0022).
  */
 describe("the revalidation bound in a worker's scans", () => {
-  let tdb: TestDatabase;
+  let parts: Awaited<ReturnType<typeof startScanParts>>;
   let db: Db;
   let registry: TestRegistry;
   let imageId: string;
@@ -25,11 +21,8 @@ describe("the revalidation bound in a worker's scans", () => {
   const key = generateSigningKey();
 
   beforeAll(async () => {
-    [tdb, registry] = await Promise.all([createTestDatabase(), startRegistry({ logLevel: "info" })]);
-    db = createDb(tdb.url, 4);
-    process.env.DATABASE_URL = tdb.url;
-    process.env.SIGNET_REGISTRY_INSECURE = registry.host;
-    resetEnvCache();
+    parts = await startScanParts({ logLevel: "info" });
+    ({ db, registry } = parts);
     ({ digest } = await pushSignedImage(registry.url, registry.host, "apps/api", key));
     await saveSigningPolicy(db, registry.host, key.publicKeyPem);
     await seedInventory(db, { cluster: "prod", namespaces: [{ name: "payments", pods: [{ name: "api", containers: [{ name: "app", image: `${registry.host}/apps/api@${digest}` }] }] }] });
@@ -37,22 +30,11 @@ describe("the revalidation bound in a worker's scans", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await db?.$disconnect();
-    await registry?.stop();
-    await tdb?.drop();
-    delete process.env.SIGNET_REGISTRY_INSECURE;
-    resetEnvCache();
+    await parts?.stop();
   });
 
   // the worker's context (lib/jobs/definitions/scan.ts): evidence kept an hour, the bound 600 s
-  const worker: () => PipelineContext = () => ({
-    db,
-    adapters: createScanAdapters(),
-    log: getLogger(),
-    enqueueImageCheck: async () => undefined,
-    evidenceMaxAgeMs: 3_600_000,
-    revalidatedWithinMs: 600_000,
-  });
+  const worker = () => pipelineContext(db, { evidenceMaxAgeMs: 3_600_000, revalidatedWithinMs: 600_000 });
   const verdicts = async () => (await db.verdict.findMany()).map((v) => v.value);
   const asked = () => registry.requests().filter((r) => r.uri.startsWith("/v2/apps/api/")).length;
 

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db/client";
-import { resetEnvCache } from "@/lib/env";
-import { getLogger } from "@/lib/log";
+import type { Db } from "@/lib/db/client";
 import { checkImages, verifyStoredAhead, type PipelineContext } from "@/lib/scan/pipeline";
-import { createScanAdapters } from "@/lib/scan/real-adapters";
-import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { seedInventory } from "@/tests/support/inventory";
-import { startRegistry, type TestRegistry } from "@/tests/support/registry";
+import type { TestRegistry } from "@/tests/support/registry";
 import { generateSigningKey, pushSignature, pushSignedImage, simpleSigningPayload } from "@/tests/support/registry-fixtures";
-import { saveSigningPolicy } from "@/tests/support/scan";
+import { pipelineContext, saveSigningPolicy, startScanParts } from "@/tests/support/scan";
 
 /**
  * An in-process scan hands the stored artifacts its verification ahead read to the image checks
@@ -16,7 +12,7 @@ import { saveSigningPolicy } from "@/tests/support/scan";
  * in between (a new discovery by another process) is read again, never checked on what was read ahead.
  */
 describe("stored artifacts read ahead", () => {
-  let tdb: TestDatabase;
+  let parts: Awaited<ReturnType<typeof startScanParts>>;
   let db: Db;
   let registry: TestRegistry;
   let imageId: string;
@@ -25,11 +21,8 @@ describe("stored artifacts read ahead", () => {
   let digest = "";
 
   beforeAll(async () => {
-    [tdb, registry] = await Promise.all([createTestDatabase(), startRegistry()]);
-    db = createDb(tdb.url, 4);
-    process.env.DATABASE_URL = tdb.url;
-    process.env.SIGNET_REGISTRY_INSECURE = registry.host;
-    resetEnvCache();
+    parts = await startScanParts();
+    ({ db, registry } = parts);
     // signed, but not by the key the policy trusts
     ({ digest } = await pushSignedImage(registry.url, registry.host, "apps/api", other));
     await saveSigningPolicy(db, registry.host, trusted.publicKeyPem);
@@ -38,14 +31,10 @@ describe("stored artifacts read ahead", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await db?.$disconnect();
-    await registry?.stop();
-    await tdb?.drop();
-    delete process.env.SIGNET_REGISTRY_INSECURE;
-    resetEnvCache();
+    await parts?.stop();
   });
 
-  const context = (opts: Partial<PipelineContext>): PipelineContext => ({ db, adapters: createScanAdapters(), log: getLogger(), enqueueImageCheck: async () => undefined, ...opts });
+  const context = (opts: Partial<PipelineContext>): PipelineContext => pipelineContext(db, opts);
   const verdicts = async () => (await db.verdict.findMany()).map((v) => v.value);
 
   it("a check takes what was read ahead for the same discovery, and reads anew after another discovery", async () => {
