@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
 import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { mapLimit } from "@/lib/concurrency";
 import { locateDatabaseUrl } from "@/lib/db/locate";
 import type { Env } from "@/lib/env";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
@@ -832,7 +833,21 @@ describe("dashboard pages on a real scan", () => {
         }
       }
     };
-    for (const [name, url] of pages) await visit(page, name, url);
+    // three tabs of the signed-in context at a time: most of a visit is waiting (the load, the network
+    // going idle), and each visit sets its own tab's scheme and width
+    const tabs = [page, ...(await Promise.all([context.newPage(), context.newPage()]))];
+    try {
+      await mapLimit(pages, tabs.length, async ([name, url]) => {
+        const tab = tabs.pop()!;
+        try {
+          await visit(tab, name, url);
+        } finally {
+          tabs.push(tab);
+        }
+      });
+    } finally {
+      for (const tab of tabs) if (tab !== page) await tab.close();
+    }
     // the sign-in page, signed out
     const out = await browser.newContext();
     try {
