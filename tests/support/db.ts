@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
-import { applyMigrations } from "@/lib/db/migrate";
 
 export interface TestDatabase {
   url: string;
@@ -9,7 +8,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates a fresh, migrated database on the test server. Refuses anything but a loopback server. */
+/**
+ * Creates a fresh database on the test server: migrated (a copy of the template global-setup.ts
+ * migrated once), or empty with `migrate: false`. Refuses anything but a loopback server.
+ */
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const admin = inject("pgAdminUrl");
   const adminUrl = new URL(admin);
@@ -19,11 +21,10 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   const name = `t_${randomBytes(6).toString("hex")}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
+  await client.query(opts.migrate === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${inject("pgTemplate")}`);
   await client.end();
   const url = new URL(admin);
   url.pathname = `/${name}`;
-  if (opts.migrate !== false) await applyMigrations(url.toString());
   return {
     url: url.toString(),
     name,
