@@ -312,6 +312,14 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
   });
 }
 
+/** `AND` the cluster and namespace of a list's scope, by their names, on the given id columns. */
+function scopeSql(q: { cluster?: string; namespace?: string }, clusterId: Prisma.Sql, namespaceId: Prisma.Sql): Prisma.Sql {
+  const clusters = Prisma.sql`SELECT id FROM "Cluster" WHERE name = ${q.cluster ?? null}`;
+  return Prisma.sql`
+    ${q.cluster ? Prisma.sql`AND ${clusterId} IN (${clusters})` : Prisma.empty}
+    ${q.namespace ? Prisma.sql`AND ${namespaceId} IN (SELECT id FROM "Namespace" WHERE name = ${q.namespace} ${q.cluster ? Prisma.sql`AND "clusterId" IN (${clusters})` : Prisma.empty})` : Prisma.empty}`;
+}
+
 /**
  * The running containers behind a count of the overview, the drill-down or the policies, a page of
  * them with their pod, workload, image and verdicts, in the order of their ids:
@@ -322,7 +330,8 @@ export async function getContainerDetail(db: Db, id: string): Promise<ContainerD
  *   `asOf` is that snapshot's time: a container that started since is in neither (ADR 0026);
  * - by verdict under a policy: the running containers whose verdict under that policy has one of
  *   these values now, as the policies' counts count them (lib/data/policies verdictCounts), counted and
- *   paged in SQL.
+ *   paged in SQL in one pass over the Verdict (policyId, value, containerId) index, leaving out the
+ *   containers of the pods that are gone (Pod (deletedAt) index).
  */
 export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
   const from = (q.page - 1) * q.pageSize;
@@ -331,37 +340,49 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
   let policy: { id: string; name: string } | null = null;
   let asOf: Date | null = null;
   if (q.policy) {
-    policy = await db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } });
     const verdicts = q.verdict ?? EVALUATED_VERDICTS;
     const stored = verdicts.filter((v) => v !== "pending");
-    const where = Prisma.sql`
-      FROM "Verdict" v
-      JOIN "Container" c ON c.id = v."containerId"
-      JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-      JOIN "Namespace" n ON n.id = p."namespaceId"
-      JOIN "Cluster" cl ON cl.id = p."clusterId"
-      WHERE v."policyId" = ${q.policy}::uuid AND v.value::text = ANY(${stored}::text[])
-        ${q.cluster ? Prisma.sql`AND cl.name = ${q.cluster}` : Prisma.empty}
-        ${q.namespace ? Prisma.sql`AND n.name = ${q.namespace}` : Prisma.empty}`;
-    // the containers with a stored verdict first (by id), then those awaiting one (`pending`, by id)
-    const counted = stored.length ? await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n ${where}` : [];
-    const storedTotal = counted[0]?.n ?? 0;
-    const [rows, pending] = await Promise.all([
-      stored.length && from < storedTotal
-        ? db.$queryRaw<{ id: string; cluster: string; namespace: string }[]>`SELECT c.id::text, cl.name AS cluster, n.name AS namespace ${where} ORDER BY c.id LIMIT ${q.pageSize} OFFSET ${from}`
+    // the containers with a stored verdict first (by id), then those awaiting one (`pending`, by id).
+    // The stored ones in one statement, one pass: the policy's verdicts of these values (the Verdict
+    // (policyId, value, containerId) index, read index-only) but those of containers whose pod is gone
+    // (the few pods with a deletedAt, by its index), in the scope; counted and paged in the order of the
+    // container ids; the page's clusters and namespaces named
+    const scope = q.cluster || q.namespace;
+    const [found, rows] = await Promise.all([
+      db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } }),
+      stored.length
+        ? db.$queryRaw<{ total: number; id: string | null; cluster: string | null; namespace: string | null }[]>`
+      WITH matching AS MATERIALIZED (
+        SELECT v."containerId"
+        FROM "Verdict" v
+        WHERE v."policyId" = ${q.policy}::uuid AND v.value = ANY(${stored}::text[]::"VerdictValue"[])
+          AND NOT EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" WHERE c.id = v."containerId" AND p."deletedAt" IS NOT NULL)
+          ${scope ? Prisma.sql`AND EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" WHERE c.id = v."containerId" ${scopeSql(q, Prisma.raw(`p."clusterId"`), Prisma.raw(`p."namespaceId"`))})` : Prisma.empty}
+      ),
+      total AS (SELECT count(*)::int AS n FROM matching),
+      page AS (SELECT * FROM matching ORDER BY "containerId" LIMIT ${q.pageSize} OFFSET ${from})
+      SELECT total.n AS total, page."containerId"::text AS id, cl.name AS cluster, n.name AS namespace
+      FROM total
+      LEFT JOIN page ON TRUE
+      LEFT JOIN "Container" c ON c.id = page."containerId"
+      LEFT JOIN "Pod" p ON p.id = c."podId"
+      LEFT JOIN "Cluster" cl ON cl.id = p."clusterId"
+      LEFT JOIN "Namespace" n ON n.id = p."namespaceId"
+      ORDER BY page."containerId"`
         : Promise.resolve([]),
-      verdicts.includes("pending")
-        ? listAwaitingVerdict(db, q.policy, { cluster: q.cluster, namespace: q.namespace }, Math.max(0, from - storedTotal), q.pageSize - Math.max(0, Math.min(q.pageSize, storedTotal - from)))
-        : Promise.resolve({ total: 0, rows: [] }),
     ]);
+    policy = found;
+    const storedTotal = rows[0]?.total ?? 0;
+    const pending = verdicts.includes("pending")
+      ? await listAwaitingVerdict(db, q.policy, { cluster: q.cluster, namespace: q.namespace }, Math.max(0, from - storedTotal), q.pageSize - Math.max(0, Math.min(q.pageSize, storedTotal - from)))
+      : { total: 0, rows: [] };
     total = storedTotal + pending.total;
-    page = [...rows.map((r) => ({ ...r, bucket: null })), ...pending.rows.map((r) => ({ ...r, bucket: null, pending: true }))];
+    page = [
+      ...rows.flatMap((r) => (r.id && r.cluster && r.namespace ? [{ id: r.id, cluster: r.cluster, namespace: r.namespace, bucket: null }] : [])),
+      ...pending.rows.map((r) => ({ ...r, bucket: null, pending: true })),
+    ];
   } else {
-    const clusters = Prisma.sql`SELECT id FROM "Cluster" WHERE name = ${q.cluster ?? null}`;
-    const where = Prisma.sql`
-      b.bucket = ANY(${q.bucket ?? []}::text[]::"CoverageBucket"[])
-      ${q.cluster ? Prisma.sql`AND b."clusterId" IN (${clusters})` : Prisma.empty}
-      ${q.namespace ? Prisma.sql`AND b."namespaceId" IN (SELECT id FROM "Namespace" WHERE name = ${q.namespace} ${q.cluster ? Prisma.sql`AND "clusterId" IN (${clusters})` : Prisma.empty})` : Prisma.empty}`;
+    const where = Prisma.sql`b.bucket = ANY(${q.bucket ?? []}::text[]::"CoverageBucket"[]) ${scopeSql(q, Prisma.raw(`b."clusterId"`), Prisma.raw(`b."namespaceId"`))}`;
     // one statement: the count, the page and the snapshot's time are of one state (a snapshot
     // committed meanwhile changes all three or none)
     const rows = await db.$queryRaw<{ total: number; asOf: Date | null; id: string | null; bucket: ListedBucket | null; cluster: string | null; namespace: string | null }[]>`

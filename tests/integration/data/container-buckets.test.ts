@@ -13,6 +13,7 @@ import { savePolicy } from "@/tests/support/policies";
  * scope the figure equals the rows — after a container moves to another bucket, after one starts or
  * stops, before and after the next snapshot. Storing the buckets changes no input of the snapshot
  * (ADR 0023) nor of an image's evaluation (ADR 0027), and a snapshot of an unchanged fleet rewrites none.
+ * The list by verdict under a policy is read now, as the policies' counts are: it counts what it lists.
  */
 describe("containers list by bucket: the snapshot's buckets", () => {
   let tdb: TestDatabase;
@@ -164,5 +165,36 @@ describe("containers list by bucket: the snapshot's buckets", () => {
     await expectAgreement(6);
     expect((await listed("stale", { cluster: "prod" })).names).toEqual(["pay-1", "pay-2", "pay-3", "pay-4", "pay-5"]);
     expect((await listed("error,unmatched", { cluster: "prod" })).names).toEqual(["web-2", "web-3"]);
+  });
+
+  it("a policy's verdicts: the list by verdict counts what it lists, now, in the fleet, a cluster and a namespace", async () => {
+    const scopes = [{}, { cluster: "prod" }, { cluster: "edge" }, { cluster: "prod", namespace: "pay" }, { namespace: "pay" }];
+    for (const scope of scopes)
+      for (const verdict of ["verified", "failed,unsigned,error", "error"]) {
+        // read now, not as of a snapshot: the running containers with such a verdict (web-1's pod is gone)
+        const counted = await db.verdict.count({
+          where: {
+            policyId,
+            value: { in: verdict.split(",") as ("verified" | "failed" | "unsigned" | "error")[] },
+            container: { pod: { deletedAt: null, ...("cluster" in scope ? { cluster: { name: scope.cluster } } : {}), ...("namespace" in scope ? { namespace: { name: scope.namespace } } : {}) } },
+          },
+        });
+        const ids = new Set<string>();
+        let total = -1;
+        for (let page = 1; ; page++) {
+          const list = await listContainersInBuckets(db, containerListQuery.parse({ policy: policyId, verdict, ...scope, pageSize: "2", page: String(page) }));
+          list.rows.forEach((r) => ids.add(r.id));
+          total = list.total;
+          expect(list.asOf).toBeNull();
+          if (list.rows.length < 2) break;
+        }
+        expect([scope, verdict, total, ids.size]).toEqual([scope, verdict, counted, counted]);
+      }
+    const names = async (verdict: string, scope: Record<string, string>) =>
+      (await listContainersInBuckets(db, containerListQuery.parse({ policy: policyId, verdict, ...scope }))).rows.map((r) => `${r.cluster}/${r.namespace}/${r.pod}`).sort();
+    expect(await names("verified", {})).toEqual(["edge/pay/edge-1", "prod/pay/pay-2"]);
+    expect(await names("verified", { namespace: "pay" })).toEqual(["edge/pay/edge-1", "prod/pay/pay-2"]);
+    expect(await names("verified", { cluster: "edge", namespace: "pay" })).toEqual(["edge/pay/edge-1"]);
+    expect(await names("failed,unsigned,error", { cluster: "prod" })).toEqual(["prod/pay/pay-1", "prod/pay/pay-3", "prod/pay/pay-4", "prod/pay/pay-5", "prod/web/web-2"]);
   });
 });
