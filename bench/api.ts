@@ -476,7 +476,7 @@ async function main() {
     const againMs = t() - t0;
     if (again.reused) throw new Error("the second snapshot was copied, not read");
     process.stdout.write(
-      `coverage snapshot of ${snapshot.fleet.containersTotal} containers: ${ms(firstMs)} (${snapshot.reused ? "copied: nothing changed" : "read, every bucket written"}), ${ms(againMs)} (read, no bucket moved)  ${load()}\n`,
+      `coverage snapshot of ${snapshot.fleet.containersTotal} containers: ${ms(firstMs)} (${snapshot.reused ? "copied: nothing changed" : "read, the buckets that moved or are new written"}), ${ms(againMs)} (read, no bucket moved)  ${load()}\n`,
     );
     const verifiedList = await listContainersInBuckets(db, containerListQuery.parse({ bucket: "verified" }));
     if (verifiedList.total !== snapshot.fleet.containersVerified) throw new Error(`the fleet's verified: ${snapshot.fleet.containersVerified} counted, ${verifiedList.total} listed`);
