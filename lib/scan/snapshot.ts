@@ -122,7 +122,11 @@ async function writeBuckets(tx: Tx, after: string | null, page: ContainerVerdict
         AND NOT EXISTS (SELECT 1 FROM page WHERE page."containerId" = b."containerId")
     )
     INSERT INTO "ContainerBucket" ("containerId", bucket, "clusterId", "namespaceId")
-    SELECT page.* FROM page LEFT JOIN "ContainerBucket" b ON b."containerId" = page."containerId"
+    SELECT page.* FROM page
+    -- the stored rows of the page's range only: unbounded, the join read the table from its first id
+    -- for every page (the snapshot's pages quadratic in the fleet)
+    LEFT JOIN (SELECT * FROM "ContainerBucket" WHERE "containerId" > COALESCE(${after}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+                 AND "containerId" <= ${last.id}::uuid) b ON b."containerId" = page."containerId"
     WHERE (b.bucket, b."clusterId", b."namespaceId") IS DISTINCT FROM (page.bucket, page."clusterId", page."namespaceId")
     ON CONFLICT ("containerId") DO UPDATE SET bucket = EXCLUDED.bucket, "clusterId" = EXCLUDED."clusterId", "namespaceId" = EXCLUDED."namespaceId"`;
   return last.id;
