@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
@@ -15,7 +16,10 @@ export default defineConfig({
     setupFiles: ["tests/support/setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    fileParallelism: false,
+    // two files at a time even on 2 cores (vitest's default there is one): each file starts its own
+    // production server, PostgreSQL and Chromium and mostly waits on them, and the dashboard file is the
+    // long pole the others run beside
+    maxWorkers: Math.max(2, os.availableParallelism() - 1),
     pool: "forks",
   },
 });
