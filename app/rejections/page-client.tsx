@@ -16,7 +16,7 @@ import { useHydrated } from "@/lib/ui/use-hydrated";
 import { Time } from "@/components/time";
 
 type Row = RejectionsDto["rows"][number];
-export type RejectionFilters = { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days: number; day?: string; page: number };
+export type RejectionFilters = { cluster?: string; namespace?: string; workload?: string; controller?: string; policy?: string; key?: string; q?: string; days: number; day?: string; page: number };
 
 /**
  * "host/repo:tag@sha256:…" as the name (wrapping at slashes), a short digest with the full one on hover,
@@ -127,13 +127,14 @@ export function RejectionsClient({
     placeholderData: keepPreviousData,
   });
   const data = query.data;
-  const filtered = !!(f.cluster || f.namespace || f.controller || f.policy || f.key || f.q || f.day);
+  const filtered = !!(f.cluster || f.namespace || f.workload || f.controller || f.policy || f.key || f.q || f.day);
   return (
     <div data-hydrated={hydrated}>
       <FilterBar label="Filter rejections" onSubmit={() => set({ q: search.trim() || undefined })}>
         <FilterSearch value={search} onChange={setSearch} placeholder="image, workload, message" />
         <FilterSelect label="Cluster" name="cluster" value={f.cluster} options={clusters} onChange={(v) => set({ cluster: v })} />
         {f.namespace && <FilterSelect label="Namespace" name="namespace" value={f.namespace} options={[f.namespace]} onChange={(v) => set({ namespace: v })} />}
+        {f.workload && <FilterSelect label="Workload" name="workload" value={f.workload} options={[f.workload]} onChange={(v) => set({ workload: v })} />}
         <FilterSelect label="Controller" name="controller" value={f.controller} options={CONTROLLERS} onChange={(v) => set({ controller: v })} />
         <FilterSelect label="Policy" name="policy" value={f.policy} options={withCurrent(policies, f.policy)} onChange={(v) => set({ policy: v })} />
         {/* the rejections under the policies that trust a key (the Keys page links here) */}

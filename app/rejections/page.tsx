@@ -25,7 +25,7 @@ export default async function RejectionsPage({ searchParams }: { searchParams: P
       <div className="mt-6">
         <RejectionsClient
           initial={initial}
-          initialFilters={{ cluster: query.cluster, namespace: query.namespace, controller: query.controller, policy: query.policy, key: query.key, q: query.q, days: query.days, day: query.day, page: query.page }}
+          initialFilters={{ cluster: query.cluster, namespace: query.namespace, workload: query.workload, controller: query.controller, policy: query.policy, key: query.key, q: query.q, days: query.days, day: query.day, page: query.page }}
           clusters={facets.clusters}
           policies={facets.policies}
           keys={[...new Set(authorities.map((a) => a.name))]}

@@ -23,6 +23,8 @@ import type { VerdictValueDto } from "@/lib/dto/read";
 import { policySpecSchema } from "@/lib/policy/schema";
 import { awaitsVerdict } from "@/lib/policy/scope";
 import { tagOf } from "@/lib/registry/reference";
+import { rejectionsWhere } from "@/lib/data/rejections";
+import { rejectionQuery } from "@/lib/dto/dashboard";
 
 /**
  * Read models of the drill-down: a cluster (trend, namespaces, errors), a namespace's workloads with
@@ -269,9 +271,8 @@ export async function getWorkloadDetail(db: Db, cluster: string, namespace: stri
   const podWhere: Prisma.PodWhereInput = w ? { workloadId: w.id, deletedAt: null } : { namespaceId: ns.id, name, workloadId: null, deletedAt: null };
   const [pods, rejections] = await Promise.all([
     db.pod.findMany({ where: podWhere, orderBy: { name: "asc" }, take: 200, include: { containers: { include: containerInclude, orderBy: [{ kind: "asc" }, { name: "asc" }] } } }),
-    db.admissionRejection.count({
-      where: { clusterId: ns.clusterId, namespace, workloadName: { startsWith: name }, lastSeen: { gte: new Date(now.getTime() - 30 * 86_400_000) } },
-    }),
+    // what the page's link opens: the rejections list filtered to this workload, in its default period
+    rejectionsWhere(db, rejectionQuery.parse({ cluster, namespace, workload: name }), now).then((where) => db.admissionRejection.count({ where })),
   ]);
   if (pods.length === 0 && kind === "Pod") return null;
   return workloadDetailDto.parse({

@@ -98,19 +98,19 @@ async function policyFilter(db: Db, q: RejectionQuery): Promise<Prisma.Admission
 }
 
 /**
- * Admission rejections seen in the last `days` (or on one `day`), filtered and paginated, with a count per day: those the
- * cluster's controllers recorded as Events, and Signet's own webhook's denials, warnings and timeouts
- * (lib/admission/record.ts), side by side.
+ * The rejections a list query selects (period or day, filters, search), as a condition: what
+ * `listRejections` lists and what a count linking to that list must count (the workload page's).
  */
-export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
+export async function rejectionsWhere(db: Db, q: RejectionQuery, now = new Date()): Promise<Prisma.AdmissionRejectionWhereInput> {
   // one UTC day (a bar of the per-day chart, which groups by the UTC day of lastSeen), or the period
   const dayStart = q.day ? new Date(`${q.day}T00:00:00Z`) : null;
   const lastSeen = dayStart ? { gte: dayStart, lt: new Date(dayStart.getTime() + 86_400_000) } : { gte: new Date(now.getTime() - q.days * 86_400_000) };
-  const where: Prisma.AdmissionRejectionWhereInput = {
+  return {
     AND: await policyFilter(db, q),
     lastSeen,
     ...(q.cluster ? { cluster: { name: q.cluster } } : {}),
     ...(q.namespace ? { namespace: q.namespace } : {}),
+    ...(q.workload ? { workloadName: { startsWith: q.workload } } : {}),
     ...(q.controller ? { controller: q.controller } : {}),
     ...(q.q
       ? {
@@ -122,6 +122,15 @@ export async function listRejections(db: Db, q: RejectionQuery, now = new Date()
         }
       : {}),
   };
+}
+
+/**
+ * Admission rejections seen in the last `days` (or on one `day`), filtered and paginated, with a count per day: those the
+ * cluster's controllers recorded as Events, and Signet's own webhook's denials, warnings and timeouts
+ * (lib/admission/record.ts), side by side.
+ */
+export async function listRejections(db: Db, q: RejectionQuery, now = new Date()): Promise<RejectionsDto> {
+  const where = await rejectionsWhere(db, q, now);
   const [total, agg, rows, days] = await Promise.all([
     db.admissionRejection.count({ where }),
     db.admissionRejection.aggregate({ where, _sum: { count: true } }),

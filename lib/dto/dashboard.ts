@@ -205,6 +205,8 @@ export const rejectionQuery = z.object({
   policy: z.string().max(253).optional(),
   /** A key's name (as the Keys page names it): the rejections under the policies that trust it. */
   key: z.string().max(253).optional(),
+  /** A workload's name: the rejections of objects named after it (its ReplicaSets' and pods' names start with it; the workload page's count). */
+  workload: z.string().min(1).max(253).optional(),
   q: z.string().max(200).optional(),
   days: z.coerce.number().int().min(1).max(365).default(30),
   /** One UTC day (a bar of the per-day chart): the rejections last seen that day, whatever `days` says. */

@@ -44,11 +44,11 @@ export const links = {
   images: (f: { cluster?: string; namespace?: string; policy?: string; verdict?: ImageVerdictFilterDto; registry?: string; signer?: string; q?: string } = {}) =>
     `/images${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: f.policy, verdict: f.verdict, registry: f.registry, signer: f.signer, q: f.q })}`,
   /**
-   * Admission rejections, filtered; `policy` a policy's name, `key` a key's (the rejections under the
+   * Admission rejections, filtered; `workload` a workload's name (objects named after it), `policy` a policy's name, `key` a key's (the rejections under the
    * policies trusting it); `days` the period (default 30), `day` one UTC day ("YYYY-MM-DD", a bar of the per-day chart).
    */
-  rejections: (f: { cluster?: string; namespace?: string; controller?: string; policy?: string; key?: string; q?: string; days?: number; day?: string } = {}) =>
-    `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, controller: f.controller, policy: f.policy, key: f.key, q: f.q, days: f.days, day: f.day })}`,
+  rejections: (f: { cluster?: string; namespace?: string; workload?: string; controller?: string; policy?: string; key?: string; q?: string; days?: number; day?: string } = {}) =>
+    `/rejections${toSearch({ cluster: f.cluster, namespace: f.namespace, workload: f.workload, controller: f.controller, policy: f.policy, key: f.key, q: f.q, days: f.days, day: f.day })}`,
   /**
    * Audit events, filtered; `key` a key's name (the events that name it and the changes of the policies
    * trusting it); `policy` a policy's name, `policyVersion` one of its versions (the policy page's counts).

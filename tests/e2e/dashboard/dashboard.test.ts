@@ -306,6 +306,14 @@ describe("dashboard pages on a real scan", () => {
     await page.getByTestId("containers-table").waitFor();
     expect([await text("containers-total"), await table.count()]).toEqual(["1", 1]);
     expect(await page.getByTestId("containers-table").textContent()).toContain("apps/unsigned");
+    // the Workloads card's count of running containers opens all of them
+    await page.goto(`${s.base}/clusters/admin/tools`);
+    const running = Number(((await text("ns-workloads-containers")) ?? "").split(" ")[0]);
+    expect(running).toBeGreaterThan(0);
+    await page.getByTestId("ns-workloads-containers").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("namespace") === "tools" && u.searchParams.get("bucket")?.split(",").length === 6);
+    await page.getByTestId("containers-table").waitFor();
+    expect([Number(await text("containers-total")), await table.count()]).toEqual([running, running]);
     // a container enforcing would reject → its page
     await page.goto(`${s.base}/clusters/admin/tools`);
     await page.getByTestId("would-break-tools-audit").getByRole("link", { name: "app", exact: true }).click();
@@ -488,6 +496,14 @@ describe("dashboard pages on a real scan", () => {
       await row("classic").getByTestId("rejection-workload").click();
       await page.waitForURL((u) => u.pathname === "/clusters/admin/payments/Pod/classic");
       expect(await page.locator("main h1").textContent()).toBe("Pod/classic");
+      // its count of rejections opens the rejections list filtered to it: as many rows
+      const count = page.getByRole("link", { name: /admission rejection\(s\) in 30 days/ });
+      const figure = Number(((await count.textContent()) ?? "").split(" ")[0]);
+      expect(figure).toBe(1);
+      await count.click();
+      await page.waitForURL((u) => u.pathname === "/rejections" && u.searchParams.get("workload") === "classic");
+      await waitFor(async () => ((await rows.count()) === figure ? true : undefined), 15_000, "the workload's rejections");
+      expect(await text("rejections-total")).toBe(String(figure));
     } finally {
       await pgc.query(`DELETE FROM "AdmissionRejection" WHERE "eventUid" LIKE 'signet:e2e-%'`);
       await pgc.end();

@@ -2,6 +2,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getClusterDetail, getContainerDetail, getNamespaceWorkloads, getWorkloadDetail } from "@/lib/data/drilldown";
 import { listImages } from "@/lib/data/images";
+import { listRejections } from "@/lib/data/rejections";
+import { rejectionQuery } from "@/lib/dto/dashboard";
 import { createDb, type Db } from "@/lib/db/client";
 import { imageListQuery } from "@/lib/dto/read";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
@@ -118,6 +120,32 @@ describe("drill-down data", () => {
     const c = (await getContainerDetail(db, seeded.containers["pay/p1/app"]!))!;
     expect(c).toMatchObject({ cluster: "prod", namespace: "pay", workload: "Deployment/api", pod: "p1", tag: "v1.2.3", signers: [`key:${FP}`], imageVerdict: "verified", worst: "verified" });
     expect(await getContainerDetail(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
+  });
+
+  it("a workload's rejection count is the rejections list its link opens (figure = rows)", async () => {
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { name: "prod" } });
+    const at = new Date(Date.now() - 3_600_000);
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const base = { clusterId: cluster.id, controller: "policy_controller" as const, count: 2, firstSeen: at, lastSeen: at };
+    await db.admissionRejection.createMany({
+      data: [
+        { ...base, eventUid: "w1", namespace: "pay", workloadKind: "ReplicaSet", workloadName: "api-5f7c9d", image: "ghcr.io/acme/pay:v2", message: "denied" },
+        { ...base, eventUid: "w2", namespace: "pay", workloadKind: "Pod", workloadName: "api-5f7c9d-x1", image: "ghcr.io/acme/pay:v2", message: "denied" },
+        // another workload whose message names "api": not the workload's
+        { ...base, eventUid: "w3", namespace: "pay", workloadKind: "Pod", workloadName: "p3", image: "ghcr.io/acme/tool:1", message: "denied: api mismatch" },
+        // another namespace, and an older one
+        { ...base, eventUid: "w4", namespace: "dev", workloadKind: "ReplicaSet", workloadName: "api-1", image: "x:1", message: "denied" },
+        { ...base, eventUid: "w5", namespace: "pay", workloadKind: "ReplicaSet", workloadName: "api-old", image: "x:1", message: "denied", firstSeen: old, lastSeen: old },
+      ],
+    });
+    try {
+      const api = (await getWorkloadDetail(db, "prod", "pay", "Deployment", "api"))!;
+      const listed = await listRejections(db, rejectionQuery.parse({ cluster: "prod", namespace: "pay", workload: "api" }));
+      expect([api.rejections, listed.total, listed.rows.length]).toEqual([2, 2, 2]);
+      expect(listed.rows.map((r) => r.workload).sort()).toEqual(["Pod/api-5f7c9d-x1", "ReplicaSet/api-5f7c9d"]);
+    } finally {
+      await db.admissionRejection.deleteMany({ where: { eventUid: { in: ["w1", "w2", "w3", "w4", "w5"] } } });
+    }
   });
 
   it("image list: tags of running containers shown and searchable", async () => {

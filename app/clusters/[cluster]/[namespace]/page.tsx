@@ -58,7 +58,11 @@ export default async function NamespacePage({ params, searchParams }: { params: 
         testId="ns-workloads"
         actions={
           <span className="text-xs text-slate-600 dark:text-slate-400">
-            {workloads.containers} running container(s), failing first
+            {/* every running container of the namespace, in the containers list */}
+            <TextLink href={links.allContainers({ cluster, namespace })} testId="ns-workloads-containers">
+              {workloads.containers} running container(s)
+            </TextLink>
+            , failing first
             {workloads.truncated ? ` (first ${workloads.workloads.reduce((n, w) => n + w.containers.length, 0)} shown)` : ""} ·{" "}
             <TextLink href={links.rejections({ cluster, namespace })}>rejections</TextLink>
           </span>

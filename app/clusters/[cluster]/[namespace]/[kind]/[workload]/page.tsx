@@ -29,7 +29,7 @@ export default async function WorkloadPage({ params }: { params: Promise<{ clust
         description={
           <>
             {detail.pods.length} running pod(s), {containers} container(s) in {cluster}/{namespace} ·{" "}
-            <TextLink href={links.rejections({ cluster, namespace, q: name })}>{detail.rejections} admission rejection(s) in 30 days</TextLink>
+            <TextLink href={links.rejections({ cluster, namespace, workload: name })}>{detail.rejections} admission rejection(s) in 30 days</TextLink>
           </>
         }
       />
