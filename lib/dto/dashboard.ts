@@ -117,7 +117,9 @@ export const namespaceDetailDto = z.object({
       /** Running containers of the namespace this policy applies to. */
       containers: z.number().int(),
       verified: z.number().int(),
-      /** For warn / audit policies: containers that enforcement would reject. */
+      /** For warn / audit policies: how many containers enforcement would reject … */
+      wouldBreakTotal: z.number().int(),
+      /** … and the first of them (lib/data/namespaces WOULD_BREAK_SHOWN). */
       wouldBreak: z.array(z.object({ workload: z.string(), pod: z.string(), container: z.string(), containerId: z.string(), image: z.string(), imageId: z.string().nullable(), verdict: verdictValue })),
     }),
   ),

@@ -123,7 +123,19 @@ export default async function NamespacePage({ params, searchParams }: { params: 
                 </div>
                 {pol.mode !== "enforce" && (
                   <div className="mt-2 rounded border border-amber-300 bg-amber-50 p-3 text-sm dark:border-amber-800 dark:bg-amber-950" data-testid={`would-break-${pol.name}`}>
-                    <div className="font-medium">If this policy were enforced: {pol.wouldBreak.length === 0 ? "nothing would break." : `${pol.wouldBreak.length} container(s) would be rejected`}</div>
+                    <div className="font-medium">
+                      If this policy were enforced: {pol.wouldBreakTotal === 0 ? "nothing would break." : `${pol.wouldBreakTotal} container(s) would be rejected`}
+                      {pol.wouldBreak.length < pol.wouldBreakTotal && (
+                        <span className="font-normal">
+                          {" "}
+                          (the first {pol.wouldBreak.length} below;{" "}
+                          <TextLink href={links.policyContainers(pol.id, { cluster, namespace, verdict: NOT_VERIFIED_IN_SCOPE })} testId={`would-break-all-${pol.name}`}>
+                            all of them
+                          </TextLink>
+                          )
+                        </span>
+                      )}
+                    </div>
                     {pol.wouldBreak.length > 0 && (
                       <SimpleTable head={["Workload", "Container", "Image", "Verdict"]} caption="Containers enforcement would reject">
                         {pol.wouldBreak.map((w) => (
