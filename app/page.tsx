@@ -165,7 +165,10 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
           <ul className="mt-1 space-y-1">
             {overview.stale.map((g) => (
               <li key={g.reason} data-testid="stale-group">
-                <span className="tabular-nums">{g.containers}</span> stale since <Time iso={g.since} />: {g.reason}{" "}
+                <TextLink href={links.staleGroup(g.reason)} testId="stale-group-link">
+                  <span className="tabular-nums">{g.containers}</span>
+                </TextLink>{" "}
+                stale since <Time iso={g.since} />: {g.reason}{" "}
                 <span className="text-xs">
                   (last known: {Object.entries(g.lastKnown).map(([v, n]) => `${n} ${v}`).join(", ")})
                 </span>

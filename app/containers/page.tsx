@@ -52,12 +52,12 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
   const scopeFilter = { cluster: q.cluster, namespace: q.namespace };
   const verdicts = q.verdict ?? EVALUATED_VERDICTS;
   const pageHref = (page: number) =>
-    q.policy ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page }) : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], page });
+    q.policy ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page }) : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], reason: q.reason, page });
   const what = q.policy
     ? `verdict under policy ${list.policy?.name ?? "(no longer exists)"}: ${verdicts.map((v) => (v === "pending" ? "none yet (in scope)" : v)).join(" or ")}`
     : q.bucket && BUCKETS.every((b) => q.bucket!.includes(b))
       ? "every bucket"
-      : (q.bucket ?? []).map((b) => BUCKET_LABEL[b]).join(" or ");
+      : `${(q.bucket ?? []).map((b) => BUCKET_LABEL[b]).join(" or ")}${q.reason ? `, because ${q.reason}` : ""}`;
   return (
     <AppShell current="/clusters">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">

@@ -246,8 +246,8 @@ export class CoverageAccumulator {
   private readonly imageNumbers = new Map<string, number>();
   private readonly stale = new Map<string, { reason: string; since: number | null; sinceUnknown: boolean; containers: number; lastKnown: Record<string, number> }>();
 
-  /** Counts one container; returns where it counts (its CoverageState). */
-  add(r: ContainerVerdicts): CoverageState {
+  /** Counts one container; returns where it counts (its CoverageState) and, when stale, its stale group's reason. */
+  add(r: ContainerVerdicts): CoverageState & { staleReason: string | null } {
     const s = containerState(r);
     // a container without a known digest counts as its own image (it cannot be verified)
     const key = r.digest ?? `unknown:${r.containerId}`;
@@ -271,11 +271,11 @@ export class CoverageAccumulator {
       } else f.containersUnmatched++;
       t.images.set(image, (t.images.get(image) ?? true) && s.bucket === "verified");
     }
-    if (s.bucket === "stale") this.addStale(r, s.lastKnown);
-    return s;
+    return { ...s, staleReason: s.bucket === "stale" ? this.addStale(r, s.lastKnown) : null };
   }
 
-  private addStale(r: ContainerVerdicts, lastKnown: Verdict): void {
+  /** Counts a stale container in its group; returns the group's reason. */
+  private addStale(r: ContainerVerdicts, lastKnown: Verdict): string {
     let reason: string;
     let since: number | null = null;
     if (r.clusterStale) {
@@ -295,6 +295,7 @@ export class CoverageAccumulator {
     g.lastKnown[lastKnown] = (g.lastKnown[lastKnown] ?? 0) + 1;
     if (since === null) g.sinceUnknown = true;
     else if (g.since === null || since < g.since) g.since = since;
+    return reason;
   }
 
   /** Fleet, per-cluster and per-namespace figures of the rows added. */

@@ -383,7 +383,8 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
       ...pending.rows.map((r) => ({ ...r, bucket: null, pending: true })),
     ];
   } else {
-    const where = Prisma.sql`b.bucket = ANY(${q.bucket ?? []}::text[]::"CoverageBucket"[]) ${scopeSql(q, Prisma.raw(`b."clusterId"`), Prisma.raw(`b."namespaceId"`))}`;
+    const where = Prisma.sql`b.bucket = ANY(${q.bucket ?? []}::text[]::"CoverageBucket"[]) ${scopeSql(q, Prisma.raw(`b."clusterId"`), Prisma.raw(`b."namespaceId"`))}
+      ${q.reason ? Prisma.sql`AND b."staleReasonKey" = md5(${q.reason})` : Prisma.empty}`;
     // one statement: the count, the page and the snapshot's time are of one state (a snapshot
     // committed meanwhile changes all three or none)
     const rows = await db.$queryRaw<{ total: number; asOf: Date | null; id: string | null; bucket: ListedBucket | null; cluster: string | null; namespace: string | null }[]>`

@@ -79,13 +79,16 @@ export const containerListQuery = z
     cluster: z.string().max(253).optional(),
     namespace: z.string().max(253).optional(),
     bucket: commaList.pipe(z.array(listedBucket).min(1)).optional(),
+    /** With `bucket=stale`: the stale containers of one stale group, by the reason the group names (the overview's stale card). */
+    reason: z.string().min(1).max(8000).optional(),
     policy: z.string().uuid().optional(),
     verdict: commaList.pipe(z.array(policyListVerdict).min(1)).optional(),
     page: z.coerce.number().int().min(1).max(100_000).default(1),
     pageSize: z.coerce.number().int().min(1).max(200).default(50),
   })
   .refine((q) => (q.bucket === undefined) !== (q.policy === undefined), { message: "a bucket or a policy, one of them" })
-  .refine((q) => q.verdict === undefined || q.policy !== undefined, { message: "a verdict is one under a policy" });
+  .refine((q) => q.verdict === undefined || q.policy !== undefined, { message: "a verdict is one under a policy" })
+  .refine((q) => q.reason === undefined || (q.bucket?.length === 1 && q.bucket[0] === "stale"), { message: "a reason is a stale group's: with bucket=stale only" });
 export type ContainerListQuery = z.infer<typeof containerListQuery>;
 
 /** The verdicts a policy's list shows by default: those of the containers it evaluated. */

@@ -71,8 +71,8 @@ async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; page
     // in the order of the ids, so that each page also says which stored buckets are gone (writeBuckets)
     let after: string | null = null;
     for await (const page of cursorPages<ContainerVerdictsRow>(tx, containerVerdictsQuery({ orderById: true }), opts.pageSize ?? PAGE)) {
-      const buckets = page.map((r) => acc.add(toContainerVerdicts(r)).bucket);
-      after = await writeBuckets(tx, after, page, buckets);
+      const states = page.map((r) => acc.add(toContainerVerdicts(r)));
+      after = await writeBuckets(tx, after, page, states);
     }
     // past the last container read: none runs now
     await tx.$executeRaw`DELETE FROM "ContainerBucket" WHERE ${after}::uuid IS NULL OR "containerId" > ${after}::uuid`;
@@ -102,33 +102,36 @@ async function writeIn(tx: Tx, now: Date, opts: { replaceWithinMs?: number; page
 
 /**
  * Stores the buckets of one page of the snapshot's rows (in the order of their ids, after the id
- * `after`): each running container's bucket, cluster and namespace as this snapshot counts it — only the
+ * `after`): each running container's bucket, cluster and namespace (and a stale one's reason) as this snapshot counts it — only the
  * rows that differ from the stored ones are written, so a snapshot of an unchanged fleet writes none —
  * and drops the stored rows of containers in the page's range of ids that it did not read (no longer
  * running). Returns the page's last id. The containers list behind a count reads these rows
  * (lib/data/drilldown listContainersInBuckets): what a count counts is what its list lists (ADR 0026).
  */
-async function writeBuckets(tx: Tx, after: string | null, page: ContainerVerdictsRow[], buckets: Bucket[]): Promise<string | null> {
+async function writeBuckets(tx: Tx, after: string | null, page: ContainerVerdictsRow[], states: ReadonlyArray<{ bucket: Bucket; staleReason: string | null }>): Promise<string | null> {
   const last = page.at(-1);
   if (!last) return after;
   await tx.$executeRaw`
     WITH page AS (
-      SELECT * FROM unnest(${page.map((r) => r.id)}::text[]::uuid[], ${buckets}::text[]::"CoverageBucket"[],
-                           ${page.map((r) => r.clusterId)}::text[]::uuid[], ${page.map((r) => r.namespaceId)}::text[]::uuid[])
-        AS u("containerId", bucket, "clusterId", "namespaceId")
+      SELECT u."containerId", u.bucket, u."clusterId", u."namespaceId", md5(u.reason) AS "staleReasonKey"
+      FROM unnest(${page.map((r) => r.id)}::text[]::uuid[], ${states.map((s) => s.bucket)}::text[]::"CoverageBucket"[],
+                  ${page.map((r) => r.clusterId)}::text[]::uuid[], ${page.map((r) => r.namespaceId)}::text[]::uuid[],
+                  ${states.map((s) => s.staleReason)}::text[])
+        AS u("containerId", bucket, "clusterId", "namespaceId", reason)
     ), gone AS (
       DELETE FROM "ContainerBucket" b
       WHERE (${after}::uuid IS NULL OR b."containerId" > ${after}::uuid) AND b."containerId" <= ${last.id}::uuid
         AND NOT EXISTS (SELECT 1 FROM page WHERE page."containerId" = b."containerId")
     )
-    INSERT INTO "ContainerBucket" ("containerId", bucket, "clusterId", "namespaceId")
+    INSERT INTO "ContainerBucket" ("containerId", bucket, "clusterId", "namespaceId", "staleReasonKey")
     SELECT page.* FROM page
     -- the stored rows of the page's range only: unbounded, the join read the table from its first id
     -- for every page (the snapshot's pages quadratic in the fleet)
     LEFT JOIN (SELECT * FROM "ContainerBucket" WHERE "containerId" > COALESCE(${after}::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
                  AND "containerId" <= ${last.id}::uuid) b ON b."containerId" = page."containerId"
-    WHERE (b.bucket, b."clusterId", b."namespaceId") IS DISTINCT FROM (page.bucket, page."clusterId", page."namespaceId")
-    ON CONFLICT ("containerId") DO UPDATE SET bucket = EXCLUDED.bucket, "clusterId" = EXCLUDED."clusterId", "namespaceId" = EXCLUDED."namespaceId"`;
+    WHERE (b.bucket, b."clusterId", b."namespaceId", b."staleReasonKey") IS DISTINCT FROM (page.bucket, page."clusterId", page."namespaceId", page."staleReasonKey")
+    ON CONFLICT ("containerId") DO UPDATE SET bucket = EXCLUDED.bucket, "clusterId" = EXCLUDED."clusterId", "namespaceId" = EXCLUDED."namespaceId",
+      "staleReasonKey" = EXCLUDED."staleReasonKey"`;
   return last.id;
 }
 

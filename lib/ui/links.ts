@@ -27,8 +27,10 @@ export const links = {
    * The running containers in coverage buckets (the lists behind the bucket counts of the overview and
    * the drill-down: the same containers as the count), in a cluster or namespace.
    */
-  containers: (f: { cluster?: string; namespace?: string; bucket: readonly ListedBucket[]; page?: number }) =>
-    `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, bucket: f.bucket.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
+  containers: (f: { cluster?: string; namespace?: string; bucket: readonly ListedBucket[]; reason?: string; page?: number }) =>
+    `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, bucket: f.bucket.join(","), reason: f.reason, page: f.page && f.page > 1 ? f.page : undefined })}`,
+  /** The stale containers of one stale group (the overview's stale card): those its count counts. */
+  staleGroup: (reason: string): string => links.containers({ bucket: ["stale"], reason }),
   /** Every running container (in a cluster or namespace): the list behind a total, every bucket. */
   allContainers: (f: { cluster?: string; namespace?: string } = {}) => links.containers({ ...f, bucket: BUCKETS }),
   /**

@@ -149,6 +149,14 @@ describe("overview: one source of truth, honest about what Signet cannot see", (
     await page.getByTestId("stale-card-link").click();
     await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "stale");
     expect(await text("containers-total")).toBe(String(EXPECTED.containers));
+    // each stale group's count opens the containers of that group: as many rows as its count
+    await overview();
+    const first = page.getByTestId("stale-group").first();
+    const groupCount = ((await first.getByTestId("stale-group-link").textContent()) ?? "").trim();
+    await first.getByTestId("stale-group-link").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("bucket") === "stale" && (u.searchParams.get("reason") ?? "") !== "");
+    expect(await text("containers-total")).toBe(groupCount);
+    expect(String(await page.getByTestId("containers-table").locator("tbody tr").count())).toBe(groupCount);
     // the cluster page: its Stale tile and a namespace's stale count open the containers they count
     await page.goto(`${s.base}/clusters/admin`);
     const staleTile = ((await page.getByTestId("tile-stale").textContent()) ?? "").replace(/\D/g, "");

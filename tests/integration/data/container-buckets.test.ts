@@ -197,4 +197,28 @@ describe("containers list by bucket: the snapshot's buckets", () => {
     expect(await names("verified", { cluster: "edge", namespace: "pay" })).toEqual(["edge/pay/edge-1"]);
     expect(await names("failed,unsigned,error", { cluster: "prod" })).toEqual(["prod/pay/pay-1", "prod/pay/pay-3", "prod/pay/pay-4", "prod/pay/pay-5", "prod/web/web-2"]);
   });
+  it("each stale group's count opens exactly its containers (by the reason the group names)", async () => {
+    // prod cannot be listed (the test above): its five stale containers share that reason; edge-1's
+    // registry cannot be read now: stale by its error's reason
+    const edge = await db.verdict.findFirstOrThrow({ where: { container: { pod: { name: "edge-1" } } } });
+    await db.verdict.update({ where: { id: edge.id }, data: { value: "error", lastKnownValue: "verified", reasons: [{ code: "evidence-error", message: "registry.example: connection reset" }] } });
+    await writeCoverageSnapshot(db, at(60));
+    const latest = await db.coverageSnapshot.findFirstOrThrow({ where: { scope: "fleet" }, orderBy: { takenAt: "desc" } });
+    const groups = latest.staleGroups as { reason: string; containers: number }[];
+    expect(groups.map((g) => [g.reason, g.containers])).toEqual([
+      ["connection refused", 5],
+      ["registry.example: connection reset", 1],
+    ]);
+    for (const g of groups) {
+      const list = await listContainersInBuckets(db, containerListQuery.parse({ bucket: "stale", reason: g.reason, pageSize: "50" }));
+      expect(list.total).toBe(g.containers);
+      expect(list.rows).toHaveLength(g.containers);
+    }
+    const byReason = async (reason: string) => (await listContainersInBuckets(db, containerListQuery.parse({ bucket: "stale", reason }))).rows.map((r) => r.pod).sort();
+    expect(await byReason("registry.example: connection reset")).toEqual(["edge-1"]);
+    expect(await byReason("connection refused")).toEqual(["pay-1", "pay-2", "pay-3", "pay-4", "pay-5"]);
+    expect(await byReason("no such reason")).toEqual([]);
+    // a reason is a stale group's: with any other bucket the query is refused
+    expect(containerListQuery.safeParse({ bucket: "verified", reason: "connection refused" }).success).toBe(false);
+  });
 });
