@@ -24,12 +24,38 @@ const VERDICT_OPTIONS: FilterOption[] = [
 
 /**
  * The containers list's filter (the one filter bar, components/filters): the buckets of a list by
- * bucket, or the verdicts of a list by policy; each choice opens that list (a server-rendered page).
+ * bucket, the verdicts of a list by policy, or the authority of a list by signer; each choice opens
+ * that list (a server-rendered page).
  */
-export function ContainerFilters({ scope, bucket, policy }: { scope: { cluster?: string; namespace?: string }; bucket?: readonly ListedBucket[]; policy?: { id: string; verdict: readonly PolicyListVerdict[] } }) {
+export function ContainerFilters({
+  scope,
+  bucket,
+  policy,
+  signer,
+}: {
+  scope: { cluster?: string; namespace?: string };
+  bucket?: readonly ListedBucket[];
+  policy?: { id: string; verdict: readonly PolicyListVerdict[] };
+  /** A list by signer: its authority's ref and every authority's (ref, display name). */
+  signer?: { ref: string; options: FilterOption[] };
+}) {
   const router = useRouter();
   const withValue = (options: FilterOption[], value: string) =>
     options.some((o) => (typeof o === "string" ? o : o.value) === value) ? options : [...options, value];
+  if (signer) {
+    return (
+      <FilterBar label="Filter containers">
+        <FilterSelect
+          label="Verified through"
+          name="signer"
+          allLabel={null}
+          value={signer.ref}
+          options={withValue(signer.options, signer.ref)}
+          onChange={(v) => router.push(links.signerContainers(v ?? signer.ref, scope))}
+        />
+      </FilterBar>
+    );
+  }
   if (policy) {
     const value = policy.verdict.join(",");
     return (

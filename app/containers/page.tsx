@@ -5,6 +5,7 @@ import { Time } from "@/components/time";
 import { EmptyState, PageHeader, SimpleTable, TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { listContainersInBuckets } from "@/lib/data/drilldown";
+import { listAuthorities } from "@/lib/trust/inventory";
 import { getDb } from "@/lib/db/client";
 import { BUCKETS } from "@/lib/coverage/compute";
 import { containerListQuery, EVALUATED_VERDICTS, type ListedBucket } from "@/lib/dto/drilldown";
@@ -46,14 +47,24 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
     );
   }
   const q = parsed.data;
-  const list = await listContainersInBuckets(getDb(), q);
+  const [list, signers] = await Promise.all([
+    listContainersInBuckets(getDb(), q),
+    // the signer filter's choices: every authority in force, by its one display name
+    q.signer ? listAuthorities(getDb()).then((all) => all.map((a) => ({ value: a.ref, label: a.name }))) : Promise.resolve([]),
+  ]);
   const scope = q.namespace && q.cluster ? `${q.cluster}/${q.namespace}` : q.cluster ? `cluster ${q.cluster}` : "every cluster";
   const pages = Math.max(1, Math.ceil(list.total / q.pageSize));
   const scopeFilter = { cluster: q.cluster, namespace: q.namespace };
   const verdicts = q.verdict ?? EVALUATED_VERDICTS;
   const pageHref = (page: number) =>
-    q.policy ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page }) : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], reason: q.reason, page });
-  const what = q.policy
+    q.signer
+      ? links.signerContainers(q.signer, { ...scopeFilter, page })
+      : q.policy
+        ? links.policyContainers(q.policy, { ...scopeFilter, verdict: q.verdict, page })
+        : links.containers({ ...scopeFilter, bucket: q.bucket ?? [], reason: q.reason, page });
+  const what = q.signer
+    ? `verified through ${list.signer?.name ?? "an authority no longer in force"}`
+    : q.policy
     ? `verdict under policy ${list.policy?.name ?? "(no longer exists)"}: ${verdicts.map((v) => (v === "pending" ? "none yet (in scope)" : v)).join(" or ")}`
     : q.bucket && BUCKETS.every((b) => q.bucket!.includes(b))
       ? "every bucket"
@@ -62,6 +73,12 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
     <AppShell current="/clusters">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
         <TextLink href="/">Overview</TextLink>
+        {list.signer && (
+          <>
+            {" "}
+            / <TextLink href={links.authority(list.signer.name)}>{list.signer.name}</TextLink>
+          </>
+        )}
         {list.policy && (
           <>
             {" "}
@@ -86,7 +103,15 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
         description={
           <>
             <span data-testid="containers-total">{list.total}</span> running container(s) in {scope}: {what}
-            {q.policy ? (
+            {q.signer ? (
+              <>
+                {" "}
+                (its signatures counted toward a verified verdict;{" "}
+                <span data-testid="containers-signer-images">{list.signer?.images ?? 0}</span> image(s),{" "}
+                <span data-testid="containers-signer-namespaces">{list.signer?.namespaces ?? 0}</span> namespace(s)), evaluated now from the stored evidence, as the{" "}
+                <TextLink href={list.signer ? links.authority(list.signer.name) : "/keys"}>Keys page</TextLink> counts them.
+              </>
+            ) : q.policy ? (
               "."
             ) : (
               <>
@@ -98,7 +123,12 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
         }
       />
       <div className="mt-4">
-        <ContainerFilters scope={scopeFilter} bucket={q.bucket} policy={q.policy ? { id: q.policy, verdict: verdicts } : undefined} />
+        <ContainerFilters
+          scope={scopeFilter}
+          bucket={q.bucket}
+          policy={q.policy ? { id: q.policy, verdict: verdicts } : undefined}
+          signer={q.signer ? { ref: q.signer, options: signers } : undefined}
+        />
       </div>
       <div className="mt-4">
         {list.rows.length === 0 ? (

@@ -7,7 +7,6 @@ import { Section, StatusBadge } from "@/components/trust/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
 import { getDb } from "@/lib/db/client";
-import { normalizeFingerprint } from "@/lib/trust/facts";
 import { getInventory } from "@/lib/trust/inventory";
 import { shortFingerprint } from "@/lib/ui/format";
 import { authorityAnchor, links } from "@/lib/ui/links";
@@ -89,15 +88,10 @@ export default async function KeysPage() {
                   {e.revokedReason && <div className="text-xs text-slate-600 dark:text-slate-400">{e.revokedReason}</div>}
                 </td>
                 <td className="pr-3" data-testid="usage">
-                  {e.fingerprint ? (
-                    <TextLink href={links.images({ signer: `key:${normalizeFingerprint(e.fingerprint)}` })}>
-                      {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
-                    </TextLink>
-                  ) : (
-                    <>
-                      {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
-                    </>
-                  )}
+                  {/* the running containers these figures count, with their images and namespaces */}
+                  <TextLink href={links.signerContainers(e.ref)} testId="usage-link">
+                    {e.usage.containers} · {e.usage.images} · {e.usage.namespaces}
+                  </TextLink>
                   {e.trend.length > 1 && (
                     <div className="text-xs text-slate-600 dark:text-slate-400" title="containers over the last snapshots">
                       trend {e.trend.slice(-6).map((t) => t.containers).join(" → ")}

@@ -94,6 +94,7 @@ export async function getPolicyDrift(db: Db, policyId: string, now = new Date())
         workload: pod.workload ? `${pod.workload.kind}/${pod.workload.name}` : `Pod/${pod.name}`,
         containerId: v.container.id,
         image: v.container.imageRef,
+        imageId: v.container.imageId,
         verdict: v.value,
         reason: ((v.reasons as { message?: string }[] | null) ?? [])[0]?.message ?? null,
       };

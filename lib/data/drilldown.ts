@@ -25,6 +25,7 @@ import { awaitsVerdict } from "@/lib/policy/scope";
 import { tagOf } from "@/lib/registry/reference";
 import { rejectionsWhere } from "@/lib/data/rejections";
 import { rejectionQuery } from "@/lib/dto/dashboard";
+import { authorityUsage } from "@/lib/trust/inventory";
 
 /**
  * Read models of the drill-down: a cluster (trend, namespaces, errors), a namespace's workloads with
@@ -329,6 +330,8 @@ function scopeSql(q: { cluster?: string; namespace?: string }, clusterId: Prisma
  *   with it (ContainerBucket, lib/scan/snapshot.ts), so a count and its list are one state by
  *   construction; counted and paged in SQL on ContainerBucket's indexes, whatever the size of the fleet.
  *   `asOf` is that snapshot's time: a container that started since is in neither (ADR 0026);
+ * - by signer: the running containers verified through one key or keyless authority, as the Keys
+ *   page's usage counts them (lib/trust/inventory authorityUsage: the same fleet evaluation, read now);
  * - by verdict under a policy: the running containers whose verdict under that policy has one of
  *   these values now, as the policies' counts count them (lib/data/policies verdictCounts), counted and
  *   paged in SQL in one pass over the Verdict (policyId, value, containerId) index, leaving out the
@@ -339,8 +342,16 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
   let total = 0;
   let page: { id: string; cluster: string; namespace: string; bucket: ListedBucket | null; pending?: boolean }[] = [];
   let policy: { id: string; name: string } | null = null;
+  let signer: ContainerListDto["signer"] = null;
   let asOf: Date | null = null;
-  if (q.policy) {
+  if (q.signer) {
+    // the containers the Keys page's usage counts, read the same way (lib/trust/inventory), in the scope
+    const usage = await authorityUsage(db, q.signer);
+    const inScope = (usage?.containers ?? []).filter((c) => (!q.cluster || c.cluster === q.cluster) && (!q.namespace || c.namespace === q.namespace));
+    if (usage) signer = { ref: usage.ref, name: usage.name, images: new Set(inScope.map((c) => c.imageId)).size, namespaces: new Set(inScope.map((c) => `${c.cluster}/${c.namespace}`)).size };
+    total = inScope.length;
+    page = inScope.slice(from, from + q.pageSize).map((c) => ({ id: c.containerId, cluster: c.cluster, namespace: c.namespace, bucket: null }));
+  } else if (q.policy) {
     const verdicts = q.verdict ?? EVALUATED_VERDICTS;
     const stored = verdicts.filter((v) => v !== "pending");
     // the containers with a stored verdict first (by id), then those awaiting one (`pending`, by id).
@@ -412,6 +423,7 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     page: q.page,
     pageSize: q.pageSize,
     policy,
+    signer,
     asOf: asOf?.toISOString() ?? null,
     rows: page.flatMap((r) => {
       const c = byId.get(r.id);

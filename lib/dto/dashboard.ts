@@ -351,6 +351,6 @@ export const policyDriftDto = z.object({
       agreement: z.enum(["agree", "disagree", "unknown"]),
     }),
   ),
-  runningDenied: z.array(z.object({ namespace: z.string(), workload: z.string(), containerId: z.string(), image: z.string(), verdict: verdictValue, reason: z.string().nullable() })),
+  runningDenied: z.array(z.object({ namespace: z.string(), workload: z.string(), containerId: z.string(), image: z.string(), imageId: z.string().nullable(), verdict: verdictValue, reason: z.string().nullable() })),
 });
 export type PolicyDriftDto = z.infer<typeof policyDriftDto>;

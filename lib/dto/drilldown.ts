@@ -72,7 +72,9 @@ export const NOT_VERIFIED_IN_SCOPE = ["failed", "unsigned", "error", "pending"] 
  * The containers behind a count, in a cluster or namespace: by coverage bucket (`bucket`
  * comma-separated), or by their verdict under one policy (`policy` its id, `verdict` comma-separated;
  * default every verdict but unmatched: the containers the policy evaluated; `pending`: those awaiting
- * a verdict under it) — one or the other.
+ * a verdict under it), or verified through one key or keyless authority (`signer` its ref on the Keys
+ * page: "stored:<name>", "sha256:<hex>", "policy:<policy>/<authority>"; the containers its usage counts)
+ * — one of the three.
  */
 export const containerListQuery = z
   .object({
@@ -83,10 +85,11 @@ export const containerListQuery = z
     reason: z.string().min(1).max(8000).optional(),
     policy: z.string().uuid().optional(),
     verdict: commaList.pipe(z.array(policyListVerdict).min(1)).optional(),
+    signer: z.string().min(1).max(600).optional(),
     page: z.coerce.number().int().min(1).max(100_000).default(1),
     pageSize: z.coerce.number().int().min(1).max(200).default(50),
   })
-  .refine((q) => (q.bucket === undefined) !== (q.policy === undefined), { message: "a bucket or a policy, one of them" })
+  .refine((q) => [q.bucket, q.policy, q.signer].filter((x) => x !== undefined).length === 1, { message: "a bucket, a policy or a signer, one of them" })
   .refine((q) => q.verdict === undefined || q.policy !== undefined, { message: "a verdict is one under a policy" })
   .refine((q) => q.reason === undefined || (q.bucket?.length === 1 && q.bucket[0] === "stale"), { message: "a reason is a stale group's: with bucket=stale only" });
 export type ContainerListQuery = z.infer<typeof containerListQuery>;
@@ -102,8 +105,13 @@ export const containerListDto = z.object({
   /** The policy of a list by policy verdict (null: by bucket, or the policy is gone). */
   policy: z.object({ id: z.string(), name: z.string() }).nullable(),
   /**
+   * The authority of a list by signer, by its one display name (null: another list, or no such
+   * authority), with the images and namespaces of the containers listed (the Keys page's figures).
+   */
+  signer: z.object({ ref: z.string(), name: z.string(), images: z.number().int(), namespaces: z.number().int() }).nullable(),
+  /**
    * A list by bucket: the time of the coverage snapshot whose buckets it lists (the counts' snapshot;
-   * a container started since is in neither), null when none was taken. A list by policy verdict: null (read now).
+   * a container started since is in neither), null when none was taken. A list by policy verdict or by signer: null (read now).
    */
   asOf: z.string().nullable(),
   /** Each row's coverage bucket (null in a list by policy verdict: the row shows its verdicts per policy). */

@@ -191,9 +191,13 @@ export interface Usage {
   namespaces: number;
 }
 
-/** Live usage of the target: running containers / images / namespaces with a verified verdict its signatures counted toward. */
-export function usageOf(verdicts: readonly ContainerVerdict[], target: AuthorityTarget): Usage {
-  const hits = verdicts.filter(
+/**
+ * The (running container × policy) verdicts the target's usage counts: verified, with the target's
+ * signatures counted toward it. The Keys page's figures (`usageOf`) and the list behind them
+ * (`/containers?signer=`, lib/trust/inventory `authorityUsage`) are both read off these.
+ */
+export function usageHits(verdicts: readonly ContainerVerdict[], target: AuthorityTarget): ContainerVerdict[] {
+  return verdicts.filter(
     (v) =>
       v.verdict.value === "verified" &&
       v.verdict.satisfiedBy.some((name) => {
@@ -202,6 +206,11 @@ export function usageOf(verdicts: readonly ContainerVerdict[], target: Authority
         return v.policy.keys.some((k) => k.authority === name && keyIsTarget(target, k) && (v.verdict.keys ?? []).includes(k.fingerprint));
       }),
   );
+}
+
+/** Live usage of the target: running containers / images / namespaces with a verified verdict its signatures counted toward. */
+export function usageOf(verdicts: readonly ContainerVerdict[], target: AuthorityTarget): Usage {
+  const hits = usageHits(verdicts, target);
   return {
     containers: uniq(hits.map((h) => h.container.containerId)).length,
     images: uniq(hits.map((h) => h.image.imageId)).length,

@@ -2,7 +2,7 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 import { keyAlgorithm, safeFingerprint } from "@/lib/trust/authority-ref";
 import { normalizeFingerprint } from "@/lib/trust/facts";
-import { evaluateFleet, resignList, retireSafety, usageOf, type AuthorityTarget, type FleetPolicy, type ResignEntry, type RetireSafety, type Usage } from "@/lib/trust/fleet";
+import { evaluateFleet, resignList, retireSafety, usageHits, usageOf, type AuthorityTarget, type FleetPolicy, type ResignEntry, type RetireSafety, type Usage } from "@/lib/trust/fleet";
 import { loadFleet, loadFleetPolicies } from "@/lib/trust/load-fleet";
 import { getTrustSettings } from "@/lib/trust/settings";
 import { keyName } from "@/lib/ui/format";
@@ -189,6 +189,30 @@ export async function getInventory(db: Db, now = new Date()): Promise<InventoryE
       resign,
     };
   });
+}
+
+/** A running container an authority's usage counts, where it runs and its image. */
+export interface UsageContainer {
+  containerId: string;
+  cluster: string;
+  namespace: string;
+  imageId: string;
+}
+
+/**
+ * The running containers behind an authority's usage on the Keys page (`ref` its row's ref: "stored:<name>",
+ * "sha256:<hex>", "policy:<policy>/<authority>"), in the order of their ids, with its one display name:
+ * the same authorities, targets and fleet evaluation as `getInventory`'s `usage` (lib/trust/fleet
+ * `usageHits`), so the figure and the list agree. Null: no such authority.
+ */
+export async function authorityUsage(db: Db, ref: string, now = new Date()): Promise<{ ref: string; name: string; containers: UsageContainer[] } | null> {
+  const [policies, fleet] = await Promise.all([loadFleetPolicies(db), loadFleet(db)]);
+  const described = (await describeAuthorities(db, policies)).find((d) => d.entry.ref === ref);
+  if (!described) return null;
+  const byId = new Map<string, UsageContainer>();
+  for (const h of usageHits(evaluateFleet(fleet, policies, now), described.target))
+    byId.set(h.container.containerId, { containerId: h.container.containerId, cluster: h.container.cluster, namespace: h.container.namespace, imageId: h.image.imageId });
+  return { ref, name: described.entry.name, containers: [...byId.values()].sort((a, b) => (a.containerId < b.containerId ? -1 : a.containerId > b.containerId ? 1 : 0)) };
 }
 
 /** Records the usage (and re-sign count) of every authority now: the "over time" of the inventory. */

@@ -40,6 +40,12 @@ export const links = {
    */
   policyContainers: (policyId: string, f: { cluster?: string; namespace?: string; verdict?: readonly PolicyListVerdict[]; page?: number } = {}) =>
     `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, policy: policyId, verdict: f.verdict?.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
+  /**
+   * The running containers verified through one key or keyless authority (`ref` its row's on the Keys
+   * page): the list behind its usage figures.
+   */
+  signerContainers: (ref: string, f: { cluster?: string; namespace?: string; page?: number } = {}) =>
+    `/containers${toSearch({ cluster: f.cluster, namespace: f.namespace, signer: ref, page: f.page && f.page > 1 ? f.page : undefined })}`,
   /** The list behind a count of containers in a coverage bucket: those very containers. */
   bucket: (bucket: ListedBucket, f: { cluster?: string; namespace?: string } = {}): string => links.containers({ ...f, bucket: [bucket] }),
   /** The running images, filtered; with `policy` (a policy's name), `verdict` is the verdict under that policy. */

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
+import { NotVerifiedContainers } from "@/components/not-verified-containers";
 import { Card, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { hasRole } from "@/lib/auth/roles";
@@ -92,24 +93,11 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
                 </TextLink>
                 {p.wouldBreak.length < notVerified ? " (all of them, in pages)" : ""}
               </p>
-              <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption={p.mode === "enforce" ? "Running containers this policy does not verify" : "Containers enforcement would reject"}>
-                {p.wouldBreak.map((w, i) => (
-                  <tr key={i}>
-                    <td className={td}>
-                      <TextLink href={links.namespace(w.cluster, w.namespace)}>
-                        {w.cluster}/{w.namespace}
-                      </TextLink>
-                      /<TextLink href={links.workload(w.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>
-                      /<TextLink href={links.container(w.containerId)}>container</TextLink>
-                    </td>
-                    <td className={`${td} min-w-48 break-all text-xs`}>{w.imageId ? <TextLink href={links.image(w.imageId)} testId="would-break-image">{w.image}</TextLink> : w.image}</td>
-                    <td className={td}>
-                      <VerdictBadge verdict={w.verdict} />
-                    </td>
-                    <td className={`${td} text-xs`}>{w.reason}</td>
-                  </tr>
-                ))}
-              </SimpleTable>
+              <NotVerifiedContainers
+                rows={p.wouldBreak}
+                caption={p.mode === "enforce" ? "Running containers this policy does not verify" : "Containers enforcement would reject"}
+                imageTestId="would-break-image"
+              />
             </>
           )}
         </Card>
@@ -151,28 +139,11 @@ export default async function PolicyPage({ params }: { params: Promise<{ id: str
             </SimpleTable>
           )}
           {drift.runningDenied.length > 0 && (
-            <SimpleTable head={["Where", "Image", "Verdict", "Reason"]} caption="Running, though the policy would deny it now">
-              {drift.runningDenied.map((w) => (
-                <tr key={w.containerId} data-testid="drift-running-denied">
-                  <td className={td}>
-                    {drift.cluster ? (
-                      <>
-                        <TextLink href={links.namespace(drift.cluster, w.namespace)}>{w.namespace}</TextLink>/
-                        <TextLink href={links.workload(drift.cluster, w.namespace, w.workload)}>{w.workload}</TextLink>/
-                      </>
-                    ) : (
-                      `${w.namespace}/${w.workload}/`
-                    )}
-                    <TextLink href={links.container(w.containerId)}>container</TextLink>
-                  </td>
-                  <td className={`${td} break-all text-xs`}>{w.image}</td>
-                  <td className={td}>
-                    <VerdictBadge verdict={w.verdict} />
-                  </td>
-                  <td className={`${td} text-xs`}>{w.reason}</td>
-                </tr>
-              ))}
-            </SimpleTable>
+            <NotVerifiedContainers
+              rows={drift.runningDenied.map((w) => ({ ...w, cluster: drift.cluster }))}
+              caption="Running, though the policy would deny it now"
+              rowTestId="drift-running-denied"
+            />
           )}
         </Card>
       ) : null}

@@ -122,6 +122,19 @@ spec:
     expect((await a.getByTestId("usage").textContent())?.trim()).toBe("2 · 2 · 1");
     expect((await page.getByTestId("key-stored:key-b").getByTestId("usage").textContent())?.trim()).toBe("1 · 1 · 1");
     await page.screenshot({ path: path.join(ARTIFACTS, "trust-keys.png"), fullPage: true });
+    // the figures open the containers they count, under the key's one name
+    await a.getByTestId("usage-link").click();
+    await page.waitForURL((u) => u.pathname === "/containers" && u.searchParams.get("signer") === "stored:key-a");
+    expect(await page.getByTestId("containers-total").textContent()).toBe("2");
+    expect([await page.getByTestId("containers-signer-images").textContent(), await page.getByTestId("containers-signer-namespaces").textContent()]).toEqual(["2", "1"]);
+    expect(await page.getByTestId("containers-table").locator("tbody tr").count()).toBe(2);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Containers");
+    expect(await page.getByRole("navigation", { name: "Breadcrumb" }).textContent()).toContain("key-a");
+    // the one filter bar: another authority, by its name
+    await page.getByRole("search", { name: "Filter containers" }).locator('select[name="signer"]').selectOption({ label: "key-b" });
+    await page.waitForURL((u) => u.searchParams.get("signer") === "stored:key-b");
+    await waitFor(async () => ((await page.getByTestId("containers-total").textContent()) === "1" ? true : undefined), 15_000, "key-b's one container");
+    expect(await page.getByTestId("containers-table").locator("tbody tr").count()).toBe(1);
   });
 
   it("shows the rotation reminder on the Reminders page and the overview", async () => {

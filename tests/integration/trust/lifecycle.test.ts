@@ -3,7 +3,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "@/lib/audit/store";
+import { listContainersInBuckets } from "@/lib/data/drilldown";
 import { createDb, getDb, type Db } from "@/lib/db/client";
+import { containerListQuery } from "@/lib/dto/drilldown";
 import { resetEnvCache } from "@/lib/env";
 import { getLogger } from "@/lib/log";
 import { publicKeyFingerprint } from "@/lib/policy/compile";
@@ -136,6 +138,30 @@ spec:
       timeout: 60_000,
     });
   const values = async (pod: string) => (await verdicts(pod)).map((v) => `${v.policy.name}:${v.value}`);
+  /** Every page (of 1) of the containers list by signer (the Keys page's usage link): its total, header figures and pods. */
+  const signerList = async (signer: string, scope: { cluster?: string; namespace?: string } = {}) => {
+    const first = await listContainersInBuckets(db, containerListQuery.parse({ signer, ...scope, pageSize: "1" }));
+    const rows = [...first.rows];
+    for (let page = 2; page <= first.total; page++) rows.push(...(await listContainersInBuckets(db, containerListQuery.parse({ signer, ...scope, pageSize: "1", page: String(page) }))).rows);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    return { total: first.total, signer: first.signer, pods: rows.map((r) => `${r.namespace}/${r.pod}`).sort() };
+  };
+  /** Each Keys row's usage figures are the list its link opens: containers = rows, images and namespaces of those rows. */
+  const expectUsageListsAgree = async () => {
+    const inv = await getInventory(db);
+    for (const e of inv) {
+      const list = await signerList(e.ref);
+      expect([e.ref, list.total, list.pods.length, list.signer?.images, list.signer?.namespaces, list.signer?.name]).toEqual([
+        e.ref,
+        e.usage.containers,
+        e.usage.containers,
+        e.usage.images,
+        e.usage.namespaces,
+        e.name,
+      ]);
+    }
+    return inv;
+  };
 
   it("scans, and the inventory shows key A with its live usage and the inline copy merged", async () => {
     expect((await scan()).status).toBe("succeeded");
@@ -149,6 +175,21 @@ spec:
     expect(a.policies.map((p) => `${p.policy}/${p.alias}/${p.mode}`).sort()).toEqual(["release/ci/enforce", "tools-audit/legacy/audit", "two-party/team/audit"]);
     // the inline PEM is the same key: no separate entry (only the qa key, which is not stored, has one)
     expect(inv.filter((e) => e.source === "policy").map((e) => [e.name, e.policies.map((p) => `${p.policy}/${p.alias}`)])).toEqual([[shortFingerprint(publicKeyFingerprint(pubQa)), ["two-party/qa"]]]);
+  });
+
+  it("each key's usage figures open exactly the containers they count (/containers?signer=)", async () => {
+    await expectUsageListsAgree();
+    expect((await signerList("stored:key-a")).pods).toEqual(["payments/a1", "payments/a2", "payments/ab", "tools/a3"]);
+    // in a namespace: the containers there, with their images and namespace
+    const payments = await signerList("stored:key-a", { namespace: "payments" });
+    expect([payments.total, payments.pods, payments.signer]).toEqual([3, ["payments/a1", "payments/a2", "payments/ab"], { ref: "stored:key-a", name: "key-a", images: 3, namespaces: 1 }]);
+    // the qa key's signature is not there: it verifies nothing, and its list is empty under its one name
+    const qa = publicKeyFingerprint(pubQa);
+    expect(await signerList(qa)).toEqual({ total: 0, signer: { ref: qa, name: shortFingerprint(qa), images: 0, namespaces: 0 }, pods: [] });
+    // an authority no longer in force lists nothing and names none; a signer is a list of its own
+    expect(await signerList("stored:nope")).toEqual({ total: 0, signer: null, pods: [] });
+    expect(containerListQuery.safeParse({ signer: "stored:key-a", bucket: "verified" }).success).toBe(false);
+    expect(containerListQuery.safeParse({ signer: "stored:key-a", verdict: "verified" }).success).toBe(false);
   });
 
   it("loads the fleet's facts without reading Evidence.raw, named as the verdicts name them", async () => {
@@ -192,8 +233,9 @@ spec:
     expect(a.status).toBe("retiring");
     expect(a.resign!.list.map((x) => x.image.split("/").pop()).sort()).toEqual(["a1", "a2", "a3"]);
     expect(a.resign!.safety.safe).toBe(false);
-    const b = (await getInventory(db)).find((e) => e.ref === "stored:key-b")!;
+    const b = (await expectUsageListsAgree()).find((e) => e.ref === "stored:key-b")!;
     expect(b.usage).toEqual({ containers: 1, images: 1, namespaces: 1 }); // ab
+    expect((await signerList("stored:key-b")).pods).toEqual(["payments/ab"]);
 
     await cosignSign(ws, `${registry.host}/apps/a1@${digests.a1}`, { bundle: true, key: keyB });
     expect((await scan()).status).toBe("succeeded");
