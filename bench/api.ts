@@ -137,6 +137,7 @@ async function seed(url: string): Promise<void> {
      INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource")
        SELECT gen_random_uuid(), p.id, img.id, 'app', 'c' || k, 'ref@' || img.digest, img.digest, 'observed'
        FROM img JOIN "Pod" p ON p.uid = 'uid-' || img.i CROSS JOIN LATERAL generate_series(1, img.n) k;
+     INSERT INTO "ImageReference" ("imageId", ref) SELECT DISTINCT "imageId", "imageRef" FROM "Container" WHERE "imageId" IS NOT NULL;
      INSERT INTO "Verdict" (id, "containerId", "policyId", "policyVersion", value, "lastKnownValue", "changedAt")
        SELECT gen_random_uuid(), c.id, (SELECT id FROM "Policy" LIMIT 1), 1, i.verdict,
               -- half of the errors are stale: their last known verdict is kept (ADR 0013)

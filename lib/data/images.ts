@@ -124,7 +124,7 @@ async function verdictRowsFilter(db: Db | Tx, q: ImageListQuery): Promise<Prisma
 async function imagesByReference(db: Db | Tx, text: string): Promise<string[]> {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const rows = await db.$queryRaw<{ imageId: string }[]>`
-    SELECT DISTINCT "imageId"::text AS "imageId" FROM "Container" WHERE "imageId" IS NOT NULL AND "imageRef" ILIKE ${pattern} LIMIT 1000`;
+    SELECT DISTINCT "imageId"::text AS "imageId" FROM "ImageReference" WHERE ref ILIKE ${pattern} LIMIT 1000`;
   return rows.map((r) => r.imageId);
 }
 

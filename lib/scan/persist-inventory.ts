@@ -501,10 +501,15 @@ async function writeRows(
     for (const r of rows) storedContainers.set(key(r.podId, r.kind, r.name), r);
   }
   const changedImages = new Set<string>();
+  /** The (image, reference) pairs the written containers store: the image list's search by tag (ImageReference). */
+  const references = new Map<string, { image: string; ref: string }>();
   const containerWrites = containers.filter((c) => {
     const stored = storedContainers.get(key(c.pod, c.kind, c.name));
     if (!stored) {
-      if (c.image) changedImages.add(c.image);
+      if (c.image) {
+        changedImages.add(c.image);
+        references.set(`${c.image}\u0000${c.ref}`, { image: c.image, ref: c.ref });
+      }
       return true;
     }
     // what the upsert below would store: a known digest wins over an unknown one
@@ -512,7 +517,9 @@ async function writeRows(
     const source = c.digest === null ? stored.digestSource : c.source;
     const image = c.image ?? stored.imageId;
     if (digest !== stored.digest && image) changedImages.add(image);
-    return stored.imageRef !== c.ref || digest !== stored.digest || source !== stored.digestSource || image !== stored.imageId;
+    const write = stored.imageRef !== c.ref || digest !== stored.digest || source !== stored.digestSource || image !== stored.imageId;
+    if (write && image) references.set(`${image}\u0000${c.ref}`, { image, ref: c.ref });
+    return write;
   });
   for (const part of chunks(containerWrites)) {
     await tx.$executeRaw`
@@ -529,8 +536,25 @@ async function writeRows(
         "imageId" = COALESCE(EXCLUDED."imageId", "Container"."imageId"),
         "lastSeen" = EXCLUDED."lastSeen"`;
   }
+  await addImageReferences(tx, [...references.values()], now);
   const imageIds = [...new Set(containers.flatMap((c) => (c.image ? [c.image] : [])))];
   return { containers: containers.length, images: images.size, changedImages: [...changedImages], imageIds, written: { pods: podWrites.length, containers: containerWrites.length } };
+}
+
+/**
+ * Records the references containers wrote for images (ImageReference: the image list's search by tag),
+ * the new ones only. Sorted, so that two transactions adding overlapping pairs take their key locks in
+ * the same order (no deadlock).
+ */
+export async function addImageReferences(db: Db | Tx, pairs: ReadonlyArray<{ image: string; ref: string }>, now: Date): Promise<void> {
+  const sorted = [...pairs].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  for (const part of chunks(sorted)) {
+    await db.$executeRaw`
+      INSERT INTO "ImageReference" ("imageId", ref, "firstSeen")
+      SELECT i, r, ${now} FROM unnest(${part.map((p) => p.image)}::uuid[], ${part.map((p) => p.ref)}::text[]) WITH ORDINALITY AS t(i, r, n)
+      ORDER BY n
+      ON CONFLICT DO NOTHING`;
+  }
 }
 
 /** Upserts admission rejections by (cluster, event uid): counts and last-seen move forward only. */

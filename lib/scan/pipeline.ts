@@ -14,7 +14,7 @@ import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, 
 import { discoveryClaims } from "@/lib/scan/discovery-claim";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
-import { keepInventory, persistInventory, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
+import { addImageReferences, keepInventory, persistInventory, persistRejections, storedListVersions, updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { mergeSources, pullSecretSourcesOfContainers, pullSecretSourcesOfImages } from "@/lib/scan/pull-secret-sources";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { imageChecks, scanDurationSeconds, scansFinished, scanStageSeconds } from "@/lib/metrics/process";
@@ -340,7 +340,8 @@ async function prepareItems(
       update: { lastSeen: clock(ctx) },
       select: { id: true },
     });
-    await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
+    const resolved = await db.container.updateMany({ where: { id: { in: ids }, digest: null }, data: { digest: r.digest, digestSource: "resolved", imageId: image.id } });
+    if (resolved.count > 0) await addImageReferences(db, [{ image: image.id, ref }], clock(ctx));
   });
 
   // containers still without a digest: an `error` verdict for every policy that applies to them

@@ -1,4 +1,5 @@
 import type { Db } from "@/lib/db/client";
+import { addImageReferences } from "@/lib/scan/persist-inventory";
 
 /** Inserts a small inventory (for tests of pipeline stages that start after inventory). */
 export async function seedInventory(
@@ -42,6 +43,8 @@ export async function seedInventory(
         const row = await db.container.create({
           data: { podId: p.id, imageId, kind: "app", name: c.name, imageRef: c.image, digest, digestSource: "observed" },
         });
+        // the image list's search by tag reads the references containers wrote (as writeRows records them)
+        await addImageReferences(db, [{ image: imageId, ref: c.image }], new Date());
         containers[`${ns.name}/${pod.name}/${c.name}`] = row.id;
       }
     }

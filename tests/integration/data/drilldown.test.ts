@@ -10,6 +10,7 @@ import { publicKeyFingerprint } from "@/lib/policy/compile";
 import type { EvidenceFact } from "@/lib/policy/facts";
 import { loadActivePolicies } from "@/lib/policy/store";
 import { evaluateImage } from "@/lib/scan/evaluate-image";
+import { addImageReferences } from "@/lib/scan/persist-inventory";
 import { writeCoverageSnapshot } from "@/lib/scan/snapshot";
 import { authorityNames, authorityPolicies } from "@/lib/trust/inventory";
 import { shortFingerprint } from "@/lib/ui/format";
@@ -50,6 +51,7 @@ describe("drill-down data", () => {
     });
     // the reference as the pod spec wrote it: a tag, resolved to the digest
     await db.container.update({ where: { id: seeded.containers["pay/p1/app"]! }, data: { imageRef: "ghcr.io/acme/pay:v1.2.3" } });
+    await addImageReferences(db, [{ image: seeded.images.get(`ghcr.io/acme/pay@${d(1)}`)!, ref: "ghcr.io/acme/pay:v1.2.3" }], new Date());
     await saveKeyPolicy(db, PEM, { namespaces: ["pay"] }, { authority: "k" });
     const policies = await loadActivePolicies(db);
     for (const [ref, imageId] of seeded.images) {

@@ -101,6 +101,11 @@ describe("persist a cluster inventory with set-based upserts", () => {
     expect(r3.imageIds).toEqual([newImage.id]);
     expect((await db.pod.findFirstOrThrow({ where: { name: "api-2" } })).deletedAt).toEqual(t3);
     expect(await db.container.count({ where: { pod: { deletedAt: null } } })).toBe(3);
+    // the references containers wrote, one row per image and reference (the image list's search by
+    // tag): none for the container without a digest; the moved digest adds its own; none twice
+    const refs = await db.imageReference.findMany({ include: { image: { select: { digest: true } } } });
+    expect(refs.map((r) => `${r.image.digest.slice(-1)} ${r.ref}`).sort()).toEqual(["1 acme/api:v1", "2 acme/migrate:v1", "3 acme/api:v1"]);
+    expect(refs.find((r) => r.image.digest === dig(1))!.firstSeen).toEqual(t1);
   });
 
   it("a pod whose image holds U+0000 (the API server accepts it) is stored with U+FFFD and never fails the cluster's inventory", async () => {

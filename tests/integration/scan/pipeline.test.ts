@@ -129,6 +129,8 @@ describe("scan pipeline end to end", () => {
     // resolved through the registry, then verified like the observed one
     const pending = await db.container.findFirstOrThrow({ where: { pod: { name: "pending" } } });
     expect(pending).toMatchObject({ digest: digests.classic, digestSource: "resolved" });
+    // the tag it was written with is the image's too (the image list's search by tag)
+    expect(await db.imageReference.count({ where: { imageId: pending.imageId!, ref: pending.imageRef } })).toBe(1);
     expect(await verdictOf("pending")).toEqual(["verified"]);
 
     const attested = await db.image.findFirstOrThrow({ where: { digest: digests.attested }, include: { evidence: true } });
