@@ -6,6 +6,7 @@ import { useState } from "react";
 import { z } from "zod";
 import { DataTable } from "@/components/data-table";
 import { Card, EmptyState, ErrorState, primaryButtonClass, TextLink } from "@/components/ui";
+import { SETTLED_ITEMS } from "@/lib/dto/drilldown";
 import { scanDto, type ScanDto } from "@/lib/dto/read";
 import { getJson, sendJson } from "@/lib/ui/fetch-json";
 import { links } from "@/lib/ui/links";
@@ -24,8 +25,42 @@ interface ScanErrorItem {
 }
 const errorsOf = (s: ScanDto): ScanErrorItem[] => (Array.isArray(s.errors) ? (s.errors as ScanErrorItem[]) : []);
 
+/** Before the verify stage a scan's done / total count the clusters listed; from it on, its images (its items). */
+const countsImages = (s: ScanDto) => s.stage === "verify" || s.stage === "done";
+
+/** "done / total images", each figure opening the scan's items it counts (done: the settled ones, done or error). */
+function ScanCounts({ scan, testId }: { scan: ScanDto; testId?: string }) {
+  if (!countsImages(scan))
+    return (
+      <span className="tabular-nums" data-testid={testId}>
+        {scan.done} / {scan.total} clusters
+      </span>
+    );
+  return (
+    <span className="tabular-nums" data-testid={testId}>
+      <TextLink href={links.scanItems(scan.id, { status: SETTLED_ITEMS })} testId="scan-done-link">
+        {scan.done}
+      </TextLink>{" "}
+      /{" "}
+      <TextLink href={links.scanItems(scan.id)} testId="scan-total-link">
+        {scan.total}
+      </TextLink>{" "}
+      images
+    </span>
+  );
+}
+
 const columns: ColumnDef<ScanDto, unknown>[] = [
-  { id: "createdAt", header: "Started", cell: ({ row }) => <Time iso={row.original.startedAt ?? row.original.createdAt} className="text-xs" /> },
+  {
+    id: "createdAt",
+    header: "Started",
+    // the scan's page: its items with their status
+    cell: ({ row }) => (
+      <TextLink href={links.scanItems(row.original.id)} testId="scan-link">
+        <Time iso={row.original.startedAt ?? row.original.createdAt} className="text-xs" />
+      </TextLink>
+    ),
+  },
   {
     id: "kind",
     header: "Kind",
@@ -46,7 +81,7 @@ const columns: ColumnDef<ScanDto, unknown>[] = [
   },
   { id: "trigger", header: "Trigger", cell: ({ row }) => <span className="text-xs">{row.original.trigger}</span> },
   { id: "status", header: "Status", cell: ({ row }) => <span data-testid="scan-status">{row.original.status}</span> },
-  { id: "progress", header: "Images", cell: ({ row }) => <span className="tabular-nums">{row.original.done} / {row.original.total}</span> },
+  { id: "progress", header: "Progress", cell: ({ row }) => <ScanCounts scan={row.original} /> },
   {
     id: "duration",
     header: "Duration",
@@ -92,9 +127,7 @@ function Progress({ scan }: { scan: ScanDto }) {
         <span>
           Stage <b data-testid="scan-stage">{scan.stage}</b> ({stageIndex + 1} of {STAGES.length})
         </span>
-        <span className="tabular-nums" data-testid="scan-counts">
-          {scan.done} / {scan.total} images
-        </span>
+        <ScanCounts scan={scan} testId="scan-counts" />
       </div>
       <div
         role="progressbar"
@@ -102,7 +135,7 @@ function Progress({ scan }: { scan: ScanDto }) {
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={pctDone}
-        aria-valuetext={`${scan.stage}: ${scan.done} of ${scan.total} images`}
+        aria-valuetext={`${scan.stage}: ${scan.done} of ${scan.total} ${countsImages(scan) ? "images" : "clusters"}`}
         className="mt-2 h-3 w-full overflow-hidden rounded bg-slate-200 dark:bg-slate-800"
       >
         <div className="h-full bg-teal-600 transition-all" style={{ width: `${scan.stage === "verify" || scan.stage === "done" ? pctDone : (stageIndex / STAGES.length) * 100}%` }} />

@@ -3,7 +3,10 @@
 import { useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
+import { TextLink } from "@/components/ui";
+import { SETTLED_ITEMS } from "@/lib/dto/drilldown";
 import { scanDto } from "@/lib/dto/read";
+import { links } from "@/lib/ui/links";
 import { getJson } from "@/lib/ui/fetch-json";
 import { queryKeys } from "@/lib/ui/query-keys";
 
@@ -31,7 +34,21 @@ export function ReevaluationNotice({ scanId, trigger, done, total }: { scanId: s
     <div role="status" className="mt-4 rounded-lg border border-sky-300 bg-sky-50 px-4 py-3 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100" data-testid="reevaluating">
       <strong>{finished ? "Re-evaluated" : "Re-evaluating…"}</strong> {trigger}: verdicts are recomputed from stored evidence (no registry
       traffic). The figures below are from before this change until it finishes
-      {progress.total > 0 ? ` (${progress.done} of ${progress.total} images)` : ""}.
+      {progress.total > 0 && (
+        <>
+          {" "}
+          (
+          <TextLink href={links.scanItems(scanId, { status: SETTLED_ITEMS })} testId="reevaluating-done">
+            {progress.done}
+          </TextLink>{" "}
+          of{" "}
+          <TextLink href={links.scanItems(scanId)} testId="reevaluating-total">
+            {progress.total}
+          </TextLink>{" "}
+          images)
+        </>
+      )}
+      .
     </div>
   );
 }

@@ -156,45 +156,87 @@ function scanErrors(errors: unknown, cluster: string): string[] {
     .slice(0, 20);
 }
 
+/** Workloads a page of the namespace page's Workloads card lists. */
+export const WORKLOADS_PER_PAGE = 50;
+/** Containers listed under each workload there (the workload's page lists its pods and containers). */
+export const CONTAINERS_PER_WORKLOAD = 20;
+
 /**
  * A namespace's running workloads with their containers, images and verdicts per policy, failing
- * first (workloads by their worst container, then containers by verdict). At most `limit` containers
- * are read (the figures count them all).
+ * first (workloads by their worst container, then by name; containers by verdict, pod, name), a page
+ * of workloads at a time: every workload is on one page, counted in `workloadsTotal`, and each lists
+ * its first `perWorkload` containers of `containersTotal`. One statement: the namespace's running
+ * containers with each one's worst verdict (lib/coverage/compute overallVerdict, in SQL: unmatched
+ * only when no other), grouped, counted and paged, the page's containers joined to their image and
+ * verdicts — a page's worth of rows, whatever the size of the namespace or the fleet.
  */
-export async function getNamespaceWorkloads(db: Db, cluster: string, namespace: string, opts: { limit?: number } = {}): Promise<NamespaceWorkloadsDto | null> {
+export async function getNamespaceWorkloads(
+  db: Db,
+  cluster: string,
+  namespace: string,
+  opts: { page?: number; pageSize?: number; perWorkload?: number } = {},
+): Promise<NamespaceWorkloadsDto | null> {
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true } });
   if (!ns) return null;
-  const limit = opts.limit ?? 2000;
-  // one statement: the namespace's live containers (first `limit`, counted all), their pod, workload,
-  // image and verdicts with their policy — a page's worth of rows, whatever the fleet's size
+  const page = Math.max(1, opts.page ?? 1);
+  const pageSize = opts.pageSize ?? WORKLOADS_PER_PAGE;
+  const perWorkload = opts.perWorkload ?? CONTAINERS_PER_WORKLOAD;
   const rows = await db.$queryRaw<NamespaceRow[]>`
-    WITH cs AS (
-      SELECT c.id, c.name, c.kind::text AS kind, c."imageRef", c.digest, c."imageId", c."podId", count(*) OVER () AS total
-      FROM "Container" c JOIN "Pod" p ON p.id = c."podId"
+    WITH cs AS MATERIALIZED (
+      SELECT c.id, c.name, c.kind::text AS kind, c."imageRef", c.digest, c."imageId", p.name AS pod,
+             w.kind::text AS "workloadKind", w.name AS "workloadName",
+             CASE WHEN w.id IS NULL THEN 'Pod/' || p.name ELSE w.kind::text || '/' || w.name END AS workload,
+             COALESCE((SELECT min(CASE v.value WHEN 'failed' THEN 0 WHEN 'unsigned' THEN 1 WHEN 'error' THEN 2 ELSE 4 END)
+                       FROM "Verdict" v WHERE v."containerId" = c.id AND v.value <> 'unmatched'), 3) AS rank
+      FROM "Container" c JOIN "Pod" p ON p.id = c."podId" LEFT JOIN "Workload" w ON w.id = p."workloadId"
       WHERE p."namespaceId" = ${ns.id}::uuid AND p."deletedAt" IS NULL
-      ORDER BY c."podId", c.kind, c.name
-      LIMIT ${limit}
+    ),
+    ws AS (SELECT workload, min(rank) AS worst, count(*)::int AS n FROM cs GROUP BY workload),
+    totals AS (SELECT count(*)::int AS workloads, COALESCE(sum(n), 0)::int AS containers FROM ws),
+    pw AS (SELECT workload, worst, n, row_number() OVER (ORDER BY worst, workload) AS wk FROM ws ORDER BY worst, workload LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}),
+    shown AS (
+      SELECT cs.*, pw.wk, pw.n, row_number() OVER (PARTITION BY cs.workload ORDER BY cs.rank, cs.pod, cs.kind, cs.name, cs.id) AS k
+      FROM cs JOIN pw USING (workload)
     )
-    SELECT cs.id::text, cs.name, cs.kind, cs."imageRef", cs.digest, cs."imageId"::text AS "imageId", cs.total::int AS total,
-           p.name AS pod, w.kind::text AS "workloadKind", w.name AS "workloadName", i.registry, i.repository,
+    SELECT totals.workloads::int AS "workloadsTotal", totals.containers::int AS total,
+           s.id::text, s.name, s.kind, s."imageRef", s.digest, s."imageId"::text AS "imageId", s.n::int AS "workloadContainers",
+           s.pod, s."workloadKind", s."workloadName", s.workload, i.registry, i.repository,
            v."policyId"::text AS "policyId", pol.name AS policy, pol.mode::text AS mode, v."policyVersion", v.value::text AS verdict,
            v.reasons, ${VERDICT_EVALUATED_AT_SQL} AS "evaluatedAt", v."changedAt"
-    FROM cs
-    JOIN "Pod" p ON p.id = cs."podId"
-    LEFT JOIN "Workload" w ON w.id = p."workloadId"
-    LEFT JOIN "Image" i ON i.id = cs."imageId"
-    LEFT JOIN "Verdict" v ON v."containerId" = cs.id
+    FROM totals
+    LEFT JOIN shown s ON s.k <= ${perWorkload}
+    LEFT JOIN "Image" i ON i.id = s."imageId"
+    LEFT JOIN "Verdict" v ON v."containerId" = s.id
     LEFT JOIN "Policy" pol ON pol.id = v."policyId"
-    ORDER BY cs."podId", cs.kind, cs.name, pol.name`;
-  const byContainer = new Map<string, { row: NamespaceRow; verdicts: ContainerRowDto["verdicts"] }>();
+    ORDER BY s.wk, s.k, pol.name`;
+  // the rows come in page order: workloads worst first, then each one's containers worst first
+  const groups = new Map<string, { workload: string; kind: string; name: string; containersTotal: number; containers: Map<string, ContainerRowDto> }>();
   for (const r of rows) {
-    let entry = byContainer.get(r.id);
-    if (!entry) {
-      entry = { row: r, verdicts: [] };
-      byContainer.set(r.id, entry);
+    if (!r.id || !r.workload) continue;
+    let g = groups.get(r.workload);
+    if (!g) {
+      g = { workload: r.workload, kind: r.workloadKind ?? "Pod", name: r.workloadName ?? r.pod, containersTotal: r.workloadContainers, containers: new Map() };
+      groups.set(r.workload, g);
+    }
+    let c = g.containers.get(r.id);
+    if (!c) {
+      c = {
+        id: r.id,
+        name: r.name,
+        kind: r.kind as ContainerRowDto["kind"],
+        pod: r.pod,
+        imageRef: r.imageRef,
+        tag: tagOf(r.imageRef),
+        digest: r.digest,
+        imageId: r.imageId,
+        image: r.registry && r.repository ? `${r.registry}/${r.repository}` : null,
+        verdicts: [],
+        worst: "unmatched",
+      };
+      g.containers.set(r.id, c);
     }
     if (r.policyId && r.verdict && r.policy)
-      entry.verdicts.push({
+      c.verdicts.push({
         policyId: r.policyId,
         policy: r.policy,
         mode: r.mode ?? "",
@@ -205,44 +247,33 @@ export async function getNamespaceWorkloads(db: Db, cluster: string, namespace: 
         changedAt: (r.changedAt ?? new Date(0)).toISOString(),
       });
   }
-  const groups = new Map<string, { workload: string; kind: string; name: string; containers: ContainerRowDto[] }>();
-  for (const { row: r, verdicts } of byContainer.values()) {
-    const w = workloadName({ name: r.pod, workload: r.workloadKind && r.workloadName ? { kind: r.workloadKind, name: r.workloadName } : null });
-    let g = groups.get(w);
-    if (!g) {
-      g = { workload: w, kind: r.workloadKind ?? "Pod", name: r.workloadName ?? r.pod, containers: [] };
-      groups.set(w, g);
-    }
-    g.containers.push({
-      id: r.id,
-      name: r.name,
-      kind: r.kind as ContainerRowDto["kind"],
-      pod: r.pod,
-      imageRef: r.imageRef,
-      tag: tagOf(r.imageRef),
-      digest: r.digest,
-      imageId: r.imageId,
-      image: r.registry && r.repository ? `${r.registry}/${r.repository}` : null,
-      verdicts,
-      worst: overallVerdict(verdicts.map((v) => v.verdict)),
-    });
-  }
-  const workloads = [...groups.values()]
-    .map((g) => ({ ...g, containers: g.containers.sort((a, b) => byWorst(a, b) || a.pod.localeCompare(b.pod) || a.name.localeCompare(b.name)) }))
-    .map((g) => ({ ...g, worst: g.containers[0]!.worst }))
-    .sort((a, b) => byWorst(a, b) || a.workload.localeCompare(b.workload));
-  const count = rows[0]?.total ?? 0;
-  return namespaceWorkloadsDto.parse({ cluster, namespace, workloads, containers: count, truncated: count > byContainer.size });
+  const workloads = [...groups.values()].map((g) => {
+    const containers = [...g.containers.values()].map((c) => ({ ...c, worst: overallVerdict(c.verdicts.map((v) => v.verdict)) }));
+    return { workload: g.workload, kind: g.kind, name: g.name, containersTotal: g.containersTotal, containers, worst: containers[0]!.worst };
+  });
+  return namespaceWorkloadsDto.parse({
+    cluster,
+    namespace,
+    workloads,
+    containers: rows[0]?.total ?? 0,
+    workloadsTotal: rows[0]?.workloadsTotal ?? 0,
+    page,
+    pageSize,
+  });
 }
 
 interface NamespaceRow {
-  id: string;
+  workloadsTotal: number;
+  total: number;
+  // null in the one row of a page past the last
+  id: string | null;
   name: string;
   kind: string;
   imageRef: string;
   digest: string | null;
   imageId: string | null;
-  total: number;
+  workloadContainers: number;
+  workload: string | null;
   pod: string;
   workloadKind: string | null;
   workloadName: string | null;

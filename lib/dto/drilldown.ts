@@ -128,12 +128,55 @@ export const containerListDto = z.object({
 });
 export type ContainerListDto = z.infer<typeof containerListDto>;
 
+/** A scan item's status: waiting for its image check, checked, or the check failed (lib/scan/pipeline settleItems). */
+export const scanItemStatus = z.enum(["pending", "done", "error"]);
+export type ScanItemStatusDto = z.infer<typeof scanItemStatus>;
+/** The items a scan's progress counts as done ("done / total images"): every settled one, checked or failed. */
+export const SETTLED_ITEMS = ["done", "error"] as const satisfies readonly ScanItemStatusDto[];
+
+/** A scan's items (its images), by status (comma-separated; default all): the list behind its progress. */
+export const scanItemsQuery = z.object({
+  status: commaList.pipe(z.array(scanItemStatus).min(1)).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ScanItemsQuery = z.infer<typeof scanItemsQuery>;
+
+export const scanItemListDto = z.object({
+  /** The scan, read in the same snapshot as the items: its `done` is the settled items, `total` all of them (verify stage on). */
+  scan: scanDto,
+  /** The scan's items by status, all counted. */
+  counts: z.object({ pending: z.number().int(), done: z.number().int(), error: z.number().int() }),
+  /** The items of the statuses asked for: the rows of every page. */
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  rows: z.array(
+    z.object({
+      imageId: z.string(),
+      /** registry/repository (null: the image row is gone). */
+      image: z.string().nullable(),
+      digest: z.string().nullable(),
+      status: scanItemStatus,
+      outcome: z.string().nullable(),
+      error: z.string().nullable(),
+      /** fetched / revalidated / reused (null while pending and after a discovery error). */
+      evidence: z.string().nullable(),
+      reevaluated: z.boolean().nullable(),
+      updatedAt: z.string(),
+    }),
+  ),
+});
+export type ScanItemListDto = z.infer<typeof scanItemListDto>;
+
 export const workloadRowDto = z.object({
   /** "Kind/name"; bare pods are "Pod/<pod name>". */
   workload: z.string(),
   kind: z.string(),
   name: z.string(),
   worst: verdictValue,
+  /** Its running containers, all counted; `containers` lists the first of them (worst first). */
+  containersTotal: z.number().int(),
   containers: z.array(containerRowDto),
 });
 export type WorkloadRowDto = z.infer<typeof workloadRowDto>;
@@ -141,10 +184,14 @@ export type WorkloadRowDto = z.infer<typeof workloadRowDto>;
 export const namespaceWorkloadsDto = z.object({
   cluster: z.string(),
   namespace: z.string(),
+  /** One page of the namespace's workloads, worst first. */
   workloads: z.array(workloadRowDto),
-  /** Running containers counted; the list holds at most the first `limit`. */
+  /** The namespace's running containers, all counted. */
   containers: z.number().int(),
-  truncated: z.boolean(),
+  /** The namespace's workloads, all counted: the rows of every page. */
+  workloadsTotal: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
 });
 export type NamespaceWorkloadsDto = z.infer<typeof namespaceWorkloadsDto>;
 

@@ -1,5 +1,5 @@
 import { BUCKETS } from "@/lib/coverage/compute";
-import type { ListedBucket, PolicyListVerdict } from "@/lib/dto/drilldown";
+import type { ListedBucket, PolicyListVerdict, ScanItemStatusDto } from "@/lib/dto/drilldown";
 import type { ImageVerdictFilterDto, VerdictValueDto } from "@/lib/dto/read";
 import { toSearch } from "@/lib/ui/fetch-json";
 
@@ -12,7 +12,9 @@ const seg = encodeURIComponent;
 
 export const links = {
   cluster: (cluster: string) => `/clusters/${seg(cluster)}`,
-  namespace: (cluster: string, namespace: string) => `/clusters/${seg(cluster)}/${seg(namespace)}`,
+  /** A namespace's page; `page` a page of its Workloads card (`range` its trend's range, kept). */
+  namespace: (cluster: string, namespace: string, f: { page?: number; range?: string } = {}) =>
+    `/clusters/${seg(cluster)}/${seg(namespace)}${toSearch({ range: f.range, page: f.page && f.page > 1 ? f.page : undefined })}`,
   /** A workload as "Kind/name" (bare pods are "Pod/<pod name>"). */
   workload: (cluster: string, namespace: string, workload: string) => {
     const [kind = "Pod", ...rest] = workload.split("/");
@@ -64,6 +66,12 @@ export const links = {
   audit: (f: { cluster?: string; imageDigest?: string; kind?: string; key?: string; policy?: string; policyVersion?: number; verdict?: string } = {}) =>
     `/audit${toSearch({ cluster: f.cluster, imageDigest: f.imageDigest, kind: f.kind, key: f.key, policy: f.policy, policyVersion: f.policyVersion, verdict: f.verdict })}`,
   scans: () => "/scans",
+  /**
+   * A scan's items (its images) with their status, `status` some of pending / done / error (default
+   * all): the list behind its progress, "done" being the settled items (done or error).
+   */
+  scanItems: (scanId: string, f: { status?: readonly ScanItemStatusDto[]; page?: number } = {}) =>
+    `/scans/${seg(scanId)}${toSearch({ status: f.status?.join(","), page: f.page && f.page > 1 ? f.page : undefined })}`,
 };
 
 /** The HTML id of an authority's row on the Keys page. */

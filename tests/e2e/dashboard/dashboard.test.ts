@@ -105,6 +105,26 @@ describe("dashboard pages on a real scan", () => {
     expect(progress.at(-1)).toBe(`done: ${EXPECTED.images} of ${EXPECTED.images} images`);
     await page.waitForFunction(() => document.querySelector('[data-testid="scans-table"] [data-testid="scan-status"]')?.textContent === "succeeded", undefined, { timeout: 30_000 });
     await shot("scans");
+    // "done / total images" open the scan's items: done = the settled rows, total = every row
+    const doneLink = page.getByTestId("scan-counts").getByTestId("scan-done-link");
+    const done = Number(await doneLink.textContent());
+    expect(done).toBe(EXPECTED.images);
+    await doneLink.click();
+    await page.waitForURL((u) => /^\/scans\/[0-9a-f-]{36}$/.test(u.pathname) && u.searchParams.get("status") === "done,error");
+    await page.getByTestId("scan-items-table").waitFor();
+    expect([Number(await text("scan-items-total")), await page.getByTestId("scan-item").count()]).toEqual([done, done]);
+    expect(await text("scan-detail-done")).toBe(String(done));
+    // the one filter bar: one status, then every item (the total)
+    const status = page.getByRole("search", { name: "Filter scan items" }).locator('select[name="status"]');
+    await status.selectOption("pending");
+    await page.waitForURL((u) => u.searchParams.get("status") === "pending");
+    await page.getByTestId("empty-state").waitFor();
+    expect(await text("scan-items-total")).toBe("0");
+    await status.selectOption("pending,done,error");
+    await page.waitForURL((u) => u.searchParams.get("status") === "pending,done,error");
+    await page.getByTestId("scan-items-table").waitFor();
+    const total = Number(await text("scan-detail-total"));
+    expect([Number(await text("scan-items-total")), await page.getByTestId("scan-item").count()]).toEqual([total, total]);
   });
 
   it("overview: coverage, verdict mix, trend, worst namespaces and newest failures of the scenario", async () => {
@@ -696,6 +716,9 @@ describe("dashboard pages on a real scan", () => {
     const workloads = page.getByTestId("ns-workloads").locator("[data-testid^='workload-']");
     expect(await workloads.first().getAttribute("data-testid")).toBe("workload-Pod/foreign");
     expect(await workloads.count()).toBe(4);
+    // the card's count of workloads is its rows (one page: no page links)
+    expect(await text("ns-workloads-total")).toBe("4");
+    expect(await page.getByTestId("ns-workloads-pages").count()).toBe(0);
     const foreign = page.getByTestId("container-foreign-app");
     expect(await foreign.textContent()).toContain("failed");
     expect(await foreign.textContent()).toContain("tag v1");
@@ -801,6 +824,9 @@ describe("dashboard pages on a real scan", () => {
     const policyHref = (await page.getByRole("link", { name: "release", exact: true }).getAttribute("href"))!;
     await page.goto(`${s.base}/keys`);
     const revokeHref = (await page.getByRole("link", { name: /^Revoke / }).first().getAttribute("href"))!;
+    const signerHref = (await page.getByTestId("usage-link").first().getAttribute("href"))!;
+    await page.goto(`${s.base}/scans`);
+    const scanHref = (await page.getByTestId("scan-link").first().getAttribute("href"))!;
     const pages: [string, string][] = [
       ["overview", "/"],
       ["images", "/images"],
@@ -811,6 +837,7 @@ describe("dashboard pages on a real scan", () => {
       ["workload", workloadHref],
       ["container", containerHref],
       ["containers", "/containers?bucket=failed,unsigned,error"],
+      ["containers-by-key", signerHref],
       ["policies", "/policies"],
       ["policy", policyHref],
       ["keys", "/keys"],
@@ -820,6 +847,7 @@ describe("dashboard pages on a real scan", () => {
       ["rejections", "/rejections"],
       ["audit", "/audit"],
       ["scans", "/scans"],
+      ["scan", scanHref],
       ["exports", "/exports"],
       ["users", "/admin/users"],
       ["credentials", "/admin/credentials"],

@@ -94,7 +94,8 @@ describe("drill-down data", () => {
 
   it("namespace: workloads with containers, images, tags and verdicts per policy, failing first", async () => {
     const ns = (await getNamespaceWorkloads(db, "prod", "pay"))!;
-    expect(ns).toMatchObject({ containers: 3, truncated: false });
+    expect(ns).toMatchObject({ containers: 3, workloadsTotal: 2, page: 1 });
+    expect(ns.workloads.map((w) => w.containersTotal)).toEqual([2, 1]);
     expect(ns.workloads.map((w) => [w.workload, w.worst, w.containers.map((c) => `${c.pod}:${c.worst}`)])).toEqual([
       ["Deployment/api", "unsigned", ["p2:unsigned", "p1:verified"]],
       ["Pod/p3", "unsigned", ["p3:unsigned"]],
@@ -104,9 +105,12 @@ describe("drill-down data", () => {
     expect(p1.verdicts).toEqual([expect.objectContaining({ policy: "release", mode: "enforce", verdict: "verified", policyVersion: 1 })]);
     expect(ns.workloads[0]!.containers[0]!.tag).toBeNull();
     expect(ns.workloads[0]!.containers[0]!.verdicts[0]!.reasons.length).toBeGreaterThan(0);
-    // only the first `limit` containers are read, and the page says so
-    const capped = (await getNamespaceWorkloads(db, "prod", "pay", { limit: 2 }))!;
-    expect(capped).toMatchObject({ containers: 3, truncated: true });
+    // a workload lists its first (worst) containers, and counts them all
+    const capped = (await getNamespaceWorkloads(db, "prod", "pay", { perWorkload: 1 }))!;
+    expect(capped.workloads.map((w) => [w.workload, w.containersTotal, w.containers.map((c) => c.pod)])).toEqual([
+      ["Deployment/api", 2, ["p2"]],
+      ["Pod/p3", 1, ["p3"]],
+    ]);
     expect((await getNamespaceWorkloads(db, "prod", "dev"))!.workloads[0]!.worst).toBe("unmatched");
     expect(await getNamespaceWorkloads(db, "prod", "nope")).toBeNull();
   });
@@ -164,5 +168,68 @@ describe("drill-down data", () => {
     expect(await authorityNames(db)).toEqual({ [`key:${FP}`]: "release-2026" });
     // the policy's inline key is the stored one: the stored authority is used by the policy
     expect((await authorityPolicies(db))["release-2026"]).toEqual(["release"]);
+  });
+});
+
+/**
+ * The namespace page's Workloads card in pages: every workload on exactly one page, worst first across
+ * pages, the figures (workloads, running containers) the sum of the rows; prod/big runs Deployment/a
+ * (3 pods, unsigned), Deployment/b (verified), Deployment/c (2 pods: one verified, one unsigned) and bare
+ * pods d (verified) and e (no policy: its image is out of the policy's scope).
+ */
+describe("namespace workloads in pages", () => {
+  let tdb: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = createDb(tdb.url, 4);
+    const pod = (name: string, n: number, workload?: string, image = `ghcr.io/acme/big${n}`) => ({ name, workload, containers: [{ name: "app", image: `${image}@${d(n)}` }] });
+    const seeded = await seedInventory(db, {
+      cluster: "prod",
+      namespaces: [
+        {
+          name: "big",
+          pods: [pod("a1", 10, "a"), pod("a2", 11, "a"), pod("a3", 12, "a"), pod("b1", 13, "b"), pod("c1", 14, "c"), pod("c2", 15, "c"), pod("d", 16), pod("e", 17, undefined, "docker.io/library/e")],
+        },
+      ],
+    });
+    await saveKeyPolicy(db, PEM, { images: ["ghcr.io/**"] }, { authority: "k" });
+    const policies = await loadActivePolicies(db);
+    const verified = new Set([d(13), d(14), d(16)]);
+    for (const [ref, imageId] of seeded.images) {
+      const ok = verified.has(ref.split("@")[1]!);
+      const facts: EvidenceFact[] = ok ? [{ id: `${ref}#0`, kind: "signature", status: "valid", reasons: [], signer: { kind: "key", fingerprints: [FP] }, tlog: null }] : [];
+      await evaluateImage(db, { imageId, facts, discovery: ok ? { outcome: "found" } : { outcome: "none" }, policies, now: new Date(), trigger: "scan" });
+    }
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await tdb?.drop();
+  });
+
+  it("lists every workload once across its pages, failing first, and the figures count the rows", async () => {
+    const first = (await getNamespaceWorkloads(db, "prod", "big", { pageSize: 2, perWorkload: 2 }))!;
+    expect([first.workloadsTotal, first.containers, first.pageSize]).toEqual([5, 8, 2]);
+    const pages = [first];
+    for (let page = 2; page <= Math.ceil(first.workloadsTotal / 2); page++) pages.push((await getNamespaceWorkloads(db, "prod", "big", { page, pageSize: 2, perWorkload: 2 }))!);
+    const all = pages.flatMap((p) => p.workloads);
+    // figure = rows: every workload once, the running containers the sum of the workloads' counts
+    // (the drill-down's order: failed, unsigned, error, no policy, verified)
+    expect(all.map((w) => w.workload)).toEqual(["Deployment/a", "Deployment/c", "Pod/e", "Deployment/b", "Pod/d"]);
+    expect(new Set(all.map((w) => w.workload)).size).toBe(first.workloadsTotal);
+    expect(all.reduce((n, w) => n + w.containersTotal, 0)).toBe(first.containers);
+    for (const p of pages) expect([p.workloadsTotal, p.containers]).toEqual([5, 8]);
+    expect(all.map((w) => w.worst)).toEqual(["unsigned", "unsigned", "unmatched", "verified", "verified"]);
+    // each workload lists its worst containers first, at most perWorkload of them
+    expect(all.map((w) => [w.containersTotal, w.containers.map((c) => `${c.pod}:${c.worst}`)])).toEqual([
+      [3, ["a1:unsigned", "a2:unsigned"]],
+      [2, ["c2:unsigned", "c1:verified"]],
+      [1, ["e:unmatched"]],
+      [1, ["b1:verified"]],
+      [1, ["d:verified"]],
+    ]);
+    // a page past the last lists nothing and still counts everything
+    expect(await getNamespaceWorkloads(db, "prod", "big", { page: 4, pageSize: 2 })).toMatchObject({ workloads: [], workloadsTotal: 5, containers: 8, page: 4 });
   });
 });

@@ -10,6 +10,8 @@ import type { JobDefinition } from "@/lib/jobs/registry";
 import { startWorker, type RunningWorker } from "@/lib/jobs/worker";
 import { getLogger } from "@/lib/log";
 import { getOverview } from "@/lib/data/coverage";
+import { listScanItems } from "@/lib/data/scans";
+import { scanItemsQuery, SETTLED_ITEMS } from "@/lib/dto/drilldown";
 import { createScan } from "@/lib/scan/pipeline";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
@@ -111,6 +113,29 @@ describe("scan pipeline end to end", () => {
     return waitForScan(db, scanId, 120_000);
   };
 
+  /** Every page (of 2) of a scan's items of these statuses (the scan page's list), each image once. */
+  const itemsListed = async (scanId: string, status?: string) => {
+    const first = (await listScanItems(db, scanId, scanItemsQuery.parse({ status, pageSize: "2" })))!;
+    const rows = [...first.rows];
+    for (let page = 2; page <= Math.ceil(first.total / 2); page++) rows.push(...(await listScanItems(db, scanId, scanItemsQuery.parse({ status, pageSize: "2", page: String(page) })))!.rows);
+    expect(new Set(rows.map((r) => r.imageId)).size).toBe(rows.length);
+    return { first, rows };
+  };
+  /** A scan's progress "done / total images" opens its items: done = the settled rows (done or error), total = every row. */
+  const expectProgressListed = async (scan: { id: string; done: number; total: number }) => {
+    const settled = await itemsListed(scan.id, SETTLED_ITEMS.join(","));
+    const all = await itemsListed(scan.id);
+    expect([settled.first.scan.done, settled.first.scan.total]).toEqual([scan.done, scan.total]);
+    expect([settled.first.total, settled.rows.length, all.first.total, all.rows.length]).toEqual([scan.done, scan.done, scan.total, scan.total]);
+    expect(settled.rows.every((r) => r.status !== "pending")).toBe(true);
+    for (const status of ["pending", "done", "error"] as const) {
+      const one = await itemsListed(scan.id, status);
+      expect([one.first.total, one.rows.length]).toEqual([all.first.counts[status], all.first.counts[status]]);
+      expect(one.rows.every((r) => r.status === status)).toBe(true);
+    }
+    return all;
+  };
+
   const verdictOf = async (pod: string) => {
     const v = await db.verdict.findMany({ where: { container: { pod: { name: pod, deletedAt: null } } }, include: { policy: true } });
     return v.map((x) => x.value);
@@ -121,6 +146,12 @@ describe("scan pipeline end to end", () => {
     expect(scan.status).toBe("succeeded");
     expect(scan.total).toBe(5);
     expect(scan.done).toBe(5);
+    // its progress opens its five images, each checked
+    const items = await expectProgressListed(scan);
+    expect(items.first.counts).toEqual({ pending: 0, done: 5, error: 0 });
+    expect(items.rows.map((r) => r.image!.split("/").pop()).sort()).toEqual(["attested", "bundle", "classic", "foreign", "unsigned"]);
+    expect(await listScanItems(db, "00000000-0000-4000-8000-000000000000", scanItemsQuery.parse({}))).toBeNull();
+    expect(scanItemsQuery.safeParse({ status: "stale" }).success).toBe(false);
     expect(await verdictOf("classic")).toEqual(["verified"]);
     expect(await verdictOf("bundle")).toEqual(["verified"]);
     expect(await verdictOf("attested")).toEqual(["verified"]);
@@ -238,6 +269,10 @@ describe("scan pipeline end to end", () => {
     await registry.stop();
     const scan = await runScan();
     expect(scan.status).toBe("partial");
+    // the images whose check failed are the error items of its progress, listed with their reason
+    const items = await expectProgressListed(scan);
+    expect(items.first.counts.error).toBeGreaterThan(0);
+    expect((await itemsListed(scan.id, "error")).rows.every((r) => (r.error ?? "").length > 0)).toBe(true);
     for (const pod of ["bundle", "attested", "foreign", "unsigned"]) expect(await verdictOf(pod)).toEqual(["error"]);
     const img = await db.image.findFirstOrThrow({ where: { digest: digests.bundle } });
     expect(img.discovery).toBe("error");

@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { Fragment } from "react";
+import { z } from "zod";
 import { AppShell } from "@/components/app-shell";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { ContainerRows } from "@/components/container-rows";
@@ -24,14 +26,19 @@ export default async function NamespacePage({ params, searchParams }: { params: 
   const cluster = decodeURIComponent(p.cluster);
   const namespace = decodeURIComponent(p.namespace);
   const db = getDb();
-  const range = trendRange.catch("30d").parse((await searchParams).range);
+  const query = await searchParams;
+  const range = trendRange.catch("30d").parse(query.range);
+  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(query.page);
   const [detail, workloads, trend] = await Promise.all([
     getNamespaceDetail(db, cluster, namespace),
-    getNamespaceWorkloads(db, cluster, namespace),
+    getNamespaceWorkloads(db, cluster, namespace, { page }),
     getCoverageTrend(db, { range, cluster, namespace }),
   ]);
   if (!detail || !workloads) notFound();
   const latest = detail.trend.at(-1);
+  const pages = Math.max(1, Math.ceil(workloads.workloadsTotal / workloads.pageSize));
+  // the range in the address is kept when paging (the trend chart's selector keeps the page)
+  const pageHref = (n: number) => links.namespace(cluster, namespace, { page: n, range: typeof query.range === "string" ? range : undefined });
   return (
     <AppShell current="/clusters">
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
@@ -58,37 +65,56 @@ export default async function NamespacePage({ params, searchParams }: { params: 
         testId="ns-workloads"
         actions={
           <span className="text-xs text-slate-600 dark:text-slate-400">
+            <span data-testid="ns-workloads-total">{workloads.workloadsTotal}</span> workload(s) ·{" "}
             {/* every running container of the namespace, in the containers list */}
             <TextLink href={links.allContainers({ cluster, namespace })} testId="ns-workloads-containers">
               {workloads.containers} running container(s)
             </TextLink>
-            , failing first
-            {workloads.truncated ? ` (first ${workloads.workloads.reduce((n, w) => n + w.containers.length, 0)} shown)` : ""} ·{" "}
+            , failing first ·{" "}
             <TextLink href={links.rejections({ cluster, namespace })}>rejections</TextLink>
           </span>
         }
       >
         {workloads.workloads.length === 0 ? (
-          <p className="text-sm text-slate-600 dark:text-slate-400">No running container in this namespace.</p>
+          <p className="text-sm text-slate-600 dark:text-slate-400">{workloads.workloadsTotal === 0 ? "No running container in this namespace." : "No workload on this page."}</p>
         ) : (
           <SimpleTable head={["Workload", "Container", "Image", "Verdict per policy"]} caption={`Workloads of ${cluster}/${namespace} with their containers, failing first`}>
             {workloads.workloads.map((w) => (
-              <ContainerRows
-                key={w.workload}
-                containers={w.containers}
-                lead={(_, i) =>
-                  i === 0 ? (
-                    <span data-testid={`workload-${w.workload}`}>
-                      <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.workload}</TextLink>
-                      <div className="mt-0.5">
-                        <VerdictBadge verdict={w.worst} />
-                      </div>
-                    </span>
-                  ) : null
-                }
-              />
+              <Fragment key={w.workload}>
+                <ContainerRows
+                  containers={w.containers}
+                  lead={(_, i) =>
+                    i === 0 ? (
+                      <span data-testid={`workload-${w.workload}`}>
+                        <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.workload}</TextLink>
+                        <div className="mt-0.5">
+                          <VerdictBadge verdict={w.worst} />
+                        </div>
+                      </span>
+                    ) : null
+                  }
+                />
+                {w.containersTotal > w.containers.length && (
+                  <tr data-testid={`more-containers-${w.workload}`}>
+                    <td className={td} />
+                    <td className={`${td} text-xs text-slate-600 dark:text-slate-400`} colSpan={3}>
+                      The {w.containers.length} worst of its{" "}
+                      <TextLink href={links.workload(cluster, namespace, w.workload)}>{w.containersTotal} running containers</TextLink> shown.
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </SimpleTable>
+        )}
+        {pages > 1 && (
+          <nav aria-label="Workload pages" className="mt-3 flex flex-wrap items-center gap-3 text-sm" data-testid="ns-workloads-pages">
+            {workloads.page > 1 && <TextLink href={pageHref(workloads.page - 1)}>Previous</TextLink>}
+            <span className="tabular-nums">
+              {workloads.page} / {pages}
+            </span>
+            {workloads.page < pages && <TextLink href={pageHref(workloads.page + 1)}>Next</TextLink>}
+          </nav>
         )}
       </Card>
       <Card title="Coverage over time" className="mt-4" testId="ns-trend">
