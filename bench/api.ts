@@ -490,6 +490,9 @@ async function main() {
       ["containers policy=release, verdict=verified, page 100", { policy: release.id, verdict: "verified", page: "100" }],
       ["containers policy=release, verdict=failed,unsigned,error", { policy: release.id, verdict: "failed,unsigned,error" }],
       ["containers policy=release, verdict=verified, cluster-3", { policy: release.id, verdict: "verified", cluster: "cluster-3" }],
+      ["containers policy=release, not verified, cluster-3", { policy: release.id, verdict: "failed,unsigned,error", cluster: "cluster-3" }],
+      ["containers policy=release, verified, ns-17 (every cluster)", { policy: release.id, verdict: "verified", namespace: "ns-17" }],
+      ["containers policy=release, evaluated, cluster-3/ns-42", { policy: release.id, cluster: "cluster-3", namespace: "ns-42" }],
     ];
     for (const [name, o] of containerCases) if (!(await measure(name, () => listContainersInBuckets(db, containerListQuery.parse(o)), 150))) failed++;
     // the namespace page: ~150 containers of one namespace, each with its image and verdict

@@ -365,8 +365,9 @@ function scopeSql(q: { cluster?: string; namespace?: string }, clusterId: Prisma
  *   page's usage counts them (lib/trust/inventory authorityUsage: the same fleet evaluation, read now);
  * - by verdict under a policy: the running containers whose verdict under that policy has one of
  *   these values now, as the policies' counts count them (lib/data/policies verdictCounts), counted and
- *   paged in SQL in one pass over the Verdict (policyId, value, containerId) index, leaving out the
- *   containers of the pods that are gone (Pod (deletedAt) index).
+ *   paged in SQL on the Verdict (policyId, value, containerId) index — in a cluster or namespace
+ *   (policyId, namespaceId, value, containerId): the namespace each verdict stores, its pod's —
+ *   leaving out the containers of the pods that are gone (Pod (deletedAt) index).
  */
 export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Promise<ContainerListDto> {
   const from = (q.page - 1) * q.pageSize;
@@ -386,24 +387,34 @@ export async function listContainersInBuckets(db: Db, q: ContainerListQuery): Pr
     const verdicts = q.verdict ?? EVALUATED_VERDICTS;
     const stored = verdicts.filter((v) => v !== "pending");
     // the containers with a stored verdict first (by id), then those awaiting one (`pending`, by id).
-    // The stored ones in one statement, one pass: the policy's verdicts of these values (the Verdict
-    // (policyId, value, containerId) index, read index-only) but those of containers whose pod is gone
-    // (the few pods with a deletedAt, by its index), in the scope; counted and paged in the order of the
-    // container ids; the page's clusters and namespaces named
+    // The stored ones in one statement (one state): the policy's verdicts of these values in the scope
+    // (its namespaces, Verdict.namespaceId: the index (policyId, namespaceId, value, containerId); the
+    // fleet: (policyId, value, containerId)) but those of containers whose pod is gone (the pods with a
+    // deletedAt, by its index). Counted as all of them, index-only, less those of the pods that are
+    // gone (each verdict has one container and one pod: the same number as an anti-join, without
+    // joining every verdict); paged per value in the order of the container ids (each value's
+    // ordered index read up to the page's end, merged) instead of sorting all of them; the page's
+    // clusters and namespaces named
     const scope = q.cluster || q.namespace;
+    const inScope = scope ? Prisma.sql`AND v."namespaceId" IN (SELECT n.id FROM "Namespace" n WHERE TRUE ${scopeSql(q, Prisma.raw(`n."clusterId"`), Prisma.raw(`n.id`))})` : Prisma.empty;
+    const values = [...new Set(stored)];
+    const ofValues = Prisma.sql`v."policyId" = ${q.policy}::uuid AND v.value = ANY(${values}::text[]::"VerdictValue"[]) ${inScope}`;
+    const running = Prisma.sql`NOT EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" WHERE c.id = v."containerId" AND p."deletedAt" IS NOT NULL)`;
+    const upToPageEnd = values.map(
+      (value) => Prisma.sql`(SELECT v."containerId" FROM "Verdict" v
+        WHERE v."policyId" = ${q.policy}::uuid AND v.value = ${value}::"VerdictValue" ${inScope} AND ${running}
+        ORDER BY v."containerId" LIMIT ${from + q.pageSize})`,
+    );
     const [found, rows] = await Promise.all([
       db.policy.findUnique({ where: { id: q.policy }, select: { id: true, name: true } }),
-      stored.length
+      values.length
         ? db.$queryRaw<{ total: number; id: string | null; cluster: string | null; namespace: string | null }[]>`
-      WITH matching AS MATERIALIZED (
-        SELECT v."containerId"
-        FROM "Verdict" v
-        WHERE v."policyId" = ${q.policy}::uuid AND v.value = ANY(${stored}::text[]::"VerdictValue"[])
-          AND NOT EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" WHERE c.id = v."containerId" AND p."deletedAt" IS NOT NULL)
-          ${scope ? Prisma.sql`AND EXISTS (SELECT 1 FROM "Container" c JOIN "Pod" p ON p.id = c."podId" WHERE c.id = v."containerId" ${scopeSql(q, Prisma.raw(`p."clusterId"`), Prisma.raw(`p."namespaceId"`))})` : Prisma.empty}
+      WITH total AS (
+        SELECT ((SELECT count(*) FROM "Verdict" v WHERE ${ofValues})
+              - (SELECT count(*) FROM "Pod" p JOIN "Container" c ON c."podId" = p.id JOIN "Verdict" v ON v."containerId" = c.id
+                 WHERE p."deletedAt" IS NOT NULL AND ${ofValues}))::int AS n
       ),
-      total AS (SELECT count(*)::int AS n FROM matching),
-      page AS (SELECT * FROM matching ORDER BY "containerId" LIMIT ${q.pageSize} OFFSET ${from})
+      page AS (SELECT m."containerId" FROM (${Prisma.join(upToPageEnd, " UNION ALL ")}) m ORDER BY m."containerId" LIMIT ${q.pageSize} OFFSET ${from})
       SELECT total.n AS total, page."containerId"::text AS id, cl.name AS cluster, n.name AS namespace
       FROM total
       LEFT JOIN page ON TRUE

@@ -92,7 +92,7 @@ interface LoadedImage {
   containers: Array<{
     id: string;
     imageRef: string;
-    pod: { name: string; namespace: { name: string; labels: unknown }; cluster: { id: string; name: string }; workload: { kind: string; name: string } | null };
+    pod: { name: string; namespace: { id: string; name: string; labels: unknown }; cluster: { id: string; name: string }; workload: { kind: string; name: string } | null };
     verdicts: Array<{ id: string; policyId: string; policyVersion: number; value: VerdictValue | "unmatched"; lastKnownValue: string | null; reasons: unknown; evidenceIds: string[] }>;
   }>;
 }
@@ -104,9 +104,9 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
            COALESCE("policyVerdicts", '{}') AS "policyVerdicts"
     FROM "Image" WHERE id = ANY(${ids}::uuid[])`;
   const containers = await tx.$queryRaw<
-    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null; digest: string }>
+    Array<{ id: string; imageId: string; imageRef: string; pod: string; namespaceId: string; namespace: string; labels: unknown; clusterId: string; cluster: string; workloadKind: string | null; workloadName: string | null; digest: string }>
   >`
-    SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.name AS namespace, ns.labels, cl.id::text AS "clusterId", cl.name AS cluster,
+    SELECT c.id, c."imageId", c."imageRef", p.name AS pod, ns.id::text AS "namespaceId", ns.name AS namespace, ns.labels, cl.id::text AS "clusterId", cl.name AS cluster,
            w.kind::text AS "workloadKind", w.name AS "workloadName",
            md5(string_agg(${CONTAINER_FINGERPRINT}, ',') OVER (PARTITION BY c."imageId" ORDER BY c.id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS digest
     ${LIVE_CONTAINERS}
@@ -127,7 +127,7 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
       imageRef: c.imageRef,
       pod: {
         name: c.pod,
-        namespace: { name: c.namespace, labels: c.labels },
+        namespace: { id: c.namespaceId, name: c.namespace, labels: c.labels },
         cluster: { id: c.clusterId, name: c.cluster },
         workload: c.workloadKind && c.workloadName ? { kind: c.workloadKind, name: c.workloadName } : null,
       },
@@ -411,7 +411,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
       if (same) {
         // kept as it is (confirmed by the image's evaluatedAt)
       } else if (!prev) {
-        creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value, lastKnownValue, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
+        creates.push({ containerId: c.id, namespaceId: c.pod.namespace.id, policyId: p.id, policyVersion: p.version, value, lastKnownValue, reasons, evidenceIds: r.evidenceIds, evaluatedAt: input.now, changedAt: input.now });
       } else {
         // the result is per (image, policy), so every container's update for it is the same: one statement each
         const valueChanged = prev.value !== value;
@@ -452,7 +452,7 @@ function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<s
   return { containers: image.containers.length, verdicts, changed: changedCount };
 }
 
-const VERDICT_COLUMNS = ["containerId", "policyId", "policyVersion", "value", "lastKnownValue", "reasons", "evidenceIds", "evaluatedAt", "changedAt"] as const;
+const VERDICT_COLUMNS = ["containerId", "namespaceId", "policyId", "policyVersion", "value", "lastKnownValue", "reasons", "evidenceIds", "evaluatedAt", "changedAt"] as const;
 
 /** New verdicts, as one JSON parameter per thousand (lib/db/bulk.ts: createMany's query compiler costs ~0.25 ms of CPU per row). */
 async function insertVerdicts(tx: Prisma.TransactionClient, rows: readonly Prisma.VerdictCreateManyInput[]): Promise<void> {
@@ -538,7 +538,7 @@ export async function evaluateUnresolvedContainers(
           const changed = !prev || prev.value !== "error" || prev.policyVersion !== p.version;
           if (prev && !changed && prev.lastKnownValue === lastKnownValue && canonicalJson(prev.reasons) === reasonsJson && prev.evidenceIds.length === 0) untouched.push(prev.id);
           else if (!prev) {
-            creates.push({ containerId: c.id, policyId: p.id, policyVersion: p.version, value: "error", lastKnownValue, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, changedAt: input.now });
+            creates.push({ containerId: c.id, namespaceId: c.pod.namespaceId, policyId: p.id, policyVersion: p.version, value: "error", lastKnownValue, reasons: reasons as unknown as Prisma.InputJsonValue, evidenceIds: [], evaluatedAt: input.now, changedAt: input.now });
           } else {
             const key = `${p.id}|${reasonsJson}|${prev.value !== "error"}|${lastKnownValue}`;
             const g = updates.get(key) ?? {

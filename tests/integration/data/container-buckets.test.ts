@@ -167,8 +167,12 @@ describe("containers list by bucket: the snapshot's buckets", () => {
     expect((await listed("error,unmatched", { cluster: "prod" })).names).toEqual(["web-2", "web-3"]);
   });
 
-  it("a policy's verdicts: the list by verdict counts what it lists, now, in the fleet, a cluster and a namespace", async () => {
-    const scopes = [{}, { cluster: "prod" }, { cluster: "edge" }, { cluster: "prod", namespace: "pay" }, { namespace: "pay" }];
+  /**
+   * A policy's figure (its running containers with a verdict of these values, read now through their
+   * pods, as lib/data/policies and drift count them) = the rows of its list, in every scope, each row once.
+   */
+  async function expectPolicyFigureIsRows() {
+    const scopes = [{}, { cluster: "prod" }, { cluster: "edge" }, { cluster: "prod", namespace: "pay" }, { cluster: "prod", namespace: "web" }, { namespace: "pay" }];
     for (const scope of scopes)
       for (const verdict of ["verified", "failed,unsigned,error", "error"]) {
         // read now, not as of a snapshot: the running containers with such a verdict (web-1's pod is gone)
@@ -190,6 +194,10 @@ describe("containers list by bucket: the snapshot's buckets", () => {
         }
         expect([scope, verdict, total, ids.size]).toEqual([scope, verdict, counted, counted]);
       }
+  }
+
+  it("a policy's verdicts: the list by verdict counts what it lists, now, in the fleet, a cluster and a namespace", async () => {
+    await expectPolicyFigureIsRows();
     const names = async (verdict: string, scope: Record<string, string>) =>
       (await listContainersInBuckets(db, containerListQuery.parse({ policy: policyId, verdict, ...scope }))).rows.map((r) => `${r.cluster}/${r.namespace}/${r.pod}`).sort();
     expect(await names("verified", {})).toEqual(["edge/pay/edge-1", "prod/pay/pay-2"]);
@@ -220,5 +228,31 @@ describe("containers list by bucket: the snapshot's buckets", () => {
     expect(await byReason("no such reason")).toEqual([]);
     // a reason is a stale group's: with any other bucket the query is refused
     expect(containerListQuery.safeParse({ bucket: "verified", reason: "connection refused" }).success).toBe(false);
+  });
+
+  it("a policy's list in a cluster or namespace reads each verdict's stored namespace: the database keeps it its pod's, so figure = rows after a move", async () => {
+    /** Verdicts whose stored namespace is not their container's pod's (none, whatever was written). */
+    const astray = () => db.$queryRaw<{ id: string }[]>`
+      SELECT v.id::text FROM "Verdict" v JOIN "Container" c ON c.id = v."containerId" JOIN "Pod" p ON p.id = c."podId"
+      WHERE v."namespaceId" IS DISTINCT FROM p."namespaceId"`;
+    expect(await astray()).toEqual([]);
+    const names = async (verdict: string, scope: Record<string, string>) =>
+      (await listContainersInBuckets(db, containerListQuery.parse({ policy: policyId, verdict, ...scope }))).rows.map((r) => `${r.cluster}/${r.namespace}/${r.pod}`).sort();
+    expect(await names("unsigned", { cluster: "prod", namespace: "pay" })).toEqual(["prod/pay/pay-3", "prod/pay/pay-5"]);
+    // pay-3's pod moves to web; pay-2's container to a pod of the other cluster (neither is done by
+    // Kubernetes — a pod's uid is its key, a container's pod is in its key — but the database follows)
+    await db.pod.updateMany({ where: { name: "pay-3" }, data: { namespaceId: namespaces["web"]! } });
+    const edgePod = await db.pod.create({ data: { clusterId: (await db.cluster.findUniqueOrThrow({ where: { name: "edge" } })).id, namespaceId: namespaces["edge/pay"]!, uid: "uid-edge-2", name: "edge-2" } });
+    await db.container.update({ where: { id: containers["pay-2"]! }, data: { podId: edgePod.id } });
+    // a verdict written without its namespace gets its pod's; one updated to another, its pod's all the same
+    await db.$executeRaw`INSERT INTO "Verdict" (id, "containerId", "policyId", "policyVersion", value)
+      VALUES (gen_random_uuid(), ${containers["web-3"]!}::uuid, ${policyId}::uuid, ${policyVersion}, 'unsigned')`;
+    await db.$executeRaw`UPDATE "Verdict" SET "namespaceId" = ${namespaces["edge/pay"]!}::uuid WHERE "containerId" = ${containers["web-3"]!}::uuid`;
+    expect(await astray()).toEqual([]);
+    await expectPolicyFigureIsRows();
+    expect(await names("unsigned", { cluster: "prod", namespace: "pay" })).toEqual(["prod/pay/pay-5"]);
+    expect(await names("unsigned", { cluster: "prod", namespace: "web" })).toEqual(["prod/web/pay-3", "prod/web/web-3"]);
+    expect(await names("verified", { cluster: "edge" })).toEqual(["edge/pay/edge-2"]);
+    expect(await names("verified", { cluster: "prod" })).toEqual([]);
   });
 });

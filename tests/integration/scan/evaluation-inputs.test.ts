@@ -133,4 +133,18 @@ describe("the containers' part of an evaluation, recorded", () => {
       await client.end();
     }
   });
+
+  it("writes each verdict with its container's namespace (the list by policy in a namespace reads it), without the database's fallback", async () => {
+    const pod = await db.pod.findFirstOrThrow({ where: { name: "api-1" } });
+    // the trigger that fills a verdict inserted without its namespace is off: the evaluation gives it
+    await db.$executeRaw`ALTER TABLE "Verdict" DISABLE TRIGGER "Verdict_namespace_insert"`;
+    try {
+      const added = await db.container.create({ data: { podId: pod.id, imageId, kind: "app", name: "metrics", imageRef: IMAGE, digest: DIGEST, digestSource: "observed" } });
+      expect(await run()).toMatchObject({ changed: 1 });
+      expect(await db.verdict.findFirstOrThrow({ where: { containerId: added.id }, select: { namespaceId: true } })).toEqual({ namespaceId: pod.namespaceId });
+      expect(await db.verdict.count({ where: { namespaceId: null } })).toBe(0);
+    } finally {
+      await db.$executeRaw`ALTER TABLE "Verdict" ENABLE TRIGGER "Verdict_namespace_insert"`;
+    }
+  });
 });
