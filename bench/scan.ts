@@ -111,7 +111,14 @@ async function writePgStats(db: ReturnType<typeof createDb>, file: string, what:
     `SELECT calls, round(total_exec_time)::float8 AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 300) AS q
        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 40`,
   );
-  await fs.writeFile(file, `${what}\n${rows.map((r) => `${r.ms} ms\t${r.calls} calls\t${r.rows} rows\t${r.q}`).join("\n")}\n`);
+  // the write-ahead log it wrote and the checkpoints it caused (a checkpoint in a scan makes every page
+  // touched again after it go to the log whole: PostgreSQL's CPU grows with it)
+  const [wal] = await db.$queryRawUnsafe<{ mb: number; fpi: bigint; timed: bigint; requested: bigint }[]>(
+    `SELECT round(w.wal_bytes / 1048576.0, 1)::float8 AS mb, w.wal_fpi AS fpi, c.num_timed AS timed, c.num_requested AS requested
+       FROM pg_stat_wal w, pg_stat_checkpointer c`,
+  );
+  const walLine = wal ? `WAL ${wal.mb} MB (${wal.fpi} full-page images); checkpoints: ${wal.timed} timed, ${wal.requested} requested` : "";
+  await fs.writeFile(file, `${what}\n${walLine}\n${rows.map((r) => `${r.ms} ms\t${r.calls} calls\t${r.rows} rows\t${r.q}`).join("\n")}\n`);
   process.stderr.write(`    PostgreSQL statements by time: ${file}\n`);
 }
 
@@ -157,6 +164,7 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
       if (values["pg-stats"]) {
         await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
         await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
+        await db.$executeRawUnsafe("SELECT pg_stat_reset_shared('wal'), pg_stat_reset_shared('checkpointer')");
       }
       const cpu0 = await descendantCpu(roots);
       const t0 = performance.now();

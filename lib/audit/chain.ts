@@ -51,7 +51,12 @@ export function canonicalJson(value: unknown, memo?: Map<object, string>): strin
 }
 
 export function hashEvent(prevHash: string, content: AuditContent, memo?: Map<object, string>): string {
-  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalJson(content, memo)}`).digest("hex");
+  return chainHash(prevHash, canonicalJson(content, memo));
+}
+
+/** hashEvent of a content already in its canonical form (canonicalJson): an appender prepares that before it holds the chain. */
+export function chainHash(prevHash: string, canonicalContent: string): string {
+  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalContent}`).digest("hex");
 }
 
 export interface StoredLink {

@@ -1,6 +1,6 @@
 import "server-only";
 import type { KeyObject } from "node:crypto";
-import { GENESIS_HASH, hashEvent, type AuditContent, type StoredLink } from "@/lib/audit/chain";
+import { canonicalJson, chainHash, GENESIS_HASH, hashEvent, type AuditContent, type StoredLink } from "@/lib/audit/chain";
 import {
   checkCheckpointSignature,
   signCheckpoint,
@@ -104,6 +104,17 @@ const ROWS_PER_STATEMENT = 250;
 export async function appendAuditEvents(db: Db | Prisma.TransactionClient, events: NewAuditEvent[]): Promise<Checkpoint | null> {
   if (events.length === 0) return null;
   const signer = getCheckpointSigner(getEnv());
+  // Everything but the chaining is prepared before the chain lock is taken (it is held to the commit of
+  // the caller's transaction, and concurrent evaluations wait for it): each event's content, its
+  // canonical text (what its hash covers) and its row as JSON up to the chain's fields. Objects shared by
+  // events are converted and written once (an image's containers share theirs).
+  const plainMemo = new Map<object, unknown>();
+  const textMemo = new Map<object, string>();
+  const prepared = events.map((e) => {
+    // timestamptz(3): hash the millisecond value the database will return
+    const content = toContent(e, new Date(Math.floor((e.occurredAt ?? new Date()).getTime())), plainMemo);
+    return { canonical: canonicalJson(content, textMemo), row: JSON.stringify(content).slice(0, -1) };
+  });
   const run = async (tx: Prisma.TransactionClient): Promise<Checkpoint> => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
     // sequence numbers are taken here, under the lock, so the checkpoint can name the last one before the insert
@@ -122,24 +133,19 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
       );
     }
     let prev = state!.headHash ?? GENESIS_HASH;
-    const rows: Record<string, unknown>[] = [];
+    const rows: string[] = [];
     let last: { seq: bigint; hash: string } | undefined;
-    // objects shared by events are converted and written once (an image's containers share theirs)
-    const plainMemo = new Map<object, unknown>();
-    const textMemo = new Map<object, string>();
-    events.forEach((e, i) => {
-      // timestamptz(3): hash the millisecond value the database will return
-      const at = new Date(Math.floor((e.occurredAt ?? new Date()).getTime()));
-      const content = toContent(e, at, plainMemo);
-      const hash = hashEvent(prev, content, textMemo);
+    prepared.forEach((p, i) => {
+      const hash = chainHash(prev, p.canonical);
       const seq = state!.seqs[i]!;
-      rows.push({ ...content, seq, prevHash: prev, hash });
+      // (seq: decimal digits; the hashes: hex)
+      rows.push(`${p.row},"seq":"${seq}","prevHash":"${prev}","hash":"${hash}"}`);
       last = { seq: BigInt(seq), hash };
       prev = hash;
     });
     const checkpoint = signCheckpoint(signer, { ...last!, at: new Date() });
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const json = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT));
+      const json = `[${rows.slice(i, i + ROWS_PER_STATEMENT).join(",")}]`;
       if (i + ROWS_PER_STATEMENT < rows.length) await tx.$executeRaw`INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD}`;
       else
         await tx.$executeRaw`
