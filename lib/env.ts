@@ -84,6 +84,17 @@ const envSchema = z.object({
   /** The scan.tick sweep re-sends scan work untouched for this long (a worker died holding it). */
   SIGNET_SWEEP_STALE_SECONDS: intFromString(1, 86_400).default(120),
   /**
+   * A finished scan's items (one row per image it checked: 10,000 a scan at 100,000 pods, 1.4 million a
+   * day at the default interval) are removed this many days after it finished; the scan's own row and
+   * its counts stay (lib/retention, ADR 0028).
+   */
+  SIGNET_SCAN_ITEMS_KEEP_DAYS: intFromString(1, 3650).default(7),
+  /**
+   * A pod gone from its cluster this many days ago is removed with its containers and their verdicts;
+   * the audit log keeps every verdict event it had (lib/retention, ADR 0028).
+   */
+  SIGNET_GONE_PODS_KEEP_DAYS: intFromString(1, 3650).default(30),
+  /**
    * A check's claim on the images it is discovering holds off other checks of them this long; a worker
    * that died holding one delays those images by at most this. Unset: DISCOVERY_CLAIM_MS (120 s,
    * lib/scan/discovery-claim.ts). Tests that kill workers set it short.

@@ -36,6 +36,13 @@ function ScanCounts({ scan, testId }: { scan: ScanDto; testId?: string }) {
         {scan.done} / {scan.total} clusters
       </span>
     );
+  // its items were removed after the keep time (lib/retention): the figures stay, no list is behind them
+  if (scan.itemsRemovedAt)
+    return (
+      <span className="tabular-nums" data-testid={testId} title="The items of this scan were removed after the keep time (SIGNET_SCAN_ITEMS_KEEP_DAYS)">
+        {scan.done} / {scan.total} images
+      </span>
+    );
   return (
     <span className="tabular-nums" data-testid={testId}>
       <TextLink href={links.scanItems(scan.id, { status: SETTLED_ITEMS })} testId="scan-done-link">

@@ -21,6 +21,7 @@ function toDto(s: ScanRow): ScanDto {
     createdAt: s.createdAt.toISOString(),
     startedAt: s.startedAt?.toISOString() ?? null,
     finishedAt: s.finishedAt?.toISOString() ?? null,
+    itemsRemovedAt: s.itemsRemovedAt?.toISOString() ?? null,
   });
 }
 

@@ -216,5 +216,7 @@ export const scanDto = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** When its items were removed (SIGNET_SCAN_ITEMS_KEEP_DAYS after it finished): its figures stay, no list is behind them. */
+  itemsRemovedAt: z.string().nullable(),
 });
 export type ScanDto = z.infer<typeof scanDto>;

@@ -66,7 +66,12 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
         }
       />
       <p className="mt-3 text-sm" data-testid="scan-detail-progress">
-        {byImages ? (
+        {byImages && scan.itemsRemovedAt ? (
+          <span data-testid="scan-items-removed">
+            {scan.done} / {scan.total} images checked · its items were removed <Time iso={scan.itemsRemovedAt} /> (a finished scan&apos;s items are kept SIGNET_SCAN_ITEMS_KEEP_DAYS days;
+            its figures stay)
+          </span>
+        ) : byImages ? (
           <>
             <TextLink href={links.scanItems(scan.id, { status: SETTLED_ITEMS })} testId="scan-detail-done">
               {scan.done}
@@ -82,8 +87,8 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
             {scan.done} / {scan.total} clusters listed (its images are counted from the verify stage on)
           </>
         )}
-        {" · items: "}
-        {scanItemStatus.options.map((s, i) => (
+        {!scan.itemsRemovedAt && " · items: "}
+        {!scan.itemsRemovedAt && scanItemStatus.options.map((s, i) => (
           <span key={s}>
             {i > 0 && " · "}
             <TextLink href={links.scanItems(scan.id, { status: [s] })} testId={`scan-items-${s}`}>
@@ -100,7 +105,9 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
           <span data-testid="scan-items-total">{list.total}</span> item(s): {what}.
         </p>
         {list.rows.length === 0 ? (
-          <EmptyState title="No items">No image of this scan is {what === "every item" ? "listed yet" : what}.</EmptyState>
+          <EmptyState title="No items">
+            {scan.itemsRemovedAt ? "Its items were removed after the keep time." : <>No image of this scan is {what === "every item" ? "listed yet" : what}.</>}
+          </EmptyState>
         ) : (
           <>
             <div data-testid="scan-items-table">
