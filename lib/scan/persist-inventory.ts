@@ -102,6 +102,12 @@ export interface WriteOptions {
    * reconciliation: the stored rows are checked, not assumed to be that inventory).
    */
   compareRows?: boolean;
+  /**
+   * Recount the running containers of the images that ran or run in the cluster after the write
+   * (default). A scan passes false: it recounts every image once after all its clusters are written
+   * (prepareItems), which each cluster's recount would only repeat.
+   */
+  recount?: boolean;
 }
 
 export async function persistInventory(db: Db, inv: ClusterInventory, opts: WriteOptions = {}): Promise<PersistResult> {
@@ -141,7 +147,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
         WHERE "clusterId" = ${clusterId}::uuid AND "deletedAt" IS NULL AND "lastSeen" <= ${now} AND NOT (uid = ANY(${inv.pods.map((p) => p.uid)}::text[]))`;
       // the counts of images that ran here before this list or run here now (a watch's relist is not
       // followed by a scan's recount of every image: an image left alone here would stay counted)
-      const ranHere = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Image" WHERE ${clusterId}::uuid = ANY("runningClusters")`;
+      const ranHere = opts.recount === false ? [] : await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Image" WHERE ${clusterId}::uuid = ANY("runningClusters")`;
       await tx.$executeRaw`UPDATE "Cluster" SET "inventoryHash" = ${hash}, "listVersions" = ${versions}::jsonb WHERE id = ${clusterId}::uuid`;
       return {
         clusterId,
@@ -152,7 +158,7 @@ export async function persistInventory(db: Db, inv: ClusterInventory, opts: Writ
         imageIds: written.changedImages,
         unchanged: false,
         written: written.written,
-        after: { recount: [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])], seen: written.imageIds },
+        after: { recount: opts.recount === false ? [] : [...new Set([...ranHere.map((r) => r.id), ...written.changedImages])], seen: written.imageIds },
       };
     },
     { timeout: 120_000 },

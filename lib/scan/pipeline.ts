@@ -233,7 +233,8 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
       const listedMs = Math.round(performance.now() - started);
       await ahead?.catch(() => undefined);
       listed++;
-      const persisted = await writeOne(() => persistInventory(db, inv));
+      // (the running-container counts of every image are recounted once, after the last cluster: prepareItems)
+      const persisted = await writeOne(() => persistInventory(db, inv, { recount: false }));
       // its new images' evidence while the next clusters are listed
       discovering.add(persisted.imageIds);
       if (inv.error) errors.push({ cluster: t.name, stage: "inventory", message: `${inv.error.kind}: ${inv.error.message}` });

@@ -146,6 +146,15 @@ describe("scan pipeline end to end", () => {
     expect(scan.status).toBe("succeeded");
     expect(scan.total).toBe(5);
     expect(scan.done).toBe(5);
+    // every image's running containers and clusters, as the scan counted them once after its inventory
+    // (a cluster's write leaves the recount to it), are the live containers' own
+    const miscounted = await db.$queryRaw<{ id: string }[]>`
+      SELECT i.id FROM "Image" i LEFT JOIN (
+        SELECT c."imageId", count(*)::int AS n, array_agg(DISTINCT p."clusterId" ORDER BY p."clusterId") AS clusters
+        FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL GROUP BY c."imageId") live ON live."imageId" = i.id
+      WHERE i."runningContainers" <> COALESCE(live.n, 0) OR i."runningClusters" <> COALESCE(live.clusters, '{}')`;
+    expect(miscounted).toEqual([]);
+    expect(await db.image.count({ where: { runningContainers: { gt: 0 } } })).toBe(5);
     // its progress opens its five images, each checked
     const items = await expectProgressListed(scan);
     expect(items.first.counts).toEqual({ pending: 0, done: 5, error: 0 });
