@@ -9,7 +9,7 @@
 //    its stdout must parse as JSON.
 //
 //   bash scripts/n24.sh tsx --conditions=react-server bench/scan.ts [--pods N] [--digests N] [--clusters N]
-//        [--concurrency N] [--skip worker|cli] [--compare-workers] [--large] [--registry-gogc N]
+//        [--concurrency N] [--skip worker|cli|worker,cli] [--compare-workers] [--large] [--registry-gogc N]
 //
 // Goals on the 2-core reference machine: full scan ≤ 30 s, rescan ≤ 10 % of it, peak RSS ≤ 400 MB.
 //
@@ -59,7 +59,7 @@ const { values } = parseArgs({
     "log-level": { type: "string", default: "warn" },
     /** Worker logs are written to <worker-log>.worker and <worker-log>.2-workers. */
     "worker-log": { type: "string", default: "" },
-    /** Leave one path out: worker or cli. */
+    /** Leave paths out: worker, cli, or both (`worker,cli`: only the two-worker run of --compare-workers). */
     skip: { type: "string", default: "" },
     /** Clusters: kubeconfig contexts over the one apiserver; --pods is the total over them. */
     clusters: { type: "string", default: "1" },
@@ -81,7 +81,7 @@ const { values } = parseArgs({
   },
 });
 if (values.large) {
-  Object.assign(values, { pods: "100000", digests: "10000", clusters: "3", namespaces: "300", skip: "cli", "compare-workers": true });
+  Object.assign(values, { pods: "100000", digests: "10000", clusters: "3", namespaces: "300", skip: ["cli", ...values.skip.split(",")].filter(Boolean).join(","), "compare-workers": true });
 }
 const GOALS = values.large ? { fullMs: 60_000, rescanShare: 0.05, rssMb: 400 } : { fullMs: 30_000, rescanShare: 0.1, rssMb: 400 };
 
@@ -380,8 +380,9 @@ async function main() {
     };
     const figures: PathFigures[] = [];
     const loadBefore = load();
-    if (values.skip !== "worker") figures.push(await workerPath(pgs.url, env, { expected }));
-    if (values.skip !== "cli") figures.push(await cliPath(cliUrl, env, kubeconfig, contexts, expected));
+    const skipped = new Set(values.skip.split(",").map((s) => s.trim()));
+    if (!skipped.has("worker")) figures.push(await workerPath(pgs.url, env, { expected }));
+    if (!skipped.has("cli")) figures.push(await cliPath(cliUrl, env, kubeconfig, contexts, expected));
     const pair = pairUrl ? await workerPath(pairUrl, env, { workers: 2, rescan: false, expected }) : undefined;
 
     const ok = (b: boolean) => (b ? "met" : "NOT met");
