@@ -113,7 +113,10 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
   const prepared = events.map((e) => {
     // timestamptz(3): hash the millisecond value the database will return
     const content = toContent(e, new Date(Math.floor((e.occurredAt ?? new Date()).getTime())), plainMemo);
-    return { canonical: canonicalJson(content, textMemo), row: JSON.stringify(content).slice(0, -1) };
+    const canonical = canonicalJson(content, textMemo);
+    // the memo is for what events share (reasons, evidence, details): not each event's own content
+    textMemo.delete(content);
+    return { canonical, row: JSON.stringify(content).slice(0, -1) };
   });
   const run = async (tx: Prisma.TransactionClient): Promise<Checkpoint> => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
@@ -132,21 +135,20 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
         "audit chain head does not match its last signed checkpoint: events were deleted or rewritten outside Signet",
       );
     }
-    let prev = state!.headHash ?? GENESIS_HASH;
-    const rows: string[] = [];
-    let last: { seq: bigint; hash: string } | undefined;
-    prepared.forEach((p, i) => {
-      const hash = chainHash(prev, p.canonical);
-      const seq = state!.seqs[i]!;
+    // the chain's hashes under the lock; each statement's rows are joined from them as it is written
+    // (a batch of first evaluations appends thousands of events: one statement's rows at a time)
+    const head = state!.headHash ?? GENESIS_HASH;
+    const hashes: string[] = [];
+    let prev = head;
+    for (const p of prepared) hashes.push((prev = chainHash(prev, p.canonical)));
+    const checkpoint = signCheckpoint(signer, { seq: BigInt(state!.seqs[prepared.length - 1]!), hash: prev, at: new Date() });
+    for (let i = 0; i < prepared.length; i += ROWS_PER_STATEMENT) {
       // (seq: decimal digits; the hashes: hex)
-      rows.push(`${p.row},"seq":"${seq}","prevHash":"${prev}","hash":"${hash}"}`);
-      last = { seq: BigInt(seq), hash };
-      prev = hash;
-    });
-    const checkpoint = signCheckpoint(signer, { ...last!, at: new Date() });
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const json = `[${rows.slice(i, i + ROWS_PER_STATEMENT).join(",")}]`;
-      if (i + ROWS_PER_STATEMENT < rows.length) await tx.$executeRaw`INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD}`;
+      const rows = prepared
+        .slice(i, i + ROWS_PER_STATEMENT)
+        .map((p, j) => `${p.row},"seq":"${state!.seqs[i + j]!}","prevHash":"${i + j === 0 ? head : hashes[i + j - 1]!}","hash":"${hashes[i + j]!}"}`);
+      const json = `[${rows.join(",")}]`;
+      if (i + ROWS_PER_STATEMENT < prepared.length) await tx.$executeRaw`INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD}`;
       else
         await tx.$executeRaw`
           WITH ev AS (INSERT INTO "VerificationEvent" (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM jsonb_to_recordset(${json}::jsonb) AS ${EVENT_RECORD})
