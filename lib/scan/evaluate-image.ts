@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
+import { createBudget } from "@/lib/concurrency";
 import { insertRows } from "@/lib/db/bulk";
 import { withTransaction } from "@/lib/db/transaction";
 import { Prisma } from "@/lib/generated/prisma/client";
@@ -277,6 +278,92 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   const toEvaluate = inputs.filter((i) => verdictsOf.has(i.imageId) && !unchanged.includes(i.imageId));
   if (toEvaluate.length === 0) return inputs.map((i) => results.get(i.imageId)!);
 
+  // the heavy part — every container read, its verdict and event planned, written and appended — within
+  // the process's evaluation budget: its working set grows with the containers (EVALUATION_BUDGET_CONTAINERS)
+  const [counted] = await tx.$queryRaw<{ containers: number }[]>`
+    SELECT count(*)::int AS containers FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
+    WHERE c."imageId" = ANY(${toEvaluate.map((i) => i.imageId)}::uuid[])`;
+  return evaluationBudget.run(counted?.containers ?? 0, async () => {
+    const { plan, before } = await planEvaluations(tx, toEvaluate, verdictsOf, results);
+    if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
+    // (taken out of the plan: released once written)
+    await insertVerdicts(tx, plan.creates.splice(0));
+    for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
+    // verdicts whose outcome did not change are not rewritten: the image's evaluatedAt (below) confirms them
+    // the denormalized image columns, for the images whose values changed, in one statement
+    const changedImages = plan.images.filter((u) => {
+      const prev = before.get(u.id)!;
+      return (
+        prev.verdict !== u.verdict ||
+        prev.runningContainers !== u.runningContainers ||
+        canonicalJson(prev.runningClusters) !== canonicalJson(u.runningClusters) ||
+        canonicalJson(prev.signers) !== canonicalJson(u.signers) ||
+        canonicalJson(prev.policyVerdicts) !== canonicalJson(u.policyVerdicts)
+      );
+    });
+    if (changedImages.length) {
+      await tx.$executeRaw`
+        UPDATE "Image" i SET
+          verdict = u.verdict::"VerdictValue",
+          "runningContainers" = u.running,
+          "runningClusters" = ARRAY(SELECT jsonb_array_elements_text(u.clusters::jsonb))::uuid[],
+          signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb)),
+          "policyVerdicts" = ARRAY(SELECT jsonb_array_elements_text(u.verdicts::jsonb))
+        FROM unnest(${changedImages.map((u) => u.id)}::uuid[], ${changedImages.map((u) => u.verdict)}::text[],
+                    ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.runningClusters))}::text[],
+                    ${changedImages.map((u) => JSON.stringify(u.signers))}::text[], ${changedImages.map((u) => JSON.stringify(u.policyVerdicts))}::text[])
+          AS u(id, verdict, running, clusters, signers, verdicts)
+        WHERE i.id = u.id`;
+    }
+    // what these verdicts were computed from, for the cheap check of the next evaluation, and when: the
+    // containers as loaded for them (the verdicts written are theirs)
+    await recordEvaluation(
+      tx,
+      taken!.inputs,
+      now,
+      toEvaluate.flatMap((input) => {
+        const image = before.get(input.imageId);
+        if (!image) return [];
+        const r = results.get(input.imageId)!;
+        return [{ id: image.id, hash: evaluationDigest(input, verdictsOf.get(input.imageId)!, image.containersDigest), containers: image.containersDigest, containerCount: r.containers, verdictCount: r.verdicts }];
+      }),
+    );
+    // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
+    await appendAuditEvents(tx, plan.events);
+    return inputs.map((i) => results.get(i.imageId)!);
+  });
+}
+
+/**
+ * Containers whose evaluation one process reads, plans and writes at once, over its concurrent batches:
+ * each holds ~2 KB of heap from its read to its batch's audit append (its row, its verdict, its event
+ * and the statements they travel in). Eight job slots each evaluating a first batch of 250 images with
+ * ten containers each (the 100,000-pod scan) held about 8 × 5 MB at once on top of the rest of the
+ * worker's 192 MB heap and exhausted it (docs/decisions/0019); appends serialize on the audit chain's
+ * lock anyway, so batches beyond the budget wait (FIFO) before their read instead of after their plan.
+ * A batch larger than the budget runs alone. Evaluations whose inputs did not change take none of it.
+ */
+export const EVALUATION_BUDGET_CONTAINERS = 5000;
+const evaluationBudget = createBudget(EVALUATION_BUDGET_CONTAINERS);
+
+/** The containers this process is evaluating now, and the batches waiting for the budget. */
+export function evaluationsInFlight(): { containers: number; waiting: number } {
+  return { containers: evaluationBudget.inFlight, waiting: evaluationBudget.pending };
+}
+
+/** An image as read before its evaluation, without its containers. */
+type ImageBefore = Omit<LoadedImage, "containers">;
+
+/**
+ * Reads the images' live containers and current verdicts and plans the batch's writes; returns the plan
+ * and each image as it was read, without its containers: they are not held past the plan.
+ */
+async function planEvaluations(
+  tx: Prisma.TransactionClient,
+  toEvaluate: readonly EvaluateImageInput[],
+  verdictsOf: ReadonlyMap<string, Map<string, PolicyVerdict>>,
+  results: Map<string, EvaluateImageResult>,
+): Promise<{ plan: Plan; before: Map<string, ImageBefore> }> {
   const loaded = await loadImages(tx, toEvaluate.map((i) => i.imageId));
   const byId = new Map(loaded.map((i) => [i.id, i]));
   const plan: Plan = { creates: [], updates: new Map(), events: [], removals: [], images: [] };
@@ -284,51 +371,22 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
     const image = byId.get(input.imageId);
     results.set(input.imageId, image ? planImage(image, input, verdictsOf.get(input.imageId)!, plan) : { containers: 0, verdicts: 0, changed: 0 });
   }
-  if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
-  await insertVerdicts(tx, plan.creates);
-  for (const g of plan.updates.values()) await tx.verdict.updateMany({ where: { id: { in: g.ids } }, data: g.data });
-  // verdicts whose outcome did not change are not rewritten: the image's evaluatedAt (below) confirms them
-  // the denormalized image columns, for the images whose values changed, in one statement
-  const changedImages = plan.images.filter((u) => {
-    const prev = byId.get(u.id)!;
-    return (
-      prev.verdict !== u.verdict ||
-      prev.runningContainers !== u.runningContainers ||
-      canonicalJson(prev.runningClusters) !== canonicalJson(u.runningClusters) ||
-      canonicalJson(prev.signers) !== canonicalJson(u.signers) ||
-      canonicalJson(prev.policyVerdicts) !== canonicalJson(u.policyVerdicts)
-    );
-  });
-  if (changedImages.length) {
-    await tx.$executeRaw`
-      UPDATE "Image" i SET
-        verdict = u.verdict::"VerdictValue",
-        "runningContainers" = u.running,
-        "runningClusters" = ARRAY(SELECT jsonb_array_elements_text(u.clusters::jsonb))::uuid[],
-        signers = ARRAY(SELECT jsonb_array_elements_text(u.signers::jsonb)),
-        "policyVerdicts" = ARRAY(SELECT jsonb_array_elements_text(u.verdicts::jsonb))
-      FROM unnest(${changedImages.map((u) => u.id)}::uuid[], ${changedImages.map((u) => u.verdict)}::text[],
-                  ${changedImages.map((u) => u.runningContainers)}::int[], ${changedImages.map((u) => JSON.stringify(u.runningClusters))}::text[],
-                  ${changedImages.map((u) => JSON.stringify(u.signers))}::text[], ${changedImages.map((u) => JSON.stringify(u.policyVerdicts))}::text[])
-        AS u(id, verdict, running, clusters, signers, verdicts)
-      WHERE i.id = u.id`;
+  const before = new Map<string, ImageBefore>();
+  for (const i of loaded) {
+    before.set(i.id, {
+      id: i.id,
+      registry: i.registry,
+      repository: i.repository,
+      digest: i.digest,
+      verdict: i.verdict,
+      runningContainers: i.runningContainers,
+      runningClusters: i.runningClusters,
+      signers: i.signers,
+      policyVerdicts: i.policyVerdicts,
+      containersDigest: i.containersDigest,
+    });
   }
-  // what these verdicts were computed from, for the cheap check of the next evaluation, and when: the
-  // containers as loaded for them (the verdicts written are theirs)
-  await recordEvaluation(
-    tx,
-    taken!.inputs,
-    now,
-    toEvaluate.flatMap((input) => {
-      const image = byId.get(input.imageId);
-      if (!image) return [];
-      const r = results.get(input.imageId)!;
-      return [{ id: image.id, hash: evaluationDigest(input, verdictsOf.get(input.imageId)!, image.containersDigest), containers: image.containersDigest, containerCount: r.containers, verdictCount: r.verdicts }];
-    }),
-  );
-  // last: the chain lock is held from here to commit, so appends of concurrent batches wait the least
-  await appendAuditEvents(tx, plan.events);
-  return inputs.map((i) => results.get(i.imageId)!);
+  return { plan, before };
 }
 
 function planImage(image: LoadedImage, input: EvaluateImageInput, results: Map<string, PolicyVerdict>, plan: Plan): EvaluateImageResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLimiter, mapLimit } from "@/lib/concurrency";
+import { createBudget, createLimiter, mapLimit } from "@/lib/concurrency";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -68,5 +68,41 @@ describe("mapLimit", () => {
     await expect(run).rejects.toThrow("item 1 failed");
     for (let k = 0; k < 10; k++) await tick();
     expect(started).toEqual([0, 1]);
+  });
+});
+
+describe("createBudget", () => {
+  it("runs work while its weights fit, FIFO, a piece larger than the budget alone", async () => {
+    const budget = createBudget(10);
+    let active = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const weights = [4, 4, 4, 15, 1, 6, 3];
+    await Promise.all(
+      weights.map((w, i) =>
+        budget.run(w, async () => {
+          started.push(i);
+          active += w;
+          peak = Math.max(peak, active);
+          if (w > 10) expect(active).toBe(w); // alone
+          else expect(active).toBeLessThanOrEqual(10);
+          for (let k = 0; k < 3; k++) await tick();
+          active -= w;
+        }),
+      ),
+    );
+    // the third 4 waits for a 4 to settle; 1 does not overtake 15, which waits for the budget to empty
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(peak).toBe(15);
+    expect(budget.inFlight).toBe(0);
+    expect(budget.pending).toBe(0);
+  });
+
+  it("returns the weight when the work throws, and refuses a budget that is not positive", async () => {
+    const budget = createBudget(2);
+    await expect(budget.run(2, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(budget.inFlight).toBe(0);
+    await expect(budget.run(2, async () => 7)).resolves.toBe(7);
+    for (const bad of [0, -1, Number.NaN]) expect(() => createBudget(bad)).toThrow(RangeError);
   });
 });
