@@ -403,10 +403,15 @@ async function main() {
   let failed = 0;
   try {
     await applyMigrations(pgs.url);
-    if (await seeded(pgs.url, "cluster-1")) process.stdout.write(`reusing the seeded database in ${dir}\n`);
+    // a seed writes its marker last: a seed cut short (its secondary indexes not rebuilt yet) is never taken as one
+    const marker = path.join(dir, "seed-complete");
+    const complete = await fs.stat(marker).then(() => true, () => false);
+    if (complete) process.stdout.write(`reusing the seeded database in ${dir}\n`);
+    else if (await seeded(pgs.url, "cluster-1")) throw new Error(`${dir} holds a seed that did not finish (no ${marker}): remove the directory and run again`);
     else {
       process.stdout.write(`seeding ${IMAGES} images, ${EVENTS} events into ${dir}\n`);
       await seed(pgs.url);
+      await fs.writeFile(marker, `${new Date().toISOString()}\n`);
     }
     if (args["lcp-only"]) {
       if (!args.dir) throw new Error("--lcp-only measures a database seeded before: give its --dir");
