@@ -134,3 +134,20 @@ export function SimpleTable({ head, children, testId, caption }: { head: string[
 }
 
 export const td = "px-2 py-1.5 align-top";
+
+/**
+ * The page links of a server-rendered list ("Previous · 2 / 5 · Next"), nothing when it has one page;
+ * `href(n)` spells page n's address (lib/ui/links).
+ */
+export function PageLinks({ page, pages, href, label = "Pagination", testId }: { page: number; pages: number; href: (page: number) => string; label?: string; testId?: string }) {
+  if (pages <= 1) return null;
+  return (
+    <nav aria-label={label} className="mt-3 flex flex-wrap items-center gap-3 text-sm" data-testid={testId}>
+      {page > 1 && <TextLink href={href(page - 1)}>Previous</TextLink>}
+      <span className="tabular-nums">
+        {page} / {pages}
+      </span>
+      {page < pages && <TextLink href={href(page + 1)}>Next</TextLink>}
+    </nav>
+  );
+}

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { AppShell } from "@/components/app-shell";
 import { ContainerRows } from "@/components/container-rows";
 import { Time } from "@/components/time";
-import { EmptyState, PageHeader, SimpleTable, TextLink } from "@/components/ui";
+import { EmptyState, PageHeader, PageLinks, SimpleTable, TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { listContainersInBuckets } from "@/lib/data/drilldown";
 import { listAuthorities } from "@/lib/trust/inventory";
@@ -132,7 +132,9 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
       </div>
       <div className="mt-4">
         {list.rows.length === 0 ? (
-          <EmptyState title="No containers">No running container is in {what} {q.policy ? "now" : "at the latest coverage snapshot"}.</EmptyState>
+          <EmptyState title="No containers">
+            {q.signer ? `No running container is ${what} now.` : `No running container is in ${what} ${q.policy ? "now" : "at the latest coverage snapshot"}.`}
+          </EmptyState>
         ) : (
           <>
             <div data-testid="containers-table">
@@ -155,15 +157,7 @@ export default async function ContainersPage({ searchParams }: { searchParams: P
                 />
               </SimpleTable>
             </div>
-            {pages > 1 && (
-              <nav aria-label="Pagination" className="mt-3 flex gap-3 text-sm">
-                {q.page > 1 && <TextLink href={pageHref(q.page - 1)}>Previous</TextLink>}
-                <span className="tabular-nums">
-                  {q.page} / {pages}
-                </span>
-                {q.page < pages && <TextLink href={pageHref(q.page + 1)}>Next</TextLink>}
-              </nav>
-            )}
+            <PageLinks page={q.page} pages={pages} href={pageHref} />
           </>
         )}
       </div>

@@ -5,8 +5,8 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { z } from "zod";
 import { DataTable } from "@/components/data-table";
+import { countsImages, ScanCounts } from "@/components/scan-counts";
 import { Card, EmptyState, ErrorState, primaryButtonClass, TextLink } from "@/components/ui";
-import { SETTLED_ITEMS } from "@/lib/dto/drilldown";
 import { scanDto, type ScanDto } from "@/lib/dto/read";
 import { getJson, sendJson } from "@/lib/ui/fetch-json";
 import { links } from "@/lib/ui/links";
@@ -24,38 +24,6 @@ interface ScanErrorItem {
   message?: string;
 }
 const errorsOf = (s: ScanDto): ScanErrorItem[] => (Array.isArray(s.errors) ? (s.errors as ScanErrorItem[]) : []);
-
-/** Before the verify stage a scan's done / total count the clusters listed; from it on, its images (its items). */
-const countsImages = (s: ScanDto) => s.stage === "verify" || s.stage === "done";
-
-/** "done / total images", each figure opening the scan's items it counts (done: the settled ones, done or error). */
-function ScanCounts({ scan, testId }: { scan: ScanDto; testId?: string }) {
-  if (!countsImages(scan))
-    return (
-      <span className="tabular-nums" data-testid={testId}>
-        {scan.done} / {scan.total} clusters
-      </span>
-    );
-  // its items were removed after the keep time (lib/retention): the figures stay, no list is behind them
-  if (scan.itemsRemovedAt)
-    return (
-      <span className="tabular-nums" data-testid={testId} title="The items of this scan were removed after the keep time (SIGNET_SCAN_ITEMS_KEEP_DAYS)">
-        {scan.done} / {scan.total} images
-      </span>
-    );
-  return (
-    <span className="tabular-nums" data-testid={testId}>
-      <TextLink href={links.scanItems(scan.id, { status: SETTLED_ITEMS })} testId="scan-done-link">
-        {scan.done}
-      </TextLink>{" "}
-      /{" "}
-      <TextLink href={links.scanItems(scan.id)} testId="scan-total-link">
-        {scan.total}
-      </TextLink>{" "}
-      images
-    </span>
-  );
-}
 
 const columns: ColumnDef<ScanDto, unknown>[] = [
   {

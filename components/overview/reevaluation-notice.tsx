@@ -3,10 +3,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { TextLink } from "@/components/ui";
-import { SETTLED_ITEMS } from "@/lib/dto/drilldown";
+import { ScanCounts } from "@/components/scan-counts";
 import { scanDto } from "@/lib/dto/read";
-import { links } from "@/lib/ui/links";
 import { getJson } from "@/lib/ui/fetch-json";
 import { queryKeys } from "@/lib/ui/query-keys";
 
@@ -37,15 +35,7 @@ export function ReevaluationNotice({ scanId, trigger, done, total }: { scanId: s
       {progress.total > 0 && (
         <>
           {" "}
-          (
-          <TextLink href={links.scanItems(scanId, { status: SETTLED_ITEMS })} testId="reevaluating-done">
-            {progress.done}
-          </TextLink>{" "}
-          of{" "}
-          <TextLink href={links.scanItems(scanId)} testId="reevaluating-total">
-            {progress.total}
-          </TextLink>{" "}
-          images)
+          (<ScanCounts scan={{ id: scanId, stage: "verify", done: progress.done, total: progress.total }} testId="reevaluating-counts" />)
         </>
       )}
       .

@@ -291,8 +291,25 @@ interface NamespaceRow {
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "ReplicationController", "Pod", "Other"] as const;
 
-/** One workload ("Kind/name"; a bare pod is "Pod/<name>"): its live pods and their containers. */
-export async function getWorkloadDetail(db: Db, cluster: string, namespace: string, kind: string, name: string, now = new Date()): Promise<WorkloadDetailDto | null> {
+/** Pods a page of the workload page lists. */
+export const PODS_PER_PAGE = 100;
+
+/**
+ * One workload ("Kind/name"; a bare pod is "Pod/<name>"): its live pods and their containers, a page
+ * of pods at a time (by name), with the workload's pods and containers all counted (the namespace
+ * page's count of its containers).
+ */
+export async function getWorkloadDetail(
+  db: Db,
+  cluster: string,
+  namespace: string,
+  kind: string,
+  name: string,
+  now = new Date(),
+  opts: { page?: number; pageSize?: number } = {},
+): Promise<WorkloadDetailDto | null> {
+  const page = Math.max(1, opts.page ?? 1);
+  const pageSize = opts.pageSize ?? PODS_PER_PAGE;
   const ns = await db.namespace.findFirst({ where: { name: namespace, cluster: { name: cluster } }, select: { id: true, clusterId: true } });
   if (!ns) return null;
   const workloadKind = WORKLOAD_KINDS.find((k) => k === kind);
@@ -301,16 +318,28 @@ export async function getWorkloadDetail(db: Db, cluster: string, namespace: stri
   const w = await db.workload.findFirst({ where: { namespaceId: ns.id, name, kind: workloadKind }, select: { id: true } });
   if (!w && kind !== "Pod") return null;
   const podWhere: Prisma.PodWhereInput = w ? { workloadId: w.id, deletedAt: null } : { namespaceId: ns.id, name, workloadId: null, deletedAt: null };
-  const [pods, rejections] = await Promise.all([
-    db.pod.findMany({ where: podWhere, orderBy: { name: "asc" }, take: 200, include: { containers: { include: containerInclude, orderBy: [{ kind: "asc" }, { name: "asc" }] } } }),
+  const [pods, podsTotal, containersTotal, rejections] = await Promise.all([
+    db.pod.findMany({
+      where: podWhere,
+      orderBy: [{ name: "asc" }, { id: "asc" }],
+      skip: (page - 1) * pageSize,
+      take: pageSize,
+      include: { containers: { include: containerInclude, orderBy: [{ kind: "asc" }, { name: "asc" }] } },
+    }),
+    db.pod.count({ where: podWhere }),
+    db.container.count({ where: { pod: podWhere } }),
     // what the page's link opens: the rejections list filtered to this workload, in its default period
     rejectionsWhere(db, rejectionQuery.parse({ cluster, namespace, workload: name }), now).then((where) => db.admissionRejection.count({ where })),
   ]);
-  if (pods.length === 0 && kind === "Pod") return null;
+  if (podsTotal === 0 && kind === "Pod") return null;
   return workloadDetailDto.parse({
     cluster,
     namespace,
     workload: `${kind}/${name}`,
+    podsTotal,
+    containersTotal,
+    page,
+    pageSize,
     pods: pods.map((p) => ({
       name: p.name,
       phase: p.phase,

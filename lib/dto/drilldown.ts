@@ -214,6 +214,11 @@ export const workloadDetailDto = z.object({
   cluster: z.string(),
   namespace: z.string(),
   workload: z.string(),
+  /** Its running pods and their containers, all counted; `pods` is one page of them (by name). */
+  podsTotal: z.number().int(),
+  containersTotal: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
   pods: z.array(z.object({ name: z.string(), phase: z.string().nullable(), node: z.string().nullable(), containers: z.array(containerRowDto) })),
   rejections: z.number().int(),
 });

@@ -15,10 +15,10 @@ export const links = {
   /** A namespace's page; `page` a page of its Workloads card (`range` its trend's range, kept). */
   namespace: (cluster: string, namespace: string, f: { page?: number; range?: string } = {}) =>
     `/clusters/${seg(cluster)}/${seg(namespace)}${toSearch({ range: f.range, page: f.page && f.page > 1 ? f.page : undefined })}`,
-  /** A workload as "Kind/name" (bare pods are "Pod/<pod name>"). */
-  workload: (cluster: string, namespace: string, workload: string) => {
+  /** A workload as "Kind/name" (bare pods are "Pod/<pod name>"); `page` a page of its pods. */
+  workload: (cluster: string, namespace: string, workload: string, f: { page?: number } = {}) => {
     const [kind = "Pod", ...rest] = workload.split("/");
-    return `/clusters/${seg(cluster)}/${seg(namespace)}/${seg(kind)}/${seg(rest.join("/"))}`;
+    return `/clusters/${seg(cluster)}/${seg(namespace)}/${seg(kind)}/${seg(rest.join("/"))}${toSearch({ page: f.page && f.page > 1 ? f.page : undefined })}`;
   },
   container: (id: string) => `/containers/${seg(id)}`,
   image: (id: string) => `/images/${seg(id)}`,

@@ -1,12 +1,13 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
+import { countsImages, ScanCounts } from "@/components/scan-counts";
 import { Time } from "@/components/time";
-import { EmptyState, PageHeader, SimpleTable, td, TextLink } from "@/components/ui";
+import { EmptyState, PageHeader, PageLinks, SimpleTable, td, TextLink } from "@/components/ui";
 import { requireUser } from "@/lib/auth/current-user";
 import { listScanItems } from "@/lib/data/scans";
 import { getDb } from "@/lib/db/client";
-import { SETTLED_ITEMS, scanItemsQuery, scanItemStatus } from "@/lib/dto/drilldown";
+import { scanItemsQuery, scanItemStatus } from "@/lib/dto/drilldown";
 import { shortDigest } from "@/lib/ui/format";
 import { links } from "@/lib/ui/links";
 import { firstValues } from "@/lib/ui/search-params";
@@ -34,8 +35,6 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
   const { scan, counts } = list;
   const status = q.status ?? scanItemStatus.options;
   const pages = Math.max(1, Math.ceil(list.total / q.pageSize));
-  // before the verify stage, a scan's done / total count clusters listed, not images (lib/scan/pipeline)
-  const byImages = scan.stage === "verify" || scan.stage === "done";
   const what = status.length === 3 ? "every item" : status.join(" or ");
   return (
     <AppShell current="/scans">
@@ -66,26 +65,16 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
         }
       />
       <p className="mt-3 text-sm" data-testid="scan-detail-progress">
-        {byImages && scan.itemsRemovedAt ? (
+        <ScanCounts scan={scan} testId="scan-detail-counts" />
+        {!countsImages(scan) ? (
+          " (its images are counted from the verify stage on)"
+        ) : scan.itemsRemovedAt ? (
           <span data-testid="scan-items-removed">
-            {scan.done} / {scan.total} images checked · its items were removed <Time iso={scan.itemsRemovedAt} /> (a finished scan&apos;s items are kept SIGNET_SCAN_ITEMS_KEEP_DAYS days;
-            its figures stay)
+            {" "}
+            checked · its items were removed <Time iso={scan.itemsRemovedAt} /> (a finished scan&apos;s items are kept SIGNET_SCAN_ITEMS_KEEP_DAYS days; its figures stay)
           </span>
-        ) : byImages ? (
-          <>
-            <TextLink href={links.scanItems(scan.id, { status: SETTLED_ITEMS })} testId="scan-detail-done">
-              {scan.done}
-            </TextLink>{" "}
-            /{" "}
-            <TextLink href={links.scanItems(scan.id)} testId="scan-detail-total">
-              {scan.total}
-            </TextLink>{" "}
-            images checked
-          </>
         ) : (
-          <>
-            {scan.done} / {scan.total} clusters listed (its images are counted from the verify stage on)
-          </>
+          " checked"
         )}
         {!scan.itemsRemovedAt && " · items: "}
         {!scan.itemsRemovedAt && scanItemStatus.options.map((s, i) => (
@@ -134,15 +123,7 @@ export default async function ScanPage({ params, searchParams }: { params: Promi
                 ))}
               </SimpleTable>
             </div>
-            {pages > 1 && (
-              <nav aria-label="Pagination" className="mt-3 flex gap-3 text-sm">
-                {q.page > 1 && <TextLink href={links.scanItems(scan.id, { status: q.status, page: q.page - 1 })}>Previous</TextLink>}
-                <span className="tabular-nums">
-                  {q.page} / {pages}
-                </span>
-                {q.page < pages && <TextLink href={links.scanItems(scan.id, { status: q.status, page: q.page + 1 })}>Next</TextLink>}
-              </nav>
-            )}
+            <PageLinks page={q.page} pages={pages} href={(n) => links.scanItems(scan.id, { status: q.status, page: n })} />
           </>
         )}
       </div>

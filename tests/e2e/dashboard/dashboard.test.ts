@@ -113,7 +113,7 @@ describe("dashboard pages on a real scan", () => {
     await page.waitForURL((u) => /^\/scans\/[0-9a-f-]{36}$/.test(u.pathname) && u.searchParams.get("status") === "done,error");
     await page.getByTestId("scan-items-table").waitFor();
     expect([Number(await text("scan-items-total")), await page.getByTestId("scan-item").count()]).toEqual([done, done]);
-    expect(await text("scan-detail-done")).toBe(String(done));
+    expect(await page.getByTestId("scan-detail-counts").getByTestId("scan-done-link").textContent()).toBe(String(done));
     // the one filter bar: one status, then every item (the total)
     const status = page.getByRole("search", { name: "Filter scan items" }).locator('select[name="status"]');
     await status.selectOption("pending");
@@ -123,7 +123,7 @@ describe("dashboard pages on a real scan", () => {
     await status.selectOption("pending,done,error");
     await page.waitForURL((u) => u.searchParams.get("status") === "pending,done,error");
     await page.getByTestId("scan-items-table").waitFor();
-    const total = Number(await text("scan-detail-total"));
+    const total = Number(await page.getByTestId("scan-detail-counts").getByTestId("scan-total-link").textContent());
     expect([Number(await text("scan-items-total")), await page.getByTestId("scan-item").count()]).toEqual([total, total]);
   });
 
@@ -737,6 +737,9 @@ describe("dashboard pages on a real scan", () => {
     await page.waitForURL(containerUrl);
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Pod/foreign" }).click();
     await page.getByTestId("pod-foreign").waitFor();
+    // the workload page's counts are its rows (one page of pods: no page links)
+    expect([await text("workload-pods-total"), await text("workload-containers-total")]).toEqual(["1", String(await page.getByTestId("pod-foreign").locator("tbody tr").count())]);
+    expect(await page.getByTestId("workload-pages").count()).toBe(0);
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "admin", exact: true }).click();
     await page.waitForURL(`${s.base}/clusters/admin`);
     await page.getByTestId("cluster-namespaces").waitFor();

@@ -231,5 +231,20 @@ describe("namespace workloads in pages", () => {
     ]);
     // a page past the last lists nothing and still counts everything
     expect(await getNamespaceWorkloads(db, "prod", "big", { page: 4, pageSize: 2 })).toMatchObject({ workloads: [], workloadsTotal: 5, containers: 8, page: 4 });
+    // each workload's count of containers opens its page, which counts and pages its pods: count = rows
+    for (const w of all) {
+      const [kind, name] = w.workload.split("/") as [string, string];
+      const first = (await getWorkloadDetail(db, "prod", "big", kind, name, new Date(), { pageSize: 2 }))!;
+      const pods = [...first.pods];
+      for (let page = 2; page <= Math.ceil(first.podsTotal / 2); page++) pods.push(...(await getWorkloadDetail(db, "prod", "big", kind, name, new Date(), { page, pageSize: 2 }))!.pods);
+      expect([w.workload, first.containersTotal, pods.reduce((n, p) => n + p.containers.length, 0), first.podsTotal, new Set(pods.map((p) => p.name)).size]).toEqual([
+        w.workload,
+        w.containersTotal,
+        w.containersTotal,
+        pods.length,
+        pods.length,
+      ]);
+    }
+    expect((await getWorkloadDetail(db, "prod", "big", "Deployment", "a", new Date(), { pageSize: 2 }))!.pods.map((p) => p.name)).toEqual(["a1", "a2"]);
   });
 });

@@ -255,6 +255,9 @@ describe("scan pipeline end to end", () => {
     });
     expect(run).toMatchObject({ kind: "reevaluate", status: "succeeded" });
     expect(registryRequests()).toBe(requests);
+    // the overview's "re-evaluating… (done of total images)" opens the images it re-evaluated
+    expect(run.total).toBeGreaterThan(0);
+    expect((await expectProgressListed(run)).first.counts).toEqual({ pending: 0, done: run.total, error: 0 });
     expect(await verdictOf("pending")).toEqual([]);
     const after = await getOverview(db);
     expect(after.reevaluation).toBeNull();

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { AppShell } from "@/components/app-shell";
 import { CoverageTrendChart } from "@/components/trend-chart";
 import { ContainerRows } from "@/components/container-rows";
-import { Card, EmptyState, PageHeader, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
+import { Card, EmptyState, PageHeader, PageLinks, SimpleTable, td, TextLink, VerdictBadge } from "@/components/ui";
 import { VerdictTiles } from "@/components/verdict-tiles";
 import { requireUser } from "@/lib/auth/current-user";
 import { getNamespaceWorkloads } from "@/lib/data/drilldown";
@@ -107,15 +107,7 @@ export default async function NamespacePage({ params, searchParams }: { params: 
             ))}
           </SimpleTable>
         )}
-        {pages > 1 && (
-          <nav aria-label="Workload pages" className="mt-3 flex flex-wrap items-center gap-3 text-sm" data-testid="ns-workloads-pages">
-            {workloads.page > 1 && <TextLink href={pageHref(workloads.page - 1)}>Previous</TextLink>}
-            <span className="tabular-nums">
-              {workloads.page} / {pages}
-            </span>
-            {workloads.page < pages && <TextLink href={pageHref(workloads.page + 1)}>Next</TextLink>}
-          </nav>
-        )}
+        <PageLinks page={workloads.page} pages={pages} href={pageHref} label="Workload pages" testId="ns-workloads-pages" />
       </Card>
       <Card title="Coverage over time" className="mt-4" testId="ns-trend">
         <CoverageTrendChart trend={trend} />
