@@ -94,4 +94,26 @@ describe("verification memo", () => {
     bounded(input([signer], small));
     expect(n).toBe(3); // a small result is kept
   });
+
+  it("over a cycle of more images than it holds, keeps the ones that fit instead of evicting each before its next use", async () => {
+    let n = 0;
+    const counted = (i: VerifyInput) => {
+      n++;
+      return verifyArtifacts({ ...i, trust: [...i.trust] });
+    };
+    const images = Array.from({ length: 4 }, () => signatureArtifact(signer));
+    const cyclic = memoizeVerification(counted, { max: 3 });
+    // two scans over four images with room for three: the second verifies only the one that did not fit
+    for (let scan = 0; scan < 2; scan++) for (const a of images) cyclic(input([signer], a));
+    expect(n).toBe(4 + 1); // a least-recently-used memo verified all four again (8)
+
+    // entries no scan used for `unusedMs` make room for new ones
+    n = 0;
+    const aging = memoizeVerification(counted, { max: 3, unusedMs: 5 });
+    for (const a of images.slice(0, 3)) aging(input([signer], a));
+    await new Promise((r) => setTimeout(r, 20));
+    aging(input([signer], images[3]!));
+    aging(input([signer], images[3]!));
+    expect(n).toBe(4); // the fourth was kept once the others had gone unused
+  });
 });
