@@ -48,6 +48,9 @@ describe("PostgreSQL restarted during a scan", () => {
       SIGNET_HEARTBEAT_SECONDS: "1",
       SIGNET_SWEEP_STALE_SECONDS: "3",
       SIGNET_DB_CONNECT_TIMEOUT_MS: "2000",
+      // the scan does the checking: a watch started with the worker checks every new image on its own,
+      // and a scan after it has little left to do — too short a verify stage to stop the database in
+      SIGNET_WATCH: "false",
       LOG_LEVEL: "warn",
     });
     await waitFor(async () => ((await db.workerHeartbeat.count()) > 0 ? true : undefined), 60_000, "worker heartbeat");
@@ -66,14 +69,19 @@ describe("PostgreSQL restarted during a scan", () => {
   it("completes the scan after the database comes back, with the worker alive throughout", async () => {
     const scanId = await enqueueScan(db, pg.url);
     // stop the database once the scan is verifying images, with work left
+    let seen = "";
     const at = await waitFor(
       async () => {
         const s = await db.scan.findUniqueOrThrow({ where: { id: scanId } });
+        seen = `${s.status} / ${s.stage} / ${s.done} of ${s.total}`;
         return s.stage === "verify" && s.done >= 10 ? s : undefined;
       },
       120_000,
       "the scan to be verifying",
-    );
+    ).catch((err: Error) => {
+      // where it stopped, and what the worker said
+      throw new Error(`${err.message} (last seen: ${seen}); worker output:\n${worker!.output().slice(-3000)}`);
+    });
     expect(at.done).toBeLessThan(N);
     await db.$disconnect();
     await pg.stop();
