@@ -545,6 +545,26 @@ export async function evaluateUnresolvedContainers(
   db: Db,
   input: { containers: readonly UnresolvedContainer[]; policies: LoadedPolicy[]; now: Date; trigger: string },
 ): Promise<{ verdicts: number; changed: number }> {
+  // in parts of UNRESOLVED_CONTAINERS_A_TRANSACTION, each within the process's evaluation budget: a
+  // registry outage leaves every container started by tag unresolved (100,000 at scale), and one
+  // transaction reading them all with their pods and verdicts would not fit a worker's heap
+  const total = { verdicts: 0, changed: 0 };
+  for (let i = 0; i < input.containers.length; i += UNRESOLVED_CONTAINERS_A_TRANSACTION) {
+    const part = input.containers.slice(i, i + UNRESOLVED_CONTAINERS_A_TRANSACTION);
+    const r = await evaluationBudget.run(part.length, () => evaluateUnresolvedPart(db, { ...input, containers: part }));
+    total.verdicts += r.verdicts;
+    total.changed += r.changed;
+  }
+  return total;
+}
+
+/** Unresolved containers evaluated in one transaction (and read at once: their pods and verdicts). */
+export const UNRESOLVED_CONTAINERS_A_TRANSACTION = 1000;
+
+async function evaluateUnresolvedPart(
+  db: Db,
+  input: { containers: readonly UnresolvedContainer[]; policies: LoadedPolicy[]; now: Date; trigger: string },
+): Promise<{ verdicts: number; changed: number }> {
   if (input.containers.length === 0) return { verdicts: 0, changed: 0 };
   const reasonOf = new Map(input.containers.map((c) => [c.id, c.reason]));
   return withTransaction(

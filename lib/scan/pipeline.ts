@@ -10,7 +10,7 @@ import { parseImageReference } from "@/lib/kube/image-ref";
 import type { DiscoveryFact } from "@/lib/policy/facts";
 import { loadActivePolicies, type LoadedPolicy } from "@/lib/policy/store";
 import type { ClusterTarget, DiscoveryBatch, ScanAdapters } from "@/lib/scan/adapters";
-import { evaluateImages, evaluateUnresolvedContainers, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
+import { evaluateImages, evaluateUnresolvedContainers, UNRESOLVED_CONTAINERS_A_TRANSACTION, type EvaluateImageInput, type UnresolvedContainer } from "@/lib/scan/evaluate-image";
 import { discoveryClaims } from "@/lib/scan/discovery-claim";
 import { loadStoredArtifactsMany, storeEvidenceBatch, type EvidenceUpdate } from "@/lib/scan/evidence-store";
 import { toEvidenceFact } from "@/lib/scan/facts";
@@ -902,16 +902,26 @@ export async function startReevaluation(ctx: PipelineContext, scanId: string): P
 }
 
 export async function reevaluateUnresolvedContainers(db: Db, opts: { trigger: string; now?: Date }): Promise<number> {
-  const rows = await db.container.findMany({
-    where: { digest: null, pod: { deletedAt: null } },
-    select: { id: true, verdicts: { select: { reasons: true }, take: 1 } },
-  });
-  if (rows.length === 0) return 0;
-  const containers: UnresolvedContainer[] = rows.map((c) => {
-    const first = (c.verdicts[0]?.reasons as { message?: unknown }[] | undefined)?.[0]?.message;
-    const reason = typeof first === "string" && first.startsWith(UNRESOLVED_PREFIX) ? first.slice(UNRESOLVED_PREFIX.length) : "not resolved yet (awaiting the next scan)";
-    return { id: c.id, reason };
-  });
-  await evaluateUnresolvedContainers(db, { containers, policies: await loadActivePolicies(db), now: opts.now ?? new Date(), trigger: opts.trigger });
-  return containers.length;
+  // read a page at a time (by id), each evaluated before the next is read: bounded at any count
+  let policies: LoadedPolicy[] | undefined;
+  let after: string | undefined;
+  let count = 0;
+  for (;;) {
+    const rows = await db.container.findMany({
+      where: { digest: null, pod: { deletedAt: null }, ...(after ? { id: { gt: after } } : {}) },
+      select: { id: true, verdicts: { select: { reasons: true }, take: 1 } },
+      orderBy: { id: "asc" },
+      take: UNRESOLVED_CONTAINERS_A_TRANSACTION,
+    });
+    if (rows.length === 0) return count;
+    const containers: UnresolvedContainer[] = rows.map((c) => {
+      const first = (c.verdicts[0]?.reasons as { message?: unknown }[] | undefined)?.[0]?.message;
+      const reason = typeof first === "string" && first.startsWith(UNRESOLVED_PREFIX) ? first.slice(UNRESOLVED_PREFIX.length) : "not resolved yet (awaiting the next scan)";
+      return { id: c.id, reason };
+    });
+    policies ??= await loadActivePolicies(db);
+    await evaluateUnresolvedContainers(db, { containers, policies, now: opts.now ?? new Date(), trigger: opts.trigger });
+    count += containers.length;
+    after = rows[rows.length - 1]!.id;
+  }
 }

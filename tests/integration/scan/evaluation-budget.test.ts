@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "@/lib/audit/store";
 import { createDb, type Db } from "@/lib/db/client";
 import { loadActivePolicies } from "@/lib/policy/store";
-import { EVALUATION_BUDGET_CONTAINERS, evaluateImages, evaluationsInFlight } from "@/lib/scan/evaluate-image";
+import { EVALUATION_BUDGET_CONTAINERS, evaluateImages, evaluationsInFlight, UNRESOLVED_CONTAINERS_A_TRANSACTION } from "@/lib/scan/evaluate-image";
+import { reevaluateUnresolvedContainers } from "@/lib/scan/pipeline";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { keySignatureFact, saveKeyPolicy } from "@/tests/support/policies";
 
@@ -85,5 +86,45 @@ describe("evaluation budget: containers evaluated at once per process", () => {
     const again = await Promise.all(imageIds.map((imageId) => evaluateImages(db, [{ imageId, facts, discovery: { outcome: "found" }, policies, now: new Date(), trigger: "scan" }])));
     expect(again.map(([r]) => r!.reused)).toEqual([true, true, true]);
     expect(await db.verificationEvent.count({ where: { kind: "verdict" } })).toBe(3 * PER_IMAGE);
+  }, 120_000);
+
+  it("containers whose digest is unknown are evaluated a part at a time: each gets one error verdict and one event", async () => {
+    // a registry outage leaves every container started by tag without a digest; 2.5 parts of them
+    const n = Math.floor(UNRESOLVED_CONTAINERS_A_TRANSACTION * 2.5);
+    const cluster = await db.cluster.findFirstOrThrow({ where: { name: "big" } });
+    const ns = await db.namespace.create({ data: { clusterId: cluster.id, name: "tagged", labels: {} } });
+    await db.$executeRaw`
+      WITH pods AS (
+        INSERT INTO "Pod" (id, "clusterId", "namespaceId", uid, name)
+        SELECT gen_random_uuid(), ${cluster.id}::uuid, ${ns.id}::uuid, 'tagged-' || g, 'tagged-' || g FROM generate_series(1, ${n}::int) g
+        RETURNING id, name)
+      INSERT INTO "Container" (id, "podId", kind, name, "imageRef")
+      SELECT gen_random_uuid(), p.id, 'app', 'app', 'ghcr.io/acme/' || p.name || ':v1' FROM pods p`;
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, evaluationsInFlight().containers);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    expect(await reevaluateUnresolvedContainers(db, { trigger: "scan" })).toBe(n);
+    sampling = false;
+    await sampler;
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(UNRESOLVED_CONTAINERS_A_TRANSACTION);
+    const count = async () => {
+      const [c] = await db.$queryRaw<{ verdicts: number; errors: number; events: number; distinct: number }[]>`
+        SELECT (SELECT count(*)::int FROM "Verdict" v JOIN "Container" c ON c.id = v."containerId" WHERE c.digest IS NULL) AS verdicts,
+               (SELECT count(*)::int FROM "Verdict" v JOIN "Container" c ON c.id = v."containerId" WHERE c.digest IS NULL AND v.value = 'error') AS errors,
+               (SELECT count(*)::int FROM "VerificationEvent" WHERE kind = 'verdict' AND "imageDigest" IS NULL AND namespace = 'tagged') AS events,
+               (SELECT count(DISTINCT "containerId")::int FROM "VerificationEvent" WHERE kind = 'verdict' AND "imageDigest" IS NULL AND namespace = 'tagged') AS distinct`;
+      return c;
+    };
+    expect(await count()).toEqual({ verdicts: n, errors: n, events: n, distinct: n });
+    // again with nothing changed: the same verdicts, no new event
+    expect(await reevaluateUnresolvedContainers(db, { trigger: "scan" })).toBe(n);
+    expect(await count()).toEqual({ verdicts: n, errors: n, events: n, distinct: n });
+    expect((await verifyAuditChain(db)).ok).toBe(true);
   }, 120_000);
 });
