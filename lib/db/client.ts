@@ -2,6 +2,8 @@ import "server-only";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { getEnv } from "@/lib/env";
+import { boundDebugHistories } from "@/lib/db/debug-history";
+import { connectFirstPool } from "@/lib/db/pool";
 import { TX_ADMIN_TIMEOUT_MS, TX_MAX_WAIT_MS } from "@/lib/db/transaction";
 
 export type Db = PrismaClient;
@@ -29,12 +31,14 @@ export interface DbOptions {
 
 export function createDb(url: string, poolMax = getEnv().SIGNET_DB_POOL_MAX, opts: DbOptions = {}): PrismaClient {
   const connectMs = getEnv().SIGNET_DB_CONNECT_TIMEOUT_MS;
-  const adapter = new PrismaPg({
+  const pool = connectFirstPool({
     connectionString: url,
     max: poolMax,
     connectionTimeoutMillis: opts.patientPool ? Math.max(connectMs, TX_MAX_WAIT_MS) : connectMs,
     ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
   });
+  // the pool is Signet's (lib/db/pool.ts), so the adapter ends it when the client disconnects
+  const adapter = boundDebugHistories(new PrismaPg(pool, { disposeExternalPool: true }));
   // Prisma's own defaults (2 s wait, 5 s run) for any transaction not started through
   // lib/db/transaction.ts withTransaction, which sets both explicitly.
   return new PrismaClient({ adapter, transactionOptions: { maxWait: TX_MAX_WAIT_MS, timeout: TX_ADMIN_TIMEOUT_MS } });
