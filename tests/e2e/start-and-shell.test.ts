@@ -72,6 +72,12 @@ describe("npm start on the embedded default", () => {
     expect(await page.getByTestId("first-run-scan").getAttribute("data-done")).toBe("false");
     expect(await page.getByTestId("health-worker").textContent()).toContain("✓");
     expect((await res?.allHeaders())?.["x-content-type-options"]).toBe("nosniff");
+    // the icon a browser asks for when a page names none yet (streamed metadata) or a tool asks for by convention
+    for (const icon of ["/favicon.ico", "/favicon.svg"]) {
+      const r = await fetch(`http://127.0.0.1:${port}${icon}`);
+      expect(r.status, icon).toBe(200);
+      expect(r.headers.get("content-type"), icon).toMatch(icon.endsWith(".ico") ? /^image\/(x-icon|vnd\.microsoft\.icon)/ : /^image\/svg\+xml/);
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, "overview-empty.png"), fullPage: true });
     await page.close();
   });

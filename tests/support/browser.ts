@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 /** Debian's chromium driven by playwright-core (browser downloads are impossible here). */
 export async function launchChromium(): Promise<Browser> {
@@ -23,3 +23,17 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const ARTIFACTS = path.resolve(import.meta.dirname, "..", "..", "test-artifacts");
+
+/**
+ * Collects a page's console errors (a CSP violation is one, and so is a failed resource load) and uncaught
+ * errors into `errors`. A failed load is recorded with the address it failed on, so a failure names it.
+ */
+export function watchPageErrors(page: Page, errors: string[] = []): string[] {
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    const url = m.location().url;
+    errors.push(url && /^Failed to load resource/.test(m.text()) ? `${m.text()} (${url})` : m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}

@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findFreePort } from "@/lib/db/embedded";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
-import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { ARTIFACTS, launchChromium, watchPageErrors } from "@/tests/support/browser";
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
 
 const SECRET = "e2e-registry-token-4b8d1f0a9c";
@@ -25,14 +25,7 @@ describe("roles in the browser", () => {
   const viewer = { name: "Vic Viewer", email: "vic@example.test", password: "vic's viewer password" };
 
   /** Fails on any console error (a CSP violation is one) or uncaught page error. */
-  const watchErrors = (page: Page) => {
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(e.message));
-    return errors;
-  };
+  const watchErrors = (page: Page) => watchPageErrors(page);
 
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "signet-e2e-auth-"));

@@ -7,7 +7,7 @@ import pg from "pg";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFirstAdmin, signInInBrowser, waitForSetupLink } from "@/tests/support/auth-browser";
-import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { ARTIFACTS, launchChromium, watchPageErrors } from "@/tests/support/browser";
 import { mapLimit } from "@/lib/concurrency";
 import { locateDatabaseUrl } from "@/lib/db/locate";
 import type { Env } from "@/lib/env";
@@ -51,10 +51,7 @@ describe("dashboard pages on a real scan", () => {
     [s, browser] = await Promise.all([startDashboardScenario(), launchChromium()]);
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: "light" });
     page = await context.newPage();
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(e.message));
+    watchPageErrors(page, errors);
     await createFirstAdmin(page, await waitForSetupLink(() => s.app.output()), admin);
   }, 180_000);
 

@@ -13,7 +13,7 @@ import { checkImages, createScan, startScan, type PipelineContext } from "@/lib/
 import { createScanAdapters } from "@/lib/scan/real-adapters";
 import { createKeyAuthority } from "@/lib/trust/authorities";
 import { createFirstAdmin, waitForSetupLink } from "@/tests/support/auth-browser";
-import { ARTIFACTS, launchChromium } from "@/tests/support/browser";
+import { ARTIFACTS, launchChromium, watchPageErrors } from "@/tests/support/browser";
 import { createNamespace, createPod, setPodStatus, startKubeApiserver, type KubeApiserver } from "@/tests/support/kube-apiserver";
 import { spawnTs, waitFor, type Spawned } from "@/tests/support/process";
 import { createCosignWorkspace, cosignSign, generateExtraKey, pushRandomImage, type CosignWorkspace } from "@/tests/support/registry-cosign";
@@ -90,10 +90,7 @@ spec:
     expect(scan.status).toBe("succeeded");
 
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(e.message));
+    watchPageErrors(page, errors);
     await fs.mkdir(ARTIFACTS, { recursive: true });
     await createFirstAdmin(page, await waitForSetupLink(() => app.output()), admin);
   }, 240_000);
