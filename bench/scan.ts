@@ -78,6 +78,8 @@ const { values } = parseArgs({
      * each of the worker's scans to <pg-stats>.<n>.txt: where the database's share of a scan goes.
      */
     "pg-stats": { type: "string", default: "" },
+    /** The worker's full scan only (no rescans, no restarted watching worker): A/B runs of the full scan's CPU. */
+    "full-only": { type: "boolean", default: false },
   },
 });
 if (values.large) {
@@ -381,7 +383,7 @@ async function main() {
     const figures: PathFigures[] = [];
     const loadBefore = load();
     const skipped = new Set(values.skip.split(",").map((s) => s.trim()));
-    if (!skipped.has("worker")) figures.push(await workerPath(pgs.url, env, { expected }));
+    if (!skipped.has("worker")) figures.push(await workerPath(pgs.url, env, { expected, rescan: !values["full-only"] }));
     if (!skipped.has("cli")) figures.push(await cliPath(cliUrl, env, kubeconfig, contexts, expected));
     const pair = pairUrl ? await workerPath(pairUrl, env, { workers: 2, rescan: false, expected }) : undefined;
 
