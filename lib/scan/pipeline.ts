@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db/client";
 import { createLimiter, mapLimit } from "@/lib/concurrency";
 import { insertRows } from "@/lib/db/bulk";
+import { refreshPlannerStatistics } from "@/lib/db/statistics";
 import { withTransaction, type Tx } from "@/lib/db/transaction";
 import type { DiscoveredArtifact, DiscoveryResult } from "@/lib/evidence/types";
 import { parseImageReference } from "@/lib/kube/image-ref";
@@ -261,6 +262,17 @@ async function startScanLocked(ctx: PipelineContext, scanId: string): Promise<vo
     if (discovered > 0) log.debug({ scanId, images: discovered }, "images discovered ahead of the image checks");
   }
   mark("inventory");
+  if (listed > 0) {
+    // the checks join the inventory just written: by statistics of it, not of the tables as they were
+    // before (a first scan: none; ADR 0019); a failure costs plans, not the scan
+    try {
+      const analyzed = await refreshPlannerStatistics(db);
+      if (analyzed.length) log.debug({ scanId, tables: analyzed }, "planner statistics refreshed after the inventory");
+    } catch (err) {
+      log.warn({ scanId, err: (err as Error).message }, "planner statistics not refreshed");
+    }
+    mark("statistics");
+  }
   let resolveErrors = ahead ? await ahead : undefined;
   if (resolveErrors && listed > 0) {
     // a cluster changed since its stored lists: what was checked ahead is checked again over the

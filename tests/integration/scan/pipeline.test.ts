@@ -155,6 +155,10 @@ describe("scan pipeline end to end", () => {
       WHERE i."runningContainers" <> COALESCE(live.n, 0) OR i."runningClusters" <> COALESCE(live.clusters, '{}')`;
     expect(miscounted).toEqual([]);
     expect(await db.image.count({ where: { runningContainers: { gt: 0 } } })).toBe(5);
+    // the inventory tables were analyzed once written, before the checks read them (lib/db/statistics.ts)
+    const analyzed = await db.$queryRaw<{ name: string }[]>`
+      SELECT relname AS name FROM pg_stat_user_tables WHERE relname IN ('Pod', 'Container') AND analyze_count > 0 ORDER BY relname`;
+    expect(analyzed.map((r) => r.name)).toEqual(["Container", "Pod"]);
     // its progress opens its five images, each checked
     const items = await expectProgressListed(scan);
     expect(items.first.counts).toEqual({ pending: 0, done: 5, error: 0 });
