@@ -221,9 +221,9 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   // query over the batch's containers, not a subquery per image: a per-image plan rebuilds its hash
   // joins for every image). Images never evaluated are evaluated whatever it is: read with them below.
   const stored = await tx.$queryRaw<
-    { id: string; stored: string | null; containers: string | null; containerCount: number | null; verdictCount: number | null; current: boolean }[]
+    { id: string; stored: string | null; containers: string | null; containerCount: number | null; verdictCount: number | null; current: boolean; running: number }[]
   >`
-    SELECT i.id, i."evaluationHash" AS stored, i."containersDigest" AS containers, i."evaluatedContainers" AS "containerCount", i."evaluatedVerdicts" AS "verdictCount",
+    SELECT i.id, i."evaluationHash" AS stored, i."runningContainers" AS running, i."containersDigest" AS containers, i."evaluatedContainers" AS "containerCount", i."evaluatedVerdicts" AS "verdictCount",
            (i."containersInputs" IS NOT NULL AND i."containersDigest" IS NOT NULL AND i."evaluatedContainers" IS NOT NULL AND i."evaluatedVerdicts" IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM "ImageInventoryChange" ch
                             WHERE ch."imageId" = i.id AND NOT pg_visible_in_snapshot(ch.xid::text::xid8, i."containersInputs"::pg_snapshot))) AS current
@@ -279,11 +279,12 @@ async function evaluateImagesLocked(tx: Prisma.TransactionClient, inputs: readon
   if (toEvaluate.length === 0) return inputs.map((i) => results.get(i.imageId)!);
 
   // the heavy part — every container read, its verdict and event planned, written and appended — within
-  // the process's evaluation budget: its working set grows with the containers (EVALUATION_BUDGET_CONTAINERS)
-  const [counted] = await tx.$queryRaw<{ containers: number }[]>`
-    SELECT count(*)::int AS containers FROM "Container" c JOIN "Pod" p ON p.id = c."podId" AND p."deletedAt" IS NULL
-    WHERE c."imageId" = ANY(${toEvaluate.map((i) => i.imageId)}::uuid[])`;
-  return evaluationBudget.run(counted?.containers ?? 0, async () => {
+  // the process's evaluation budget: its working set grows with the containers (EVALUATION_BUDGET_CONTAINERS),
+  // taken as the images' running containers when last recounted (by a scan before its checks, by a
+  // watch's write after it): a bound of memory, read with the image rows above, not a count of every
+  // container joined with its pod (at 100,000 pods 40 such counts cost PostgreSQL seconds)
+  const counted = toEvaluate.reduce((n, i) => n + (storedOf.get(i.imageId)?.running ?? 0), 0);
+  return evaluationBudget.run(counted, async () => {
     const { plan, before } = await planEvaluations(tx, toEvaluate, verdictsOf, results);
     if (plan.removals.length) await tx.verdict.deleteMany({ where: { id: { in: plan.removals } } });
     // (taken out of the plan: released once written)

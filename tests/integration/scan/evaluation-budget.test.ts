@@ -5,6 +5,7 @@ import { createDb, type Db } from "@/lib/db/client";
 import { loadActivePolicies } from "@/lib/policy/store";
 import { EVALUATION_BUDGET_CONTAINERS, evaluateImages, evaluationsInFlight, UNRESOLVED_CONTAINERS_A_TRANSACTION } from "@/lib/scan/evaluate-image";
 import { reevaluateUnresolvedContainers } from "@/lib/scan/pipeline";
+import { updateRunningContainers } from "@/lib/scan/persist-inventory";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 import { keySignatureFact, saveKeyPolicy } from "@/tests/support/policies";
 
@@ -42,6 +43,8 @@ describe("evaluation budget: containers evaluated at once per process", () => {
       INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource")
       SELECT gen_random_uuid(), p.id, s.id, 'app', 'app', s.registry || '/' || s.repository || ':v1', s.digest, 'observed'
       FROM slots s JOIN pods p ON p.uid = s.id || '-' || s.k`;
+    // the running-container counts, as a scan recounts them before its checks (the budget reads them)
+    await updateRunningContainers(db);
     imageIds = (await db.image.findMany({ select: { id: true }, orderBy: { repository: "asc" } })).map((i) => i.id);
   }, 120_000);
   afterAll(async () => {
