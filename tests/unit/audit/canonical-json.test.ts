@@ -44,3 +44,27 @@ describe("canonicalJson with a memo", () => {
     expect(new Set([hashEvent(GENESIS_HASH, content("c1"), memo), hashEvent(GENESIS_HASH, content("c2"), memo)]).size).toBe(2);
   });
 });
+
+// Every stored event's hash covers this text: any change of its bytes breaks the chain of every
+// database written before it. The expected text is what the first implementation wrote.
+describe("canonicalJson's exact text", () => {
+  it("sorts keys by UTF-16 code units, drops undefined members, writes undefined elements as null and holes as nothing", () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [1, , 3];
+    const value = {
+      b: 1,
+      a: [undefined, null, 'x"y\n', sparse, { "\u00e9": 1, z: 2, Z: 3, "10": 4, "9": 5, "\ud83d\ude00": 6, "\uffff": 7 }],
+      "": { u: undefined },
+      n: -0,
+      f: 1.5e300,
+      s: "\u2028\u0000",
+      t: true,
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"":{},"a":[null,null,"x\\"y\\n",[1,,3],{"10":4,"9":5,"Z":3,"z":2,"\u00e9":1,"\ud83d\ude00":6,"\uffff":7}],"b":1,"f":1.5e+300,"n":0,"s":"\u2028\\u0000","t":true}',
+    );
+    expect(canonicalJson([])).toBe("[]");
+    expect(canonicalJson({})).toBe("{}");
+    expect(() => canonicalJson({ x: [Number.NaN] })).toThrow(/non-finite/);
+  });
+});
