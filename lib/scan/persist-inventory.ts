@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createHash } from "node:crypto";
 import { canonicalJson } from "@/lib/audit/chain";
 import type { Db } from "@/lib/db/client";
+import { uuidList } from "@/lib/db/bulk";
 import { withTransaction } from "@/lib/db/transaction";
 import type { ClusterInventory, ClusterRejections, ListVersions, NamespaceRecord, PodRecord } from "@/lib/kube/types";
 
@@ -380,7 +381,7 @@ async function writeRows(
     const rows = await tx.$queryRaw<{ id: string; ns: string; kind: string; name: string }[]>`
       INSERT INTO "Workload" (id, "clusterId", "namespaceId", kind, name, "firstSeen", "lastSeen")
       SELECT gen_random_uuid(), ${clusterId}::uuid, ns, k::"WorkloadKind", n, ${now}, ${now}
-      FROM unnest(${part.map((w) => nsId.get(w.ns)!)}::uuid[], ${part.map((w) => w.kind)}::text[], ${part.map((w) => w.name)}::text[]) AS t(ns, k, n)
+      FROM json_to_recordset(${JSON.stringify(part.map((w) => ({ ns: nsId.get(w.ns)!, k: w.kind, n: w.name })))}::json) AS t(ns uuid, k text, n text)
       ON CONFLICT ("namespaceId", kind, name) DO UPDATE SET "lastSeen" = EXCLUDED."lastSeen"
       RETURNING id, "namespaceId" AS ns, kind::text AS kind, name`;
     const nsName = new Map([...nsId].map(([n, id]) => [id, n]));
@@ -404,7 +405,7 @@ async function writeRows(
   const readImages = async (list: ReadonlyArray<{ reg: string; repo: string; dig: string }>) => {
     const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
       SELECT i.id, i.registry, i.repository, i.digest FROM "Image" i
-      JOIN unnest(${list.map((i) => i.reg)}::text[], ${list.map((i) => i.repo)}::text[], ${list.map((i) => i.dig)}::text[]) AS t(r, p, d)
+      JOIN json_to_recordset(${JSON.stringify(list.map((i) => ({ r: i.reg, p: i.repo, d: i.dig })))}::json) AS t(r text, p text, d text)
         ON i.registry = t.r AND i.repository = t.p AND i.digest = t.d
       FOR KEY SHARE OF i`;
     for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
@@ -416,7 +417,7 @@ async function writeRows(
     const inserted = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
       INSERT INTO "Image" (id, registry, repository, digest, "firstSeen", "lastSeen")
       SELECT gen_random_uuid(), r, p, d, ${now}, ${now}
-      FROM unnest(${missing.map((i) => i.reg)}::text[], ${missing.map((i) => i.repo)}::text[], ${missing.map((i) => i.dig)}::text[]) AS t(r, p, d)
+      FROM json_to_recordset(${JSON.stringify(missing.map((i) => ({ r: i.reg, p: i.repo, d: i.dig })))}::json) AS t(r text, p text, d text)
       ON CONFLICT (registry, repository, digest) DO NOTHING
       RETURNING id, registry, repository, digest`;
     for (const r of inserted) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
@@ -469,17 +470,19 @@ async function writeRows(
   for (const part of chunks(podWrites)) {
     const rows = await tx.$queryRaw<{ id: string; uid: string }[]>`
       INSERT INTO "Pod" (id, "clusterId", "namespaceId", "workloadId", uid, name, phase, "nodeName", "pullSecrets", "serviceAccount", "firstSeen", "lastSeen", "deletedAt")
-      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ARRAY(SELECT jsonb_array_elements_text(ps::jsonb)), sa, ${now}, ${now}, NULL
-      FROM unnest(
-        ${part.map((p) => nsId.get(p.namespace)!)}::uuid[],
-        ${part.map((p) => wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null)}::uuid[],
-        ${part.map((p) => p.uid)}::text[],
-        ${part.map((p) => p.name)}::text[],
-        ${part.map((p) => p.phase)}::text[],
-        ${part.map((p) => p.nodeName)}::text[],
-        ${part.map((p) => JSON.stringify(p.pullSecrets))}::text[],
-        ${part.map((p) => p.serviceAccount)}::text[]
-      ) AS t(ns, wl, u, n, ph, nd, ps, sa)
+      SELECT gen_random_uuid(), ${clusterId}::uuid, ns, wl, u, n, ph, nd, ARRAY(SELECT json_array_elements_text(ps)), sa, ${now}, ${now}, NULL
+      FROM json_to_recordset(${JSON.stringify(
+        part.map((p) => ({
+          ns: nsId.get(p.namespace)!,
+          wl: wlId.get(wlKey(p.namespace, p.workload.kind, p.workload.name)) ?? null,
+          u: p.uid,
+          n: p.name,
+          ph: p.phase,
+          nd: p.nodeName,
+          ps: p.pullSecrets,
+          sa: p.serviceAccount,
+        })),
+      )}::json) AS t(ns uuid, wl uuid, u text, n text, ph text, nd text, ps json, sa text)
       ON CONFLICT ("clusterId", uid) DO UPDATE SET "namespaceId" = EXCLUDED."namespaceId", "workloadId" = EXCLUDED."workloadId",
         name = EXCLUDED.name, phase = EXCLUDED.phase, "nodeName" = EXCLUDED."nodeName",
         "pullSecrets" = EXCLUDED."pullSecrets", "serviceAccount" = EXCLUDED."serviceAccount", "lastSeen" = EXCLUDED."lastSeen", "deletedAt" = NULL
@@ -503,7 +506,7 @@ async function writeRows(
   const storedContainers = new Map<string, { imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }>();
   for (const part of chunks([...new Set(podId.values())], 5000)) {
     const rows = await tx.$queryRaw<{ podId: string; kind: string; name: string; imageRef: string; digest: string | null; digestSource: string | null; imageId: string | null }[]>`
-      SELECT "podId", kind::text AS kind, name, "imageRef", digest, "digestSource"::text AS "digestSource", "imageId" FROM "Container" WHERE "podId" = ANY(${part}::uuid[])`;
+      SELECT "podId", kind::text AS kind, name, "imageRef", digest, "digestSource"::text AS "digestSource", "imageId" FROM "Container" WHERE "podId" = ANY(string_to_array(${uuidList(part)}, ',')::uuid[])`;
     for (const r of rows) storedContainers.set(key(r.podId, r.kind, r.name), r);
   }
   const changedImages = new Set<string>();
@@ -531,11 +534,8 @@ async function writeRows(
     await tx.$executeRaw`
       INSERT INTO "Container" (id, "podId", "imageId", kind, name, "imageRef", digest, "digestSource", "firstSeen", "lastSeen")
       SELECT gen_random_uuid(), pod, img, k::"ContainerKind", n, ref, dig, src::"DigestSource", ${now}, ${now}
-      FROM unnest(
-        ${part.map((c) => c.pod)}::uuid[], ${part.map((c) => c.image)}::uuid[], ${part.map((c) => c.kind)}::text[],
-        ${part.map((c) => c.name)}::text[], ${part.map((c) => c.ref)}::text[], ${part.map((c) => c.digest)}::text[],
-        ${part.map((c) => c.source)}::text[]
-      ) AS t(pod, img, k, n, ref, dig, src)
+      FROM json_to_recordset(${JSON.stringify(part.map((c) => ({ pod: c.pod, img: c.image, k: c.kind, n: c.name, ref: c.ref, dig: c.digest, src: c.source })))}::json)
+        AS t(pod uuid, img uuid, k text, n text, ref text, dig text, src text)
       ON CONFLICT ("podId", kind, name) DO UPDATE SET "imageRef" = EXCLUDED."imageRef",
         digest = COALESCE(EXCLUDED.digest, "Container".digest),
         "digestSource" = CASE WHEN EXCLUDED.digest IS NULL THEN "Container"."digestSource" ELSE EXCLUDED."digestSource" END,
@@ -557,7 +557,7 @@ export async function addImageReferences(db: Db | Tx, pairs: ReadonlyArray<{ ima
   for (const part of chunks(sorted)) {
     await db.$executeRaw`
       INSERT INTO "ImageReference" ("imageId", ref, "firstSeen")
-      SELECT i, r, ${now} FROM unnest(${part.map((p) => p.image)}::uuid[], ${part.map((p) => p.ref)}::text[]) WITH ORDINALITY AS t(i, r, n)
+      SELECT i, r, ${now} FROM ROWS FROM (json_to_recordset(${JSON.stringify(part.map((p) => ({ i: p.image, r: p.ref })))}::json) AS (i uuid, r text)) WITH ORDINALITY AS t(i, r, n)
       ORDER BY n
       ON CONFLICT DO NOTHING`;
   }

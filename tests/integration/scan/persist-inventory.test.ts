@@ -122,6 +122,33 @@ describe("persist a cluster inventory with set-based upserts", () => {
     await db.cluster.delete({ where: { name: "tenant" } });
   });
 
+  it("stores every field of pods and containers as listed, quotes, commas, backslashes, braces and non-ASCII included, and finds them unchanged on the next list", async () => {
+    // the rows travel as one JSON document per statement (json_to_recordset): nothing of a value may be lost or re-escaped
+    const odd = 'we"ird, {a}\\b \u00e9\u6f22\ud83d\ude00 NULL';
+    const c = { ...container("app", "acme/odd", dig(20)), name: "c,1", imageRef: `acme/odd:${odd}` };
+    const bare = { ...container("side", "acme/odd", null), imageRef: "acme/odd:latest" };
+    const p: PodRecord = { ...pod("odd", "p,1", [c, bare], { kind: "Pod", name: "p,1" }), uid: `uid-${odd}`, phase: null, nodeName: odd, pullSecrets: ["reg,cred", odd, "NULL"], serviceAccount: odd };
+    const q: PodRecord = { ...pod("odd", "p2", [container("app", "acme/odd", dig(20))]), phase: "Pending", nodeName: null, pullSecrets: [] };
+    const inv = (at: Date): ClusterInventory => ({ ...inventory([p, q], at), cluster: { name: "odd", source: "kubeconfig", context: "odd", server: "https://127.0.0.1:6443" }, namespaces: [{ name: "odd", uid: "u9", labels: { k: odd } }] });
+    const r1 = await persistInventory(db, inv(new Date("2026-11-25T09:10:00Z")));
+    expect(r1).toMatchObject({ pods: 2, containers: 3, images: 1, written: { pods: 2, containers: 3 } });
+    const stored = await db.pod.findMany({ where: { cluster: { name: "odd" } }, include: { containers: { orderBy: { name: "asc" } }, workload: true }, orderBy: { name: "asc" } });
+    expect(stored.map((s) => ({ uid: s.uid, name: s.name, phase: s.phase, nodeName: s.nodeName, pullSecrets: s.pullSecrets, serviceAccount: s.serviceAccount, workload: s.workload && [s.workload.kind, s.workload.name] }))).toEqual([
+      { uid: `uid-${odd}`, name: "p,1", phase: null, nodeName: odd, pullSecrets: ["reg,cred", odd, "NULL"], serviceAccount: odd, workload: ["Pod", "p,1"] },
+      { uid: "uid-odd-p2", name: "p2", phase: "Pending", nodeName: null, pullSecrets: [], serviceAccount: null, workload: ["Deployment", "api"] },
+    ]);
+    expect(stored[0]!.containers.map((x) => [x.kind, x.name, x.imageRef, x.digest, x.digestSource, x.imageId !== null])).toEqual([
+      ["app", "c,1", `acme/odd:${odd}`, dig(20), "observed", true],
+      ["app", "side", "acme/odd:latest", null, "unknown", false],
+    ]);
+    const refs = await db.imageReference.findMany({ where: { image: { digest: dig(20) } }, orderBy: { ref: "asc" } });
+    expect(refs.map((r) => r.ref)).toEqual(["acme/odd:v1", `acme/odd:${odd}`]);
+    // compared row by row with what was stored: equal, so nothing is written again
+    const r2 = await persistInventory(db, inv(new Date("2026-11-25T09:20:00Z")), { compareRows: true });
+    expect(r2).toMatchObject({ unchanged: false, written: { pods: 0, containers: 0 }, deletedPods: 0 });
+    await db.cluster.delete({ where: { name: "odd" } });
+  });
+
   it("a failed inventory records the cluster error and keeps the stored inventory", async () => {
     const before = await db.pod.count({ where: { deletedAt: null } });
     const r = await persistInventory(db, inventory([], new Date("2026-11-25T10:30:00Z"), { kind: "unauthorized", message: "token expired", status: 401, at: new Date("2026-11-25T10:30:00Z") }));
