@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db/client";
+import { createDb, createScanDb, type Db } from "@/lib/db/client";
 import { retryReason, withTransaction, type RetryReason } from "@/lib/db/transaction";
 import { createTestDatabase, type TestDatabase } from "@/tests/support/db";
 
@@ -158,5 +158,22 @@ describe("withTransaction against real PostgreSQL errors", () => {
     ).catch((e: unknown) => e);
     expect(attempts).toBe(3);
     expect(retryReason(always)).toBe("deadlock");
+  });
+
+  it("a scanning process's client names a failure by its query without capturing the call site (Prisma's errorFormat minimal), and its code is kept", async () => {
+    const scanDb = createScanDb(tdb.url, 1);
+    try {
+      await db.cluster.create({ data: { name: "dup" } });
+      const failure = (client: Db) => client.cluster.create({ data: { name: "dup" } }).then(() => null, (err: unknown) => err as Error & { code?: string });
+      const [plain, scanning] = [await failure(db), await failure(scanDb)];
+      // the default format (NODE_ENV is not production here) points at this file; the scanning client's does not
+      expect(plain?.message).toContain("transaction.test.ts");
+      expect(scanning?.message).not.toContain("transaction.test.ts");
+      expect(scanning?.message).toMatch(/Unique constraint/);
+      expect(scanning?.code).toBe("P2002");
+    } finally {
+      await scanDb.$disconnect();
+      await db.cluster.deleteMany({ where: { name: "dup" } });
+    }
   });
 });
