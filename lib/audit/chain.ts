@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The audit log's hash chain, pure. Each event's hash covers its content and the previous event's
@@ -74,7 +74,8 @@ export function hashEvent(prevHash: string, content: AuditContent, memo?: Map<ob
 
 /** hashEvent of a content already in its canonical form (canonicalJson): an appender prepares that before it holds the chain. */
 export function chainHash(prevHash: string, canonicalContent: string): string {
-  return createHash("sha256").update(`signet-audit-v1\n${prevHash}\n${canonicalContent}`).digest("hex");
+  // (one-shot: no Hash object per event)
+  return hash("sha256", `signet-audit-v1\n${prevHash}\n${canonicalContent}`, "hex");
 }
 
 export interface StoredLink {

@@ -35,14 +35,29 @@ export interface PersistResult {
  */
 export function inventoryHash(inv: Pick<ClusterInventory, "namespaces" | "workloads" | "pods">): string {
   const h = createHash("sha256").update("inventory-v3\n");
-  const byName = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  for (const n of [...inv.namespaces].sort(byName((x) => x.name))) h.update(`${JSON.stringify([n.name, canonicalJson(n.labels)])}\n`);
-  for (const w of [...inv.workloads].sort(byName((x) => `${x.namespace}\u0000${x.kind}\u0000${x.name}`))) h.update(`${JSON.stringify([w.namespace, w.kind, w.name])}\n`);
-  h.update("pods\n");
+  // the text is handed to the hash in pieces of about 64 KB, not a call per line (two per pod: most of
+  // this function's time at 33,000 pods), and each sort key is built once, not at every comparison;
+  // the digest is the same whatever the pieces
+  let text = "";
+  const add = (line: string) => {
+    text += line;
+    if (text.length >= 65_536) {
+      h.update(text);
+      text = "";
+    }
+  };
+  const sorted = <T>(items: readonly T[], key: (x: T) => string): T[] =>
+    items
+      .map((x) => ({ k: key(x), x }))
+      .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+      .map((e) => e.x);
+  for (const n of sorted(inv.namespaces, (x) => x.name)) add(`${JSON.stringify([n.name, canonicalJson(n.labels)])}\n`);
+  for (const w of sorted(inv.workloads, (x) => `${x.namespace}\u0000${x.kind}\u0000${x.name}`)) add(`${JSON.stringify([w.namespace, w.kind, w.name])}\n`);
+  add("pods\n");
   const pods = [...inv.pods].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
   for (const p of pods) {
-    h.update(
-      JSON.stringify([
+    add(
+      `${JSON.stringify([
         p.uid,
         p.namespace,
         p.name,
@@ -53,11 +68,10 @@ export function inventoryHash(inv: Pick<ClusterInventory, "namespaces" | "worklo
         p.workload.kind,
         p.workload.name,
         p.containers.map((c) => [c.kind, c.name, c.imageRef, c.digest, c.digestSource, c.image ? `${c.image.registry}/${c.image.repository}` : null]),
-      ]),
+      ])}\n`,
     );
-    h.update("\n");
   }
-  return h.digest("hex");
+  return h.update(text).digest("hex");
 }
 
 const CHUNK = 2000;

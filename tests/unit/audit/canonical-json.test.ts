@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, GENESIS_HASH, hashEvent, type AuditContent } from "@/lib/audit/chain";
+import { canonicalJson, chainHash, GENESIS_HASH, hashEvent, type AuditContent } from "@/lib/audit/chain";
 
 // appendAuditEvents hashes a batch's events with one memo: objects shared by events (an image's
 // reasons, evidence and details, the same for each of its containers) are written once. The text,
@@ -66,5 +66,11 @@ describe("canonicalJson's exact text", () => {
     expect(canonicalJson([])).toBe("[]");
     expect(canonicalJson({})).toBe("{}");
     expect(() => canonicalJson({ x: [Number.NaN] })).toThrow(/non-finite/);
+  });
+});
+
+describe("chainHash", () => {
+  it("is sha256 of the version line, the previous hash and the canonical content, in hex", () => {
+    expect(chainHash(GENESIS_HASH, '{"a":"\u00e9"}')).toBe("acb801bc658f11f72f8242ba90542e63ef1cda72f0c00be5318264368230f940");
   });
 });
