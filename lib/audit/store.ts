@@ -116,7 +116,10 @@ export async function appendAuditEvents(db: Db | Prisma.TransactionClient, event
     const canonical = canonicalJson(content, textMemo);
     // the memo is for what events share (reasons, evidence, details): not each event's own content
     textMemo.delete(content);
-    return { canonical, row: JSON.stringify(content).slice(0, -1) };
+    // its row is the canonical text itself, open for the chain's fields: the same JSON with its keys
+    // sorted (jsonb_to_recordset reads members by name; the jsonb columns keep no key order), so no
+    // second serialization of each event
+    return { canonical, row: canonical.slice(0, -1) };
   });
   const run = async (tx: Prisma.TransactionClient): Promise<Checkpoint> => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
