@@ -4,7 +4,7 @@ import { canonicalJson } from "@/lib/audit/chain";
 import { appendAuditEvents, type NewAuditEvent } from "@/lib/audit/store";
 import type { Db } from "@/lib/db/client";
 import { createBudget } from "@/lib/concurrency";
-import { insertRows } from "@/lib/db/bulk";
+import { insertRows, uuidList } from "@/lib/db/bulk";
 import { withTransaction } from "@/lib/db/transaction";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { evaluate, type Reason, type Verdict as PolicyVerdict } from "@/lib/policy/evaluate";
@@ -116,7 +116,7 @@ async function loadImages(tx: Prisma.TransactionClient, ids: readonly string[]):
   const verdicts = containers.length
     ? await tx.$queryRaw<Array<LoadedImage["containers"][number]["verdicts"][number] & { containerId: string }>>`
         SELECT id, "containerId", "policyId", "policyVersion", value::text AS value, "lastKnownValue"::text AS "lastKnownValue", reasons, "evidenceIds"
-        FROM "Verdict" WHERE "containerId" = ANY(${containers.map((c) => c.id)}::uuid[])`
+        FROM "Verdict" WHERE "containerId" = ANY(string_to_array(${uuidList(containers.map((c) => c.id))}, ',')::uuid[])`
     : [];
   const verdictsOf = new Map<string, LoadedImage["containers"][number]["verdicts"]>();
   for (const v of verdicts) verdictsOf.set(v.containerId, [...(verdictsOf.get(v.containerId) ?? []), v]);
