@@ -24,9 +24,9 @@ type Table = (typeof INVENTORY_TABLES)[number];
  */
 export async function refreshPlannerStatistics(db: Runner, tables: readonly Table[] = INVENTORY_TABLES): Promise<string[]> {
   const stale = await db.$queryRaw<{ name: Table }[]>`
-    SELECT c.relname AS name FROM pg_class c
+    SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = ANY(${tables.map((t) => `"${t}"`)}::text[]::regclass[])
-      AND (NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = c.relnamespace::regnamespace::name AND s.tablename = c.relname)
+      AND (NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname)
            OR pg_relation_size(c.oid) > 2 * GREATEST(c.relpages, 8)::bigint * current_setting('block_size')::bigint)`;
   const names = stale.map((s) => s.name).filter((n): n is Table => (INVENTORY_TABLES as readonly string[]).includes(n));
   if (names.length) await db.$executeRaw(Prisma.raw(`ANALYZE ${names.map((n) => `"${n}"`).join(", ")}`));
