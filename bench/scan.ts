@@ -1,7 +1,7 @@
 // Scan bench: a real kube-apiserver with 20,000 pods running 2,000 distinct digests, a real registry
 // holding those 2,000 images signed in cosign's classic format, an embedded PostgreSQL, and both ways
 // a scan runs:
-//  - a real worker process (scripts/worker.ts, started as scripts/launch.ts starts it): a full scan,
+//  - a real worker process (the bundle of scripts/worker.ts, started as scripts/launch.ts starts it): a full scan,
 //    then a second scan with nothing changed, and the worker's peak resident memory (VmHWM);
 //  - `signet scan --kubeconfig … --wait --json` (bin/signet.mjs, in process, no worker) on a second,
 //    empty database of the same server: the same two scans, timed from the command's start to its
@@ -32,7 +32,8 @@ import { SCAN_RUNTIME_ENV, scanRuntimeFlags } from "@/lib/scan/runtime";
 import { applyMigrations } from "@/lib/db/migrate";
 import { runSignet, vmHwmMb } from "@/tests/support/cli";
 import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from "@/tests/support/kube-apiserver";
-import { spawnTs, waitFor } from "@/tests/support/process";
+import { spawnNode, waitFor } from "@/tests/support/process";
+import { buildCli } from "@/scripts/build-cli.mjs";
 import { startRegistry } from "@/tests/support/registry";
 import { generateSigningKey } from "@/tests/support/registry-fixtures";
 import { pushSignedImages, saveSigningPolicy, seedPods, waitForScan } from "@/tests/support/scan";
@@ -128,8 +129,10 @@ async function workerPath(url: string, env: Record<string, string>, opts: { work
   const n = opts.workers ?? 1;
   const db = createDb(url, 4);
   const label = n === 1 ? "worker" : `${n} workers`;
+  // the bundle scripts/launch.ts runs (outside --dev) and the container image
+  const bundle = path.join(await buildCli(process.cwd()), "worker.js");
   const spawnWorker = (extra: Record<string, string> = {}) =>
-    spawnTs("scripts/worker.ts", [], {
+    spawnNode([bundle], {
       DATABASE_URL: url,
       ...env,
       ...extra,

@@ -14,6 +14,7 @@ import { checkDatabase, DatabaseUnavailableError } from "@/lib/db/preflight";
 import { applyMigrations } from "@/lib/db/migrate";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded";
 import { SCAN_RUNTIME_ENV, scanRuntimeFlags } from "@/lib/scan/runtime";
+import { buildCli } from "@/scripts/build-cli.mjs";
 
 const log = getLogger().child({ component: "launcher" });
 const dev = process.argv.includes("--dev");
@@ -27,6 +28,18 @@ function fail(message: string, code = 1): never {
 interface Child {
   name: string;
   proc: ChildProcess;
+}
+
+/**
+ * The worker outside --dev: the bundle of scripts/worker.ts that scripts/build-cli.mjs builds (again
+ * when the sources changed), as the container image runs it (deploy/image/entrypoint.sh), not
+ * `--import tsx scripts/worker.ts`: under tsx an idle worker waiting for its database took 179 MB of
+ * RSS (heap 54 MB, 17 MB of array buffers: tsx's transforms), bundled 127 MB (heap 28 MB, none) —
+ * that much more room under the 400 MB of a 100,000-pod scan (docs/decisions/0019). A crashed worker
+ * restarts from the same bundle: nothing rebuilds it while the sources do not change.
+ */
+async function workerBundle(dir: string): Promise<string> {
+  return path.join(await buildCli(dir), "worker.js");
 }
 
 function spawnChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
@@ -87,7 +100,7 @@ async function main() {
   const webArgs = ["--import", "tsx", path.join(root, "scripts", "web.ts"), ...(dev ? ["--dev"] : [])];
   children.push(spawnChild("web", webArgs, { ...childEnv, NODE_ENV: dev ? "development" : "production" }));
   // capped V8 generations and malloc arenas keep the worker's RSS low (lib/scan/runtime.ts)
-  const workerArgs = [...scanRuntimeFlags(env.SIGNET_WORKER_HEAP_MB), "--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")];
+  const workerArgs = [...scanRuntimeFlags(env.SIGNET_WORKER_HEAP_MB), ...(dev ? ["--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "worker.ts")] : [await workerBundle(root)])];
   const workerEnv = { ...childEnv, ...SCAN_RUNTIME_ENV };
   if (!env.SIGNET_NO_WORKER) children.push(spawnChild("worker", workerArgs, workerEnv));
   log.info(

@@ -11,7 +11,12 @@ export interface Spawned {
 
 /** Runs a project TypeScript entry (scripts/*.ts) the way production does: tsx + react-server condition. */
 export function spawnTs(script: string, args: string[], env: Record<string, string | undefined>): Spawned {
-  const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(ROOT, script), ...args], {
+  return spawnNode(["--conditions=react-server", "--import", "tsx", path.join(ROOT, script), ...args], env);
+}
+
+/** Runs `node <args>` in the project's root with the test's environment plus `env`, its output kept. */
+export function spawnNode(args: string[], env: Record<string, string | undefined>): Spawned {
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
