@@ -415,11 +415,15 @@ async function writeRows(
   // transaction lasts seconds, and a row lock on every image it runs held the checks of those images
   // (discovery ahead, a watch's) until it committed — as did an upsert's unique check, which waits for
   // any transaction updating the row it conflicts with. Their lastSeen is marked after (imagesAfterInventory).
+  // The list is joined as arrays (unnest), not as JSON rows like the inserts: the planner knows an
+  // array's length but guesses 100 rows for json_to_recordset, and with Image's statistics taken before
+  // the scan's first cluster added its images, that guess made a nested loop over an index of every
+  // image per row — 2.8 s instead of 15 ms for 3,400 images of 10,000 (ADR 0019).
   const imgId = new Map<string, string>();
   const readImages = async (list: ReadonlyArray<{ reg: string; repo: string; dig: string }>) => {
     const rows = await tx.$queryRaw<{ id: string; registry: string; repository: string; digest: string }[]>`
       SELECT i.id, i.registry, i.repository, i.digest FROM "Image" i
-      JOIN json_to_recordset(${JSON.stringify(list.map((i) => ({ r: i.reg, p: i.repo, d: i.dig })))}::json) AS t(r text, p text, d text)
+      JOIN unnest(${list.map((i) => i.reg)}::text[], ${list.map((i) => i.repo)}::text[], ${list.map((i) => i.dig)}::text[]) AS t(r, p, d)
         ON i.registry = t.r AND i.repository = t.p AND i.digest = t.d
       FOR KEY SHARE OF i`;
     for (const r of rows) imgId.set(imgKey(r.registry, r.repository, r.digest), r.id);
