@@ -2,7 +2,7 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 import { CoverageAccumulator, FIGURE_KEYS, pickFigures, type Bucket, type CoverageFigures, type CoverageSnapshotRow } from "@/lib/coverage/compute";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { insertRows } from "@/lib/db/bulk";
+import { insertRows, uuidList } from "@/lib/db/bulk";
 import { containerVerdictsQuery, toContainerVerdicts, type ContainerVerdictsRow } from "@/lib/data/report";
 import { cursorPages } from "@/lib/db/cursor";
 import { withTransaction, type Tx } from "@/lib/db/transaction";
@@ -114,8 +114,10 @@ async function writeBuckets(tx: Tx, after: string | null, page: ContainerVerdict
   await tx.$executeRaw`
     WITH page AS (
       SELECT u."containerId", u.bucket, u."clusterId", u."namespaceId", md5(u.reason) AS "staleReasonKey"
-      FROM unnest(${page.map((r) => r.id)}::text[]::uuid[], ${states.map((s) => s.bucket)}::text[]::"CoverageBucket"[],
-                  ${page.map((r) => r.clusterId)}::text[]::uuid[], ${page.map((r) => r.namespaceId)}::text[]::uuid[],
+      -- (ids and bucket names as comma-separated texts: one string each through Prisma's parameter
+      -- handling instead of 5,000 elements copied at each of its steps; folded into the same arrays)
+      FROM unnest(string_to_array(${uuidList(page.map((r) => r.id))}, ',')::uuid[], string_to_array(${states.map((s) => s.bucket).join(",")}, ',')::"CoverageBucket"[],
+                  string_to_array(${uuidList(page.map((r) => r.clusterId))}, ',')::uuid[], string_to_array(${uuidList(page.map((r) => r.namespaceId))}, ',')::uuid[],
                   ${states.map((s) => s.staleReason)}::text[])
         AS u("containerId", bucket, "clusterId", "namespaceId", reason)
     ), gone AS (
