@@ -23,56 +23,55 @@ describe("what the database client keeps of a statement (lib/db/debug-history.ts
   afterAll(async () => {
     await tdb?.drop();
   });
+  /** A client with a pool of `size`, disconnected after `fn` whatever it does. */
+  const withDb = async (size: number, fn: (db: Db) => Promise<void>) => {
+    const db = createDb(tdb.url, size);
+    try {
+      await fn(db);
+    } finally {
+      await db.$disconnect();
+    }
+  };
 
   it("counts a statement's parameters: strings, byte arrays and lists", () => {
     expect(parameterBytes(["abc", new Uint8Array(5), ["de", "f"], 7])).toBe(3 + 5 + 3 + 8);
   });
 
   it("Prisma's debug histories keep a statement's parameter until the statements after it carried DEBUG_HISTORY_BYTES", async () => {
-    const db = createDb(tdb.url, 2);
-    try {
+    await withDb(2, async (db) => {
       const mark = heapMarker();
       await db.$transaction((tx) => statementWith(tx, mark, 64));
       // Prisma keeps it (if this fails, Prisma no longer does and lib/db/debug-history.ts can go)
       expect(await heapHolds(mark)).toBe(true);
       await fill(db);
       expect(await heapHolds(mark)).toBe(false);
-    } finally {
-      await db.$disconnect();
-    }
+    });
   });
 
   it("the same for the statements of a transaction", async () => {
-    const db = createDb(tdb.url, 2);
-    try {
+    await withDb(2, async (db) => {
       const mark = heapMarker();
       await db.$transaction(async (tx) => {
         await statementWith(tx, mark, 64);
         await fill(tx);
       });
       expect(await heapHolds(mark)).toBe(false);
-    } finally {
-      await db.$disconnect();
-    }
+    });
   });
 
   it("a pool connection does not keep the statement it was opened for", async () => {
-    const db = createDb(tdb.url, 1);
-    try {
+    await withDb(1, async (db) => {
       const mark = heapMarker();
       await statementWith(db, mark, 64);
       await fill(db);
       expect(await heapHolds(mark)).toBe(false);
       // the connection is still the one the marked statement opened
       expect(await db.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
-    } finally {
-      await db.$disconnect();
-    }
+    });
   });
 
   it("a failed statement fails, its connection is replaced and the next statement runs", async () => {
-    const db = createDb(tdb.url, 1);
-    try {
+    await withDb(1, async (db) => {
       const pid = async () => (await db.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)[0]?.pid;
       const before = await pid();
       await expect(db.$queryRaw`SELECT 1/0`).rejects.toThrow(/division by zero/);
@@ -80,8 +79,6 @@ describe("what the database client keeps of a statement (lib/db/debug-history.ts
       expect(after).toBeTypeOf("number");
       // as pg-pool's own query: a connection whose statement failed is closed, not reused
       expect(after).not.toBe(before);
-    } finally {
-      await db.$disconnect();
-    }
+    });
   });
 });
